@@ -1,0 +1,61 @@
+/* main.c: the ccstream front end: parses the subcommand and hands over.
+ * The only place that may exit the process. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "version.h"
+
+struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"mealy", cmd_mealy,
+     "print, check or draw the producer's Mealy machines"},
+};
+
+static void usage(FILE *f)
+{
+    size_t i;
+
+    fprintf(f, "usage: ccstream COMMAND [ARGS...]\n\n"
+               "ccstream captures CryptoCompare sessions, replays them\n"
+               "through its Mealy-machine core, and publishes OHLCV bars to\n"
+               "Kafka/Redpanda.\n\nCommands:\n");
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    }
+    fprintf(f, "\n  ccstream COMMAND --help   help for one command\n"
+               "  ccstream --version        print the version\n");
+}
+
+int main(int argc, char **argv)
+{
+    size_t i;
+
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0 ||
+        strcmp(argv[1], "version") == 0) {
+        printf("ccstream %s\n", CCSTREAM_VERSION);
+        return 0;
+    }
+    for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "ccstream: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

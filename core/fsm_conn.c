@@ -1,0 +1,486 @@
+/* fsm_conn.c: the connection machine: its table (const data) and the
+ * effects of its outputs. conn_step is the only way its state changes.
+ * Pure: no I/O, no allocation, no clock. */
+#include <string.h>
+
+#include "fsm_conn.h"
+#include "fsm_int.h"
+#include "md_err.h"
+
+static const char *const state_names[CONN_S__COUNT] = {
+    [CONN_S_INVALID] = "INVALID",
+    [CONN_S_IDLE] = "IDLE",
+    [CONN_S_CONNECTING] = "CONNECTING",
+    [CONN_S_WAIT_WELCOME] = "WAIT_WELCOME",
+    [CONN_S_SUBSCRIBING] = "SUBSCRIBING",
+    [CONN_S_STREAMING] = "STREAMING",
+    [CONN_S_BACKOFF] = "BACKOFF",
+    [CONN_S_CLOSING] = "CLOSING",
+    [CONN_S_STOPPED] = "STOPPED",
+    [CONN_S_FAILED] = "FAILED",
+};
+
+static const char *const input_names[CONN_I__COUNT] = {
+    [CONN_I_INVALID] = "INVALID",
+    [CONN_I_START] = "START",
+    [CONN_I_STOP] = "STOP",
+    [CONN_I_RESET] = "RESET",
+    [CONN_I_WS_OPEN] = "WS_OPEN",
+    [CONN_I_WS_CLOSED] = "WS_CLOSED",
+    [CONN_I_WELCOME] = "WELCOME",
+    [CONN_I_SUB_OK] = "SUB_OK",
+    [CONN_I_LOAD_COMPLETE] = "LOAD_COMPLETE",
+    [CONN_I_DATA] = "DATA",
+    [CONN_I_HEARTBEAT] = "HEARTBEAT",
+    [CONN_I_SUB_REJECTED] = "SUB_REJECTED",
+    [CONN_I_UNAUTHORIZED] = "UNAUTHORIZED",
+    [CONN_I_TOO_MANY_SOCKETS] = "TOO_MANY_SOCKETS",
+    [CONN_I_FORCE_DISCONNECT] = "FORCE_DISCONNECT",
+    [CONN_I_MALFORMED] = "MALFORMED",
+    [CONN_I_OTHER] = "OTHER",
+    [CONN_I_T_HANDSHAKE] = "T_HANDSHAKE",
+    [CONN_I_T_STALE] = "T_STALE",
+    [CONN_I_T_BACKOFF] = "T_BACKOFF",
+    [CONN_I_T_CLOSE] = "T_CLOSE",
+};
+
+static const char *const guard_names[CONN_G__COUNT] = {
+    [CONN_G_ALWAYS] = "-",
+    [CONN_G_QUIET] = "quiet",
+};
+
+static const char *const output_names[CONN_O__COUNT] = {
+    [CONN_O_INVALID] = "INVALID",
+    [CONN_O_NONE] = "-",
+    [CONN_O_OPEN] = "OPEN",
+    [CONN_O_SUBSCRIBE] = "SUBSCRIBE",
+    [CONN_O_SUB_ACK] = "SUB_ACK",
+    [CONN_O_LIVE] = "LIVE",
+    [CONN_O_FEED] = "FEED",
+    [CONN_O_BEAT] = "BEAT",
+    [CONN_O_NOTE_SUB] = "NOTE_SUB",
+    [CONN_O_NOTE_MALFORMED] = "NOTE_MALFORMED",
+    [CONN_O_NOTE_OTHER] = "NOTE_OTHER",
+    [CONN_O_REARM_STALE] = "REARM_STALE",
+    [CONN_O_DROP] = "DROP",
+    [CONN_O_DROP_LONG] = "DROP_LONG",
+    [CONN_O_FAIL_AUTH] = "FAIL_AUTH",
+    [CONN_O_CLOSE] = "CLOSE",
+    [CONN_O_CLOSED] = "CLOSED",
+    [CONN_O_ABORT] = "ABORT",
+    [CONN_O_CANCEL] = "CANCEL",
+};
+
+/* Short names for the table only. */
+#define R FSM_R
+#define U FSM_U
+#define C1 FSM_C1
+#define C2 FSM_C2
+#define S(x) CONN_S_##x
+#define O(x) CONN_O_##x
+#define QUIET CONN_G_QUIET
+
+/* A socket event in a state with no socket: cannot happen (U), no-op. */
+#define NOSOCK(s) C1(U, S(s), O(NONE))
+
+/* delta/lambda. Read a row as: in state s, input i -> (guard) next/output.
+ * Frames on an open socket can be anything the server sends, so every
+ * frame input is reachable wherever a socket is open. */
+static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
+    [CONN_S_IDLE] = {
+        [CONN_I_START] = C1(R, S(CONNECTING), O(OPEN)),
+        [CONN_I_STOP] = C1(R, S(STOPPED), O(CANCEL)),
+        [CONN_I_RESET] = C1(R, S(IDLE), O(NONE)),
+        [CONN_I_WS_OPEN] = NOSOCK(IDLE),
+        [CONN_I_WS_CLOSED] = NOSOCK(IDLE),
+        [CONN_I_WELCOME] = NOSOCK(IDLE),
+        [CONN_I_SUB_OK] = NOSOCK(IDLE),
+        [CONN_I_LOAD_COMPLETE] = NOSOCK(IDLE),
+        [CONN_I_DATA] = NOSOCK(IDLE),
+        [CONN_I_HEARTBEAT] = NOSOCK(IDLE),
+        [CONN_I_SUB_REJECTED] = NOSOCK(IDLE),
+        [CONN_I_UNAUTHORIZED] = NOSOCK(IDLE),
+        [CONN_I_TOO_MANY_SOCKETS] = NOSOCK(IDLE),
+        [CONN_I_FORCE_DISCONNECT] = NOSOCK(IDLE),
+        [CONN_I_MALFORMED] = NOSOCK(IDLE),
+        [CONN_I_OTHER] = NOSOCK(IDLE),
+        [CONN_I_T_HANDSHAKE] = C1(U, S(IDLE), O(NONE)),
+        [CONN_I_T_STALE] = C1(U, S(IDLE), O(NONE)),
+        [CONN_I_T_BACKOFF] = C1(U, S(IDLE), O(NONE)),
+        [CONN_I_T_CLOSE] = C1(U, S(IDLE), O(NONE)),
+    },
+    [CONN_S_CONNECTING] = {
+        [CONN_I_START] = C1(R, S(CONNECTING), O(NONE)),
+        [CONN_I_STOP] = C1(R, S(CLOSING), O(CLOSE)),
+        [CONN_I_RESET] = C1(R, S(CONNECTING), O(NONE)),
+        [CONN_I_WS_OPEN] = C1(R, S(WAIT_WELCOME), O(NONE)),
+        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_WELCOME] = NOSOCK(CONNECTING),
+        [CONN_I_SUB_OK] = NOSOCK(CONNECTING),
+        [CONN_I_LOAD_COMPLETE] = NOSOCK(CONNECTING),
+        [CONN_I_DATA] = NOSOCK(CONNECTING),
+        [CONN_I_HEARTBEAT] = NOSOCK(CONNECTING),
+        [CONN_I_SUB_REJECTED] = NOSOCK(CONNECTING),
+        [CONN_I_UNAUTHORIZED] = NOSOCK(CONNECTING),
+        [CONN_I_TOO_MANY_SOCKETS] = NOSOCK(CONNECTING),
+        [CONN_I_FORCE_DISCONNECT] = NOSOCK(CONNECTING),
+        [CONN_I_MALFORMED] = NOSOCK(CONNECTING),
+        [CONN_I_OTHER] = NOSOCK(CONNECTING),
+        [CONN_I_T_HANDSHAKE] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_T_STALE] = C1(U, S(CONNECTING), O(NONE)),
+        [CONN_I_T_BACKOFF] = C1(U, S(CONNECTING), O(NONE)),
+        [CONN_I_T_CLOSE] = C1(U, S(CONNECTING), O(NONE)),
+    },
+    [CONN_S_WAIT_WELCOME] = {
+        [CONN_I_START] = C1(R, S(WAIT_WELCOME), O(NONE)),
+        [CONN_I_STOP] = C1(R, S(CLOSING), O(CLOSE)),
+        [CONN_I_RESET] = C1(R, S(WAIT_WELCOME), O(NONE)),
+        [CONN_I_WS_OPEN] = C1(U, S(WAIT_WELCOME), O(NONE)),
+        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_WELCOME] = C1(R, S(SUBSCRIBING), O(SUBSCRIBE)),
+        [CONN_I_SUB_OK] = C1(R, S(WAIT_WELCOME), O(NOTE_OTHER)),
+        [CONN_I_LOAD_COMPLETE] = C1(R, S(WAIT_WELCOME), O(NOTE_OTHER)),
+        [CONN_I_DATA] = C1(R, S(WAIT_WELCOME), O(NOTE_OTHER)),
+        [CONN_I_HEARTBEAT] = C1(R, S(WAIT_WELCOME), O(BEAT)),
+        [CONN_I_SUB_REJECTED] = C1(R, S(WAIT_WELCOME), O(NOTE_OTHER)),
+        [CONN_I_UNAUTHORIZED] = C1(R, S(FAILED), O(FAIL_AUTH)),
+        [CONN_I_TOO_MANY_SOCKETS] = C1(R, S(BACKOFF), O(DROP_LONG)),
+        [CONN_I_FORCE_DISCONNECT] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_MALFORMED] = C1(R, S(WAIT_WELCOME), O(NOTE_MALFORMED)),
+        [CONN_I_OTHER] = C1(R, S(WAIT_WELCOME), O(NOTE_OTHER)),
+        [CONN_I_T_HANDSHAKE] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_T_STALE] = C1(U, S(WAIT_WELCOME), O(NONE)),
+        [CONN_I_T_BACKOFF] = C1(U, S(WAIT_WELCOME), O(NONE)),
+        [CONN_I_T_CLOSE] = C1(U, S(WAIT_WELCOME), O(NONE)),
+    },
+    [CONN_S_SUBSCRIBING] = {
+        [CONN_I_START] = C1(R, S(SUBSCRIBING), O(NONE)),
+        [CONN_I_STOP] = C1(R, S(CLOSING), O(CLOSE)),
+        [CONN_I_RESET] = C1(R, S(SUBSCRIBING), O(NONE)),
+        [CONN_I_WS_OPEN] = C1(U, S(SUBSCRIBING), O(NONE)),
+        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_WELCOME] = C1(R, S(SUBSCRIBING), O(NOTE_OTHER)),
+        [CONN_I_SUB_OK] = C1(R, S(SUBSCRIBING), O(SUB_ACK)),
+        [CONN_I_LOAD_COMPLETE] = C1(R, S(STREAMING), O(LIVE)),
+        [CONN_I_DATA] = C1(R, S(SUBSCRIBING), O(FEED)),
+        [CONN_I_HEARTBEAT] = C1(R, S(SUBSCRIBING), O(BEAT)),
+        [CONN_I_SUB_REJECTED] = C1(R, S(SUBSCRIBING), O(NOTE_SUB)),
+        [CONN_I_UNAUTHORIZED] = C1(R, S(FAILED), O(FAIL_AUTH)),
+        [CONN_I_TOO_MANY_SOCKETS] = C1(R, S(BACKOFF), O(DROP_LONG)),
+        [CONN_I_FORCE_DISCONNECT] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_MALFORMED] = C1(R, S(SUBSCRIBING), O(NOTE_MALFORMED)),
+        [CONN_I_OTHER] = C1(R, S(SUBSCRIBING), O(NOTE_OTHER)),
+        [CONN_I_T_HANDSHAKE] = C1(U, S(SUBSCRIBING), O(NONE)),
+        [CONN_I_T_STALE] = C2(R, QUIET, S(BACKOFF), O(DROP),
+                              S(SUBSCRIBING), O(REARM_STALE)),
+        [CONN_I_T_BACKOFF] = C1(U, S(SUBSCRIBING), O(NONE)),
+        [CONN_I_T_CLOSE] = C1(U, S(SUBSCRIBING), O(NONE)),
+    },
+    [CONN_S_STREAMING] = {
+        [CONN_I_START] = C1(R, S(STREAMING), O(NONE)),
+        [CONN_I_STOP] = C1(R, S(CLOSING), O(CLOSE)),
+        [CONN_I_RESET] = C1(R, S(STREAMING), O(NONE)),
+        [CONN_I_WS_OPEN] = C1(U, S(STREAMING), O(NONE)),
+        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_WELCOME] = C1(R, S(STREAMING), O(NOTE_OTHER)),
+        [CONN_I_SUB_OK] = C1(R, S(STREAMING), O(SUB_ACK)),
+        [CONN_I_LOAD_COMPLETE] = C1(R, S(STREAMING), O(NOTE_OTHER)),
+        [CONN_I_DATA] = C1(R, S(STREAMING), O(FEED)),
+        [CONN_I_HEARTBEAT] = C1(R, S(STREAMING), O(BEAT)),
+        [CONN_I_SUB_REJECTED] = C1(R, S(STREAMING), O(NOTE_SUB)),
+        [CONN_I_UNAUTHORIZED] = C1(R, S(FAILED), O(FAIL_AUTH)),
+        [CONN_I_TOO_MANY_SOCKETS] = C1(R, S(BACKOFF), O(DROP_LONG)),
+        [CONN_I_FORCE_DISCONNECT] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_MALFORMED] = C1(R, S(STREAMING), O(NOTE_MALFORMED)),
+        [CONN_I_OTHER] = C1(R, S(STREAMING), O(NOTE_OTHER)),
+        [CONN_I_T_HANDSHAKE] = C1(U, S(STREAMING), O(NONE)),
+        [CONN_I_T_STALE] = C2(R, QUIET, S(BACKOFF), O(DROP),
+                              S(STREAMING), O(REARM_STALE)),
+        [CONN_I_T_BACKOFF] = C1(U, S(STREAMING), O(NONE)),
+        [CONN_I_T_CLOSE] = C1(U, S(STREAMING), O(NONE)),
+    },
+    [CONN_S_BACKOFF] = {
+        [CONN_I_START] = C1(R, S(BACKOFF), O(NONE)),
+        [CONN_I_STOP] = C1(R, S(STOPPED), O(CANCEL)),
+        [CONN_I_RESET] = C1(R, S(CONNECTING), O(OPEN)),
+        [CONN_I_WS_OPEN] = C1(U, S(BACKOFF), O(NONE)),
+        /* the end of the socket DROP closed: expected, nothing to do */
+        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(NONE)),
+        [CONN_I_WELCOME] = NOSOCK(BACKOFF),
+        [CONN_I_SUB_OK] = NOSOCK(BACKOFF),
+        [CONN_I_LOAD_COMPLETE] = NOSOCK(BACKOFF),
+        [CONN_I_DATA] = NOSOCK(BACKOFF),
+        [CONN_I_HEARTBEAT] = NOSOCK(BACKOFF),
+        [CONN_I_SUB_REJECTED] = NOSOCK(BACKOFF),
+        [CONN_I_UNAUTHORIZED] = NOSOCK(BACKOFF),
+        [CONN_I_TOO_MANY_SOCKETS] = NOSOCK(BACKOFF),
+        [CONN_I_FORCE_DISCONNECT] = NOSOCK(BACKOFF),
+        [CONN_I_MALFORMED] = NOSOCK(BACKOFF),
+        [CONN_I_OTHER] = NOSOCK(BACKOFF),
+        [CONN_I_T_HANDSHAKE] = C1(U, S(BACKOFF), O(NONE)),
+        [CONN_I_T_STALE] = C1(U, S(BACKOFF), O(NONE)),
+        [CONN_I_T_BACKOFF] = C1(R, S(CONNECTING), O(OPEN)),
+        [CONN_I_T_CLOSE] = C1(U, S(BACKOFF), O(NONE)),
+    },
+    [CONN_S_CLOSING] = {
+        [CONN_I_START] = C1(R, S(CLOSING), O(NONE)),
+        [CONN_I_STOP] = C1(R, S(CLOSING), O(NONE)),
+        [CONN_I_RESET] = C1(R, S(CLOSING), O(NONE)),
+        [CONN_I_WS_OPEN] = C1(U, S(CLOSING), O(NONE)),
+        [CONN_I_WS_CLOSED] = C1(R, S(STOPPED), O(CLOSED)),
+        [CONN_I_WELCOME] = NOSOCK(CLOSING),
+        [CONN_I_SUB_OK] = NOSOCK(CLOSING),
+        [CONN_I_LOAD_COMPLETE] = NOSOCK(CLOSING),
+        [CONN_I_DATA] = NOSOCK(CLOSING),
+        [CONN_I_HEARTBEAT] = NOSOCK(CLOSING),
+        [CONN_I_SUB_REJECTED] = NOSOCK(CLOSING),
+        [CONN_I_UNAUTHORIZED] = NOSOCK(CLOSING),
+        [CONN_I_TOO_MANY_SOCKETS] = NOSOCK(CLOSING),
+        [CONN_I_FORCE_DISCONNECT] = NOSOCK(CLOSING),
+        [CONN_I_MALFORMED] = NOSOCK(CLOSING),
+        [CONN_I_OTHER] = NOSOCK(CLOSING),
+        [CONN_I_T_HANDSHAKE] = C1(U, S(CLOSING), O(NONE)),
+        [CONN_I_T_STALE] = C1(U, S(CLOSING), O(NONE)),
+        [CONN_I_T_BACKOFF] = C1(U, S(CLOSING), O(NONE)),
+        [CONN_I_T_CLOSE] = C1(R, S(STOPPED), O(ABORT)),
+    },
+    [CONN_S_STOPPED] = {
+        [CONN_I_START] = C1(R, S(STOPPED), O(NONE)),
+        [CONN_I_STOP] = C1(R, S(STOPPED), O(NONE)),
+        [CONN_I_RESET] = C1(R, S(STOPPED), O(NONE)),
+        [CONN_I_WS_OPEN] = C1(U, S(STOPPED), O(NONE)),
+        /* the end of a socket ABORT gave up on: nothing to do */
+        [CONN_I_WS_CLOSED] = C1(R, S(STOPPED), O(NONE)),
+        [CONN_I_WELCOME] = NOSOCK(STOPPED),
+        [CONN_I_SUB_OK] = NOSOCK(STOPPED),
+        [CONN_I_LOAD_COMPLETE] = NOSOCK(STOPPED),
+        [CONN_I_DATA] = NOSOCK(STOPPED),
+        [CONN_I_HEARTBEAT] = NOSOCK(STOPPED),
+        [CONN_I_SUB_REJECTED] = NOSOCK(STOPPED),
+        [CONN_I_UNAUTHORIZED] = NOSOCK(STOPPED),
+        [CONN_I_TOO_MANY_SOCKETS] = NOSOCK(STOPPED),
+        [CONN_I_FORCE_DISCONNECT] = NOSOCK(STOPPED),
+        [CONN_I_MALFORMED] = NOSOCK(STOPPED),
+        [CONN_I_OTHER] = NOSOCK(STOPPED),
+        [CONN_I_T_HANDSHAKE] = C1(U, S(STOPPED), O(NONE)),
+        [CONN_I_T_STALE] = C1(U, S(STOPPED), O(NONE)),
+        [CONN_I_T_BACKOFF] = C1(U, S(STOPPED), O(NONE)),
+        [CONN_I_T_CLOSE] = C1(U, S(STOPPED), O(NONE)),
+    },
+    [CONN_S_FAILED] = {
+        [CONN_I_START] = C1(R, S(FAILED), O(NONE)),
+        [CONN_I_STOP] = C1(R, S(STOPPED), O(CANCEL)),
+        [CONN_I_RESET] = C1(R, S(CONNECTING), O(OPEN)),
+        [CONN_I_WS_OPEN] = C1(U, S(FAILED), O(NONE)),
+        [CONN_I_WS_CLOSED] = C1(R, S(FAILED), O(NONE)),
+        [CONN_I_WELCOME] = NOSOCK(FAILED),
+        [CONN_I_SUB_OK] = NOSOCK(FAILED),
+        [CONN_I_LOAD_COMPLETE] = NOSOCK(FAILED),
+        [CONN_I_DATA] = NOSOCK(FAILED),
+        [CONN_I_HEARTBEAT] = NOSOCK(FAILED),
+        [CONN_I_SUB_REJECTED] = NOSOCK(FAILED),
+        [CONN_I_UNAUTHORIZED] = NOSOCK(FAILED),
+        [CONN_I_TOO_MANY_SOCKETS] = NOSOCK(FAILED),
+        [CONN_I_FORCE_DISCONNECT] = NOSOCK(FAILED),
+        [CONN_I_MALFORMED] = NOSOCK(FAILED),
+        [CONN_I_OTHER] = NOSOCK(FAILED),
+        [CONN_I_T_HANDSHAKE] = C1(U, S(FAILED), O(NONE)),
+        [CONN_I_T_STALE] = C1(U, S(FAILED), O(NONE)),
+        [CONN_I_T_BACKOFF] = C1(U, S(FAILED), O(NONE)),
+        [CONN_I_T_CLOSE] = C1(U, S(FAILED), O(NONE)),
+    },
+};
+
+const struct fsm_def conn_def = {
+    .name = "conn",
+    .machine = MD_M_CONN,
+    .nstates = CONN_S__COUNT,
+    .ninputs = CONN_I__COUNT,
+    .nguards = CONN_G__COUNT,
+    .noutputs = CONN_O__COUNT,
+    .state_names = state_names,
+    .input_names = input_names,
+    .guard_names = guard_names,
+    .output_names = output_names,
+    .cells = &conn_cells[0][0],
+    .q0 = CONN_S_IDLE,
+    .final_mask = (1u << CONN_S_STOPPED) | (1u << CONN_S_FAILED),
+};
+
+void conn_config_default(struct conn_config *cfg)
+{
+    cfg->handshake_timeout_ns = 15 * MD_NS_PER_S;
+    cfg->stale_timeout_ns = 75 * MD_NS_PER_S;
+    cfg->backoff_min_ns = 5 * MD_NS_PER_S;
+    cfg->backoff_max_ns = 60 * MD_NS_PER_S;
+    cfg->backoff_long_ns = 300 * MD_NS_PER_S;
+    cfg->close_timeout_ns = 5 * MD_NS_PER_S;
+}
+
+void conn_init(struct conn *m, const struct conn_config *cfg,
+               struct md_prng *rng)
+{
+    memset(m, 0, sizeof *m);
+    m->def = &conn_def;
+    m->state = CONN_S_IDLE;
+    m->cfg = *cfg;
+    m->rng = rng;
+}
+
+uint32_t conn_guards(const struct conn *m, const struct conn_in *in)
+{
+    uint32_t g = 0;
+
+    if (in->t_ns - m->last_activity >= m->cfg.stale_timeout_ns) {
+        g |= 1u << CONN_G_QUIET;
+    }
+    return g;
+}
+
+static void learn_server_time(struct conn *m, const struct conn_in *in)
+{
+    if (in->server_ms > 0) {
+        m->offset_ns = in->server_ms * MD_NS_PER_MS - in->t_ns;
+        m->have_offset = 1;
+    }
+}
+
+/* Leave a connection: timers off, socket closed (unless it already ended),
+ * a gap opened if it had been live, and the back-off armed. */
+static void drop(struct conn *m, const struct conn_in *in, struct md_out *o,
+                 int long_backoff)
+{
+    mono_ns t = in->t_ns, delay;
+
+    fsm__cancel(o, t, MD_T_CONN_HANDSHAKE);
+    fsm__cancel(o, t, MD_T_CONN_STALE);
+    if (in->input != CONN_I_WS_CLOSED) {
+        fsm__act(o, t, MD_A_WS_CLOSE, 1000);
+    }
+    fsm__note(o, t, MD_N_CONN_LOST, m->conn_id);
+    if (m->was_live && !m->gap_open) {
+        m->gap_open = 1;
+        m->gap_start = m->last_activity;
+        fsm__note(o, t, MD_N_GAP_OPEN, (uint64_t)m->gap_start);
+    }
+    m->was_live = 0;
+    if (long_backoff) {
+        delay = m->cfg.backoff_long_ns;
+    } else {
+        delay = md_backoff_ns(m->rng, m->attempt, m->cfg.backoff_min_ns,
+                              m->cfg.backoff_max_ns);
+    }
+    m->attempt++;
+    m->st.drops++;
+    fsm__arm(o, t, MD_T_CONN_BACKOFF, t + delay);
+}
+
+static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
+                   struct md_out *out)
+{
+    mono_ns t = in->t_ns;
+
+    switch (o) {
+    case CONN_O_INVALID:
+    case CONN_O__COUNT:
+    case CONN_O_NONE:
+        break;
+    case CONN_O_OPEN:
+        fsm__cancel(out, t, MD_T_CONN_BACKOFF);
+        m->conn_id++;
+        m->st.connects++;
+        fsm__act(out, t, MD_A_WS_OPEN, m->conn_id);
+        fsm__arm(out, t, MD_T_CONN_HANDSHAKE, t + m->cfg.handshake_timeout_ns);
+        break;
+    case CONN_O_SUBSCRIBE:
+        learn_server_time(m, in);
+        fsm__cancel(out, t, MD_T_CONN_HANDSHAKE);
+        fsm__act(out, t, MD_A_WS_SUBSCRIBE, m->conn_id);
+        m->last_activity = t;
+        fsm__arm(out, t, MD_T_CONN_STALE, t + m->cfg.stale_timeout_ns);
+        break;
+    case CONN_O_SUB_ACK:
+        m->st.subs_ok++;
+        m->last_activity = t;
+        break;
+    case CONN_O_LIVE:
+        m->attempt = 0;
+        m->was_live = 1;
+        m->last_activity = t;
+        if (m->gap_open) {
+            m->gap_open = 0;
+            fsm__note(out, t, MD_N_GAP_CLOSED, (uint64_t)m->gap_start);
+        }
+        break;
+    case CONN_O_FEED:
+        m->st.frames++;
+        m->last_activity = t;
+        break;
+    case CONN_O_BEAT:
+        learn_server_time(m, in);
+        m->last_activity = t;
+        break;
+    case CONN_O_NOTE_SUB:
+        m->st.subs_rejected++;
+        fsm__note(out, t, MD_N_SUB_REJECTED, m->conn_id);
+        break;
+    case CONN_O_NOTE_MALFORMED:
+        m->st.malformed++;
+        fsm__note(out, t, MD_N_MALFORMED_FRAME, m->conn_id);
+        break;
+    case CONN_O_NOTE_OTHER:
+        m->st.other++;
+        fsm__note(out, t, MD_N_OTHER_FRAME, m->conn_id);
+        break;
+    case CONN_O_REARM_STALE:
+        fsm__arm(out, t, MD_T_CONN_STALE,
+                 m->last_activity + m->cfg.stale_timeout_ns);
+        break;
+    case CONN_O_DROP:
+        if (in->input == CONN_I_FORCE_DISCONNECT) {
+            fsm__note(out, t, MD_N_FORCE_DISCONNECT, m->conn_id);
+        }
+        drop(m, in, out, 0);
+        break;
+    case CONN_O_DROP_LONG:
+        fsm__note(out, t, MD_N_TOO_MANY_SOCKETS, m->conn_id);
+        drop(m, in, out, 1);
+        break;
+    case CONN_O_FAIL_AUTH:
+        fsm__cancel(out, t, MD_T_CONN_HANDSHAKE);
+        fsm__cancel(out, t, MD_T_CONN_STALE);
+        fsm__act(out, t, MD_A_WS_CLOSE, 1000);
+        fsm__note(out, t, MD_N_AUTH_FAILED, m->conn_id);
+        break;
+    case CONN_O_CLOSE:
+        fsm__cancel(out, t, MD_T_CONN_HANDSHAKE);
+        fsm__cancel(out, t, MD_T_CONN_STALE);
+        fsm__act(out, t, MD_A_WS_CLOSE, 1000);
+        fsm__arm(out, t, MD_T_CONN_CLOSE, t + m->cfg.close_timeout_ns);
+        break;
+    case CONN_O_CLOSED:
+        fsm__cancel(out, t, MD_T_CONN_CLOSE);
+        break;
+    case CONN_O_ABORT:
+        fsm__note(out, t, MD_N_CONN_LOST, m->conn_id);
+        break;
+    case CONN_O_CANCEL:
+        fsm__cancel(out, t, MD_T_CONN_BACKOFF);
+        break;
+    }
+}
+
+int conn_step(struct conn *m, const struct conn_in *in, struct md_out *out)
+{
+    const struct fsm_arm *arm;
+    int rc;
+
+    rc = fsm__begin(m->def, m->state, in->input, conn_guards(m, in), m->trace,
+                    in->t_ns, CONN_MAX_ACTIONS, out, &arm);
+    if (rc != MD_OK) {
+        return rc;
+    }
+    effect(m, (enum conn_output)arm->out, in, out);
+    m->state = arm->next;
+    return MD_OK;
+}

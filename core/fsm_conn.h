@@ -1,0 +1,159 @@
+/* fsm_conn.h: the connection machine of the producer: connect, welcome,
+ * subscribe, stream, heartbeat/staleness, back-off and reconnect, close.
+ *
+ * Its alphabet is events of the *current* WebSocket; the composition
+ * (core.h) drops events tagged with an older connection id before they
+ * reach this machine. The table is docs/mealy.md section "conn".
+ * Pure: no I/O, no allocation, no clock; time arrives in every input. */
+#ifndef FSM_CONN_H
+#define FSM_CONN_H
+
+#include "fsm.h"
+#include "md_prng.h"
+#include "md_types.h"
+
+/* States. Invariants (checked by conn_check after every step):
+ *   IDLE          no socket, no timer armed; q0.
+ *   CONNECTING    socket opening; handshake timer armed.
+ *   WAIT_WELCOME  socket open, TYPE 20 not yet seen; handshake timer armed.
+ *   SUBSCRIBING   SubAdd sent, LOADCOMPLETE not yet seen; stale timer armed.
+ *   STREAMING     live; stale timer armed.
+ *   BACKOFF       no usable socket; back-off timer armed.
+ *   CLOSING       close requested by STOP; close timer armed.
+ *   STOPPED       final; no timer armed.
+ *   FAILED        final until RESET: the server refused the API key. */
+enum conn_state {
+    CONN_S_INVALID = 0,
+    CONN_S_IDLE,
+    CONN_S_CONNECTING,
+    CONN_S_WAIT_WELCOME,
+    CONN_S_SUBSCRIBING,
+    CONN_S_STREAMING,
+    CONN_S_BACKOFF,
+    CONN_S_CLOSING,
+    CONN_S_STOPPED,
+    CONN_S_FAILED,
+    CONN_S__COUNT
+};
+
+/* Inputs. Frame inputs come from the decoder's classification of one
+ * WebSocket text frame (TYPE, and MESSAGE for 429/500). */
+enum conn_input {
+    CONN_I_INVALID = 0,
+    CONN_I_START,            /* operator: begin */
+    CONN_I_STOP,             /* operator or signal: shut down */
+    CONN_I_RESET,            /* operator: reconnect now / leave FAILED */
+    CONN_I_WS_OPEN,          /* handshake completed */
+    CONN_I_WS_CLOSED,        /* socket ended (any cause, exactly once) */
+    CONN_I_WELCOME,          /* TYPE 20 STREAMERWELCOME */
+    CONN_I_SUB_OK,           /* TYPE 16 SUBSCRIBECOMPLETE */
+    CONN_I_LOAD_COMPLETE,    /* TYPE 3 LOADCOMPLETE */
+    CONN_I_DATA,             /* TYPE 0, 2, 5, 24: market data */
+    CONN_I_HEARTBEAT,        /* TYPE 999 */
+    CONN_I_SUB_REJECTED,     /* 500 INVALID_SUB/PARAMETER/JSON/SUBSCRIPTION_*,
+                                429 TOO_MANY_SUBSCRIPTIONS */
+    CONN_I_UNAUTHORIZED,     /* TYPE 401 */
+    CONN_I_TOO_MANY_SOCKETS, /* 429 TOO_MANY_SOCKETS, OPENING_SOCKETS_TOO_FAST */
+    CONN_I_FORCE_DISCONNECT, /* 500 FORCE_DISCONNECT */
+    CONN_I_MALFORMED,        /* a frame that did not decode */
+    CONN_I_OTHER,            /* decoded but not for this machine: 17, 18,
+                                unknown TYPEs, out-of-place control */
+    CONN_I_T_HANDSHAKE,      /* timer MD_T_CONN_HANDSHAKE */
+    CONN_I_T_STALE,          /* timer MD_T_CONN_STALE */
+    CONN_I_T_BACKOFF,        /* timer MD_T_CONN_BACKOFF */
+    CONN_I_T_CLOSE,          /* timer MD_T_CONN_CLOSE */
+    CONN_I__COUNT
+};
+
+enum conn_guard {
+    CONN_G_ALWAYS = FSM_G_ALWAYS,
+    CONN_G_QUIET, /* now - last activity >= stale timeout */
+    CONN_G__COUNT
+};
+
+/* Outputs; each names a fixed list of actions (docs/mealy.md, "effects"). */
+enum conn_output {
+    CONN_O_INVALID = 0,
+    CONN_O_NONE = FSM_O_NONE,
+    CONN_O_OPEN,           /* cancel back-off; ws_open; arm handshake */
+    CONN_O_SUBSCRIBE,      /* learn server time; cancel handshake;
+                              ws_subscribe; arm stale */
+    CONN_O_SUB_ACK,        /* count the acknowledged subscription */
+    CONN_O_LIVE,           /* attempts := 0; close an open gap (note) */
+    CONN_O_FEED,           /* data: activity := now */
+    CONN_O_BEAT,           /* heartbeat: activity := now; learn server time */
+    CONN_O_NOTE_SUB,       /* note sub_rejected */
+    CONN_O_NOTE_MALFORMED, /* note malformed_frame */
+    CONN_O_NOTE_OTHER,     /* note other_frame */
+    CONN_O_REARM_STALE,    /* arm stale at last activity + timeout */
+    CONN_O_DROP,           /* cancel timers; ws_close; open a gap; arm
+                              back-off (exponential, jittered) */
+    CONN_O_DROP_LONG,      /* as DROP with the long back-off (429) */
+    CONN_O_FAIL_AUTH,      /* cancel timers; ws_close; note auth_failed */
+    CONN_O_CLOSE,          /* cancel timers; ws_close 1000; arm close */
+    CONN_O_CLOSED,         /* cancel close timer */
+    CONN_O_ABORT,          /* close overdue: note; (socket already asked) */
+    CONN_O_CANCEL,         /* cancel every timer */
+    CONN_O__COUNT
+};
+
+struct conn_config {
+    mono_ns handshake_timeout_ns; /* connect + welcome; default 15 s */
+    mono_ns stale_timeout_ns;     /* no heartbeat or data; default 75 s */
+    mono_ns backoff_min_ns;       /* default 5 s (CryptoCompare's minimum) */
+    mono_ns backoff_max_ns;       /* default 60 s */
+    mono_ns backoff_long_ns;      /* after 429 sockets; default 300 s */
+    mono_ns close_timeout_ns;     /* default 5 s */
+};
+
+/* One input. conn_id tags socket events; server_ms is the server time of a
+ * WELCOME (SERVER_TIME_MS) or HEARTBEAT (TIMEMS), or 0 if absent. */
+struct conn_in {
+    uint8_t input; /* enum conn_input */
+    mono_ns t_ns;
+    int64_t server_ms;
+};
+
+struct conn_stats {
+    uint64_t frames, malformed, other, subs_ok, subs_rejected;
+    uint64_t drops, connects;
+};
+
+struct conn {
+    const struct fsm_def *def; /* &conn_def; tests may substitute */
+    uint8_t state;             /* enum conn_state; only conn_step sets it */
+    uint8_t trace;             /* emit MD_A_TRACE for every step */
+    struct conn_config cfg;
+    struct md_prng *rng; /* borrowed from the composition */
+    unsigned attempt;    /* failed attempts since the last LIVE */
+    uint32_t conn_id;    /* id of the current socket (bumped by OPEN) */
+    mono_ns last_activity;
+    uint8_t was_live;    /* LOADCOMPLETE seen since the last drop */
+    uint8_t gap_open;    /* lost a live connection, not yet live again */
+    mono_ns gap_start;   /* last activity before the drop */
+    uint8_t have_offset;
+    int64_t offset_ns;   /* server - local, from the last server time */
+    struct conn_stats st;
+};
+
+/* Upper bound of actions one step emits (trace included). */
+#define CONN_MAX_ACTIONS 8
+
+extern const struct fsm_def conn_def;
+
+/* Default timeouts above. */
+void conn_config_default(struct conn_config *cfg);
+
+/* Initialise in q0 = IDLE. rng is borrowed and must outlive m. */
+void conn_init(struct conn *m, const struct conn_config *cfg,
+               struct md_prng *rng);
+
+/* Guard mask for an input in the current extended state. */
+uint32_t conn_guards(const struct conn *m, const struct conn_in *in);
+
+/* The only way the machine changes: one input, its actions appended to
+ * out. MD_OK; MD_E_FULL (room < CONN_MAX_ACTIONS: nothing changed);
+ * MD_E_INVAL (bad input symbol); MD_E_STATE (table has no arm). */
+int conn_step(struct conn *m, const struct conn_in *in, struct md_out *out);
+
+#endif /* FSM_CONN_H */

@@ -1,0 +1,380 @@
+/* fsm_pub.c: the publisher machine's table and effects. Pure. */
+#include <string.h>
+
+#include "fsm_int.h"
+#include "fsm_pub.h"
+#include "md_err.h"
+
+static const char *const state_names[PUB_S__COUNT] = {
+    [PUB_S_INVALID] = "INVALID",
+    [PUB_S_IDLE] = "IDLE",
+    [PUB_S_FETCHING] = "FETCHING",
+    [PUB_S_PUBLISHING] = "PUBLISHING",
+    [PUB_S_ERROR] = "ERROR",
+    [PUB_S_CREATING_TOPIC] = "CREATING_TOPIC",
+    [PUB_S_DRAINING] = "DRAINING",
+    [PUB_S_STOPPED] = "STOPPED",
+};
+
+static const char *const input_names[PUB_I__COUNT] = {
+    [PUB_I_INVALID] = "INVALID",
+    [PUB_I_FETCH_DATA] = "FETCH_DATA",
+    [PUB_I_DATA_READY] = "DATA_READY",
+    [PUB_I_PUBLISH_SUCCESS] = "PUBLISH_SUCCESS",
+    [PUB_I_PUBLISH_FAILURE] = "PUBLISH_FAILURE",
+    [PUB_I_RESET] = "RESET",
+    [PUB_I_FETCH_FAILURE] = "FETCH_FAILURE",
+    [PUB_I_CREATE_DYNAMIC_TOPIC] = "CREATE_DYNAMIC_TOPIC",
+    [PUB_I_TOPIC_CREATED] = "TOPIC_CREATED",
+    [PUB_I_TOPIC_FAILED] = "TOPIC_FAILED",
+    [PUB_I_STOP] = "STOP",
+    [PUB_I_T_FLUSH] = "T_FLUSH",
+};
+
+static const char *const guard_names[PUB_G__COUNT] = {
+    [PUB_G_ALWAYS] = "-",
+    [PUB_G_EMPTY] = "empty",
+    [PUB_G_LAST] = "last",
+    [PUB_G_BUSY] = "busy",
+    [PUB_G_TOPIC] = "topic",
+};
+
+static const char *const output_names[PUB_O__COUNT] = {
+    [PUB_O_INVALID] = "INVALID",
+    [PUB_O_NONE] = "-",
+    [PUB_O_START_FETCH] = "START_FETCH",
+    [PUB_O_START_PUBLISH] = "START_PUBLISH",
+    [PUB_O_HANDLE_ERROR] = "HANDLE_ERROR",
+    [PUB_O_RESET_ERROR] = "RESET_ERROR",
+    [PUB_O_CREATE_NEW_TOPIC] = "CREATE_NEW_TOPIC",
+    [PUB_O_QUEUE] = "QUEUE",
+    [PUB_O_ACK] = "ACK",
+    [PUB_O_REQUEUE] = "REQUEUE",
+    [PUB_O_LOSE] = "LOSE",
+    [PUB_O_REPORT_FETCH_ERROR] = "REPORT_FETCH_ERROR",
+    [PUB_O_NOTE_TOPIC] = "NOTE_TOPIC",
+    [PUB_O_TOPIC_READY] = "TOPIC_READY",
+    [PUB_O_FLUSH] = "FLUSH",
+    [PUB_O_FINISH] = "FINISH",
+    [PUB_O_ABANDON] = "ABANDON",
+};
+
+#define R FSM_R
+#define U FSM_U
+#define C1 FSM_C1
+#define C2 FSM_C2
+#define C3 FSM_C3
+#define S(x) PUB_S_##x
+#define O(x) PUB_O_##x
+#define EMPTY PUB_G_EMPTY
+#define LAST PUB_G_LAST
+#define BUSY PUB_G_BUSY
+#define TOPIC PUB_G_TOPIC
+
+/* No bar in flight: a delivery report cannot arrive. */
+#define NODR(s) C1(U, S(s), O(NONE))
+/* No Admin request outstanding: no topic result can arrive. */
+#define NOADMIN(s) C1(U, S(s), O(NONE))
+/* Stop with or without work left. */
+#define STOP_BUSY C2(R, BUSY, S(DRAINING), O(FLUSH), S(STOPPED), O(FINISH))
+
+static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
+    [PUB_S_IDLE] = {
+        [PUB_I_FETCH_DATA] = C1(R, S(FETCHING), O(START_FETCH)),
+        [PUB_I_DATA_READY] = C2(R, EMPTY, S(IDLE), O(NONE),
+                                S(PUBLISHING), O(START_PUBLISH)),
+        [PUB_I_PUBLISH_SUCCESS] = NODR(IDLE),
+        [PUB_I_PUBLISH_FAILURE] = NODR(IDLE),
+        [PUB_I_RESET] = C1(R, S(IDLE), O(NONE)),
+        [PUB_I_FETCH_FAILURE] = C1(R, S(IDLE), O(REPORT_FETCH_ERROR)),
+        [PUB_I_CREATE_DYNAMIC_TOPIC] =
+            C1(R, S(CREATING_TOPIC), O(CREATE_NEW_TOPIC)),
+        [PUB_I_TOPIC_CREATED] = NOADMIN(IDLE),
+        [PUB_I_TOPIC_FAILED] = NOADMIN(IDLE),
+        [PUB_I_STOP] = C1(R, S(STOPPED), O(FINISH)),
+        [PUB_I_T_FLUSH] = C1(U, S(IDLE), O(NONE)),
+    },
+    [PUB_S_FETCHING] = {
+        [PUB_I_FETCH_DATA] = C1(R, S(FETCHING), O(START_FETCH)),
+        [PUB_I_DATA_READY] = C2(R, EMPTY, S(IDLE), O(NONE),
+                                S(PUBLISHING), O(START_PUBLISH)),
+        [PUB_I_PUBLISH_SUCCESS] = NODR(FETCHING),
+        [PUB_I_PUBLISH_FAILURE] = NODR(FETCHING),
+        [PUB_I_RESET] = C1(R, S(FETCHING), O(NONE)),
+        [PUB_I_FETCH_FAILURE] = C1(R, S(ERROR), O(HANDLE_ERROR)),
+        [PUB_I_CREATE_DYNAMIC_TOPIC] =
+            C1(R, S(CREATING_TOPIC), O(CREATE_NEW_TOPIC)),
+        [PUB_I_TOPIC_CREATED] = NOADMIN(FETCHING),
+        [PUB_I_TOPIC_FAILED] = NOADMIN(FETCHING),
+        [PUB_I_STOP] = C1(R, S(STOPPED), O(FINISH)),
+        [PUB_I_T_FLUSH] = C1(U, S(FETCHING), O(NONE)),
+    },
+    [PUB_S_PUBLISHING] = {
+        [PUB_I_FETCH_DATA] = C1(R, S(PUBLISHING), O(START_FETCH)),
+        [PUB_I_DATA_READY] = C2(R, EMPTY, S(PUBLISHING), O(NONE),
+                                S(PUBLISHING), O(START_PUBLISH)),
+        [PUB_I_PUBLISH_SUCCESS] = C2(R, LAST, S(IDLE), O(ACK),
+                                     S(PUBLISHING), O(ACK)),
+        [PUB_I_PUBLISH_FAILURE] = C1(R, S(ERROR), O(HANDLE_ERROR)),
+        [PUB_I_RESET] = C1(R, S(PUBLISHING), O(NONE)),
+        [PUB_I_FETCH_FAILURE] = C1(R, S(PUBLISHING), O(REPORT_FETCH_ERROR)),
+        [PUB_I_CREATE_DYNAMIC_TOPIC] =
+            C1(R, S(CREATING_TOPIC), O(CREATE_NEW_TOPIC)),
+        [PUB_I_TOPIC_CREATED] = NOADMIN(PUBLISHING),
+        [PUB_I_TOPIC_FAILED] = NOADMIN(PUBLISHING),
+        [PUB_I_STOP] = C1(R, S(DRAINING), O(FLUSH)),
+        [PUB_I_T_FLUSH] = C1(U, S(PUBLISHING), O(NONE)),
+    },
+    [PUB_S_ERROR] = {
+        [PUB_I_FETCH_DATA] = C1(R, S(ERROR), O(START_FETCH)),
+        [PUB_I_DATA_READY] = C1(R, S(ERROR), O(QUEUE)),
+        [PUB_I_PUBLISH_SUCCESS] = C1(R, S(ERROR), O(ACK)),
+        [PUB_I_PUBLISH_FAILURE] = C1(R, S(ERROR), O(REQUEUE)),
+        [PUB_I_RESET] = C3(R, TOPIC, S(CREATING_TOPIC), O(CREATE_NEW_TOPIC),
+                           BUSY, S(PUBLISHING), O(RESET_ERROR), S(IDLE),
+                           O(RESET_ERROR)),
+        [PUB_I_FETCH_FAILURE] = C1(R, S(ERROR), O(REPORT_FETCH_ERROR)),
+        [PUB_I_CREATE_DYNAMIC_TOPIC] = C1(R, S(ERROR), O(NOTE_TOPIC)),
+        [PUB_I_TOPIC_CREATED] = NOADMIN(ERROR),
+        [PUB_I_TOPIC_FAILED] = NOADMIN(ERROR),
+        [PUB_I_STOP] = STOP_BUSY,
+        [PUB_I_T_FLUSH] = C1(U, S(ERROR), O(NONE)),
+    },
+    [PUB_S_CREATING_TOPIC] = {
+        [PUB_I_FETCH_DATA] = C1(R, S(CREATING_TOPIC), O(START_FETCH)),
+        [PUB_I_DATA_READY] = C1(R, S(CREATING_TOPIC), O(QUEUE)),
+        [PUB_I_PUBLISH_SUCCESS] = C1(R, S(CREATING_TOPIC), O(ACK)),
+        [PUB_I_PUBLISH_FAILURE] = C1(R, S(CREATING_TOPIC), O(REQUEUE)),
+        [PUB_I_RESET] = C1(R, S(CREATING_TOPIC), O(NONE)),
+        [PUB_I_FETCH_FAILURE] =
+            C1(R, S(CREATING_TOPIC), O(REPORT_FETCH_ERROR)),
+        [PUB_I_CREATE_DYNAMIC_TOPIC] =
+            C1(R, S(CREATING_TOPIC), O(NOTE_TOPIC)),
+        [PUB_I_TOPIC_CREATED] =
+            C3(R, TOPIC, S(CREATING_TOPIC), O(CREATE_NEW_TOPIC), BUSY,
+               S(PUBLISHING), O(START_PUBLISH), S(IDLE), O(TOPIC_READY)),
+        [PUB_I_TOPIC_FAILED] = C1(R, S(ERROR), O(HANDLE_ERROR)),
+        [PUB_I_STOP] = STOP_BUSY,
+        [PUB_I_T_FLUSH] = C1(U, S(CREATING_TOPIC), O(NONE)),
+    },
+    [PUB_S_DRAINING] = {
+        [PUB_I_FETCH_DATA] = C1(U, S(DRAINING), O(NONE)),
+        [PUB_I_DATA_READY] = C1(U, S(DRAINING), O(START_PUBLISH)),
+        [PUB_I_PUBLISH_SUCCESS] = C2(R, LAST, S(STOPPED), O(FINISH),
+                                     S(DRAINING), O(ACK)),
+        [PUB_I_PUBLISH_FAILURE] = C2(R, LAST, S(STOPPED), O(FINISH),
+                                     S(DRAINING), O(LOSE)),
+        [PUB_I_RESET] = C1(R, S(DRAINING), O(NONE)),
+        [PUB_I_FETCH_FAILURE] = C1(U, S(DRAINING), O(NONE)),
+        [PUB_I_CREATE_DYNAMIC_TOPIC] = C1(U, S(DRAINING), O(NONE)),
+        [PUB_I_TOPIC_CREATED] = C1(R, S(DRAINING), O(NONE)),
+        [PUB_I_TOPIC_FAILED] = C1(R, S(DRAINING), O(NONE)),
+        [PUB_I_STOP] = C1(R, S(DRAINING), O(NONE)),
+        [PUB_I_T_FLUSH] = C1(R, S(STOPPED), O(ABANDON)),
+    },
+    [PUB_S_STOPPED] = {
+        [PUB_I_FETCH_DATA] = C1(U, S(STOPPED), O(NONE)),
+        [PUB_I_DATA_READY] = C1(U, S(STOPPED), O(NONE)),
+        /* reports of bars ABANDON gave up on */
+        [PUB_I_PUBLISH_SUCCESS] = C1(R, S(STOPPED), O(NONE)),
+        [PUB_I_PUBLISH_FAILURE] = C1(R, S(STOPPED), O(NONE)),
+        [PUB_I_RESET] = C1(R, S(STOPPED), O(NONE)),
+        [PUB_I_FETCH_FAILURE] = C1(U, S(STOPPED), O(NONE)),
+        [PUB_I_CREATE_DYNAMIC_TOPIC] = C1(U, S(STOPPED), O(NONE)),
+        [PUB_I_TOPIC_CREATED] = C1(R, S(STOPPED), O(NONE)),
+        [PUB_I_TOPIC_FAILED] = C1(R, S(STOPPED), O(NONE)),
+        [PUB_I_STOP] = C1(R, S(STOPPED), O(NONE)),
+        [PUB_I_T_FLUSH] = C1(U, S(STOPPED), O(NONE)),
+    },
+};
+
+const struct fsm_def pub_def = {
+    .name = "pub",
+    .machine = MD_M_PUB,
+    .nstates = PUB_S__COUNT,
+    .ninputs = PUB_I__COUNT,
+    .nguards = PUB_G__COUNT,
+    .noutputs = PUB_O__COUNT,
+    .state_names = state_names,
+    .input_names = input_names,
+    .guard_names = guard_names,
+    .output_names = output_names,
+    .cells = &pub_cells[0][0],
+    .q0 = PUB_S_IDLE,
+    .final_mask = (1u << PUB_S_IDLE) | (1u << PUB_S_STOPPED),
+};
+
+void pub_config_default(struct pub_config *cfg)
+{
+    cfg->retry_min_ns = 1 * MD_NS_PER_S;
+    cfg->retry_max_ns = 30 * MD_NS_PER_S;
+    cfg->flush_timeout_ns = 10 * MD_NS_PER_S;
+}
+
+void pub_init(struct pub *m, const struct pub_config *cfg,
+              struct md_prng *rng)
+{
+    memset(m, 0, sizeof *m);
+    m->def = &pub_def;
+    m->state = PUB_S_IDLE;
+    m->cfg = *cfg;
+    m->rng = rng;
+}
+
+uint32_t pub_guards(const struct pub *m, const struct pub_in *in)
+{
+    uint32_t g = 0;
+
+    if (in->input == PUB_I_DATA_READY && in->n == 0) {
+        g |= 1u << PUB_G_EMPTY;
+    }
+    if (m->inflight == 1 && m->queued == 0) {
+        g |= 1u << PUB_G_LAST;
+    }
+    if (m->inflight > 0 || m->queued > 0) {
+        g |= 1u << PUB_G_BUSY;
+    }
+    if (m->topic_pending) {
+        g |= 1u << PUB_G_TOPIC;
+    }
+    return g;
+}
+
+static void produce_queued(struct pub *m, mono_ns t, struct md_out *out)
+{
+    if (m->queued > 0) {
+        fsm__act(out, t, MD_A_PRODUCE, m->queued);
+        m->st.produced += m->queued;
+        m->inflight += m->queued;
+        m->queued = 0;
+    }
+}
+
+/* A delivery report: in flight goes down by one. */
+static void settle(struct pub *m, const struct pub_in *in, struct md_out *out)
+{
+    if (m->inflight > 0) {
+        m->inflight--;
+    }
+    if (in->input == PUB_I_PUBLISH_SUCCESS) {
+        m->st.delivered++;
+        m->attempt = 0;
+    } else {
+        m->st.failed++;
+        fsm__note(out, in->t_ns, MD_N_PUBLISH_FAILED, m->inflight);
+    }
+}
+
+static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
+                   struct md_out *out)
+{
+    mono_ns t = in->t_ns, delay;
+
+    if (in->input == PUB_I_TOPIC_CREATED && m->state == PUB_S_CREATING_TOPIC) {
+        m->st.topics_created++;
+    }
+    switch (o) {
+    case PUB_O_INVALID:
+    case PUB_O__COUNT:
+    case PUB_O_NONE:
+        break;
+    case PUB_O_START_FETCH:
+        m->st.fetches++;
+        fsm__act(out, t, MD_A_FETCH, 0);
+        break;
+    case PUB_O_START_PUBLISH:
+        m->queued += in->n;
+        produce_queued(m, t, out);
+        break;
+    case PUB_O_HANDLE_ERROR:
+        m->st.errors++;
+        if (in->input == PUB_I_PUBLISH_FAILURE) {
+            settle(m, in, out);
+            m->queued++; /* the shell put the bar back in its FIFO */
+        } else if (in->input == PUB_I_FETCH_FAILURE) {
+            m->st.fetch_failures += in->n;
+            fsm__note(out, t, MD_N_FETCH_FAILED, in->n);
+        } else if (in->input == PUB_I_TOPIC_FAILED) {
+            m->st.topic_failures++;
+            m->topic_pending = 1;
+            fsm__note(out, t, MD_N_TOPIC_FAILED, 0);
+        }
+        delay = md_backoff_ns(m->rng, m->attempt, m->cfg.retry_min_ns,
+                              m->cfg.retry_max_ns);
+        m->attempt++;
+        fsm__arm(out, t, MD_T_PUB_RETRY, t + delay);
+        break;
+    case PUB_O_RESET_ERROR:
+        fsm__cancel(out, t, MD_T_PUB_RETRY);
+        produce_queued(m, t, out);
+        break;
+    case PUB_O_CREATE_NEW_TOPIC:
+        fsm__cancel(out, t, MD_T_PUB_RETRY);
+        m->topic_pending = 0;
+        fsm__act(out, t, MD_A_TOPIC_CREATE, 0);
+        break;
+    case PUB_O_QUEUE:
+        m->queued += in->n;
+        break;
+    case PUB_O_ACK:
+        settle(m, in, out);
+        break;
+    case PUB_O_REQUEUE:
+        settle(m, in, out);
+        m->queued++;
+        break;
+    case PUB_O_LOSE:
+        settle(m, in, out);
+        m->st.lost++;
+        fsm__note(out, t, MD_N_BARS_LOST, 1);
+        break;
+    case PUB_O_REPORT_FETCH_ERROR:
+        m->st.fetch_failures += in->n;
+        fsm__note(out, t, MD_N_FETCH_FAILED, in->n);
+        break;
+    case PUB_O_NOTE_TOPIC:
+        m->topic_pending = 1;
+        break;
+    case PUB_O_TOPIC_READY:
+        break;
+    case PUB_O_FLUSH:
+        fsm__cancel(out, t, MD_T_PUB_RETRY);
+        produce_queued(m, t, out);
+        fsm__act(out, t, MD_A_FLUSH, m->inflight);
+        fsm__arm(out, t, MD_T_PUB_FLUSH, t + m->cfg.flush_timeout_ns);
+        break;
+    case PUB_O_FINISH:
+        if (in->input == PUB_I_PUBLISH_SUCCESS) {
+            settle(m, in, out);
+        } else if (in->input == PUB_I_PUBLISH_FAILURE) {
+            settle(m, in, out);
+            m->st.lost++;
+            fsm__note(out, t, MD_N_BARS_LOST, 1);
+        } else {
+            fsm__cancel(out, t, MD_T_PUB_RETRY);
+        }
+        fsm__cancel(out, t, MD_T_PUB_FLUSH);
+        break;
+    case PUB_O_ABANDON:
+        m->st.lost += m->inflight + m->queued;
+        fsm__note(out, t, MD_N_BARS_LOST, m->inflight + m->queued);
+        m->inflight = 0;
+        m->queued = 0;
+        break;
+    }
+}
+
+int pub_step(struct pub *m, const struct pub_in *in, struct md_out *out)
+{
+    const struct fsm_arm *arm;
+    int rc;
+
+    rc = fsm__begin(m->def, m->state, in->input, pub_guards(m, in), m->trace,
+                    in->t_ns, PUB_MAX_ACTIONS, out, &arm);
+    if (rc != MD_OK) {
+        return rc;
+    }
+    effect(m, (enum pub_output)arm->out, in, out);
+    m->state = arm->next;
+    return MD_OK;
+}

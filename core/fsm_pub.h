@@ -1,0 +1,134 @@
+/* fsm_pub.h: the publisher machine: the seed's Producer Actor, fixed.
+ *
+ * Keeps the seed's vocabulary (docs/mealy.md, projection pi): inputs
+ * FETCH_DATA, DATA_READY, PUBLISH_SUCCESS, PUBLISH_FAILURE, RESET,
+ * FETCH_FAILURE, CREATE_DYNAMIC_TOPIC; actions START_FETCH, START_PUBLISH,
+ * HANDLE_ERROR, RESET_ERROR, CREATE_NEW_TOPIC. Unlike the seed it keeps many
+ * bars in flight, queues bars while in ERROR or CREATING_TOPIC, and leaves
+ * ERROR on its own back-off timer (MD_T_PUB_RETRY delivers RESET).
+ *
+ * Bars are counted, not stored: the shell keeps the encoded bars in a FIFO
+ * and MD_A_PRODUCE(n) means "produce the next n from its head"; a failed
+ * delivery returns its bar to the FIFO's tail. Pure: no I/O. */
+#ifndef FSM_PUB_H
+#define FSM_PUB_H
+
+#include "fsm.h"
+#include "md_prng.h"
+#include "md_types.h"
+
+/* States (pi maps each to a seed state, docs/mealy.md):
+ *   IDLE            nothing queued, nothing in flight, topic ready; q0.
+ *   FETCHING        a fetch whose bars will be published is running;
+ *                   nothing queued or in flight.
+ *   PUBLISHING      bars in flight (>= 1), none queued.
+ *   ERROR           a delivery, topic or fetch failed; retry timer armed;
+ *                   new bars are queued, in-flight reports still counted.
+ *   CREATING_TOPIC  an Admin CreateTopics is outstanding; bars queue.
+ *   DRAINING        shutting down: flushing, flush timer armed.
+ *   STOPPED         final. */
+enum pub_state {
+    PUB_S_INVALID = 0,
+    PUB_S_IDLE,
+    PUB_S_FETCHING,
+    PUB_S_PUBLISHING,
+    PUB_S_ERROR,
+    PUB_S_CREATING_TOPIC,
+    PUB_S_DRAINING,
+    PUB_S_STOPPED,
+    PUB_S__COUNT
+};
+
+enum pub_input {
+    PUB_I_INVALID = 0,
+    PUB_I_FETCH_DATA,           /* seed: start a fetch (preflight/backfill) */
+    PUB_I_DATA_READY,           /* seed: n >= 0 bars ready (n = 0: a fetch
+                                   finished with nothing to publish) */
+    PUB_I_PUBLISH_SUCCESS,      /* seed: one delivery report, ok */
+    PUB_I_PUBLISH_FAILURE,      /* seed: one delivery report, failed */
+    PUB_I_RESET,                /* seed: retry timer fired, or operator */
+    PUB_I_FETCH_FAILURE,        /* seed (missing from its Sigma) */
+    PUB_I_CREATE_DYNAMIC_TOPIC, /* seed (missing from its Sigma) */
+    PUB_I_TOPIC_CREATED,        /* new: Admin result ok (or already exists) */
+    PUB_I_TOPIC_FAILED,         /* new: Admin result failed */
+    PUB_I_STOP,                 /* new: shut down */
+    PUB_I_T_FLUSH,              /* new: timer MD_T_PUB_FLUSH */
+    PUB_I__COUNT
+};
+
+enum pub_guard {
+    PUB_G_ALWAYS = FSM_G_ALWAYS,
+    PUB_G_EMPTY, /* the DATA_READY carries no bars */
+    PUB_G_LAST,  /* this report settles the last bar: in flight 1, queued 0 */
+    PUB_G_BUSY,  /* bars queued or in flight */
+    PUB_G_TOPIC, /* a topic still has to be created */
+    PUB_G__COUNT
+};
+
+enum pub_output {
+    PUB_O_INVALID = 0,
+    PUB_O_NONE = FSM_O_NONE,
+    PUB_O_START_FETCH,        /* seed: fetch (pub -> rest) */
+    PUB_O_START_PUBLISH,      /* seed: queue the new bars, produce all */
+    PUB_O_HANDLE_ERROR,       /* seed: account the failure; arm retry */
+    PUB_O_RESET_ERROR,        /* seed: cancel retry; produce what queued */
+    PUB_O_CREATE_NEW_TOPIC,   /* seed: cancel retry; topic_create */
+    PUB_O_QUEUE,              /* hold the new bars */
+    PUB_O_ACK,                /* one bar delivered */
+    PUB_O_REQUEUE,            /* one bar failed: back to the queue */
+    PUB_O_LOSE,               /* one bar failed while draining: lost */
+    PUB_O_REPORT_FETCH_ERROR, /* note a failed fetch; publishing goes on */
+    PUB_O_NOTE_TOPIC,         /* remember a topic to create */
+    PUB_O_TOPIC_READY,        /* topic created, nothing to do */
+    PUB_O_FLUSH,              /* produce what queued; flush; arm flush */
+    PUB_O_FINISH,             /* account the report; cancel flush timer */
+    PUB_O_ABANDON,            /* flush overdue: the rest is lost (note) */
+    PUB_O__COUNT
+};
+
+struct pub_config {
+    mono_ns retry_min_ns;  /* default 1 s */
+    mono_ns retry_max_ns;  /* default 30 s */
+    mono_ns flush_timeout_ns; /* default 10 s */
+};
+
+/* n: bars in a DATA_READY; failed requests in a FETCH_FAILURE (>= 1);
+ * 0 otherwise. */
+struct pub_in {
+    uint8_t input; /* enum pub_input */
+    mono_ns t_ns;
+    uint64_t n;
+};
+
+struct pub_stats {
+    uint64_t produced, delivered, failed, lost, fetches, fetch_failures;
+    uint64_t topics_created, topic_failures, errors;
+};
+
+struct pub {
+    const struct fsm_def *def;
+    uint8_t state;
+    uint8_t trace;
+    struct pub_config cfg;
+    struct md_prng *rng; /* borrowed */
+    uint64_t queued;     /* bars held back (shell FIFO) */
+    uint64_t inflight;   /* bars produced, report pending */
+    uint8_t topic_pending;
+    unsigned attempt;    /* failures since the last delivery */
+    struct pub_stats st;
+};
+
+#define PUB_MAX_ACTIONS 8
+
+extern const struct fsm_def pub_def;
+
+void pub_config_default(struct pub_config *cfg);
+void pub_init(struct pub *m, const struct pub_config *cfg,
+              struct md_prng *rng);
+uint32_t pub_guards(const struct pub *m, const struct pub_in *in);
+
+/* As conn_step: MD_OK, MD_E_FULL (nothing changed), MD_E_INVAL,
+ * MD_E_STATE. */
+int pub_step(struct pub *m, const struct pub_in *in, struct md_out *out);
+
+#endif /* FSM_PUB_H */

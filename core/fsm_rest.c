@@ -1,0 +1,279 @@
+/* fsm_rest.c: the REST machine's table and effects. Pure. */
+#include <string.h>
+
+#include "fsm_int.h"
+#include "fsm_rest.h"
+#include "md_err.h"
+
+static const char *const state_names[REST_S__COUNT] = {
+    [REST_S_INVALID] = "INVALID",
+    [REST_S_IDLE] = "IDLE",
+    [REST_S_REQUESTING] = "REQUESTING",
+    [REST_S_WAITING] = "WAITING",
+    [REST_S_STOPPED] = "STOPPED",
+};
+
+static const char *const input_names[REST_I__COUNT] = {
+    [REST_I_INVALID] = "INVALID",
+    [REST_I_FETCH] = "FETCH",
+    [REST_I_RESP_OK] = "RESP_OK",
+    [REST_I_RESP_PARAM_ERROR] = "RESP_PARAM_ERROR",
+    [REST_I_RESP_RATE_LIMIT] = "RESP_RATE_LIMIT",
+    [REST_I_RESP_AUTH] = "RESP_AUTH",
+    [REST_I_RESP_FAIL] = "RESP_FAIL",
+    [REST_I_T_TIMEOUT] = "T_TIMEOUT",
+    [REST_I_T_RETRY] = "T_RETRY",
+    [REST_I_STOP] = "STOP",
+};
+
+static const char *const guard_names[REST_G__COUNT] = {
+    [REST_G_ALWAYS] = "-",
+    [REST_G_RETRY] = "retry",
+    [REST_G_MORE] = "more",
+};
+
+static const char *const output_names[REST_O__COUNT] = {
+    [REST_O_INVALID] = "INVALID",
+    [REST_O_NONE] = "-",
+    [REST_O_SEND] = "SEND",
+    [REST_O_ENQUEUE] = "ENQUEUE",
+    [REST_O_DELIVER_NEXT] = "DELIVER_NEXT",
+    [REST_O_DELIVER_LAST] = "DELIVER_LAST",
+    [REST_O_FAIL_NEXT] = "FAIL_NEXT",
+    [REST_O_FAIL_LAST] = "FAIL_LAST",
+    [REST_O_WAIT] = "WAIT",
+    [REST_O_RESEND] = "RESEND",
+    [REST_O_FAIL_ALL] = "FAIL_ALL",
+    [REST_O_ABORT] = "ABORT",
+};
+
+#define R FSM_R
+#define U FSM_U
+#define C1 FSM_C1
+#define C2 FSM_C2
+#define C3 FSM_C3
+#define S(x) REST_S_##x
+#define O(x) REST_O_##x
+#define RETRY REST_G_RETRY
+#define MORE REST_G_MORE
+
+/* A failure that may be retried: wait if attempts are left, else fail the
+ * head and go on with the queue. */
+#define RETRYABLE                                                         \
+    C3(R, RETRY, S(WAITING), O(WAIT), MORE, S(REQUESTING), O(FAIL_NEXT),  \
+       S(IDLE), O(FAIL_LAST))
+
+static const struct fsm_cell rest_cells[REST_S__COUNT][REST_I__COUNT] = {
+    [REST_S_IDLE] = {
+        [REST_I_FETCH] = C1(R, S(REQUESTING), O(SEND)),
+        [REST_I_RESP_OK] = C1(U, S(IDLE), O(NONE)),
+        [REST_I_RESP_PARAM_ERROR] = C1(U, S(IDLE), O(NONE)),
+        [REST_I_RESP_RATE_LIMIT] = C1(U, S(IDLE), O(NONE)),
+        [REST_I_RESP_AUTH] = C1(U, S(IDLE), O(NONE)),
+        [REST_I_RESP_FAIL] = C1(U, S(IDLE), O(NONE)),
+        [REST_I_T_TIMEOUT] = C1(U, S(IDLE), O(NONE)),
+        [REST_I_T_RETRY] = C1(U, S(IDLE), O(NONE)),
+        [REST_I_STOP] = C1(R, S(STOPPED), O(ABORT)),
+    },
+    [REST_S_REQUESTING] = {
+        [REST_I_FETCH] = C1(R, S(REQUESTING), O(ENQUEUE)),
+        [REST_I_RESP_OK] = C2(R, MORE, S(REQUESTING), O(DELIVER_NEXT),
+                              S(IDLE), O(DELIVER_LAST)),
+        [REST_I_RESP_PARAM_ERROR] = C2(R, MORE, S(REQUESTING), O(FAIL_NEXT),
+                                       S(IDLE), O(FAIL_LAST)),
+        [REST_I_RESP_RATE_LIMIT] = RETRYABLE,
+        [REST_I_RESP_AUTH] = C1(R, S(IDLE), O(FAIL_ALL)),
+        [REST_I_RESP_FAIL] = RETRYABLE,
+        [REST_I_T_TIMEOUT] = RETRYABLE,
+        [REST_I_T_RETRY] = C1(U, S(REQUESTING), O(NONE)),
+        [REST_I_STOP] = C1(R, S(STOPPED), O(ABORT)),
+    },
+    [REST_S_WAITING] = {
+        [REST_I_FETCH] = C1(R, S(WAITING), O(ENQUEUE)),
+        [REST_I_RESP_OK] = C1(U, S(WAITING), O(NONE)),
+        [REST_I_RESP_PARAM_ERROR] = C1(U, S(WAITING), O(NONE)),
+        [REST_I_RESP_RATE_LIMIT] = C1(U, S(WAITING), O(NONE)),
+        [REST_I_RESP_AUTH] = C1(U, S(WAITING), O(NONE)),
+        [REST_I_RESP_FAIL] = C1(U, S(WAITING), O(NONE)),
+        [REST_I_T_TIMEOUT] = C1(U, S(WAITING), O(NONE)),
+        [REST_I_T_RETRY] = C1(R, S(REQUESTING), O(RESEND)),
+        [REST_I_STOP] = C1(R, S(STOPPED), O(ABORT)),
+    },
+    [REST_S_STOPPED] = {
+        [REST_I_FETCH] = C1(U, S(STOPPED), O(NONE)),
+        [REST_I_RESP_OK] = C1(U, S(STOPPED), O(NONE)),
+        [REST_I_RESP_PARAM_ERROR] = C1(U, S(STOPPED), O(NONE)),
+        [REST_I_RESP_RATE_LIMIT] = C1(U, S(STOPPED), O(NONE)),
+        [REST_I_RESP_AUTH] = C1(U, S(STOPPED), O(NONE)),
+        [REST_I_RESP_FAIL] = C1(U, S(STOPPED), O(NONE)),
+        [REST_I_T_TIMEOUT] = C1(U, S(STOPPED), O(NONE)),
+        [REST_I_T_RETRY] = C1(U, S(STOPPED), O(NONE)),
+        [REST_I_STOP] = C1(R, S(STOPPED), O(NONE)),
+    },
+};
+
+const struct fsm_def rest_def = {
+    .name = "rest",
+    .machine = MD_M_REST,
+    .nstates = REST_S__COUNT,
+    .ninputs = REST_I__COUNT,
+    .nguards = REST_G__COUNT,
+    .noutputs = REST_O__COUNT,
+    .state_names = state_names,
+    .input_names = input_names,
+    .guard_names = guard_names,
+    .output_names = output_names,
+    .cells = &rest_cells[0][0],
+    .q0 = REST_S_IDLE,
+    .final_mask = (1u << REST_S_IDLE) | (1u << REST_S_STOPPED),
+};
+
+void rest_config_default(struct rest_config *cfg)
+{
+    cfg->timeout_ns = 10 * MD_NS_PER_S;
+    cfg->backoff_min_ns = 1 * MD_NS_PER_S;
+    cfg->backoff_max_ns = 60 * MD_NS_PER_S;
+    cfg->max_attempts = 4;
+    cfg->queue_cap = 256;
+}
+
+void rest_init(struct rest *m, const struct rest_config *cfg,
+               struct md_prng *rng)
+{
+    memset(m, 0, sizeof *m);
+    m->def = &rest_def;
+    m->state = REST_S_IDLE;
+    m->cfg = *cfg;
+    m->rng = rng;
+}
+
+uint32_t rest_guards(const struct rest *m, const struct rest_in *in)
+{
+    uint32_t g = 0;
+
+    (void)in;
+    if (m->attempt < m->cfg.max_attempts) {
+        g |= 1u << REST_G_RETRY;
+    }
+    if (m->queued > 1) {
+        g |= 1u << REST_G_MORE;
+    }
+    return g;
+}
+
+static void send_head(struct rest *m, mono_ns t, struct md_out *out)
+{
+    m->attempt++;
+    m->st.sent++;
+    fsm__act(out, t, MD_A_REST_SEND, m->next_id);
+    fsm__arm(out, t, MD_T_REST_TIMEOUT, t + m->cfg.timeout_ns);
+}
+
+/* The head request ended (delivered or failed): stop its timer, pop it. */
+static void pop_head(struct rest *m, mono_ns t, struct md_out *out)
+{
+    fsm__cancel(out, t, MD_T_REST_TIMEOUT);
+    m->queued--;
+    m->next_id++;
+    m->attempt = 0;
+}
+
+static void effect(struct rest *m, enum rest_output o, const struct rest_in *in,
+                   struct md_out *out)
+{
+    mono_ns t = in->t_ns, delay;
+
+    switch (o) {
+    case REST_O_INVALID:
+    case REST_O__COUNT:
+    case REST_O_NONE:
+        break;
+    case REST_O_SEND:
+        m->queued = 1;
+        send_head(m, t, out);
+        break;
+    case REST_O_ENQUEUE:
+        if (m->queued >= m->cfg.queue_cap) {
+            /* Bounded: the new request fails at once, loudly. */
+            m->st.overflow++;
+            fsm__note(out, t, MD_N_QUEUE_OVERFLOW, m->queued);
+            fsm__act(out, t, MD_A_FETCH_FAILED, 1);
+        } else {
+            m->queued++;
+        }
+        break;
+    case REST_O_DELIVER_NEXT:
+    case REST_O_DELIVER_LAST:
+        m->st.ok++;
+        fsm__act(out, t, MD_A_FETCH_DONE, in->bars);
+        pop_head(m, t, out);
+        if (o == REST_O_DELIVER_NEXT) {
+            send_head(m, t, out);
+        }
+        break;
+    case REST_O_FAIL_NEXT:
+    case REST_O_FAIL_LAST:
+        m->st.failed++;
+        if (in->input == REST_I_T_TIMEOUT || in->input == REST_I_RESP_FAIL ||
+            in->input == REST_I_RESP_RATE_LIMIT) {
+            fsm__act(out, t, MD_A_REST_CANCEL, m->next_id);
+        }
+        fsm__note(out, t, MD_N_REST_FAILED, m->next_id);
+        fsm__act(out, t, MD_A_FETCH_FAILED, 1);
+        pop_head(m, t, out);
+        if (o == REST_O_FAIL_NEXT) {
+            send_head(m, t, out);
+        }
+        break;
+    case REST_O_WAIT:
+        m->st.retried++;
+        if (in->input == REST_I_RESP_RATE_LIMIT) {
+            m->st.rate_limited++;
+        }
+        fsm__cancel(out, t, MD_T_REST_TIMEOUT);
+        fsm__act(out, t, MD_A_REST_CANCEL, m->next_id);
+        delay = md_backoff_ns(m->rng, m->attempt - 1, m->cfg.backoff_min_ns,
+                              m->cfg.backoff_max_ns);
+        if (in->retry_after_ns > delay) {
+            delay = in->retry_after_ns;
+        }
+        fsm__arm(out, t, MD_T_REST_RETRY, t + delay);
+        break;
+    case REST_O_RESEND:
+        send_head(m, t, out);
+        break;
+    case REST_O_FAIL_ALL:
+        m->st.failed += m->queued;
+        fsm__cancel(out, t, MD_T_REST_TIMEOUT);
+        fsm__note(out, t, MD_N_AUTH_FAILED, m->next_id);
+        /* One failure per queued request, as a count. */
+        fsm__act(out, t, MD_A_FETCH_FAILED, m->queued);
+        m->next_id += m->queued;
+        m->queued = 0;
+        m->attempt = 0;
+        break;
+    case REST_O_ABORT:
+        if (m->state == REST_S_REQUESTING) {
+            fsm__act(out, t, MD_A_REST_CANCEL, m->next_id);
+        }
+        fsm__cancel(out, t, MD_T_REST_TIMEOUT);
+        fsm__cancel(out, t, MD_T_REST_RETRY);
+        m->queued = 0;
+        break;
+    }
+}
+
+int rest_step(struct rest *m, const struct rest_in *in, struct md_out *out)
+{
+    const struct fsm_arm *arm;
+    int rc;
+
+    rc = fsm__begin(m->def, m->state, in->input, rest_guards(m, in), m->trace,
+                    in->t_ns, REST_MAX_ACTIONS, out, &arm);
+    if (rc != MD_OK) {
+        return rc;
+    }
+    effect(m, (enum rest_output)arm->out, in, out);
+    m->state = arm->next;
+    return MD_OK;
+}

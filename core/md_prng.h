@@ -1,0 +1,28 @@
+/* md_prng.h: the core's deterministic PRNG (splitmix64), used for back-off
+ * jitter. Seeded from configuration so live runs are reproducible in
+ * replay. Pure: never reads a clock or the OS. */
+#ifndef MD_PRNG_H
+#define MD_PRNG_H
+
+#include <stdint.h>
+
+struct md_prng {
+    uint64_t s;
+};
+
+/* Seed the generator. Any seed, including 0, is valid. */
+void md_prng_seed(struct md_prng *r, uint64_t seed);
+
+/* Next 64 random bits. */
+uint64_t md_prng_next(struct md_prng *r);
+
+/* Uniform in [0, n); returns 0 when n == 0. Unbiased (rejection). */
+uint64_t md_prng_below(struct md_prng *r, uint64_t n);
+
+/* Exponential back-off with jitter, in ns, for attempt k (0-based):
+ *   d = min(max_ns, min_ns * 2^k);  delay = d/2 + U[0, d/2]
+ * never below min_ns. min_ns > 0 and max_ns >= min_ns are asserted. */
+int64_t md_backoff_ns(struct md_prng *r, unsigned k, int64_t min_ns,
+                      int64_t max_ns);
+
+#endif /* MD_PRNG_H */

@@ -1,0 +1,132 @@
+/* md_types.h: the core's shared vocabulary: time types, timer ids, the
+ * actions a step may emit, and the fixed-capacity output buffer.
+ *
+ * Pure: no I/O, no allocation. The shell owns every clock and socket; the
+ * core only ever sees times as fields of its inputs and asks for timers by
+ * emitting MD_A_ARM_TIMER actions. */
+#ifndef MD_TYPES_H
+#define MD_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Local monotonic time of the loop pass that delivered an input, in ns.
+ * Replay substitutes virtual time; the core cannot tell the difference. */
+typedef int64_t mono_ns;
+/* Server (CryptoCompare) or exchange wall time, unix epoch, in ns. */
+typedef int64_t ts_ns;
+
+#define MD_NS_PER_MS INT64_C(1000000)
+#define MD_NS_PER_S INT64_C(1000000000)
+
+/* Timers the core may arm. At most one instance of each id is armed at a
+ * time: arming an armed id moves its deadline. The shell delivers a firing
+ * as an input stamped with the deadline, never with "now". */
+enum md_timer {
+    MD_T_INVALID = 0,
+    MD_T_CONN_HANDSHAKE, /* connect + welcome must complete by then */
+    MD_T_CONN_STALE,     /* no heartbeat or data for stale_timeout */
+    MD_T_CONN_BACKOFF,   /* reconnect after back-off */
+    MD_T_CONN_CLOSE,     /* a requested close must have completed */
+    MD_T_REST_TIMEOUT,   /* the outstanding REST request is overdue */
+    MD_T_REST_RETRY,     /* retry after a rate limit or transport error */
+    MD_T_PUB_RETRY,      /* the publisher's RESET after an error */
+    MD_T_PUB_FLUSH,      /* shutdown flush deadline */
+    MD_T__COUNT
+};
+
+/* The machines of the producer (docs/mealy.md). */
+enum md_machine {
+    MD_M_INVALID = 0,
+    MD_M_CONN, /* WebSocket connection machine */
+    MD_M_REST, /* REST machine: preflight, backfill, rate limits */
+    MD_M_PUB,  /* publisher machine: topics, publishing, errors */
+    MD_M__COUNT
+};
+
+/* Effects a step asks the shell to carry out, in order. */
+enum md_act_kind {
+    MD_A_INVALID = 0,
+    MD_A_TRACE,         /* one transition; see struct md_trace */
+    MD_A_ARM_TIMER,     /* timer, deadline */
+    MD_A_CANCEL_TIMER,  /* timer */
+    MD_A_WS_OPEN,       /* open the WebSocket (attempt = arg) */
+    MD_A_WS_SUBSCRIBE,  /* send SubAdd for every configured subscription */
+    MD_A_WS_CLOSE,      /* close the WebSocket (arg = close code) */
+    MD_A_REST_SEND,     /* issue REST request number arg */
+    MD_A_REST_CANCEL,   /* abandon the outstanding REST request */
+    MD_A_TOPIC_CREATE,  /* Admin CreateTopics for the pending topics */
+    MD_A_PRODUCE,       /* produce bar id arg */
+    MD_A_FLUSH,         /* flush the producer, bounded by the flush timer */
+    MD_A_NOTE,          /* a counted event for logs and metrics: note */
+    /* Internal: consumed by the composition (core.c), never by a shell. */
+    MD_A_FETCH,         /* pub -> rest: start a fetch job (arg = job kind) */
+    MD_A_FETCH_DONE,    /* rest -> pub: a job finished, arg = bars ready */
+    MD_A_FETCH_FAILED,  /* rest -> pub: arg = requests that failed */
+    MD_A__COUNT
+};
+
+/* Notes: things worth a log line and a counter, never a state. */
+enum md_note {
+    MD_N_INVALID = 0,
+    MD_N_MALFORMED_FRAME,
+    MD_N_OTHER_FRAME,
+    MD_N_SUB_REJECTED,
+    MD_N_AUTH_FAILED,
+    MD_N_TOO_MANY_SOCKETS,
+    MD_N_FORCE_DISCONNECT,
+    MD_N_CONN_LOST,
+    MD_N_GAP_OPEN,
+    MD_N_GAP_CLOSED,
+    MD_N_FETCH_FAILED,
+    MD_N_REST_FAILED,
+    MD_N_PUBLISH_FAILED,
+    MD_N_TOPIC_FAILED,
+    MD_N_QUEUE_OVERFLOW,
+    MD_N_BARS_LOST,
+    MD_N__COUNT
+};
+
+/* One transition, for the trace line
+ *   t_ns machine state --input/output--> next
+ * Names come from the machine's fsm_def (see fsm.h). */
+struct md_trace {
+    uint8_t machine; /* enum md_machine */
+    uint8_t from, input, guard, output, to;
+};
+
+struct md_action {
+    uint8_t kind; /* enum md_act_kind */
+    uint8_t timer; /* enum md_timer, for ARM/CANCEL */
+    uint8_t note; /* enum md_note, for NOTE */
+    mono_ns t_ns;  /* time of the input that caused it */
+    mono_ns deadline_ns; /* ARM_TIMER */
+    uint64_t arg;        /* kind-specific */
+    struct md_trace tr;  /* TRACE */
+};
+
+/* Caller-provided, fixed-capacity output. A step that would not fit
+ * returns MD_E_FULL and changes nothing. */
+#define MD_OUT_CAP 64
+struct md_out {
+    size_t n;
+    struct md_action a[MD_OUT_CAP];
+};
+
+/* Empty the buffer. Cannot fail. */
+void md_out_reset(struct md_out *out);
+
+/* Room left in out. */
+size_t md_out_room(const struct md_out *out);
+
+/* Append one action; the caller checked the room first (asserted). */
+struct md_action *md_out_push(struct md_out *out, enum md_act_kind kind,
+                              mono_ns t_ns);
+
+/* Names for logs, traces and docs. Static strings, never NULL. */
+const char *md_timer_name(int timer);
+const char *md_act_name(int kind);
+const char *md_note_name(int note);
+const char *md_machine_name(int machine);
+
+#endif /* MD_TYPES_H */
