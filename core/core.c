@@ -136,6 +136,7 @@ static void route(struct evq *q, const struct md_out *out, size_t from)
         case MD_A_REST_CANCEL:
         case MD_A_TOPIC_CREATE:
         case MD_A_PRODUCE:
+        case MD_A_DISCARD:
         case MD_A_FLUSH:
         case MD_A__COUNT:
             break;

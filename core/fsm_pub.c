@@ -326,6 +326,7 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
     case PUB_O_LOSE:
         settle(m, in, out);
         m->st.lost++;
+        fsm__act(out, t, MD_A_DISCARD, 1);
         fsm__note(out, t, MD_N_BARS_LOST, 1);
         break;
     case PUB_O_REPORT_FETCH_ERROR:
@@ -349,6 +350,7 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         } else if (in->input == PUB_I_PUBLISH_FAILURE) {
             settle(m, in, out);
             m->st.lost++;
+            fsm__act(out, t, MD_A_DISCARD, 1);
             fsm__note(out, t, MD_N_BARS_LOST, 1);
         } else {
             fsm__cancel(out, t, MD_T_PUB_RETRY);
@@ -357,6 +359,9 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         break;
     case PUB_O_ABANDON:
         m->st.lost += m->inflight + m->queued;
+        if (m->queued > 0) {
+            fsm__act(out, t, MD_A_DISCARD, m->queued);
+        }
         fsm__note(out, t, MD_N_BARS_LOST, m->inflight + m->queued);
         m->inflight = 0;
         m->queued = 0;

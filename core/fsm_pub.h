@@ -9,7 +9,8 @@
  *
  * Bars are counted, not stored: the shell keeps the encoded bars in a FIFO
  * and MD_A_PRODUCE(n) means "produce the next n from its head"; a failed
- * delivery returns its bar to the FIFO's tail. Pure: no I/O. */
+ * delivery returns its bar to the FIFO's tail, and MD_A_DISCARD(n) drops n
+ * bars from the tail when the core gives them up. Pure: no I/O. */
 #ifndef FSM_PUB_H
 #define FSM_PUB_H
 

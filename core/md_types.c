@@ -15,7 +15,8 @@ _Static_assert(sizeof timer_names / sizeof timer_names[0] == MD_T__COUNT,
 static const char *const act_names[] = {
     "invalid",      "trace",        "arm_timer",   "cancel_timer",
     "ws_open",      "ws_subscribe", "ws_close",    "rest_send",
-    "rest_cancel",  "topic_create", "produce",     "flush",
+    "rest_cancel",  "topic_create", "produce",     "discard",
+    "flush",
     "note",         "fetch",        "fetch_done",  "fetch_failed",
 };
 _Static_assert(sizeof act_names / sizeof act_names[0] == MD_A__COUNT,

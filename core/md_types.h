@@ -56,7 +56,8 @@ enum md_act_kind {
     MD_A_REST_SEND,     /* issue REST request number arg */
     MD_A_REST_CANCEL,   /* abandon the outstanding REST request */
     MD_A_TOPIC_CREATE,  /* Admin CreateTopics for the pending topics */
-    MD_A_PRODUCE,       /* produce bar id arg */
+    MD_A_PRODUCE,       /* produce the next arg bars of the bar FIFO */
+    MD_A_DISCARD,       /* drop arg bars from the FIFO's tail (lost) */
     MD_A_FLUSH,         /* flush the producer, bounded by the flush timer */
     MD_A_NOTE,          /* a counted event for logs and metrics: note */
     /* Internal: consumed by the composition (core.c), never by a shell. */
