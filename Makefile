@@ -124,14 +124,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(SUP_OBJ) $(APP_LIB) $(CORE_LIB)
 test-build: $(BIN) $(TEST_BIN)
 
 kafka-jars:
-	$(Q)tests/kafka/broker.sh fetch
+	$(Q)BUILD=$(BUILD) tests/kafka/broker.sh fetch
 
 # make test: unit tests first (seconds), then the tests that need the real
 # Kafka broker, which tests/run-tests.sh starts once for the whole run.
 test: deps
 	$(Q)scripts/deps.sh test
 	$(Q)$(MAKE) --no-print-directory test-build
-	$(Q)tests/kafka/broker.sh fetch
+	$(Q)BUILD=$(BUILD) tests/kafka/broker.sh fetch
 	$(Q)BUILD=$(BUILD) tests/run-tests.sh
 
 # make check: checksrc, then everything again under ASan+UBSan in its own
@@ -140,7 +140,7 @@ check: deps checksrc
 	$(Q)scripts/deps.sh test
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/san \
 	    SANITIZER=address,undefined OPT=-O1 test-build
-	$(Q)tests/kafka/broker.sh fetch
+	$(Q)BUILD=$(BUILD)/san tests/kafka/broker.sh fetch
 	$(Q)BUILD=$(BUILD)/san MD_TEST_SLOW=1 \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
