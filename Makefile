@@ -5,6 +5,9 @@
 #   make check      the tests again under ASan+UBSan, plus checksrc and slow suites
 #   make run        the main job on the embedded defaults
 #   make docs       regenerate docs/mealy.md tables and the SVG diagrams
+#   make fixtures-update  regenerate golden files under fixtures/ (review!)
+#   make bench      throughput figures (docs/performance.md)
+#   make fuzz       libFuzzer targets (FUZZ_RUNS=n)
 #   make deps       install what is missing (apt-get as root, else print the command)
 #   make style      clang-format every C file (if clang-format is installed)
 #
@@ -77,13 +80,13 @@ APP_LIB   := $(BUILD)/libccstream_shell.a
 BIN       := $(BUILD)/ccstream
 
 .PHONY: all deps build test check run docs style checksrc clean \
-        test-build kafka-jars help
+        test-build kafka-jars help fixtures-update
 
 all: deps
 	$(Q)$(MAKE) --no-print-directory build
 
 help:
-	@sed -n '3,13p' Makefile
+	@sed -n '3,16p' Makefile
 
 deps:
 	$(Q)scripts/deps.sh build
@@ -148,6 +151,13 @@ check: deps checksrc
 
 checksrc:
 	$(Q)scripts/checksrc.sh
+
+# Regenerate the golden files under fixtures/ from the current code; review
+# the diff (git diff fixtures/) before committing it.
+fixtures-update: all
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)CCSTREAM_UPDATE_GOLDEN=1 $(BUILD)/tests/test_golden
+	$(Q)git --no-pager diff --stat -- fixtures/ || true
 
 run: all
 	$(Q)$(BIN) mealy --table

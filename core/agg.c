@@ -1,0 +1,1013 @@
+/* agg.c: the OHLCV bar aggregator (agg.h). Pure: no I/O, no allocation,
+ * no clock. Sums are exact integers, so the bar of a set of events does
+ * not depend on their order; open and close are chosen by an explicit
+ * ordering key, never by arrival alone. */
+#include <string.h>
+
+#include "agg.h"
+#include "bar_num.h"
+#include "md_err.h"
+
+#define NS_PER_S INT64_C(1000000000)
+#define NS_PER_MS INT64_C(1000000)
+#define DAY_NS (86400 * NS_PER_S)
+
+void agg_config_default(struct agg_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->intervals_s[0] = 60;
+    cfg->n_intervals = 1;
+    cfg->grace_ns = 2 * NS_PER_S;
+    cfg->lateness_ns = 120 * NS_PER_S;
+    cfg->emit_empty = false;
+}
+
+int agg_init(struct agg *a, const struct agg_config *cfg)
+{
+    unsigned i;
+    int64_t smallest = INT64_MAX;
+
+    if (cfg->n_intervals == 0 || cfg->n_intervals > AGG_MAX_INTERVALS ||
+        cfg->grace_ns < 0 || cfg->lateness_ns < cfg->grace_ns) {
+        return MD_E_INVAL;
+    }
+    for (i = 0; i < cfg->n_intervals; i++) {
+        int64_t s = cfg->intervals_s[i];
+        if (s <= 0 || s > 7 * 86400) {
+            return MD_E_INVAL;
+        }
+        smallest = s < smallest ? s : smallest;
+    }
+    /* The slots must hold every bucket still revisable plus the open ones:
+     * lateness/interval + 2 for the open window + 1 of margin. */
+    if (cfg->lateness_ns / (smallest * NS_PER_S) + 3 > AGG_SLOTS) {
+        return MD_E_INVAL;
+    }
+    memset(a, 0, sizeof *a);
+    a->cfg = *cfg;
+    return MD_OK;
+}
+
+/* ---- small helpers ------------------------------------------------- */
+
+static uint64_t fnv1a(const char *p, size_t n, uint64_t h)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= UINT64_C(0x100000001b3);
+    }
+    return h;
+}
+
+/* Copy a borrowed wire string (unescaped) into a fixed buffer. Returns
+ * false if it does not fit or is malformed. */
+static bool copy_str(const struct cc_str *s, char *dst, size_t cap)
+{
+    size_t n = 0;
+
+    if (!s->esc) {
+        /* The common case: no escapes, a plain copy. */
+        if (s->len >= cap) {
+            return false;
+        }
+        memcpy(dst, s->p, s->len);
+        dst[s->len] = '\0';
+        return true;
+    }
+    if (cc_str_unescape(s, dst, cap - 1, &n) != MD_OK) {
+        return false;
+    }
+    dst[n] = '\0';
+    return true;
+}
+
+/* True when wire string w equals the stored string s of length n. */
+static bool wire_eq(const struct cc_str *w, const char *s, uint8_t n)
+{
+    return !w->esc && w->len == n && memcmp(w->p, s, n) == 0;
+}
+
+static void copy_fix(const struct cc_fixstr *s, char *dst, size_t cap)
+{
+    size_t n = s->len < cap - 1 ? s->len : cap - 1;
+
+    memcpy(dst, s->s, n);
+    dst[n] = '\0';
+}
+
+static int64_t floor_div(int64_t x, int64_t d)
+{
+    int64_t q = x / d;
+
+    return (x % d != 0 && (x < 0) != (d < 0)) ? q - 1 : q;
+}
+
+/* -1, 0, 1 as a orders before, with, after b. */
+static int ord_cmp(const struct agg_ord *a, const struct agg_ord *b)
+{
+    int c;
+
+    if (a->ev_ns != b->ev_ns) {
+        return a->ev_ns < b->ev_ns ? -1 : 1;
+    }
+    if (a->has_seq && b->has_seq && a->seq != b->seq) {
+        return a->seq < b->seq ? -1 : 1;
+    }
+    c = strcmp(a->id, b->id);
+    if (c != 0) {
+        return c < 0 ? -1 : 1;
+    }
+    if (a->arrival != b->arrival) {
+        return a->arrival < b->arrival ? -1 : 1;
+    }
+    return 0;
+}
+
+/* ---- streams --------------------------------------------------------- */
+
+static uint64_t stream_hash(uint8_t source, const char *m, const char *b,
+                            const char *q)
+{
+    uint64_t h = UINT64_C(0xcbf29ce484222325) ^ source;
+
+    h = fnv1a(m, strlen(m) + 1, h);
+    h = fnv1a(b, strlen(b) + 1, h);
+    return fnv1a(q, strlen(q) + 1, h);
+}
+
+static struct agg_stream *stream_get(struct agg *a, uint8_t source,
+                                     const char *m, const char *b,
+                                     const char *q)
+{
+    uint64_t h = stream_hash(source, m, b, q);
+    struct agg_stream *s;
+    unsigned i;
+
+    for (i = 0; i < a->n_streams; i++) {
+        s = &a->stream[i];
+        if (s->key_hash == h && s->source == source &&
+            strcmp(s->market, m) == 0 && strcmp(s->base, b) == 0 &&
+            strcmp(s->quote, q) == 0) {
+            return s;
+        }
+    }
+    if (a->n_streams == AGG_MAX_STREAMS) {
+        a->st.streams_full++;
+        return NULL;
+    }
+    s = &a->stream[a->n_streams++];
+    memset(s, 0, sizeof *s);
+    s->source = source;
+    s->key_hash = h;
+    s->market_len = (uint8_t)strlen(m);
+    s->base_len = (uint8_t)strlen(b);
+    s->quote_len = (uint8_t)strlen(q);
+    memcpy(s->market, m, (size_t)s->market_len + 1);
+    memcpy(s->base, b, (size_t)s->base_len + 1);
+    memcpy(s->quote, q, (size_t)s->quote_len + 1);
+    for (i = 0; i < a->cfg.n_intervals; i++) {
+        s->series[i].interval_ns = a->cfg.intervals_s[i] * NS_PER_S;
+    }
+    s->gen_start_ns = a->watermark_ns;
+    s->first_ns = a->watermark_ns;
+    return s;
+}
+
+/* ---- trade-id dedupe: two generations, each covering at least the
+ * lateness horizon, so an id is remembered for at least that long. ---- */
+
+static bool idset_has(const struct agg_idset *set, uint64_t h)
+{
+    size_t mask = AGG_DEDUPE_CAP * 2 - 1, i = (size_t)h & mask;
+
+    while (set->h[i] != 0) {
+        if (set->h[i] == h) {
+            return true;
+        }
+        i = (i + 1) & mask;
+    }
+    return false;
+}
+
+static void idset_add(struct agg_idset *set, uint64_t h)
+{
+    size_t mask = AGG_DEDUPE_CAP * 2 - 1, i = (size_t)h & mask;
+
+    while (set->h[i] != 0) {
+        i = (i + 1) & mask;
+    }
+    set->h[i] = h;
+    set->n++;
+}
+
+static void idset_clear(struct agg_idset *set)
+{
+    if (set->n != 0) {
+        memset(set->h, 0, sizeof set->h);
+        set->n = 0;
+    }
+}
+
+/* Start a new generation; the one before the previous is forgotten.
+ * early: forced by a full set before the window elapsed. */
+static void ids_rotate(struct agg *a, struct agg_stream *s, bool early)
+{
+    struct agg_idset *old = &s->ids[s->cur ^ 1u];
+
+    if (early) {
+        a->st.dedupe_early += old->n;
+    } else {
+        a->st.dedupe_expired += old->n;
+    }
+    idset_clear(old);
+    s->cur ^= 1u;
+    s->gen_start_ns = a->watermark_ns;
+}
+
+/* True if h was seen; otherwise remembers it. */
+static bool ids_seen(struct agg *a, struct agg_stream *s, uint64_t h)
+{
+    int64_t window = a->cfg.lateness_ns + a->cfg.grace_ns;
+
+    if (idset_has(&s->ids[0], h) || idset_has(&s->ids[1], h)) {
+        return true;
+    }
+    if (a->watermark_ns - s->gen_start_ns >= window) {
+        ids_rotate(a, s, false);
+    } else if (s->ids[s->cur].n >= AGG_DEDUPE_CAP) {
+        ids_rotate(a, s, true);
+    }
+    idset_add(&s->ids[s->cur], h);
+    return false;
+}
+
+/* ---- buckets ---------------------------------------------------------- */
+
+static void gap_flags(const struct agg *a, int64_t start, int64_t end,
+                      uint32_t *flags)
+{
+    unsigned i;
+
+    for (i = 0; i < a->n_gaps && i < AGG_MAX_GAPS; i++) {
+        int64_t gs = a->gap_start[i], ge = a->gap_end[i];
+        if (gs < end && (ge == 0 || ge > start)) {
+            *flags |= BAR_F_SPANS_DISCONNECT;
+        }
+    }
+}
+
+enum slot_verdict {
+    SV_OK,
+    SV_LATE_DROP,
+    SV_FUTURE_DROP
+};
+
+/* The slot for the bucket starting at start, created if needed. Decides
+ * lateness against the watermark. */
+static struct agg_slot *slot_for(struct agg *a, struct agg_stream *s,
+                                 struct agg_series *se, int64_t start,
+                                 enum slot_verdict *v)
+{
+    int64_t end = start + se->interval_ns;
+    struct agg_slot *free_slot = NULL, *oldest = NULL;
+    unsigned i;
+
+    *v = SV_OK;
+    for (i = 0; i < AGG_SLOTS; i++) {
+        struct agg_slot *sl = &se->slot[i];
+        if (sl->state != AGG_SLOT_EMPTY && sl->start_ns == start) {
+            if (sl->state != AGG_SLOT_OPEN &&
+                a->watermark_ns - end > a->cfg.lateness_ns) {
+                *v = SV_LATE_DROP;
+                return NULL;
+            }
+            return sl;
+        }
+    }
+    if (a->watermark_ns - end > a->cfg.lateness_ns) {
+        *v = SV_LATE_DROP;
+        return NULL;
+    }
+    /* Not seen before. Reuse an empty slot, or the oldest emitted one
+     * that is past the lateness horizon. */
+    for (i = 0; i < AGG_SLOTS; i++) {
+        struct agg_slot *sl = &se->slot[i];
+        if (sl->state == AGG_SLOT_EMPTY) {
+            free_slot = sl;
+            break;
+        }
+        if (sl->state == AGG_SLOT_CLOSED &&
+            (oldest == NULL || sl->start_ns < oldest->start_ns)) {
+            oldest = sl;
+        }
+    }
+    if (free_slot == NULL) {
+        if (oldest == NULL || a->watermark_ns - (oldest->start_ns +
+                                                 se->interval_ns) <=
+                                  a->cfg.lateness_ns) {
+            /* Every slot is open or still revisable: the event is far in
+             * the future (a skewed exchange clock). */
+            *v = SV_FUTURE_DROP;
+            return NULL;
+        }
+        free_slot = oldest;
+    }
+    memset(free_slot, 0, sizeof *free_slot);
+    free_slot->state = AGG_SLOT_OPEN;
+    free_slot->start_ns = start;
+    if (start < s->first_ns) {
+        free_slot->flags |= BAR_F_PARTIAL_START;
+    }
+    if (end + a->cfg.grace_ns <= a->watermark_ns) {
+        /* Its close time has passed: it is emitted at the next advance,
+         * as revision 0 with close_reason timer. */
+        free_slot->state = AGG_SLOT_DIRTY;
+        free_slot->revision = UINT32_MAX; /* +1 wraps to 0 at emit */
+    }
+    return free_slot;
+}
+
+/* A closed slot changed: a revision is due. */
+static void touch(struct agg *a, struct agg_slot *sl)
+{
+    if (sl->state == AGG_SLOT_CLOSED) {
+        sl->state = AGG_SLOT_DIRTY;
+        a->st.late_revisions++;
+    }
+}
+
+static void add_px(struct agg_slot *sl, const struct agg_ord *o, double px)
+{
+    if (!sl->has_px) {
+        sl->has_px = true;
+        sl->first = *o;
+        sl->last = *o;
+        sl->open = sl->high = sl->low = sl->close = px;
+        return;
+    }
+    if (px > sl->high) {
+        sl->high = px;
+    }
+    if (px < sl->low) {
+        sl->low = px;
+    }
+    if (ord_cmp(o, &sl->first) < 0) {
+        sl->first = *o;
+        if (!sl->open_fixed) {
+            sl->open = px;
+        }
+    }
+    if (ord_cmp(o, &sl->last) > 0) {
+        sl->last = *o;
+        sl->close = px;
+    }
+}
+
+/* ---- trades ------------------------------------------------------------ */
+
+static void note_verdict(struct agg *a, enum slot_verdict v)
+{
+    if (v == SV_LATE_DROP) {
+        a->st.late_dropped++;
+    } else if (v == SV_FUTURE_DROP) {
+        a->st.future_dropped++;
+    }
+}
+
+int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns)
+{
+    char m[BAR_MARKET_MAX + 1], b[BAR_SYM_MAX + 1], q[BAR_SYM_MAX + 1];
+    struct agg_stream *s;
+    struct agg_ord o;
+    bar_i128 qty, notional;
+    int64_t ev;
+    unsigned i;
+    uint64_t h;
+    bool buy, sell;
+
+    if (now_ns > a->watermark_ns) {
+        a->watermark_ns = now_ns;
+    }
+    if (!a->started) {
+        a->started = true;
+    }
+    a->st.trades++;
+    if (!(t->has & CC_TR_TS) || !(t->has & CC_TR_P) ||
+        !(t->has & CC_TR_Q) || !(t->has & CC_TR_ID) || t->ts < 0 ||
+        t->ts > INT64_MAX / NS_PER_S - 1) {
+        a->st.bad_values++;
+        return MD_OK;
+    }
+    s = NULL;
+    for (i = 0; i < a->n_streams; i++) {
+        /* Hot path: a known pair, compared on the wire bytes, no copies;
+         * the last trade's pair first. */
+        unsigned k = (a->last_stream + i) % a->n_streams;
+        struct agg_stream *c = &a->stream[k];
+        if (c->source == BAR_SRC_TRADES &&
+            wire_eq(&t->fsym, c->base, c->base_len) &&
+            wire_eq(&t->tsym, c->quote, c->quote_len) &&
+            wire_eq(&t->market, c->market, c->market_len)) {
+            s = c;
+            break;
+        }
+    }
+    if (s == NULL && (!copy_str(&t->market, m, sizeof m) ||
+                      !copy_str(&t->fsym, b, sizeof b) ||
+                      !copy_str(&t->tsym, q, sizeof q))) {
+        a->st.bad_values++;
+        return MD_OK;
+    }
+    memset(&o, 0, sizeof o);
+    if (!copy_str(&t->id, o.id, sizeof o.id) ||
+        bar_dec_scaled(&t->q.dec, BAR_VOL_DIGITS, &qty, NULL) != MD_OK ||
+        bar_dec_product_scaled(&t->p.dec, &t->q.dec, BAR_NOTIONAL_DIGITS,
+                               &notional, NULL) != MD_OK ||
+        qty < 0 || !(t->p.d > 0)) {
+        a->st.bad_values++;
+        return MD_OK;
+    }
+    if (s == NULL) {
+        s = stream_get(a, BAR_SRC_TRADES, m, b, q);
+        if (s == NULL) {
+            return MD_E_FULL;
+        }
+    }
+    a->last_stream = (unsigned)(s - a->stream);
+    h = fnv1a(o.id, strlen(o.id), UINT64_C(0xcbf29ce484222325));
+    h = h == 0 ? 1 : h;
+    if (ids_seen(a, s, h)) {
+        a->st.duplicates++;
+        return MD_OK;
+    }
+    ev = t->ts * NS_PER_S + ((t->has & CC_TR_TSNS) ? t->tsns : 0);
+    o.ev_ns = ev;
+    o.arrival = ++a->arrival;
+    if (t->has & CC_TR_CCSEQ) {
+        o.has_seq = 1;
+        o.seq = t->ccseq;
+    } else {
+        /* A numeric id orders like a sequence; others by bytes. */
+        int64_t v = 0;
+        size_t k, n = strlen(o.id);
+        bool digits = n > 0 && n <= 18;
+        for (k = 0; k < n && digits; k++) {
+            digits = o.id[k] >= '0' && o.id[k] <= '9';
+            v = v * 10 + (o.id[k] - '0');
+        }
+        if (digits) {
+            o.has_seq = 1;
+            o.seq = v;
+        }
+    }
+    buy = (t->has & CC_TR_F) && (t->flags & CC_F_BUY);
+    sell = (t->has & CC_TR_F) && (t->flags & CC_F_SELL);
+    for (i = 0; i < a->cfg.n_intervals; i++) {
+        struct agg_series *se = &s->series[i];
+        enum slot_verdict v;
+        struct agg_slot *sl =
+            slot_for(a, s, se, floor_div(ev, se->interval_ns) *
+                                   se->interval_ns, &v);
+        if (sl == NULL) {
+            note_verdict(a, v);
+            continue;
+        }
+        add_px(sl, &o, t->p.d);
+        sl->volume += qty;
+        sl->notional += notional;
+        sl->has_volume = true;
+        if (buy) {
+            sl->buy += qty;
+        }
+        if (sell) {
+            sl->sell += qty;
+        }
+        sl->trades++;
+        touch(a, sl);
+    }
+    return MD_OK;
+}
+
+/* ---- CCCAGG ------------------------------------------------------------ */
+
+/* The volume added since the last VOLUMEDAY(TO) of the same UTC day. */
+static bool vol_delta(struct agg *a, bool *has, bar_i128 *last,
+                      int64_t *last_day, const struct cc_num *n,
+                      unsigned digits, int64_t day, bool fresh,
+                      bar_i128 *delta)
+{
+    bar_i128 v;
+
+    if (bar_dec_scaled(&n->dec, digits, &v, NULL) != MD_OK) {
+        a->st.bad_values++;
+        return false;
+    }
+    *delta = 0;
+    if (fresh || !*has) {
+        /* A baseline: the difference across a reconnect is not known to
+         * belong to any one bar. */
+        *has = true;
+    } else if (day != *last_day) {
+        a->st.volume_resets++; /* 00:00 UTC: VOLUMEDAY restarts at 0 */
+        *delta = v;
+    } else if (v < *last) {
+        a->st.volume_negative++;
+    } else {
+        *delta = v - *last;
+    }
+    *last = v;
+    *last_day = day;
+    return true;
+}
+
+int agg_cccagg(struct agg *a, const struct cc_ticker_state *st,
+               uint64_t changed, bool fresh, int64_t now_ns)
+{
+    char m[BAR_MARKET_MAX + 1], b[BAR_SYM_MAX + 1], q[BAR_SYM_MAX + 1];
+    struct agg_stream *s;
+    struct agg_ord o;
+    bar_i128 dv = 0, dq = 0;
+    bool has_dv = false, has_dq = false, has_px;
+    int64_t ev, day;
+    unsigned i;
+
+    if (now_ns > a->watermark_ns) {
+        a->watermark_ns = now_ns;
+    }
+    a->started = true;
+    a->st.cccagg_updates++;
+    if (!st->keyed) {
+        a->st.bad_values++;
+        return MD_OK;
+    }
+    copy_fix(&st->market, m, sizeof m);
+    copy_fix(&st->fsym, b, sizeof b);
+    copy_fix(&st->tsym, q, sizeof q);
+    s = stream_get(a, BAR_SRC_CCCAGG, m, b, q);
+    if (s == NULL) {
+        return MD_E_FULL;
+    }
+    /* Event time: LASTUPDATE when this update carried one, else the
+     * receipt time in server time. */
+    if ((changed & CC_TKM(CC_TK_LASTUPDATE)) && st->lastupdate > 0 &&
+        st->lastupdate < INT64_MAX / NS_PER_S) {
+        ev = st->lastupdate * NS_PER_S;
+    } else {
+        ev = now_ns;
+    }
+    day = floor_div(ev, DAY_NS);
+    memset(&o, 0, sizeof o);
+    o.ev_ns = ev;
+    o.arrival = ++a->arrival;
+    has_px = (changed & CC_TKM(CC_TK_PRICE)) != 0 &&
+             st->num[CC_TK_PRICE].d > 0;
+    if (changed & CC_TKM(CC_TK_VOLUMEDAY)) {
+        has_dv = vol_delta(a, &s->has_vd, &s->vd, &s->vd_day,
+                           &st->num[CC_TK_VOLUMEDAY], BAR_VOL_DIGITS, day,
+                           fresh, &dv);
+    }
+    if (changed & CC_TKM(CC_TK_VOLUMEDAYTO)) {
+        has_dq = vol_delta(a, &s->has_vdto, &s->vdto, &s->vdto_day,
+                           &st->num[CC_TK_VOLUMEDAYTO], BAR_NOTIONAL_DIGITS,
+                           day, fresh, &dq);
+    }
+    if (!has_px && !has_dv && !has_dq) {
+        return MD_OK;
+    }
+    for (i = 0; i < a->cfg.n_intervals; i++) {
+        struct agg_series *se = &s->series[i];
+        enum slot_verdict v;
+        struct agg_slot *sl =
+            slot_for(a, s, se, floor_div(ev, se->interval_ns) *
+                                   se->interval_ns, &v);
+        if (sl == NULL) {
+            note_verdict(a, v);
+            continue;
+        }
+        if (has_px) {
+            add_px(sl, &o, st->num[CC_TK_PRICE].d);
+        }
+        if (has_dv || has_dq) {
+            sl->volume += dv;
+            sl->notional += dq;
+            sl->has_volume = true;
+        }
+        touch(a, sl);
+    }
+    return MD_OK;
+}
+
+/* ---- TYPE 24 candles ---------------------------------------------------- */
+
+int agg_ohlc(struct agg *a, const struct cc_ohlc *c, int64_t now_ns)
+{
+    char m[BAR_MARKET_MAX + 1], b[BAR_SYM_MAX + 1], q[BAR_SYM_MAX + 1];
+    struct agg_stream *s;
+    unsigned i;
+    int64_t ev;
+
+    if (now_ns > a->watermark_ns) {
+        a->watermark_ns = now_ns;
+    }
+    a->started = true;
+    a->st.ohlc_updates++;
+    if (!(c->has & CC_OH_TS) || c->ts < 0 || c->ts > INT64_MAX / NS_PER_S ||
+        !(c->has & CC_OH_CLOSE) || !copy_str(&c->market, m, sizeof m) ||
+        !copy_str(&c->fsym, b, sizeof b) || !copy_str(&c->tsym, q, sizeof q)) {
+        a->st.bad_values++;
+        return MD_OK;
+    }
+    s = stream_get(a, BAR_SRC_OHLC, m, b, q);
+    if (s == NULL) {
+        return MD_E_FULL;
+    }
+    ev = c->ts * NS_PER_S;
+    for (i = 0; i < a->cfg.n_intervals; i++) {
+        struct agg_series *se = &s->series[i];
+        enum slot_verdict v;
+        struct agg_slot *sl;
+        /* A candle is one bucket of its own period: only a series of
+         * the same length takes it (1m candles feed the 1m series). */
+        if (floor_div(ev, se->interval_ns) * se->interval_ns != ev) {
+            continue;
+        }
+        sl = slot_for(a, s, se, ev, &v);
+        if (sl == NULL) {
+            note_verdict(a, v);
+            continue;
+        }
+        sl->has_px = true;
+        sl->close = c->close.d;
+        sl->open = (c->has & CC_OH_OPEN) ? c->open.d : sl->close;
+        sl->high = (c->has & CC_OH_HIGH) ? c->high.d : sl->close;
+        sl->low = (c->has & CC_OH_LOW) ? c->low.d : sl->close;
+        sl->volume = 0;
+        sl->notional = 0;
+        sl->has_volume = false;
+        if ((c->has & CC_OH_VOLUMEFROM) && (c->has & CC_OH_VOLUMETO) &&
+            bar_dec_scaled(&c->volumefrom.dec, BAR_VOL_DIGITS, &sl->volume,
+                           NULL) == MD_OK &&
+            bar_dec_scaled(&c->volumeto.dec, BAR_NOTIONAL_DIGITS,
+                           &sl->notional, NULL) == MD_OK) {
+            sl->has_volume = true;
+        }
+        sl->trades = (c->has & CC_OH_TOTALTRADES) && c->totaltrades >= 0
+                         ? (uint64_t)c->totaltrades
+                         : 0;
+        touch(a, sl);
+    }
+    return MD_OK;
+}
+
+int agg_seed_close(struct agg *a, const char *base, const char *quote,
+                   int64_t interval_s, int64_t bar_end_ns, double close)
+{
+    struct agg_stream *s;
+    unsigned i;
+
+    if (strlen(base) > BAR_SYM_MAX || strlen(quote) > BAR_SYM_MAX) {
+        return MD_E_INVAL;
+    }
+    s = stream_get(a, BAR_SRC_CCCAGG, "CCCAGG", base, quote);
+    if (s == NULL) {
+        return MD_E_FULL;
+    }
+    for (i = 0; i < a->cfg.n_intervals; i++) {
+        struct agg_series *se = &s->series[i];
+        if (se->interval_ns == interval_s * NS_PER_S &&
+            bar_end_ns >= se->emitted_until_ns) {
+            se->has_last_close = true;
+            se->last_close = close;
+            se->emitted_until_ns = bar_end_ns;
+            return MD_OK;
+        }
+    }
+    return MD_E_NOTFOUND;
+}
+
+void agg_gap_open(struct agg *a, int64_t at_ns)
+{
+    unsigned k = a->n_gaps % AGG_MAX_GAPS;
+
+    a->gap_start[k] = at_ns;
+    a->gap_end[k] = 0;
+    a->n_gaps = a->n_gaps < AGG_MAX_GAPS ? a->n_gaps + 1 : AGG_MAX_GAPS;
+}
+
+void agg_gap_close(struct agg *a, int64_t at_ns)
+{
+    unsigned i;
+
+    for (i = 0; i < a->n_gaps; i++) {
+        if (a->gap_end[i] == 0) {
+            a->gap_end[i] = at_ns > a->gap_start[i] ? at_ns
+                                                     : a->gap_start[i] + 1;
+        }
+    }
+}
+
+/* ---- emitting ----------------------------------------------------------- */
+
+static void fill_bar(const struct agg *a, const struct agg_stream *s,
+                     const struct agg_series *se, const struct agg_slot *sl,
+                     uint8_t reason, struct bar *b)
+{
+    memset(b, 0, sizeof *b);
+    memcpy(b->market, s->market, sizeof b->market);
+    memcpy(b->base, s->base, sizeof b->base);
+    memcpy(b->quote, s->quote, sizeof b->quote);
+    b->interval_s = se->interval_ns / NS_PER_S;
+    b->source = s->source;
+    b->start_ms = sl->start_ns / NS_PER_MS;
+    b->end_ms = (sl->start_ns + se->interval_ns) / NS_PER_MS;
+    b->revision = sl->revision;
+    b->close_reason = reason;
+    b->flags = sl->flags;
+    gap_flags(a, sl->start_ns, sl->start_ns + se->interval_ns, &b->flags);
+    if (sl->has_px) {
+        b->has |= BAR_HAS_OHLC;
+        b->open = sl->open;
+        b->high = sl->high;
+        b->low = sl->low;
+        b->close = sl->close;
+    }
+    if (sl->has_volume) {
+        b->has |= BAR_HAS_VOLUME;
+        b->volume = sl->volume;
+        b->quote_volume = sl->notional;
+    }
+    if (s->source == BAR_SRC_TRADES) {
+        b->has |= BAR_HAS_TRADES | BAR_HAS_BUYSELL | BAR_HAS_FIRSTLAST;
+        b->trades = sl->trades;
+        b->buy_volume = sl->buy;
+        b->sell_volume = sl->sell;
+        memcpy(b->first_id, sl->first.id, sizeof b->first_id);
+        memcpy(b->last_id, sl->last.id, sizeof b->last_id);
+        b->first_ns = sl->first.ev_ns;
+        b->last_ns = sl->last.ev_ns;
+        if (sl->volume > 0) {
+            b->has |= BAR_HAS_VWAP;
+            b->vwap = bar_scaled_to_double(sl->notional,
+                                           BAR_NOTIONAL_DIGITS) /
+                      bar_scaled_to_double(sl->volume, BAR_VOL_DIGITS);
+        }
+    } else if (s->source == BAR_SRC_OHLC && sl->trades > 0) {
+        b->has |= BAR_HAS_TRADES;
+        b->trades = sl->trades;
+    }
+}
+
+static int push(struct agg_out *out, struct bar **b)
+{
+    if (out->n >= out->cap) {
+        return MD_E_FULL;
+    }
+    *b = &out->bars[out->n++];
+    return MD_OK;
+}
+
+/* CCCAGG convention (so bars reconcile with REST histominute): open is
+ * the previous bar's close; a bar without a PRICE update is flat at it. */
+static void cccagg_open(struct agg_series *se, struct agg_slot *sl)
+{
+    if (se->has_last_close) {
+        if (!sl->has_px) {
+            sl->has_px = true;
+            sl->high = sl->low = sl->close = se->last_close;
+        }
+        sl->open = se->last_close;
+        sl->open_fixed = true;
+    } else {
+        sl->flags |= BAR_F_PARTIAL_START;
+    }
+}
+
+/* Emit slot sl of series se: a first emission (timer/flush) or a
+ * revision. */
+static int emit(struct agg *a, struct agg_stream *s, struct agg_series *se,
+                struct agg_slot *sl, uint8_t reason, struct agg_out *out)
+{
+    struct bar *b;
+    int64_t end = sl->start_ns + se->interval_ns;
+    int rc = push(out, &b);
+
+    if (rc != MD_OK) {
+        return rc;
+    }
+    if (sl->state == AGG_SLOT_DIRTY) {
+        /* UINT32_MAX + 1 == 0: the first emission of a bucket that got
+         * its first event after its close time: closed at once (timer). */
+        sl->revision++;
+        reason = sl->revision == 0 ? BAR_CLOSE_TIMER : BAR_CLOSE_REVISION;
+        a->st.revisions += sl->revision > 0;
+    }
+    if (s->source == BAR_SRC_CCCAGG && sl->revision == 0 &&
+        end >= se->emitted_until_ns) {
+        cccagg_open(se, sl);
+    }
+    fill_bar(a, s, se, sl, reason, b);
+    a->st.bars++;
+    sl->state = AGG_SLOT_CLOSED;
+    if (end >= se->emitted_until_ns) {
+        se->emitted_until_ns = end;
+        if (sl->has_px) {
+            se->has_last_close = true;
+            se->last_close = sl->close;
+        }
+    }
+    return MD_OK;
+}
+
+/* Flat synthetic bars for the empty buckets in [from, to). */
+static int emit_empty(struct agg *a, struct agg_stream *s,
+                      struct agg_series *se, int64_t from, int64_t to,
+                      struct agg_out *out)
+{
+    int64_t t;
+    int rc;
+
+    if (!a->cfg.emit_empty || !se->has_last_close) {
+        return MD_OK;
+    }
+    for (t = from; t + se->interval_ns <= to; t += se->interval_ns) {
+        struct agg_slot tmp;
+        struct bar *b;
+        rc = push(out, &b);
+        if (rc != MD_OK) {
+            return rc;
+        }
+        memset(&tmp, 0, sizeof tmp);
+        tmp.start_ns = t;
+        tmp.has_px = true;
+        tmp.open = tmp.high = tmp.low = tmp.close = se->last_close;
+        tmp.has_volume = true;
+        tmp.flags = BAR_F_SYNTHETIC;
+        fill_bar(a, s, se, &tmp, BAR_CLOSE_TIMER, b);
+        b->has &= ~(uint32_t)(BAR_HAS_FIRSTLAST | BAR_HAS_VWAP);
+        a->st.bars++;
+        a->st.synthetic++;
+        se->emitted_until_ns = t + se->interval_ns;
+    }
+    return MD_OK;
+}
+
+/* Emit what is due in one series, oldest bucket first. */
+static int series_advance(struct agg *a, struct agg_stream *s,
+                          struct agg_series *se, bool flush,
+                          struct agg_out *out)
+{
+    for (;;) {
+        struct agg_slot *next = NULL;
+        unsigned i;
+        int rc;
+
+        for (i = 0; i < AGG_SLOTS; i++) {
+            struct agg_slot *sl = &se->slot[i];
+            bool due;
+            if (sl->state == AGG_SLOT_DIRTY) {
+                due = true;
+            } else if (sl->state == AGG_SLOT_OPEN) {
+                due = flush || sl->start_ns + se->interval_ns +
+                                       a->cfg.grace_ns <=
+                                   a->watermark_ns;
+            } else {
+                due = false;
+            }
+            if (due && (next == NULL || sl->start_ns < next->start_ns)) {
+                next = sl;
+            }
+        }
+        if (next == NULL) {
+            return MD_OK;
+        }
+        if (next->state == AGG_SLOT_OPEN && se->emitted_until_ns > 0 &&
+            next->start_ns > se->emitted_until_ns) {
+            rc = emit_empty(a, s, se, se->emitted_until_ns, next->start_ns,
+                            out);
+            if (rc != MD_OK) {
+                return rc;
+            }
+        }
+        rc = emit(a, s, se, next,
+                  flush && next->state == AGG_SLOT_OPEN ? BAR_CLOSE_FLUSH
+                                                        : BAR_CLOSE_TIMER,
+                  out);
+        if (rc != MD_OK) {
+            return rc;
+        }
+    }
+}
+
+static int advance_all(struct agg *a, bool flush, struct agg_out *out)
+{
+    unsigned k, i;
+    int rc;
+
+    for (k = 0; k < a->n_streams; k++) {
+        struct agg_stream *s = &a->stream[k];
+        for (i = 0; i < a->cfg.n_intervals; i++) {
+            rc = series_advance(a, s, &s->series[i], flush, out);
+            if (rc != MD_OK) {
+                return rc;
+            }
+            if (!flush) {
+                /* Empty buckets wholly before the watermark's closing
+                 * point, after the last emitted one. */
+                struct agg_series *se = &s->series[i];
+                int64_t upto = floor_div(a->watermark_ns - a->cfg.grace_ns,
+                                         se->interval_ns) *
+                               se->interval_ns;
+                if (se->emitted_until_ns > 0 && upto > se->emitted_until_ns) {
+                    unsigned j;
+                    bool pending = false;
+                    for (j = 0; j < AGG_SLOTS; j++) {
+                        pending |= se->slot[j].state == AGG_SLOT_OPEN &&
+                                   se->slot[j].start_ns < upto;
+                    }
+                    if (!pending) {
+                        rc = emit_empty(a, s, se, se->emitted_until_ns, upto,
+                                        out);
+                        if (rc != MD_OK) {
+                            return rc;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return MD_OK;
+}
+
+int agg_advance(struct agg *a, int64_t now_ns, struct agg_out *out)
+{
+    if (now_ns > a->watermark_ns) {
+        a->watermark_ns = now_ns;
+    }
+    return advance_all(a, false, out);
+}
+
+int agg_flush(struct agg *a, struct agg_out *out)
+{
+    return advance_all(a, true, out);
+}
+
+int64_t agg_next_deadline(const struct agg *a)
+{
+    int64_t best = INT64_MAX;
+    unsigned k, i, j;
+
+    for (k = 0; k < a->n_streams; k++) {
+        const struct agg_stream *s = &a->stream[k];
+        for (i = 0; i < a->cfg.n_intervals; i++) {
+            const struct agg_series *se = &s->series[i];
+            for (j = 0; j < AGG_SLOTS; j++) {
+                const struct agg_slot *sl = &se->slot[j];
+                int64_t d;
+                if (sl->state == AGG_SLOT_OPEN) {
+                    d = sl->start_ns + se->interval_ns + a->cfg.grace_ns;
+                } else if (sl->state == AGG_SLOT_DIRTY) {
+                    /* Revisions go out one grace period after the change,
+                     * so a burst of late trades makes one revision. */
+                    d = a->watermark_ns + a->cfg.grace_ns;
+                } else {
+                    continue;
+                }
+                best = d < best ? d : best;
+            }
+        }
+    }
+    return best;
+}
+
+int agg_find_emitted(const struct agg *a, const struct bar *id,
+                     uint32_t *revision)
+{
+    unsigned k, i, j;
+
+    for (k = 0; k < a->n_streams; k++) {
+        const struct agg_stream *s = &a->stream[k];
+        if (s->source != id->source || strcmp(s->market, id->market) != 0 ||
+            strcmp(s->base, id->base) != 0 ||
+            strcmp(s->quote, id->quote) != 0) {
+            continue;
+        }
+        for (i = 0; i < a->cfg.n_intervals; i++) {
+            const struct agg_series *se = &s->series[i];
+            if (se->interval_ns != id->interval_s * NS_PER_S) {
+                continue;
+            }
+            for (j = 0; j < AGG_SLOTS; j++) {
+                const struct agg_slot *sl = &se->slot[j];
+                if (sl->state != AGG_SLOT_EMPTY &&
+                    sl->state != AGG_SLOT_OPEN &&
+                    sl->start_ns == id->start_ms * NS_PER_MS) {
+                    *revision = sl->revision;
+                    return MD_OK;
+                }
+            }
+        }
+    }
+    return MD_E_NOTFOUND;
+}

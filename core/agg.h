@@ -1,0 +1,194 @@
+/* agg.h: the OHLCV bar aggregator: a pure function of its inputs, beside
+ * the machines (docs/mealy.md), not one of them.
+ *
+ * Streams are (source, market, base, quote): the trades of one exchange
+ * pair, the CCCAGG index of one pair, or the TYPE 24 candles of one pair.
+ * Each stream has one series per configured interval (1m by default).
+ * Events are bucketed by their *event time* (trade TS*1e9+TSNS, CCCAGG
+ * LASTUPDATE, candle TS), never by arrival. A bucket closes when the
+ * watermark (the core's estimate of server time) passes its end plus a
+ * grace period; later events within the lateness horizon revise it
+ * (revision + 1), beyond it they are counted, never dropped silently and
+ * never put in another bucket. Trades are deduplicated by exchange trade
+ * id within a window at least as long as the lateness horizon.
+ *
+ * All state lives in the caller's struct agg (fixed size, no allocation).
+ * Pure: no I/O, no clock; times come in as arguments. See docs/bars.md. */
+#ifndef AGG_H
+#define AGG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bar.h"
+#include "cc_decode.h"
+#include "md_types.h"
+
+#define AGG_MAX_INTERVALS 6
+#define AGG_MAX_STREAMS 48
+#define AGG_SLOTS 16          /* buckets kept per series: open + revisable */
+#define AGG_DEDUPE_CAP 4096   /* trade ids per stream per generation */
+#define AGG_MAX_GAPS 8        /* reconnect gaps remembered */
+
+struct agg_config {
+    int64_t intervals_s[AGG_MAX_INTERVALS]; /* default {60} */
+    unsigned n_intervals;
+    int64_t grace_ns;    /* close at end + grace; default 2 s */
+    int64_t lateness_ns; /* revise up to end + lateness; default 120 s */
+    bool emit_empty;     /* a flat synthetic bar for empty intervals */
+};
+
+/* Counters a person reads in the summary; all monotonic. */
+struct agg_stats {
+    uint64_t trades, duplicates, late_revisions, late_dropped;
+    uint64_t future_dropped;    /* beyond the open window (clock skew) */
+    uint64_t bad_values;        /* missing or non-exact P/Q, bad time */
+    uint64_t dedupe_expired;    /* ids forgotten after the window: normal */
+    uint64_t dedupe_early;      /* ids forgotten inside the window: the set
+                                   was full; a duplicate may pass */
+    uint64_t cccagg_updates, volume_resets, volume_negative;
+    uint64_t ohlc_updates;
+    uint64_t bars, revisions, synthetic;
+    uint64_t streams_full;      /* events of streams beyond AGG_MAX_STREAMS */
+};
+
+/* A trade-id set generation (open addressing; h == 0 is empty). */
+struct agg_idset {
+    uint32_t n;
+    uint64_t h[AGG_DEDUPE_CAP * 2];
+};
+
+enum agg_slot_state {
+    AGG_SLOT_EMPTY = 0,
+    AGG_SLOT_OPEN,   /* collecting; not emitted yet */
+    AGG_SLOT_CLOSED, /* emitted; revisable within the lateness horizon */
+    AGG_SLOT_DIRTY   /* emitted, then changed: a revision is due */
+};
+
+/* Ordering key of an event: event time, then sequence (CCSEQ, or the
+ * numeric trade id), then the id's bytes, then arrival. */
+struct agg_ord {
+    int64_t ev_ns;
+    int64_t seq;
+    uint8_t has_seq;
+    uint64_t arrival;
+    char id[BAR_ID_MAX + 1];
+};
+
+struct agg_slot {
+    uint8_t state;  /* enum agg_slot_state */
+    int64_t start_ns;
+    uint32_t revision; /* of the last emission */
+    uint32_t flags;
+    bool has_px;
+    bool open_fixed; /* CCCAGG: open is the previous close, kept */
+    struct agg_ord first, last; /* open and close events */
+    double open, high, low, close;
+    bar_i128 volume, notional, buy, sell;
+    uint64_t trades;
+    bool has_volume;
+};
+
+struct agg_series {
+    int64_t interval_ns;
+    struct agg_slot slot[AGG_SLOTS];
+    int64_t emitted_until_ns; /* end of the newest bucket emitted */
+    bool has_last_close;
+    double last_close;        /* close of the newest emitted bucket */
+};
+
+struct agg_stream {
+    uint8_t source; /* enum bar_source */
+    uint64_t key_hash;
+    char market[BAR_MARKET_MAX + 1], base[BAR_SYM_MAX + 1],
+        quote[BAR_SYM_MAX + 1];
+    uint8_t market_len, base_len, quote_len;
+    struct agg_series series[AGG_MAX_INTERVALS];
+    /* trades: dedupe generations */
+    struct agg_idset ids[2];
+    unsigned cur;         /* index of the current generation */
+    int64_t gen_start_ns; /* watermark when the current one began */
+    /* CCCAGG: the last VOLUMEDAY/VOLUMEDAYTO seen, and their UTC day */
+    bool has_vd, has_vdto;
+    bar_i128 vd, vdto;
+    int64_t vd_day, vdto_day;
+    int64_t first_ns; /* watermark at the stream's first event */
+};
+
+struct agg {
+    struct agg_config cfg;
+    int64_t watermark_ns; /* never decreases */
+    bool started;
+    uint64_t arrival;
+    unsigned n_streams;
+    unsigned last_stream; /* stream of the last trade (a lookup cache) */
+    struct agg_stream stream[AGG_MAX_STREAMS];
+    unsigned n_gaps;
+    int64_t gap_start[AGG_MAX_GAPS], gap_end[AGG_MAX_GAPS]; /* end 0: open */
+    struct agg_stats st;
+};
+
+/* Bars out: the caller's array. */
+struct agg_out {
+    struct bar *bars;
+    size_t cap, n;
+};
+
+/* 1m, grace 2 s, lateness 120 s, no empty bars. */
+void agg_config_default(struct agg_config *cfg);
+
+/* Initialise. MD_OK; MD_E_INVAL for a bad configuration (no interval, an
+ * interval not a positive multiple of 1 s, more than AGG_MAX_INTERVALS,
+ * negative grace or lateness, lateness beyond what AGG_SLOTS buckets of
+ * the smallest interval can hold). a is large: allocate it statically or
+ * on the heap. */
+int agg_init(struct agg *a, const struct agg_config *cfg);
+
+/* One decoded TYPE 0 trade received when the watermark was now_ns.
+ * Duplicates, late and bad trades are counted (see struct agg_stats).
+ * A late trade within the horizon marks its bucket for revision; the
+ * revised bar is emitted by the next agg_advance. Never emits bars itself.
+ * MD_OK; MD_E_FULL when a new stream does not fit (counted). */
+int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns);
+
+/* A TYPE 5 update, after cc_ticker_merge into st; changed is the merge's
+ * changed mask; fresh is true for the first update after a (re)subscribe
+ * (its VOLUMEDAY only sets the baseline). MD_OK; MD_E_FULL as above. */
+int agg_cccagg(struct agg *a, const struct cc_ticker_state *st,
+               uint64_t changed, bool fresh, int64_t now_ns);
+
+/* A TYPE 24 candle: the latest message for a period wins. */
+int agg_ohlc(struct agg *a, const struct cc_ohlc *c, int64_t now_ns);
+
+/* The previous close of a CCCAGG series, from the REST preflight: the
+ * open of its next bar. */
+int agg_seed_close(struct agg *a, const char *base, const char *quote,
+                   int64_t interval_s, int64_t bar_end_ns, double close);
+
+/* A reconnect gap began (at the last live event) / ended (at the first
+ * new event). Bars overlapping a gap carry BAR_F_SPANS_DISCONNECT. */
+void agg_gap_open(struct agg *a, int64_t at_ns);
+void agg_gap_close(struct agg *a, int64_t at_ns);
+
+/* Move the watermark to now_ns (if later) and emit every bar whose end +
+ * grace it passed (close_reason timer), every due revision (revision),
+ * and synthetic bars if configured. Deterministic order: stream creation
+ * order, interval order, bucket order. MD_OK; MD_E_FULL when out filled up
+ * first (what was emitted is consistent; call again to continue). */
+int agg_advance(struct agg *a, int64_t now_ns, struct agg_out *out);
+
+/* Emit every open bucket now (close_reason flush) and due revisions. */
+int agg_flush(struct agg *a, struct agg_out *out);
+
+/* The earliest watermark at which agg_advance has something to emit, or
+ * INT64_MAX. The core arms its bar timer for it. */
+int64_t agg_next_deadline(const struct agg *a);
+
+/* Look up a bar's bucket for a REST backfill revision: finds the
+ * emitted bucket of (source, market, base, quote, interval, start) and
+ * returns its last revision in *revision. MD_OK or MD_E_NOTFOUND. */
+int agg_find_emitted(const struct agg *a, const struct bar *identity,
+                     uint32_t *revision);
+
+#endif /* AGG_H */

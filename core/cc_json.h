@@ -1,0 +1,322 @@
+/* cc_json.h: the flat, bounded JSON scanner under the CryptoCompare decoder.
+ *
+ * A pull cursor over pointer+length input (never NUL-terminated): it never
+ * reads past len, never allocates, never recurses deeper than
+ * CC_JSON_MAX_DEPTH, and builds no tree. Pure: no I/O, no clock, no locale
+ * changes. Only cc_decode.c and the tests are expected to use it directly. */
+#ifndef CC_JSON_H
+#define CC_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <math.h>
+
+#include "md_err.h"
+
+/* Deepest nesting of objects and arrays accepted in one document. */
+#define CC_JSON_MAX_DEPTH 64
+/* Longest number token accepted (bytes); longer numbers are MD_E_RANGE. */
+#define CC_JSON_MAX_NUM 128
+
+/* Where and why decoding failed. rc is MD_OK or a negative MD_E_* code;
+ * off is the byte offset of the offending byte (len for truncation);
+ * what is a static English phrase (never NULL after a failure). */
+struct cc_err {
+    int rc;
+    size_t off;
+    const char *what;
+};
+
+/* A string value, borrowed from the input buffer: p points at the raw bytes
+ * between the quotes and len counts them. If esc is true the bytes contain
+ * backslash escapes (already validated) and must go through
+ * cc_str_unescape() before use; if false they are the value verbatim.
+ * Bytes >= 0x80 are passed through unvalidated. Valid only while the input
+ * buffer lives. */
+struct cc_str {
+    const char *p;
+    size_t len;
+    bool esc;
+};
+
+/* An exact decimal: the value is mant * 10^exp10. Canonical: mant carries
+ * no trailing zeros (0 is {0, 0}), so "1.50", "1.5" and "15e-1" are all
+ * {15, -1}. exact is false when the significant digits do not fit in
+ * int64 or the exponent does not fit in int16; then mant/exp10 hold the
+ * leading digits truncated toward zero (or {0, 0} when even the exponent
+ * overflowed) and only the double is meaningful. */
+struct cc_dec {
+    int64_t mant;
+    int16_t exp10;
+    bool exact;
+};
+
+/* A JSON number in both forms: d is the correctly rounded double (C
+ * locale; always finite), dec the exact decimal. */
+struct cc_num {
+    double d;
+    struct cc_dec dec;
+};
+
+/* The cursor. Initialise with cc_json_init(); treat the fields as
+ * read-only, except that a caller may restore a copy of the whole struct
+ * taken earlier (to walk an object twice). */
+struct cc_json {
+    const char *buf;
+    size_t len;
+    size_t pos;
+    unsigned depth;
+    bool first; /* just after '{' or '[' */
+    struct cc_err *err;
+};
+
+/* Start a cursor at offset 0 of buf[0..len). err may be NULL; when given it
+ * is reset to {MD_OK, 0, NULL} and receives the first failure. buf may be
+ * NULL only when len is 0. */
+void cc_json_init(struct cc_json *j, const char *buf, size_t len,
+                  struct cc_err *err);
+
+/* Record a failure (the first one wins) and return rc. */
+int cc_json_fail(struct cc_json *j, int rc, size_t off, const char *what);
+
+/* Consume '{' (or '['). MD_OK, MD_E_TRUNC, MD_E_PROTO (wrong byte, or
+ * nesting deeper than CC_JSON_MAX_DEPTH). */
+int cc_json_obj_begin(struct cc_json *j);
+int cc_json_arr_begin(struct cc_json *j);
+
+/* Step to the next element of the open array: 1 when an element follows
+ * (the caller consumes it), 0 when the array closed, or a negative code. */
+int cc_json_arr_next(struct cc_json *j);
+
+/* Consume true/false into *out. MD_OK, MD_E_TRUNC, MD_E_PROTO. */
+int cc_json_bool(struct cc_json *j, bool *out);
+
+/* If the next value is null, consume it and return 1; otherwise return 0
+ * and consume nothing; negative on a malformed/truncated literal. */
+int cc_json_null(struct cc_json *j);
+
+/* Consume and validate one value of any kind, nested containers included
+ * (bounded by CC_JSON_MAX_DEPTH). MD_OK or a negative code. */
+int cc_json_skip(struct cc_json *j);
+
+/* After the top-level value: only whitespace may follow. MD_OK or
+ * MD_E_PROTO ("trailing garbage"). */
+int cc_json_end(struct cc_json *j);
+
+/* Convert the number token text[0..len) (the whole of it, RFC 8259
+ * grammar, no whitespace) into *out: the reference path, no inline fast
+ * path. MD_OK; MD_E_PROTO (not exactly one number); MD_E_RANGE (longer
+ * than CC_JSON_MAX_NUM, or the double overflows); MD_E_INVAL (NULL or
+ * empty). */
+int cc_num_parse(const char *text, size_t len, struct cc_num *out);
+
+/* The exact int64 value of an integral decimal. MD_OK, MD_E_RANGE (does
+ * not fit in int64, or !d->exact), MD_E_PROTO (has a fractional part). */
+int cc_dec_to_i64(const struct cc_dec *d, int64_t *out);
+
+/* Unescape s into out[0..cap) as UTF-8 (surrogate pairs joined), setting
+ * *out_len. Works for unescaped strings too (a copy). No NUL is appended.
+ * MD_OK, MD_E_FULL (cap too small; out holds a prefix), MD_E_PROTO (bad
+ * escape or lone surrogate). */
+int cc_str_unescape(const struct cc_str *s, char *out, size_t cap,
+                    size_t *out_len);
+
+/* True when s, unescaped, equals lit[0..lit_len). */
+bool cc_str_eq(const struct cc_str *s, const char *lit, size_t lit_len);
+
+/* ---------------------------------------------------------------------
+ * Inline fast paths. They live in this header so that cc_decode.c gets
+ * them inlined without LTO (measured: about 2x on real frames). Each one
+ * handles the common shape and hands anything unusual (whitespace,
+ * escapes, exponents, long numbers, errors) to a cc_json__* function in
+ * cc_json.c, which is the reference behaviour.
+ * ------------------------------------------------------------------- */
+
+/* Out-of-line halves of the inline functions below. */
+int cc_json__peek_ws(struct cc_json *j);
+int cc_json__expect(struct cc_json *j, const char *what);
+int cc_json__str_slow(struct cc_json *j, size_t i, struct cc_str *out);
+int cc_json__num_slow(struct cc_json *j, struct cc_num *out);
+
+/* Skip whitespace; return the next byte (0..255) without consuming it, or
+ * -1 at the end of the input. Records nothing. */
+static inline int cc_json_peek(struct cc_json *j)
+{
+    if (j->pos < j->len && (unsigned char)j->buf[j->pos] > ' ') {
+        return (unsigned char)j->buf[j->pos];
+    }
+    return cc_json__peek_ws(j);
+}
+
+/* Nonzero when some byte of w is '"', '\\' or below 0x20. Never misses
+ * one (each subtraction sets the high bit of a matching byte whatever the
+ * borrow); may flag other bytes too, and then the byte loop decides. */
+static inline uint64_t cc_json__swar_stop(uint64_t w)
+{
+    const uint64_t ones = UINT64_C(0x0101010101010101);
+    uint64_t q = w ^ (ones * '"');
+    uint64_t bs = w ^ (ones * '\\');
+    return ((q - ones) | (bs - ones) | (w - ones * 0x20)) &
+           UINT64_C(0x8080808080808080);
+}
+
+/* Consume one string value into *out (borrowed). MD_OK, MD_E_TRUNC,
+ * MD_E_PROTO (not a string, control byte, bad escape). */
+static inline int cc_json_str(struct cc_json *j, struct cc_str *out)
+{
+    const char *b = j->buf;
+    size_t n = j->len;
+    size_t i;
+
+    if (cc_json_peek(j) != '"') {
+        return cc_json__expect(j, "expected a string");
+    }
+    i = j->pos + 1;
+    while (n - i >= 8) {
+        uint64_t w;
+        uint64_t t;
+        memcpy(&w, b + i, 8);
+        t = cc_json__swar_stop(w);
+        if (t) {
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+            /* Only bytes >= 0x80 or above a true match can be flagged
+             * wrongly, so the lowest flag is a safe place to resume. */
+            i += (size_t)__builtin_ctzll(t) / 8;
+#endif
+            break;
+        }
+        i += 8;
+    }
+    while (i < n) {
+        unsigned char c = (unsigned char)b[i];
+        if (c == '"') {
+            out->p = b + j->pos + 1;
+            out->len = i - (j->pos + 1);
+            out->esc = false;
+            j->pos = i + 1;
+            return MD_OK;
+        }
+        if (c == '\\' || c < 0x20) {
+            break;
+        }
+        i++;
+    }
+    return cc_json__str_slow(j, i, out);
+}
+
+/* Step to the next member of the open object: returns 1 with *key set and
+ * the ':' consumed (the caller must then consume exactly one value), 0 when
+ * the object closed (the '}' is consumed), or a negative MD_E_* code. */
+static inline int cc_json_obj_next(struct cc_json *j, struct cc_str *key)
+{
+    int c = cc_json_peek(j);
+    int rc;
+
+    if (c == '}') {
+        j->pos++;
+        j->depth--;
+        j->first = false;
+        return 0;
+    }
+    if (!j->first) {
+        if (c != ',') {
+            return cc_json__expect(j, "expected ',' or '}'");
+        }
+        j->pos++;
+        c = cc_json_peek(j);
+    }
+    if (c != '"') {
+        return cc_json__expect(j, "expected a member name");
+    }
+    rc = cc_json_str(j, key);
+    if (rc < 0) {
+        return rc;
+    }
+    if (cc_json_peek(j) != ':') {
+        return cc_json__expect(j, "expected ':'");
+    }
+    j->pos++;
+    j->first = false;
+    return 1;
+}
+
+/* Consume one number into *out. MD_OK, MD_E_TRUNC, MD_E_PROTO (not a
+ * number, RFC 8259 grammar violated), MD_E_RANGE (token longer than
+ * CC_JSON_MAX_NUM, or the double overflows).
+ * Fast path: -?(0|[1-9][0-9]*)(.[0-9]+)? with at most 18 digits, so the
+ * mantissa cannot overflow, and a double made by one exact IEEE operation
+ * (Clinger) when the mantissa is <= 2^53. */
+static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
+{
+    static const double p10[19] = {
+        1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+        1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+    };
+    const char *b = j->buf;
+    size_t n = j->len;
+    size_t i;
+    size_t d0;
+    size_t nd;
+    size_t fd = 0;
+    uint64_t m = 0;
+    int exp;
+    bool neg;
+    double d;
+
+    (void)cc_json_peek(j);
+    i = j->pos;
+    neg = i < n && b[i] == '-';
+    i += neg ? 1u : 0u;
+    d0 = i;
+    if (i < n && b[i] == '0') {
+        i++;
+    } else {
+        while (i < n && (unsigned)(b[i] - '0') <= 9u) {
+            m = m * 10 + (uint64_t)(b[i] - '0');
+            i++;
+        }
+    }
+    nd = i - d0;
+    if (i < n && b[i] == '.') {
+        size_t f0 = ++i;
+        while (i < n && (unsigned)(b[i] - '0') <= 9u) {
+            m = m * 10 + (uint64_t)(b[i] - '0');
+            i++;
+        }
+        fd = i - f0;
+        if (fd == 0) {
+            return cc_json__num_slow(j, out);
+        }
+    }
+    if (nd == 0 || nd + fd > 18 ||
+        (i < n && (b[i] == 'e' || b[i] == 'E' ||
+                   (unsigned)(b[i] - '0') <= 9u))) {
+        return cc_json__num_slow(j, out);
+    }
+    /* Canonical: strip trailing zeros. */
+    exp = -(int)fd;
+    if (m == 0) {
+        exp = 0;
+    } else {
+        while (m % 10 == 0) {
+            m /= 10;
+            exp++;
+        }
+    }
+    if (m > (UINT64_C(1) << 53) || sizeof(double_t) != sizeof(double)) {
+        return cc_json__num_slow(j, out);
+    }
+    out->dec.mant = neg ? -(int64_t)m : (int64_t)m;
+    out->dec.exp10 = (int16_t)exp;
+    out->dec.exact = true;
+    d = (double)m;
+    d = exp >= 0 ? d * p10[exp] : d / p10[-exp];
+    out->d = neg ? -d : d;
+    j->pos = i;
+    return MD_OK;
+}
+
+#endif /* CC_JSON_H */

@@ -1,0 +1,208 @@
+/* feed.c: decode, classify, merge, aggregate (feed.h). Pure. */
+#include <string.h>
+
+#include "feed.h"
+#include "fsm_conn.h"
+#include "md_err.h"
+
+int feed_init(struct feed *f, const struct agg_config *cfg)
+{
+    int rc;
+
+    memset(f, 0, sizeof *f);
+    rc = agg_init(&f->agg, cfg);
+    return rc;
+}
+
+int64_t feed_server_ns(const struct feed *f, mono_ns t_ns)
+{
+    return f->have_offset ? t_ns + f->offset_ns : t_ns;
+}
+
+mono_ns feed_local_ns(const struct feed *f, int64_t server_ns)
+{
+    return f->have_offset ? server_ns - f->offset_ns : server_ns;
+}
+
+void feed_resubscribed(struct feed *f)
+{
+    unsigned i;
+
+    for (i = 0; i < f->n_tickers; i++) {
+        f->fresh[i] = true;
+    }
+}
+
+uint8_t feed_classify(const struct cc_msg *msg)
+{
+    switch (msg->type) {
+    case CC_T_TRADE:
+    case CC_T_TICKER:
+    case CC_T_CCCAGG:
+    case CC_T_OHLC:
+        return CONN_I_DATA;
+    case CC_T_WELCOME:
+        return CONN_I_WELCOME;
+    case CC_T_SUB_COMPLETE:
+        return CONN_I_SUB_OK;
+    case CC_T_LOAD_COMPLETE:
+        return CONN_I_LOAD_COMPLETE;
+    case CC_T_HEARTBEAT:
+        return CONN_I_HEARTBEAT;
+    case CC_T_UNAUTHORIZED:
+        return CONN_I_UNAUTHORIZED;
+    case CC_T_RATE_LIMIT:
+        /* Too many subscriptions is about one SubAdd; anything else
+         * about sockets, where only a long back-off helps. */
+        return msg->u.ctl.code == CC_C_TOO_MANY_SUBSCRIPTIONS
+                   ? CONN_I_SUB_REJECTED
+                   : CONN_I_TOO_MANY_SOCKETS;
+    case CC_T_ERROR:
+        switch (msg->u.ctl.code) {
+        case CC_C_FORCE_DISCONNECT:
+            return CONN_I_FORCE_DISCONNECT;
+        case CC_C_INVALID_SUB:
+        case CC_C_INVALID_JSON:
+        case CC_C_INVALID_PARAMETER:
+        case CC_C_SUBSCRIPTION_UNRECOGNIZED:
+        case CC_C_SUBSCRIPTION_ALREADY_ACTIVE:
+            return CONN_I_SUB_REJECTED;
+        case CC_C_NONE:
+        case CC_C_OTHER:
+        case CC_C_STREAMERWELCOME:
+        case CC_C_SUBSCRIBECOMPLETE:
+        case CC_C_UNSUBSCRIBECOMPLETE:
+        case CC_C_UNSUBSCRIBEALLCOMPLETE:
+        case CC_C_LOADCOMPLETE:
+        case CC_C_HEARTBEAT:
+        case CC_C_UNAUTHORIZED:
+        case CC_C_RATE_LIMIT_OPENING_SOCKETS_TOO_FAST:
+        case CC_C_TOO_MANY_SOCKETS:
+        case CC_C_TOO_MANY_SUBSCRIPTIONS:
+        case CC_C__COUNT:
+            break;
+        }
+        return CONN_I_OTHER;
+    case CC_T_UNSUB_COMPLETE:
+    case CC_T_UNSUB_ALL:
+    case CC_T_UNKNOWN:
+    case CC_T_NONE:
+    case CC_T__COUNT:
+        break;
+    }
+    return CONN_I_OTHER;
+}
+
+/* The merge state of a ticker's key, created if new. */
+static int ticker_slot(struct feed *f, const struct cc_ticker *t)
+{
+    unsigned i;
+
+    for (i = 0; i < f->n_tickers; i++) {
+        const struct cc_ticker_state *s = &f->tk[i];
+        if (s->type_num == t->type_num &&
+            cc_str_eq(&t->market, s->market.s, s->market.len) &&
+            cc_str_eq(&t->fsym, s->fsym.s, s->fsym.len) &&
+            cc_str_eq(&t->tsym, s->tsym.s, s->tsym.len)) {
+            return (int)i;
+        }
+    }
+    if (f->n_tickers == FEED_MAX_TICKERS) {
+        return -1;
+    }
+    cc_ticker_reset(&f->tk[f->n_tickers]);
+    f->fresh[f->n_tickers] = true;
+    return (int)f->n_tickers++;
+}
+
+static int on_ticker(struct feed *f, const struct cc_ticker *t, int64_t now)
+{
+    uint64_t changed = 0;
+    bool fresh;
+    int k = ticker_slot(f, t), rc;
+
+    if (k < 0) {
+        f->st.ticker_overflow++;
+        return MD_OK;
+    }
+    fresh = f->fresh[k];
+    if (fresh) {
+        cc_ticker_reset(&f->tk[k]);
+    }
+    rc = cc_ticker_merge(&f->tk[k], t, &changed);
+    if (rc != MD_OK) {
+        f->st.merge_errors++;
+        return MD_OK;
+    }
+    f->fresh[k] = false;
+    /* TYPE 2 tickers are merged (kept for consumers) but make no bars. */
+    if (t->type_num != 5) {
+        return MD_OK;
+    }
+    return agg_cccagg(&f->agg, &f->tk[k], changed, fresh, now);
+}
+
+int feed_frame(struct feed *f, const char *buf, size_t len, mono_ns t_ns,
+               struct feed_result *res)
+{
+    struct cc_msg msg;
+    struct cc_err err;
+    int64_t now;
+    int rc;
+
+    memset(res, 0, sizeof *res);
+    f->st.frames++;
+    rc = cc_ws_decode(buf, len, &msg, &err);
+    if (rc != MD_OK) {
+        if (rc == MD_E_TRUNC) {
+            f->st.truncated++;
+        } else {
+            f->st.malformed++;
+        }
+        f->last_rc = rc;
+        f->last_err = err;
+        res->conn_input = CONN_I_MALFORMED;
+        res->type = CC_T_NONE;
+        return MD_OK;
+    }
+    res->type = msg.type;
+    res->conn_input = feed_classify(&msg);
+    if ((unsigned)msg.type < CC_T__COUNT) {
+        f->st.by_type[msg.type]++;
+    }
+    if (msg.type == CC_T_WELCOME && (msg.u.welcome.has & CC_WL_SERVER_TIME_MS)) {
+        res->server_ms = msg.u.welcome.server_time_ms;
+    } else if (msg.type == CC_T_HEARTBEAT && (msg.u.ctl.has & CC_CT_TIMEMS)) {
+        res->server_ms = msg.u.ctl.timems;
+    }
+    if (res->server_ms > 0 && res->server_ms < INT64_MAX / MD_NS_PER_MS) {
+        f->offset_ns = res->server_ms * MD_NS_PER_MS - t_ns;
+        f->have_offset = true;
+    }
+    now = feed_server_ns(f, t_ns);
+    switch (msg.type) {
+    case CC_T_TRADE:
+        return agg_trade(&f->agg, &msg.u.trade, now);
+    case CC_T_TICKER:
+    case CC_T_CCCAGG:
+        return on_ticker(f, &msg.u.ticker, now);
+    case CC_T_OHLC:
+        return agg_ohlc(&f->agg, &msg.u.ohlc, now);
+    case CC_T_UNKNOWN:
+        f->st.unknown_type++;
+        return MD_OK;
+    case CC_T_NONE:
+    case CC_T_WELCOME:
+    case CC_T_SUB_COMPLETE:
+    case CC_T_UNSUB_COMPLETE:
+    case CC_T_UNSUB_ALL:
+    case CC_T_LOAD_COMPLETE:
+    case CC_T_HEARTBEAT:
+    case CC_T_UNAUTHORIZED:
+    case CC_T_RATE_LIMIT:
+    case CC_T_ERROR:
+    case CC_T__COUNT:
+        break;
+    }
+    return MD_OK;
+}

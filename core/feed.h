@@ -1,0 +1,76 @@
+/* feed.h: the market-data path of the core: one WebSocket text frame in,
+ * decoded (cc_decode.h), classified into the connection machine's input,
+ * TYPE 5 updates merged into per-pair state, and everything that is market
+ * data handed to the aggregator (agg.h) in server time.
+ *
+ * Server time: the feed learns offset = server - local from the welcome's
+ * SERVER_TIME_MS and every heartbeat's TIMEMS, and times everything as
+ * local receive time + offset. A local clock that runs ahead or behind
+ * therefore shifts nothing: bars close on the server's clock.
+ * Pure: no I/O, no allocation, no clock. */
+#ifndef FEED_H
+#define FEED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "agg.h"
+#include "cc_decode.h"
+#include "md_types.h"
+
+#define FEED_MAX_TICKERS 64
+
+struct feed_stats {
+    uint64_t frames;
+    uint64_t by_type[CC_T__COUNT];
+    uint64_t malformed, truncated; /* did not decode */
+    uint64_t unknown_type;         /* decoded, TYPE not known */
+    uint64_t ticker_overflow;      /* more TYPE 2/5 keys than the table */
+    uint64_t merge_errors;
+};
+
+struct feed {
+    struct agg agg;
+    bool have_offset;
+    int64_t offset_ns; /* server epoch ns - local mono ns */
+    unsigned n_tickers;
+    struct cc_ticker_state tk[FEED_MAX_TICKERS];
+    bool fresh[FEED_MAX_TICKERS]; /* next update is a new snapshot */
+    struct feed_stats st;
+    int last_rc;             /* of the last frame that failed to decode */
+    struct cc_err last_err;  /* its offset and reason */
+};
+
+/* What one frame means to the rest of the core. */
+struct feed_result {
+    uint8_t conn_input; /* enum conn_input */
+    int64_t server_ms;  /* SERVER_TIME_MS / TIMEMS when present, else 0 */
+    enum cc_type type;  /* CC_T_NONE if it did not decode */
+};
+
+/* Initialise with the aggregator's configuration. MD_OK or MD_E_INVAL. */
+int feed_init(struct feed *f, const struct agg_config *cfg);
+
+/* One text frame buf[0..len) received at local time t_ns. Never fails on
+ * bad input: a frame that does not decode is counted and classified
+ * CONN_I_MALFORMED (last_rc/last_err say where); every input gives
+ * MD_OK, except MD_E_FULL when the aggregator's stream table is full (the
+ * frame is counted and its data dropped, loudly). */
+int feed_frame(struct feed *f, const char *buf, size_t len, mono_ns t_ns,
+               struct feed_result *res);
+
+/* Server time at local time t_ns: t_ns + offset (t_ns if none learned). */
+int64_t feed_server_ns(const struct feed *f, mono_ns t_ns);
+
+/* Local time at which the server clock reads server_ns. */
+mono_ns feed_local_ns(const struct feed *f, int64_t server_ns);
+
+/* After a (re)subscribe: the next TYPE 2/5 update of every pair is a new
+ * snapshot (merge state reset; its VOLUMEDAY only a baseline). */
+void feed_resubscribed(struct feed *f);
+
+/* The conn input of a decoded frame (exposed for tests and tools). */
+uint8_t feed_classify(const struct cc_msg *msg);
+
+#endif /* FEED_H */
