@@ -144,6 +144,8 @@ check: deps checksrc
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/san \
 	    SANITIZER=address,undefined OPT=-O1 test-build
 	$(Q)BUILD=$(BUILD)/san tests/kafka/broker.sh fetch
+	$(Q)ASAN_OPTIONS=detect_leaks=0 /usr/bin/python3 \
+	    tests/bar_codec_check.py $(BUILD)/san/tests/test_bar_codec
 	$(Q)BUILD=$(BUILD)/san MD_TEST_SLOW=1 \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

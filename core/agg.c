@@ -462,8 +462,11 @@ int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns)
             o.seq = v;
         }
     }
-    buy = (t->has & CC_TR_F) && (t->flags & CC_F_BUY);
-    sell = (t->has & CC_TR_F) && (t->flags & CC_F_SELL);
+    /* Side from F; both bits set is contradictory: neither side. */
+    buy = (t->has & CC_TR_F) && (t->flags & CC_F_BUY) &&
+          !(t->flags & CC_F_SELL);
+    sell = (t->has & CC_TR_F) && (t->flags & CC_F_SELL) &&
+           !(t->flags & CC_F_BUY);
     for (i = 0; i < a->cfg.n_intervals; i++) {
         struct agg_series *se = &s->series[i];
         enum slot_verdict v;
@@ -500,7 +503,7 @@ static bool vol_delta(struct agg *a, bool *has, bar_i128 *last,
 {
     bar_i128 v;
 
-    if (bar_dec_scaled(&n->dec, digits, &v, NULL) != MD_OK) {
+    if (bar_dec_scaled(&n->dec, digits, &v, NULL) != MD_OK || v < 0) {
         a->st.bad_values++;
         return false;
     }
@@ -614,7 +617,10 @@ int agg_ohlc(struct agg *a, const struct cc_ohlc *c, int64_t now_ns)
     a->started = true;
     a->st.ohlc_updates++;
     if (!(c->has & CC_OH_TS) || c->ts < 0 || c->ts > INT64_MAX / NS_PER_S ||
-        !(c->has & CC_OH_CLOSE) || !copy_str(&c->market, m, sizeof m) ||
+        !(c->has & CC_OH_CLOSE) ||
+        ((c->has & CC_OH_HIGH) && (c->has & CC_OH_LOW) &&
+         !(c->low.d <= c->high.d)) ||
+        !copy_str(&c->market, m, sizeof m) ||
         !copy_str(&c->fsym, b, sizeof b) || !copy_str(&c->tsym, q, sizeof q)) {
         a->st.bad_values++;
         return MD_OK;
@@ -650,8 +656,11 @@ int agg_ohlc(struct agg *a, const struct cc_ohlc *c, int64_t now_ns)
             bar_dec_scaled(&c->volumefrom.dec, BAR_VOL_DIGITS, &sl->volume,
                            NULL) == MD_OK &&
             bar_dec_scaled(&c->volumeto.dec, BAR_NOTIONAL_DIGITS,
-                           &sl->notional, NULL) == MD_OK) {
+                           &sl->notional, NULL) == MD_OK &&
+            sl->volume >= 0 && sl->notional >= 0) {
             sl->has_volume = true;
+        } else {
+            sl->volume = sl->notional = 0;
         }
         sl->trades = (c->has & CC_OH_TOTALTRADES) && c->totaltrades >= 0
                          ? (uint64_t)c->totaltrades

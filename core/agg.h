@@ -25,11 +25,16 @@
 #include "cc_decode.h"
 #include "md_types.h"
 
+/* Limits; the fuzz build shrinks the tables with -D. */
 #define AGG_MAX_INTERVALS 6
+#ifndef AGG_MAX_STREAMS
 #define AGG_MAX_STREAMS 48
-#define AGG_SLOTS 16          /* buckets kept per series: open + revisable */
-#define AGG_DEDUPE_CAP 4096   /* trade ids per stream per generation */
-#define AGG_MAX_GAPS 8        /* reconnect gaps remembered */
+#endif
+#define AGG_SLOTS 16 /* buckets kept per series: open + revisable */
+#ifndef AGG_DEDUPE_CAP
+#define AGG_DEDUPE_CAP 4096 /* trade ids per stream per generation */
+#endif
+#define AGG_MAX_GAPS 8 /* reconnect gaps remembered */
 
 struct agg_config {
     int64_t intervals_s[AGG_MAX_INTERVALS]; /* default {60} */

@@ -19,7 +19,9 @@
 #include "cc_decode.h"
 #include "md_types.h"
 
+#ifndef FEED_MAX_TICKERS
 #define FEED_MAX_TICKERS 64
+#endif
 
 struct feed_stats {
     uint64_t frames;

@@ -1,5 +1,5 @@
-# mk/fuzz.mk: libFuzzer targets and a throughput bench for the
-# CryptoCompare decoder (core/cc_decode.c, core/cc_json.c).
+# mk/fuzz.mk: libFuzzer targets (the decoder, the TYPE 5 merge, and the
+# whole decode -> merge -> aggregate path) and a decoder throughput bench.
 #
 #   make fuzz                  build build/fuzz/* and run each target
 #                              -runs=$(FUZZ_RUNS) times (bounded)
@@ -19,11 +19,14 @@ FUZZ_MAXLEN  ?= 4096
 FUZZ_SAN     ?= fuzzer,address,undefined
 FUZZ_CFLAGS  ?= -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -g -O1 \
                 -fsanitize=$(FUZZ_SAN) -fno-sanitize-recover=all \
-                -fno-omit-frame-pointer
+                -fno-omit-frame-pointer \
+                -DAGG_MAX_STREAMS=4 -DAGG_DEDUPE_CAP=64 -DFEED_MAX_TICKERS=4
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_TARGETS := fuzz_decode fuzz_merge
-FUZZ_CORE    := core/cc_decode.c core/cc_json.c core/md_err.c
-FUZZ_HDRS    := core/cc_decode.h core/cc_json.h core/md_err.h
+FUZZ_TARGETS := fuzz_decode fuzz_merge fuzz_pipeline
+FUZZ_CORE    := core/cc_decode.c core/cc_json.c core/md_err.c core/agg.c \
+                core/bar.c core/bar_num.c core/feed.c
+FUZZ_HDRS    := core/cc_decode.h core/cc_json.h core/md_err.h core/agg.h \
+                core/bar.h core/bar_num.h core/feed.h core/fsm_conn.h
 BENCH_CPU    ?= 1
 
 .PHONY: fuzz fuzz-build bench-decode
