@@ -59,8 +59,8 @@ endif
 # core/ sees only itself and libc: no -I for the shell libraries, so a stray
 # #include <curl/curl.h> (or sqlite3.h, librdkafka, libwebsockets) fails.
 CORE_CFLAGS  = $(BASE_CFLAGS) $(CORE_WARN) -Icore
-APP_CFLAGS   = $(BASE_CFLAGS) $(WARN) -Icore -Icli -Ipublish -Icapture \
-               -Ireplay $(SHELL_CFLAGS)
+APP_CFLAGS   = $(BASE_CFLAGS) $(WARN) -pthread -Icore -Icli -Ipublish \
+               -Icapture -Ireplay $(SHELL_CFLAGS)
 TESTC_CFLAGS = $(APP_CFLAGS) -Itests $(TEST_CFLAGS) -DUNIT_TESTING
 
 CORE_SRC  := $(sort $(wildcard core/*.c))
@@ -116,13 +116,13 @@ $(APP_LIB): $(APP_OBJ)
 
 $(BIN): $(MAIN_OBJ) $(APP_LIB) $(CORE_LIB)
 	@[ "$(V)" = 1 ] || echo "  LD       $@"
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $(MAIN_OBJ) $(APP_LIB) $(CORE_LIB) \
-	    $(SHELL_LIBS) -lm
+	$(Q)$(CC) $(SAN_LDFLAGS) -pthread -o $@ $(MAIN_OBJ) $(APP_LIB) \
+	    $(CORE_LIB) $(SHELL_LIBS) -lm
 
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(SUP_OBJ) $(APP_LIB) $(CORE_LIB)
 	@[ "$(V)" = 1 ] || echo "  LD       $@"
-	$(Q)$(CC) $(SAN_LDFLAGS) -o $@ $< $(SUP_OBJ) $(APP_LIB) $(CORE_LIB) \
-	    $(SHELL_LIBS) $(TEST_LIBS) -lm
+	$(Q)$(CC) $(SAN_LDFLAGS) -pthread -o $@ $< $(SUP_OBJ) $(APP_LIB) \
+	    $(CORE_LIB) $(SHELL_LIBS) $(TEST_LIBS) -lm
 
 test-build: $(BIN) $(TEST_BIN)
 
