@@ -990,8 +990,10 @@ int64_t agg_next_deadline(const struct agg *a)
     return best;
 }
 
-int agg_find_emitted(const struct agg *a, const struct bar *id,
-                     uint32_t *revision)
+/* The emitted slot of a bar's identity, or NULL. */
+static struct agg_slot *find_slot(const struct agg *a, const struct bar *id,
+                                  const struct agg_stream **sp,
+                                  const struct agg_series **sep)
 {
     unsigned k, i, j;
 
@@ -1011,12 +1013,57 @@ int agg_find_emitted(const struct agg *a, const struct bar *id,
                 const struct agg_slot *sl = &se->slot[j];
                 if (sl->state != AGG_SLOT_EMPTY &&
                     sl->state != AGG_SLOT_OPEN &&
+                    !(sl->state == AGG_SLOT_DIRTY &&
+                      sl->revision == UINT32_MAX) &&
                     sl->start_ns == id->start_ms * NS_PER_MS) {
-                    *revision = sl->revision;
-                    return MD_OK;
+                    *sp = s;
+                    *sep = se;
+                    return (struct agg_slot *)(uintptr_t)sl;
                 }
             }
         }
     }
-    return MD_E_NOTFOUND;
+    return NULL;
+}
+
+int agg_find_emitted(const struct agg *a, const struct bar *id,
+                     uint32_t *revision)
+{
+    const struct agg_stream *s;
+    const struct agg_series *se;
+    const struct agg_slot *sl = find_slot(a, id, &s, &se);
+
+    if (sl == NULL) {
+        return MD_E_NOTFOUND;
+    }
+    *revision = sl->revision;
+    return MD_OK;
+}
+
+int agg_emitted_bar(const struct agg *a, const struct bar *id,
+                    struct bar *out)
+{
+    const struct agg_stream *s;
+    const struct agg_series *se;
+    const struct agg_slot *sl = find_slot(a, id, &s, &se);
+
+    if (sl == NULL) {
+        return MD_E_NOTFOUND;
+    }
+    fill_bar(a, s, se, sl, BAR_CLOSE_TIMER, out);
+    return MD_OK;
+}
+
+int agg_note_backfill(struct agg *a, const struct bar *id, uint32_t revision)
+{
+    const struct agg_stream *s;
+    const struct agg_series *se;
+    struct agg_slot *sl = find_slot(a, id, &s, &se);
+
+    if (sl == NULL) {
+        return MD_E_NOTFOUND;
+    }
+    sl->revision = revision;
+    sl->flags |= BAR_F_BACKFILLED;
+    return MD_OK;
 }

@@ -196,4 +196,16 @@ int64_t agg_next_deadline(const struct agg *a);
 int agg_find_emitted(const struct agg *a, const struct bar *identity,
                      uint32_t *revision);
 
+/* The last emitted version of identity's bucket, as a bar (values, flags
+ * and revision as emitted). MD_OK or MD_E_NOTFOUND. */
+int agg_emitted_bar(const struct agg *a, const struct bar *identity,
+                    struct bar *out);
+
+/* Record that a revision of identity's bucket was emitted outside the
+ * aggregator (a REST backfill): its revision becomes `revision` and it is
+ * flagged backfilled, so later revisions count on from there. MD_OK or
+ * MD_E_NOTFOUND. */
+int agg_note_backfill(struct agg *a, const struct bar *identity,
+                      uint32_t revision);
+
 #endif /* AGG_H */

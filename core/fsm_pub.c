@@ -280,7 +280,7 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         break;
     case PUB_O_START_FETCH:
         m->st.fetches++;
-        fsm__act(out, t, MD_A_FETCH, 0);
+        fsm__act(out, t, MD_A_FETCH, in->n); /* n: the job */
         break;
     case PUB_O_START_PUBLISH:
         m->queued += in->n;

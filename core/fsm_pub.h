@@ -94,7 +94,7 @@ struct pub_config {
 };
 
 /* n: bars in a DATA_READY; failed requests in a FETCH_FAILURE (>= 1);
- * 0 otherwise. */
+ * the job in a FETCH_DATA (passed on in MD_A_FETCH); 0 otherwise. */
 struct pub_in {
     uint8_t input; /* enum pub_input */
     mono_ns t_ns;

@@ -189,19 +189,30 @@ static void effect(struct rest *m, enum rest_output o, const struct rest_in *in,
     case REST_O_NONE:
         break;
     case REST_O_SEND:
-        m->queued = 1;
+        /* n requests were queued (at least one) */
+        m->queued = in->bars > 0 ? in->bars : 1;
+        if (m->queued > m->cfg.queue_cap) {
+            m->st.overflow += m->queued - m->cfg.queue_cap;
+            fsm__note(out, t, MD_N_QUEUE_OVERFLOW, m->queued);
+            fsm__act(out, t, MD_A_FETCH_FAILED,
+                     m->queued - m->cfg.queue_cap);
+            m->queued = m->cfg.queue_cap;
+        }
         send_head(m, t, out);
         break;
-    case REST_O_ENQUEUE:
-        if (m->queued >= m->cfg.queue_cap) {
-            /* Bounded: the new request fails at once, loudly. */
-            m->st.overflow++;
+    case REST_O_ENQUEUE: {
+        unsigned add = in->bars > 0 ? in->bars : 1;
+        if (m->queued + add > m->cfg.queue_cap) {
+            /* Bounded: what does not fit fails at once, loudly. */
+            unsigned lost = m->queued + add - m->cfg.queue_cap;
+            m->st.overflow += lost;
             fsm__note(out, t, MD_N_QUEUE_OVERFLOW, m->queued);
-            fsm__act(out, t, MD_A_FETCH_FAILED, 1);
-        } else {
-            m->queued++;
+            fsm__act(out, t, MD_A_FETCH_FAILED, lost);
+            add -= lost;
         }
+        m->queued += add;
         break;
+    }
     case REST_O_DELIVER_NEXT:
     case REST_O_DELIVER_LAST:
         m->st.ok++;

@@ -72,7 +72,8 @@ struct rest_config {
 };
 
 /* retry_after_ns: a wait the server asked for (rate-limit window), or 0.
- * bars: bars the REST policy made of a RESP_OK body. */
+ * bars: bars the REST policy made of a RESP_OK body; for FETCH, the number
+ * of requests queued (0 counts as 1). */
 struct rest_in {
     uint8_t input; /* enum rest_input */
     mono_ns t_ns;

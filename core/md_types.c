@@ -7,7 +7,7 @@
 static const char *const timer_names[] = {
     "invalid",       "conn.handshake", "conn.stale", "conn.backoff",
     "conn.close",    "rest.timeout",   "rest.retry", "pub.retry",
-    "pub.flush",
+    "pub.flush",     "bar",            "backfill",
 };
 _Static_assert(sizeof timer_names / sizeof timer_names[0] == MD_T__COUNT,
                "timer_names out of step with enum md_timer");
@@ -16,7 +16,7 @@ static const char *const act_names[] = {
     "invalid",      "trace",        "arm_timer",   "cancel_timer",
     "ws_open",      "ws_subscribe", "ws_close",    "rest_send",
     "rest_cancel",  "topic_create", "produce",     "discard",
-    "flush",
+    "flush",        "bars",
     "note",         "fetch",        "fetch_done",  "fetch_failed",
 };
 _Static_assert(sizeof act_names / sizeof act_names[0] == MD_A__COUNT,

@@ -32,6 +32,8 @@ enum md_timer {
     MD_T_REST_RETRY,     /* retry after a rate limit or transport error */
     MD_T_PUB_RETRY,      /* the publisher's RESET after an error */
     MD_T_PUB_FLUSH,      /* shutdown flush deadline */
+    MD_T_BAR,            /* the next bar close or revision is due */
+    MD_T_BACKFILL,       /* bars of a reconnect gap have settled */
     MD_T__COUNT
 };
 
@@ -59,6 +61,7 @@ enum md_act_kind {
     MD_A_PRODUCE,       /* produce the next arg bars of the bar FIFO */
     MD_A_DISCARD,       /* drop arg bars from the FIFO's tail (lost) */
     MD_A_FLUSH,         /* flush the producer, bounded by the flush timer */
+    MD_A_BARS,          /* arg bars were added to the bar sink */
     MD_A_NOTE,          /* a counted event for logs and metrics: note */
     /* Internal: consumed by the composition (core.c), never by a shell. */
     MD_A_FETCH,         /* pub -> rest: start a fetch job (arg = job kind) */

@@ -241,12 +241,14 @@ static struct md_out O;
 
 static void core_start(uint64_t seed)
 {
-    struct core_config cfg;
+    static struct core_config cfg;
 
     core_config_default(&cfg);
     cfg.seed = seed;
     cfg.trace = 1;
-    core_init(&C, &cfg);
+    assert_int_equal(core_config_add_series(&cfg, "CCCAGG", "BTC", "USD", 60),
+                     MD_OK);
+    assert_int_equal(core_init(&C, &cfg), MD_OK);
 }
 
 static int step(uint8_t kind, uint8_t input, mono_ns t, uint64_t n)
@@ -259,6 +261,9 @@ static int step(uint8_t kind, uint8_t input, mono_ns t, uint64_t n)
     in.t_ns = t;
     in.n = n;
     in.conn_id = C.conn.conn_id;
+    if (kind == CORE_IN_START) {
+        in.server_ms = INT64_C(1753190400000); /* the wall clock */
+    }
     md_out_reset(&O);
     return core_step(&C, &in, &O);
 }
@@ -365,16 +370,31 @@ static void test_core_reconnect_backfills_gap(void **state)
         md_out_reset(&O);
         assert_int_equal(core_step(&C, &in, &O), MD_OK);
         assert_int_equal(O.n, 0);
-        assert_int_equal(C.stale_socket_events, 1);
+        assert_int_equal(C.st.stale_socket_events, 1);
     }
     step(CORE_IN_CONN, CONN_I_WS_OPEN, t, 0);
     step(CORE_IN_CONN, CONN_I_WELCOME, t, 0);
     assert_int_equal(step(CORE_IN_CONN, CONN_I_LOAD_COMPLETE, t, 0), MD_OK);
-    /* live again: the gap closes and the publisher fetches a backfill */
+    /* live again: the gap closes and the publisher fetches a backfill;
+     * its minutes have not settled yet (REST bars are fetched 2 min after
+     * they end), so nothing is sent now and a backfill timer is armed */
     assert_int_equal(count_kind(&O, MD_A_FETCH, NULL), 1);
+    assert_int_equal(count_kind(&O, MD_A_REST_SEND, NULL), 0);
+    assert_int_equal(C.pub.state, PUB_S_IDLE);
+    assert_int_equal(C.conn.attempt, 0);
+    due = armed(MD_T_BACKFILL);
+    assert_true(due >= t + 120 * s && due <= t + 240 * s);
+    assert_int_equal(fire(MD_T_BACKFILL, due), MD_OK);
     assert_int_equal(count_kind(&O, MD_A_REST_SEND, NULL), 1);
     assert_int_equal(C.pub.state, PUB_S_FETCHING);
-    assert_int_equal(C.conn.attempt, 0);
+    {
+        /* the request covers the gap's minute, in server time */
+        const struct rp_fetch *f = core_rest_head(&C);
+        assert_non_null(f);
+        assert_int_equal(f->purpose, RP_P_BACKFILL);
+        assert_true(f->first_s <= INT64_C(1753190400) + 4 &&
+                    f->last_s + 60 > INT64_C(1753190400) + 4);
+    }
 }
 
 static void test_core_publish_error_recovers_by_timer(void **state)
@@ -434,7 +454,7 @@ static void test_core_rest_rate_limit_and_failure(void **state)
 
 static void test_core_full_output_changes_nothing(void **state)
 {
-    struct core before;
+    static struct core before;
     struct core_in in;
 
     (void)state;
