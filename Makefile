@@ -60,11 +60,11 @@ endif
 # #include <curl/curl.h> (or sqlite3.h, librdkafka, libwebsockets) fails.
 CORE_CFLAGS  = $(BASE_CFLAGS) $(CORE_WARN) -Icore
 APP_CFLAGS   = $(BASE_CFLAGS) $(WARN) -pthread -Icore -Icli -Ipublish \
-               -Icapture -Ireplay $(SHELL_CFLAGS)
+               -Icapture -Ireplay -Isynth $(SHELL_CFLAGS)
 TESTC_CFLAGS = $(APP_CFLAGS) -Itests $(TEST_CFLAGS) -DUNIT_TESTING
 
 CORE_SRC  := $(sort $(wildcard core/*.c))
-APP_SRC   := $(sort $(wildcard publish/*.c capture/*.c replay/*.c cli/*.c))
+APP_SRC   := $(sort $(wildcard publish/*.c capture/*.c replay/*.c cli/*.c synth/*.c))
 APP_LIB_SRC := $(filter-out cli/main.c,$(APP_SRC))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_SUP  := $(sort $(wildcard tests/support/*.c))
@@ -161,8 +161,17 @@ fixtures-update: all
 	$(Q)CCSTREAM_UPDATE_GOLDEN=1 $(BUILD)/tests/test_golden
 	$(Q)git --no-pager diff --stat -- fixtures/ || true
 
+# make run: the main job on the bundled demo: a realistic six-minute
+# BTC/ETH/LTC session (`ccstream synth`, deterministic), replayed through
+# the core; bars as a table, then the summary.
+DEMO := $(BUILD)/demo.db
+$(DEMO): $(BIN)
+	$(Q)rm -f $@
+	$(Q)$(BIN) synth --minutes 6 --seed 20250722 --out $@ >/dev/null
+
 run: all
-	$(Q)$(BIN) mealy --table
+	$(Q)$(MAKE) --no-print-directory $(DEMO)
+	$(Q)$(BIN) replay $(DEMO) --bars-format table --bars-out -
 
 docs: all
 	$(Q)scripts/gen-docs.sh $(BIN)

@@ -5,5 +5,10 @@
 #define CLI_H
 
 int cmd_mealy(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
 
 #endif /* CLI_H */

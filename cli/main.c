@@ -15,6 +15,12 @@ struct command {
 static const struct command commands[] = {
     {"mealy", cmd_mealy,
      "print, check or draw the producer's Mealy machines"},
+    {"replay", cmd_replay,
+     "drive the core from a capture under a virtual clock"},
+    {"inspect", cmd_inspect, "summarise a capture (text or --json)"},
+    {"export", cmd_export, "write a capture as JSON lines"},
+    {"import", cmd_import, "read JSON lines back into a capture"},
+    {"synth", cmd_synth, "generate a realistic session into a capture"},
 };
 
 static void usage(FILE *f)

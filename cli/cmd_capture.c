@@ -1,0 +1,176 @@
+/* cmd_capture.c: `ccstream export` and `ccstream import`: a capture to
+ * JSON lines and back (capture/store_jsonl.c does the work). Argument
+ * parsing and messages only; exit status 0 ok, 1 failure, 2 usage. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "md_err.h"
+#include "store.h"
+
+static void export_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ccstream export [--out FILE] CAPTURE.db\n"
+            "\n"
+            "Write a capture as JSON lines, one record per line in capture\n"
+            "order: a \"capture\" header, the session, the connections,\n"
+            "then one \"event\" per recorded event (payload as a JSON\n"
+            "string when it is UTF-8, else \"payload_b64\"). `ccstream\n"
+            "import` reads it back; export -> import -> export is\n"
+            "byte-identical. Format: docs/capture-format.md.\n"
+            "\n"
+            "  --out FILE  write to FILE instead of standard output\n"
+            "  -h, --help  this text\n");
+}
+
+static void import_usage(FILE *f)
+{
+    fprintf(f,
+            "usage: ccstream import FILE.jsonl --out CAPTURE.db\n"
+            "\n"
+            "Read JSON lines written by `ccstream export` (FILE.jsonl, or -\n"
+            "for standard input) into a new capture. CAPTURE.db must not\n"
+            "exist. Errors name the line and column.\n"
+            "\n"
+            "  --out CAPTURE.db  the capture to create (required)\n"
+            "  -h, --help        this text\n");
+}
+
+/* Split argv into --out VALUE and one positional argument. Returns 0,
+ * 1 for --help, or 2 after printing a usage error. */
+static int parse_args(const char *cmd, int argc, char **argv,
+                      const char **out, const char **pos,
+                      void (*usage)(FILE *))
+{
+    int i;
+
+    *out = NULL;
+    *pos = NULL;
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 1;
+        }
+        if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "ccstream %s: %s needs a file name\n\n", cmd,
+                        a);
+                usage(stderr);
+                return 2;
+            }
+            *out = argv[++i];
+        } else if (strncmp(a, "--out=", 6) == 0) {
+            *out = a + 6;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "ccstream %s: unknown option '%s'\n\n", cmd, a);
+            usage(stderr);
+            return 2;
+        } else if (*pos != NULL) {
+            fprintf(stderr, "ccstream %s: one input file only ('%s')\n\n",
+                    cmd, a);
+            usage(stderr);
+            return 2;
+        } else {
+            *pos = a;
+        }
+    }
+    if (*pos == NULL) {
+        fprintf(stderr, "ccstream %s: which file?\n\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    if (*out != NULL && (*out)[0] == '\0') {
+        fprintf(stderr, "ccstream %s: --out needs a file name\n\n", cmd);
+        usage(stderr);
+        return 2;
+    }
+    return 0;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    const char *out_path, *in_path;
+    struct store_reader *r = NULL;
+    FILE *out = stdout;
+    char err[1024];
+    int rc;
+
+    rc = parse_args("export", argc, argv, &out_path, &in_path, export_usage);
+    if (rc != 0) {
+        return rc == 1 ? 0 : 2;
+    }
+    rc = store_reader_open(in_path, &r, err, sizeof err);
+    if (rc != MD_OK) {
+        fprintf(stderr, "ccstream export: %s\n", err);
+        return 1;
+    }
+    if (out_path != NULL && strcmp(out_path, "-") != 0) {
+        out = fopen(out_path, "w");
+        if (out == NULL) {
+            fprintf(stderr, "ccstream export: %s: cannot create: %s\n",
+                    out_path, strerror(errno));
+            store_reader_close(r);
+            return 1;
+        }
+    }
+    rc = store_export(r, out, err, sizeof err);
+    store_reader_close(r);
+    if (out != stdout) {
+        if (fclose(out) != 0 && rc == MD_OK) {
+            rc = MD_E_IO;
+            snprintf(err, sizeof err, "%s: write failed: %s", out_path,
+                     strerror(errno));
+        }
+        if (rc != MD_OK) {
+            unlink(out_path);
+        }
+    } else if (fflush(stdout) != 0 && rc == MD_OK) {
+        rc = MD_E_IO;
+        snprintf(err, sizeof err, "standard output: %s", strerror(errno));
+    }
+    if (rc != MD_OK) {
+        fprintf(stderr, "ccstream export: %s\n", err);
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_import(int argc, char **argv)
+{
+    const char *out_path, *in_path;
+    FILE *in = stdin;
+    char err[1024];
+    int rc;
+
+    rc = parse_args("import", argc, argv, &out_path, &in_path, import_usage);
+    if (rc != 0) {
+        return rc == 1 ? 0 : 2;
+    }
+    if (out_path == NULL) {
+        fprintf(stderr, "ccstream import: --out CAPTURE.db is required\n\n");
+        import_usage(stderr);
+        return 2;
+    }
+    if (strcmp(in_path, "-") != 0) {
+        in = fopen(in_path, "r");
+        if (in == NULL) {
+            fprintf(stderr, "ccstream import: %s: cannot open: %s\n",
+                    in_path, strerror(errno));
+            return 1;
+        }
+    }
+    rc = store_import(in, strcmp(in_path, "-") == 0 ? "<stdin>" : in_path,
+                      out_path, err, sizeof err);
+    if (in != stdin) {
+        fclose(in);
+    }
+    if (rc != MD_OK) {
+        fprintf(stderr, "ccstream import: %s\n", err);
+        return 1;
+    }
+    return 0;
+}

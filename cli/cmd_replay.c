@@ -1,0 +1,232 @@
+/* cmd_replay.c: `ccstream replay`: drive the core from a capture under a
+ * virtual clock (replay/replay.h) and write bars, the trace, a recording,
+ * the transition coverage and a summary. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "core.h"
+#include "md_err.h"
+#include "replay.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+        "usage: ccstream replay CAPTURE.db [options]\n"
+        "\n"
+        "Feed a capture through the same core as live, under a virtual clock:\n"
+        "every timer due at or before an input's time fires first, stamped\n"
+        "with its deadline. The same capture gives byte-identical bars and\n"
+        "trace at any speed.\n"
+        "\n"
+        "Mode (default: strict for recordings, what-if for everything else):\n"
+        "  --strict           re-feed the recorded core inputs and compare every\n"
+        "                     action with the recording; stop at the first\n"
+        "                     divergence (exit 1), showing both sides\n"
+        "  --what-if          frames at their recorded times; REST requests\n"
+        "                     answered from the capture (method, path, sorted\n"
+        "                     query); a virtual Kafka acknowledges each bar 1 ms\n"
+        "                     after it is produced\n"
+        "\n"
+        "Output:\n"
+        "  --bars-out FILE    bars to FILE ('-' = stdout); default: none\n"
+        "  --bars-format F    json (JSON lines, default), msgpack (each record\n"
+        "                     a 4-byte big-endian length, then msgpack), table\n"
+        "  --trace FILE       one line per transition:\n"
+        "                     t_ns machine state --input/output--> next\n"
+        "  --record OUT.db    a new capture of every input this run fed the\n"
+        "                     core, with its actions: replay it with --strict\n"
+        "  --coverage FILE    the (machine, state, input) pairs exercised\n"
+        "  --quiet            no summary\n"
+        "\n"
+        "Speed:\n"
+        "  --speed K          real time x K (default: as fast as possible)\n"
+        "\n"
+        "Faults (what-if; T in s, or with a unit: 250ms, 2m; from the first\n"
+        "event):\n"
+        "  --inject publish-fail@T   the first delivery report at or after T\n"
+        "                            fails\n"
+        "  --inject topic-fail@T     the first topic creation after T fails\n"
+        "  --inject drop@T           the WebSocket drops at T (code 1006)\n"
+        "  --inject rest-fail@T      the first REST answer after T is a\n"
+        "                            transport error\n"
+        "\n"
+        "Configuration (default: the capture's session, else BTC,ETH,LTC on\n"
+        "Coinbase and CCCAGG against USD, 1m bars):\n"
+        "  --symbols LIST  --exchange NAME  --quote SYM  --intervals LIST\n"
+        "  --emit-empty    a flat synthetic bar for empty intervals\n"
+        "\n"
+        "Exit status: 0 ok, 1 error or strict-mode divergence, 2 usage.\n");
+}
+
+static int need(int argc, char **argv, int i)
+{
+    if (i + 1 >= argc) {
+        fprintf(stderr, "ccstream replay: %s needs a value\n", argv[i]);
+        return 0;
+    }
+    return 1;
+}
+
+static FILE *open_out(const char *path, const char *mode)
+{
+    if (strcmp(path, "-") == 0) {
+        return stdout;
+    }
+    return fopen(path, mode);
+}
+
+static void write_coverage(FILE *f, const struct rpl_opts *o)
+{
+    unsigned m, s, i;
+
+    for (m = 1; m < MD_M__COUNT; m++) {
+        const struct fsm_def *d = core_defs[m];
+        for (s = 1; s < d->nstates && s < 32; s++) {
+            for (i = 1; i < d->ninputs && i < 64; i++) {
+                if ((o->coverage[m][s] >> i) & 1u) {
+                    fprintf(f, "%s\t%s\t%s\n", d->name, d->state_names[s],
+                            d->input_names[i]);
+                }
+            }
+        }
+    }
+}
+
+int cmd_replay(int argc, char **argv)
+{
+    static struct rpl_opts o;
+    struct rpl_summary sum;
+    const char *bars = NULL, *trace = NULL, *cov = NULL, *fmt = "json";
+    char err[1024] = "";
+    int i, rc, quiet = 0, status = 0;
+
+    rpl_opts_default(&o);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--strict") == 0) {
+            o.mode = RPL_STRICT;
+        } else if (strcmp(a, "--what-if") == 0) {
+            o.mode = RPL_WHATIF;
+        } else if (strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+        } else if (strcmp(a, "--emit-empty") == 0) {
+            o.emit_empty = true;
+        } else if (strcmp(a, "--step") == 0) {
+            o.step = true;
+        } else if (a[0] == '-' && a[1] == '-') {
+            const char *v;
+            if (!need(argc, argv, i)) {
+                return 2;
+            }
+            v = argv[++i];
+            if (strcmp(a, "--bars-out") == 0) {
+                bars = v;
+            } else if (strcmp(a, "--bars-format") == 0) {
+                fmt = v;
+            } else if (strcmp(a, "--trace") == 0) {
+                trace = v;
+            } else if (strcmp(a, "--record") == 0) {
+                o.record = v;
+            } else if (strcmp(a, "--coverage") == 0) {
+                cov = v;
+            } else if (strcmp(a, "--speed") == 0) {
+                char *end;
+                o.speed = strtod(v, &end);
+                if (*end != '\0' || o.speed <= 0) {
+                    fprintf(stderr, "ccstream replay: bad --speed '%s' (a "
+                            "positive number)\n", v);
+                    return 2;
+                }
+            } else if (strcmp(a, "--inject") == 0) {
+                if (rpl_add_inject(&o, v) != MD_OK) {
+                    fprintf(stderr, "ccstream replay: bad --inject '%s' "
+                            "(publish-fail@T, topic-fail@T, drop@T, "
+                            "rest-fail@T; at most %d)\n", v, RPL_MAX_INJECT);
+                    return 2;
+                }
+            } else if (strcmp(a, "--symbols") == 0) {
+                o.symbols = v;
+            } else if (strcmp(a, "--exchange") == 0) {
+                o.exchange = v;
+            } else if (strcmp(a, "--quote") == 0) {
+                o.quote = v;
+            } else if (strcmp(a, "--intervals") == 0) {
+                o.intervals = v;
+            } else {
+                fprintf(stderr, "ccstream replay: unknown option '%s'\n", a);
+                usage(stderr);
+                return 2;
+            }
+        } else if (o.capture == NULL) {
+            o.capture = a;
+        } else {
+            fprintf(stderr, "ccstream replay: one capture only ('%s')\n", a);
+            return 2;
+        }
+    }
+    if (o.capture == NULL) {
+        fprintf(stderr, "ccstream replay: no capture given\n");
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(fmt, "json") == 0) {
+        o.bars_fmt = RPL_BARS_JSON;
+    } else if (strcmp(fmt, "msgpack") == 0) {
+        o.bars_fmt = RPL_BARS_MSGPACK;
+    } else if (strcmp(fmt, "table") == 0) {
+        o.bars_fmt = RPL_BARS_TABLE;
+    } else {
+        fprintf(stderr, "ccstream replay: bad --bars-format '%s' (json, "
+                "msgpack, table)\n", fmt);
+        return 2;
+    }
+    if (o.step) {
+        fprintf(stderr, "ccstream replay: --step is not available yet\n");
+        return 2;
+    }
+    if (bars != NULL && (o.bars = open_out(bars, "wb")) == NULL) {
+        fprintf(stderr, "ccstream replay: cannot write %s\n", bars);
+        return 1;
+    }
+    if (trace != NULL && (o.trace = open_out(trace, "w")) == NULL) {
+        fprintf(stderr, "ccstream replay: cannot write %s\n", trace);
+        return 1;
+    }
+    o.progress = isatty(2) && !quiet;
+    rc = rpl_run(&o, &sum, err, sizeof err);
+    if (o.bars != NULL && o.bars != stdout) {
+        fclose(o.bars);
+    } else if (o.bars == stdout) {
+        fflush(stdout);
+    }
+    if (o.trace != NULL && o.trace != stdout) {
+        fclose(o.trace);
+    }
+    if (cov != NULL) {
+        FILE *f = open_out(cov, "w");
+        if (f == NULL) {
+            fprintf(stderr, "ccstream replay: cannot write %s\n", cov);
+            return 1;
+        }
+        write_coverage(f, &o);
+        if (f != stdout) {
+            fclose(f);
+        }
+    }
+    if (!quiet) {
+        rpl_print_summary(stderr, &sum);
+    }
+    if (rc == MD_E_STATE && sum.divergences > 0) {
+        status = 1;
+    } else if (rc != MD_OK) {
+        fprintf(stderr, "ccstream replay: %s\n", err[0] ? err : md_strerror(rc));
+        status = 1;
+    }
+    return status;
+}

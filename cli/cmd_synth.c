@@ -1,0 +1,312 @@
+/* cmd_synth.c: `ccstream synth`: write a deterministic, realistic
+ * CryptoCompare session (synth/synth.h) into a new capture file.
+ * The generator reads no clock; this front end reads one only to report
+ * progress and the elapsed time. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "md_err.h"
+#include "synth.h"
+
+static void usage(FILE *f)
+{
+    int sc;
+
+    fprintf(f,
+            "usage: ccstream synth --out FILE [--minutes N] [--seed S]\n"
+            "                      [--symbols LIST] [--exchange NAME]\n"
+            "                      [--scenario NAME] [--start TIME]\n"
+            "                      [--frames N] [--force]\n"
+            "       ccstream synth --list-scenarios\n"
+            "\n"
+            "Generate a realistic CryptoCompare session (REST preflight,\n"
+            "streamer v2 WebSocket, REST backfill and postflight) into a new\n"
+            "capture. Same options and seed, same bytes. docs/synth.md.\n"
+            "\n"
+            "  --out FILE        the capture to create (must not exist)\n"
+            "  --minutes N       streaming minutes, 1..%u (default %u)\n"
+            "  --seed S          PRNG seed, 0..2^64-1 (default %u)\n"
+            "  --symbols LIST    up to 8 base symbols vs USD (default %s)\n"
+            "  --exchange NAME   the trade market (default %s)\n"
+            "  --scenario NAME   a fault variant (default: default)\n"
+            "  --start TIME      the connect time, unix s or\n"
+            "                    YYYY-MM-DDTHH:MM:SSZ (default "
+            "2025-07-22T13:19:55Z)\n"
+            "  --frames N        end once N WebSocket frames are written\n"
+            "                    (for benchmarks; the postflight follows)\n"
+            "  --force           replace FILE if it exists\n"
+            "  --list-scenarios  the scenarios, one per line\n"
+            "  -h, --help        this text\n"
+            "\n"
+            "Scenarios:\n",
+            SYNTH_MINUTES_MAX, SYNTH_MINUTES_DEFAULT, SYNTH_SEED_DEFAULT,
+            SYNTH_SYMBOLS_DEFAULT, SYNTH_EXCHANGE_DEFAULT);
+    for (sc = SYNTH_SC_INVALID + 1; sc < SYNTH_SC__COUNT; sc++) {
+        fprintf(f, "  %-18s %s\n", synth_scenario_name(sc),
+                synth_scenario_what(sc));
+    }
+}
+
+static void list_scenarios(FILE *f)
+{
+    int sc;
+    for (sc = SYNTH_SC_INVALID + 1; sc < SYNTH_SC__COUNT; sc++) {
+        fprintf(f, "%s\t%s\n", synth_scenario_name(sc),
+                synth_scenario_what(sc));
+    }
+}
+
+/* A decimal unsigned integer, all of text. */
+static int parse_u64(const char *text, uint64_t max, uint64_t *v)
+{
+    char *end;
+    unsigned long long x;
+
+    if (text == NULL || *text < '0' || *text > '9') {
+        return MD_E_USAGE;
+    }
+    errno = 0;
+    x = strtoull(text, &end, 10);
+    if (errno != 0 || *end != '\0' || x > max) {
+        return MD_E_USAGE;
+    }
+    *v = x;
+    return MD_OK;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+struct progress {
+    double t_start, t_last;
+    int shown;
+};
+
+static void on_progress(void *ctx, const struct synth_stats *st, double done)
+{
+    struct progress *p = ctx;
+    double t = mono_s();
+
+    /* only for a long run, at most twice a second */
+    if (t - p->t_start < 1.0 || t - p->t_last < 0.5) {
+        return;
+    }
+    p->t_last = t;
+    p->shown = 1;
+    fprintf(stderr, "\rccstream synth: %3.0f%%  %" PRIu64 " frames  %.0f s ",
+            done * 100.0, st->frames, t - p->t_start);
+    fflush(stderr);
+}
+
+/* Remove path and SQLite's side files. */
+static int remove_capture(const char *path)
+{
+    static const char *const sides[] = {"-wal", "-shm", "-journal"};
+    char side[4096];
+    size_t i;
+
+    if (unlink(path) != 0 && errno != ENOENT) {
+        return -1;
+    }
+    for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+        if (snprintf(side, sizeof side, "%s%s", path, sides[i]) <
+            (int)sizeof side) {
+            (void)unlink(side);
+        }
+    }
+    return 0;
+}
+
+static int missing_value(const char *opt)
+{
+    fprintf(stderr, "ccstream synth: %s needs a value\n", opt);
+    return 2;
+}
+
+int cmd_synth(int argc, char **argv)
+{
+    struct synth_opts o;
+    struct synth_stats st;
+    struct progress prog;
+    struct stat sb;
+    const char *out = NULL;
+    char err[512];
+    int i, rc, force = 0;
+    uint64_t v;
+    double secs;
+
+    synth_opts_default(&o);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--list-scenarios") == 0) {
+            list_scenarios(stdout);
+            return 0;
+        } else if (strcmp(a, "--force") == 0) {
+            force = 1;
+        } else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) {
+            if (val == NULL || *val == '\0') {
+                return missing_value(a);
+            }
+            out = val;
+            i++;
+        } else if (strcmp(a, "--minutes") == 0) {
+            if (val == NULL) {
+                return missing_value(a);
+            }
+            if (parse_u64(val, SYNTH_MINUTES_MAX, &v) != MD_OK || v == 0) {
+                fprintf(stderr,
+                        "ccstream synth: --minutes '%s': a whole number "
+                        "1..%u\n",
+                        val, SYNTH_MINUTES_MAX);
+                return 2;
+            }
+            o.minutes = (uint32_t)v;
+            i++;
+        } else if (strcmp(a, "--seed") == 0) {
+            if (val == NULL) {
+                return missing_value(a);
+            }
+            if (parse_u64(val, UINT64_MAX, &v) != MD_OK) {
+                fprintf(stderr,
+                        "ccstream synth: --seed '%s': a whole number "
+                        "0..18446744073709551615\n",
+                        val);
+                return 2;
+            }
+            o.seed = v;
+            i++;
+        } else if (strcmp(a, "--frames") == 0) {
+            if (val == NULL) {
+                return missing_value(a);
+            }
+            if (parse_u64(val, UINT64_MAX, &v) != MD_OK || v == 0) {
+                fprintf(stderr,
+                        "ccstream synth: --frames '%s': a whole number "
+                        ">= 1\n",
+                        val);
+                return 2;
+            }
+            o.max_frames = v;
+            i++;
+        } else if (strcmp(a, "--symbols") == 0) {
+            if (val == NULL) {
+                return missing_value(a);
+            }
+            if (synth_set_symbols(&o, val, err, sizeof err) != MD_OK) {
+                fprintf(stderr, "ccstream synth: --symbols: %s\n", err);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--exchange") == 0) {
+            if (val == NULL) {
+                return missing_value(a);
+            }
+            if (synth_set_exchange(&o, val, err, sizeof err) != MD_OK) {
+                fprintf(stderr, "ccstream synth: --exchange: %s\n", err);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--start") == 0) {
+            if (val == NULL) {
+                return missing_value(a);
+            }
+            if (synth_parse_start(val, &o.start_s) != MD_OK) {
+                fprintf(stderr,
+                        "ccstream synth: --start '%s': unix seconds or "
+                        "YYYY-MM-DDTHH:MM:SSZ, 2000..2099\n",
+                        val);
+                return 2;
+            }
+            i++;
+        } else if (strcmp(a, "--scenario") == 0) {
+            if (val == NULL) {
+                return missing_value(a);
+            }
+            o.scenario = synth_scenario_from_name(val);
+            if (o.scenario == SYNTH_SC_INVALID) {
+                int sc;
+                fprintf(stderr,
+                        "ccstream synth: unknown scenario '%s'; one of:",
+                        val);
+                for (sc = SYNTH_SC_INVALID + 1; sc < SYNTH_SC__COUNT; sc++) {
+                    fprintf(stderr, " %s", synth_scenario_name(sc));
+                }
+                fputc('\n', stderr);
+                return 2;
+            }
+            i++;
+        } else {
+            fprintf(stderr, "ccstream synth: unknown option '%s'\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (out == NULL) {
+        fprintf(stderr, "ccstream synth: --out FILE is required\n");
+        usage(stderr);
+        return 2;
+    }
+    if (stat(out, &sb) == 0) {
+        if (!force) {
+            fprintf(stderr,
+                    "ccstream synth: %s exists; not overwriting it "
+                    "(--force replaces it)\n",
+                    out);
+            return 1;
+        }
+        if (!S_ISREG(sb.st_mode) || remove_capture(out) != 0) {
+            fprintf(stderr, "ccstream synth: cannot replace %s: %s\n", out,
+                    S_ISREG(sb.st_mode) ? strerror(errno)
+                                        : "not a regular file");
+            return 1;
+        }
+    }
+    memset(&prog, 0, sizeof prog);
+    prog.t_start = prog.t_last = mono_s();
+    if (isatty(STDERR_FILENO)) {
+        o.progress = on_progress;
+        o.progress_ctx = &prog;
+    }
+    err[0] = '\0';
+    rc = synth_write(&o, out, &st, err, sizeof err);
+    secs = mono_s() - prog.t_start;
+    if (prog.shown) {
+        fputc('\n', stderr);
+    }
+    if (rc != MD_OK) {
+        fprintf(stderr, "ccstream synth: %s: %s\n", out,
+                err[0] != '\0' ? err : md_strerror(rc));
+        return rc == MD_E_USAGE ? 2 : 1;
+    }
+    if (stat(out, &sb) != 0) {
+        sb.st_size = 0;
+    }
+    printf("ccstream synth: %s: scenario %s, seed %" PRIu64 ", %" PRIu64
+           " frames (%" PRIu64 " in, %" PRIu64 " out), %" PRIu64
+           " connections (%" PRIu64 " ws, %s), %" PRIu64
+           " REST requests, %" PRIu64 " events, %.1f MB payload, "
+           "%.1f MB file, %.1f min of session, %.2f s\n",
+           out, synth_scenario_name(o.scenario), o.seed, st.frames,
+           st.frames_in, st.frames_out,
+           st.ws_connections + (st.rest_requests > 0 ? 1 : 0),
+           st.ws_connections, st.rest_requests > 0 ? "1 rest" : "no rest",
+           st.rest_requests, st.events, (double)st.payload_bytes / 1e6,
+           (double)sb.st_size / 1e6, (double)st.span_ns / 60e9, secs);
+    return 0;
+}

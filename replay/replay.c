@@ -1,0 +1,1535 @@
+/* replay.c: the replay driver (replay.h): reads a capture in order, keeps
+ * the virtual clock and the timer table, plays the outside world (the
+ * WebSocket server, the REST server, the Kafka broker) from the capture in
+ * what-if mode or re-feeds recorded inputs in strict mode, and writes bars,
+ * the trace and, on request, a recording. All decisions are the core's. */
+#include <errno.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bar_codec.h"
+#include "bar_num.h"
+#include "cc_json.h"
+#include "md_err.h"
+#include "mealy_fmt.h"
+#include "replay.h"
+#include "rest_policy.h"
+#include "store.h"
+#include "version.h"
+
+#define NS_PER_MS INT64_C(1000000)
+#define NS_PER_S INT64_C(1000000000)
+#define SINK_CAP 4096
+#define ACK_DELAY_NS NS_PER_MS
+#define STOP_GRACE_NS (30 * NS_PER_S)
+
+/* ---- small growable arrays (shell code may allocate) ---------------- */
+
+/* A pending event of the virtual world, ordered by (t, seq). */
+enum pend_kind {
+    PEND_HTTP = 1,   /* answer to the head REST request */
+    PEND_DELIVERY,   /* one delivery report */
+    PEND_ADMIN,      /* topic created/failed */
+    PEND_WS,         /* a recorded WebSocket event of a shifted connection */
+    PEND_WS_CLOSED   /* the end of a socket the core closed */
+};
+
+struct pend {
+    int64_t t;
+    uint64_t seq;
+    int kind;
+    int ok;
+    uint32_t conn_id; /* core socket id */
+    int store_kind;   /* PEND_WS: the recorded kind */
+    int64_t status;
+    char *data;       /* owned */
+    size_t len;
+};
+
+struct heap {
+    struct pend *v;
+    size_t n, cap;
+    uint64_t seq;
+};
+
+static int heap_less(const struct pend *a, const struct pend *b)
+{
+    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+static int heap_push(struct heap *h, struct pend p)
+{
+    size_t i;
+
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 256;
+        struct pend *v = realloc(h->v, cap * sizeof *v);
+        if (v == NULL) {
+            return MD_E_NOMEM;
+        }
+        h->v = v;
+        h->cap = cap;
+    }
+    p.seq = h->seq++;
+    i = h->n++;
+    while (i > 0 && heap_less(&p, &h->v[(i - 1) / 2])) {
+        h->v[i] = h->v[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->v[i] = p;
+    return MD_OK;
+}
+
+static struct pend heap_pop(struct heap *h)
+{
+    struct pend top = h->v[0], last = h->v[--h->n];
+    size_t i = 0;
+
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct pend *cand = &last;
+        if (l < h->n && heap_less(&h->v[l], cand)) {
+            m = l;
+            cand = &h->v[l];
+        }
+        if (r < h->n && heap_less(&h->v[r], cand)) {
+            m = r;
+        }
+        if (m == i) {
+            break;
+        }
+        h->v[i] = h->v[m];
+        i = m;
+    }
+    if (h->n > 0) {
+        h->v[i] = last;
+    }
+    return top;
+}
+
+/* ---- REST answers recorded in the capture ---------------------------- */
+
+struct answer {
+    char *key;      /* "GET /path?sorted&query" */
+    int status;
+    char *body;
+    size_t len;
+    int64_t latency_ns;
+    bool used;
+};
+
+struct book {
+    struct answer *v;
+    size_t n, cap;
+};
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* "GET" + path with the query sorted and any api_key dropped. */
+static char *request_key(const char *method, const char *url)
+{
+    const char *path = url, *q;
+    char *buf, *params[64], *tmp, *tok, *save = NULL, *out;
+    size_t n = 0, i, len;
+
+    if (strncmp(path, "http://", 7) == 0 || strncmp(path, "https://", 8) == 0) {
+        path = strchr(strchr(path, ':') + 3, '/');
+        if (path == NULL) {
+            path = "/";
+        }
+    }
+    q = strchr(path, '?');
+    len = strlen(method) + strlen(path) + 4;
+    out = malloc(len);
+    if (out == NULL) {
+        return NULL;
+    }
+    if (q == NULL) {
+        snprintf(out, len, "%s %s", method, path);
+        return out;
+    }
+    tmp = strdup(q + 1);
+    if (tmp == NULL) {
+        free(out);
+        return NULL;
+    }
+    for (tok = strtok_r(tmp, "&", &save); tok != NULL && n < 64;
+         tok = strtok_r(NULL, "&", &save)) {
+        if (strncmp(tok, "api_key=", 8) != 0 && *tok != '\0') {
+            params[n++] = tok;
+        }
+    }
+    qsort(params, n, sizeof params[0], cmp_str);
+    buf = out;
+    snprintf(buf, len, "%s %.*s", method, (int)(q - path), path);
+    for (i = 0; i < n; i++) {
+        size_t used = strlen(buf);
+        snprintf(buf + used, len - used, "%c%s", i == 0 ? '?' : '&',
+                 params[i]);
+    }
+    free(tmp);
+    return out;
+}
+
+/* A string member of a small JSON object (meta), copied; an array of
+ * strings comes back joined with commas; NULL if absent. */
+static char *meta_str(const char *meta, const char *name)
+{
+    struct cc_json j;
+    struct cc_str k, v;
+    char *out = NULL;
+    size_t used = 0, cap = 0, n;
+    int rc;
+
+    if (meta == NULL) {
+        return NULL;
+    }
+    cc_json_init(&j, meta, strlen(meta), NULL);
+    if (cc_json_obj_begin(&j) != MD_OK) {
+        return NULL;
+    }
+    while ((rc = cc_json_obj_next(&j, &k)) == 1) {
+        int c = cc_json_peek(&j);
+        if (!cc_str_eq(&k, name, strlen(name)) || (c != '"' && c != '[')) {
+            if (cc_json_skip(&j) != MD_OK) {
+                return NULL;
+            }
+            continue;
+        }
+        if (c == '[' && cc_json_arr_begin(&j) != MD_OK) {
+            return NULL;
+        }
+        while (c == '"' || cc_json_arr_next(&j) == 1) {
+            char *grown;
+            if (cc_json_peek(&j) != '"' || cc_json_str(&j, &v) != MD_OK) {
+                free(out);
+                return NULL;
+            }
+            if (used + v.len + 2 > cap) {
+                cap = (used + v.len + 2) * 2;
+                grown = realloc(out, cap);
+                if (grown == NULL) {
+                    free(out);
+                    return NULL;
+                }
+                out = grown;
+            }
+            if (used > 0) {
+                out[used++] = ',';
+            }
+            n = 0;
+            if (cc_str_unescape(&v, out + used, cap - used - 1, &n) !=
+                MD_OK) {
+                free(out);
+                return NULL;
+            }
+            used += n;
+            out[used] = '\0';
+            if (c == '"') {
+                break;
+            }
+        }
+        return out;
+    }
+    return NULL;
+}
+
+/* An integer member of the object member `outer` (or of the top level
+ * when outer is NULL). 1 and *out when found, else 0. */
+static int meta_i64(const char *json, const char *outer, const char *name,
+                    int64_t *out)
+{
+    struct cc_json j;
+    struct cc_str k;
+    struct cc_num n;
+    int depth_ok = outer == NULL;
+
+    if (json == NULL) {
+        return 0;
+    }
+    cc_json_init(&j, json, strlen(json), NULL);
+    if (cc_json_obj_begin(&j) != MD_OK) {
+        return 0;
+    }
+    while (cc_json_obj_next(&j, &k) == 1) {
+        if (!depth_ok && cc_str_eq(&k, outer, strlen(outer)) &&
+            cc_json_peek(&j) == '{') {
+            if (cc_json_obj_begin(&j) != MD_OK) {
+                return 0;
+            }
+            depth_ok = 1;
+            continue;
+        }
+        if (depth_ok && cc_str_eq(&k, name, strlen(name)) &&
+            cc_json_num(&j, &n) == MD_OK) {
+            return cc_dec_to_i64(&n.dec, out) == MD_OK;
+        }
+        if (cc_json_skip(&j) != MD_OK) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+static int book_load(struct book *b, const char *path, char *err,
+                     size_t errlen)
+{
+    struct store_reader *r;
+    struct store_event ev;
+    char *pending_key = NULL;
+    int64_t pending_t = 0;
+    int rc;
+
+    rc = store_reader_open(path, &r, err, errlen);
+    if (rc != MD_OK) {
+        return rc;
+    }
+    while ((rc = store_next(r, &ev)) == MD_OK) {
+        if (ev.kind == STORE_K_HTTP_REQUEST) {
+            char *m = meta_str(ev.meta, "method"), *u = meta_str(ev.meta, "path");
+            if (u == NULL) {
+                u = meta_str(ev.meta, "url");
+            }
+            free(pending_key);
+            pending_key = u != NULL ? request_key(m ? m : "GET", u) : NULL;
+            pending_t = ev.mono_ns;
+            free(m);
+            free(u);
+        } else if ((ev.kind == STORE_K_HTTP_RESPONSE ||
+                    ev.kind == STORE_K_HTTP_ERROR) &&
+                   pending_key != NULL) {
+            struct answer *a;
+            if (b->n == b->cap) {
+                size_t cap = b->cap ? b->cap * 2 : 64;
+                struct answer *v = realloc(b->v, cap * sizeof *v);
+                if (v == NULL) {
+                    rc = MD_E_NOMEM;
+                    break;
+                }
+                b->v = v;
+                b->cap = cap;
+            }
+            a = &b->v[b->n++];
+            memset(a, 0, sizeof *a);
+            a->key = pending_key;
+            pending_key = NULL;
+            a->status = ev.kind == STORE_K_HTTP_ERROR ? 0 : (int)ev.status;
+            a->len = ev.payload_len;
+            a->body = malloc(a->len + 1);
+            if (a->body == NULL) {
+                rc = MD_E_NOMEM;
+                break;
+            }
+            if (a->len > 0) {
+                memcpy(a->body, ev.payload, a->len);
+            }
+            a->body[a->len] = '\0';
+            a->latency_ns = ev.mono_ns - pending_t;
+        }
+    }
+    free(pending_key);
+    store_reader_close(r);
+    return rc == MD_E_NOTFOUND ? MD_OK : rc;
+}
+
+static struct answer *book_find(struct book *b, const char *key)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        if (!b->v[i].used && strcmp(b->v[i].key, key) == 0) {
+            return &b->v[i];
+        }
+    }
+    return NULL;
+}
+
+static void book_free(struct book *b)
+{
+    size_t i;
+
+    for (i = 0; i < b->n; i++) {
+        free(b->v[i].key);
+        free(b->v[i].body);
+    }
+    free(b->v);
+}
+
+/* ---- the run ---------------------------------------------------------- */
+
+struct timer_tab {
+    bool armed[MD_T__COUNT];
+    int64_t deadline[MD_T__COUNT];
+};
+
+/* A recorded WebSocket connection as the virtual world plays it. */
+struct wsmap {
+    int64_t store_id;
+    uint32_t core_id;  /* 0: not adopted (yet) */
+    int64_t shift_ns;  /* its events are played this much later */
+    bool closed_by_core;
+};
+
+struct run {
+    struct rpl_opts *o;
+    struct rpl_summary *sum;
+    struct core *core;
+    struct core_config cfg;
+    struct md_out out;
+    struct bar sink[SINK_CAP];
+    struct timer_tab tt;
+    struct heap heap;
+    struct book book;
+    struct wsmap ws[64];
+    unsigned n_ws;
+    bool core_connecting;  /* the core asked for a socket not yet opened */
+    uint32_t want_id;      /* its id */
+    int64_t want_t;
+    int64_t t0;            /* virtual time origin: the first event */
+    int64_t wall0;
+    int64_t now;
+    bool strict;
+    struct store_writer *rec;
+    char *outbuf;          /* the core's actions as text (record/strict) */
+    size_t outlen, outcap;
+    int rc;
+    char *err;
+    size_t errlen;
+};
+
+static void out_text(struct run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void out_text(struct run *r, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (r->rec == NULL && !r->strict) {
+        return;
+    }
+    for (;;) {
+        size_t room = r->outcap - r->outlen;
+        va_start(ap, fmt);
+        n = vsnprintf(r->outbuf ? r->outbuf + r->outlen : NULL,
+                      r->outbuf ? room : 0, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && r->outbuf != NULL && (size_t)n < room) {
+            r->outlen += (size_t)n;
+            return;
+        }
+        {
+            size_t cap = r->outcap ? r->outcap * 2 : 4096;
+            char *b;
+            while (cap < r->outlen + (size_t)n + 1) {
+                cap *= 2;
+            }
+            b = realloc(r->outbuf, cap);
+            if (b == NULL) {
+                r->rc = MD_E_NOMEM;
+                return;
+            }
+            r->outbuf = b;
+            r->outcap = cap;
+        }
+    }
+}
+
+static void write_bar(struct run *r, const struct bar *b)
+{
+    char js[BAR_JSON_MAX];
+    unsigned char mp[BAR_MSGPACK_MAX];
+    size_t n = 0;
+    char start[32], iv[16];
+    time_t secs;
+    struct tm tm;
+
+    r->sum->bars++;
+    r->sum->revisions += b->revision > 0;
+    if (b->source == BAR_SRC_REST) {
+        r->sum->rest_bars++;
+    }
+    if (bar_to_json(b, js, sizeof js, &n) == MD_OK) {
+        out_text(r, "bar %s\n", js);
+    }
+    if (r->o->bars == NULL) {
+        return;
+    }
+    switch (r->o->bars_fmt) {
+    case RPL_BARS_JSON:
+        fwrite(js, 1, n, r->o->bars);
+        fputc('\n', r->o->bars);
+        break;
+    case RPL_BARS_MSGPACK:
+        if (bar_to_msgpack(b, mp, sizeof mp, &n) == MD_OK) {
+            unsigned char len4[4] = {(unsigned char)(n >> 24),
+                                     (unsigned char)(n >> 16),
+                                     (unsigned char)(n >> 8),
+                                     (unsigned char)n};
+            fwrite(len4, 1, 4, r->o->bars);
+            fwrite(mp, 1, n, r->o->bars);
+        }
+        break;
+    case RPL_BARS_TABLE:
+        secs = (time_t)(b->start_ms / 1000);
+        gmtime_r(&secs, &tm);
+        strftime(start, sizeof start, "%Y-%m-%d %H:%M", &tm);
+        bar_interval_name(b->interval_s, iv, sizeof iv);
+        fprintf(r->o->bars, "%s  %-8s %3s/%-4s %-3s %-6s", start, b->market,
+                b->base, b->quote, iv, bar_source_name(b->source));
+        if (b->has & BAR_HAS_OHLC) {
+            fprintf(r->o->bars, " %12.2f %12.2f %12.2f %12.2f", b->open,
+                    b->high, b->low, b->close);
+        } else {
+            fprintf(r->o->bars, " %51s", "-");
+        }
+        if (b->has & BAR_HAS_VOLUME) {
+            char v[64];
+            bar_scaled_to_text(b->volume, BAR_VOL_DIGITS, v, sizeof v);
+            fprintf(r->o->bars, " %14s", v);
+        } else {
+            fprintf(r->o->bars, " %14s", "-");
+        }
+        if (b->has & BAR_HAS_TRADES) {
+            fprintf(r->o->bars, " %6" PRIu64, b->trades);
+        } else {
+            fprintf(r->o->bars, " %6s", "-");
+        }
+        fprintf(r->o->bars, " r%-2u %-8s%s%s%s%s\n", b->revision,
+                bar_close_name(b->close_reason),
+                (b->flags & BAR_F_PARTIAL_START) ? " partial" : "",
+                (b->flags & BAR_F_SPANS_DISCONNECT) ? " gap" : "",
+                (b->flags & BAR_F_SYNTHETIC) ? " synthetic" : "",
+                (b->flags & BAR_F_BACKFILLED) ? " backfilled" : "");
+        break;
+    }
+}
+
+/* Play the world's side of the core's actions; write outputs. */
+static void execute(struct run *r, int64_t t)
+{
+    size_t i, bar_pos = 0;
+
+    for (i = 0; i < r->out.n; i++) {
+        const struct md_action *a = &r->out.a[i];
+        struct pend p;
+
+        switch ((enum md_act_kind)a->kind) {
+        case MD_A_TRACE: {
+            const struct fsm_def *d = core_defs[a->tr.machine];
+            r->sum->transitions++;
+            if (a->tr.from < 32 && a->tr.input < 64) {
+                r->o->coverage[a->tr.machine][a->tr.from] |=
+                    UINT64_C(1) << a->tr.input;
+            }
+            if (r->o->trace != NULL) {
+                fprintf(r->o->trace, "%" PRId64 " %s %s --%s/%s--> %s\n",
+                        a->t_ns - r->t0, d->name,
+                        d->state_names[a->tr.from],
+                        d->input_names[a->tr.input],
+                        d->output_names[a->tr.output],
+                        d->state_names[a->tr.to]);
+            }
+            out_text(r, "trace %s %s %s %s %s\n", d->name,
+                     d->state_names[a->tr.from], d->input_names[a->tr.input],
+                     d->output_names[a->tr.output], d->state_names[a->tr.to]);
+            break;
+        }
+        case MD_A_ARM_TIMER:
+            r->tt.armed[a->timer] = true;
+            r->tt.deadline[a->timer] = a->deadline_ns;
+            out_text(r, "arm %s %" PRId64 "\n", md_timer_name(a->timer),
+                     a->deadline_ns - r->t0);
+            break;
+        case MD_A_CANCEL_TIMER:
+            r->tt.armed[a->timer] = false;
+            out_text(r, "cancel %s\n", md_timer_name(a->timer));
+            break;
+        case MD_A_WS_OPEN:
+            r->core_connecting = true;
+            r->want_id = (uint32_t)a->arg;
+            r->want_t = t;
+            out_text(r, "ws_open %" PRIu64 "\n", a->arg);
+            if (r->rec != NULL) {
+                /* recording: socket k of the core is connection k */
+                struct store_conn sc;
+                int64_t id = 0;
+                memset(&sc, 0, sizeof sc);
+                sc.kind = "ws";
+                sc.url = "wss://streamer.cryptocompare.com/v2";
+                sc.opened_mono_ns = t;
+                sc.opened_wall_ns = r->wall0 + (t - r->t0);
+                if (store_conn_open(r->rec, &sc, &id) != MD_OK ||
+                    id != (int64_t)a->arg) {
+                    r->rc = MD_E_IO;
+                }
+            }
+            break;
+        case MD_A_WS_CLOSE: {
+            unsigned k;
+            out_text(r, "ws_close %" PRIu64 "\n", a->arg);
+            if (r->strict) {
+                break;
+            }
+            /* the socket ends: exactly one WS_CLOSED, then nothing */
+            for (k = 0; k < r->n_ws; k++) {
+                if (r->ws[k].core_id == r->core->conn.conn_id &&
+                    !r->ws[k].closed_by_core) {
+                    r->ws[k].closed_by_core = true;
+                }
+            }
+            if (r->core_connecting ||
+                r->core->conn.conn_id != 0) {
+                memset(&p, 0, sizeof p);
+                p.t = t + NS_PER_MS;
+                p.kind = PEND_WS_CLOSED;
+                p.conn_id = r->core->conn.conn_id;
+                (void)heap_push(&r->heap, p);
+            }
+            r->core_connecting = false;
+            break;
+        }
+        case MD_A_WS_SUBSCRIBE:
+            out_text(r, "ws_subscribe %" PRIu64 "\n", a->arg);
+            break;
+        case MD_A_REST_SEND: {
+            const struct rp_fetch *f = core_rest_head(r->core);
+            char path[1024], *key;
+            size_t len;
+            struct answer *ans = NULL;
+            unsigned k;
+            if (f == NULL || rp_req_path(&f->req, path, sizeof path, &len) !=
+                                 MD_OK) {
+                path[0] = '\0';
+            }
+            out_text(r, "rest_send %s\n", path);
+            if (r->strict) {
+                break;
+            }
+            key = request_key("GET", path);
+            if (key != NULL) {
+                ans = book_find(&r->book, key);
+            }
+            memset(&p, 0, sizeof p);
+            p.kind = PEND_HTTP;
+            for (k = 0; k < r->o->n_inject; k++) {
+                struct rpl_inject *in = &r->o->inject[k];
+                if (in->kind == RPL_INJ_REST_FAIL && !in->used &&
+                    t - r->t0 >= in->at_ns) {
+                    in->used = true;
+                    ans = NULL;
+                }
+            }
+            if (ans != NULL) {
+                ans->used = true;
+                r->sum->rest_matched++;
+                p.t = t + (ans->latency_ns > 0 ? ans->latency_ns : NS_PER_MS);
+                p.status = ans->status;
+                p.data = malloc(ans->len + 1);
+                if (p.data != NULL) {
+                    memcpy(p.data, ans->body, ans->len + 1);
+                    p.len = ans->len;
+                }
+            } else {
+                /* a miss: the world fails the request, never hangs */
+                r->sum->rest_misses++;
+                p.t = t + NS_PER_MS;
+                p.status = 0;
+            }
+            free(key);
+            (void)heap_push(&r->heap, p);
+            break;
+        }
+        case MD_A_REST_CANCEL: {
+            size_t k;
+            out_text(r, "rest_cancel %" PRIu64 "\n", a->arg);
+            /* a cancelled request delivers nothing */
+            for (k = 0; k < r->heap.n; k++) {
+                if (r->heap.v[k].kind == PEND_HTTP) {
+                    r->heap.v[k].kind = 0;
+                }
+            }
+            break;
+        }
+        case MD_A_TOPIC_CREATE: {
+            unsigned k;
+            out_text(r, "topic_create\n");
+            if (r->strict) {
+                break;
+            }
+            memset(&p, 0, sizeof p);
+            p.t = t + NS_PER_MS;
+            p.kind = PEND_ADMIN;
+            p.ok = 1;
+            for (k = 0; k < r->o->n_inject; k++) {
+                struct rpl_inject *in = &r->o->inject[k];
+                if (in->kind == RPL_INJ_TOPIC_FAIL && !in->used &&
+                    p.t - r->t0 >= in->at_ns) {
+                    in->used = true;
+                    p.ok = 0;
+                }
+            }
+            (void)heap_push(&r->heap, p);
+            break;
+        }
+        case MD_A_PRODUCE: {
+            uint64_t k;
+            out_text(r, "produce %" PRIu64 "\n", a->arg);
+            if (r->strict) {
+                break;
+            }
+            for (k = 0; k < a->arg; k++) {
+                unsigned j;
+                memset(&p, 0, sizeof p);
+                p.t = t + ACK_DELAY_NS;
+                p.kind = PEND_DELIVERY;
+                p.ok = 1;
+                for (j = 0; j < r->o->n_inject; j++) {
+                    struct rpl_inject *in = &r->o->inject[j];
+                    if (in->kind == RPL_INJ_PUBLISH_FAIL && !in->used &&
+                        p.t - r->t0 >= in->at_ns) {
+                        in->used = true;
+                        p.ok = 0;
+                    }
+                }
+                (void)heap_push(&r->heap, p);
+            }
+            break;
+        }
+        case MD_A_BARS: {
+            uint64_t k;
+            out_text(r, "bars %" PRIu64 "\n", a->arg);
+            for (k = 0; k < a->arg && bar_pos < r->core->sink_n; k++) {
+                write_bar(r, &r->sink[bar_pos++]);
+            }
+            break;
+        }
+        case MD_A_NOTE:
+            out_text(r, "note %s %" PRIu64 "\n", md_note_name(a->note),
+                     a->arg);
+            break;
+        case MD_A_DISCARD:
+        case MD_A_FLUSH:
+        case MD_A_FETCH:
+        case MD_A_FETCH_DONE:
+        case MD_A_FETCH_FAILED:
+            out_text(r, "%s %" PRIu64 "\n", md_act_name(a->kind), a->arg);
+            break;
+        case MD_A_INVALID:
+        case MD_A__COUNT:
+            break;
+        }
+    }
+}
+
+/* Record one input (and later the core's actions) in the recording. */
+static void record_input(struct run *r, int kind, int dir, int64_t conn_id,
+                         int64_t t, int64_t status, const char *meta,
+                         const void *data, size_t len)
+{
+    struct store_event ev;
+
+    if (r->rec == NULL) {
+        return;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.dir = dir;
+    ev.conn_id = conn_id;
+    ev.mono_ns = t;
+    ev.wall_ns = r->wall0 + (t - r->t0);
+    ev.status = status;
+    ev.meta = meta;
+    ev.payload = data;
+    ev.payload_len = len;
+    if (store_append(r->rec, &ev) != MD_OK && r->rc == MD_OK) {
+        r->rc = MD_E_IO;
+        snprintf(r->err, r->errlen, "recording: cannot append a %s event: "
+                 "%s", store_kind_name(kind), store_writer_errmsg(r->rec));
+    }
+}
+
+/* One core step with its bookkeeping; returns the core's rc. */
+static int step(struct run *r, struct core_in *in)
+{
+    int rc;
+
+    md_out_reset(&r->out);
+    r->outlen = 0;
+    rc = core_step(r->core, in, &r->out);
+    if (rc != MD_OK) {
+        snprintf(r->err, r->errlen, "core_step failed at virtual time "
+                 "%" PRId64 " ns: %s", in->t_ns - r->t0, md_strerror(rc));
+        return rc;
+    }
+    r->sum->inputs++;
+    r->now = in->t_ns;
+    execute(r, in->t_ns);
+    if (r->rec != NULL) {
+        record_input(r, STORE_K_CORE_OUT, STORE_D_LOCAL, 0, in->t_ns, 0,
+                     NULL, r->outbuf, r->outlen);
+    }
+    return MD_OK;
+}
+
+/* Fire every timer due at or before t, earliest first (ties: timer id). */
+static int fire_due(struct run *r, int64_t t)
+{
+    for (;;) {
+        int best = -1, k, rc;
+        struct core_in in;
+        char meta[64];
+        for (k = 1; k < MD_T__COUNT; k++) {
+            if (r->tt.armed[k] && r->tt.deadline[k] <= t &&
+                (best < 0 || r->tt.deadline[k] < r->tt.deadline[best])) {
+                best = k;
+            }
+        }
+        if (best < 0) {
+            return MD_OK;
+        }
+        r->tt.armed[best] = false;
+        memset(&in, 0, sizeof in);
+        in.kind = CORE_IN_TIMER;
+        in.timer = (uint8_t)best;
+        in.t_ns = r->tt.deadline[best] > r->now ? r->tt.deadline[best]
+                                                : r->now;
+        r->sum->timers_fired++;
+        snprintf(meta, sizeof meta, "{\"timer\":\"%s\"}", md_timer_name(best));
+        record_input(r, STORE_K_TIMER, STORE_D_LOCAL, 0, in.t_ns, best, meta,
+                     NULL, 0);
+        rc = step(r, &in);
+        if (rc != MD_OK) {
+            return rc;
+        }
+    }
+}
+
+static struct wsmap *ws_of(struct run *r, int64_t store_id)
+{
+    unsigned k;
+
+    for (k = 0; k < r->n_ws; k++) {
+        if (r->ws[k].store_id == store_id) {
+            return &r->ws[k];
+        }
+    }
+    if (r->n_ws == sizeof r->ws / sizeof r->ws[0]) {
+        return NULL;
+    }
+    memset(&r->ws[r->n_ws], 0, sizeof r->ws[0]);
+    r->ws[r->n_ws].store_id = store_id;
+    return &r->ws[r->n_ws++];
+}
+
+/* Feed one WebSocket event of the world to the core (what-if). */
+static int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
+                   int64_t status, const void *data, size_t len)
+{
+    struct core_in in;
+
+    memset(&in, 0, sizeof in);
+    in.t_ns = t;
+    if (kind == STORE_K_WS_HANDSHAKE) {
+        if (!r->core_connecting) {
+            return MD_OK; /* the core did not ask: not adopted */
+        }
+        w->core_id = r->want_id;
+        r->core_connecting = false;
+        in.kind = CORE_IN_CONN;
+        in.input = CONN_I_WS_OPEN;
+        in.conn_id = w->core_id;
+        record_input(r, STORE_K_WS_HANDSHAKE, STORE_D_IN, w->core_id, t, 101,
+                     NULL, NULL, 0);
+        return step(r, &in);
+    }
+    if (w->core_id == 0 || w->closed_by_core) {
+        return MD_OK;
+    }
+    in.conn_id = w->core_id;
+    if (kind == STORE_K_WS_TEXT) {
+        in.kind = CORE_IN_FRAME;
+        in.data = data;
+        in.len = len;
+        r->sum->frames++;
+        record_input(r, STORE_K_WS_TEXT, STORE_D_IN, w->core_id, t, 0, NULL,
+                     data, len);
+        return step(r, &in);
+    }
+    if (kind == STORE_K_WS_CLOSED || kind == STORE_K_WS_ERROR) {
+        in.kind = CORE_IN_CONN;
+        in.input = CONN_I_WS_CLOSED;
+        w->closed_by_core = true; /* no more of it */
+        record_input(r, STORE_K_WS_CLOSED, STORE_D_IN, w->core_id, t,
+                     status ? status : 1006, NULL, NULL, 0);
+        return step(r, &in);
+    }
+    return MD_OK; /* pongs, close frames before the end, ... */
+}
+
+/* Deliver the world's pending events due at or before t (what-if). */
+static int drain_pending(struct run *r, int64_t t)
+{
+    while (r->heap.n > 0 && r->heap.v[0].t <= t && r->rc == MD_OK) {
+        struct pend p = heap_pop(&r->heap);
+        struct core_in in;
+        int rc = fire_due(r, p.t);
+        if (rc != MD_OK) {
+            free(p.data);
+            return rc;
+        }
+        memset(&in, 0, sizeof in);
+        in.t_ns = p.t > r->now ? p.t : r->now;
+        switch (p.kind) {
+        case PEND_HTTP:
+            in.kind = CORE_IN_HTTP;
+            in.http_status = (int)p.status;
+            in.data = p.data;
+            in.len = p.len;
+            record_input(r, p.status ? STORE_K_HTTP_RESPONSE
+                                     : STORE_K_HTTP_ERROR,
+                         STORE_D_IN, 0, in.t_ns, p.status, NULL, p.data,
+                         p.len);
+            rc = step(r, &in);
+            break;
+        case PEND_DELIVERY:
+            in.kind = CORE_IN_PUB;
+            in.input = p.ok ? PUB_I_PUBLISH_SUCCESS : PUB_I_PUBLISH_FAILURE;
+            r->sum->deliveries_failed += !p.ok;
+            record_input(r, STORE_K_DELIVERY, STORE_D_IN, 0, in.t_ns,
+                         p.ok ? 0 : -1, NULL, NULL, 0);
+            rc = step(r, &in);
+            break;
+        case PEND_ADMIN:
+            in.kind = CORE_IN_PUB;
+            in.input = p.ok ? PUB_I_TOPIC_CREATED : PUB_I_TOPIC_FAILED;
+            record_input(r, STORE_K_ADMIN, STORE_D_IN, 0, in.t_ns,
+                         p.ok ? 0 : -1, NULL, NULL, 0);
+            rc = step(r, &in);
+            break;
+        case PEND_WS_CLOSED:
+            in.kind = CORE_IN_CONN;
+            in.input = CONN_I_WS_CLOSED;
+            in.conn_id = p.conn_id;
+            record_input(r, STORE_K_WS_CLOSED, STORE_D_IN, p.conn_id, in.t_ns,
+                         1000, NULL, NULL, 0);
+            rc = step(r, &in);
+            break;
+        default:
+            rc = MD_OK; /* cancelled */
+            break;
+        }
+        free(p.data);
+        if (rc != MD_OK) {
+            return rc;
+        }
+    }
+    return MD_OK;
+}
+
+/* ---- configuration from the capture's session -------------------------- */
+
+static int64_t parse_interval(const char *s, size_t n)
+{
+    char buf[32];
+    char *end;
+    long long v;
+
+    if (n == 0 || n >= sizeof buf) {
+        return -1;
+    }
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    v = strtoll(buf, &end, 10);
+    if (v <= 0) {
+        return -1;
+    }
+    switch (*end) {
+    case '\0':
+    case 's':
+        return v;
+    case 'm':
+        return v * 60;
+    case 'h':
+        return v * 3600;
+    case 'd':
+        return v * 86400;
+    default:
+        return -1;
+    }
+}
+
+/* Fill r->cfg's series and intervals from the options and the session's
+ * configuration JSON (keys "symbols", "exchange", "quote"). */
+static int configure(struct run *r, const char *session_config)
+{
+    struct rpl_opts *o = r->o;
+    char *syms = o->symbols ? strdup(o->symbols) : NULL;
+    char *ex = o->exchange ? strdup(o->exchange) : NULL;
+    char *quote = o->quote ? strdup(o->quote) : NULL;
+    char *tok, *save = NULL;
+    const char *ivs = o->intervals ? o->intervals : "1m";
+    const char *p;
+    int rc = MD_OK;
+
+    if (syms == NULL && session_config != NULL) {
+        syms = meta_str(session_config, "symbols");
+    }
+    if (ex == NULL && session_config != NULL) {
+        ex = meta_str(session_config, "exchange");
+    }
+    if (quote == NULL && session_config != NULL) {
+        quote = meta_str(session_config, "quote");
+    }
+    core_config_default(&r->cfg);
+    r->cfg.trace = 1;
+    {
+        /* the REST policy the capture was made for (synth records it) */
+        int64_t v;
+        if (meta_i64(session_config, "rest", "preflight_bars", &v) &&
+            v >= 1 && v <= RP_LIMIT_MAX) {
+            r->cfg.rp.preflight_bars = (uint32_t)v;
+        }
+        if (meta_i64(session_config, "rest", "settle_s", &v) && v >= 0 &&
+            v <= 86400) {
+            r->cfg.rp.settle_s = v;
+        }
+        if (meta_i64(session_config, "rest", "page_limit", &v) && v >= 1 &&
+            v <= RP_LIMIT_MAX) {
+            r->cfg.rp.page_limit = (uint32_t)v;
+        }
+    }
+    r->cfg.agg.emit_empty = o->emit_empty;
+    r->cfg.agg.n_intervals = 0;
+    for (p = ivs; *p != '\0';) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        int64_t iv = parse_interval(p, n);
+        if (iv <= 0 || r->cfg.agg.n_intervals == AGG_MAX_INTERVALS) {
+            snprintf(r->err, r->errlen, "bad interval list '%s' (e.g. 1m,5m,1h;"
+                     " at most %d)", ivs, AGG_MAX_INTERVALS);
+            rc = MD_E_INVAL;
+            goto out;
+        }
+        r->cfg.agg.intervals_s[r->cfg.agg.n_intervals++] = iv;
+        p = e ? e + 1 : p + n;
+    }
+    for (tok = strtok_r(syms ? syms : (char[]){"BTC,ETH,LTC"}, ",", &save);
+         tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+        unsigned k;
+        for (k = 0; k < r->cfg.agg.n_intervals; k++) {
+            int64_t iv = r->cfg.agg.intervals_s[k];
+            if (core_config_add_series(&r->cfg, "CCCAGG", tok,
+                                       quote ? quote : "USD", iv) != MD_OK ||
+                core_config_add_series(&r->cfg, ex ? ex : "Coinbase", tok,
+                                       quote ? quote : "USD", iv) != MD_OK) {
+                snprintf(r->err, r->errlen, "bad or too many series for "
+                         "symbol '%s' (at most %d)", tok, CORE_MAX_SERIES);
+                rc = MD_E_INVAL;
+                goto out;
+            }
+        }
+    }
+out:
+    free(syms);
+    free(ex);
+    free(quote);
+    return rc;
+}
+
+/* ---- strict mode -------------------------------------------------------- */
+
+static int strict_input(struct run *r, const struct store_event *ev,
+                        struct core_in *in)
+{
+    memset(in, 0, sizeof *in);
+    in->t_ns = ev->mono_ns;
+    in->conn_id = (uint32_t)ev->conn_id;
+    switch (ev->kind) {
+    case STORE_K_OPERATOR:
+        if (ev->payload_len >= 5 && memcmp(ev->payload, "START", 5) == 0) {
+            in->kind = CORE_IN_START;
+            in->server_ms = ev->status;
+        } else if (ev->payload_len >= 4 &&
+                   memcmp(ev->payload, "STOP", 4) == 0) {
+            in->kind = CORE_IN_STOP;
+        } else {
+            in->kind = CORE_IN_RESET;
+        }
+        return 1;
+    case STORE_K_SIGNAL:
+        in->kind = CORE_IN_STOP;
+        return 1;
+    case STORE_K_WS_HANDSHAKE:
+        in->kind = CORE_IN_CONN;
+        in->input = CONN_I_WS_OPEN;
+        return 1;
+    case STORE_K_WS_CLOSED:
+    case STORE_K_WS_ERROR:
+        in->kind = CORE_IN_CONN;
+        in->input = CONN_I_WS_CLOSED;
+        return 1;
+    case STORE_K_WS_TEXT:
+        if (ev->dir != STORE_D_IN) {
+            return 0;
+        }
+        in->kind = CORE_IN_FRAME;
+        in->data = ev->payload;
+        in->len = ev->payload_len;
+        r->sum->frames++;
+        return 1;
+    case STORE_K_HTTP_RESPONSE:
+    case STORE_K_HTTP_ERROR:
+        in->kind = CORE_IN_HTTP;
+        in->http_status = ev->kind == STORE_K_HTTP_ERROR ? 0 : (int)ev->status;
+        in->data = ev->payload;
+        in->len = ev->payload_len;
+        return 1;
+    case STORE_K_TIMER:
+        in->kind = CORE_IN_TIMER;
+        in->timer = (uint8_t)ev->status;
+        r->sum->timers_fired++;
+        return 1;
+    case STORE_K_DELIVERY:
+        in->kind = CORE_IN_PUB;
+        in->input = ev->status == 0 ? PUB_I_PUBLISH_SUCCESS
+                                    : PUB_I_PUBLISH_FAILURE;
+        return 1;
+    case STORE_K_ADMIN:
+        in->kind = CORE_IN_PUB;
+        in->input = ev->status == 0 ? PUB_I_TOPIC_CREATED : PUB_I_TOPIC_FAILED;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* First differing line of two action texts, for the report. */
+static void describe_divergence(struct run *r, int64_t seq, const char *got,
+                                size_t gn, const char *want, size_t wn)
+{
+    size_t i = 0, line = 1, ls = 0, ge, we;
+
+    while (i < gn && i < wn && got[i] == want[i]) {
+        if (got[i] == '\n') {
+            line++;
+            ls = i + 1;
+        }
+        i++;
+    }
+    for (ge = ls; ge < gn && got[ge] != '\n'; ge++) {
+    }
+    for (we = ls; we < wn && want[we] != '\n'; we++) {
+    }
+    snprintf(r->sum->divergence, sizeof r->sum->divergence,
+             "first divergence after input seq %" PRId64 ", action line %zu:"
+             "\n  recorded: %.*s\n  replayed: %.*s",
+             seq, line, (int)(we - ls), ls < wn ? want + ls : "",
+             (int)(ge - ls), ls < gn ? got + ls : "");
+}
+
+static int run_strict(struct run *r, struct store_reader *rd)
+{
+    struct store_event ev;
+    struct core_in in;
+    int64_t last_seq = 0;
+    bool awaiting = false;
+    int rc;
+
+    while ((rc = store_next(rd, &ev)) == MD_OK) {
+        r->sum->events++;
+        if (ev.kind == STORE_K_CORE_OUT) {
+            if (!awaiting) {
+                continue;
+            }
+            awaiting = false;
+            if (ev.payload_len != r->outlen ||
+                (r->outlen > 0 &&
+                 memcmp(ev.payload, r->outbuf, r->outlen) != 0)) {
+                r->sum->divergences = 1;
+                describe_divergence(r, last_seq, r->outbuf, r->outlen,
+                                    ev.payload, ev.payload_len);
+                return MD_E_STATE;
+            }
+            continue;
+        }
+        if (awaiting) {
+            r->sum->divergences = 1;
+            snprintf(r->sum->divergence, sizeof r->sum->divergence,
+                     "input seq %" PRId64 " has no recorded actions", last_seq);
+            return MD_E_STATE;
+        }
+        if (!strict_input(r, &ev, &in)) {
+            continue;
+        }
+        if (r->t0 == INT64_MIN) {
+            r->t0 = ev.mono_ns;
+        }
+        rc = step(r, &in);
+        if (rc != MD_OK) {
+            return rc;
+        }
+        last_seq = ev.seq;
+        awaiting = true;
+    }
+    if (rc != MD_E_NOTFOUND) {
+        return rc;
+    }
+    r->sum->span_ns = r->now - r->t0;
+    return MD_OK;
+}
+
+/* ---- what-if mode ----------------------------------------------------- */
+
+static int run_whatif(struct run *r, struct store_reader *rd, int64_t wall0)
+{
+    struct store_event ev;
+    struct core_in in;
+    int64_t last_t = 0;
+    bool started = false;
+    int rc;
+    char opmeta[64];
+
+    while ((rc = store_next(rd, &ev)) == MD_OK && r->rc == MD_OK) {
+        int64_t t = ev.mono_ns;
+        unsigned k;
+
+        r->sum->events++;
+        if (!started) {
+            r->t0 = t;
+            r->now = t;
+            memset(&in, 0, sizeof in);
+            in.kind = CORE_IN_START;
+            in.t_ns = t;
+            in.server_ms = (wall0 > 0 ? wall0 : ev.wall_ns) / NS_PER_MS;
+            snprintf(opmeta, sizeof opmeta, "{\"command\":\"START\"}");
+            record_input(r, STORE_K_OPERATOR, STORE_D_LOCAL, 0, t,
+                         in.server_ms, opmeta, "START", 5);
+            rc = step(r, &in);
+            if (rc != MD_OK) {
+                return rc;
+            }
+            started = true;
+        }
+        /* injected drops */
+        for (k = 0; k < r->o->n_inject; k++) {
+            struct rpl_inject *ij = &r->o->inject[k];
+            if (ij->kind == RPL_INJ_DROP && !ij->used &&
+                t - r->t0 >= ij->at_ns) {
+                unsigned w;
+                ij->used = true;
+                for (w = 0; w < r->n_ws; w++) {
+                    if (r->ws[w].core_id == r->core->conn.conn_id &&
+                        !r->ws[w].closed_by_core) {
+                        int64_t at = r->t0 + ij->at_ns;
+                        rc = drain_pending(r, at);
+                        if (rc == MD_OK) {
+                            rc = fire_due(r, at);
+                        }
+                        if (rc == MD_OK) {
+                            rc = feed_ws(r, &r->ws[w], STORE_K_WS_CLOSED,
+                                         at > r->now ? at : r->now, 1006,
+                                         NULL, 0);
+                        }
+                        if (rc != MD_OK) {
+                            return rc;
+                        }
+                    }
+                }
+            }
+        }
+        rc = drain_pending(r, t);
+        if (rc == MD_OK) {
+            rc = fire_due(r, t);
+        }
+        if (rc != MD_OK) {
+            return rc;
+        }
+        if (t < r->now) {
+            t = r->now; /* never backwards */
+        }
+        switch (ev.kind) {
+        case STORE_K_WS_HANDSHAKE:
+        case STORE_K_WS_TEXT:
+        case STORE_K_WS_CLOSED:
+        case STORE_K_WS_ERROR: {
+            struct wsmap *w = ws_of(r, ev.conn_id);
+            if (w == NULL || (ev.kind == STORE_K_WS_TEXT &&
+                              ev.dir != STORE_D_IN)) {
+                break;
+            }
+            rc = feed_ws(r, w, ev.kind, t, ev.status, ev.payload,
+                         ev.payload_len);
+            break;
+        }
+        default:
+            break; /* REST exchanges are answered from the book */
+        }
+        if (rc != MD_OK) {
+            return rc;
+        }
+        last_t = t;
+        if (r->o->progress && (r->sum->events & 0xffff) == 0) {
+            fprintf(stderr, "\rreplay: %" PRIu64 " events, %" PRIu64
+                    " bars, virtual %.0f s   ", r->sum->events, r->sum->bars,
+                    (double)(t - r->t0) / 1e9);
+        }
+        if (r->o->speed > 0 && r->now > r->t0) {
+            /* real time x speed: sleep until this event's turn */
+            static struct timespec start;
+            struct timespec now_ts;
+            double due, el;
+            if (start.tv_sec == 0) {
+                clock_gettime(CLOCK_MONOTONIC, &start);
+            }
+            due = (double)(t - r->t0) / 1e9 / r->o->speed;
+            clock_gettime(CLOCK_MONOTONIC, &now_ts);
+            el = (double)(now_ts.tv_sec - start.tv_sec) +
+                 (double)(now_ts.tv_nsec - start.tv_nsec) / 1e9;
+            if (due > el) {
+                struct timespec d;
+                d.tv_sec = (time_t)(due - el);
+                d.tv_nsec = (long)((due - el - (double)d.tv_sec) * 1e9);
+                nanosleep(&d, NULL);
+            }
+        }
+    }
+    if (rc != MD_E_NOTFOUND) {
+        return rc != MD_OK ? rc : r->rc;
+    }
+    /* the end of the capture: deliver what is pending, stop, drain */
+    rc = drain_pending(r, last_t + NS_PER_MS);
+    if (rc == MD_OK) {
+        rc = fire_due(r, last_t + NS_PER_MS);
+    }
+    if (rc != MD_OK) {
+        return rc;
+    }
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_STOP;
+    in.t_ns = r->now > last_t + NS_PER_MS ? r->now : last_t + NS_PER_MS;
+    record_input(r, STORE_K_OPERATOR, STORE_D_LOCAL, 0, in.t_ns, 0,
+                 "{\"command\":\"STOP\"}", "STOP", 4);
+    rc = step(r, &in);
+    if (rc == MD_OK) {
+        rc = drain_pending(r, in.t_ns + STOP_GRACE_NS);
+    }
+    if (rc == MD_OK) {
+        rc = fire_due(r, in.t_ns + STOP_GRACE_NS);
+    }
+    if (rc == MD_OK) {
+        rc = drain_pending(r, in.t_ns + STOP_GRACE_NS);
+    }
+    r->sum->span_ns = r->now - r->t0;
+    return rc != MD_OK ? rc : r->rc;
+}
+
+/* ---- public -------------------------------------------------------------- */
+
+void rpl_opts_default(struct rpl_opts *o)
+{
+    memset(o, 0, sizeof *o);
+}
+
+int rpl_add_inject(struct rpl_opts *o, const char *spec)
+{
+    static const struct {
+        const char *name;
+        uint8_t kind;
+    } names[] = {
+        {"publish-fail", RPL_INJ_PUBLISH_FAIL},
+        {"topic-fail", RPL_INJ_TOPIC_FAIL},
+        {"drop", RPL_INJ_DROP},
+        {"rest-fail", RPL_INJ_REST_FAIL},
+    };
+    const char *at = strchr(spec, '@');
+    char *end;
+    double v;
+    size_t i;
+
+    if (at == NULL || o->n_inject == RPL_MAX_INJECT) {
+        return MD_E_INVAL;
+    }
+    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if ((size_t)(at - spec) == strlen(names[i].name) &&
+            strncmp(spec, names[i].name, (size_t)(at - spec)) == 0) {
+            break;
+        }
+    }
+    if (i == sizeof names / sizeof names[0]) {
+        return MD_E_INVAL;
+    }
+    errno = 0;
+    v = strtod(at + 1, &end);
+    if (errno != 0 || end == at + 1 || v < 0) {
+        return MD_E_INVAL;
+    }
+    if (strcmp(end, "ns") == 0) {
+        v /= 1e9;
+    } else if (strcmp(end, "ms") == 0) {
+        v /= 1e3;
+    } else if (strcmp(end, "m") == 0) {
+        v *= 60;
+    } else if (strcmp(end, "h") == 0) {
+        v *= 3600;
+    } else if (strcmp(end, "s") != 0 && *end != '\0') {
+        return MD_E_INVAL;
+    }
+    o->inject[o->n_inject].kind = names[i].kind;
+    o->inject[o->n_inject].at_ns = (int64_t)(v * 1e9);
+    o->inject[o->n_inject].used = false;
+    o->n_inject++;
+    return MD_OK;
+}
+
+int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
+            size_t errlen)
+{
+    struct run *r = calloc(1, sizeof *r);
+    struct store_reader *rd = NULL;
+    struct store_session sess;
+    struct timespec a, b;
+    int rc;
+    bool recorded = false;
+
+    memset(sum, 0, sizeof *sum);
+    if (r == NULL || (r->core = calloc(1, sizeof *r->core)) == NULL) {
+        free(r);
+        snprintf(errbuf, errlen, "out of memory");
+        return MD_E_NOMEM;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    r->o = o;
+    r->sum = sum;
+    r->err = errbuf;
+    r->errlen = errlen;
+    r->t0 = INT64_MIN;
+    rc = store_reader_open(o->capture, &rd, errbuf, errlen);
+    if (rc != MD_OK) {
+        goto out;
+    }
+    rc = store_reader_session(rd, 0, &sess);
+    if (rc != MD_OK) {
+        snprintf(errbuf, errlen, "%s: no session recorded", o->capture);
+        rc = MD_E_CORRUPT;
+        goto out;
+    }
+    recorded = sess.kind != NULL && strcmp(sess.kind, "synth") != 0 &&
+               strcmp(sess.kind, "import") != 0;
+    r->strict = o->mode == RPL_STRICT || (o->mode == RPL_AUTO && recorded &&
+                                          o->n_inject == 0);
+    if (r->strict && !recorded) {
+        snprintf(errbuf, errlen, "%s: a '%s' capture holds no recorded core "
+                 "inputs; strict replay needs a recording (--record)",
+                 o->capture, sess.kind ? sess.kind : "?");
+        rc = MD_E_INVAL;
+        goto out;
+    }
+    sum->mode = r->strict ? RPL_STRICT : RPL_WHATIF;
+    rc = configure(r, sess.config);
+    if (rc != MD_OK) {
+        goto out;
+    }
+    r->cfg.seed = sess.prng_seed;
+    rc = core_init(r->core, &r->cfg);
+    if (rc != MD_OK) {
+        snprintf(errbuf, errlen, "bad configuration: %s", md_strerror(rc));
+        goto out;
+    }
+    core_set_bar_sink(r->core, r->sink, SINK_CAP);
+    r->wall0 = sess.started_wall_ns;
+    if (!r->strict) {
+        rc = book_load(&r->book, o->capture, errbuf, errlen);
+        if (rc != MD_OK) {
+            goto out;
+        }
+    }
+    if (o->record != NULL) {
+        struct store_session rs = sess;
+        char cfgjson[512];
+        snprintf(cfgjson, sizeof cfgjson,
+                 "{\"symbols\":\"%s\",\"exchange\":\"%s\",\"quote\":\"%s\","
+                 "\"intervals\":\"%s\",\"replayed\":\"%s\"}",
+                 o->symbols ? o->symbols : "BTC,ETH,LTC",
+                 o->exchange ? o->exchange : "Coinbase",
+                 o->quote ? o->quote : "USD",
+                 o->intervals ? o->intervals : "1m", "capture");
+        rs.kind = "record";
+        rs.tool = "ccstream " CCSTREAM_VERSION;
+        rs.config = sess.config != NULL ? sess.config : cfgjson;
+        rc = store_writer_open(o->record, &rs, NULL, NULL, &r->rec, errbuf,
+                               errlen);
+        if (rc != MD_OK) {
+            goto out;
+        }
+    }
+    if (o->bars != NULL && o->bars_fmt == RPL_BARS_TABLE) {
+        fprintf(o->bars, "%-16s  %-8s %-8s %-3s %-6s %12s %12s %12s %12s "
+                "%14s %6s %-3s %-8s\n", "bar start (UTC)", "market", "pair",
+                "iv", "source", "open", "high", "low", "close", "volume",
+                "trades", "rev", "reason");
+    }
+    rc = r->strict ? run_strict(r, rd) : run_whatif(r, rd, sess.started_wall_ns);
+    if (o->progress) {
+        fprintf(stderr, "\r%60s\r", "");
+    }
+out:
+    {
+        const struct agg_stats *as = &r->core->feed.agg.st;
+        sum->duplicates = as->duplicates;
+        sum->late_revisions = as->late_revisions;
+        sum->late_dropped = as->late_dropped;
+        sum->malformed = r->core->feed.st.malformed + r->core->feed.st.truncated;
+    }
+    if (r->rec != NULL) {
+        char e2[256];
+        int rc2 = store_writer_close(r->rec, e2, sizeof e2);
+        if (rc2 != MD_OK && rc == MD_OK) {
+            snprintf(errbuf, errlen, "%s", e2);
+            rc = rc2;
+        }
+    }
+    store_reader_close(rd);
+    while (r->heap.n > 0) {
+        struct pend p = heap_pop(&r->heap);
+        free(p.data);
+    }
+    free(r->heap.v);
+    book_free(&r->book);
+    free(r->outbuf);
+    free(r->core);
+    free(r);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    sum->seconds = (double)(b.tv_sec - a.tv_sec) +
+                   (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+    return rc;
+}
+
+void rpl_print_summary(FILE *f, const struct rpl_summary *s)
+{
+    fprintf(f,
+            "replay (%s): %" PRIu64 " events, %" PRIu64 " frames, %" PRIu64
+            " core inputs, %" PRIu64 " timers in %.1f s of virtual time "
+            "(%.2f s wall)\n"
+            "  bars %" PRIu64 " (%" PRIu64 " revisions, %" PRIu64
+            " from REST); trades: %" PRIu64 " duplicates, %" PRIu64
+            " late revisions, %" PRIu64 " too late; %" PRIu64
+            " malformed frames\n"
+            "  transitions %" PRIu64 "; REST answered %" PRIu64 ", missed %"
+            PRIu64 "; deliveries failed %" PRIu64 "\n",
+            s->mode == RPL_STRICT ? "strict" : "what-if", s->events, s->frames,
+            s->inputs, s->timers_fired, (double)s->span_ns / 1e9, s->seconds,
+            s->bars, s->revisions, s->rest_bars, s->duplicates,
+            s->late_revisions, s->late_dropped, s->malformed, s->transitions,
+            s->rest_matched, s->rest_misses, s->deliveries_failed);
+    if (s->divergences > 0) {
+        fprintf(f, "  STRICT MODE DIVERGENCE: %s\n", s->divergence);
+    }
+}

@@ -1,0 +1,107 @@
+/* replay.h: drive the core from a capture under a virtual clock.
+ *
+ * Two modes (docs/replay-contract.md):
+ *   strict   the capture holds the core's recorded inputs (a recording
+ *            made with --record, or a capture from `capture`/`live`): feed
+ *            exactly those, compare the core's actions after every input
+ *            with the recorded ones, report the first divergence;
+ *   what-if  anything else (synth captures, --inject, another
+ *            configuration): frames are fed at their recorded times, REST
+ *            requests the core makes are answered from the capture by
+ *            method, path and sorted query (identical requests in recorded
+ *            order; a miss is a transport error, never a hang), and
+ *            publishing goes to a virtual sink that acknowledges each bar
+ *            1 ms after it was produced and creates topics in 1 ms.
+ * Virtual time advances to each input's time; every timer whose deadline is
+ * at or before it fires first, stamped with its deadline, earliest first
+ * (ties by timer id). Shell code: uses the capture store and stdio. */
+#ifndef REPLAY_H
+#define REPLAY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core.h"
+
+enum rpl_mode {
+    RPL_AUTO = 0, /* strict if the capture holds recorded core inputs */
+    RPL_STRICT,
+    RPL_WHATIF
+};
+
+enum rpl_bars_fmt {
+    RPL_BARS_JSON = 0, /* JSON lines */
+    RPL_BARS_MSGPACK,  /* length-prefixed msgpack (u32 big-endian) */
+    RPL_BARS_TABLE     /* a readable table (make run) */
+};
+
+#define RPL_MAX_INJECT 16
+
+enum rpl_inject_kind {
+    RPL_INJ_INVALID = 0,
+    RPL_INJ_PUBLISH_FAIL, /* publish-fail@T: the first delivery report at
+                             or after T fails */
+    RPL_INJ_TOPIC_FAIL,   /* topic-fail@T: the first Admin result at or
+                             after T fails */
+    RPL_INJ_DROP,         /* drop@T: the WebSocket drops at T (1006) */
+    RPL_INJ_REST_FAIL     /* rest-fail@T: the first REST answer at or after
+                             T is a transport error */
+};
+
+struct rpl_inject {
+    uint8_t kind;   /* enum rpl_inject_kind */
+    int64_t at_ns;  /* virtual time, ns since the capture's first event */
+    bool used;
+};
+
+struct rpl_opts {
+    const char *capture;
+    enum rpl_mode mode;
+    double speed;         /* 0 = as fast as possible; k = real time x k */
+    bool step;            /* wait for Enter before each input (a tty) */
+    FILE *bars;           /* NULL: no bar output */
+    enum rpl_bars_fmt bars_fmt;
+    FILE *trace;          /* NULL: no trace */
+    const char *record;   /* write a recording of every core input here */
+    bool progress;        /* a progress line on stderr */
+    unsigned n_inject;
+    struct rpl_inject inject[RPL_MAX_INJECT];
+    /* configuration: from the capture's session unless overridden */
+    const char *symbols;  /* "BTC,ETH,LTC" */
+    const char *exchange; /* "Coinbase" */
+    const char *quote;    /* "USD" */
+    const char *intervals;/* "1m,5m" */
+    bool emit_empty;
+    uint64_t coverage[MD_M__COUNT][32]; /* out: bit i of [m][s]: input i
+                                           seen in state s */
+};
+
+struct rpl_summary {
+    enum rpl_mode mode;
+    uint64_t events, frames, inputs, timers_fired;
+    uint64_t bars, revisions, rest_bars;
+    uint64_t duplicates, late_revisions, late_dropped, malformed;
+    uint64_t transitions, rest_matched, rest_misses, deliveries_failed;
+    uint64_t divergences; /* strict: 0 or 1 (stops at the first) */
+    int64_t span_ns;      /* virtual time covered */
+    double seconds;       /* wall time the replay took */
+    char divergence[1024];
+};
+
+void rpl_opts_default(struct rpl_opts *o);
+
+/* Parse "publish-fail@90s" (units ns, ms, s, m; plain number = s) into
+ * o->inject. MD_OK or MD_E_INVAL. */
+int rpl_add_inject(struct rpl_opts *o, const char *spec);
+
+/* Run the replay. MD_OK when it ran to the end (in strict mode: without a
+ * divergence, else MD_E_STATE with sum->divergence set); MD_E_CORRUPT /
+ * MD_E_VERSION / MD_E_IO for a bad capture or output, with errbuf. */
+int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
+            size_t errlen);
+
+/* Write the summary a person reads. */
+void rpl_print_summary(FILE *f, const struct rpl_summary *sum);
+
+#endif /* REPLAY_H */

@@ -1,0 +1,488 @@
+/* synth_fmt.c: text output for the generator: a bounded buffer, numbers
+ * exactly as the server's JavaScript writes them, and UTC dates. No
+ * allocation, no locale, no clock. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "synth_int.h"
+
+__extension__ typedef unsigned __int128 sy_u128;
+
+void sy_buf_init(struct sy_buf *b, char *mem, size_t cap)
+{
+    b->p = mem;
+    b->cap = cap;
+    sy_buf_reset(b);
+}
+
+void sy_buf_reset(struct sy_buf *b)
+{
+    b->len = 0;
+    b->full = false;
+    if (b->cap > 0) {
+        b->p[0] = '\0';
+    }
+}
+
+void sy_puts(struct sy_buf *b, const char *s)
+{
+    sy_put(b, s, strlen(s));
+}
+
+/* Decimal digits of v into d (no NUL), most significant first, written
+ * in place two at a time from a table (the generator's hottest loop).
+ * d needs 20 bytes. */
+static size_t u64_digits(uint64_t v, char *d)
+{
+    static const char pairs[] = "00010203040506070809"
+                                "10111213141516171819"
+                                "20212223242526272829"
+                                "30313233343536373839"
+                                "40414243444546474849"
+                                "50515253545556575859"
+                                "60616263646566676869"
+                                "70717273747576777879"
+                                "80818283848586878889"
+                                "90919293949596979899";
+    size_t n = 1, i;
+    uint64_t t = v;
+
+    if (t >= UINT64_C(10000000000000000)) {
+        n += 16;
+        t /= UINT64_C(10000000000000000);
+    }
+    if (t >= 100000000) {
+        n += 8;
+        t /= 100000000;
+    }
+    if (t >= 10000) {
+        n += 4;
+        t /= 10000;
+    }
+    if (t >= 100) {
+        n += 2;
+        t /= 100;
+    }
+    if (t >= 10) {
+        n++;
+    }
+    i = n;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        i -= 2;
+        d[i] = pairs[2 * r];
+        d[i + 1] = pairs[2 * r + 1];
+    }
+    if (v >= 10) {
+        d[0] = pairs[2 * v];
+        d[1] = pairs[2 * v + 1];
+    } else {
+        d[0] = (char)('0' + v);
+    }
+    return n;
+}
+
+void sy_u64(struct sy_buf *b, uint64_t v)
+{
+    if (b->cap - b->len > 21 && !b->full) {
+        b->len += u64_digits(v, b->p + b->len);
+        b->p[b->len] = '\0';
+    } else {
+        char d[20];
+        sy_put(b, d, u64_digits(v, d));
+    }
+}
+
+void sy_i64(struct sy_buf *b, int64_t v)
+{
+    if (v < 0) {
+        sy_putc(b, '-');
+        sy_u64(b, (uint64_t)0 - (uint64_t)v);
+    } else {
+        sy_u64(b, (uint64_t)v);
+    }
+}
+
+void sy_fixed(struct sy_buf *b, int64_t v, unsigned dec)
+{
+    char d[24];
+    uint64_t mag;
+    size_t n;
+    unsigned i;
+
+    if (v < 0) {
+        sy_putc(b, '-');
+        mag = (uint64_t)0 - (uint64_t)v;
+    } else {
+        mag = (uint64_t)v;
+    }
+    n = u64_digits(mag, d);
+    /* trailing zeros of the fraction go */
+    while (dec > 0 && n > 1 && d[n - 1] == '0') {
+        n--;
+        dec--;
+    }
+    if (dec > 0 && n == 1 && d[0] == '0') {
+        dec = 0;
+    }
+    if (dec == 0) {
+        sy_put(b, d, n);
+        return;
+    }
+    if (n <= dec) {
+        SY_LIT(b, "0.");
+        for (i = 0; i < dec - n; i++) {
+            sy_putc(b, '0');
+        }
+        sy_put(b, d, n);
+        return;
+    }
+    sy_put(b, d, n - dec);
+    sy_putc(b, '.');
+    sy_put(b, d + (n - dec), dec);
+}
+
+void sy_qstr(struct sy_buf *b, const char *s)
+{
+    static const char hex[] = "0123456789abcdef";
+    sy_putc(b, '"');
+    for (; *s != '\0'; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            sy_putc(b, '\\');
+            sy_putc(b, (char)c);
+        } else if (c < 0x20) {
+            char e[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            sy_put(b, e, sizeof e);
+        } else {
+            sy_putc(b, (char)c);
+        }
+    }
+    sy_putc(b, '"');
+}
+
+/* ---------------------------------------------------------------------
+ * Shortest round-trip doubles
+ * ------------------------------------------------------------------- */
+
+/* The slow, obviously right way: the fewest significant digits p (15, 16
+ * or 17 for a normal double: at most one 15-digit decimal lies in a
+ * double's rounding interval, so when 15 round-trip the zero-trimmed form
+ * is the shortest) whose "%.*e" reads back as x. x > 0, finite. Digits in
+ * dig[0..*k) with no trailing zero, value 0.d1d2.. x 10^*e. */
+static void shortest_slow(double x, char *dig, int *k, int *e)
+{
+    char tmp[40];
+    int p = x >= DBL_MIN ? 15 : 1;
+    int n = 0, i = 0, ex = 0;
+    bool eneg = false;
+
+    for (;; p++) {
+        (void)snprintf(tmp, sizeof tmp, "%.*e", p - 1, x);
+        if (p >= 17 || strtod(tmp, NULL) == x) {
+            break;
+        }
+    }
+    for (; tmp[i] != 'e'; i++) {
+        if (tmp[i] != '.') {
+            dig[n++] = tmp[i];
+        }
+    }
+    i++;
+    if (tmp[i] == '-' || tmp[i] == '+') {
+        eneg = tmp[i] == '-';
+        i++;
+    }
+    for (; tmp[i] != '\0'; i++) {
+        ex = ex * 10 + (tmp[i] - '0');
+    }
+    while (n > 1 && dig[n - 1] == '0') {
+        n--;
+    }
+    *k = n;
+    *e = (eneg ? -ex : ex) + 1;
+}
+
+static const uint64_t pow10_u64[20] = {
+    1ull,
+    10ull,
+    100ull,
+    1000ull,
+    10000ull,
+    100000ull,
+    1000000ull,
+    10000000ull,
+    100000000ull,
+    1000000000ull,
+    10000000000ull,
+    100000000000ull,
+    1000000000000ull,
+    10000000000000ull,
+    100000000000000ull,
+    1000000000000000ull,
+    10000000000000000ull,
+    100000000000000000ull,
+    1000000000000000000ull,
+    10000000000000000000ull};
+
+/* The candidates of the fast path below at i fractional digits: the
+ * integers c with c / 10^i inside x's rounding interval, and of them the
+ * one nearest x (ties to even) in *c. false: none. */
+static bool candidate(uint64_t m, int s, int i, sy_u128 *c)
+{
+    sy_u128 p = i <= 19 ? (sy_u128)pow10_u64[i]
+                        : (sy_u128)pow10_u64[19] * pow10_u64[i - 19];
+    sy_u128 lo_n = (sy_u128)(2 * m - 1) * p, hi_n = (sy_u128)(2 * m + 1) * p;
+    sy_u128 mid_n = (sy_u128)(2 * m) * p;
+    sy_u128 mask = ((sy_u128)1 << s) - 1, half = (sy_u128)1 << (s - 1);
+    sy_u128 lo, hi, q, r;
+
+    if (m % 2 == 0) {
+        lo = (lo_n + mask) >> s;
+        hi = hi_n >> s;
+    } else {
+        lo = (lo_n >> s) + 1;
+        hi = (hi_n - 1) >> s;
+    }
+    if (lo > hi) {
+        return false;
+    }
+    q = mid_n >> s;
+    r = mid_n & mask;
+    if (r > half || (r == half && (q & 1) != 0)) {
+        q++;
+    }
+    *c = q < lo ? lo : q > hi ? hi : q;
+    return true;
+}
+
+static bool emit_digits(sy_u128 c, int i, char *dig, int *k, int *e)
+{
+    char d[40];
+    size_t nd;
+
+    if (c == 0 || c > (sy_u128)UINT64_MAX) {
+        return false;
+    }
+    nd = u64_digits((uint64_t)c, d);
+    *e = (int)nd - i;
+    while (nd > 1 && d[nd - 1] == '0') {
+        nd--;
+    }
+    memcpy(dig, d, nd);
+    *k = (int)nd;
+    return true;
+}
+
+/* The fast, exact way for the values the generator writes (1e-6 <= x <
+ * 2^53, not a power of two): x = m / 2^s' exactly; its rounding interval
+ * is ((2m-1), (2m+1)) / 2^(s'+1), closed when m is even (a decimal on the
+ * boundary reads back as the even neighbour). With i fractional digits
+ * the integers c with c / 10^i inside the interval are [lo, hi]; the
+ * fewest digits that work, and among them the one nearest x (ties to
+ * even), is what ECMAScript's Number::toString and Python's repr write.
+ * All in 128-bit integers: (2m+1) * 10^i < 2^54 * 2^74.
+ * A shorter candidate padded with zeros is a 15-digit one, and a normal
+ * double's interval holds at most one 15-digit decimal: so try 15 digits
+ * first (trimmed, that is the answer), else 16, else 17; the exponent
+ * estimate comes from log10 and a wrong one falls back to trying every i
+ * from 0. false: outside the fast range. */
+static bool shortest_fast(double x, char *dig, int *k, int *e)
+{
+    int ex2, i, i15;
+    double fr = frexp(x, &ex2); /* x = fr * 2^ex2, fr in [0.5, 1) */
+    uint64_t m = (uint64_t)ldexp(fr, 53);
+    int s = 53 - ex2 + 1; /* interval bounds are over 2^s */
+    sy_u128 c;
+
+    if (!(x >= 1e-6 && x < 9007199254740992.0) ||
+        m == (UINT64_C(1) << 52) || s < 1 || s > 120) {
+        return false;
+    }
+    i15 = 14 - (int)floor(log10(x)); /* c has 15 digits at i15 */
+    if (i15 >= 0 && i15 + 2 <= 22) {
+        if (candidate(m, s, i15, &c)) {
+            if (c >= (sy_u128)pow10_u64[14] && c < (sy_u128)pow10_u64[15]) {
+                return emit_digits(c, i15, dig, k, e);
+            }
+        } else if (candidate(m, s, i15 + 1, &c) ||
+                   candidate(m, s, i15 + 2, &c)) {
+            /* 16 or 17 digits, if the estimate was right */
+            int ii = candidate(m, s, i15 + 1, &c) ? i15 + 1 : i15 + 2;
+            if (c >= (sy_u128)pow10_u64[14 + ii - i15] &&
+                c < (sy_u128)pow10_u64[15 + ii - i15]) {
+                return emit_digits(c, ii, dig, k, e);
+            }
+        }
+    }
+    for (i = 0; i <= 22; i++) {
+        if (candidate(m, s, i, &c)) {
+            return emit_digits(c, i, dig, k, e);
+        }
+    }
+    return false;
+}
+
+size_t sy_fmt_double(double x, char *out)
+{
+    char dig[40];
+    size_t n = 0;
+    int k, e, i;
+
+    if (x != x || x - x != 0) { /* NaN, +-Inf */
+        memcpy(out, "null", 5);
+        return 4;
+    }
+    if (x == 0) {
+        out[n++] = '0';
+        out[n] = '\0';
+        return n;
+    }
+    if (x < 0) {
+        out[n++] = '-';
+        x = -x;
+    }
+    if (!shortest_fast(x, dig, &k, &e)) {
+        shortest_slow(x, dig, &k, &e);
+    }
+    /* ECMAScript Number::toString layout, with n = e, k digits */
+    if (k <= e && e <= 21) {
+        memcpy(out + n, dig, (size_t)k);
+        n += (size_t)k;
+        for (i = k; i < e; i++) {
+            out[n++] = '0';
+        }
+    } else if (0 < e && e <= 21) {
+        memcpy(out + n, dig, (size_t)e);
+        n += (size_t)e;
+        out[n++] = '.';
+        memcpy(out + n, dig + e, (size_t)(k - e));
+        n += (size_t)(k - e);
+    } else if (-6 < e && e <= 0) {
+        out[n++] = '0';
+        out[n++] = '.';
+        for (i = 0; i < -e; i++) {
+            out[n++] = '0';
+        }
+        memcpy(out + n, dig, (size_t)k);
+        n += (size_t)k;
+    } else {
+        int ex = e - 1;
+        char ed[20];
+        size_t en;
+        out[n++] = dig[0];
+        if (k > 1) {
+            out[n++] = '.';
+            memcpy(out + n, dig + 1, (size_t)(k - 1));
+            n += (size_t)(k - 1);
+        }
+        out[n++] = 'e';
+        out[n++] = ex < 0 ? '-' : '+';
+        en = u64_digits((uint64_t)(ex < 0 ? -ex : ex), ed);
+        memcpy(out + n, ed, en);
+        n += en;
+    }
+    out[n] = '\0';
+    return n;
+}
+
+void sy_scaled(struct sy_buf *b, int64_t v, unsigned dec)
+{
+    static const double p10[19] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,
+                                   1e7,  1e8,  1e9,  1e10, 1e11, 1e12, 1e13,
+                                   1e14, 1e15, 1e16, 1e17, 1e18};
+    static const int64_t p10i[13] = {1,         10,         100,
+                                     1000,      10000,      100000,
+                                     1000000,   10000000,   100000000,
+                                     1000000000, 10000000000, 100000000000,
+                                     1000000000000};
+    uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    /* 15 significant digits or fewer: the decimal is its own shortest
+     * form (any such decimal round-trips through a double); JavaScript
+     * writes it plainly from 1e-6 up */
+    if (mag < UINT64_C(1000000000000000) &&
+        (mag == 0 || dec <= 6 ||
+         (dec <= 18 && mag >= (uint64_t)p10i[dec - 6]))) {
+        sy_fixed(b, v, dec);
+    } else {
+        sy_dbl(b, (double)v / p10[dec < 18 ? dec : 18]);
+    }
+}
+
+void sy_dbl(struct sy_buf *b, double x)
+{
+    char t[40];
+    sy_put(b, t, sy_fmt_double(x, t));
+}
+
+/* ---------------------------------------------------------------------
+ * Calendar (Howard Hinnant's days_from_civil / civil_from_days)
+ * ------------------------------------------------------------------- */
+
+int64_t sy_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    int64_t era, yoe, doy, doe;
+
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = y - era * 400;
+    doy = (153 * (int64_t)(m > 2 ? m - 3 : m + 9) + 2) / 5 + (int64_t)d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void sy_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+
+    z += 719468;
+    era = (z >= 0 ? z : z - 146096) / 146097;
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+void sy_iso8601(int64_t t, char *out, size_t cap)
+{
+    int64_t days = floor_div(t, 86400), sod = t - days * 86400, y;
+    unsigned m, d;
+
+    sy_civil_from_days(days, &y, &m, &d);
+    (void)snprintf(out, cap, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y,
+                   m, d, (int)(sod / 3600), (int)(sod / 60 % 60),
+                   (int)(sod % 60));
+}
+
+void sy_http_date(int64_t t, char *out, size_t cap)
+{
+    static const char wd[7][4] = {"Thu", "Fri", "Sat", "Sun",
+                                  "Mon", "Tue", "Wed"};
+    static const char mn[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int64_t days = floor_div(t, 86400), sod = t - days * 86400, y;
+    unsigned m, d;
+    int64_t w = days % 7;
+
+    if (w < 0) {
+        w += 7;
+    }
+    sy_civil_from_days(days, &y, &m, &d);
+    (void)snprintf(out, cap, "%s, %02u %s %04lld %02d:%02d:%02d GMT", wd[w], d,
+                   mn[m - 1], (long long)y, (int)(sod / 3600),
+                   (int)(sod / 60 % 60), (int)(sod % 60));
+}
