@@ -91,7 +91,17 @@ help:
 deps:
 	$(Q)scripts/deps.sh build
 
-build: $(BIN)
+# Fixture captures live in fixtures/ as JSON lines (reviewable diffs);
+# make builds the SQLite captures from them with `ccstream import`.
+FIXTURE_JSONL := $(sort $(wildcard fixtures/replay/*/capture.jsonl))
+FIXTURE_DBS   := $(FIXTURE_JSONL:fixtures/replay/%/capture.jsonl=$(BUILD)/fixtures/replay/%.db)
+
+build: $(BIN) $(FIXTURE_DBS)
+
+$(BUILD)/fixtures/replay/%.db: fixtures/replay/%/capture.jsonl $(BIN)
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  IMPORT   $@"
+	$(Q)rm -f $@ && $(BIN) import $< --out $@
 
 $(BUILD)/core/%.o: core/%.c
 	@mkdir -p $(@D)
@@ -124,7 +134,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(SUP_OBJ) $(APP_LIB) $(CORE_LIB)
 	$(Q)$(CC) $(SAN_LDFLAGS) -pthread -o $@ $< $(SUP_OBJ) $(APP_LIB) \
 	    $(CORE_LIB) $(SHELL_LIBS) $(TEST_LIBS) -lm
 
-test-build: $(BIN) $(TEST_BIN)
+test-build: $(BIN) $(TEST_BIN) $(FIXTURE_DBS)
 
 kafka-jars:
 	$(Q)BUILD=$(BUILD) tests/kafka/broker.sh fetch
@@ -159,6 +169,7 @@ checksrc:
 fixtures-update: all
 	$(Q)$(MAKE) --no-print-directory test-build
 	$(Q)CCSTREAM_UPDATE_GOLDEN=1 $(BUILD)/tests/test_golden
+	$(Q)CCSTREAM_UPDATE_GOLDEN=1 BUILD=$(BUILD) $(BUILD)/tests/test_replay_golden
 	$(Q)git --no-pager diff --stat -- fixtures/ || true
 
 # make run: the main job on the bundled demo: a realistic six-minute

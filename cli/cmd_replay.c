@@ -36,6 +36,8 @@ static void usage(FILE *f)
         "                     a 4-byte big-endian length, then msgpack), table\n"
         "  --trace FILE       one line per transition:\n"
         "                     t_ns machine state --input/output--> next\n"
+        "  --trace-quiet      leave the hot path's self-loops out of the trace\n"
+        "                     (outputs -, FEED, BEAT, SUB_ACK, ACK)\n"
         "  --record OUT.db    a new capture of every input this run fed the\n"
         "                     core, with its actions: replay it with --strict\n"
         "  --coverage FILE    the (machine, state, input) pairs exercised\n"
@@ -115,6 +117,8 @@ int cmd_replay(int argc, char **argv)
             o.mode = RPL_WHATIF;
         } else if (strcmp(a, "--quiet") == 0) {
             quiet = 1;
+        } else if (strcmp(a, "--trace-quiet") == 0) {
+            o.trace_quiet = true;
         } else if (strcmp(a, "--emit-empty") == 0) {
             o.emit_empty = true;
         } else if (strcmp(a, "--step") == 0) {

@@ -375,6 +375,10 @@ struct wsmap {
     uint32_t core_id;  /* 0: not adopted (yet) */
     int64_t shift_ns;  /* its events are played this much later */
     bool closed_by_core;
+    bool deferred;     /* accepted while the core was not connecting: its
+                          events wait (parked) for the core's next attempt */
+    struct pend *parked;
+    size_t nparked, capparked;
 };
 
 struct run {
@@ -406,6 +410,7 @@ struct run {
 
 static void out_text(struct run *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+static void unpark(struct run *r, int64_t t);
 
 static void out_text(struct run *r, const char *fmt, ...)
 {
@@ -512,6 +517,16 @@ static void write_bar(struct run *r, const struct bar *b)
     }
 }
 
+/* Outputs of the hot path that --trace-quiet leaves out of self-loops. */
+static bool quiet_output(const struct fsm_def *d, unsigned out)
+{
+    const char *n = d->output_names[out];
+
+    return strcmp(n, "-") == 0 || strcmp(n, "FEED") == 0 ||
+           strcmp(n, "BEAT") == 0 || strcmp(n, "SUB_ACK") == 0 ||
+           strcmp(n, "ACK") == 0;
+}
+
 /* Play the world's side of the core's actions; write outputs. */
 static void execute(struct run *r, int64_t t)
 {
@@ -529,7 +544,9 @@ static void execute(struct run *r, int64_t t)
                 r->o->coverage[a->tr.machine][a->tr.from] |=
                     UINT64_C(1) << a->tr.input;
             }
-            if (r->o->trace != NULL) {
+            if (r->o->trace != NULL &&
+                !(r->o->trace_quiet && a->tr.from == a->tr.to &&
+                  quiet_output(d, a->tr.output))) {
                 fprintf(r->o->trace, "%" PRId64 " %s %s --%s/%s--> %s\n",
                         a->t_ns - r->t0, d->name,
                         d->state_names[a->tr.from],
@@ -556,6 +573,9 @@ static void execute(struct run *r, int64_t t)
             r->core_connecting = true;
             r->want_id = (uint32_t)a->arg;
             r->want_t = t;
+            if (!r->strict) {
+                unpark(r, t);
+            }
             out_text(r, "ws_open %" PRIu64 "\n", a->arg);
             if (r->rec != NULL) {
                 /* recording: socket k of the core is connection k */
@@ -829,6 +849,67 @@ static struct wsmap *ws_of(struct run *r, int64_t store_id)
     return &r->ws[r->n_ws++];
 }
 
+/* Keep an event of a deferred connection until the core connects. */
+static int park(struct wsmap *w, int kind, int64_t t, int64_t status,
+                const void *data, size_t len)
+{
+    struct pend *p;
+
+    if (w->nparked == w->capparked) {
+        size_t cap = w->capparked ? w->capparked * 2 : 256;
+        struct pend *v = realloc(w->parked, cap * sizeof *v);
+        if (v == NULL) {
+            return MD_E_NOMEM;
+        }
+        w->parked = v;
+        w->capparked = cap;
+    }
+    p = &w->parked[w->nparked++];
+    memset(p, 0, sizeof *p);
+    p->t = t;
+    p->kind = PEND_WS;
+    p->store_kind = kind;
+    p->status = status;
+    if (len > 0) {
+        p->data = malloc(len);
+        if (p->data == NULL) {
+            return MD_E_NOMEM;
+        }
+        memcpy(p->data, data, len);
+        p->len = len;
+    }
+    return MD_OK;
+}
+
+/* The core asked for a socket at t: a deferred recorded connection is
+ * played from now on, shifted so that its handshake comes 1 ms later. */
+static void unpark(struct run *r, int64_t t)
+{
+    unsigned k;
+    size_t i;
+
+    for (k = 0; k < r->n_ws; k++) {
+        struct wsmap *w = &r->ws[k];
+        if (!w->deferred || w->nparked == 0) {
+            continue;
+        }
+        w->deferred = false;
+        w->shift_ns = t + NS_PER_MS - w->parked[0].t;
+        for (i = 0; i < w->nparked; i++) {
+            struct pend p = w->parked[i];
+            p.t += w->shift_ns;
+            p.conn_id = k; /* index of the wsmap */
+            if (heap_push(&r->heap, p) != MD_OK) {
+                free(p.data);
+            }
+        }
+        free(w->parked);
+        w->parked = NULL;
+        w->nparked = w->capparked = 0;
+        return; /* one recorded connection per attempt */
+    }
+}
+
 /* Feed one WebSocket event of the world to the core (what-if). */
 static int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
                    int64_t status, const void *data, size_t len)
@@ -837,9 +918,15 @@ static int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
 
     memset(&in, 0, sizeof in);
     in.t_ns = t;
+    if (w->deferred) {
+        return park(w, kind, t, status, data, len);
+    }
     if (kind == STORE_K_WS_HANDSHAKE) {
         if (!r->core_connecting) {
-            return MD_OK; /* the core did not ask: not adopted */
+            /* the server accepted a connection the core is not making
+             * right now: keep it for the core's next attempt */
+            w->deferred = true;
+            return park(w, kind, t, status, data, len);
         }
         w->core_id = r->want_id;
         r->core_connecting = false;
@@ -849,6 +936,12 @@ static int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
         record_input(r, STORE_K_WS_HANDSHAKE, STORE_D_IN, w->core_id, t, 101,
                      NULL, NULL, 0);
         return step(r, &in);
+    }
+    if (w->core_id == 0 && r->core_connecting &&
+        (kind == STORE_K_WS_CLOSED || kind == STORE_K_WS_ERROR)) {
+        /* a refused attempt: it answers the core's current attempt */
+        w->core_id = r->want_id;
+        r->core_connecting = false;
     }
     if (w->core_id == 0 || w->closed_by_core) {
         return MD_OK;
@@ -913,6 +1006,18 @@ static int drain_pending(struct run *r, int64_t t)
             record_input(r, STORE_K_ADMIN, STORE_D_IN, 0, in.t_ns,
                          p.ok ? 0 : -1, NULL, NULL, 0);
             rc = step(r, &in);
+            break;
+        case PEND_WS:
+            if (p.conn_id < r->n_ws) {
+                struct wsmap *w = &r->ws[p.conn_id];
+                int64_t keep = w->shift_ns;
+                w->shift_ns = 0; /* feed it now, not shifted again */
+                rc = feed_ws(r, w, p.store_kind, in.t_ns, p.status, p.data,
+                             p.len);
+                w->shift_ns = keep;
+            } else {
+                rc = MD_OK;
+            }
             break;
         case PEND_WS_CLOSED:
             in.kind = CORE_IN_CONN;
@@ -1265,6 +1370,27 @@ static int run_whatif(struct run *r, struct store_reader *rd, int64_t wall0)
                               ev.dir != STORE_D_IN)) {
                 break;
             }
+            if (w->shift_ns > 0 && !w->deferred) {
+                /* a connection played later than recorded */
+                struct pend p;
+                memset(&p, 0, sizeof p);
+                p.t = ev.mono_ns + w->shift_ns;
+                p.kind = PEND_WS;
+                p.store_kind = ev.kind;
+                p.status = ev.status;
+                p.conn_id = (uint32_t)(w - r->ws);
+                if (ev.payload_len > 0) {
+                    p.data = malloc(ev.payload_len);
+                    if (p.data == NULL) {
+                        rc = MD_E_NOMEM;
+                        break;
+                    }
+                    memcpy(p.data, ev.payload, ev.payload_len);
+                    p.len = ev.payload_len;
+                }
+                rc = heap_push(&r->heap, p);
+                break;
+            }
             rc = feed_ws(r, w, ev.kind, t, ev.status, ev.payload,
                          ev.payload_len);
             break;
@@ -1502,6 +1628,16 @@ out:
         free(p.data);
     }
     free(r->heap.v);
+    {
+        unsigned k;
+        size_t i;
+        for (k = 0; k < r->n_ws; k++) {
+            for (i = 0; i < r->ws[k].nparked; i++) {
+                free(r->ws[k].parked[i].data);
+            }
+            free(r->ws[k].parked);
+        }
+    }
     book_free(&r->book);
     free(r->outbuf);
     free(r->core);

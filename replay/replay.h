@@ -63,6 +63,8 @@ struct rpl_opts {
     FILE *bars;           /* NULL: no bar output */
     enum rpl_bars_fmt bars_fmt;
     FILE *trace;          /* NULL: no trace */
+    bool trace_quiet;     /* leave out the hot path's self-loops (outputs
+                             -, FEED, BEAT, SUB_ACK, ACK) */
     const char *record;   /* write a recording of every core input here */
     bool progress;        /* a progress line on stderr */
     unsigned n_inject;
