@@ -1667,6 +1667,7 @@ struct store_reader {
     char **strs; /* owned copies behind sess[] */
     int nsess, nstrs;
     int64_t expect_seq;
+    int filtered; /* store_reader_only: seq may skip */
     char err[768];
 };
 
@@ -2007,7 +2008,14 @@ int store_reader_open(const char *path, struct store_reader **rp,
     if (rc != MD_OK) {
         goto fail;
     }
-    rc = sqlite3_open_v2(path, &r->db, SQLITE_OPEN_READONLY, NULL);
+    /* A reader is used from one thread: no SQLite mutexes. */
+    rc = sqlite3_open_v2(path, &r->db,
+                         SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc == SQLITE_OK) {
+        /* read through mmap: no copy per page (ignored if unavailable) */
+        (void)sqlite3_exec(r->db, "PRAGMA mmap_size=1073741824", NULL, NULL,
+                           NULL);
+    }
     if (rc != SQLITE_OK) {
         rc = store__rfail(r, store__sqlite_rc(rc), "%s: cannot open: %s",
                           path,
@@ -2217,6 +2225,35 @@ int64_t store_event_count(struct store_reader *r)
     return store__max(r, "SELECT coalesce(max(seq), 0) FROM events");
 }
 
+int store_reader_only(struct store_reader *r, const int *kinds, size_t n)
+{
+    char sql[512];
+    size_t used, i;
+    sqlite3_stmt *st = NULL;
+
+    if (r == NULL || kinds == NULL || n == 0 || n > 16) {
+        return MD_E_INVAL;
+    }
+    used = (size_t)snprintf(sql, sizeof sql,
+                            "SELECT seq, conn_id, conn_seq, dir, kind,"
+                            " mono_ns, wall_ns, status, meta, payload"
+                            " FROM events WHERE kind IN (");
+    for (i = 0; i < n; i++) {
+        used += (size_t)snprintf(sql + used, sizeof sql - used, "%s%d",
+                                 i ? "," : "", kinds[i]);
+    }
+    snprintf(sql + used, sizeof sql - used, ") ORDER BY seq");
+    if (sqlite3_prepare_v2(r->db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return store__rfail(r, MD_E_IO, "%s: %s", r->path,
+                            sqlite3_errmsg(r->db));
+    }
+    sqlite3_finalize(r->st_ev);
+    r->st_ev = st;
+    r->filtered = 1;
+    r->expect_seq = 1;
+    return MD_OK;
+}
+
 int store_rewind(struct store_reader *r)
 {
     if (r == NULL) {
@@ -2259,6 +2296,9 @@ int store_next(struct store_reader *r, struct store_event *ev)
         }
     }
     ev->seq = sqlite3_column_int64(st, 0);
+    if (r->filtered && ev->seq >= r->expect_seq) {
+        r->expect_seq = ev->seq; /* skipped rows were filtered out */
+    }
     if (ev->seq != r->expect_seq) {
         return store__rfail(r, MD_E_CORRUPT,
                             "%s: damaged: event seq %lld follows %lld (rows "

@@ -218,6 +218,11 @@ int store_reader_conn(struct store_reader *r, int64_t conn_id,
 /* Number of connections (the largest id), 0 if none, negative on error. */
 int64_t store_conn_count(struct store_reader *r);
 
+/* From now on store_next returns only events of these kinds (n <= 16),
+ * still in seq order, from the first again. For scans that need a few
+ * kinds of a large capture (replay's REST answers). MD_OK or MD_E_*. */
+int store_reader_only(struct store_reader *r, const int *kinds, size_t n);
+
 /* The next event in seq order. MD_OK with *ev filled (pointers valid until
  * the next call), MD_E_NOTFOUND at the end, MD_E_CORRUPT on a bad row. */
 int store_next(struct store_reader *r, struct store_event *ev);

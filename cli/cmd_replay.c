@@ -45,6 +45,7 @@ static void usage(FILE *f)
         "\n"
         "Speed:\n"
         "  --speed K          real time x K (default: as fast as possible)\n"
+        "  --step             show each input and wait for Enter (a terminal)\n"
         "\n"
         "Faults (what-if; T in s, or with a unit: 250ms, 2m; from the first\n"
         "event):\n"
@@ -188,10 +189,6 @@ int cmd_replay(int argc, char **argv)
     } else {
         fprintf(stderr, "ccstream replay: bad --bars-format '%s' (json, "
                 "msgpack, table)\n", fmt);
-        return 2;
-    }
-    if (o.step) {
-        fprintf(stderr, "ccstream replay: --step is not available yet\n");
         return 2;
     }
     if (bars != NULL && (o.bars = open_out(bars, "wb")) == NULL) {

@@ -315,6 +315,7 @@ static struct agg_slot *slot_for(struct agg *a, struct agg_stream *s,
         free_slot = oldest;
     }
     memset(free_slot, 0, sizeof *free_slot);
+    a->dl_valid = false;
     free_slot->state = AGG_SLOT_OPEN;
     free_slot->start_ns = start;
     if (start < s->first_ns) {
@@ -334,6 +335,7 @@ static void touch(struct agg *a, struct agg_slot *sl)
 {
     if (sl->state == AGG_SLOT_CLOSED) {
         sl->state = AGG_SLOT_DIRTY;
+        a->dl_valid = false;
         a->st.late_revisions++;
     }
 }
@@ -819,6 +821,7 @@ static int emit(struct agg *a, struct agg_stream *s, struct agg_series *se,
     fill_bar(a, s, se, sl, reason, b);
     a->st.bars++;
     sl->state = AGG_SLOT_CLOSED;
+    a->dl_valid = false;
     if (end >= se->emitted_until_ns) {
         se->emitted_until_ns = end;
         if (sl->has_px) {
@@ -962,32 +965,39 @@ int agg_flush(struct agg *a, struct agg_out *out)
     return advance_all(a, true, out);
 }
 
-int64_t agg_next_deadline(const struct agg *a)
+int64_t agg_next_deadline(struct agg *a)
 {
-    int64_t best = INT64_MAX;
+    int64_t best = INT64_MAX, dirty;
     unsigned k, i, j;
 
-    for (k = 0; k < a->n_streams; k++) {
-        const struct agg_stream *s = &a->stream[k];
-        for (i = 0; i < a->cfg.n_intervals; i++) {
-            const struct agg_series *se = &s->series[i];
-            for (j = 0; j < AGG_SLOTS; j++) {
-                const struct agg_slot *sl = &se->slot[j];
-                int64_t d;
-                if (sl->state == AGG_SLOT_OPEN) {
-                    d = sl->start_ns + se->interval_ns + a->cfg.grace_ns;
-                } else if (sl->state == AGG_SLOT_DIRTY) {
-                    /* Revisions go out one grace period after the change,
-                     * so a burst of late trades makes one revision. */
-                    d = a->watermark_ns + a->cfg.grace_ns;
-                } else {
-                    continue;
+    if (!a->dl_valid) {
+        /* Recomputed only after a slot changed state: the hot path (an
+         * event into an open bucket) changes none. */
+        a->dl_dirty = false;
+        for (k = 0; k < a->n_streams; k++) {
+            const struct agg_stream *s = &a->stream[k];
+            for (i = 0; i < a->cfg.n_intervals; i++) {
+                const struct agg_series *se = &s->series[i];
+                for (j = 0; j < AGG_SLOTS; j++) {
+                    const struct agg_slot *sl = &se->slot[j];
+                    if (sl->state == AGG_SLOT_OPEN) {
+                        int64_t d = sl->start_ns + se->interval_ns +
+                                    a->cfg.grace_ns;
+                        best = d < best ? d : best;
+                    } else if (sl->state == AGG_SLOT_DIRTY) {
+                        a->dl_dirty = true;
+                    }
                 }
-                best = d < best ? d : best;
             }
         }
+        a->dl_open = best;
+        a->dl_valid = true;
     }
-    return best;
+    best = a->dl_open;
+    /* Revisions go out one grace period after the change, so a burst of
+     * late trades makes one revision. */
+    dirty = a->dl_dirty ? a->watermark_ns + a->cfg.grace_ns : INT64_MAX;
+    return dirty < best ? dirty : best;
 }
 
 /* The emitted slot of a bar's identity, or NULL. */

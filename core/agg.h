@@ -131,6 +131,9 @@ struct agg {
     struct agg_stream stream[AGG_MAX_STREAMS];
     unsigned n_gaps;
     int64_t gap_start[AGG_MAX_GAPS], gap_end[AGG_MAX_GAPS]; /* end 0: open */
+    /* agg_next_deadline's cache: valid until a slot changes state */
+    bool dl_valid, dl_dirty;
+    int64_t dl_open;
     struct agg_stats st;
 };
 
@@ -188,7 +191,7 @@ int agg_flush(struct agg *a, struct agg_out *out);
 
 /* The earliest watermark at which agg_advance has something to emit, or
  * INT64_MAX. The core arms its bar timer for it. */
-int64_t agg_next_deadline(const struct agg *a);
+int64_t agg_next_deadline(struct agg *a);
 
 /* Look up a bar's bucket for a REST backfill revision: finds the
  * emitted bucket of (source, market, base, quote, interval, start) and

@@ -287,11 +287,15 @@ static int book_load(struct book *b, const char *path, char *err,
     int64_t pending_t = 0;
     int rc;
 
+    static const int http[] = {STORE_K_HTTP_REQUEST, STORE_K_HTTP_RESPONSE,
+                               STORE_K_HTTP_ERROR};
+
     rc = store_reader_open(path, &r, err, errlen);
     if (rc != MD_OK) {
         return rc;
     }
-    while ((rc = store_next(r, &ev)) == MD_OK) {
+    rc = store_reader_only(r, http, 3);
+    while (rc == MD_OK && (rc = store_next(r, &ev)) == MD_OK) {
         if (ev.kind == STORE_K_HTTP_REQUEST) {
             char *m = meta_str(ev.meta, "method"), *u = meta_str(ev.meta, "path");
             if (u == NULL) {
@@ -406,6 +410,7 @@ struct run {
     int rc;
     char *err;
     size_t errlen;
+    FILE *tty; /* --step */
 };
 
 static void out_text(struct run *r, const char *fmt, ...)
@@ -776,11 +781,37 @@ static void record_input(struct run *r, int kind, int dir, int64_t conn_id,
     }
 }
 
+/* Stepping: show the input, wait for Enter on the terminal. */
+static void step_wait(struct run *r, const struct core_in *in)
+{
+    static const char *const kinds[] = {"?",     "START", "STOP", "RESET",
+                                        "conn",  "frame", "http", "rest",
+                                        "pub",   "timer"};
+    char line[64];
+
+    fprintf(stderr, "replay: %+.6f s %s", (double)(in->t_ns - r->t0) / 1e9,
+            in->kind < sizeof kinds / sizeof kinds[0] ? kinds[in->kind]
+                                                      : "?");
+    if (in->kind == CORE_IN_FRAME || in->kind == CORE_IN_HTTP) {
+        fprintf(stderr, " %.*s", (int)(in->len > 100 ? 100 : in->len),
+                in->data != NULL ? in->data : "");
+    } else if (in->kind == CORE_IN_TIMER) {
+        fprintf(stderr, " %s", md_timer_name(in->timer));
+    }
+    fprintf(stderr, "  [Enter] ");
+    if (r->tty == NULL || fgets(line, sizeof line, r->tty) == NULL) {
+        r->o->step = false; /* end of input: run on */
+    }
+}
+
 /* One core step with its bookkeeping; returns the core's rc. */
 static int step(struct run *r, struct core_in *in)
 {
     int rc;
 
+    if (r->o->step) {
+        step_wait(r, in);
+    }
     md_out_reset(&r->out);
     r->outlen = 0;
     rc = core_step(r->core, in, &r->out);
@@ -1537,6 +1568,14 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     r->err = errbuf;
     r->errlen = errlen;
     r->t0 = INT64_MIN;
+    if (o->step) {
+        r->tty = fopen("/dev/tty", "r");
+        if (r->tty == NULL) {
+            snprintf(errbuf, errlen, "--step needs a terminal (/dev/tty)");
+            rc = MD_E_USAGE;
+            goto out;
+        }
+    }
     rc = store_reader_open(o->capture, &rd, errbuf, errlen);
     if (rc != MD_OK) {
         goto out;
@@ -1623,6 +1662,9 @@ out:
         }
     }
     store_reader_close(rd);
+    if (r->tty != NULL) {
+        fclose(r->tty);
+    }
     while (r->heap.n > 0) {
         struct pend p = heap_pop(&r->heap);
         free(p.data);

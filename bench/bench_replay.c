@@ -1,0 +1,170 @@
+/* bench_replay.c: replay throughput against a bare SQLite scan of the same
+ * capture, and replay's peak RSS at two capture lengths.
+ *
+ *   bench_replay [FRAMES]     (default 5000000; the RSS pair is 1 M, FRAMES)
+ *
+ * A default-scenario synth capture of FRAMES frames is written to a
+ * mkdtemp directory (removed at the end). Then, pinned by make bench:
+ *   scan    SELECT kind, dir, conn_id, mono_ns, payload FROM events ORDER
+ *           BY seq, every row stepped and its payload touched;
+ *   replay  `ccstream replay` in what-if mode without outputs (the same
+ *           work minus printing), in a child process whose peak RSS is
+ *           taken from getrusage(RUSAGE_CHILDREN). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "md_err.h"
+#include "replay.h"
+#include "synth.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int make_capture(const char *path, uint64_t frames)
+{
+    struct synth_opts o;
+    char err[256];
+
+    synth_opts_default(&o);
+    o.minutes = SYNTH_MINUTES_MAX;
+    o.max_frames = frames;
+    o.seed = 20250722;
+    if (synth_write(&o, path, NULL, err, sizeof err) != MD_OK) {
+        fprintf(stderr, "bench_replay: synth: %s\n", err);
+        return -1;
+    }
+    return 0;
+}
+
+static double scan(const char *path, uint64_t *rows)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    double t;
+    uint64_t sum = 0, n = 0;
+
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db,
+                           "SELECT kind, dir, conn_id, mono_ns, payload FROM "
+                           "events ORDER BY seq",
+                           -1, &q, NULL) != SQLITE_OK) {
+        fprintf(stderr, "bench_replay: scan: %s\n", sqlite3_errmsg(db));
+        exit(1);
+    }
+    t = now_s();
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        const unsigned char *p = sqlite3_column_blob(q, 4);
+        int len = sqlite3_column_bytes(q, 4);
+        sum += (uint64_t)sqlite3_column_int64(q, 3) + (uint64_t)len +
+               (len > 0 ? p[0] : 0);
+        n++;
+    }
+    t = now_s() - t;
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    *rows = n + (sum & 0); /* sum keeps the reads from being optimised out */
+    return t;
+}
+
+/* Replay in a child; its wall time and peak RSS (KiB). */
+static double replay_child(const char *path, long *rss_kib, uint64_t *events,
+                           uint64_t *bars)
+{
+    int fd[2];
+    pid_t pid;
+    double t = now_s();
+    struct rusage ru;
+    int status;
+    uint64_t v[2] = {0, 0};
+
+    if (pipe(fd) != 0) {
+        exit(1);
+    }
+    pid = fork();
+    if (pid == 0) {
+        static struct rpl_opts o;
+        struct rpl_summary s;
+        char err[512];
+        close(fd[0]);
+        rpl_opts_default(&o);
+        o.capture = path;
+        if (rpl_run(&o, &s, err, sizeof err) != MD_OK) {
+            fprintf(stderr, "bench_replay: %s\n", err);
+            _exit(1);
+        }
+        v[0] = s.events;
+        v[1] = s.bars;
+        if (write(fd[1], v, sizeof v) != (ssize_t)sizeof v) {
+            _exit(1);
+        }
+        _exit(0);
+    }
+    close(fd[1]);
+    if (read(fd[0], v, sizeof v) != (ssize_t)sizeof v) {
+        fprintf(stderr, "bench_replay: the replay failed\n");
+        exit(1);
+    }
+    close(fd[0]);
+    waitpid(pid, &status, 0);
+    t = now_s() - t;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    *rss_kib = ru.ru_maxrss;
+    *events = v[0];
+    *bars = v[1];
+    return t;
+}
+
+int main(int argc, char **argv)
+{
+    uint64_t frames = argc > 1 ? strtoull(argv[1], NULL, 10) : 5000000;
+    uint64_t sizes[2] = {1000000, frames};
+    char dir[] = "/tmp/ccstream-bench-XXXXXX", path[64], cmd[96];
+    int k;
+
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    printf("%-10s %10s %12s %12s %8s %12s %8s\n", "capture", "events",
+           "scan ev/s", "replay ev/s", "ratio", "replay RSS", "bars");
+    for (k = 0; k < 2; k++) {
+        uint64_t rows, events, bars;
+        double ts, tr, best_s = 1e9, best_r = 1e9;
+        long rss = 0;
+        int rep;
+        if (k == 1 && sizes[1] == sizes[0]) {
+            break;
+        }
+        snprintf(path, sizeof path, "%s/c%d.db", dir, k);
+        if (make_capture(path, sizes[k]) != 0) {
+            return 1;
+        }
+        for (rep = 0; rep < 3; rep++) {
+            ts = scan(path, &rows);
+            tr = replay_child(path, &rss, &events, &bars);
+            best_s = ts < best_s ? ts : best_s;
+            best_r = tr < best_r ? tr : best_r;
+        }
+        printf("%-10" PRIu64 " %10" PRIu64 " %12.0f %12.0f %8.2f %9ld KiB "
+               "%8" PRIu64 "\n",
+               sizes[k], rows, (double)rows / best_s, (double)events / best_r,
+               best_s / best_r, rss, bars);
+        fflush(stdout);
+        unlink(path);
+    }
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 1;
+}
