@@ -476,7 +476,7 @@ static void dbl_shortest(double x, char *dig, int *k, int *e)
  * digits for 1e-7 <= |x| < 1e21 ("119283", "0.1", "0.00001"), else
  * "1e-8", "5e-324", "1.7976931348623157e+308". Negative zero is "-0" (it
  * reads back as -0.0; JavaScript would write "0"). out needs 32 bytes. */
-static size_t fmt_double(double x, char *out)
+size_t bar_fmt_double(double x, char *out)
 {
     char dig[20];
     size_t n = 0;
@@ -825,7 +825,7 @@ static void json_u64(struct wr *w, int k, uint64_t v)
 static void json_dbl(struct wr *w, int k, double v)
 {
     char d[32];
-    size_t n = fmt_double(v, d);
+    size_t n = bar_fmt_double(v, d);
 
     json_key(w, k);
     put(w, d, n);

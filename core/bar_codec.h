@@ -107,4 +107,11 @@ int bar_from_msgpack(const unsigned char *buf, size_t len, struct bar *b,
  * source; *len = 0); MD_E_INVAL (NULL pointers). */
 int bar_key(const struct bar *b, char *buf, size_t cap, size_t *len);
 
+/* A finite double as its shortest round-trip text, laid out as
+ * ECMAScript's Number::toString does ("119283.1", "0.00001", "1e-8",
+ * "1.7976931348623157e+308"); negative zero is "-0". out needs 32 bytes;
+ * returns the length (NUL written). Used by every JSON writer of the
+ * project so all print numbers alike. */
+size_t bar_fmt_double(double x, char *out);
+
 #endif /* BAR_CODEC_H */

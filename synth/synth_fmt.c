@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bar_codec.h"
 #include "synth_int.h"
 
 __extension__ typedef unsigned __int128 sy_u128;
@@ -169,225 +170,17 @@ void sy_qstr(struct sy_buf *b, const char *s)
  * Shortest round-trip doubles
  * ------------------------------------------------------------------- */
 
-/* The slow, obviously right way: the fewest significant digits p (15, 16
- * or 17 for a normal double: at most one 15-digit decimal lies in a
- * double's rounding interval, so when 15 round-trip the zero-trimmed form
- * is the shortest) whose "%.*e" reads back as x. x > 0, finite. Digits in
- * dig[0..*k) with no trailing zero, value 0.d1d2.. x 10^*e. */
-static void shortest_slow(double x, char *dig, int *k, int *e)
-{
-    char tmp[40];
-    int p = x >= DBL_MIN ? 15 : 1;
-    int n = 0, i = 0, ex = 0;
-    bool eneg = false;
-
-    for (;; p++) {
-        (void)snprintf(tmp, sizeof tmp, "%.*e", p - 1, x);
-        if (p >= 17 || strtod(tmp, NULL) == x) {
-            break;
-        }
-    }
-    for (; tmp[i] != 'e'; i++) {
-        if (tmp[i] != '.') {
-            dig[n++] = tmp[i];
-        }
-    }
-    i++;
-    if (tmp[i] == '-' || tmp[i] == '+') {
-        eneg = tmp[i] == '-';
-        i++;
-    }
-    for (; tmp[i] != '\0'; i++) {
-        ex = ex * 10 + (tmp[i] - '0');
-    }
-    while (n > 1 && dig[n - 1] == '0') {
-        n--;
-    }
-    *k = n;
-    *e = (eneg ? -ex : ex) + 1;
-}
-
-static const uint64_t pow10_u64[20] = {
-    1ull,
-    10ull,
-    100ull,
-    1000ull,
-    10000ull,
-    100000ull,
-    1000000ull,
-    10000000ull,
-    100000000ull,
-    1000000000ull,
-    10000000000ull,
-    100000000000ull,
-    1000000000000ull,
-    10000000000000ull,
-    100000000000000ull,
-    1000000000000000ull,
-    10000000000000000ull,
-    100000000000000000ull,
-    1000000000000000000ull,
-    10000000000000000000ull};
-
-/* The candidates of the fast path below at i fractional digits: the
- * integers c with c / 10^i inside x's rounding interval, and of them the
- * one nearest x (ties to even) in *c. false: none. */
-static bool candidate(uint64_t m, int s, int i, sy_u128 *c)
-{
-    sy_u128 p = i <= 19 ? (sy_u128)pow10_u64[i]
-                        : (sy_u128)pow10_u64[19] * pow10_u64[i - 19];
-    sy_u128 lo_n = (sy_u128)(2 * m - 1) * p, hi_n = (sy_u128)(2 * m + 1) * p;
-    sy_u128 mid_n = (sy_u128)(2 * m) * p;
-    sy_u128 mask = ((sy_u128)1 << s) - 1, half = (sy_u128)1 << (s - 1);
-    sy_u128 lo, hi, q, r;
-
-    if (m % 2 == 0) {
-        lo = (lo_n + mask) >> s;
-        hi = hi_n >> s;
-    } else {
-        lo = (lo_n >> s) + 1;
-        hi = (hi_n - 1) >> s;
-    }
-    if (lo > hi) {
-        return false;
-    }
-    q = mid_n >> s;
-    r = mid_n & mask;
-    if (r > half || (r == half && (q & 1) != 0)) {
-        q++;
-    }
-    *c = q < lo ? lo : q > hi ? hi : q;
-    return true;
-}
-
-static bool emit_digits(sy_u128 c, int i, char *dig, int *k, int *e)
-{
-    char d[40];
-    size_t nd;
-
-    if (c == 0 || c > (sy_u128)UINT64_MAX) {
-        return false;
-    }
-    nd = u64_digits((uint64_t)c, d);
-    *e = (int)nd - i;
-    while (nd > 1 && d[nd - 1] == '0') {
-        nd--;
-    }
-    memcpy(dig, d, nd);
-    *k = (int)nd;
-    return true;
-}
-
-/* The fast, exact way for the values the generator writes (1e-6 <= x <
- * 2^53, not a power of two): x = m / 2^s' exactly; its rounding interval
- * is ((2m-1), (2m+1)) / 2^(s'+1), closed when m is even (a decimal on the
- * boundary reads back as the even neighbour). With i fractional digits
- * the integers c with c / 10^i inside the interval are [lo, hi]; the
- * fewest digits that work, and among them the one nearest x (ties to
- * even), is what ECMAScript's Number::toString and Python's repr write.
- * All in 128-bit integers: (2m+1) * 10^i < 2^54 * 2^74.
- * A shorter candidate padded with zeros is a 15-digit one, and a normal
- * double's interval holds at most one 15-digit decimal: so try 15 digits
- * first (trimmed, that is the answer), else 16, else 17; the exponent
- * estimate comes from log10 and a wrong one falls back to trying every i
- * from 0. false: outside the fast range. */
-static bool shortest_fast(double x, char *dig, int *k, int *e)
-{
-    int ex2, i, i15;
-    double fr = frexp(x, &ex2); /* x = fr * 2^ex2, fr in [0.5, 1) */
-    uint64_t m = (uint64_t)ldexp(fr, 53);
-    int s = 53 - ex2 + 1; /* interval bounds are over 2^s */
-    sy_u128 c;
-
-    if (!(x >= 1e-6 && x < 9007199254740992.0) ||
-        m == (UINT64_C(1) << 52) || s < 1 || s > 120) {
-        return false;
-    }
-    i15 = 14 - (int)floor(log10(x)); /* c has 15 digits at i15 */
-    if (i15 >= 0 && i15 + 2 <= 22) {
-        if (candidate(m, s, i15, &c)) {
-            if (c >= (sy_u128)pow10_u64[14] && c < (sy_u128)pow10_u64[15]) {
-                return emit_digits(c, i15, dig, k, e);
-            }
-        } else if (candidate(m, s, i15 + 1, &c) ||
-                   candidate(m, s, i15 + 2, &c)) {
-            /* 16 or 17 digits, if the estimate was right */
-            int ii = candidate(m, s, i15 + 1, &c) ? i15 + 1 : i15 + 2;
-            if (c >= (sy_u128)pow10_u64[14 + ii - i15] &&
-                c < (sy_u128)pow10_u64[15 + ii - i15]) {
-                return emit_digits(c, ii, dig, k, e);
-            }
-        }
-    }
-    for (i = 0; i <= 22; i++) {
-        if (candidate(m, s, i, &c)) {
-            return emit_digits(c, i, dig, k, e);
-        }
-    }
-    return false;
-}
-
+/* The shortest round-trip text of x in JavaScript's Number::toString
+ * layout: the core's formatter (bar_fmt_double), so synth frames and bars
+ * print numbers alike; zero (either sign) is "0" as a server writes it. */
 size_t sy_fmt_double(double x, char *out)
 {
-    char dig[40];
-    size_t n = 0;
-    int k, e, i;
-
-    if (x != x || x - x != 0) { /* NaN, +-Inf */
-        memcpy(out, "null", 5);
-        return 4;
-    }
     if (x == 0) {
-        out[n++] = '0';
-        out[n] = '\0';
-        return n;
+        out[0] = '0';
+        out[1] = '\0';
+        return 1;
     }
-    if (x < 0) {
-        out[n++] = '-';
-        x = -x;
-    }
-    if (!shortest_fast(x, dig, &k, &e)) {
-        shortest_slow(x, dig, &k, &e);
-    }
-    /* ECMAScript Number::toString layout, with n = e, k digits */
-    if (k <= e && e <= 21) {
-        memcpy(out + n, dig, (size_t)k);
-        n += (size_t)k;
-        for (i = k; i < e; i++) {
-            out[n++] = '0';
-        }
-    } else if (0 < e && e <= 21) {
-        memcpy(out + n, dig, (size_t)e);
-        n += (size_t)e;
-        out[n++] = '.';
-        memcpy(out + n, dig + e, (size_t)(k - e));
-        n += (size_t)(k - e);
-    } else if (-6 < e && e <= 0) {
-        out[n++] = '0';
-        out[n++] = '.';
-        for (i = 0; i < -e; i++) {
-            out[n++] = '0';
-        }
-        memcpy(out + n, dig, (size_t)k);
-        n += (size_t)k;
-    } else {
-        int ex = e - 1;
-        char ed[20];
-        size_t en;
-        out[n++] = dig[0];
-        if (k > 1) {
-            out[n++] = '.';
-            memcpy(out + n, dig + 1, (size_t)(k - 1));
-            n += (size_t)(k - 1);
-        }
-        out[n++] = 'e';
-        out[n++] = ex < 0 ? '-' : '+';
-        en = u64_digits((uint64_t)(ex < 0 ? -ex : ex), ed);
-        memcpy(out + n, ed, en);
-        n += en;
-    }
-    out[n] = '\0';
-    return n;
+    return bar_fmt_double(x, out);
 }
 
 void sy_scaled(struct sy_buf *b, int64_t v, unsigned dec)
