@@ -53,7 +53,7 @@ static int list(char names[][64], int max)
     while ((e = readdir(d)) != NULL && n < max) {
         if (e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
             strlen(e->d_name) < 60) {
-            snprintf(names[n++], 64, "%s", e->d_name);
+            snprintf(names[n++], 64, "%.59s", e->d_name);
         }
     }
     closedir(d);
