@@ -1732,6 +1732,72 @@ static void test_synth_cli(void **state)
     rm_capture(p);
 }
 
+/* Same seed, byte-identical `ccstream export` text of the two captures;
+ * another seed, a different text. */
+static void export_to(const char *db, const char *txt)
+{
+    struct store_reader *r = NULL;
+    char err[256];
+    FILE *f = fopen(txt, "w");
+
+    assert_non_null(f);
+    assert_int_equal(store_reader_open(db, &r, err, sizeof err), MD_OK);
+    assert_int_equal(store_export(r, f, err, sizeof err), MD_OK);
+    store_reader_close(r);
+    fclose(f);
+}
+
+static size_t slurp_file(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "rb");
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(buf, 1, cap, f);
+    fclose(f);
+    assert_true(n < cap);
+    return n;
+}
+
+static void test_synth_export_identical(void **state)
+{
+    static char t1[4 << 20], t2[4 << 20];
+    struct synth_opts o;
+    char d1[256], d2[256], d3[256], x1[256], x2[256], x3[256], err[256];
+    size_t n1, n2, n3;
+    (void)state;
+
+    path_of(d1, sizeof d1, "x1.db");
+    path_of(d2, sizeof d2, "x2.db");
+    path_of(d3, sizeof d3, "x3.db");
+    path_of(x1, sizeof x1, "x1.jsonl");
+    path_of(x2, sizeof x2, "x2.jsonl");
+    path_of(x3, sizeof x3, "x3.jsonl");
+    synth_opts_default(&o);
+    o.minutes = 3;
+    o.seed = 99;
+    assert_int_equal(synth_write(&o, d1, NULL, err, sizeof err), MD_OK);
+    assert_int_equal(synth_write(&o, d2, NULL, err, sizeof err), MD_OK);
+    o.seed = 100;
+    assert_int_equal(synth_write(&o, d3, NULL, err, sizeof err), MD_OK);
+    export_to(d1, x1);
+    export_to(d2, x2);
+    export_to(d3, x3);
+    n1 = slurp_file(x1, t1, sizeof t1);
+    n2 = slurp_file(x2, t2, sizeof t2);
+    assert_true(n1 > 100000);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(t1, t2, n1);
+    n3 = slurp_file(x3, t2, sizeof t2);
+    assert_true(n3 != n1 || memcmp(t1, t2, n1) != 0);
+    rm_capture(d1);
+    rm_capture(d2);
+    rm_capture(d3);
+    unlink(x1);
+    unlink(x2);
+    unlink(x3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1739,6 +1805,7 @@ int main(void)
         cmocka_unit_test(test_synth_fmt_misc),
         cmocka_unit_test(test_synth_options),
         cmocka_unit_test(test_synth_determinism),
+        cmocka_unit_test(test_synth_export_identical),
         cmocka_unit_test(test_synth_default_realism),
         cmocka_unit_test(test_synth_scenario_default),
         cmocka_unit_test(test_synth_scenario_abrupt),
