@@ -140,6 +140,7 @@ int cmd_replay(int argc, char **argv)
                 o.record = v;
             } else if (strcmp(a, "--coverage") == 0) {
                 cov = v;
+                o.coverage_wanted = true;
             } else if (strcmp(a, "--speed") == 0) {
                 char *end;
                 o.speed = strtod(v, &end);

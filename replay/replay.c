@@ -1125,7 +1125,11 @@ static int configure(struct run *r, const char *session_config)
         quote = meta_str(session_config, "quote");
     }
     core_config_default(&r->cfg);
-    r->cfg.trace = 1;
+    /* the core's trace actions: for the trace, the coverage, and the
+     * action text of recordings and strict comparison */
+    r->cfg.trace = o->trace != NULL || o->coverage_wanted ||
+                   o->record != NULL || r->strict;
+    r->sum->traced = r->cfg.trace != 0;
     {
         /* the REST policy the capture was made for (synth records it) */
         int64_t v;
@@ -1700,13 +1704,13 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
             " from REST); trades: %" PRIu64 " duplicates, %" PRIu64
             " late revisions, %" PRIu64 " too late; %" PRIu64
             " malformed frames\n"
-            "  transitions %" PRIu64 "; REST answered %" PRIu64 ", missed %"
+            "  transitions %s%" PRIu64 "; REST answered %" PRIu64 ", missed %"
             PRIu64 "; deliveries failed %" PRIu64 "\n",
             s->mode == RPL_STRICT ? "strict" : "what-if", s->events, s->frames,
             s->inputs, s->timers_fired, (double)s->span_ns / 1e9, s->seconds,
             s->bars, s->revisions, s->rest_bars, s->duplicates,
-            s->late_revisions, s->late_dropped, s->malformed, s->transitions,
-            s->rest_matched, s->rest_misses, s->deliveries_failed);
+            s->late_revisions, s->late_dropped, s->malformed,
+            s->traced ? "" : "(not traced) ", s->transitions, s->rest_matched, s->rest_misses, s->deliveries_failed);
     if (s->divergences > 0) {
         fprintf(f, "  STRICT MODE DIVERGENCE: %s\n", s->divergence);
     }

@@ -75,6 +75,8 @@ struct rpl_opts {
     const char *quote;    /* "USD" */
     const char *intervals;/* "1m,5m" */
     bool emit_empty;
+    bool coverage_wanted; /* fill coverage (else only with a trace or a
+                             recording, the core's traces cost time) */
     uint64_t coverage[MD_M__COUNT][32]; /* out: bit i of [m][s]: input i
                                            seen in state s */
 };
@@ -84,7 +86,10 @@ struct rpl_summary {
     uint64_t events, frames, inputs, timers_fired;
     uint64_t bars, revisions, rest_bars;
     uint64_t duplicates, late_revisions, late_dropped, malformed;
-    uint64_t transitions, rest_matched, rest_misses, deliveries_failed;
+    uint64_t transitions; /* counted when traced (trace, coverage, record,
+                             strict) */
+    bool traced;
+    uint64_t rest_matched, rest_misses, deliveries_failed;
     uint64_t divergences; /* strict: 0 or 1 (stops at the first) */
     int64_t span_ns;      /* virtual time covered */
     double seconds;       /* wall time the replay took */

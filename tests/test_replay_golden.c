@@ -99,6 +99,7 @@ static void run(const char *name, const char *tag, struct rpl_summary *sum)
     o.trace = fopen(tr, "w");
     o.bars = fopen(bars, "wb");
     o.trace_quiet = true;
+    o.coverage_wanted = true;
     assert_non_null(o.trace);
     assert_non_null(o.bars);
     rc = rpl_run(&o, sum, err, sizeof err);
