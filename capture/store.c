@@ -2011,11 +2011,7 @@ int store_reader_open(const char *path, struct store_reader **rp,
     /* A reader is used from one thread: no SQLite mutexes. */
     rc = sqlite3_open_v2(path, &r->db,
                          SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc == SQLITE_OK) {
-        /* read through mmap: no copy per page (ignored if unavailable) */
-        (void)sqlite3_exec(r->db, "PRAGMA mmap_size=1073741824", NULL, NULL,
-                           NULL);
-    }
+
     if (rc != SQLITE_OK) {
         rc = store__rfail(r, store__sqlite_rc(rc), "%s: cannot open: %s",
                           path,
