@@ -60,6 +60,9 @@ static void usage(FILE *f)
         "Coinbase and CCCAGG against USD, 1m bars):\n"
         "  --symbols LIST  --exchange NAME  --quote SYM  --intervals LIST\n"
         "  --emit-empty    a flat synthetic bar for empty intervals\n"
+        "  --grace T       close a bar at its end + T (default 2s)\n"
+        "  --lateness T    revise a bar for late trades up to its end + T\n"
+        "                  (default 120s; beyond: counted, in no bar)\n"
         "\n"
         "Exit status: 0 ok, 1 error or strict-mode divergence, 2 usage.\n");
 }
@@ -164,6 +167,10 @@ int cmd_replay(int argc, char **argv)
                 o.quote = v;
             } else if (strcmp(a, "--intervals") == 0) {
                 o.intervals = v;
+            } else if (strcmp(a, "--grace") == 0) {
+                o.grace = v;
+            } else if (strcmp(a, "--lateness") == 0) {
+                o.lateness = v;
             } else {
                 fprintf(stderr, "ccstream replay: unknown option '%s'\n", a);
                 usage(stderr);

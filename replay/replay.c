@@ -1147,6 +1147,30 @@ static int configure(struct run *r, const char *session_config)
         }
     }
     r->cfg.agg.emit_empty = o->emit_empty;
+    if (o->grace != NULL) {
+        int64_t g = parse_interval(o->grace, strlen(o->grace));
+        if (g < 0 || strcmp(o->grace, "0") == 0) {
+            g = strcmp(o->grace, "0") == 0 || strcmp(o->grace, "0s") == 0
+                    ? 0
+                    : -1;
+        }
+        if (g < 0) {
+            snprintf(r->err, r->errlen, "bad --grace '%s' (e.g. 2s)", o->grace);
+            rc = MD_E_INVAL;
+            goto out;
+        }
+        r->cfg.agg.grace_ns = g * NS_PER_S;
+    }
+    if (o->lateness != NULL) {
+        int64_t l = parse_interval(o->lateness, strlen(o->lateness));
+        if (l < 0) {
+            snprintf(r->err, r->errlen, "bad --lateness '%s' (e.g. 120s, "
+                     "5m)", o->lateness);
+            rc = MD_E_INVAL;
+            goto out;
+        }
+        r->cfg.agg.lateness_ns = l * NS_PER_S;
+    }
     r->cfg.agg.n_intervals = 0;
     for (p = ivs; *p != '\0';) {
         const char *e = strchr(p, ',');
@@ -1160,6 +1184,32 @@ static int configure(struct run *r, const char *session_config)
         }
         r->cfg.agg.intervals_s[r->cfg.agg.n_intervals++] = iv;
         p = e ? e + 1 : p + n;
+    }
+    {
+        /* the aggregator keeps AGG_SLOTS buckets per series: the horizon
+         * must fit in them at the smallest interval */
+        int64_t smallest = INT64_MAX;
+        unsigned k;
+        for (k = 0; k < r->cfg.agg.n_intervals; k++) {
+            if (r->cfg.agg.intervals_s[k] < smallest) {
+                smallest = r->cfg.agg.intervals_s[k];
+            }
+        }
+        if (r->cfg.agg.lateness_ns / (smallest * NS_PER_S) + 3 > AGG_SLOTS) {
+            snprintf(r->err, r->errlen,
+                     "lateness %llds is too long for %llds bars: at most "
+                     "%llds (the aggregator keeps %d buckets per series)",
+                     (long long)(r->cfg.agg.lateness_ns / NS_PER_S),
+                     (long long)smallest,
+                     (long long)(smallest * (AGG_SLOTS - 3)), AGG_SLOTS);
+            rc = MD_E_INVAL;
+            goto out;
+        }
+        if (r->cfg.agg.grace_ns > r->cfg.agg.lateness_ns) {
+            snprintf(r->err, r->errlen, "grace may not exceed lateness");
+            rc = MD_E_INVAL;
+            goto out;
+        }
     }
     for (tok = strtok_r(syms ? syms : (char[]){"BTC,ETH,LTC"}, ",", &save);
          tok != NULL; tok = strtok_r(NULL, ",", &save)) {

@@ -75,6 +75,8 @@ struct rpl_opts {
     const char *quote;    /* "USD" */
     const char *intervals;/* "1m,5m" */
     bool emit_empty;
+    const char *grace;    /* "2s": close bars at end + grace */
+    const char *lateness; /* "120s": revise bars up to end + lateness */
     bool coverage_wanted; /* fill coverage (else only with a trace or a
                              recording, the core's traces cost time) */
     uint64_t coverage[MD_M__COUNT][32]; /* out: bit i of [m][s]: input i
