@@ -55,6 +55,7 @@ static void usage(FILE *f)
         "  --inject drop@T           the WebSocket drops at T (code 1006)\n"
         "  --inject rest-fail@T      the first REST answer after T is a\n"
         "                            transport error\n"
+        "  --inject stop@T, reset@T, start@T   the operator's commands\n"
         "\n"
         "Configuration (default: the capture's session, else BTC,ETH,LTC on\n"
         "Coinbase and CCCAGG against USD, 1m bars):\n"
@@ -156,7 +157,8 @@ int cmd_replay(int argc, char **argv)
                 if (rpl_add_inject(&o, v) != MD_OK) {
                     fprintf(stderr, "ccstream replay: bad --inject '%s' "
                             "(publish-fail@T, topic-fail@T, drop@T, "
-                            "rest-fail@T; at most %d)\n", v, RPL_MAX_INJECT);
+                            "rest-fail@T, stop@T, reset@T, start@T; at most "
+                            "%d)\n", v, RPL_MAX_INJECT);
                     return 2;
                 }
             } else if (strcmp(a, "--symbols") == 0) {

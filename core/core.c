@@ -609,11 +609,18 @@ int core_step(struct core *c, const struct core_in *in, struct md_out *out)
             c->feed.offset_ns = in->server_ms * MD_NS_PER_MS - in->t_ns;
             c->feed.have_offset = true;
         }
+        if (c->stopping) {
+            /* Once stopped the publisher takes no new work; the
+             * connection machine ignores START by its table. */
+            evq_push(&q, MD_M_CONN, CONN_I_START, 0);
+            break;
+        }
         evq_push(&q, MD_M_PUB, PUB_I_CREATE_DYNAMIC_TOPIC, 0);
         evq_push(&q, MD_M_CONN, CONN_I_START, 0);
         evq_push(&q, MD_M_PUB, PUB_I_FETCH_DATA, JOB_PREFLIGHT);
         break;
     case CORE_IN_STOP:
+        c->stopping = true;
         /* Open bars go out (close reason flush) before the publisher
          * stops, so they are produced in its drain. */
         mark = c->sink_n;

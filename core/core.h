@@ -97,6 +97,7 @@ struct core {
     int64_t gap_start_ns, gap_end_ns;
     bool backfill_pending;  /* bars of the gap not fetchable yet */
     int64_t backfill_from_ns;
+    bool stopping; /* STOP was given */
     /* bar timer */
     bool bar_armed;
     mono_ns bar_deadline;

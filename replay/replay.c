@@ -1408,6 +1408,45 @@ static int run_whatif(struct run *r, struct store_reader *rd, int64_t wall0)
             }
             started = true;
         }
+        /* injected operator commands */
+        for (k = 0; k < r->o->n_inject; k++) {
+            struct rpl_inject *ij = &r->o->inject[k];
+            int64_t at = r->t0 + ij->at_ns;
+            static const char *const cmd[] = {"STOP", "RESET", "START"};
+            int which;
+            if (ij->used || t - r->t0 < ij->at_ns ||
+                (ij->kind != RPL_INJ_STOP && ij->kind != RPL_INJ_RESET &&
+                 ij->kind != RPL_INJ_START)) {
+                continue;
+            }
+            ij->used = true;
+            rc = drain_pending(r, at);
+            if (rc == MD_OK) {
+                rc = fire_due(r, at);
+            }
+            if (rc != MD_OK) {
+                return rc;
+            }
+            which = ij->kind == RPL_INJ_STOP ? 0 : ij->kind == RPL_INJ_RESET
+                                                       ? 1
+                                                       : 2;
+            memset(&in, 0, sizeof in);
+            in.kind = which == 0 ? CORE_IN_STOP
+                                 : which == 1 ? CORE_IN_RESET : CORE_IN_START;
+            in.t_ns = at > r->now ? at : r->now;
+            in.server_ms = which == 2 ? (r->wall0 + (in.t_ns - r->t0)) /
+                                            NS_PER_MS
+                                      : 0;
+            snprintf(opmeta, sizeof opmeta, "{\"command\":\"%s\"}",
+                     cmd[which]);
+            record_input(r, STORE_K_OPERATOR, STORE_D_LOCAL, 0, in.t_ns,
+                         in.server_ms, opmeta, cmd[which],
+                         strlen(cmd[which]));
+            rc = step(r, &in);
+            if (rc != MD_OK) {
+                return rc;
+            }
+        }
         /* injected drops */
         for (k = 0; k < r->o->n_inject; k++) {
             struct rpl_inject *ij = &r->o->inject[k];
@@ -1559,6 +1598,9 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
         {"topic-fail", RPL_INJ_TOPIC_FAIL},
         {"drop", RPL_INJ_DROP},
         {"rest-fail", RPL_INJ_REST_FAIL},
+        {"stop", RPL_INJ_STOP},
+        {"reset", RPL_INJ_RESET},
+        {"start", RPL_INJ_START},
     };
     const char *at = strchr(spec, '@');
     char *end;
@@ -1584,6 +1626,8 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
     }
     if (strcmp(end, "ns") == 0) {
         v /= 1e9;
+    } else if (strcmp(end, "us") == 0) {
+        v /= 1e6;
     } else if (strcmp(end, "ms") == 0) {
         v /= 1e3;
     } else if (strcmp(end, "m") == 0) {

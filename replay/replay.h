@@ -45,8 +45,12 @@ enum rpl_inject_kind {
     RPL_INJ_TOPIC_FAIL,   /* topic-fail@T: the first Admin result at or
                              after T fails */
     RPL_INJ_DROP,         /* drop@T: the WebSocket drops at T (1006) */
-    RPL_INJ_REST_FAIL     /* rest-fail@T: the first REST answer at or after
+    RPL_INJ_REST_FAIL,    /* rest-fail@T: the first REST answer at or after
                              T is a transport error */
+    RPL_INJ_STOP,         /* stop@T: the operator stops the producer */
+    RPL_INJ_RESET,        /* reset@T: the operator's reset (reconnect now,
+                             leave errors) */
+    RPL_INJ_START         /* start@T: the operator's start (again) */
 };
 
 struct rpl_inject {
@@ -100,7 +104,7 @@ struct rpl_summary {
 
 void rpl_opts_default(struct rpl_opts *o);
 
-/* Parse "publish-fail@90s" (units ns, ms, s, m; plain number = s) into
+/* Parse "publish-fail@90s" (units ns, us, ms, s, m, h; plain = s) into
  * o->inject. MD_OK or MD_E_INVAL. */
 int rpl_add_inject(struct rpl_opts *o, const char *spec);
 

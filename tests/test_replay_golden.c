@@ -1,6 +1,7 @@
 /* test_replay_golden.c: golden transcripts of replay. Every folder
  * fixtures/replay/NNNN-name/ holds capture.jsonl (make imports it into
- * $BUILD/fixtures/replay/NNNN-name.db), an optional `inject` file (one
+ * $BUILD/fixtures/replay/NNNN-name.db) or a `uses` file naming another
+ * fixture whose capture it replays, an optional `inject` file (one
  * --inject spec per line), and the golden trace.txt (--trace-quiet) and
  * bars.jsonl. Each capture is replayed twice: both runs must equal the
  * golden files byte for byte. The (machine, state, input) pairs the corpus
@@ -82,6 +83,18 @@ static void run(const char *name, const char *tag, struct rpl_summary *sum)
     rpl_opts_default(&o);
     snprintf(db, sizeof db, "%s/fixtures/replay/%s.db",
              build != NULL ? build : "build", name);
+    /* a fixture without capture.jsonl replays another's: its `uses` file
+     * names it */
+    snprintf(inject, sizeof inject, "%s/%s/uses", DIR_, name);
+    f = fopen(inject, "r");
+    if (f != NULL) {
+        if (fgets(line, sizeof line, f) != NULL) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(db, sizeof db, "%s/fixtures/replay/%.60s.db",
+                     build != NULL ? build : "build", line);
+        }
+        fclose(f);
+    }
     o.capture = db;
     snprintf(inject, sizeof inject, "%s/%s/inject", DIR_, name);
     f = fopen(inject, "r");
