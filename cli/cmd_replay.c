@@ -56,6 +56,12 @@ static void usage(FILE *f)
         "  --inject rest-fail@T      the first REST answer after T is a\n"
         "                            transport error\n"
         "  --inject stop@T, reset@T, start@T   the operator's commands\n"
+        "  --inject frame@T:TEXT     the server sends TEXT on the open socket\n"
+        "  --inject slow-close@T     closes from T on take 10 s\n"
+        "  --inject rest-param@T     the first REST answer after T is a\n"
+        "                            Type 2 parameter error\n"
+        "  --inject kafka-slow@T     reports of bars produced from T on\n"
+        "                            come after 15 s\n"
         "\n"
         "Configuration (default: the capture's session, else BTC,ETH,LTC on\n"
         "Coinbase and CCCAGG against USD, 1m bars):\n"
@@ -157,8 +163,9 @@ int cmd_replay(int argc, char **argv)
                 if (rpl_add_inject(&o, v) != MD_OK) {
                     fprintf(stderr, "ccstream replay: bad --inject '%s' "
                             "(publish-fail@T, topic-fail@T, drop@T, "
-                            "rest-fail@T, stop@T, reset@T, start@T; at most "
-                            "%d)\n", v, RPL_MAX_INJECT);
+                            "rest-fail@T, stop@T, reset@T, start@T, "
+                            "frame@T:TEXT, slow-close@T, rest-param@T, "
+                            "kafka-slow@T; at most %d)\n", v, RPL_MAX_INJECT);
                     return 2;
                 }
             } else if (strcmp(a, "--symbols") == 0) {

@@ -532,6 +532,21 @@ static bool quiet_output(const struct fsm_def *d, unsigned out)
            strcmp(n, "ACK") == 0;
 }
 
+/* True when an injection of kind is in force at t (the first such one at
+ * or before t; these stay in force, they are not used up). */
+static bool in_force(const struct run *r, int kind, int64_t t)
+{
+    unsigned k;
+
+    for (k = 0; k < r->o->n_inject; k++) {
+        if (r->o->inject[k].kind == kind &&
+            t - r->t0 >= r->o->inject[k].at_ns) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Play the world's side of the core's actions; write outputs. */
 static void execute(struct run *r, int64_t t)
 {
@@ -613,7 +628,9 @@ static void execute(struct run *r, int64_t t)
             if (r->core_connecting ||
                 r->core->conn.conn_id != 0) {
                 memset(&p, 0, sizeof p);
-                p.t = t + NS_PER_MS;
+                p.t = t + (in_force(r, RPL_INJ_SLOW_CLOSE, t)
+                               ? 10 * NS_PER_S
+                               : NS_PER_MS);
                 p.kind = PEND_WS_CLOSED;
                 p.conn_id = r->core->conn.conn_id;
                 (void)heap_push(&r->heap, p);
@@ -652,6 +669,27 @@ static void execute(struct run *r, int64_t t)
                     ans = NULL;
                 }
             }
+            for (k = 0; k < r->o->n_inject; k++) {
+                struct rpl_inject *in = &r->o->inject[k];
+                static const char param[] =
+                    "{\"Response\":\"Error\",\"Message\":\"fsym param "
+                    "seems to be missing.\",\"HasWarning\":false,\"Type\":2,"
+                    "\"RateLimit\":{},\"Data\":{},\"ParamWithError\":"
+                    "\"fsym\"}";
+                if (in->kind == RPL_INJ_REST_PARAM && !in->used &&
+                    t - r->t0 >= in->at_ns) {
+                    in->used = true;
+                    p.t = t + NS_PER_MS;
+                    p.status = 200;
+                    p.data = malloc(sizeof param);
+                    if (p.data != NULL) {
+                        memcpy(p.data, param, sizeof param);
+                        p.len = sizeof param - 1;
+                    }
+                    ans = NULL;
+                    goto queued;
+                }
+            }
             if (ans != NULL) {
                 ans->used = true;
                 r->sum->rest_matched++;
@@ -668,6 +706,7 @@ static void execute(struct run *r, int64_t t)
                 p.t = t + NS_PER_MS;
                 p.status = 0;
             }
+        queued:
             free(key);
             (void)heap_push(&r->heap, p);
             break;
@@ -713,7 +752,9 @@ static void execute(struct run *r, int64_t t)
             for (k = 0; k < a->arg; k++) {
                 unsigned j;
                 memset(&p, 0, sizeof p);
-                p.t = t + ACK_DELAY_NS;
+                p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t)
+                               ? 15 * NS_PER_S
+                               : ACK_DELAY_NS);
                 p.kind = PEND_DELIVERY;
                 p.ok = 1;
                 for (j = 0; j < r->o->n_inject; j++) {
@@ -1447,6 +1488,33 @@ static int run_whatif(struct run *r, struct store_reader *rd, int64_t wall0)
                 return rc;
             }
         }
+        /* injected frames: on the open socket, if there is one */
+        for (k = 0; k < r->o->n_inject; k++) {
+            struct rpl_inject *ij = &r->o->inject[k];
+            int64_t at = r->t0 + ij->at_ns;
+            unsigned w;
+            if (ij->kind != RPL_INJ_FRAME || ij->used ||
+                t - r->t0 < ij->at_ns) {
+                continue;
+            }
+            ij->used = true;
+            rc = drain_pending(r, at);
+            if (rc == MD_OK) {
+                rc = fire_due(r, at);
+            }
+            for (w = 0; rc == MD_OK && w < r->n_ws; w++) {
+                if (r->ws[w].core_id == r->core->conn.conn_id &&
+                    r->ws[w].core_id != 0 && !r->ws[w].closed_by_core) {
+                    rc = feed_ws(r, &r->ws[w], STORE_K_WS_TEXT,
+                                 at > r->now ? at : r->now, 0, ij->text,
+                                 strlen(ij->text));
+                    break;
+                }
+            }
+            if (rc != MD_OK) {
+                return rc;
+            }
+        }
         /* injected drops */
         for (k = 0; k < r->o->n_inject; k++) {
             struct rpl_inject *ij = &r->o->inject[k];
@@ -1601,7 +1669,14 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
         {"stop", RPL_INJ_STOP},
         {"reset", RPL_INJ_RESET},
         {"start", RPL_INJ_START},
+        {"frame", RPL_INJ_FRAME},
+        {"slow-close", RPL_INJ_SLOW_CLOSE},
+        {"rest-param", RPL_INJ_REST_PARAM},
+        {"kafka-slow", RPL_INJ_KAFKA_SLOW},
     };
+    char tbuf[64];
+    const char *colon, *tend;
+    size_t tl;
     const char *at = strchr(spec, '@');
     char *end;
     double v;
@@ -1619,9 +1694,22 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
     if (i == sizeof names / sizeof names[0]) {
         return MD_E_INVAL;
     }
+    /* frame@T:TEXT: the time ends at the first ':' */
+    colon = names[i].kind == RPL_INJ_FRAME ? strchr(at + 1, ':') : NULL;
+    if (names[i].kind == RPL_INJ_FRAME &&
+        (colon == NULL || strlen(colon + 1) >= RPL_INJECT_TEXT_MAX)) {
+        return MD_E_INVAL;
+    }
+    tend = colon != NULL ? colon : at + 1 + strlen(at + 1);
+    tl = (size_t)(tend - (at + 1));
+    if (tl == 0 || tl >= sizeof tbuf) {
+        return MD_E_INVAL;
+    }
+    memcpy(tbuf, at + 1, tl);
+    tbuf[tl] = '\0';
     errno = 0;
-    v = strtod(at + 1, &end);
-    if (errno != 0 || end == at + 1 || v < 0) {
+    v = strtod(tbuf, &end);
+    if (errno != 0 || end == tbuf || v < 0) {
         return MD_E_INVAL;
     }
     if (strcmp(end, "ns") == 0) {
@@ -1640,6 +1728,11 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
     o->inject[o->n_inject].kind = names[i].kind;
     o->inject[o->n_inject].at_ns = (int64_t)(v * 1e9);
     o->inject[o->n_inject].used = false;
+    o->inject[o->n_inject].text[0] = '\0';
+    if (colon != NULL) {
+        snprintf(o->inject[o->n_inject].text, RPL_INJECT_TEXT_MAX, "%s",
+                 colon + 1);
+    }
     o->n_inject++;
     return MD_OK;
 }

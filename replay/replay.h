@@ -50,13 +50,23 @@ enum rpl_inject_kind {
     RPL_INJ_STOP,         /* stop@T: the operator stops the producer */
     RPL_INJ_RESET,        /* reset@T: the operator's reset (reconnect now,
                              leave errors) */
-    RPL_INJ_START         /* start@T: the operator's start (again) */
+    RPL_INJ_START,        /* start@T: the operator's start (again) */
+    RPL_INJ_FRAME,        /* frame@T:TEXT: the server sends TEXT on the
+                             open socket at T */
+    RPL_INJ_SLOW_CLOSE,   /* slow-close@T: closes from T on take 10 s */
+    RPL_INJ_REST_PARAM,   /* rest-param@T: the first REST answer after T is
+                             a Type 2 parameter error */
+    RPL_INJ_KAFKA_SLOW    /* kafka-slow@T: reports of bars produced from T
+                             on come after 15 s */
 };
+
+#define RPL_INJECT_TEXT_MAX 512
 
 struct rpl_inject {
     uint8_t kind;   /* enum rpl_inject_kind */
     int64_t at_ns;  /* virtual time, ns since the capture's first event */
     bool used;
+    char text[RPL_INJECT_TEXT_MAX]; /* frame@T: the frame */
 };
 
 struct rpl_opts {

@@ -75,7 +75,7 @@ static void run(const char *name, const char *tag, struct rpl_summary *sum)
     static struct rpl_opts o;
     const char *build = getenv("BUILD");
     char db[256], inject[256], tr[256], bars[256], err[1024] = "";
-    char line[128];
+    char line[700];
     FILE *f;
     int rc;
     unsigned m, s;
