@@ -60,8 +60,10 @@ static void usage(FILE *f)
         "  --inject slow-close@T     closes from T on take 10 s\n"
         "  --inject rest-param@T     the first REST answer after T is a\n"
         "                            Type 2 parameter error\n"
-        "  --inject kafka-slow@T     reports of bars produced from T on\n"
-        "                            come after 15 s\n"
+        "  --inject kafka-slow@T     delivery reports and topic creations\n"
+        "                            asked for from T on take 15 s\n"
+        "  --inject stall@T          the server sends no frame for 100 s\n"
+        "  (stop@0 and reset@0 come before the start)\n"
         "\n"
         "Configuration (default: the capture's session, else BTC,ETH,LTC on\n"
         "Coinbase and CCCAGG against USD, 1m bars):\n"
@@ -165,7 +167,8 @@ int cmd_replay(int argc, char **argv)
                             "(publish-fail@T, topic-fail@T, drop@T, "
                             "rest-fail@T, stop@T, reset@T, start@T, "
                             "frame@T:TEXT, slow-close@T, rest-param@T, "
-                            "kafka-slow@T; at most %d)\n", v, RPL_MAX_INJECT);
+                            "kafka-slow@T, stall@T; at most %d)\n", v,
+                            RPL_MAX_INJECT);
                     return 2;
                 }
             } else if (strcmp(a, "--symbols") == 0) {

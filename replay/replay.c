@@ -547,6 +547,21 @@ static bool in_force(const struct run *r, int kind, int64_t t)
     return false;
 }
 
+/* stall@T: the server sends no frame in [T, T + 100 s). */
+static bool stalled(const struct run *r, int64_t t)
+{
+    unsigned k;
+
+    for (k = 0; k < r->o->n_inject; k++) {
+        const struct rpl_inject *in = &r->o->inject[k];
+        if (in->kind == RPL_INJ_STALL && t - r->t0 >= in->at_ns &&
+            t - r->t0 < in->at_ns + 100 * NS_PER_S) {
+            return true;
+        }
+    }
+    return false;
+}
+
 /* Play the world's side of the core's actions; write outputs. */
 static void execute(struct run *r, int64_t t)
 {
@@ -667,6 +682,7 @@ static void execute(struct run *r, int64_t t)
                     t - r->t0 >= in->at_ns) {
                     in->used = true;
                     ans = NULL;
+                    break;
                 }
             }
             for (k = 0; k < r->o->n_inject; k++) {
@@ -729,7 +745,8 @@ static void execute(struct run *r, int64_t t)
                 break;
             }
             memset(&p, 0, sizeof p);
-            p.t = t + NS_PER_MS;
+            p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t) ? 15 * NS_PER_S
+                                                           : NS_PER_MS);
             p.kind = PEND_ADMIN;
             p.ok = 1;
             for (k = 0; k < r->o->n_inject; k++) {
@@ -738,6 +755,7 @@ static void execute(struct run *r, int64_t t)
                     p.t - r->t0 >= in->at_ns) {
                     in->used = true;
                     p.ok = 0;
+                    break;
                 }
             }
             (void)heap_push(&r->heap, p);
@@ -761,8 +779,9 @@ static void execute(struct run *r, int64_t t)
                     struct rpl_inject *in = &r->o->inject[j];
                     if (in->kind == RPL_INJ_PUBLISH_FAIL && !in->used &&
                         p.t - r->t0 >= in->at_ns) {
-                        in->used = true;
+                        in->used = true; /* one injection, one report */
                         p.ok = 0;
+                        break;
                     }
                 }
                 (void)heap_push(&r->heap, p);
@@ -1019,6 +1038,10 @@ static int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
         return MD_OK;
     }
     in.conn_id = w->core_id;
+    if (kind == STORE_K_WS_TEXT && stalled(r, t)) {
+        r->sum->stalled++;
+        return MD_OK; /* the server says nothing for a while */
+    }
     if (kind == STORE_K_WS_TEXT) {
         in.kind = CORE_IN_FRAME;
         in.data = data;
@@ -1436,6 +1459,29 @@ static int run_whatif(struct run *r, struct store_reader *rd, int64_t wall0)
         if (!started) {
             r->t0 = t;
             r->now = t;
+            /* operator commands at 0 come before the start */
+            for (k = 0; k < r->o->n_inject; k++) {
+                struct rpl_inject *ij = &r->o->inject[k];
+                if (ij->at_ns != 0 || ij->used ||
+                    (ij->kind != RPL_INJ_STOP && ij->kind != RPL_INJ_RESET)) {
+                    continue;
+                }
+                ij->used = true;
+                memset(&in, 0, sizeof in);
+                in.kind = ij->kind == RPL_INJ_STOP ? CORE_IN_STOP
+                                                   : CORE_IN_RESET;
+                in.t_ns = t;
+                record_input(r, STORE_K_OPERATOR, STORE_D_LOCAL, 0, t, 0,
+                             ij->kind == RPL_INJ_STOP
+                                 ? "{\"command\":\"STOP\"}"
+                                 : "{\"command\":\"RESET\"}",
+                             ij->kind == RPL_INJ_STOP ? "STOP" : "RESET",
+                             ij->kind == RPL_INJ_STOP ? 4 : 5);
+                rc = step(r, &in);
+                if (rc != MD_OK) {
+                    return rc;
+                }
+            }
             memset(&in, 0, sizeof in);
             in.kind = CORE_IN_START;
             in.t_ns = t;
@@ -1673,6 +1719,7 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
         {"slow-close", RPL_INJ_SLOW_CLOSE},
         {"rest-param", RPL_INJ_REST_PARAM},
         {"kafka-slow", RPL_INJ_KAFKA_SLOW},
+        {"stall", RPL_INJ_STALL},
     };
     char tbuf[64];
     const char *colon, *tend;

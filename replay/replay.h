@@ -56,8 +56,9 @@ enum rpl_inject_kind {
     RPL_INJ_SLOW_CLOSE,   /* slow-close@T: closes from T on take 10 s */
     RPL_INJ_REST_PARAM,   /* rest-param@T: the first REST answer after T is
                              a Type 2 parameter error */
-    RPL_INJ_KAFKA_SLOW    /* kafka-slow@T: reports of bars produced from T
-                             on come after 15 s */
+    RPL_INJ_KAFKA_SLOW,   /* kafka-slow@T: delivery reports and topic
+                             creations asked for from T on take 15 s */
+    RPL_INJ_STALL         /* stall@T: the server sends no frame for 100 s */
 };
 
 #define RPL_INJECT_TEXT_MAX 512
@@ -106,6 +107,7 @@ struct rpl_summary {
                              strict) */
     bool traced;
     uint64_t rest_matched, rest_misses, deliveries_failed;
+    uint64_t stalled;     /* frames withheld by stall@T */
     uint64_t divergences; /* strict: 0 or 1 (stops at the first) */
     int64_t span_ns;      /* virtual time covered */
     double seconds;       /* wall time the replay took */
