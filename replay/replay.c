@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -1298,6 +1299,189 @@ out:
     return rc;
 }
 
+/* ---- read-ahead: a thread reads the capture while the core runs ------
+
+ * The store reader belongs to the read-ahead thread alone; events reach
+ * the replay loop in seq order through a few batches, each holding copies
+ * of up to PF_BATCH events and their bytes. The order, and so every output,
+ * is the same as reading directly: only the waiting changes. */
+#define PF_BATCHES 4
+#define PF_BATCH 512
+
+struct pf_batch {
+    size_t n, used, cap; /* events; bytes used of buf */
+    struct store_event ev[PF_BATCH];
+    char *buf;
+    int full;
+};
+
+struct prefetch {
+    struct store_reader *rd;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    struct pf_batch b[PF_BATCHES];
+    unsigned head;  /* the batch the consumer reads */
+    size_t pos;     /* next event in it */
+    int end_rc;     /* the reader's final rc (MD_E_NOTFOUND at the end) */
+    int done;       /* the thread has put its last batch ... */
+    unsigned last;  /* ... this one */
+    int stop;       /* the consumer gave up */
+};
+
+/* Copy one event's bytes into the batch; 0 if they do not fit. */
+static int pf_put(struct pf_batch *b, const struct store_event *ev)
+{
+    size_t ml = ev->meta != NULL ? strlen(ev->meta) + 1 : 0;
+    size_t need = ml + ev->payload_len;
+    struct store_event *e;
+
+    if (b->n == PF_BATCH) {
+        return 0;
+    }
+    if (b->used + need > b->cap) {
+        size_t cap;
+        char *nb;
+        if (b->n > 0) {
+            return 0; /* next batch: pointers into buf must stay put */
+        }
+        cap = need > 65536 ? need : 65536;
+        nb = realloc(b->buf, cap);
+        if (nb == NULL) {
+            return -1;
+        }
+        b->buf = nb;
+        b->cap = cap;
+    }
+    e = &b->ev[b->n++];
+    *e = *ev;
+    if (ml > 0) {
+        memcpy(b->buf + b->used, ev->meta, ml);
+        e->meta = b->buf + b->used;
+        b->used += ml;
+    }
+    if (ev->payload_len > 0) {
+        memcpy(b->buf + b->used, ev->payload, ev->payload_len);
+        e->payload = b->buf + b->used;
+        b->used += ev->payload_len;
+    } else {
+        e->payload = NULL;
+    }
+    return 1;
+}
+
+static void *pf_main(void *arg)
+{
+    struct prefetch *pf = arg;
+    struct store_event ev;
+    unsigned w = 0;
+    int rc = MD_OK, have = 0;
+
+    for (;;) {
+        struct pf_batch *b = &pf->b[w];
+        pthread_mutex_lock(&pf->mu);
+        while (b->full && !pf->stop) {
+            pthread_cond_wait(&pf->cv, &pf->mu);
+        }
+        pthread_mutex_unlock(&pf->mu);
+        if (pf->stop) {
+            break;
+        }
+        b->n = 0;
+        b->used = 0;
+        for (;;) {
+            int put;
+            if (!have) {
+                rc = store_next(pf->rd, &ev);
+                if (rc != MD_OK) {
+                    break;
+                }
+                have = 1;
+            }
+            put = pf_put(b, &ev);
+            if (put < 0) {
+                rc = MD_E_NOMEM;
+                break;
+            }
+            if (put == 0) {
+                break; /* batch full; ev goes into the next one */
+            }
+            have = 0;
+        }
+        pthread_mutex_lock(&pf->mu);
+        b->full = 1;
+        if (rc != MD_OK) {
+            pf->end_rc = rc;
+            pf->last = w;
+            pf->done = 1;
+        }
+        pthread_cond_broadcast(&pf->cv);
+        pthread_mutex_unlock(&pf->mu);
+        if (rc != MD_OK) {
+            break;
+        }
+        w = (w + 1) % PF_BATCHES;
+    }
+    return NULL;
+}
+
+static int pf_start(struct prefetch *pf, struct store_reader *rd)
+{
+    memset(pf, 0, sizeof *pf);
+    pf->rd = rd;
+    pthread_mutex_init(&pf->mu, NULL);
+    pthread_cond_init(&pf->cv, NULL);
+    if (pthread_create(&pf->thread, NULL, pf_main, pf) != 0) {
+        return MD_E_NOMEM;
+    }
+    return MD_OK;
+}
+
+/* The next event, like store_next: pointers valid until the next call. */
+static int pf_next(struct prefetch *pf, struct store_event *ev)
+{
+    for (;;) {
+        struct pf_batch *b = &pf->b[pf->head];
+        pthread_mutex_lock(&pf->mu);
+        while (!b->full) {
+            pthread_cond_wait(&pf->cv, &pf->mu);
+        }
+        if (pf->pos < b->n) {
+            pthread_mutex_unlock(&pf->mu);
+            *ev = b->ev[pf->pos++];
+            return MD_OK;
+        }
+        if (pf->done && pf->head == pf->last) {
+            /* the thread's last batch, used up: the end (or its error) */
+            int rc = pf->end_rc;
+            pthread_mutex_unlock(&pf->mu);
+            return rc;
+        }
+        /* this batch is used up: give it back to the thread */
+        b->full = 0;
+        pf->pos = 0;
+        pf->head = (pf->head + 1) % PF_BATCHES;
+        pthread_cond_broadcast(&pf->cv);
+        pthread_mutex_unlock(&pf->mu);
+    }
+}
+
+static void pf_stop(struct prefetch *pf)
+{
+    unsigned k;
+
+    pthread_mutex_lock(&pf->mu);
+    pf->stop = 1;
+    pthread_cond_broadcast(&pf->cv);
+    pthread_mutex_unlock(&pf->mu);
+    pthread_join(pf->thread, NULL);
+    pthread_mutex_destroy(&pf->mu);
+    pthread_cond_destroy(&pf->cv);
+    for (k = 0; k < PF_BATCHES; k++) {
+        free(pf->b[k].buf);
+    }
+}
+
 /* ---- strict mode -------------------------------------------------------- */
 
 static int strict_input(struct run *r, const struct store_event *ev,
@@ -1389,7 +1573,7 @@ static void describe_divergence(struct run *r, int64_t seq, const char *got,
              (int)(ge - ls), ls < gn ? got + ls : "");
 }
 
-static int run_strict(struct run *r, struct store_reader *rd)
+static int run_strict(struct run *r, struct prefetch *rd)
 {
     struct store_event ev;
     struct core_in in;
@@ -1397,7 +1581,7 @@ static int run_strict(struct run *r, struct store_reader *rd)
     bool awaiting = false;
     int rc;
 
-    while ((rc = store_next(rd, &ev)) == MD_OK) {
+    while ((rc = pf_next(rd, &ev)) == MD_OK) {
         r->sum->events++;
         if (ev.kind == STORE_K_CORE_OUT) {
             if (!awaiting) {
@@ -1442,7 +1626,7 @@ static int run_strict(struct run *r, struct store_reader *rd)
 
 /* ---- what-if mode ----------------------------------------------------- */
 
-static int run_whatif(struct run *r, struct store_reader *rd, int64_t wall0)
+static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
 {
     struct store_event ev;
     struct core_in in;
@@ -1451,7 +1635,7 @@ static int run_whatif(struct run *r, struct store_reader *rd, int64_t wall0)
     int rc;
     char opmeta[64];
 
-    while ((rc = store_next(rd, &ev)) == MD_OK && r->rc == MD_OK) {
+    while ((rc = pf_next(rd, &ev)) == MD_OK && r->rc == MD_OK) {
         int64_t t = ev.mono_ns;
         unsigned k;
 
@@ -1879,7 +2063,22 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
                 "iv", "source", "open", "high", "low", "close", "volume",
                 "trades", "rev", "reason");
     }
-    rc = r->strict ? run_strict(r, rd) : run_whatif(r, rd, sess.started_wall_ns);
+    {
+        struct prefetch *pf = calloc(1, sizeof *pf);
+        if (pf == NULL || pf_start(pf, rd) != MD_OK) {
+            free(pf);
+            snprintf(errbuf, errlen, "cannot start the read-ahead thread");
+            rc = MD_E_NOMEM;
+            goto out;
+        }
+        rc = r->strict ? run_strict(r, pf)
+                       : run_whatif(r, pf, sess.started_wall_ns);
+        pf_stop(pf);
+        if (rc == MD_E_CORRUPT || rc == MD_E_IO) {
+            snprintf(errbuf, errlen, "%s", store_reader_errmsg(rd));
+        }
+        free(pf);
+    }
     if (o->progress) {
         fprintf(stderr, "\r%60s\r", "");
     }
