@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bar_num.h"
+#include "md_civil.h"
 #include "md_err.h"
 #include "rest_policy.h"
 
@@ -738,34 +739,6 @@ int rp_plan_backfill(const struct rp_config *cfg, const struct rp_series *s,
 
 #define NS_PER_DAY (INT64_C(86400) * MD_NS_PER_S)
 
-/* Days since 1970-01-01 of the civil date y-m-d (proleptic Gregorian). */
-static int64_t days_from_civil(int64_t y, int64_t m, int64_t d)
-{
-    int64_t era, yoe, doy, doe;
-
-    y -= m <= 2 ? 1 : 0;
-    era = (y >= 0 ? y : y - 399) / 400;
-    yoe = y - era * 400;
-    doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* The civil year and month of day z since 1970-01-01. */
-static void civil_from_days(int64_t z, int64_t *y, int64_t *m)
-{
-    int64_t era, doe, yoe, doy, mp;
-
-    z += 719468;
-    era = (z >= 0 ? z : z - 146096) / 146097;
-    doe = z - era * 146097;
-    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    mp = (5 * doy + 2) / 153;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = yoe + era * 400 + (*m <= 2 ? 1 : 0);
-}
-
 static const int64_t window_len_ns[CC_P__COUNT] = {
     [CC_P_SECOND] = MD_NS_PER_S,
     [CC_P_MINUTE] = 60 * MD_NS_PER_S,
@@ -785,7 +758,8 @@ static ts_ns clamp_ts(ts_ns t)
 ts_ns rp_window_start_ns(int p, ts_ns now_server_ns)
 {
     ts_ns t = clamp_ts(now_server_ns);
-    int64_t y, m;
+    int64_t y;
+    unsigned m, d;
 
     if (p < 0 || p >= CC_P__COUNT) {
         return 0;
@@ -793,14 +767,15 @@ ts_ns rp_window_start_ns(int p, ts_ns now_server_ns)
     if (p != CC_P_MONTH) {
         return floor_div(t, window_len_ns[p]) * window_len_ns[p];
     }
-    civil_from_days(floor_div(t, NS_PER_DAY), &y, &m);
-    return days_from_civil(y, m, 1) * NS_PER_DAY;
+    md_civil_from_days(floor_div(t, NS_PER_DAY), &y, &m, &d);
+    return md_days_from_civil(y, m, 1) * NS_PER_DAY;
 }
 
 ts_ns rp_window_reset_ns(int p, ts_ns now_server_ns)
 {
     ts_ns t = clamp_ts(now_server_ns);
-    int64_t y, m;
+    int64_t y;
+    unsigned m, d;
 
     if (p < 0 || p >= CC_P__COUNT) {
         return 0;
@@ -809,14 +784,14 @@ ts_ns rp_window_reset_ns(int p, ts_ns now_server_ns)
         return floor_div(t, window_len_ns[p]) * window_len_ns[p] +
                window_len_ns[p];
     }
-    civil_from_days(floor_div(t, NS_PER_DAY), &y, &m);
+    md_civil_from_days(floor_div(t, NS_PER_DAY), &y, &m, &d);
     if (m == 12) {
         y++;
         m = 1;
     } else {
         m++;
     }
-    return days_from_civil(y, m, 1) * NS_PER_DAY;
+    return md_days_from_civil(y, m, 1) * NS_PER_DAY;
 }
 
 void rp_budget_init(struct rp_budget *b)
