@@ -1323,6 +1323,7 @@ struct prefetch {
     struct pf_batch b[PF_BATCHES];
     unsigned head;  /* the batch the consumer reads */
     size_t pos;     /* next event in it */
+    int seen_full;  /* the consumer saw it full (consumer-only) */
     int end_rc;     /* the reader's final rc (MD_E_NOTFOUND at the end) */
     int done;       /* the thread has put its last batch ... */
     unsigned last;  /* ... this one */
@@ -1440,12 +1441,19 @@ static int pf_start(struct prefetch *pf, struct store_reader *rd)
 /* The next event, like store_next: pointers valid until the next call. */
 static int pf_next(struct prefetch *pf, struct store_event *ev)
 {
+    /* Fast path: the batch being read is full and stays put until the
+     * consumer gives it back, so no lock is needed to read it. */
+    if (pf->seen_full && pf->pos < pf->b[pf->head].n) {
+        *ev = pf->b[pf->head].ev[pf->pos++];
+        return MD_OK;
+    }
     for (;;) {
         struct pf_batch *b = &pf->b[pf->head];
         pthread_mutex_lock(&pf->mu);
         while (!b->full) {
             pthread_cond_wait(&pf->cv, &pf->mu);
         }
+        pf->seen_full = 1;
         if (pf->pos < b->n) {
             pthread_mutex_unlock(&pf->mu);
             *ev = b->ev[pf->pos++];
@@ -1459,6 +1467,7 @@ static int pf_next(struct prefetch *pf, struct store_event *ev)
         }
         /* this batch is used up: give it back to the thread */
         b->full = 0;
+        pf->seen_full = 0;
         pf->pos = 0;
         pf->head = (pf->head + 1) % PF_BATCHES;
         pthread_cond_broadcast(&pf->cv);
@@ -2129,6 +2138,13 @@ out:
 
 void rpl_print_summary(FILE *f, const struct rpl_summary *s)
 {
+    char transitions[32];
+
+    if (s->traced) {
+        snprintf(transitions, sizeof transitions, "%" PRIu64, s->transitions);
+    } else {
+        snprintf(transitions, sizeof transitions, "not counted (no trace)");
+    }
     fprintf(f,
             "replay (%s): %" PRIu64 " events, %" PRIu64 " frames, %" PRIu64
             " core inputs, %" PRIu64 " timers in %.1f s of virtual time "
@@ -2137,13 +2153,13 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
             " from REST); trades: %" PRIu64 " duplicates, %" PRIu64
             " late revisions, %" PRIu64 " too late; %" PRIu64
             " malformed frames\n"
-            "  transitions %s%" PRIu64 "; REST answered %" PRIu64 ", missed %"
+            "  transitions %s; REST answered %" PRIu64 ", missed %"
             PRIu64 "; deliveries failed %" PRIu64 "\n",
             s->mode == RPL_STRICT ? "strict" : "what-if", s->events, s->frames,
             s->inputs, s->timers_fired, (double)s->span_ns / 1e9, s->seconds,
             s->bars, s->revisions, s->rest_bars, s->duplicates,
-            s->late_revisions, s->late_dropped, s->malformed,
-            s->traced ? "" : "(not traced) ", s->transitions, s->rest_matched, s->rest_misses, s->deliveries_failed);
+            s->late_revisions, s->late_dropped, s->malformed, transitions,
+            s->rest_matched, s->rest_misses, s->deliveries_failed);
     if (s->divergences > 0) {
         fprintf(f, "  STRICT MODE DIVERGENCE: %s\n", s->divergence);
     }
