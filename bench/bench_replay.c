@@ -4,12 +4,14 @@
  *   bench_replay [FRAMES]     (default 5000000; the RSS pair is 1 M, FRAMES)
  *
  * A default-scenario synth capture of FRAMES frames is written to a
- * mkdtemp directory (removed at the end). Then, pinned by make bench:
+ * mkdtemp directory (removed at the end). Then, best of 3 each:
  *   scan    SELECT kind, dir, conn_id, mono_ns, payload FROM events ORDER
  *           BY seq, every row stepped and its payload touched;
- *   replay  `ccstream replay` in what-if mode without outputs (the same
- *           work minus printing), in a child process whose peak RSS is
- *           taken from getrusage(RUSAGE_CHILDREN). */
+ *   replay  `build/ccstream replay CAPTURE --what-if` (no outputs but the
+ *           summary), exec'd in a child so that its peak RSS (from
+ *           wait4) is its own, not pages it would inherit from here. Unpinned: replay reads
+ *           the capture ahead on a second thread. */
+#define _DEFAULT_SOURCE /* wait4 */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +24,6 @@
 #include <sqlite3.h>
 
 #include "md_err.h"
-#include "replay.h"
 #include "synth.h"
 
 static double now_s(void)
@@ -79,51 +80,60 @@ static double scan(const char *path, uint64_t *rows)
     return t;
 }
 
-/* Replay in a child; its wall time and peak RSS (KiB). */
-static double replay_child(const char *path, long *rss_kib, uint64_t *events,
-                           uint64_t *bars)
+/* `ccstream replay PATH --what-if` as its own process (exec'd, so its
+ * peak RSS is its own, not the pages it would inherit from this one); its
+ * wall time, peak RSS (KiB), and the event and bar counts of its summary. */
+static double replay_child(const char *bin, const char *path, long *rss_kib,
+                           uint64_t *events, uint64_t *bars)
 {
-    int fd[2];
+    int fd[2], status;
     pid_t pid;
     double t = now_s();
     struct rusage ru;
-    int status;
-    uint64_t v[2] = {0, 0};
+    char out[4096];
+    size_t got = 0;
+    ssize_t n;
+    const char *p;
 
     if (pipe(fd) != 0) {
+        perror("pipe");
         exit(1);
     }
     pid = fork();
-    if (pid == 0) {
-        static struct rpl_opts o;
-        struct rpl_summary s;
-        char err[512];
-        close(fd[0]);
-        rpl_opts_default(&o);
-        o.capture = path;
-        if (rpl_run(&o, &s, err, sizeof err) != MD_OK) {
-            fprintf(stderr, "bench_replay: %s\n", err);
-            _exit(1);
-        }
-        v[0] = s.events;
-        v[1] = s.bars;
-        if (write(fd[1], v, sizeof v) != (ssize_t)sizeof v) {
-            _exit(1);
-        }
-        _exit(0);
-    }
-    close(fd[1]);
-    if (read(fd[0], v, sizeof v) != (ssize_t)sizeof v) {
-        fprintf(stderr, "bench_replay: the replay failed\n");
+    if (pid < 0) {
+        perror("fork");
         exit(1);
     }
+    if (pid == 0) {
+        close(fd[0]);
+        dup2(fd[1], 2);
+        close(fd[1]);
+        execl(bin, bin, "replay", path, "--what-if", (char *)NULL);
+        fprintf(stderr, "bench_replay: cannot run %s\n", bin);
+        _exit(127);
+    }
+    close(fd[1]);
+    while (got < sizeof out - 1 &&
+           (n = read(fd[0], out + got, sizeof out - 1 - got)) > 0) {
+        got += (size_t)n;
+    }
+    out[got] = '\0';
     close(fd[0]);
-    waitpid(pid, &status, 0);
+    if (wait4(pid, &status, 0, &ru) != pid) {
+        perror("wait4");
+        exit(1);
+    }
     t = now_s() - t;
-    getrusage(RUSAGE_CHILDREN, &ru);
+    p = strstr(out, "events, ");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || p == NULL ||
+        strstr(out, "bars ") == NULL) {
+        fprintf(stderr, "bench_replay: the replay failed:\n%s", out);
+        exit(1);
+    }
+    p = strchr(out, ':');
+    *events = strtoull(p != NULL ? p + 1 : out, NULL, 10);
+    *bars = strtoull(strstr(out, "bars ") + 5, NULL, 10);
     *rss_kib = ru.ru_maxrss;
-    *events = v[0];
-    *bars = v[1];
     return t;
 }
 
@@ -132,7 +142,17 @@ int main(int argc, char **argv)
     uint64_t frames = argc > 1 ? strtoull(argv[1], NULL, 10) : 5000000;
     uint64_t sizes[2] = {1000000, frames};
     char dir[] = "/tmp/ccstream-bench-XXXXXX", path[64], cmd[96];
+    char bin[4096];
+    const char *slash = strrchr(argv[0], '/');
     int k;
+
+    /* build/bench/bench_replay -> build/ccstream */
+    snprintf(bin, sizeof bin, "%.*s../ccstream",
+             slash != NULL ? (int)(slash - argv[0] + 1) : 0, argv[0]);
+    if (access(bin, X_OK) != 0) {
+        fprintf(stderr, "bench_replay: %s: not found (make first)\n", bin);
+        return 1;
+    }
 
     if (mkdtemp(dir) == NULL) {
         perror("mkdtemp");
@@ -143,7 +163,7 @@ int main(int argc, char **argv)
     for (k = 0; k < 2; k++) {
         uint64_t rows, events, bars;
         double ts, tr, best_s = 1e9, best_r = 1e9;
-        long rss = 0;
+        long rss = 0, rss_max = 0;
         int rep;
         if (k == 1 && sizes[1] == sizes[0]) {
             break;
@@ -154,14 +174,15 @@ int main(int argc, char **argv)
         }
         for (rep = 0; rep < 3; rep++) {
             ts = scan(path, &rows);
-            tr = replay_child(path, &rss, &events, &bars);
+            tr = replay_child(bin, path, &rss, &events, &bars);
+            rss_max = rss > rss_max ? rss : rss_max;
             best_s = ts < best_s ? ts : best_s;
             best_r = tr < best_r ? tr : best_r;
         }
         printf("%-10" PRIu64 " %10" PRIu64 " %12.0f %12.0f %8.2f %9ld KiB "
                "%8" PRIu64 "\n",
                sizes[k], rows, (double)rows / best_s, (double)events / best_r,
-               best_s / best_r, rss, bars);
+               best_s / best_r, rss_max, bars);
         fflush(stdout);
         unlink(path);
     }

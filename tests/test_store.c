@@ -859,6 +859,125 @@ static void overwrite(const char *path, long off, size_t n, int byte)
     close(fd);
 }
 
+/* store_reader_only: the kinds asked for, in seq order, whatever the order
+ * or form of the list; a contiguous range (the HTTP kinds) is read through
+ * the events_http index, and a capture without that index (written before
+ * it existed) gives the same answer by a scan. */
+static const int only_kinds[] = {
+    STORE_K_WS_TEXT,  STORE_K_HTTP_REQUEST, STORE_K_WS_TEXT,
+    STORE_K_HTTP_RESPONSE, STORE_K_WS_TEXT, STORE_K_TIMER,
+    STORE_K_HTTP_REQUEST, STORE_K_HTTP_ERROR, STORE_K_WS_TEXT,
+    STORE_K_WS_CLOSED, STORE_K_HTTP_REQUEST, STORE_K_HTTP_RESPONSE,
+};
+#define N_ONLY (sizeof only_kinds / sizeof only_kinds[0])
+
+static void expect_only(const char *path, const int *want, size_t n)
+{
+    struct store_reader *r = open_r(path);
+    struct store_event ev;
+    size_t i, got = 0;
+    int rc;
+
+    assert_rc(store_reader_only(r, want, n), MD_OK);
+    for (i = 0; i < N_ONLY; i++) {
+        size_t k;
+        int hit = 0;
+        for (k = 0; k < n; k++) {
+            hit |= only_kinds[i] == want[k];
+        }
+        if (!hit) {
+            continue;
+        }
+        assert_rc(store_next(r, &ev), MD_OK);
+        assert_int_equal(ev.seq, (int64_t)i + 1);
+        assert_int_equal(ev.kind, only_kinds[i]);
+        assert_int_equal(ev.mono_ns, 1000 * (int64_t)(i + 1));
+        got++;
+    }
+    rc = store_next(r, &ev);
+    if (rc != MD_E_NOTFOUND) {
+        fail_msg("%zu events of the %zu kinds, then %s (seq %" PRId64 ")",
+                 got, n, md_errname(rc), ev.seq);
+    }
+    store_reader_close(r);
+}
+
+static int plan_uses(const char *path, const char *sql, const char *index)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    char q[512];
+    int found = 0;
+
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL),
+                     SQLITE_OK);
+    snprintf(q, sizeof q, "EXPLAIN QUERY PLAN %s", sql);
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *d = (const char *)sqlite3_column_text(st, 3);
+        found |= d != NULL && strstr(d, index) != NULL;
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return found;
+}
+
+static void test_store_reader_only(void **state)
+{
+    static const int http[] = {STORE_K_HTTP_REQUEST, STORE_K_HTTP_RESPONSE,
+                               STORE_K_HTTP_ERROR};
+    static const int http_shuffled[] = {STORE_K_HTTP_ERROR,
+                                        STORE_K_HTTP_REQUEST,
+                                        STORE_K_HTTP_RESPONSE};
+    static const int mixed[] = {STORE_K_WS_CLOSED, STORE_K_HTTP_RESPONSE};
+    static const int dup[] = {STORE_K_HTTP_REQUEST, STORE_K_HTTP_REQUEST,
+                              STORE_K_HTTP_ERROR};
+    static const int one[] = {STORE_K_TIMER};
+    char path[300], old[300];
+    struct store_writer *w;
+    struct store_event e;
+    sqlite3 *db;
+    size_t i;
+
+    (void)state;
+    tmp_path(path, sizeof path, "only.db");
+    w = open_w(path, NULL, NULL);
+    for (i = 0; i < N_ONLY; i++) {
+        char body[64];
+        int n = snprintf(body, sizeof body, "event %zu", i + 1);
+        ev_set(&e, 0, only_kinds[i], STORE_D_IN, 1000 * (int64_t)(i + 1),
+               NULL, body, (size_t)n);
+        assert_rc(store_append(w, &e), MD_OK);
+    }
+    close_w(w);
+
+    assert_true(plan_uses(path,
+                          "SELECT seq FROM events WHERE kind BETWEEN 20 AND "
+                          "22 ORDER BY seq",
+                          "events_http"));
+    expect_only(path, http, 3);
+    expect_only(path, http_shuffled, 3);
+    expect_only(path, mixed, 2);
+    expect_only(path, dup, 3);
+    expect_only(path, one, 1);
+
+    /* a capture from before the index: same answers */
+    tmp_path(old, sizeof old, "only-old.db");
+    copy_file(path, old);
+    assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "DROP INDEX events_http", NULL, NULL,
+                                  NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    assert_false(plan_uses(old,
+                           "SELECT seq FROM events WHERE kind BETWEEN 20 AND "
+                           "22 ORDER BY seq",
+                           "events_http"));
+    expect_only(old, http, 3);
+    expect_only(old, http_shuffled, 3);
+    expect_only(old, mixed, 2);
+}
+
 static void test_store_refuses_bad_files(void **state)
 {
     char good[300], p[300], cmd[800];
@@ -1248,6 +1367,7 @@ int main(void)
         cmocka_unit_test(test_store_queue_bound),
         cmocka_unit_test(test_store_sticky_error),
         cmocka_unit_test(test_store_sigkill),
+        cmocka_unit_test(test_store_reader_only),
         cmocka_unit_test(test_store_refuses_bad_files),
         cmocka_unit_test(test_store_redaction),
     };
