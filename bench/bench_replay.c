@@ -124,15 +124,14 @@ static double replay_child(const char *bin, const char *path, long *rss_kib,
         exit(1);
     }
     t = now_s() - t;
-    p = strstr(out, "events, ");
+    /* "replay (what-if): N events, ..." then "  bars B (..." */
+    p = strstr(out, "\n  bars ");
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || p == NULL ||
-        strstr(out, "bars ") == NULL) {
+        sscanf(out, "replay (what-if): %" SCNu64 " events", events) != 1 ||
+        sscanf(p, "\n  bars %" SCNu64, bars) != 1) {
         fprintf(stderr, "bench_replay: the replay failed:\n%s", out);
         exit(1);
     }
-    p = strchr(out, ':');
-    *events = strtoull(p != NULL ? p + 1 : out, NULL, 10);
-    *bars = strtoull(strstr(out, "bars ") + 5, NULL, 10);
     *rss_kib = ru.ru_maxrss;
     return t;
 }

@@ -1441,27 +1441,28 @@ static int pf_start(struct prefetch *pf, struct store_reader *rd)
 /* The next event, like store_next: pointers valid until the next call. */
 static int pf_next(struct prefetch *pf, struct store_event *ev)
 {
-    /* Fast path: the batch being read is full and stays put until the
-     * consumer gives it back, so no lock is needed to read it. */
-    if (pf->seen_full && pf->pos < pf->b[pf->head].n) {
-        *ev = pf->b[pf->head].ev[pf->pos++];
-        return MD_OK;
-    }
     for (;;) {
         struct pf_batch *b = &pf->b[pf->head];
-        pthread_mutex_lock(&pf->mu);
-        while (!b->full) {
-            pthread_cond_wait(&pf->cv, &pf->mu);
-        }
-        pf->seen_full = 1;
-        if (pf->pos < b->n) {
-            pthread_mutex_unlock(&pf->mu);
+        int rc;
+
+        /* A batch seen full stays put until the consumer gives it back,
+         * so reading it needs no lock. */
+        if (pf->seen_full && pf->pos < b->n) {
             *ev = b->ev[pf->pos++];
             return MD_OK;
         }
+        pthread_mutex_lock(&pf->mu);
+        if (!pf->seen_full) {
+            while (!b->full) {
+                pthread_cond_wait(&pf->cv, &pf->mu);
+            }
+            pf->seen_full = 1;
+            pthread_mutex_unlock(&pf->mu);
+            continue;
+        }
         if (pf->done && pf->head == pf->last) {
             /* the thread's last batch, used up: the end (or its error) */
-            int rc = pf->end_rc;
+            rc = pf->end_rc;
             pthread_mutex_unlock(&pf->mu);
             return rc;
         }
