@@ -806,6 +806,19 @@ static void copy_file(const char *from, const char *to)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Run sql on the SQLite file at path (creating it if need be). */
+static void run_sql(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    char *msg = NULL;
+
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        fail_msg("%s: %s: %s", path, sql, msg != NULL ? msg : "?");
+    }
+    sqlite3_close(db);
+}
+
 /* store_reader_open refuses path with want and a message containing
  * both the path and `words`. */
 static void expect_refused(const char *path, int want, const char *words)
@@ -936,7 +949,6 @@ static void test_store_reader_only(void **state)
     char path[300], old[300];
     struct store_writer *w;
     struct store_event e;
-    sqlite3 *db;
     size_t i;
 
     (void)state;
@@ -964,11 +976,7 @@ static void test_store_reader_only(void **state)
     /* a capture from before the index: same answers */
     tmp_path(old, sizeof old, "only-old.db");
     copy_file(path, old);
-    assert_int_equal(sqlite3_open(old, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "DROP INDEX events_http", NULL, NULL,
-                                  NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    run_sql(old, "DROP INDEX events_http");
     assert_false(plan_uses(old,
                            "SELECT seq FROM events WHERE kind BETWEEN 20 AND "
                            "22 ORDER BY seq",
@@ -982,7 +990,6 @@ static void test_store_refuses_bad_files(void **state)
 {
     char good[300], p[300], cmd[800];
     struct stat sb;
-    sqlite3 *db;
 
     (void)state;
     tmp_path(good, sizeof good, "good.db");
@@ -1006,58 +1013,28 @@ static void test_store_refuses_bad_files(void **state)
     expect_refused(p, MD_E_CORRUPT, "not a regular file");
 
     tmp_path(p, sizeof p, "plain-sqlite.db");
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "CREATE TABLE t(x); INSERT INTO t "
-                                  "VALUES(1)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    run_sql(p, "CREATE TABLE t(x); INSERT INTO t VALUES(1)");
     expect_refused(p, MD_E_CORRUPT, "not a ccstream capture");
 
     /* our application_id but no meta table */
     tmp_path(p, sizeof p, "appid-only.db");
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "PRAGMA application_id=1667462004;"
-                                  "CREATE TABLE t(x)",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    run_sql(p, "PRAGMA application_id=1667462004;CREATE TABLE t(x)");
     expect_refused(p, MD_E_CORRUPT, "not a ccstream capture");
 
     /* a capture with another format name */
     tmp_path(p, sizeof p, "other-format.db");
     copy_file(good, p);
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "UPDATE meta SET value='x' WHERE "
-                                  "key='format'",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    run_sql(p, "UPDATE meta SET value='x' WHERE key='format'");
     expect_refused(p, MD_E_CORRUPT, "not a ccstream capture");
 
     tmp_path(p, sizeof p, "newer.db");
     copy_file(good, p);
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "UPDATE meta SET value='2' WHERE "
-                                  "key='schema_version'",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    run_sql(p, "UPDATE meta SET value='2' WHERE key='schema_version'");
     expect_refused(p, MD_E_VERSION, "newer");
 
     tmp_path(p, sizeof p, "version-junk.db");
     copy_file(good, p);
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db,
-                                  "UPDATE meta SET value='one' WHERE "
-                                  "key='schema_version'",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    run_sql(p, "UPDATE meta SET value='one' WHERE key='schema_version'");
     expect_refused(p, MD_E_CORRUPT, "schema_version");
 
     tmp_path(p, sizeof p, "half.db");
@@ -1107,11 +1084,7 @@ static void test_store_refuses_bad_files(void **state)
     /* a row deleted by hand: the gap in seq is reported */
     tmp_path(p, sizeof p, "gap.db");
     copy_file(good, p);
-    assert_int_equal(sqlite3_open(p, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "DELETE FROM events WHERE seq=100",
-                                  NULL, NULL, NULL),
-                     SQLITE_OK);
-    sqlite3_close(db);
+    run_sql(p, "DELETE FROM events WHERE seq=100");
     expect_damage_found(p);
 
     /* and the original is still fine */
