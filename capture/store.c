@@ -2261,8 +2261,9 @@ int store_reader_only(struct store_reader *r, const int *kinds, size_t n)
                             " mono_ns, wall_ns, status, meta, payload"
                             " FROM events WHERE ");
     if (store__kind_range(kinds, n, &lo, &hi)) {
-        /* the form of the events_http index's condition, so a range
-         * it covers is read from the index, not by a scan */
+        /* the form of the events_http index's condition: for exactly
+         * its range (the HTTP kinds) SQLite reads the index, not every
+         * row; another range is a scan, as IN would be */
         snprintf(sql + used, sizeof sql - used,
                  "kind BETWEEN %d AND %d ORDER BY seq", lo, hi);
     } else {

@@ -220,7 +220,9 @@ int64_t store_conn_count(struct store_reader *r);
 
 /* From now on store_next returns only events of these kinds (n <= 16),
  * still in seq order, from the first again. For scans that need a few
- * kinds of a large capture (replay's REST answers). MD_OK or MD_E_*. */
+ * kinds of a large capture: the HTTP kinds (20..22, in any order) are read
+ * through the events_http index where the capture has it (replay's REST
+ * answers); other sets scan the events. MD_OK or MD_E_*. */
 int store_reader_only(struct store_reader *r, const int *kinds, size_t n);
 
 /* The next event in seq order. MD_OK with *ev filled (pointers valid until
