@@ -86,7 +86,7 @@ static bool copy_str(const struct cc_str *s, char *dst, size_t cap)
 /* True when wire string w equals the stored string s of length n. */
 static bool wire_eq(const struct cc_str *w, const char *s, uint8_t n)
 {
-    return !w->esc && w->len == n && memcmp(w->p, s, n) == 0;
+    return !w->esc && w->len == n && md_bytes_eq(w->p, s, n);
 }
 
 static void copy_fix(const struct cc_fixstr *s, char *dst, size_t cap)

@@ -1,13 +1,16 @@
 /* cc_decode.c: CryptoCompare streamer v2 and min-api REST decoder.
  *
  * Table-driven over the flat scanner in cc_json.c: each message kind has a
- * static field table (name, kind, has bit, offset). Pure: no I/O, no
- * allocation, no clock; never reads outside the caller's buffer. */
+ * static field table (name, kind, has bit, offset) listing the names in
+ * the order CryptoCompare sends them, the order lookup tries them in.
+ * Pure: no I/O, no allocation, no clock; never reads outside the caller's
+ * buffer. */
 #include "cc_decode.h"
 
 #include <string.h>
 
 #include "md_err.h"
+#include "md_types.h"
 
 /* ---------------------------------------------------------------------
  * Field tables
@@ -42,106 +45,106 @@ struct field {
 
 #define TR(m) offsetof(struct cc_trade, m)
 static const struct field trade_tab[] = {
-    FLD("F", FK_U32, 3, TR(flags)),
+    FLD("TYPE", FK_TYPE, NOBIT, NOOFF),
     FLD("M", FK_STR, 0, TR(market)),
-    FLD("P", FK_NUM, 7, TR(p)),
-    FLD("Q", FK_NUM, 6, TR(q)),
+    FLD("FSYM", FK_STR, 1, TR(fsym)),
+    FLD("TSYM", FK_STR, 2, TR(tsym)),
+    FLD("F", FK_U32, 3, TR(flags)),
     FLD("ID", FK_STR, 4, TR(id)),
     FLD("TS", FK_INT, 5, TR(ts)),
-    FLD("RTS", FK_INT, 9, TR(rts)),
-    FLD("FSYM", FK_STR, 1, TR(fsym)),
-    FLD("TSNS", FK_NS, 11, TR(tsns)),
-    FLD("TSYM", FK_STR, 2, TR(tsym)),
-    FLD("TYPE", FK_TYPE, NOBIT, NOOFF),
-    FLD("CCSEQ", FK_INT, 10, TR(ccseq)),
-    FLD("RTSNS", FK_NS, 12, TR(rtsns)),
+    FLD("Q", FK_NUM, 6, TR(q)),
+    FLD("P", FK_NUM, 7, TR(p)),
     FLD("TOTAL", FK_NUM, 8, TR(total)),
+    FLD("RTS", FK_INT, 9, TR(rts)),
+    FLD("CCSEQ", FK_INT, 10, TR(ccseq)),
+    FLD("TSNS", FK_NS, 11, TR(tsns)),
+    FLD("RTSNS", FK_NS, 12, TR(rtsns)),
 };
 
 #define TK(m) offsetof(struct cc_ticker, m)
 #define TKN(id) (offsetof(struct cc_ticker, num) + (id) * sizeof(struct cc_num))
 #define TKNUM(nm, id) FLD(nm, FK_NUM, id, TKN(id))
 static const struct field ticker_tab[] = {
-    TKNUM("ASK", CC_TK_ASK),
-    TKNUM("AVG", CC_TK_MEDIAN), /* legacy name of MEDIAN */
-    TKNUM("BID", CC_TK_BID),
     FLD("TYPE", FK_TYPE, NOBIT, TK(type_num)),
-    FLD("FLAGS", FK_U32, CC_TK_FLAGS, TK(flags)),
-    TKNUM("OFFER", CC_TK_ASK),  /* legacy name of ASK */
-    TKNUM("PRICE", CC_TK_PRICE),
-    TKNUM("LOWDAY", CC_TK_LOWDAY),
     FLD("MARKET", FK_STR, CC_TK_MARKET, TK(market)),
-    TKNUM("MEDIAN", CC_TK_MEDIAN),
-    TKNUM("MKTCAP", CC_TK_MKTCAP),
-    TKNUM("SUPPLY", CC_TK_SUPPLY),
-    TKNUM("HIGHDAY", CC_TK_HIGHDAY),
-    TKNUM("LOWHOUR", CC_TK_LOWHOUR),
-    TKNUM("OPENDAY", CC_TK_OPENDAY),
-    TKNUM("HIGHHOUR", CC_TK_HIGHHOUR),
-    FLD("IMAGEURL", FK_STR, CC_TK_IMAGEURL, TK(imageurl)),
-    TKNUM("OPENHOUR", CC_TK_OPENHOUR),
-    FLD("TOSYMBOL", FK_STR, CC_TK_TOSYMBOL, TK(tsym)),
-    TKNUM("CHANGEDAY", CC_TK_CHANGEDAY),
-    TKNUM("LOW24HOUR", CC_TK_LOW24HOUR),
-    TKNUM("MAXSUPPLY", CC_TK_MAXSUPPLY),
-    TKNUM("VOLUMEDAY", CC_TK_VOLUMEDAY),
-    TKNUM("CHANGEHOUR", CC_TK_CHANGEHOUR),
     FLD("FROMSYMBOL", FK_STR, CC_TK_FROMSYMBOL, TK(fsym)),
-    TKNUM("HIGH24HOUR", CC_TK_HIGH24HOUR),
-    FLD("LASTMARKET", FK_STR, CC_TK_LASTMARKET, TK(lastmarket)),
+    FLD("TOSYMBOL", FK_STR, CC_TK_TOSYMBOL, TK(tsym)),
+    FLD("FLAGS", FK_U32, CC_TK_FLAGS, TK(flags)),
+    TKNUM("MEDIAN", CC_TK_MEDIAN),
+    FLD("LASTTRADEID", FK_STR, CC_TK_LASTTRADEID, TK(lasttradeid)),
+    TKNUM("PRICE", CC_TK_PRICE),
     FLD("LASTUPDATE", FK_INT, CC_TK_LASTUPDATE, TK(lastupdate)),
     TKNUM("LASTVOLUME", CC_TK_LASTVOLUME),
-    TKNUM("OPEN24HOUR", CC_TK_OPEN24HOUR),
-    TKNUM("VOLUMEHOUR", CC_TK_VOLUMEHOUR),
-    FLD("LASTTRADEID", FK_STR, CC_TK_LASTTRADEID, TK(lasttradeid)),
-    TKNUM("VOLUMEDAYTO", CC_TK_VOLUMEDAYTO),
-    TKNUM("CHANGE24HOUR", CC_TK_CHANGE24HOUR),
-    TKNUM("CHANGEPCTDAY", CC_TK_CHANGEPCTDAY),
     TKNUM("LASTVOLUMETO", CC_TK_LASTVOLUMETO),
-    TKNUM("VOLUME24HOUR", CC_TK_VOLUME24HOUR),
+    TKNUM("VOLUMEHOUR", CC_TK_VOLUMEHOUR),
     TKNUM("VOLUMEHOURTO", CC_TK_VOLUMEHOURTO),
-    TKNUM("CHANGEPCTHOUR", CC_TK_CHANGEPCTHOUR),
-    TKNUM("CURRENTSUPPLY", CC_TK_CURRENTSUPPLY),
-    TKNUM("MKTCAPPENALTY", CC_TK_MKTCAPPENALTY),
-    FLD("CONVERSIONTYPE", FK_STR, CC_TK_CONVERSIONTYPE, TK(conversiontype)),
-    TKNUM("TOTALVOLUME24H", CC_TK_TOTALVOLUME24H),
+    TKNUM("VOLUMEDAY", CC_TK_VOLUMEDAY),
+    TKNUM("VOLUMEDAYTO", CC_TK_VOLUMEDAYTO),
+    TKNUM("VOLUME24HOUR", CC_TK_VOLUME24HOUR),
     TKNUM("VOLUME24HOURTO", CC_TK_VOLUME24HOURTO),
-    TKNUM("CHANGEPCT24HOUR", CC_TK_CHANGEPCT24HOUR),
-    TKNUM("MAXSUPPLYMKTCAP", CC_TK_MAXSUPPLYMKTCAP),
-    FLD("CONVERSIONSYMBOL", FK_STR, CC_TK_CONVERSIONSYMBOL,
-        TK(conversionsymbol)),
-    TKNUM("TOTALVOLUME24HTO", CC_TK_TOTALVOLUME24HTO),
-    TKNUM("CIRCULATINGSUPPLY", CC_TK_CIRCULATINGSUPPLY),
-    TKNUM("CURRENTSUPPLYMKTCAP", CC_TK_CURRENTSUPPLYMKTCAP),
+    TKNUM("OPENDAY", CC_TK_OPENDAY),
+    TKNUM("HIGHDAY", CC_TK_HIGHDAY),
+    TKNUM("LOWDAY", CC_TK_LOWDAY),
+    TKNUM("OPEN24HOUR", CC_TK_OPEN24HOUR),
+    TKNUM("HIGH24HOUR", CC_TK_HIGH24HOUR),
+    TKNUM("LOW24HOUR", CC_TK_LOW24HOUR),
+    FLD("LASTMARKET", FK_STR, CC_TK_LASTMARKET, TK(lastmarket)),
+    TKNUM("OPENHOUR", CC_TK_OPENHOUR),
+    TKNUM("HIGHHOUR", CC_TK_HIGHHOUR),
+    TKNUM("LOWHOUR", CC_TK_LOWHOUR),
     TKNUM("TOPTIERVOLUME24HOUR", CC_TK_TOPTIERVOLUME24HOUR),
     TKNUM("TOPTIERVOLUME24HOURTO", CC_TK_TOPTIERVOLUME24HOURTO),
-    TKNUM("TOTALTOPTIERVOLUME24H", CC_TK_TOTALTOPTIERVOLUME24H),
+    TKNUM("CHANGE24HOUR", CC_TK_CHANGE24HOUR),
+    TKNUM("CHANGEPCT24HOUR", CC_TK_CHANGEPCT24HOUR),
+    TKNUM("CHANGEDAY", CC_TK_CHANGEDAY),
+    TKNUM("CHANGEPCTDAY", CC_TK_CHANGEPCTDAY),
+    TKNUM("CHANGEHOUR", CC_TK_CHANGEHOUR),
+    TKNUM("CHANGEPCTHOUR", CC_TK_CHANGEPCTHOUR),
+    FLD("CONVERSIONTYPE", FK_STR, CC_TK_CONVERSIONTYPE, TK(conversiontype)),
+    FLD("CONVERSIONSYMBOL", FK_STR, CC_TK_CONVERSIONSYMBOL,
+        TK(conversionsymbol)),
+    TKNUM("SUPPLY", CC_TK_SUPPLY),
+    TKNUM("MKTCAP", CC_TK_MKTCAP),
+    TKNUM("MKTCAPPENALTY", CC_TK_MKTCAPPENALTY),
+    TKNUM("CIRCULATINGSUPPLY", CC_TK_CIRCULATINGSUPPLY),
+    TKNUM("CURRENTSUPPLY", CC_TK_CURRENTSUPPLY),
+    TKNUM("CURRENTSUPPLYMKTCAP", CC_TK_CURRENTSUPPLYMKTCAP),
     TKNUM("CIRCULATINGSUPPLYMKTCAP", CC_TK_CIRCULATINGSUPPLYMKTCAP),
+    TKNUM("MAXSUPPLY", CC_TK_MAXSUPPLY),
+    TKNUM("MAXSUPPLYMKTCAP", CC_TK_MAXSUPPLYMKTCAP),
+    TKNUM("TOTALVOLUME24H", CC_TK_TOTALVOLUME24H),
+    TKNUM("TOTALVOLUME24HTO", CC_TK_TOTALVOLUME24HTO),
+    TKNUM("TOTALTOPTIERVOLUME24H", CC_TK_TOTALTOPTIERVOLUME24H),
     TKNUM("TOTALTOPTIERVOLUME24HTO", CC_TK_TOTALTOPTIERVOLUME24HTO),
+    FLD("IMAGEURL", FK_STR, CC_TK_IMAGEURL, TK(imageurl)),
+    TKNUM("ASK", CC_TK_ASK),
+    TKNUM("BID", CC_TK_BID),
+    TKNUM("OFFER", CC_TK_ASK),  /* legacy name of ASK */
+    TKNUM("AVG", CC_TK_MEDIAN), /* legacy name of MEDIAN */
 };
 
 #define OH(m) offsetof(struct cc_ohlc, m)
 static const struct field ohlc_tab[] = {
-    FLD("TS", FK_INT, 3, OH(ts)),
-    FLD("LOW", FK_NUM, 8, OH(low)),
-    FLD("HIGH", FK_NUM, 7, OH(high)),
-    FLD("OPEN", FK_NUM, 6, OH(open)),
     FLD("TYPE", FK_TYPE, NOBIT, NOOFF),
-    FLD("UNIT", FK_STR, 4, OH(unit)),
-    FLD("CLOSE", FK_NUM, 9, OH(close)),
-    FLD("ACTION", FK_STR, 5, OH(action)),
-    FLD("LASTTS", FK_INT, 14, OH(lastts)),
     FLD("MARKET", FK_STR, 0, OH(market)),
+    FLD("FROMSYMBOL", FK_STR, 1, OH(fsym)),
+    FLD("TOSYMBOL", FK_STR, 2, OH(tsym)),
+    FLD("TS", FK_INT, 3, OH(ts)),
+    FLD("UNIT", FK_STR, 4, OH(unit)),
+    FLD("ACTION", FK_STR, 5, OH(action)),
+    FLD("OPEN", FK_NUM, 6, OH(open)),
+    FLD("HIGH", FK_NUM, 7, OH(high)),
+    FLD("LOW", FK_NUM, 8, OH(low)),
+    FLD("CLOSE", FK_NUM, 9, OH(close)),
+    FLD("VOLUMEFROM", FK_NUM, 10, OH(volumefrom)),
+    FLD("VOLUMETO", FK_NUM, 11, OH(volumeto)),
+    FLD("TOTALTRADES", FK_INT, 12, OH(totaltrades)),
     FLD("FIRSTTS", FK_INT, 13, OH(firstts)),
+    FLD("LASTTS", FK_INT, 14, OH(lastts)),
+    FLD("FIRSTPRICE", FK_NUM, 15, OH(firstprice)),
     FLD("MAXPRICE", FK_NUM, 16, OH(maxprice)),
     FLD("MINPRICE", FK_NUM, 17, OH(minprice)),
-    FLD("TOSYMBOL", FK_STR, 2, OH(tsym)),
-    FLD("VOLUMETO", FK_NUM, 11, OH(volumeto)),
     FLD("LASTPRICE", FK_NUM, 18, OH(lastprice)),
-    FLD("FIRSTPRICE", FK_NUM, 15, OH(firstprice)),
-    FLD("FROMSYMBOL", FK_STR, 1, OH(fsym)),
-    FLD("VOLUMEFROM", FK_NUM, 10, OH(volumefrom)),
-    FLD("TOTALTRADES", FK_INT, 12, OH(totaltrades)),
 };
 
 #define WL(m) offsetof(struct cc_welcome, m)
@@ -174,13 +177,13 @@ static const struct field welcome_tab[] = {
 
 #define CT(m) offsetof(struct cc_ctl, m)
 static const struct field ctl_tab[] = {
-    FLD("SUB", FK_STR, 1, CT(sub)),
-    FLD("INFO", FK_STR, 2, CT(info)),
     FLD("TYPE", FK_TYPE, NOBIT, NOOFF),
-    FLD("TIMEMS", FK_INT, 4, CT(timems)),
     FLD("MESSAGE", FK_STR, 0, CT(message)),
-    FLD("INFO_OBJ", FK_INFOOBJ, NOBIT, 0),
+    FLD("SUB", FK_STR, 1, CT(sub)),
     FLD("PARAMETER", FK_STR, 3, CT(parameter)),
+    FLD("INFO", FK_STR, 2, CT(info)),
+    FLD("TIMEMS", FK_INT, 4, CT(timems)),
+    FLD("INFO_OBJ", FK_INFOOBJ, NOBIT, 0),
 };
 
 /* Unknown TYPEs: only the duplicate check of TYPE itself. */
@@ -190,13 +193,13 @@ static const struct field type_only_tab[] = {
 
 #define BR(m) offsetof(struct cc_bar, m)
 static const struct field bar_tab[] = {
-    FLD("low", FK_NUM, 2, BR(low)),
-    FLD("high", FK_NUM, 1, BR(high)),
-    FLD("open", FK_NUM, 3, BR(open)),
     FLD("time", FK_INT, 0, BR(time)),
-    FLD("close", FK_NUM, 6, BR(close)),
-    FLD("volumeto", FK_NUM, 5, BR(volumeto)),
+    FLD("high", FK_NUM, 1, BR(high)),
+    FLD("low", FK_NUM, 2, BR(low)),
+    FLD("open", FK_NUM, 3, BR(open)),
     FLD("volumefrom", FK_NUM, 4, BR(volumefrom)),
+    FLD("volumeto", FK_NUM, 5, BR(volumeto)),
+    FLD("close", FK_NUM, 6, BR(close)),
     FLD("conversionType", FK_STR, 7, BR(conversion_type)),
     FLD("conversionSymbol", FK_STR, 8, BR(conversion_symbol)),
 };
@@ -204,13 +207,13 @@ static const struct field bar_tab[] = {
 /* The envelope of every min-api / data-api body (Data is per endpoint). */
 #define RS(m) offsetof(struct cc_rest_status, m)
 static const struct field env_tab[] = {
-    FLD("Err", FK_ERR, NOBIT, 0),
-    FLD("Type", FK_INT, 4, RS(type)),
-    FLD("Message", FK_STR, 1, RS(message)),
-    FLD("Warning", FK_STR, 3, RS(warning)),
     FLD("Response", FK_STR, 0, RS(response)),
-    FLD("RateLimit", FK_RL, NOBIT, RS(rl)),
+    FLD("Message", FK_STR, 1, RS(message)),
     FLD("HasWarning", FK_BOOL, 2, RS(has_warning)),
+    FLD("Type", FK_INT, 4, RS(type)),
+    FLD("RateLimit", FK_RL, NOBIT, RS(rl)),
+    FLD("Err", FK_ERR, NOBIT, 0),
+    FLD("Warning", FK_STR, 3, RS(warning)),
     FLD("ParamWithError", FK_STR, 5, RS(param_with_error)),
 };
 
@@ -559,32 +562,20 @@ static int read_field(struct cc_json *j, const struct field *f, void *base,
     return rc;
 }
 
-/* Order of table entries: by length, then bytes. */
-static int name_cmp(const struct field *f, const char *k, size_t klen)
-{
-    size_t i;
-    if (f->len != klen) {
-        return f->len < klen ? -1 : 1;
-    }
-    for (i = 0; i < klen; i++) {
-        if (f->name[i] != k[i]) {
-            return (unsigned char)f->name[i] < (unsigned char)k[i] ? -1 : 1;
-        }
-    }
-    return 0;
-}
-
-/* Find key in tab (sorted by name_cmp: the tests check it through
- * cc_decode__tables_ok): binary search for the run of names of the key's
- * length, then a linear pass over that short run. Keys with escapes are
- * unescaped first ("\u0050RICE" is PRICE). Returns the slot, or -1. */
-static int lookup(const struct field *tab, size_t n, const struct cc_str *key)
+/* Find key in tab, comparing from slot from on and wrapping around. The
+ * tables list their names in the order CryptoCompare sends them, and
+ * callers pass the slot after the previous key, so a frame in the usual
+ * order costs one comparison per key; another order costs a pass over
+ * the table (each slot rejected by its length or first byte). Keys with
+ * escapes are unescaped first ("\u0050RICE" is PRICE). Returns the slot,
+ * or -1. */
+static int lookup(const struct field *tab, size_t n, size_t from,
+                  const struct cc_str *key)
 {
     char tmp[64];
     const char *k = key->p;
     size_t klen = key->len;
-    size_t lo = 0;
-    size_t hi = n;
+    size_t c, i;
 
     if (key->esc) {
         if (cc_str_unescape(key, tmp, sizeof tmp, &klen) != MD_OK) {
@@ -595,30 +586,31 @@ static int lookup(const struct field *tab, size_t n, const struct cc_str *key)
     if (klen == 0 || klen > UINT8_MAX) {
         return -1;
     }
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (tab[mid].len < klen) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
+    for (c = 0, i = from < n ? from : 0; c < n; c++) {
+        const char *nm = tab[i].name;
+        if (tab[i].len == klen && nm[0] == k[0]) {
+            size_t b = 1;
+            while (b < klen && nm[b] == k[b]) {
+                b++;
+            }
+            if (b == klen) {
+                return (int)i;
+            }
         }
-    }
-    for (; lo < n && tab[lo].len == klen; lo++) {
-        const char *nm = tab[lo].name;
-        if (nm[klen - 1] == k[klen - 1] && nm[0] == k[0] &&
-            memcmp(nm, k, klen) == 0) {
-            return (int)lo;
-        }
+        i = i + 1 < n ? i + 1 : 0;
     }
     return -1;
 }
 
 /* Decode the remaining members of the open object with tab. seen holds
- * table slots already consumed (duplicates are MD_E_PROTO). */
+ * table slots already consumed (duplicates are MD_E_PROTO); from0 is the
+ * slot the next key most likely has. */
 static int decode_members(struct cc_json *j, const struct field *tab,
-                          size_t n, void *base, uint64_t *has, uint64_t seen)
+                          size_t n, void *base, uint64_t *has, uint64_t seen,
+                          size_t from0)
 {
     struct cc_str key;
+    size_t from = from0;
     int rc;
 
     for (;;) {
@@ -627,7 +619,7 @@ static int decode_members(struct cc_json *j, const struct field *tab,
         if (rc <= 0) {
             return rc;
         }
-        idx = lookup(tab, n, &key);
+        idx = lookup(tab, n, from, &key);
         if (idx < 0) {
             rc = cc_json_skip(j);
         } else if (seen & (UINT64_C(1) << idx)) {
@@ -635,6 +627,7 @@ static int decode_members(struct cc_json *j, const struct field *tab,
                                 "duplicate key");
         } else {
             seen |= UINT64_C(1) << idx;
+            from = (size_t)idx + 1;
             rc = read_field(j, &tab[idx], base, has);
         }
         if (rc < 0) {
@@ -643,26 +636,35 @@ static int decode_members(struct cc_json *j, const struct field *tab,
     }
 }
 
-static bool table_sorted(const struct field *tab, size_t n)
+/* Names are unique and fit the lookup (1..255 bytes); the streamer's
+ * tables start with TYPE, which cc_ws_decode consumes first. */
+static bool table_ok(const struct field *tab, size_t n, bool type_first)
 {
-    size_t i;
-    for (i = 1; i < n; i++) {
-        if (name_cmp(&tab[i - 1], tab[i].name, tab[i].len) >= 0) {
+    size_t i, k;
+    for (i = 0; i < n; i++) {
+        if (tab[i].len == 0 || strlen(tab[i].name) != tab[i].len) {
             return false;
         }
+        for (k = 0; k < i; k++) {
+            if (tab[k].len == tab[i].len &&
+                memcmp(tab[k].name, tab[i].name, tab[i].len) == 0) {
+                return false;
+            }
+        }
     }
-    return true;
+    return !type_first || (n > 0 && strcmp(tab[0].name, "TYPE") == 0);
 }
 
 bool cc_decode__tables_ok(void)
 {
-    return table_sorted(trade_tab, NELEM(trade_tab)) &&
-           table_sorted(ticker_tab, NELEM(ticker_tab)) &&
-           table_sorted(ohlc_tab, NELEM(ohlc_tab)) &&
-           table_sorted(welcome_tab, NELEM(welcome_tab)) &&
-           table_sorted(ctl_tab, NELEM(ctl_tab)) &&
-           table_sorted(bar_tab, NELEM(bar_tab)) &&
-           table_sorted(env_tab, NELEM(env_tab));
+    return table_ok(trade_tab, NELEM(trade_tab), true) &&
+           table_ok(ticker_tab, NELEM(ticker_tab), true) &&
+           table_ok(ohlc_tab, NELEM(ohlc_tab), true) &&
+           table_ok(welcome_tab, NELEM(welcome_tab), true) &&
+           table_ok(ctl_tab, NELEM(ctl_tab), true) &&
+           table_ok(type_only_tab, NELEM(type_only_tab), true) &&
+           table_ok(bar_tab, NELEM(bar_tab), false) &&
+           table_ok(env_tab, NELEM(env_tab), false);
 }
 
 /* ---------------------------------------------------------------------
@@ -796,7 +798,8 @@ static enum cc_type type_of(int32_t num)
 
 static bool is_type_key(const struct cc_str *k)
 {
-    return cc_str_eq(k, "TYPE", 4);
+    return k->esc ? cc_str_eq(k, "TYPE", 4)
+                  : k->len == 4 && md_bytes_eq(k->p, "TYPE", 4);
 }
 
 /* Slow path: TYPE is not the first key. Walk the top level once to find
@@ -881,7 +884,7 @@ int cc_ws_decode(const char *buf, size_t len, struct cc_msg *msg,
     if (is_type_key(&key)) {
         /* Fast path: TYPE first, as in every real frame. */
         rc = read_type(&j, &msg->type_num, &msg->type_text);
-        seen = 1; /* resolved to TYPE's slot below */
+        seen = 1; /* TYPE's slot, 0 in every streamer table */
     } else {
         j = body;
         rc = prescan_type(&j, msg);
@@ -952,13 +955,9 @@ int cc_ws_decode(const char *buf, size_t len, struct cc_msg *msg,
         has = &msg->u.ctl.has;
         break;
     }
-    if (seen) {
-        /* TYPE came first: mark its slot so a second TYPE is a duplicate. */
-        struct cc_str t = {"TYPE", 4, false};
-        int idx = lookup(tab, n, &t);
-        seen = idx >= 0 ? UINT64_C(1) << idx : 0;
-    }
-    rc = decode_members(&j, tab, n, base, has, seen);
+    /* TYPE came first (slot 0 of every streamer table, checked by
+     * cc_decode__tables_ok): mark it so a second TYPE is a duplicate. */
+    rc = decode_members(&j, tab, n, base, has, seen, seen ? 1u : 0u);
     if (rc < 0) {
         return rc;
     }
@@ -1001,7 +1000,7 @@ static int fix_set(struct cc_fixstr *dst, const struct cc_str *src)
 
 static bool fix_eq(const struct cc_fixstr *a, const struct cc_fixstr *b)
 {
-    return a->len == b->len && memcmp(a->s, b->s, a->len) == 0;
+    return a->len == b->len && md_bytes_eq(a->s, b->s, a->len);
 }
 
 int cc_ticker_merge(struct cc_ticker_state *st,
@@ -1228,7 +1227,7 @@ static void status_init(struct cc_rest_status *st, int http_status,
 static int envelope_member(struct cc_json *j, const struct cc_str *key,
                            struct cc_rest_status *st, uint64_t *seen)
 {
-    int idx = lookup(env_tab, NELEM(env_tab), key);
+    int idx = lookup(env_tab, NELEM(env_tab), 0, key);
     int rc;
     if (idx < 0) {
         return 0;
@@ -1280,7 +1279,7 @@ static int read_bars(struct cc_json *j, struct cc_histo *out,
         memset(b, 0, sizeof *b);
         rc = cc_json_obj_begin(j);
         if (rc == MD_OK) {
-            rc = decode_members(j, bar_tab, NELEM(bar_tab), b, &b->has, 0);
+            rc = decode_members(j, bar_tab, NELEM(bar_tab), b, &b->has, 0, 0);
         }
         if (rc < 0) {
             break;
@@ -1541,7 +1540,7 @@ static int read_raw(struct cc_json *j, struct cc_ticker *tickers, size_t cap,
             rc = cc_json_obj_begin(j);
             if (rc == MD_OK) {
                 rc = decode_members(j, ticker_tab, NELEM(ticker_tab), t,
-                                    &t->has, 0);
+                                    &t->has, 0, 0);
             }
             if (rc < 0) {
                 break;

@@ -536,8 +536,8 @@ int cc_rest_status_decode(const char *buf, size_t len, int http_status,
 
 const char *cc_rest_kind_name(enum cc_rest_kind k);
 
-/* Module-internal, for the tests: true when every field table is sorted
- * the way its binary search needs (by length, then bytes; no duplicate). */
+/* Module-internal, for the tests: true when every field table fits its
+ * lookup (unique names of 1..255 bytes; the streamer's start with TYPE). */
 bool cc_decode__tables_ok(void);
 
 #endif /* CC_DECODE_H */

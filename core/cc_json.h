@@ -139,6 +139,10 @@ int cc_json__peek_ws(struct cc_json *j);
 int cc_json__expect(struct cc_json *j, const char *what);
 int cc_json__str_slow(struct cc_json *j, size_t i, struct cc_str *out);
 int cc_json__num_slow(struct cc_json *j, struct cc_num *out);
+/* m / 10^k correctly rounded (ties to even) into *out, for m >= 1 and
+ * k <= 19, by one exact 128-bit integer division; false where the
+ * compiler has no 128-bit integers (the caller falls back to strtod). */
+bool cc_json__ratio(uint64_t m, unsigned k, double *out);
 
 /* Skip whitespace; return the next byte (0..255) without consuming it, or
  * -1 at the end of the input. Records nothing. */
@@ -243,12 +247,37 @@ static inline int cc_json_obj_next(struct cc_json *j, struct cc_str *key)
     return 1;
 }
 
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
+    __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#define CC_JSON_SWAR_DIGITS 1
+/* True when all 8 bytes of w (little-endian load) are ASCII digits. */
+static inline bool cc_json__8digits(uint64_t w)
+{
+    return ((w & UINT64_C(0xF0F0F0F0F0F0F0F0)) |
+            (((w + UINT64_C(0x0606060606060606)) &
+              UINT64_C(0xF0F0F0F0F0F0F0F0)) >> 4)) ==
+           UINT64_C(0x3333333333333333);
+}
+
+/* The value of 8 ASCII digits loaded little-endian (first digit in the
+ * low byte): three multiplications instead of eight steps. */
+static inline uint64_t cc_json__8digits_val(uint64_t w)
+{
+    const uint64_t mask = UINT64_C(0x000000FF000000FF);
+    w -= UINT64_C(0x3030303030303030);
+    w = (w * 10) + (w >> 8);
+    return (((w & mask) * UINT64_C(0x000F424000000064)) +
+            (((w >> 16) & mask) * UINT64_C(0x0000271000000001))) >> 32;
+}
+#endif
+
 /* Consume one number into *out. MD_OK, MD_E_TRUNC, MD_E_PROTO (not a
  * number, RFC 8259 grammar violated), MD_E_RANGE (token longer than
  * CC_JSON_MAX_NUM, or the double overflows).
  * Fast path: -?(0|[1-9][0-9]*)(.[0-9]+)? with at most 18 digits, so the
  * mantissa cannot overflow, and a double made by one exact IEEE operation
- * (Clinger) when the mantissa is <= 2^53. */
+ * (Clinger) when the mantissa is <= 2^53, else by one exact integer
+ * division (cc_json__ratio: 17- and 18-digit values such as TOTAL). */
 static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
 {
     static const double p10[19] = {
@@ -282,6 +311,19 @@ static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
     nd = i - d0;
     if (i < n && b[i] == '.') {
         size_t f0 = ++i;
+#ifdef CC_JSON_SWAR_DIGITS
+        /* 8 digits at a time; more than 18 in all go to the slow path
+         * below, so a wrapped m is never used */
+        while (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, b + i, 8);
+            if (!cc_json__8digits(w)) {
+                break;
+            }
+            m = m * 100000000u + cc_json__8digits_val(w);
+            i += 8;
+        }
+#endif
         while (i < n && (unsigned)(b[i] - '0') <= 9u) {
             m = m * 10 + (uint64_t)(b[i] - '0');
             i++;
@@ -296,24 +338,26 @@ static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
                    (unsigned)(b[i] - '0') <= 9u))) {
         return cc_json__num_slow(j, out);
     }
-    /* Canonical: strip trailing zeros. */
+    /* Canonical: strip trailing zeros (none when the last digit is not
+     * one, the usual case). */
     exp = -(int)fd;
     if (m == 0) {
         exp = 0;
-    } else {
+    } else if (b[i - 1] == '0') {
         while (m % 10 == 0) {
             m /= 10;
             exp++;
         }
     }
-    if (m > (UINT64_C(1) << 53) || sizeof(double_t) != sizeof(double)) {
+    if (m <= (UINT64_C(1) << 53) && sizeof(double_t) == sizeof(double)) {
+        d = (double)m;
+        d = exp >= 0 ? d * p10[exp] : d / p10[-exp];
+    } else if (exp > 0 || !cc_json__ratio(m, (unsigned)-exp, &d)) {
         return cc_json__num_slow(j, out);
     }
     out->dec.mant = neg ? -(int64_t)m : (int64_t)m;
     out->dec.exp10 = (int16_t)exp;
     out->dec.exact = true;
-    d = (double)m;
-    d = exp >= 0 ? d * p10[exp] : d / p10[-exp];
     out->d = neg ? -d : d;
     j->pos = i;
     return MD_OK;

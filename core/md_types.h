@@ -16,6 +16,21 @@ typedef int64_t mono_ns;
 /* Server (CryptoCompare) or exchange wall time, unix epoch, in ns. */
 typedef int64_t ts_ns;
 
+/* a[0..n) == b[0..n), for the short names and symbols of frames (a few
+ * bytes), where a call to memcmp costs more than the comparison. */
+static inline int md_bytes_eq(const void *a, const void *b, size_t n)
+{
+    const unsigned char *x = a, *y = b;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        if (x[i] != y[i]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 #define MD_NS_PER_MS INT64_C(1000000)
 #define MD_NS_PER_S INT64_C(1000000000)
 

@@ -1328,7 +1328,18 @@ struct prefetch {
     int done;       /* the thread has put its last batch ... */
     unsigned last;  /* ... this one */
     int stop;       /* the consumer gave up */
+    double cpu;     /* the thread's CPU seconds, set as it ends */
 };
+
+static double thread_cpu(void)
+{
+    struct timespec t;
+
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t) != 0) {
+        return 0;
+    }
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
 
 /* Copy one event's bytes into the batch; 0 if they do not fit. */
 static int pf_put(struct pf_batch *b, const struct store_event *ev)
@@ -1423,6 +1434,7 @@ static void *pf_main(void *arg)
         }
         w = (w + 1) % PF_BATCHES;
     }
+    pf->cpu = thread_cpu();
     return NULL;
 }
 
@@ -2084,6 +2096,7 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         rc = r->strict ? run_strict(r, pf)
                        : run_whatif(r, pf, sess.started_wall_ns);
         pf_stop(pf);
+        sum->cpu_read = pf->cpu;
         if (rc == MD_E_CORRUPT || rc == MD_E_IO) {
             snprintf(errbuf, errlen, "%s", store_reader_errmsg(rd));
         }
@@ -2132,6 +2145,7 @@ out:
     free(r->core);
     free(r);
     clock_gettime(CLOCK_MONOTONIC, &b);
+    sum->cpu_core = thread_cpu();
     sum->seconds = (double)(b.tv_sec - a.tv_sec) +
                    (double)(b.tv_nsec - a.tv_nsec) / 1e9;
     return rc;
@@ -2149,7 +2163,7 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
     fprintf(f,
             "replay (%s): %" PRIu64 " events, %" PRIu64 " frames, %" PRIu64
             " core inputs, %" PRIu64 " timers in %.1f s of virtual time "
-            "(%.2f s wall)\n"
+            "(%.2f s wall; CPU %.2f s core, %.2f s read-ahead)\n"
             "  bars %" PRIu64 " (%" PRIu64 " revisions, %" PRIu64
             " from REST); trades: %" PRIu64 " duplicates, %" PRIu64
             " late revisions, %" PRIu64 " too late; %" PRIu64
@@ -2158,6 +2172,7 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
             PRIu64 "; deliveries failed %" PRIu64 "\n",
             s->mode == RPL_STRICT ? "strict" : "what-if", s->events, s->frames,
             s->inputs, s->timers_fired, (double)s->span_ns / 1e9, s->seconds,
+            s->cpu_core, s->cpu_read,
             s->bars, s->revisions, s->rest_bars, s->duplicates,
             s->late_revisions, s->late_dropped, s->malformed, transitions,
             s->rest_matched, s->rest_misses, s->deliveries_failed);

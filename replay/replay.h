@@ -111,6 +111,8 @@ struct rpl_summary {
     uint64_t divergences; /* strict: 0 or 1 (stops at the first) */
     int64_t span_ns;      /* virtual time covered */
     double seconds;       /* wall time the replay took */
+    double cpu_core;      /* CPU seconds of the thread running the core */
+    double cpu_read;      /* CPU seconds of the read-ahead thread */
     char divergence[1024];
 };
 

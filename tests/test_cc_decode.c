@@ -1051,6 +1051,118 @@ static void test_cc_decode_numbers_fast_vs_slow(void **state)
     }
 }
 
+/* m as a decimal with k fraction digits ("123", 2 -> "1.23"). */
+static int dec_text(char *out, size_t cap, uint64_t m, unsigned k, bool neg)
+{
+    char dg[32];
+    int n = snprintf(dg, sizeof dg, "%0*llu", (int)k + 1,
+                     (unsigned long long)m);
+    int i;
+    size_t o = 0;
+
+    if (neg) {
+        out[o++] = '-';
+    }
+    for (i = 0; i < n; i++) {
+        if (k > 0 && i == n - (int)k) {
+            out[o++] = '.';
+        }
+        out[o++] = dg[i];
+    }
+    out[o] = '\0';
+    (void)cap;
+    return (int)o;
+}
+
+static uint64_t num_rng(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* Both paths (the inline scanner and cc_num_parse) give strtod's double,
+ * bit for bit, on many mantissas of 16 to 20 digits: random ones, exact
+ * halfway points between two doubles (ties to even) and their neighbours
+ * one unit in the last digit away. MD_TEST_SLOW=1 runs 25 times more. */
+static void test_cc_decode_numbers_vs_strtod(void **state)
+{
+    uint64_t seed = 20251126;
+    long iters = getenv("MD_TEST_SLOW") ? 5000000 : 200000;
+    long i, fast = 0;
+    (void)state;
+
+    for (i = 0; i < iters; i++) {
+        uint64_t r = num_rng(&seed);
+        uint64_t m;
+        unsigned k;
+        char text[48];
+        int len;
+        struct cc_json j;
+        struct cc_num a, b;
+        double want;
+
+        switch (i % 4) {
+        case 0: /* random, 1..20 digits */
+            m = r >> (r & 63);
+            k = (unsigned)(num_rng(&seed) % 20);
+            break;
+        case 1: { /* a tie: (2q+1) * 2^(e-1) with 53-bit q, exactly */
+            int e = (int)(num_rng(&seed) % 20) - 8; /* ulp 2^e */
+            uint64_t q = (UINT64_C(1) << 52) | (r >> 12);
+            if (e >= 1) {
+                m = ((2 * q + 1) << (e - 1));
+                k = 0;
+                if (m >= UINT64_C(10000000000000000000) / 2) {
+                    m = 2 * q + 1;
+                }
+            } else {
+                /* (2q+1) / 2^(1-e) = (2q+1) * 5^(1-e) / 10^(1-e) */
+                unsigned t;
+                m = 2 * q + 1;
+                k = (unsigned)(1 - e);
+                for (t = 0; t < k && m <= UINT64_MAX / 5; t++) {
+                    m *= 5;
+                }
+                if (t < k) {
+                    m = 2 * q + 1; /* does not fit: an integer tie */
+                    k = 0;
+                }
+            }
+            break;
+        }
+        case 2: /* a neighbour of a tie */
+            m = ((UINT64_C(1) << 53) | (r >> 11)) | 1u;
+            m = (r & 1) ? m + 1 : m - 1;
+            k = (unsigned)(num_rng(&seed) % 4);
+            break;
+        default: /* 17-19 significant digits, like TOTAL */
+            m = UINT64_C(10000000000000000) +
+                r % UINT64_C(9990000000000000000);
+            k = (unsigned)(num_rng(&seed) % 20);
+            break;
+        }
+        len = dec_text(text, sizeof text, m, k, (r >> 7) & 1);
+        want = strtod(text, NULL);
+        cc_json_init(&j, text, (size_t)len, NULL);
+        assert_rc(cc_json_num(&j, &a), MD_OK);
+        assert_rc(cc_num_parse(text, (size_t)len, &b), MD_OK);
+        if (memcmp(&a.d, &want, sizeof want) != 0 ||
+            memcmp(&b.d, &want, sizeof want) != 0) {
+            fail_msg("%s: fast %.17g, reference %.17g, strtod %.17g", text,
+                     a.d, b.d, want);
+        }
+        if (a.dec.mant != b.dec.mant || a.dec.exp10 != b.dec.exp10 ||
+            a.dec.exact != b.dec.exact) {
+            fail_msg("%s: decimal differs between the paths", text);
+        }
+        fast += m > (UINT64_C(1) << 53);
+    }
+    /* most cases are over 2^53, where the old paths called strtod */
+    assert_true(fast > iters / 2);
+}
+
 static void test_cc_decode_int64_edges(void **state)
 {
     struct cc_msg m;
@@ -1701,6 +1813,7 @@ int main(void)
         cmocka_unit_test(test_cc_decode_numbers),
         cmocka_unit_test(test_cc_decode_num_parse_args),
         cmocka_unit_test(test_cc_decode_numbers_fast_vs_slow),
+        cmocka_unit_test(test_cc_decode_numbers_vs_strtod),
         cmocka_unit_test(test_cc_decode_int64_edges),
         cmocka_unit_test(test_cc_decode_strings),
         cmocka_unit_test(test_cc_decode_malformed),
