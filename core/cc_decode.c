@@ -492,10 +492,11 @@ static int read_err(struct cc_json *j, struct cc_rest_status *st)
 static int read_field(struct cc_json *j, const struct field *f, void *base,
                       uint64_t *has)
 {
-    int rc = cc_json_null(j);
+    int rc;
     size_t start;
 
-    if (rc != 0) {
+    if (cc_json_peek(j) == 'n') {
+        rc = cc_json_null(j);
         return rc < 0 ? rc : MD_OK;
     }
     start = j->pos;
@@ -619,7 +620,12 @@ static int decode_members(struct cc_json *j, const struct field *tab,
         if (rc <= 0) {
             return rc;
         }
-        idx = lookup(tab, n, from, &key);
+        if (from < n && tab[from].len == key.len && !key.esc &&
+            md_bytes_eq(tab[from].name, key.p, key.len)) {
+            idx = (int)from; /* the usual order: one comparison */
+        } else {
+            idx = lookup(tab, n, from, &key);
+        }
         if (idx < 0) {
             rc = cc_json_skip(j);
         } else if (seen & (UINT64_C(1) << idx)) {

@@ -250,15 +250,6 @@ static inline int cc_json_obj_next(struct cc_json *j, struct cc_str *key)
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && \
     __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 #define CC_JSON_SWAR_DIGITS 1
-/* True when all 8 bytes of w (little-endian load) are ASCII digits. */
-static inline bool cc_json__8digits(uint64_t w)
-{
-    return ((w & UINT64_C(0xF0F0F0F0F0F0F0F0)) |
-            (((w + UINT64_C(0x0606060606060606)) &
-              UINT64_C(0xF0F0F0F0F0F0F0F0)) >> 4)) ==
-           UINT64_C(0x3333333333333333);
-}
-
 /* The value of 8 ASCII digits loaded little-endian (first digit in the
  * low byte): three multiplications instead of eight steps. */
 static inline uint64_t cc_json__8digits_val(uint64_t w)
@@ -268,6 +259,53 @@ static inline uint64_t cc_json__8digits_val(uint64_t w)
     w = (w * 10) + (w >> 8);
     return (((w & mask) * UINT64_C(0x000F424000000064)) +
             (((w >> 16) & mask) * UINT64_C(0x0000271000000001))) >> 32;
+}
+/* How many of the 8 bytes of w (little-endian load) are digits before
+ * the first non-digit: 0..8. A byte is a digit when its high nibble is 3
+ * and its low nibble at most 9; a carry out of a non-digit byte can only
+ * disturb later bytes, which are not counted. */
+static inline unsigned cc_json__digit_run(uint64_t w)
+{
+    const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0);
+    const uint64_t d3 = UINT64_C(0x3030303030303030);
+    const uint64_t low7 = UINT64_C(0x7F7F7F7F7F7F7F7F);
+    uint64_t bad = ((w & hi) ^ d3) |
+                   (((w + UINT64_C(0x0606060606060606)) & hi) ^ d3);
+    /* the high bit of every non-zero byte of bad, exactly */
+    uint64_t flag = (((bad & low7) + low7) | bad) & ~low7;
+
+    return flag == 0 ? 8u : (unsigned)__builtin_ctzll(flag) / 8u;
+}
+
+/* Append the digits at b[*i..) to *m, 8 bytes at a time while 8 bytes
+ * remain; returns false when fewer do (the caller's byte loop goes on). */
+static inline bool cc_json__digits8(const char *b, size_t n, size_t *i,
+                                    uint64_t *m)
+{
+    static const uint64_t p10u[9] = {
+        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u,
+        100000000u,
+    };
+    while (n - *i >= 8) {
+        uint64_t w;
+        unsigned k;
+        memcpy(&w, b + *i, 8);
+        k = cc_json__digit_run(w);
+        if (k == 0) {
+            return true;
+        }
+        if (k < 8) {
+            /* the k digits as the low end of "000..": '0' bytes first */
+            unsigned s = 8u * (8u - k);
+            w = (w << s) | (UINT64_C(0x3030303030303030) >> (64u - s));
+        }
+        *m = *m * p10u[k] + cc_json__8digits_val(w);
+        *i += k;
+        if (k < 8) {
+            return true;
+        }
+    }
+    return false;
 }
 #endif
 
@@ -303,6 +341,11 @@ static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
     if (i < n && b[i] == '0') {
         i++;
     } else {
+#ifdef CC_JSON_SWAR_DIGITS
+        /* more than 18 digits in all go to the slow path below, so a
+         * wrapped m is never used */
+        (void)cc_json__digits8(b, n, &i, &m);
+#endif
         while (i < n && (unsigned)(b[i] - '0') <= 9u) {
             m = m * 10 + (uint64_t)(b[i] - '0');
             i++;
@@ -312,17 +355,7 @@ static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
     if (i < n && b[i] == '.') {
         size_t f0 = ++i;
 #ifdef CC_JSON_SWAR_DIGITS
-        /* 8 digits at a time; more than 18 in all go to the slow path
-         * below, so a wrapped m is never used */
-        while (n - i >= 8) {
-            uint64_t w;
-            memcpy(&w, b + i, 8);
-            if (!cc_json__8digits(w)) {
-                break;
-            }
-            m = m * 100000000u + cc_json__8digits_val(w);
-            i += 8;
-        }
+        (void)cc_json__digits8(b, n, &i, &m);
 #endif
         while (i < n && (unsigned)(b[i] - '0') <= 9u) {
             m = m * 10 + (uint64_t)(b[i] - '0');
