@@ -160,6 +160,12 @@ int agg_init(struct agg *a, const struct agg_config *cfg);
  * MD_OK; MD_E_FULL when a new stream does not fit (counted). */
 int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns);
 
+/* The ticker fields agg_cccagg reads (besides the identity and FLAGS):
+ * what the feed asks the decoder to convert (cc_ws_decode_want). */
+#define AGG_TICKER_FIELDS                                                  \
+    (CC_TKM(CC_TK_PRICE) | CC_TKM(CC_TK_LASTUPDATE) |                      \
+     CC_TKM(CC_TK_VOLUMEDAY) | CC_TKM(CC_TK_VOLUMEDAYTO))
+
 /* A TYPE 5 update, after cc_ticker_merge into st; changed is the merge's
  * changed mask; fresh is true for the first update after a (re)subscribe
  * (its VOLUMEDAY only sets the baseline). MD_OK; MD_E_FULL as above. */

@@ -488,9 +488,27 @@ static int read_err(struct cc_json *j, struct cc_rest_status *st)
     return rc < 0 ? rc : MD_OK;
 }
 
-/* Read the value of field f into base; set its has bit. null = absent. */
+/* A value not wanted: checked as what f says it is, then passed over. */
+static int pass_field(struct cc_json *j, const struct field *f)
+{
+    struct cc_str str;
+    int c;
+
+    if (f->kind == FK_STR) {
+        return cc_json_str(j, &str);
+    }
+    c = cc_json_peek(j);
+    if (c != '-' && (c < '0' || c > '9')) {
+        return cc_json__expect(j, "expected a number");
+    }
+    return cc_json_skip(j);
+}
+
+/* Read the value of field f into base; set its has bit. null = absent.
+ * A number or string field whose has bit is not in want is only checked
+ * (pass_field). */
 static int read_field(struct cc_json *j, const struct field *f, void *base,
-                      uint64_t *has)
+                      uint64_t *has, uint64_t want)
 {
     int rc;
     size_t start;
@@ -498,6 +516,10 @@ static int read_field(struct cc_json *j, const struct field *f, void *base,
     if (cc_json_peek(j) == 'n') {
         rc = cc_json_null(j);
         return rc < 0 ? rc : MD_OK;
+    }
+    if (f->bit != NOBIT && !((want >> f->bit) & 1u) &&
+        (f->kind == FK_NUM || f->kind == FK_STR)) {
+        return pass_field(j, f);
     }
     start = j->pos;
     switch ((enum fkind)f->kind) {
@@ -608,7 +630,7 @@ static int lookup(const struct field *tab, size_t n, size_t from,
  * slot the next key most likely has. */
 static int decode_members(struct cc_json *j, const struct field *tab,
                           size_t n, void *base, uint64_t *has, uint64_t seen,
-                          size_t from0)
+                          size_t from0, uint64_t want)
 {
     struct cc_str key;
     size_t from = from0;
@@ -634,7 +656,7 @@ static int decode_members(struct cc_json *j, const struct field *tab,
         } else {
             seen |= UINT64_C(1) << idx;
             from = (size_t)idx + 1;
-            rc = read_field(j, &tab[idx], base, has);
+            rc = read_field(j, &tab[idx], base, has, want);
         }
         if (rc < 0) {
             return rc;
@@ -849,6 +871,12 @@ static int prescan_type(struct cc_json *j, struct cc_msg *msg)
 int cc_ws_decode(const char *buf, size_t len, struct cc_msg *msg,
                  struct cc_err *err)
 {
+    return cc_ws_decode_want(buf, len, msg, err, CC_TK_ALL);
+}
+
+int cc_ws_decode_want(const char *buf, size_t len, struct cc_msg *msg,
+                      struct cc_err *err, uint64_t want)
+{
     struct cc_json j;
     struct cc_json body;
     struct cc_str key;
@@ -963,7 +991,13 @@ int cc_ws_decode(const char *buf, size_t len, struct cc_msg *msg,
     }
     /* TYPE came first (slot 0 of every streamer table, checked by
      * cc_decode__tables_ok): mark it so a second TYPE is a duplicate. */
-    rc = decode_members(&j, tab, n, base, has, seen, seen ? 1u : 0u);
+    if (tab != ticker_tab) {
+        want = CC_TK_ALL; /* the mask is for tickers only */
+    } else {
+        want |= CC_TKM(CC_TK_MARKET) | CC_TKM(CC_TK_FROMSYMBOL) |
+                CC_TKM(CC_TK_TOSYMBOL) | CC_TKM(CC_TK_FLAGS);
+    }
+    rc = decode_members(&j, tab, n, base, has, seen, seen ? 1u : 0u, want);
     if (rc < 0) {
         return rc;
     }
@@ -1243,7 +1277,7 @@ static int envelope_member(struct cc_json *j, const struct cc_str *key,
                             "duplicate key");
     }
     *seen |= UINT64_C(1) << idx;
-    rc = read_field(j, &env_tab[idx], st, &st->has);
+    rc = read_field(j, &env_tab[idx], st, &st->has, CC_TK_ALL);
     return rc < 0 ? rc : 1;
 }
 
@@ -1285,7 +1319,8 @@ static int read_bars(struct cc_json *j, struct cc_histo *out,
         memset(b, 0, sizeof *b);
         rc = cc_json_obj_begin(j);
         if (rc == MD_OK) {
-            rc = decode_members(j, bar_tab, NELEM(bar_tab), b, &b->has, 0, 0);
+            rc = decode_members(j, bar_tab, NELEM(bar_tab), b, &b->has, 0, 0,
+                                    CC_TK_ALL);
         }
         if (rc < 0) {
             break;
@@ -1546,7 +1581,7 @@ static int read_raw(struct cc_json *j, struct cc_ticker *tickers, size_t cap,
             rc = cc_json_obj_begin(j);
             if (rc == MD_OK) {
                 rc = decode_members(j, ticker_tab, NELEM(ticker_tab), t,
-                                    &t->has, 0, 0);
+                                    &t->has, 0, 0, CC_TK_ALL);
             }
             if (rc < 0) {
                 break;

@@ -10,6 +10,7 @@ int feed_init(struct feed *f, const struct agg_config *cfg)
     int rc;
 
     memset(f, 0, sizeof *f);
+    f->ticker_want = AGG_TICKER_FIELDS;
     rc = agg_init(&f->agg, cfg);
     return rc;
 }
@@ -135,7 +136,8 @@ static int on_ticker(struct feed *f, const struct cc_ticker *t, int64_t now)
         return MD_OK;
     }
     f->fresh[k] = false;
-    /* TYPE 2 tickers are merged (kept for consumers) but make no bars. */
+    /* TYPE 2 tickers are merged (the fields of ticker_want, kept for
+     * consumers) but make no bars. */
     if (t->type_num != 5) {
         return MD_OK;
     }
@@ -152,7 +154,7 @@ int feed_frame(struct feed *f, const char *buf, size_t len, mono_ns t_ns,
 
     memset(res, 0, sizeof *res);
     f->st.frames++;
-    rc = cc_ws_decode(buf, len, &msg, &err);
+    rc = cc_ws_decode_want(buf, len, &msg, &err, f->ticker_want);
     if (rc != MD_OK) {
         if (rc == MD_E_TRUNC) {
             f->st.truncated++;

@@ -372,7 +372,30 @@ static void book_free(struct book *b)
 struct timer_tab {
     bool armed[MD_T__COUNT];
     int64_t deadline[MD_T__COUNT];
+    int64_t first; /* no armed deadline is earlier (INT64_MAX: none) */
 };
+
+static void tt_arm(struct timer_tab *tt, int id, int64_t deadline)
+{
+    tt->armed[id] = true;
+    tt->deadline[id] = deadline;
+    if (deadline < tt->first) {
+        tt->first = deadline;
+    }
+}
+
+/* The earliest armed deadline, found again after one was disarmed. */
+static void tt_refresh(struct timer_tab *tt)
+{
+    int k;
+
+    tt->first = INT64_MAX;
+    for (k = 1; k < MD_T__COUNT; k++) {
+        if (tt->armed[k] && tt->deadline[k] < tt->first) {
+            tt->first = tt->deadline[k];
+        }
+    }
+}
 
 /* A recorded WebSocket connection as the virtual world plays it. */
 struct wsmap {
@@ -467,8 +490,17 @@ static void write_bar(struct run *r, const struct bar *b)
     if (b->source == BAR_SRC_REST) {
         r->sum->rest_bars++;
     }
-    if (bar_to_json(b, js, sizeof js, &n) == MD_OK) {
+    /* JSON only for a reader: the recording or strict comparison's
+     * action text, or JSON lines out */
+    if (r->rec == NULL && !r->strict &&
+        (r->o->bars == NULL || r->o->bars_fmt != RPL_BARS_JSON)) {
+        if (r->o->bars == NULL) {
+            return;
+        }
+    } else if (bar_to_json(b, js, sizeof js, &n) == MD_OK) {
         out_text(r, "bar %s\n", js);
+    } else {
+        n = 0;
     }
     if (r->o->bars == NULL) {
         return;
@@ -596,13 +628,13 @@ static void execute(struct run *r, int64_t t)
             break;
         }
         case MD_A_ARM_TIMER:
-            r->tt.armed[a->timer] = true;
-            r->tt.deadline[a->timer] = a->deadline_ns;
+            tt_arm(&r->tt, a->timer, a->deadline_ns);
             out_text(r, "arm %s %" PRId64 "\n", md_timer_name(a->timer),
                      a->deadline_ns - r->t0);
             break;
         case MD_A_CANCEL_TIMER:
             r->tt.armed[a->timer] = false;
+            tt_refresh(&r->tt);
             out_text(r, "cancel %s\n", md_timer_name(a->timer));
             break;
         case MD_A_WS_OPEN:
@@ -898,6 +930,9 @@ static int fire_due(struct run *r, int64_t t)
         int best = -1, k, rc;
         struct core_in in;
         char meta[64];
+        if (t < r->tt.first) {
+            return MD_OK; /* nothing due: the common case, one comparison */
+        }
         for (k = 1; k < MD_T__COUNT; k++) {
             if (r->tt.armed[k] && r->tt.deadline[k] <= t &&
                 (best < 0 || r->tt.deadline[k] < r->tt.deadline[best])) {
@@ -908,6 +943,7 @@ static int fire_due(struct run *r, int64_t t)
             return MD_OK;
         }
         r->tt.armed[best] = false;
+        tt_refresh(&r->tt);
         memset(&in, 0, sizeof in);
         in.kind = CORE_IN_TIMER;
         in.timer = (uint8_t)best;
@@ -1306,7 +1342,7 @@ out:
  * of up to PF_BATCH events and their bytes. The order, and so every output,
  * is the same as reading directly: only the waiting changes. */
 #define PF_BATCHES 4
-#define PF_BATCH 512
+#define PF_BATCH 4096
 
 struct pf_batch {
     size_t n, used, cap; /* events; bytes used of buf */
@@ -2012,6 +2048,7 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     r->err = errbuf;
     r->errlen = errlen;
     r->t0 = INT64_MIN;
+    r->tt.first = INT64_MAX;
     if (o->step) {
         r->tty = fopen("/dev/tty", "r");
         if (r->tty == NULL) {

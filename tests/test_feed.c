@@ -197,6 +197,7 @@ static void test_feed_resubscribe_resets_snapshot(void **state)
     (void)state;
     agg_config_default(&cfg);
     assert_int_equal(feed_init(&F, &cfg), MD_OK);
+    F.ticker_want = CC_TK_ALL; /* the whole snapshot */
     frame("{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
           "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"PRICE\":100,\"MEDIAN\":99,"
           "\"LASTUPDATE\":1753190401}",
@@ -217,6 +218,83 @@ static void test_feed_resubscribe_resets_snapshot(void **state)
     assert_true(F.tk[0].num[CC_TK_PRICE].d == 101);
 }
 
+/* By default only the fields the aggregator reads are converted and
+ * merged; the others are still checked, so a frame that would not decode
+ * in full is malformed all the same; and the bars are the ones a full
+ * decode gives. */
+static void test_feed_ticker_fields(void **state)
+{
+    static const char *const frames[] = {
+        "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+        "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"PRICE\":100.5,\"MEDIAN\":99,"
+        "\"LASTUPDATE\":1753190401,\"LASTVOLUME\":0.25,"
+        "\"LASTTRADEID\":\"217561864\",\"VOLUMEDAY\":1000.5,"
+        "\"VOLUMEDAYTO\":100500.25,\"LASTMARKET\":\"Kraken\"}",
+        "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+        "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"PRICE\":101.75,"
+        "\"MEDIAN\":101.5,\"LASTUPDATE\":1753190420,\"VOLUMEDAY\":1001.5,"
+        "\"VOLUMEDAYTO\":100601.5,\"CURRENTSUPPLYMKTCAP\":1.5e12}",
+        "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+        "\"TOSYMBOL\":\"USD\",\"FLAGS\":4,\"LASTUPDATE\":1753190470,"
+        "\"VOLUMEDAY\":1003,\"VOLUMEDAYTO\":100752.25}",
+    };
+    static const char *const bad[] = {
+        /* an unread number that is a string, an unread string that is a
+         * number, a broken number: malformed with or without the mask */
+        "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+        "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"MEDIAN\":\"99\"}",
+        "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+        "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"LASTMARKET\":7}",
+        "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+        "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"MEDIAN\":1.}",
+    };
+    struct bar full[8], part[8];
+    struct agg_out out;
+    struct agg_config cfg;
+    size_t i, k, n_full = 0;
+
+    (void)state;
+    agg_config_default(&cfg);
+    for (k = 0; k < 2; k++) {
+        assert_int_equal(feed_init(&F, &cfg), MD_OK);
+        assert_true(F.ticker_want == AGG_TICKER_FIELDS);
+        if (k == 0) {
+            F.ticker_want = CC_TK_ALL;
+        }
+        for (i = 0; i < sizeof frames / sizeof frames[0]; i++) {
+            assert_int_equal(frame(frames[i], (T0 + 1) * S + (int64_t)i * S)
+                                 .conn_input,
+                             CONN_I_DATA);
+        }
+        assert_true(F.tk[0].has & CC_TKM(CC_TK_PRICE));
+        assert_true(F.tk[0].num[CC_TK_PRICE].d == 101.75);
+        if (k == 0) {
+            assert_true(F.tk[0].has & CC_TKM(CC_TK_MEDIAN));
+            assert_true(F.tk[0].has & CC_TKM(CC_TK_LASTMARKET));
+        } else {
+            assert_false(F.tk[0].has & CC_TKM(CC_TK_MEDIAN));
+            assert_false(F.tk[0].has & CC_TKM(CC_TK_LASTVOLUME));
+            assert_false(F.tk[0].has & CC_TKM(CC_TK_LASTMARKET));
+        }
+        out.bars = k == 0 ? full : part;
+        out.cap = 8;
+        out.n = 0;
+        assert_int_equal(agg_advance(&F.agg, (T0 + 200) * S, &out), MD_OK);
+        if (k == 0) {
+            n_full = out.n;
+            assert_true(n_full >= 1);
+        } else {
+            assert_int_equal(out.n, n_full);
+            assert_memory_equal(full, part, n_full * sizeof full[0]);
+        }
+        for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            if (frame(bad[i], (T0 + 300) * S).conn_input != CONN_I_MALFORMED) {
+                fail_msg("mask %zu: accepted %s", k, bad[i]);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -224,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_feed_local_clock_ahead_closes_nothing_early),
         cmocka_unit_test(test_feed_classifies_control_frames),
         cmocka_unit_test(test_feed_resubscribe_resets_snapshot),
+        cmocka_unit_test(test_feed_ticker_fields),
     };
     return cmocka_run_group_tests_name("feed", tests, NULL, NULL);
 }
