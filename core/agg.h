@@ -160,8 +160,12 @@ int agg_init(struct agg *a, const struct agg_config *cfg);
  * MD_OK; MD_E_FULL when a new stream does not fit (counted). */
 int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns);
 
-/* The ticker fields agg_cccagg reads (besides the identity and FLAGS):
- * what the feed asks the decoder to convert (cc_ws_decode_want). */
+/* The fields agg_trade and agg_cccagg read (besides the identities and
+ * FLAGS): what the feed asks the decoder to convert (cc_ws_decode_want).
+ * Not TOTAL (the aggregator sums P * Q exactly), RTS or RTSNS. */
+#define AGG_TRADE_FIELDS                                                   \
+    (CC_TR_M | CC_TR_FSYM | CC_TR_TSYM | CC_TR_F | CC_TR_ID | CC_TR_TS |  \
+     CC_TR_TSNS | CC_TR_Q | CC_TR_P | CC_TR_CCSEQ)
 #define AGG_TICKER_FIELDS                                                  \
     (CC_TKM(CC_TK_PRICE) | CC_TKM(CC_TK_LASTUPDATE) |                      \
      CC_TKM(CC_TK_VOLUMEDAY) | CC_TKM(CC_TK_VOLUMEDAYTO))

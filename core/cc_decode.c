@@ -871,11 +871,11 @@ static int prescan_type(struct cc_json *j, struct cc_msg *msg)
 int cc_ws_decode(const char *buf, size_t len, struct cc_msg *msg,
                  struct cc_err *err)
 {
-    return cc_ws_decode_want(buf, len, msg, err, CC_TK_ALL);
+    return cc_ws_decode_want(buf, len, msg, err, NULL);
 }
 
 int cc_ws_decode_want(const char *buf, size_t len, struct cc_msg *msg,
-                      struct cc_err *err, uint64_t want)
+                      struct cc_err *err, const struct cc_want *wanted)
 {
     struct cc_json j;
     struct cc_json body;
@@ -886,6 +886,7 @@ int cc_ws_decode_want(const char *buf, size_t len, struct cc_msg *msg,
     uint64_t *has = NULL;
     uint64_t need = 0;
     uint64_t seen = 0;
+    uint64_t want;
     int rc;
 
     if (!msg || (!buf && len > 0)) {
@@ -991,11 +992,12 @@ int cc_ws_decode_want(const char *buf, size_t len, struct cc_msg *msg,
     }
     /* TYPE came first (slot 0 of every streamer table, checked by
      * cc_decode__tables_ok): mark it so a second TYPE is a duplicate. */
-    if (tab != ticker_tab) {
-        want = CC_TK_ALL; /* the mask is for tickers only */
+    if (wanted == NULL || (tab != ticker_tab && tab != trade_tab)) {
+        want = CC_ALL_FIELDS;
+    } else if (tab == trade_tab) {
+        want = wanted->trade | need;
     } else {
-        want |= CC_TKM(CC_TK_MARKET) | CC_TKM(CC_TK_FROMSYMBOL) |
-                CC_TKM(CC_TK_TOSYMBOL) | CC_TKM(CC_TK_FLAGS);
+        want = wanted->ticker | need | CC_TKM(CC_TK_FLAGS);
     }
     rc = decode_members(&j, tab, n, base, has, seen, seen ? 1u : 0u, want);
     if (rc < 0) {
@@ -1277,7 +1279,7 @@ static int envelope_member(struct cc_json *j, const struct cc_str *key,
                             "duplicate key");
     }
     *seen |= UINT64_C(1) << idx;
-    rc = read_field(j, &env_tab[idx], st, &st->has, CC_TK_ALL);
+    rc = read_field(j, &env_tab[idx], st, &st->has, CC_ALL_FIELDS);
     return rc < 0 ? rc : 1;
 }
 
@@ -1320,7 +1322,7 @@ static int read_bars(struct cc_json *j, struct cc_histo *out,
         rc = cc_json_obj_begin(j);
         if (rc == MD_OK) {
             rc = decode_members(j, bar_tab, NELEM(bar_tab), b, &b->has, 0, 0,
-                                    CC_TK_ALL);
+                                    CC_ALL_FIELDS);
         }
         if (rc < 0) {
             break;
@@ -1581,7 +1583,7 @@ static int read_raw(struct cc_json *j, struct cc_ticker *tickers, size_t cap,
             rc = cc_json_obj_begin(j);
             if (rc == MD_OK) {
                 rc = decode_members(j, ticker_tab, NELEM(ticker_tab), t,
-                                    &t->has, 0, 0, CC_TK_ALL);
+                                    &t->has, 0, 0, CC_ALL_FIELDS);
             }
             if (rc < 0) {
                 break;

@@ -337,19 +337,26 @@ struct cc_msg {
 int cc_ws_decode(const char *buf, size_t len, struct cc_msg *msg,
                  struct cc_err *err);
 
-/* Every ticker field (cc_ws_decode's choice). */
-#define CC_TK_ALL (~UINT64_C(0))
+/* Every field of a kind. */
+#define CC_ALL_FIELDS (~UINT64_C(0))
 
-/* cc_ws_decode, but of a TYPE 2/5/24 ticker only the fields in want
- * (CC_TKM bits; the identity MARKET, FROMSYMBOL, TOSYMBOL and FLAGS
- * always) are converted and reported in has. The others are still
- * checked: a number must be a JSON number and a string a valid string,
- * or the frame is MD_E_PROTO as before; only a number too large for a
- * double (MD_E_RANGE when converted) passes unnoticed there. A CCCAGG
- * update carries some twenty numbers of which the aggregator reads four,
- * so this is most of the cost of such a frame. */
+/* The fields to convert, per message kind, as has bits. */
+struct cc_want {
+    uint64_t trade;  /* CC_TR_* (M, FSYM, TSYM always) */
+    uint64_t ticker; /* CC_TKM() (MARKET, FROMSYMBOL, TOSYMBOL, FLAGS
+                        always) */
+};
+
+/* cc_ws_decode, but of a trade or a TYPE 2/5/24 ticker only the number
+ * and string fields in want (NULL: all) are converted and reported in
+ * has. The others are still checked: a number must be a JSON number and a
+ * string a valid string, or the frame is MD_E_PROTO as before; only a
+ * number too large for a double (MD_E_RANGE when converted) passes
+ * unnoticed there. A CCCAGG update carries some twenty numbers of which
+ * the aggregator reads four, and a trade's TOTAL is the costliest number
+ * of a trade and unread, so this is much of the cost of a frame. */
 int cc_ws_decode_want(const char *buf, size_t len, struct cc_msg *msg,
-                      struct cc_err *err, uint64_t want);
+                      struct cc_err *err, const struct cc_want *want);
 
 /* Stable names for logs and tests. cc_type_name gives the symbol
  * ("CC_T_TRADE"); cc_code_name gives the MESSAGE text the code stands for

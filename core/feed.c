@@ -10,7 +10,8 @@ int feed_init(struct feed *f, const struct agg_config *cfg)
     int rc;
 
     memset(f, 0, sizeof *f);
-    f->ticker_want = AGG_TICKER_FIELDS;
+    f->want.trade = AGG_TRADE_FIELDS;
+    f->want.ticker = AGG_TICKER_FIELDS;
     rc = agg_init(&f->agg, cfg);
     return rc;
 }
@@ -136,7 +137,7 @@ static int on_ticker(struct feed *f, const struct cc_ticker *t, int64_t now)
         return MD_OK;
     }
     f->fresh[k] = false;
-    /* TYPE 2 tickers are merged (the fields of ticker_want, kept for
+    /* TYPE 2 tickers are merged (the fields of want.ticker, kept for
      * consumers) but make no bars. */
     if (t->type_num != 5) {
         return MD_OK;
@@ -154,7 +155,7 @@ int feed_frame(struct feed *f, const char *buf, size_t len, mono_ns t_ns,
 
     memset(res, 0, sizeof *res);
     f->st.frames++;
-    rc = cc_ws_decode_want(buf, len, &msg, &err, f->ticker_want);
+    rc = cc_ws_decode_want(buf, len, &msg, &err, &f->want);
     if (rc != MD_OK) {
         if (rc == MD_E_TRUNC) {
             f->st.truncated++;

@@ -36,9 +36,10 @@ struct feed {
     struct agg agg;
     bool have_offset;
     int64_t offset_ns; /* server epoch ns - local mono ns */
-    /* Ticker fields decoded and merged (CC_TKM bits): feed_init sets
-     * AGG_TICKER_FIELDS; CC_TK_ALL keeps the whole snapshot in tk[]. */
-    uint64_t ticker_want;
+    /* The fields decoded (cc_ws_decode_want): feed_init sets what the
+     * aggregator reads (AGG_TRADE_FIELDS, AGG_TICKER_FIELDS); a ticker
+     * mask of CC_ALL_FIELDS keeps the whole snapshot in tk[]. */
+    struct cc_want want;
     unsigned n_tickers;
     struct cc_ticker_state tk[FEED_MAX_TICKERS];
     bool fresh[FEED_MAX_TICKERS]; /* next update is a new snapshot */

@@ -197,7 +197,7 @@ static void test_feed_resubscribe_resets_snapshot(void **state)
     (void)state;
     agg_config_default(&cfg);
     assert_int_equal(feed_init(&F, &cfg), MD_OK);
-    F.ticker_want = CC_TK_ALL; /* the whole snapshot */
+    F.want.ticker = CC_ALL_FIELDS; /* the whole snapshot */
     frame("{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
           "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"PRICE\":100,\"MEDIAN\":99,"
           "\"LASTUPDATE\":1753190401}",
@@ -237,6 +237,16 @@ static void test_feed_ticker_fields(void **state)
         "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
         "\"TOSYMBOL\":\"USD\",\"FLAGS\":4,\"LASTUPDATE\":1753190470,"
         "\"VOLUMEDAY\":1003,\"VOLUMEDAYTO\":100752.25}",
+        "{\"TYPE\":\"0\",\"M\":\"Coinbase\",\"FSYM\":\"BTC\","
+        "\"TSYM\":\"USD\",\"F\":\"1\",\"ID\":\"852793745\","
+        "\"TS\":1753190418,\"Q\":0.34637342,\"P\":119283.1,"
+        "\"TOTAL\":41316.495295202,\"RTS\":1753190418,"
+        "\"CCSEQ\":852777369,\"TSNS\":654000000,\"RTSNS\":708000000}",
+        "{\"TYPE\":\"0\",\"M\":\"Coinbase\",\"FSYM\":\"BTC\","
+        "\"TSYM\":\"USD\",\"F\":\"2\",\"ID\":\"852793746\","
+        "\"TS\":1753190440,\"Q\":0.01,\"P\":119290,"
+        "\"TOTAL\":1192.9000000000001,\"CCSEQ\":852777370,"
+        "\"TSNS\":1000000}",
     };
     static const char *const bad[] = {
         /* an unread number that is a string, an unread string that is a
@@ -247,7 +257,11 @@ static void test_feed_ticker_fields(void **state)
         "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"LASTMARKET\":7}",
         "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
         "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"MEDIAN\":1.}",
+        "{\"TYPE\":\"0\",\"M\":\"Coinbase\",\"FSYM\":\"BTC\","
+        "\"TSYM\":\"USD\",\"F\":\"1\",\"ID\":\"852793747\","
+        "\"TS\":1753190441,\"Q\":0.01,\"P\":119290,\"TOTAL\":\"1192.9\"}",
     };
+    struct cc_msg msg;
     struct bar full[8], part[8];
     struct agg_out out;
     struct agg_config cfg;
@@ -257,9 +271,11 @@ static void test_feed_ticker_fields(void **state)
     agg_config_default(&cfg);
     for (k = 0; k < 2; k++) {
         assert_int_equal(feed_init(&F, &cfg), MD_OK);
-        assert_true(F.ticker_want == AGG_TICKER_FIELDS);
+        assert_true(F.want.ticker == AGG_TICKER_FIELDS);
+        assert_true(F.want.trade == AGG_TRADE_FIELDS);
         if (k == 0) {
-            F.ticker_want = CC_TK_ALL;
+            F.want.ticker = CC_ALL_FIELDS;
+            F.want.trade = CC_ALL_FIELDS;
         }
         for (i = 0; i < sizeof frames / sizeof frames[0]; i++) {
             assert_int_equal(frame(frames[i], (T0 + 1) * S + (int64_t)i * S)
@@ -268,6 +284,12 @@ static void test_feed_ticker_fields(void **state)
         }
         assert_true(F.tk[0].has & CC_TKM(CC_TK_PRICE));
         assert_true(F.tk[0].num[CC_TK_PRICE].d == 101.75);
+        assert_int_equal(cc_ws_decode_want(frames[3], strlen(frames[3]), &msg,
+                                           NULL, &F.want),
+                         MD_OK);
+        assert_true(msg.u.trade.has & CC_TR_P);
+        assert_true(msg.u.trade.p.d == 119283.1);
+        assert_int_equal((msg.u.trade.has & CC_TR_TOTAL) != 0, k == 0);
         if (k == 0) {
             assert_true(F.tk[0].has & CC_TKM(CC_TK_MEDIAN));
             assert_true(F.tk[0].has & CC_TKM(CC_TK_LASTMARKET));
