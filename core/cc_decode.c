@@ -238,37 +238,14 @@ static size_t off_of(const struct cc_json *j, const char *p)
 /* One integral number -> int64. */
 static int read_int(struct cc_json *j, int64_t *out)
 {
-    const char *b = j->buf;
-    size_t len = j->len, i, d0;
-    uint64_t m = 0;
     struct cc_num n;
     size_t start;
-    bool neg;
     int rc;
 
-    (void)cc_json_peek(j);
-    start = j->pos;
-    /* Fast path: -?[1-9][0-9]{0,17} not followed by a fraction or an
-     * exponent (every TS, CCSEQ and TSNS): no decimal, no double. */
-    i = start;
-    neg = i < len && b[i] == '-';
-    i += neg ? 1u : 0u;
-    d0 = i;
-    if (i < len && b[i] >= '1' && b[i] <= '9') {
-#ifdef CC_JSON_SWAR_DIGITS
-        (void)cc_json__digits8(b, len, &i, &m);
-#endif
-        while (i < len && (unsigned)(b[i] - '0') <= 9u) {
-            m = m * 10 + (uint64_t)(b[i] - '0');
-            i++;
-        }
-        if (i - d0 <= 18 &&
-            (i >= len || (b[i] != '.' && b[i] != 'e' && b[i] != 'E'))) {
-            *out = neg ? -(int64_t)m : (int64_t)m;
-            j->pos = i;
-            return MD_OK;
-        }
+    if (cc_json_int_fast(j, out)) {
+        return MD_OK; /* every TS, CCSEQ and TSNS: no decimal, no double */
     }
+    start = j->pos;
     rc = cc_json_num(j, &n);
     if (rc < 0) {
         return rc;
@@ -663,14 +640,15 @@ static int decode_members(struct cc_json *j, const struct field *tab,
 
     for (;;) {
         int idx;
-        rc = cc_json_obj_next(j, &key);
-        if (rc <= 0) {
-            return rc;
-        }
-        if (from < n && tab[from].len == key.len && !key.esc &&
-            md_bytes_eq(tab[from].name, key.p, key.len)) {
-            idx = (int)from; /* the usual order: one comparison */
+        /* the usual order: the expected name, matched in place */
+        if (from < n &&
+            cc_json_next_key_is(j, tab[from].name, tab[from].len, &key)) {
+            idx = (int)from;
         } else {
+            rc = cc_json_obj_next(j, &key);
+            if (rc <= 0) {
+                return rc;
+            }
             idx = lookup(tab, n, from, &key);
         }
         if (idx < 0) {

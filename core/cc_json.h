@@ -309,6 +309,67 @@ static inline bool cc_json__digits8(const char *b, size_t n, size_t *i,
 }
 #endif
 
+/* The common case of cc_json_obj_next after the first member, when the
+ * caller knows which name most likely comes: if the input continues with
+ * exactly ,"name": (no whitespace, no escapes) consume it and return
+ * true with *key set as cc_json_obj_next would; else consume nothing and
+ * return false (the caller then calls cc_json_obj_next). */
+static inline bool cc_json_next_key_is(struct cc_json *j, const char *name,
+                                       size_t len, struct cc_str *key)
+{
+    const char *b = j->buf + j->pos;
+    size_t i;
+
+    if (j->first || j->len - j->pos < len + 4 || b[0] != ',' ||
+        b[1] != '"' || b[len + 2] != '"' || b[len + 3] != ':') {
+        return false;
+    }
+    for (i = 0; i < len; i++) {
+        if (b[i + 2] != name[i]) {
+            return false;
+        }
+    }
+    key->p = b + 2;
+    key->len = len;
+    key->esc = false;
+    j->pos += len + 4;
+    return true;
+}
+
+/* The common integer: -?[1-9][0-9]{0,17} not followed by a fraction or an
+ * exponent. Consumes it into *out and returns true; else consumes nothing
+ * and returns false (the caller takes the general path: "0", "1.0",
+ * "1e3", 19 digits, errors). */
+static inline bool cc_json_int_fast(struct cc_json *j, int64_t *out)
+{
+    const char *b = j->buf;
+    size_t n = j->len, i, d0;
+    uint64_t m = 0;
+    bool neg;
+
+    (void)cc_json_peek(j);
+    i = j->pos;
+    neg = i < n && b[i] == '-';
+    i += neg ? 1u : 0u;
+    d0 = i;
+    if (i >= n || b[i] < '1' || b[i] > '9') {
+        return false;
+    }
+#ifdef CC_JSON_SWAR_DIGITS
+    (void)cc_json__digits8(b, n, &i, &m);
+#endif
+    while (i < n && (unsigned)(b[i] - '0') <= 9u) {
+        m = m * 10 + (uint64_t)(b[i] - '0');
+        i++;
+    }
+    if (i - d0 > 18 || (i < n && (b[i] == '.' || b[i] == 'e' || b[i] == 'E'))) {
+        return false; /* a wrapped m (over 18 digits) is never used */
+    }
+    *out = neg ? -(int64_t)m : (int64_t)m;
+    j->pos = i;
+    return true;
+}
+
 /* Consume one number into *out. MD_OK, MD_E_TRUNC, MD_E_PROTO (not a
  * number, RFC 8259 grammar violated), MD_E_RANGE (token longer than
  * CC_JSON_MAX_NUM, or the double overflows).
