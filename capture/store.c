@@ -1669,6 +1669,7 @@ int store_writer_close(struct store_writer *w, char *errbuf, size_t errlen)
 struct store_reader {
     sqlite3 *db;
     sqlite3_stmt *st_ev, *st_conn;
+    sqlite3_stmt *st_at; /* store_event_at, prepared on first use */
     char *path;
     struct store_session *sess;
     char **strs; /* owned copies behind sess[] */
@@ -2295,29 +2296,17 @@ int store_rewind(struct store_reader *r)
     return MD_OK;
 }
 
-int store_next(struct store_reader *r, struct store_event *ev)
+/* The current row of st (the event columns in schema order) into *ev,
+ * checked: integers where integers belong, dir and kind in range, meta
+ * text or NULL, payload a blob. after names the seq before it, for the
+ * message. MD_OK or MD_E_CORRUPT. */
+static int store__row(struct store_reader *r, sqlite3_stmt *st,
+                      struct store_event *ev, int64_t after)
 {
-    sqlite3_stmt *st;
     sqlite3_value *v[10];
     int64_t iv[8];
-    int rc, i, pt;
+    int i, pt;
 
-    if (r == NULL || ev == NULL) {
-        return MD_E_INVAL;
-    }
-    st = r->st_ev;
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        return MD_E_NOTFOUND;
-    }
-    if (rc != SQLITE_ROW) {
-        int erc = sqlite3_extended_errcode(r->db);
-        return store__rfail(r, store__sqlite_rc(erc),
-                            "%s: damaged: reading the event after seq "
-                            "%lld: %s",
-                            r->path, (long long)(r->expect_seq - 1),
-                            sqlite3_errmsg(r->db));
-    }
     /* The values through sqlite3_column_value: one call per column
      * instead of two (type, then value), measured 15-20% of a streaming
      * read. The values are unprotected, which only matters when another
@@ -2329,22 +2318,12 @@ int store_next(struct store_reader *r, struct store_event *ev)
             return store__rfail(r, MD_E_CORRUPT,
                                 "%s: damaged event row after seq %lld "
                                 "(column %s is not an integer)",
-                                r->path, (long long)(r->expect_seq - 1),
+                                r->path, (long long)after,
                                 sqlite3_column_name(st, i));
         }
         iv[i] = sqlite3_value_int64(v[i]);
     }
     ev->seq = iv[0];
-    if (r->filtered && ev->seq >= r->expect_seq) {
-        r->expect_seq = ev->seq; /* skipped rows were filtered out */
-    }
-    if (ev->seq != r->expect_seq) {
-        return store__rfail(r, MD_E_CORRUPT,
-                            "%s: damaged: event seq %lld follows %lld (rows "
-                            "missing)",
-                            r->path, (long long)ev->seq,
-                            (long long)(r->expect_seq - 1));
-    }
     ev->conn_id = iv[1];
     ev->conn_seq = iv[2];
     ev->dir = (int)iv[3];
@@ -2390,8 +2369,83 @@ int store_next(struct store_reader *r, struct store_event *ev)
         ev->payload = "";
         ev->payload_len = 0;
     }
+    return MD_OK;
+}
+
+int store_next(struct store_reader *r, struct store_event *ev)
+{
+    sqlite3_stmt *st;
+    int rc;
+
+    if (r == NULL || ev == NULL) {
+        return MD_E_INVAL;
+    }
+    st = r->st_ev;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE) {
+        return MD_E_NOTFOUND;
+    }
+    if (rc != SQLITE_ROW) {
+        int erc = sqlite3_extended_errcode(r->db);
+        return store__rfail(r, store__sqlite_rc(erc),
+                            "%s: damaged: reading the event after seq "
+                            "%lld: %s",
+                            r->path, (long long)(r->expect_seq - 1),
+                            sqlite3_errmsg(r->db));
+    }
+    rc = store__row(r, st, ev, r->expect_seq - 1);
+    if (rc != MD_OK) {
+        return rc;
+    }
+    if (r->filtered && ev->seq >= r->expect_seq) {
+        r->expect_seq = ev->seq; /* skipped rows were filtered out */
+    }
+    if (ev->seq != r->expect_seq) {
+        return store__rfail(r, MD_E_CORRUPT,
+                            "%s: damaged: event seq %lld follows %lld (rows "
+                            "missing)",
+                            r->path, (long long)ev->seq,
+                            (long long)(r->expect_seq - 1));
+    }
     r->expect_seq++;
     return MD_OK;
+}
+
+int store_event_at(struct store_reader *r, int64_t seq,
+                   struct store_event *ev)
+{
+    int rc;
+
+    if (r == NULL || ev == NULL) {
+        return MD_E_INVAL;
+    }
+    if (r->st_at == NULL &&
+        sqlite3_prepare_v2(r->db,
+                           "SELECT seq, conn_id, conn_seq, dir, kind,"
+                           " mono_ns, wall_ns, status, meta, payload"
+                           " FROM events WHERE seq = ?",
+                           -1, &r->st_at, NULL) != SQLITE_OK) {
+        return store__rfail(r, MD_E_IO, "%s: %s", r->path,
+                            sqlite3_errmsg(r->db));
+    }
+    sqlite3_reset(r->st_at);
+    sqlite3_bind_int64(r->st_at, 1, seq);
+    rc = sqlite3_step(r->st_at);
+    if (rc == SQLITE_DONE) {
+        return MD_E_NOTFOUND;
+    }
+    if (rc != SQLITE_ROW) {
+        return store__rfail(r, store__sqlite_rc(sqlite3_extended_errcode(r->db)),
+                            "%s: damaged: reading event seq %lld: %s",
+                            r->path, (long long)seq, sqlite3_errmsg(r->db));
+    }
+    rc = store__row(r, r->st_at, ev, seq - 1);
+    if (rc == MD_OK && ev->seq != seq) {
+        rc = store__rfail(r, MD_E_CORRUPT, "%s: damaged: seq %lld read as "
+                          "%lld", r->path, (long long)seq,
+                          (long long)ev->seq);
+    }
+    return rc;
 }
 
 void store_reader_close(struct store_reader *r)
@@ -2403,6 +2457,7 @@ void store_reader_close(struct store_reader *r)
     }
     sqlite3_finalize(r->st_ev);
     sqlite3_finalize(r->st_conn);
+    sqlite3_finalize(r->st_at);
     if (r->db != NULL) {
         sqlite3_close(r->db);
     }

@@ -229,6 +229,12 @@ int store_reader_only(struct store_reader *r, const int *kinds, size_t n);
  * the next call), MD_E_NOTFOUND at the end, MD_E_CORRUPT on a bad row. */
 int store_next(struct store_reader *r, struct store_event *ev);
 
+/* The event with this seq, whatever store_next is doing (a separate
+ * statement): MD_OK with *ev filled (pointers valid until the next
+ * store_event_at on r), MD_E_NOTFOUND, MD_E_CORRUPT on a bad row. */
+int store_event_at(struct store_reader *r, int64_t seq,
+                   struct store_event *ev);
+
 /* Number of events (cheap: the largest seq); negative on error. */
 int64_t store_event_count(struct store_reader *r);
 

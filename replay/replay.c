@@ -114,11 +114,13 @@ static struct pend heap_pop(struct heap *h)
 
 /* ---- REST answers recorded in the capture ---------------------------- */
 
+/* The bodies stay in the capture (a long session holds many megabytes of
+ * them) and are read by seq when an answer is used, so memory does not
+ * grow with the capture. */
 struct answer {
     char *key;      /* "GET /path?sorted&query" */
     int status;
-    char *body;
-    size_t len;
+    int64_t seq;    /* of the response event: its body */
     int64_t latency_ns;
     bool used;
 };
@@ -126,6 +128,7 @@ struct answer {
 struct book {
     struct answer *v;
     size_t n, cap;
+    struct store_reader *rd; /* the capture, for the bodies */
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -326,22 +329,35 @@ static int book_load(struct book *b, const char *path, char *err,
             a->key = pending_key;
             pending_key = NULL;
             a->status = ev.kind == STORE_K_HTTP_ERROR ? 0 : (int)ev.status;
-            a->len = ev.payload_len;
-            a->body = malloc(a->len + 1);
-            if (a->body == NULL) {
-                rc = MD_E_NOMEM;
-                break;
-            }
-            if (a->len > 0) {
-                memcpy(a->body, ev.payload, a->len);
-            }
-            a->body[a->len] = '\0';
+            a->seq = ev.seq;
             a->latency_ns = ev.mono_ns - pending_t;
         }
     }
     free(pending_key);
-    store_reader_close(r);
+    b->rd = r;
     return rc == MD_E_NOTFOUND ? MD_OK : rc;
+}
+
+/* The body of answer a into a new NUL-terminated buffer (*len bytes). */
+static int book_body(struct book *b, const struct answer *a, char **out,
+                     size_t *len)
+{
+    struct store_event ev;
+    int rc = store_event_at(b->rd, a->seq, &ev);
+
+    *out = NULL;
+    *len = 0;
+    if (rc != MD_OK) {
+        return rc == MD_E_NOTFOUND ? MD_E_CORRUPT : rc;
+    }
+    *out = malloc(ev.payload_len + 1);
+    if (*out == NULL) {
+        return MD_E_NOMEM;
+    }
+    memcpy(*out, ev.payload, ev.payload_len);
+    (*out)[ev.payload_len] = '\0';
+    *len = ev.payload_len;
+    return MD_OK;
 }
 
 static struct answer *book_find(struct book *b, const char *key)
@@ -362,9 +378,9 @@ static void book_free(struct book *b)
 
     for (i = 0; i < b->n; i++) {
         free(b->v[i].key);
-        free(b->v[i].body);
     }
     free(b->v);
+    store_reader_close(b->rd);
 }
 
 /* ---- the run ---------------------------------------------------------- */
@@ -744,10 +760,13 @@ static void execute(struct run *r, int64_t t)
                 r->sum->rest_matched++;
                 p.t = t + (ans->latency_ns > 0 ? ans->latency_ns : NS_PER_MS);
                 p.status = ans->status;
-                p.data = malloc(ans->len + 1);
-                if (p.data != NULL) {
-                    memcpy(p.data, ans->body, ans->len + 1);
-                    p.len = ans->len;
+                int brc = book_body(&r->book, ans, &p.data, &p.len);
+                if (brc != MD_OK && r->rc == MD_OK) {
+                    r->rc = brc;
+                    snprintf(r->err, r->errlen, "%s",
+                             brc == MD_E_NOMEM
+                                 ? "out of memory"
+                                 : store_reader_errmsg(r->book.rd));
                 }
             } else {
                 /* a miss: the world fails the request, never hangs */
@@ -1342,7 +1361,9 @@ out:
  * of up to PF_BATCH events and their bytes. The order, and so every output,
  * is the same as reading directly: only the waiting changes. */
 #define PF_BATCHES 4
-#define PF_BATCH 4096
+#define PF_BATCH 4096               /* events per batch, at most */
+#define PF_BATCH_BYTES (1u << 20)   /* bytes per batch, unless one event
+                                       alone is larger */
 
 struct pf_batch {
     size_t n, used, cap; /* events; bytes used of buf */
@@ -1387,19 +1408,27 @@ static int pf_put(struct pf_batch *b, const struct store_event *ev)
     if (b->n == PF_BATCH) {
         return 0;
     }
-    if (b->used + need > b->cap) {
-        size_t cap;
-        char *nb;
-        if (b->n > 0) {
-            return 0; /* next batch: pointers into buf must stay put */
-        }
-        cap = need > 65536 ? need : 65536;
-        nb = realloc(b->buf, cap);
+    if (b->n == 0 && b->cap != PF_BATCH_BYTES &&
+        need <= PF_BATCH_BYTES) {
+        /* the usual size: first use, or back from an outsized event */
+        char *nb = realloc(b->buf, PF_BATCH_BYTES);
         if (nb == NULL) {
             return -1;
         }
         b->buf = nb;
-        b->cap = cap;
+        b->cap = PF_BATCH_BYTES;
+    }
+    if (b->used + need > b->cap) {
+        char *nb;
+        if (b->n > 0) {
+            return 0; /* next batch: pointers into buf must stay put */
+        }
+        nb = realloc(b->buf, need); /* one event larger than a batch */
+        if (nb == NULL) {
+            return -1;
+        }
+        b->buf = nb;
+        b->cap = need;
     }
     e = &b->ev[b->n++];
     *e = *ev;

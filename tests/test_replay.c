@@ -171,6 +171,46 @@ static void test_replay_strict_catches_an_altered_input(void **state)
     printf("  %s\n", s.divergence);
 }
 
+/* Events larger than a read-ahead batch (1 MiB) and REST bodies read back
+ * from the capture on use: a 3 MB member padded into a trade frame and
+ * into the first REST answer changes nothing in the bars. */
+static void test_replay_outsized_events(void **state)
+{
+    struct rpl_summary s0, s1;
+    char big[128], cmd[320];
+    sqlite3 *db;
+    char *msg = NULL;
+
+    (void)state;
+    snprintf(big, sizeof big, "%s/big.db", dir);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", capture, big);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(sqlite3_open(big, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "UPDATE events SET payload = CAST('{\"PAD\":\"' || "
+                     "hex(zeroblob(1500000)) || '\",' || "
+                     "substr(CAST(payload AS TEXT), 2) AS BLOB) WHERE seq IN "
+                     "((SELECT seq FROM events WHERE kind = 3 AND dir = 0 AND "
+                     "CAST(payload AS TEXT) LIKE '{\"TYPE\":\"0\"%' ORDER BY "
+                     "seq LIMIT 1 OFFSET 100), (SELECT seq FROM events WHERE "
+                     "kind = 21 ORDER BY seq LIMIT 1))",
+                     NULL, NULL, &msg),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_changes(db), 2);
+    sqlite3_close(db);
+    assert_int_equal(replay(capture, "o0", 0, NULL, NULL, RPL_WHATIF, &s0),
+                     MD_OK);
+    assert_int_equal(replay(big, "o1", 0, NULL, NULL, RPL_WHATIF, &s1),
+                     MD_OK);
+    assert_true(s1.rest_matched > 0);
+    assert_int_equal(s1.rest_matched, s0.rest_matched);
+    assert_int_equal(s1.rest_misses, s0.rest_misses);
+    assert_int_equal(s1.malformed, 0);
+    assert_int_equal(s1.events, s0.events);
+    same_files("o0", "o1", "bars");
+}
+
 static void test_replay_publish_failure_path(void **state)
 {
     struct rpl_summary s;
@@ -255,6 +295,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_deterministic_at_any_speed),
         cmocka_unit_test(test_replay_strict_catches_an_altered_input),
+        cmocka_unit_test(test_replay_outsized_events),
         cmocka_unit_test(test_replay_publish_failure_path),
         cmocka_unit_test(test_replay_rest_miss_takes_fetch_failure),
         cmocka_unit_test(test_replay_bad_inputs),
