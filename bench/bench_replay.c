@@ -36,17 +36,35 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* The capture is written by a child process: a peak RSS counts the pages
+ * a process had when it forked (Linux folds them into ru_maxrss at exec),
+ * so this process stays small for the replays it forks later. */
 static int make_capture(const char *path, uint64_t frames)
 {
     struct synth_opts o;
     char err[256];
+    pid_t pid;
+    int status;
 
-    synth_opts_default(&o);
-    o.minutes = SYNTH_MINUTES_MAX;
-    o.max_frames = frames;
-    o.seed = 20250722;
-    if (synth_write(&o, path, NULL, err, sizeof err) != MD_OK) {
-        fprintf(stderr, "bench_replay: synth: %s\n", err);
+    fflush(stdout);
+    pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        return -1;
+    }
+    if (pid == 0) {
+        synth_opts_default(&o);
+        o.minutes = SYNTH_MINUTES_MAX;
+        o.max_frames = frames;
+        o.seed = 20250722;
+        if (synth_write(&o, path, NULL, err, sizeof err) != MD_OK) {
+            fprintf(stderr, "bench_replay: synth: %s\n", err);
+            _exit(1);
+        }
+        _exit(0);
+    }
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
         return -1;
     }
     return 0;
