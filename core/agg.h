@@ -162,7 +162,8 @@ int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns);
 
 /* The fields agg_trade and agg_cccagg read (besides the identities and
  * FLAGS): what the feed asks the decoder to convert (cc_ws_decode_want).
- * Not TOTAL (the aggregator sums P * Q exactly), RTS or RTSNS. */
+ * Not TOTAL: the aggregator sums P * Q exactly (RTS and RTSNS are left
+ * out too, but integers are read all the same). */
 #define AGG_TRADE_FIELDS                                                   \
     (CC_TR_M | CC_TR_FSYM | CC_TR_TSYM | CC_TR_F | CC_TR_ID | CC_TR_TS |  \
      CC_TR_TSNS | CC_TR_Q | CC_TR_P | CC_TR_CCSEQ)

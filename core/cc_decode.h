@@ -347,12 +347,13 @@ struct cc_want {
                         always) */
 };
 
-/* cc_ws_decode, but of a trade or a TYPE 2/5/24 ticker only the number
- * and string fields in want (NULL: all) are converted and reported in
- * has. The others are still checked: a number must be a JSON number and a
- * string a valid string, or the frame is MD_E_PROTO as before; only a
- * number too large for a double (MD_E_RANGE when converted) passes
- * unnoticed there. A CCCAGG update carries some twenty numbers of which
+/* cc_ws_decode, but of a trade or a TYPE 2/5/24 ticker the decimal
+ * (struct cc_num) and string fields not in want (NULL: all wanted) are
+ * not converted and their has bits stay clear; integer fields are always
+ * read. The fields passed over are still checked: a number must be a
+ * JSON number and a string a valid string, or the frame is MD_E_PROTO as
+ * before; only a number too large for a double (MD_E_RANGE when
+ * converted) passes unnoticed there. A CCCAGG update carries some twenty numbers of which
  * the aggregator reads four, and a trade's TOTAL is the costliest number
  * of a trade and unread, so this is much of the cost of a frame. */
 int cc_ws_decode_want(const char *buf, size_t len, struct cc_msg *msg,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agg.h"
 #include "cc_decode.h"
 #include "md_err.h"
 
@@ -77,12 +78,83 @@ static void check_ticker(const struct cc_ticker *t)
     }
 }
 
+static int same_num(const struct cc_num *a, const struct cc_num *b)
+{
+    return memcmp(&a->d, &b->d, sizeof a->d) == 0 &&
+           a->dec.mant == b->dec.mant && a->dec.exp10 == b->dec.exp10 &&
+           a->dec.exact == b->dec.exact;
+}
+
+static int same_str(const struct cc_str *a, const struct cc_str *b)
+{
+    return a->p == b->p && a->len == b->len && a->esc == b->esc;
+}
+
+/* cc_ws_decode_want with the feed's masks against the full decode: the
+ * same verdict (unless the full decode failed with MD_E_RANGE, perhaps on
+ * a number the partial one only checks, which may then succeed or fail
+ * later), and where both decode, the same values for every wanted field
+ * and the integers (always read), and no field the full decode lacks. */
+static void ws_want(const char *p, size_t n, int full_rc,
+                    const struct cc_msg *full)
+{
+    static const struct cc_want want = {AGG_TRADE_FIELDS, AGG_TICKER_FIELDS};
+    const uint64_t tk_always = CC_TKM(CC_TK_MARKET) |
+                               CC_TKM(CC_TK_FROMSYMBOL) |
+                               CC_TKM(CC_TK_TOSYMBOL) | CC_TKM(CC_TK_FLAGS);
+    struct cc_msg m;
+    struct cc_err e;
+    size_t i;
+    int rc = cc_ws_decode_want(p, n, &m, &e, &want);
+
+    check_err(rc, &e, n);
+    if (rc != full_rc && full_rc != MD_E_RANGE) {
+        fprintf(stderr, "want: rc %d, full decode %d\n", rc, full_rc);
+        abort();
+    }
+    if (rc != MD_OK || full_rc != MD_OK) {
+        return;
+    }
+    if (m.type != full->type) {
+        abort();
+    }
+    if (m.type == CC_T_TRADE) {
+        const struct cc_trade *a = &m.u.trade, *b = &full->u.trade;
+        if ((a->has & want.trade) != (b->has & want.trade) ||
+            (a->has & ~b->has) != 0 ||
+            ((a->has & CC_TR_P) && !same_num(&a->p, &b->p)) ||
+            ((a->has & CC_TR_Q) && !same_num(&a->q, &b->q)) ||
+            !same_str(&a->market, &b->market) || !same_str(&a->id, &b->id) ||
+            a->ts != b->ts || a->tsns != b->tsns || a->ccseq != b->ccseq ||
+            a->flags != b->flags) {
+            fprintf(stderr, "want: trade differs\n");
+            abort();
+        }
+    } else if (m.type == CC_T_TICKER || m.type == CC_T_CCCAGG) {
+        const struct cc_ticker *a = &m.u.ticker, *b = &full->u.ticker;
+        if ((a->has & (want.ticker | tk_always)) !=
+                (b->has & (want.ticker | tk_always)) ||
+            (a->has & ~b->has) != 0 ||
+            !same_str(&a->market, &b->market) ||
+            a->lastupdate != b->lastupdate || a->flags != b->flags) {
+            fprintf(stderr, "want: ticker differs\n");
+            abort();
+        }
+        for (i = 0; i < CC_TK__NUM; i++) {
+            if ((a->has & CC_TKM(i)) && !same_num(&a->num[i], &b->num[i])) {
+                abort();
+            }
+        }
+    }
+}
+
 static void ws(const char *p, size_t n)
 {
     struct cc_msg m;
     struct cc_err e;
     int rc = cc_ws_decode(p, n, &m, &e);
     check_err(rc, &e, n);
+    ws_want(p, n, rc, &m);
     if (rc != MD_OK) {
         return;
     }

@@ -506,14 +506,11 @@ static void write_bar(struct run *r, const struct bar *b)
     if (b->source == BAR_SRC_REST) {
         r->sum->rest_bars++;
     }
-    /* JSON only for a reader: the recording or strict comparison's
-     * action text, or JSON lines out */
-    if (r->rec == NULL && !r->strict &&
-        (r->o->bars == NULL || r->o->bars_fmt != RPL_BARS_JSON)) {
-        if (r->o->bars == NULL) {
-            return;
-        }
-    } else if (bar_to_json(b, js, sizeof js, &n) == MD_OK) {
+    /* JSON only when something reads it: the action text of a recording
+     * or of strict mode, or JSON lines out */
+    if ((r->rec != NULL || r->strict ||
+         (r->o->bars != NULL && r->o->bars_fmt == RPL_BARS_JSON)) &&
+        bar_to_json(b, js, sizeof js, &n) == MD_OK) {
         out_text(r, "bar %s\n", js);
     } else {
         n = 0;
