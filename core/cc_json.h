@@ -278,8 +278,8 @@ static inline unsigned cc_json__digit_run(uint64_t w)
 }
 
 /* Append the digits at b[*i..) to *m, 8 bytes at a time while 8 bytes
- * remain; returns false when fewer do (the caller's byte loop goes on). */
-static inline bool cc_json__digits8(const char *b, size_t n, size_t *i,
+ * remain. */
+static inline void cc_json__digits8(const char *b, size_t n, size_t *i,
                                     uint64_t *m)
 {
     static const uint64_t p10u[9] = {
@@ -292,7 +292,7 @@ static inline bool cc_json__digits8(const char *b, size_t n, size_t *i,
         memcpy(&w, b + *i, 8);
         k = cc_json__digit_run(w);
         if (k == 0) {
-            return true;
+            return;
         }
         if (k < 8) {
             /* the k digits as the low end of "000..": '0' bytes first */
@@ -302,12 +302,32 @@ static inline bool cc_json__digits8(const char *b, size_t n, size_t *i,
         *m = *m * p10u[k] + cc_json__8digits_val(w);
         *i += k;
         if (k < 8) {
-            return true;
+            return;
         }
     }
-    return false;
 }
 #endif
+
+/* Append the run of digits at b[*i..) to *m (m * 10 + digit each; more
+ * than 19 digits wrap, which the callers check by counting them). */
+static inline void cc_json__digits(const char *b, size_t n, size_t *i,
+                                   uint64_t *m)
+{
+    size_t k;
+    uint64_t v;
+
+#ifdef CC_JSON_SWAR_DIGITS
+    cc_json__digits8(b, n, i, m);
+#endif
+    k = *i;
+    v = *m;
+    while (k < n && (unsigned)(b[k] - '0') <= 9u) {
+        v = v * 10 + (uint64_t)(b[k] - '0');
+        k++;
+    }
+    *i = k;
+    *m = v;
+}
 
 /* The common case of cc_json_obj_next after the first member, when the
  * caller knows which name most likely comes: if the input continues with
@@ -355,13 +375,7 @@ static inline bool cc_json_int_fast(struct cc_json *j, int64_t *out)
     if (i >= n || b[i] < '1' || b[i] > '9') {
         return false;
     }
-#ifdef CC_JSON_SWAR_DIGITS
-    (void)cc_json__digits8(b, n, &i, &m);
-#endif
-    while (i < n && (unsigned)(b[i] - '0') <= 9u) {
-        m = m * 10 + (uint64_t)(b[i] - '0');
-        i++;
-    }
+    cc_json__digits(b, n, &i, &m);
     if (i - d0 > 18 || (i < n && (b[i] == '.' || b[i] == 'e' || b[i] == 'E'))) {
         return false; /* a wrapped m (over 18 digits) is never used */
     }
@@ -402,26 +416,14 @@ static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
     if (i < n && b[i] == '0') {
         i++;
     } else {
-#ifdef CC_JSON_SWAR_DIGITS
         /* more than 18 digits in all go to the slow path below, so a
          * wrapped m is never used */
-        (void)cc_json__digits8(b, n, &i, &m);
-#endif
-        while (i < n && (unsigned)(b[i] - '0') <= 9u) {
-            m = m * 10 + (uint64_t)(b[i] - '0');
-            i++;
-        }
+        cc_json__digits(b, n, &i, &m);
     }
     nd = i - d0;
     if (i < n && b[i] == '.') {
         size_t f0 = ++i;
-#ifdef CC_JSON_SWAR_DIGITS
-        (void)cc_json__digits8(b, n, &i, &m);
-#endif
-        while (i < n && (unsigned)(b[i] - '0') <= 9u) {
-            m = m * 10 + (uint64_t)(b[i] - '0');
-            i++;
-        }
+        cc_json__digits(b, n, &i, &m);
         fd = i - f0;
         if (fd == 0) {
             return cc_json__num_slow(j, out);
