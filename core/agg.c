@@ -50,17 +50,6 @@ int agg_init(struct agg *a, const struct agg_config *cfg)
 
 /* ---- small helpers ------------------------------------------------- */
 
-static uint64_t fnv1a(const char *p, size_t n, uint64_t h)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
 /* Copy a borrowed wire string (unescaped) into a fixed buffer. Returns
  * false if it does not fit or is malformed. */
 static bool copy_str(const struct cc_str *s, char *dst, size_t cap)
@@ -104,6 +93,20 @@ static int64_t floor_div(int64_t x, int64_t d)
     return (x % d != 0 && (x < 0) != (d < 0)) ? q - 1 : q;
 }
 
+/* The start of ev's bucket in series se, with the last one kept: events
+ * mostly fall in the bucket of the one before, and then no division. */
+static int64_t bucket_of(struct agg_series *se, int64_t ev)
+{
+    int64_t st = se->last_start_ns;
+
+    if (st != INT64_MIN && ev >= st && ev - st < se->interval_ns) {
+        return st;
+    }
+    st = floor_div(ev, se->interval_ns) * se->interval_ns;
+    se->last_start_ns = st;
+    return st;
+}
+
 /* -1, 0, 1 as a orders before, with, after b. */
 static int ord_cmp(const struct agg_ord *a, const struct agg_ord *b)
 {
@@ -127,27 +130,41 @@ static int ord_cmp(const struct agg_ord *a, const struct agg_ord *b)
 
 /* ---- streams --------------------------------------------------------- */
 
-static uint64_t stream_hash(uint8_t source, const char *m, const char *b,
-                            const char *q)
+/* A stream's tag: source, the three lengths and the first and last byte
+ * of each name. Equal keys have equal tags; unequal ones mostly differ. */
+static uint64_t stream_tag(uint8_t source, const char *m, size_t ml,
+                           const char *b, size_t bl, const char *q, size_t ql)
 {
-    uint64_t h = UINT64_C(0xcbf29ce484222325) ^ source;
+    uint64_t t = (uint64_t)source | (uint64_t)(ml & 0xFFu) << 8 |
+                 (uint64_t)(bl & 0xFFu) << 16 | (uint64_t)(ql & 0xFFu) << 24;
 
-    h = fnv1a(m, strlen(m) + 1, h);
-    h = fnv1a(b, strlen(b) + 1, h);
-    return fnv1a(q, strlen(q) + 1, h);
+    if (ml > 0) {
+        t ^= (uint64_t)(unsigned char)m[0] << 32 ^
+             (uint64_t)(unsigned char)m[ml - 1] << 36;
+    }
+    if (bl > 0) {
+        t ^= (uint64_t)(unsigned char)b[0] << 40 ^
+             (uint64_t)(unsigned char)b[bl - 1] << 44;
+    }
+    if (ql > 0) {
+        t ^= (uint64_t)(unsigned char)q[0] << 52 ^
+             (uint64_t)(unsigned char)q[ql - 1] << 56;
+    }
+    return t;
 }
 
 static struct agg_stream *stream_get(struct agg *a, uint8_t source,
                                      const char *m, const char *b,
                                      const char *q)
 {
-    uint64_t h = stream_hash(source, m, b, q);
+    size_t ml = strlen(m), bl = strlen(b), ql = strlen(q);
+    uint64_t tag = stream_tag(source, m, ml, b, bl, q, ql);
     struct agg_stream *s;
     unsigned i;
 
     for (i = 0; i < a->n_streams; i++) {
         s = &a->stream[i];
-        if (s->key_hash == h && s->source == source &&
+        if (a->tag[i] == tag && s->source == source &&
             strcmp(s->market, m) == 0 && strcmp(s->base, b) == 0 &&
             strcmp(s->quote, q) == 0) {
             return s;
@@ -157,23 +174,56 @@ static struct agg_stream *stream_get(struct agg *a, uint8_t source,
         a->st.streams_full++;
         return NULL;
     }
+    a->tag[a->n_streams] = tag;
     s = &a->stream[a->n_streams++];
     memset(s, 0, sizeof *s);
     s->source = source;
-    s->key_hash = h;
-    s->market_len = (uint8_t)strlen(m);
-    s->base_len = (uint8_t)strlen(b);
-    s->quote_len = (uint8_t)strlen(q);
-    memcpy(s->market, m, (size_t)s->market_len + 1);
-    memcpy(s->base, b, (size_t)s->base_len + 1);
-    memcpy(s->quote, q, (size_t)s->quote_len + 1);
+    s->market_len = (uint8_t)ml;
+    s->base_len = (uint8_t)bl;
+    s->quote_len = (uint8_t)ql;
+    memcpy(s->market, m, ml + 1);
+    memcpy(s->base, b, bl + 1);
+    memcpy(s->quote, q, ql + 1);
     for (i = 0; i < a->cfg.n_intervals; i++) {
         s->series[i].interval_ns = a->cfg.intervals_s[i] * NS_PER_S;
+        s->series[i].last_start_ns = INT64_MIN;
     }
     s->gen_start_ns = a->watermark_ns;
     s->first_ns = a->watermark_ns;
     return s;
 }
+
+/* A trade id's key in the dedupe sets; never 0 (the sets' empty mark).
+ * A canonical decimal id (exchanges' ids mostly are) is its value + 1:
+ * exact, and ids that follow each other fill neighbouring slots, so the
+ * sets are read and written almost in order. Any other id is hashed (the
+ * NUL-padded buffer 8 bytes at a time, multiply-xorshift) with the top
+ * bit set, so the two kinds never meet. */
+static uint64_t id_key(const char id[BAR_ID_MAX + 1])
+{
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15), v = 0;
+    size_t n = strlen(id), k;
+
+    if (n > 0 && n <= 18 && (id[0] != '0' || n == 1)) {
+        for (k = 0; k < n && id[k] >= '0' && id[k] <= '9'; k++) {
+            v = v * 10 + (uint64_t)(id[k] - '0');
+        }
+        if (k == n) {
+            return v + 1;
+        }
+    }
+    for (k = 0; k <= n; k += 8) { /* the word holding the NUL too */
+        uint64_t w;
+        memcpy(&w, id + k, 8);
+        h = (h ^ w) * UINT64_C(0xbf58476d1ce4e5b9);
+        h ^= h >> 31;
+    }
+    h *= UINT64_C(0x94d049bb133111eb);
+    h ^= h >> 29;
+    return h | UINT64_C(1) << 63;
+}
+
+_Static_assert((BAR_ID_MAX + 1) % 8 == 0, "id_key reads whole words");
 
 /* ---- trade-id dedupe: two generations, each covering at least the
  * lateness horizon, so an id is remembered for at least that long. ---- */
@@ -227,6 +277,18 @@ static void ids_rotate(struct agg *a, struct agg_stream *s, bool early)
 }
 
 /* True if h was seen; otherwise remembers it. */
+static void ids_prefetch(const struct agg_stream *s, uint64_t h)
+{
+#if defined(__GNUC__)
+    size_t i = (size_t)h & (AGG_DEDUPE_CAP * 2 - 1);
+    __builtin_prefetch(&s->ids[0].h[i]);
+    __builtin_prefetch(&s->ids[1].h[i]);
+#else
+    (void)s;
+    (void)h;
+#endif
+}
+
 static bool ids_seen(struct agg *a, struct agg_stream *s, uint64_t h)
 {
     int64_t window = a->cfg.lateness_ns + a->cfg.grace_ns;
@@ -403,17 +465,21 @@ int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns)
         return MD_OK;
     }
     s = NULL;
-    for (i = 0; i < a->n_streams; i++) {
-        /* Hot path: a known pair, compared on the wire bytes, no copies;
-         * the last trade's pair first. */
-        unsigned k = (a->last_stream + i) % a->n_streams;
-        struct agg_stream *c = &a->stream[k];
-        if (c->source == BAR_SRC_TRADES &&
-            wire_eq(&t->fsym, c->base, c->base_len) &&
-            wire_eq(&t->tsym, c->quote, c->quote_len) &&
-            wire_eq(&t->market, c->market, c->market_len)) {
-            s = c;
-            break;
+    if (!t->market.esc && !t->fsym.esc && !t->tsym.esc) {
+        /* Hot path: a known pair, found by its tag and compared on the
+         * wire bytes, no copies (escaped names take the path below). */
+        uint64_t tag = stream_tag(BAR_SRC_TRADES, t->market.p,
+                                  t->market.len, t->fsym.p, t->fsym.len,
+                                  t->tsym.p, t->tsym.len);
+        for (i = 0; i < a->n_streams; i++) {
+            struct agg_stream *c = &a->stream[i];
+            if (a->tag[i] == tag && c->source == BAR_SRC_TRADES &&
+                wire_eq(&t->fsym, c->base, c->base_len) &&
+                wire_eq(&t->tsym, c->quote, c->quote_len) &&
+                wire_eq(&t->market, c->market, c->market_len)) {
+                s = c;
+                break;
+            }
         }
     }
     if (s == NULL && (!copy_str(&t->market, m, sizeof m) ||
@@ -423,8 +489,17 @@ int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns)
         return MD_OK;
     }
     memset(&o, 0, sizeof o);
-    if (!copy_str(&t->id, o.id, sizeof o.id) ||
-        bar_dec_scaled(&t->q.dec, BAR_VOL_DIGITS, &qty, NULL) != MD_OK ||
+    if (!copy_str(&t->id, o.id, sizeof o.id)) {
+        a->st.bad_values++;
+        return MD_OK;
+    }
+    h = id_key(o.id);
+    if (s != NULL) {
+        /* the dedupe sets are large and read at random: start the loads
+         * now, the decimal scaling below runs meanwhile */
+        ids_prefetch(s, h);
+    }
+    if (bar_dec_scaled(&t->q.dec, BAR_VOL_DIGITS, &qty, NULL) != MD_OK ||
         bar_dec_product_scaled(&t->p.dec, &t->q.dec, BAR_NOTIONAL_DIGITS,
                                &notional, NULL) != MD_OK ||
         qty < 0 || !(t->p.d > 0)) {
@@ -437,9 +512,6 @@ int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns)
             return MD_E_FULL;
         }
     }
-    a->last_stream = (unsigned)(s - a->stream);
-    h = fnv1a(o.id, strlen(o.id), UINT64_C(0xcbf29ce484222325));
-    h = h == 0 ? 1 : h;
     if (ids_seen(a, s, h)) {
         a->st.duplicates++;
         return MD_OK;
@@ -472,9 +544,7 @@ int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns)
     for (i = 0; i < a->cfg.n_intervals; i++) {
         struct agg_series *se = &s->series[i];
         enum slot_verdict v;
-        struct agg_slot *sl =
-            slot_for(a, s, se, floor_div(ev, se->interval_ns) *
-                                   se->interval_ns, &v);
+        struct agg_slot *sl = slot_for(a, s, se, bucket_of(se, ev), &v);
         if (sl == NULL) {
             note_verdict(a, v);
             continue;
@@ -584,9 +654,7 @@ int agg_cccagg(struct agg *a, const struct cc_ticker_state *st,
     for (i = 0; i < a->cfg.n_intervals; i++) {
         struct agg_series *se = &s->series[i];
         enum slot_verdict v;
-        struct agg_slot *sl =
-            slot_for(a, s, se, floor_div(ev, se->interval_ns) *
-                                   se->interval_ns, &v);
+        struct agg_slot *sl = slot_for(a, s, se, bucket_of(se, ev), &v);
         if (sl == NULL) {
             note_verdict(a, v);
             continue;

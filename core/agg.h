@@ -97,6 +97,8 @@ struct agg_slot {
 
 struct agg_series {
     int64_t interval_ns;
+    int64_t last_start_ns; /* the bucket of the last event (a cache that
+                              saves the division): INT64_MIN for none */
     struct agg_slot slot[AGG_SLOTS];
     int64_t emitted_until_ns; /* end of the newest bucket emitted */
     bool has_last_close;
@@ -105,7 +107,6 @@ struct agg_series {
 
 struct agg_stream {
     uint8_t source; /* enum bar_source */
-    uint64_t key_hash;
     char market[BAR_MARKET_MAX + 1], base[BAR_SYM_MAX + 1],
         quote[BAR_SYM_MAX + 1];
     uint8_t market_len, base_len, quote_len;
@@ -127,7 +128,10 @@ struct agg {
     bool started;
     uint64_t arrival;
     unsigned n_streams;
-    unsigned last_stream; /* stream of the last trade (a lookup cache) */
+    /* each stream's key packed into 64 bits (source, the names' lengths
+     * and some of their bytes): the streams are large, so lookups scan
+     * this compact array and compare names only where the tag matches */
+    uint64_t tag[AGG_MAX_STREAMS];
     struct agg_stream stream[AGG_MAX_STREAMS];
     unsigned n_gaps;
     int64_t gap_start[AGG_MAX_GAPS], gap_end[AGG_MAX_GAPS]; /* end 0: open */

@@ -251,6 +251,34 @@ static void test_agg_resubscribe_replay_not_counted_twice(void **state)
     assert_int_equal(A.st.duplicates, 20);
 }
 
+/* Decimal ids are kept by value, canonical ones only (so "0123" is not
+ * "123"), others by a hash of their bytes; each is new once, and a repeat
+ * of any of them is a duplicate. */
+static void test_agg_trade_id_kinds(void **state)
+{
+    static const char *const ids[] = {
+        "123", "0123", "00123", "0", "00", "a1", "1a", "-1", "1.0",
+        "123456789012345678", "1234567890123456789", "9", "x",
+        "abcdefghijklmnopqrstuvwxyz01234",
+    };
+    const size_t n = sizeof ids / sizeof ids[0];
+    size_t i, round;
+
+    (void)state;
+    setup_agg(NULL);
+    for (round = 0; round < 2; round++) {
+        for (i = 0; i < n; i++) {
+            struct tr t = {ids[i], T0 + 1, (int64_t)i, "100", "1", 1, 0};
+            trade(&t, (T0 + 2) * S);
+        }
+        /* every id once new, then every one a duplicate */
+        assert_int_equal(A.st.duplicates, round * n);
+    }
+    assert_int_equal(agg_flush(&A, &OUT), MD_OK);
+    assert_int_equal(OUT.n, 1);
+    assert_int_equal(BARS[0].trades, n);
+}
+
 static void test_agg_out_of_order_open_close(void **state)
 {
     static const struct tr t[] = {
@@ -490,6 +518,7 @@ int main(void)
         cmocka_unit_test(test_agg_order_and_chunking_invariance),
         cmocka_unit_test(test_agg_late_trades_revise),
         cmocka_unit_test(test_agg_resubscribe_replay_not_counted_twice),
+        cmocka_unit_test(test_agg_trade_id_kinds),
         cmocka_unit_test(test_agg_out_of_order_open_close),
         cmocka_unit_test(test_agg_future_and_bad_trades_counted),
         cmocka_unit_test(test_agg_cccagg_conventions),
