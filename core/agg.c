@@ -132,8 +132,9 @@ static int ord_cmp(const struct agg_ord *a, const struct agg_ord *b)
 
 /* A stream's tag: source, the three lengths and the first and last byte
  * of each name. Equal keys have equal tags; unequal ones mostly differ. */
-static uint64_t stream_tag(uint8_t source, const char *m, size_t ml,
-                           const char *b, size_t bl, const char *q, size_t ql)
+static inline uint64_t stream_tag(uint8_t source, const char *m, size_t ml,
+                                  const char *b, size_t bl, const char *q,
+                                  size_t ql)
 {
     uint64_t t = (uint64_t)source | (uint64_t)(ml & 0xFFu) << 8 |
                  (uint64_t)(bl & 0xFFu) << 16 | (uint64_t)(ql & 0xFFu) << 24;
