@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cc_json.h"
+#include "md_float.h"
 
 __extension__ typedef unsigned __int128 bar_u128;
 
@@ -426,6 +427,45 @@ static bool dbl_shortest_fast(double x, char *dig, int *k, int *e)
     return false;
 }
 
+/* The slow path's answer by exact integer arithmetic: for p = 15, 16, 17
+ * the correctly rounded p-digit decimal of x (what "%.*e" prints), the
+ * first that reads back as x (17 digits always do), checked by an exact
+ * division instead of strtod. false where either step cannot be done
+ * exactly (very large or very small x): then the library path decides. */
+static bool dbl_shortest_exact(double x, char *dig, int *k, int *e)
+{
+    int p;
+
+    for (p = 15; p <= 17; p++) {
+        uint64_t m;
+        int d, i, n;
+        double y;
+        char tmp[20];
+
+        if (!md_decimal_digits(x, p, &m, &d)) {
+            return false;
+        }
+        i = p - 1 - d; /* x ~ m / 10^i */
+        if (p < 17) {
+            if (i < 0 || !md_ratio_pow10(m, (unsigned)i, &y)) {
+                return false;
+            }
+            if (y != x) {
+                continue;
+            }
+        }
+        n = (int)u64_digits(m, tmp);
+        while (n > 1 && tmp[n - 1] == '0') {
+            n--;
+        }
+        memcpy(dig, tmp, (size_t)n);
+        *k = n;
+        *e = d + 1;
+        return true;
+    }
+    return false;
+}
+
 /* The shortest decimal that reads back as x (x > 0, finite): digits
  * dig[0..*k), value 0.d1d2...dk x 10^*e, no trailing zeros. This is what
  * trying %.{1..17}g until strtod returns x gives: for a normal double at
@@ -441,7 +481,8 @@ static void dbl_shortest(double x, char *dig, int *k, int *e)
     int ex = 0;
     bool eneg = false;
 
-    if (x >= DBL_MIN && dbl_shortest_fast(x, dig, k, e)) {
+    if (x >= DBL_MIN && (dbl_shortest_fast(x, dig, k, e) ||
+                         dbl_shortest_exact(x, dig, k, e))) {
         return;
     }
     for (;; p++) {

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "md_err.h"
+#include "md_float.h"
 
 /* Bytes that stop the fast string loop: '"', '\\' and the control bytes
  * JSON forbids inside strings. */
@@ -297,93 +298,6 @@ static void digits(const char *text, size_t len, size_t *i, bool frac,
     *exp = e;
 }
 
-/* Exact powers of ten that fit in a uint64_t. */
-static const uint64_t pow10_u64[20] = {
-    UINT64_C(1),
-    UINT64_C(10),
-    UINT64_C(100),
-    UINT64_C(1000),
-    UINT64_C(10000),
-    UINT64_C(100000),
-    UINT64_C(1000000),
-    UINT64_C(10000000),
-    UINT64_C(100000000),
-    UINT64_C(1000000000),
-    UINT64_C(10000000000),
-    UINT64_C(100000000000),
-    UINT64_C(1000000000000),
-    UINT64_C(10000000000000),
-    UINT64_C(100000000000000),
-    UINT64_C(1000000000000000),
-    UINT64_C(10000000000000000),
-    UINT64_C(100000000000000000),
-    UINT64_C(1000000000000000000),
-    UINT64_C(10000000000000000000),
-};
-
-static unsigned bitlen64(uint64_t x)
-{
-#if defined(__GNUC__)
-    return x == 0 ? 0u : 64u - (unsigned)__builtin_clzll(x);
-#else
-    unsigned n = 0;
-    while (x != 0) {
-        n++;
-        x >>= 1;
-    }
-    return n;
-#endif
-}
-
-bool cc_json__ratio(uint64_t m, unsigned k, double *out)
-{
-#if defined(__SIZEOF_INT128__)
-    __extension__ typedef unsigned __int128 u128;
-    uint64_t den, q, mant, rest, half, bits;
-    unsigned lm, ld, s, lq, shift;
-    int e2;
-    u128 num;
-    bool sticky;
-
-    if (m == 0 || k > 19) {
-        return false;
-    }
-    den = pow10_u64[k];
-    lm = bitlen64(m);
-    ld = bitlen64(den);
-    /* m * 2^s has 63 + ld bits (at most 127), so the quotient lies in
-     * [2^62, 2^64): at least 63 bits, 10 more than a double keeps. */
-    s = 63u + ld - lm;
-    num = (u128)m << s;
-    q = (uint64_t)(num / den);
-    sticky = (uint64_t)(num % den) != 0;
-    lq = bitlen64(q);
-    shift = lq - 53u;
-    mant = q >> shift;
-    rest = q & ((UINT64_C(1) << shift) - 1u);
-    half = UINT64_C(1) << (shift - 1u);
-    /* round to nearest, ties to even; the remainder breaks exact ties */
-    if (rest > half || (rest == half && (sticky || (mant & 1u) != 0))) {
-        mant++;
-        if (mant == UINT64_C(1) << 53) {
-            mant >>= 1;
-            shift++;
-        }
-    }
-    /* value = mant * 2^(shift - s), mant in [2^52, 2^53): always a
-     * normal double here (m >= 1, 10^-19 <= value < 2^64) */
-    e2 = (int)shift - (int)s + 52;
-    bits = ((uint64_t)(e2 + 1023) << 52) | (mant & ((UINT64_C(1) << 52) - 1u));
-    memcpy(out, &bits, sizeof bits);
-    return true;
-#else
-    (void)m;
-    (void)k;
-    (void)out;
-    return false;
-#endif
-}
-
 /* Convert a token num_scan accepted. */
 static int num_convert(const char *text, size_t len, struct cc_num *out)
 {
@@ -465,7 +379,7 @@ static int num_convert(const char *text, size_t len, struct cc_num *out)
     /* An integral value over 2^53, or up to 19 fraction digits: one
      * exact integer division, correctly rounded. */
     if (out->dec.exact && exp <= 0 && exp >= -19 &&
-        cc_json__ratio(m, (unsigned)-exp, &d)) {
+        md_ratio_pow10(m, (unsigned)-exp, &d)) {
         out->d = neg ? -d : d;
         return MD_OK;
     }

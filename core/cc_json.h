@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "md_err.h"
+#include "md_float.h"
 
 /* Deepest nesting of objects and arrays accepted in one document. */
 #define CC_JSON_MAX_DEPTH 64
@@ -139,10 +140,6 @@ int cc_json__peek_ws(struct cc_json *j);
 int cc_json__expect(struct cc_json *j, const char *what);
 int cc_json__str_slow(struct cc_json *j, size_t i, struct cc_str *out);
 int cc_json__num_slow(struct cc_json *j, struct cc_num *out);
-/* m / 10^k correctly rounded (ties to even) into *out, for m >= 1 and
- * k <= 19, by one exact 128-bit integer division; false where the
- * compiler has no 128-bit integers (the caller falls back to strtod). */
-bool cc_json__ratio(uint64_t m, unsigned k, double *out);
 
 /* Skip whitespace; return the next byte (0..255) without consuming it, or
  * -1 at the end of the input. Records nothing. */
@@ -390,7 +387,7 @@ static inline bool cc_json_int_fast(struct cc_json *j, int64_t *out)
  * Fast path: -?(0|[1-9][0-9]*)(.[0-9]+)? with at most 18 digits, so the
  * mantissa cannot overflow, and a double made by one exact IEEE operation
  * (Clinger) when the mantissa is <= 2^53, else by one exact integer
- * division (cc_json__ratio: 17- and 18-digit values such as TOTAL). */
+ * division (md_ratio_pow10: 17- and 18-digit values such as TOTAL). */
 static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
 {
     static const double p10[19] = {
@@ -448,7 +445,7 @@ static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
     if (m <= (UINT64_C(1) << 53) && sizeof(double_t) == sizeof(double)) {
         d = (double)m;
         d = exp >= 0 ? d * p10[exp] : d / p10[-exp];
-    } else if (exp > 0 || !cc_json__ratio(m, (unsigned)-exp, &d)) {
+    } else if (exp > 0 || !md_ratio_pow10(m, (unsigned)-exp, &d)) {
         return cc_json__num_slow(j, out);
     }
     out->dec.mant = neg ? -(int64_t)m : (int64_t)m;

@@ -23,10 +23,11 @@ FUZZ_CFLAGS  ?= -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -g -O1 \
                 -DAGG_MAX_STREAMS=4 -DAGG_DEDUPE_CAP=64 -DFEED_MAX_TICKERS=4
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_TARGETS := fuzz_decode fuzz_merge fuzz_pipeline
-FUZZ_CORE    := core/cc_decode.c core/cc_json.c core/md_err.c core/agg.c \
-                core/bar.c core/bar_num.c core/feed.c
-FUZZ_HDRS    := core/cc_decode.h core/cc_json.h core/md_err.h core/agg.h \
-                core/bar.h core/bar_num.h core/feed.h core/fsm_conn.h
+FUZZ_CORE    := core/cc_decode.c core/cc_json.c core/md_err.c core/md_float.c \
+                core/agg.c core/bar.c core/bar_num.c core/feed.c
+FUZZ_HDRS    := core/cc_decode.h core/cc_json.h core/md_err.h core/md_float.h \
+                core/agg.h core/bar.h core/bar_num.h core/feed.h \
+                core/fsm_conn.h
 BENCH_CPU    ?= 1
 
 .PHONY: fuzz fuzz-build bench-decode

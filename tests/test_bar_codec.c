@@ -2533,10 +2533,129 @@ static void test_bar_codec_dump(void **state)
     }
 }
 
+/* Digits and decimal exponent of a bar_fmt_double text ("0.00125" ->
+ * "125", -2: value 0.125e-2), sign dropped. */
+static void fmt_parts(const char *t, char *dig, int *e)
+{
+    const char *p = t + (t[0] == '-');
+    const char *x = strchr(p, 'e');
+    int len = x != NULL ? (int)(x - p) : (int)strlen(p);
+    int int_len = len, n = 0, i, skip = 0;
+    char all[40];
+
+    for (i = 0; i < len; i++) {
+        if (p[i] == '.') {
+            int_len = i;
+        } else {
+            all[n++] = p[i];
+        }
+    }
+    /* value = 0.all * 10^(int_len + ex) */
+    while (skip < n - 1 && all[skip] == '0') {
+        skip++;
+    }
+    n -= skip;
+    memmove(all, all + skip, (size_t)n);
+    while (n > 1 && all[n - 1] == '0') {
+        n--;
+    }
+    memcpy(dig, all, (size_t)n);
+    dig[n] = '\0';
+    *e = int_len - skip + (x != NULL ? atoi(x + 1) : 0);
+}
+
+/* The shortest decimal that reads back as x by the C library alone:
+ * "%.*e" for 1, 2, ... 17 digits until strtod returns x. */
+static void libc_shortest(double x, char *dig, int *e)
+{
+    char tmp[40];
+    int p, n = 0, i;
+
+    for (p = 1; p <= 17; p++) {
+        snprintf(tmp, sizeof tmp, "%.*e", p - 1, x);
+        if (strtod(tmp, NULL) == x) {
+            break;
+        }
+    }
+    for (i = 0; tmp[i] != 'e'; i++) {
+        if (tmp[i] != '.' && tmp[i] != '-') {
+            dig[n++] = tmp[i];
+        }
+    }
+    while (n > 1 && dig[n - 1] == '0') {
+        n--;
+    }
+    dig[n] = '\0';
+    *e = atoi(tmp + i + 1) + 1;
+}
+
+static uint64_t dbl_rng(uint64_t *s)
+{
+    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+
+/* bar_fmt_double prints the shortest round-trip decimal, the one the C
+ * library finds by trying 1..17 digits, on doubles of every kind: random
+ * bit patterns, prices and quantities and their 17-digit products (the
+ * exact integer path), values next to powers of ten and to 2^53.
+ * MD_TEST_SLOW=1 runs 10 times more. */
+static void test_bar_codec_double_shortest_vs_libc(void **state)
+{
+    uint64_t seed = 20251126;
+    long iters = getenv("MD_TEST_SLOW") ? 3000000 : 300000;
+    long i;
+    (void)state;
+
+    for (i = 0; i < iters; i++) {
+        uint64_t r = dbl_rng(&seed);
+        double x;
+        char out[40], got[24], want[24];
+        int ge, we;
+
+        switch (i % 5) {
+        case 0:
+            memcpy(&x, &r, sizeof x);
+            break;
+        case 1: /* a price times a quantity */
+            x = (double)(r % 20000000u) / 100.0 *
+                ((double)(dbl_rng(&seed) % 100000000u) / 1e8);
+            break;
+        case 2: /* a few significant digits at any scale */
+            x = (double)(r % 100000u) * pow(10.0, (double)(int)(dbl_rng(&seed) % 40) - 25);
+            break;
+        case 3: /* next to a power of ten */
+            x = pow(10.0, (double)(int)(r % 40) - 20);
+            memcpy(&r, &x, sizeof r);
+            r += (dbl_rng(&seed) % 5) - 2;
+            memcpy(&x, &r, sizeof x);
+            break;
+        default: /* integers around 2^53, and their halves */
+            x = (double)((UINT64_C(1) << 53) - 1000 + (r % 2000)) /
+                (double)(1u << (dbl_rng(&seed) % 4));
+            break;
+        }
+        if (!isfinite(x) || x == 0) {
+            continue;
+        }
+        bar_fmt_double(x, out);
+        assert_true(strtod(out, NULL) == x);
+        fmt_parts(out, got, &ge);
+        libc_shortest(fabs(x), want, &we);
+        if (strcmp(got, want) != 0 || ge != we) {
+            fail_msg("%.17g: printed %s (%s e%d), the library %s e%d", x, out,
+                     got, ge, want, we);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bar_codec_golden_json),
+        cmocka_unit_test(test_bar_codec_double_shortest_vs_libc),
         cmocka_unit_test(test_bar_codec_json_roundtrip),
         cmocka_unit_test(test_bar_codec_json_key_order),
         cmocka_unit_test(test_bar_codec_json_unknown_keys),
