@@ -20,6 +20,7 @@
 
 #include "bar_codec.h"
 #include "md_err.h"
+#include "md_prng.h"
 #include "support/guard.h"
 
 /* assert_rc: compare rc codes and print both names on failure. */
@@ -2589,14 +2590,6 @@ static void libc_shortest(double x, char *dig, int *e)
     *e = atoi(tmp + i + 1) + 1;
 }
 
-static uint64_t dbl_rng(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
 /* bar_fmt_double prints the shortest round-trip decimal, the one the C
  * library finds by trying 1..17 digits, on doubles of every kind: random
  * bit patterns, prices and quantities and their 17-digit products (the
@@ -2604,13 +2597,14 @@ static uint64_t dbl_rng(uint64_t *s)
  * MD_TEST_SLOW=1 runs 10 times more. */
 static void test_bar_codec_double_shortest_vs_libc(void **state)
 {
-    uint64_t seed = 20251126;
+    struct md_prng rng;
     long iters = getenv("MD_TEST_SLOW") ? 3000000 : 300000;
     long i;
     (void)state;
+    md_prng_seed(&rng, 20251126);
 
     for (i = 0; i < iters; i++) {
-        uint64_t r = dbl_rng(&seed);
+        uint64_t r = md_prng_next(&rng);
         double x;
         char out[40], got[24], want[24];
         int ge, we;
@@ -2621,20 +2615,20 @@ static void test_bar_codec_double_shortest_vs_libc(void **state)
             break;
         case 1: /* a price times a quantity */
             x = (double)(r % 20000000u) / 100.0 *
-                ((double)(dbl_rng(&seed) % 100000000u) / 1e8);
+                ((double)(md_prng_next(&rng) % 100000000u) / 1e8);
             break;
         case 2: /* a few significant digits at any scale */
-            x = (double)(r % 100000u) * pow(10.0, (double)(int)(dbl_rng(&seed) % 40) - 25);
+            x = (double)(r % 100000u) * pow(10.0, (double)(int)(md_prng_next(&rng) % 40) - 25);
             break;
         case 3: /* next to a power of ten */
             x = pow(10.0, (double)(int)(r % 40) - 20);
             memcpy(&r, &x, sizeof r);
-            r += (dbl_rng(&seed) % 5) - 2;
+            r += (md_prng_next(&rng) % 5) - 2;
             memcpy(&x, &r, sizeof x);
             break;
         default: /* integers around 2^53, and their halves */
             x = (double)((UINT64_C(1) << 53) - 1000 + (r % 2000)) /
-                (double)(1u << (dbl_rng(&seed) % 4));
+                (double)(1u << (md_prng_next(&rng) % 4));
             break;
         }
         if (!isfinite(x) || x == 0) {

@@ -16,6 +16,7 @@
 
 #include "cc_decode.h"
 #include "md_err.h"
+#include "md_prng.h"
 #include "support/guard.h"
 
 /* assert_rc: compare rc codes and print both names on failure. */
@@ -1052,7 +1053,7 @@ static void test_cc_decode_numbers_fast_vs_slow(void **state)
 }
 
 /* m as a decimal with k fraction digits ("123", 2 -> "1.23"). */
-static int dec_text(char *out, size_t cap, uint64_t m, unsigned k, bool neg)
+static int dec_text(char out[48], uint64_t m, unsigned k, bool neg)
 {
     char dg[32];
     int n = snprintf(dg, sizeof dg, "%0*llu", (int)k + 1,
@@ -1070,16 +1071,7 @@ static int dec_text(char *out, size_t cap, uint64_t m, unsigned k, bool neg)
         out[o++] = dg[i];
     }
     out[o] = '\0';
-    (void)cap;
     return (int)o;
-}
-
-static uint64_t num_rng(uint64_t *s)
-{
-    uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
 }
 
 /* Both paths (the inline scanner and cc_num_parse) give strtod's double,
@@ -1088,13 +1080,14 @@ static uint64_t num_rng(uint64_t *s)
  * one unit in the last digit away. MD_TEST_SLOW=1 runs 25 times more. */
 static void test_cc_decode_numbers_vs_strtod(void **state)
 {
-    uint64_t seed = 20251126;
+    struct md_prng rng;
     long iters = getenv("MD_TEST_SLOW") ? 5000000 : 200000;
     long i, fast = 0;
     (void)state;
+    md_prng_seed(&rng, 20251126);
 
     for (i = 0; i < iters; i++) {
-        uint64_t r = num_rng(&seed);
+        uint64_t r = md_prng_next(&rng);
         uint64_t m;
         unsigned k;
         char text[48];
@@ -1106,10 +1099,10 @@ static void test_cc_decode_numbers_vs_strtod(void **state)
         switch (i % 4) {
         case 0: /* random, 1..20 digits */
             m = r >> (r & 63);
-            k = (unsigned)(num_rng(&seed) % 20);
+            k = (unsigned)(md_prng_next(&rng) % 20);
             break;
         case 1: { /* a tie: (2q+1) * 2^(e-1) with 53-bit q, exactly */
-            int e = (int)(num_rng(&seed) % 20) - 8; /* ulp 2^e */
+            int e = (int)(md_prng_next(&rng) % 20) - 8; /* ulp 2^e */
             uint64_t q = (UINT64_C(1) << 52) | (r >> 12);
             if (e >= 1) {
                 m = ((2 * q + 1) << (e - 1));
@@ -1135,15 +1128,15 @@ static void test_cc_decode_numbers_vs_strtod(void **state)
         case 2: /* a neighbour of a tie */
             m = ((UINT64_C(1) << 53) | (r >> 11)) | 1u;
             m = (r & 1) ? m + 1 : m - 1;
-            k = (unsigned)(num_rng(&seed) % 4);
+            k = (unsigned)(md_prng_next(&rng) % 4);
             break;
         default: /* 17-19 significant digits, like TOTAL */
             m = UINT64_C(10000000000000000) +
                 r % UINT64_C(9990000000000000000);
-            k = (unsigned)(num_rng(&seed) % 20);
+            k = (unsigned)(md_prng_next(&rng) % 20);
             break;
         }
-        len = dec_text(text, sizeof text, m, k, (r >> 7) & 1);
+        len = dec_text(text, m, k, (r >> 7) & 1);
         want = strtod(text, NULL);
         cc_json_init(&j, text, (size_t)len, NULL);
         assert_rc(cc_json_num(&j, &a), MD_OK);
