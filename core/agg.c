@@ -99,7 +99,9 @@ static int64_t bucket_of(struct agg_series *se, int64_t ev)
 {
     int64_t st = se->last_start_ns;
 
-    if (st != INT64_MIN && ev >= st && ev - st < se->interval_ns) {
+    /* ev - st in unsigned arithmetic: exact for ev >= st, never overflows */
+    if (st != INT64_MIN && ev >= st &&
+        (uint64_t)ev - (uint64_t)st < (uint64_t)se->interval_ns) {
         return st;
     }
     st = floor_div(ev, se->interval_ns) * se->interval_ns;
