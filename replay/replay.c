@@ -391,16 +391,8 @@ struct timer_tab {
     int64_t first; /* no armed deadline is earlier (INT64_MAX: none) */
 };
 
-static void tt_arm(struct timer_tab *tt, int id, int64_t deadline)
-{
-    tt->armed[id] = true;
-    tt->deadline[id] = deadline;
-    if (deadline < tt->first) {
-        tt->first = deadline;
-    }
-}
-
-/* The earliest armed deadline, found again after one was disarmed. */
+/* The earliest armed deadline, found again after one was disarmed or
+ * moved. */
 static void tt_refresh(struct timer_tab *tt)
 {
     int k;
@@ -412,6 +404,21 @@ static void tt_refresh(struct timer_tab *tt)
         }
     }
 }
+
+/* Arm id (an armed id moves: its old deadline may have been the first). */
+static void tt_arm(struct timer_tab *tt, int id, int64_t deadline)
+{
+    bool moved = tt->armed[id];
+
+    tt->armed[id] = true;
+    tt->deadline[id] = deadline;
+    if (moved) {
+        tt_refresh(tt);
+    } else if (deadline < tt->first) {
+        tt->first = deadline;
+    }
+}
+
 
 /* A recorded WebSocket connection as the virtual world plays it. */
 struct wsmap {
