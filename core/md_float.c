@@ -110,9 +110,11 @@ static bool scaled_round(uint64_t mant, int e2, int i, uint64_t *out)
     for (k = 0; k < i; k++) {
         n *= 10u;
     }
-    if (e2 >= 0) {
+    if (e2 == 0) {
+        q = n;
+    } else if (e2 > 0) {
         if (e2 >= 64 || (n >> (128 - e2)) != 0) {
-            return false;
+            return false; /* would not fit */
         }
         q = n << e2;
     } else {

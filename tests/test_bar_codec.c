@@ -20,6 +20,7 @@
 
 #include "bar_codec.h"
 #include "md_err.h"
+#include "md_float.h"
 #include "md_prng.h"
 #include "support/guard.h"
 
@@ -2645,11 +2646,79 @@ static void test_bar_codec_double_shortest_vs_libc(void **state)
     }
 }
 
+/* md_decimal_digits gives printf's "%.*e" digits and exponent for every
+ * p it answers (1..17), and md_ratio_pow10 strtod's double, on random
+ * doubles from 1e-9 to 1e19 (integers among them) and on exact ties. */
+static void test_bar_codec_md_float_vs_libc(void **state)
+{
+    struct md_prng rng;
+    long iters = getenv("MD_TEST_SLOW") ? 2000000 : 200000;
+    long i, answered = 0;
+
+    (void)state;
+    md_prng_seed(&rng, 7);
+    for (i = 0; i < iters; i++) {
+        uint64_t r = md_prng_next(&rng), m;
+        int p = (int)(r % 17) + 1, d, k;
+        double x;
+        char want[40], got[40];
+
+        if ((r >> 8) % 4 == 0) {
+            /* a tie at p digits: an odd multiple of 5 one place further */
+            x = (double)((md_prng_next(&rng) % 1000000u) * 10u + 5u) /
+                pow(10.0, (double)(md_prng_next(&rng) % 8));
+        } else {
+            x = pow(10.0, (double)(int)(md_prng_next(&rng) % 28) - 9) *
+                (1.0 + (double)(md_prng_next(&rng) >> 11) / 9007199254740992.0);
+        }
+        if ((r >> 20) % 5 == 0) {
+            x = floor(x);
+        }
+        if (!(x > 0) || !isfinite(x)) {
+            continue;
+        }
+        snprintf(want, sizeof want, "%.*e", p - 1, x);
+        if (!md_decimal_digits(x, p, &m, &d)) {
+            continue;
+        }
+        answered++;
+        /* the same text from m and d */
+        {
+            char dg[24];
+            int n = snprintf(dg, sizeof dg, "%llu", (unsigned long long)m);
+            int o = 0;
+            assert_int_equal(n, p);
+            got[o++] = dg[0];
+            if (p > 1) {
+                got[o++] = '.';
+                memcpy(got + o, dg + 1, (size_t)(p - 1));
+                o += p - 1;
+            }
+            snprintf(got + o, sizeof got - (size_t)o, "e%c%02d",
+                     d < 0 ? '-' : '+', d < 0 ? -d : d);
+        }
+        if (strcmp(got, want) != 0) {
+            fail_msg("%.17g p=%d: %s, printf %s", x, p, got, want);
+        }
+        /* and reading it back: m / 10^k as strtod reads "m e-k" */
+        k = p - 1 - d;
+        if (k >= 0 && k <= 19) {
+            double y;
+            char txt[48];
+            assert_true(md_ratio_pow10(m, (unsigned)k, &y));
+            snprintf(txt, sizeof txt, "%llue-%d", (unsigned long long)m, k);
+            assert_true(y == strtod(txt, NULL));
+        }
+    }
+    assert_true(answered > iters / 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bar_codec_golden_json),
         cmocka_unit_test(test_bar_codec_double_shortest_vs_libc),
+        cmocka_unit_test(test_bar_codec_md_float_vs_libc),
         cmocka_unit_test(test_bar_codec_json_roundtrip),
         cmocka_unit_test(test_bar_codec_json_key_order),
         cmocka_unit_test(test_bar_codec_json_unknown_keys),
