@@ -8,9 +8,9 @@
  *   scan    SELECT kind, dir, conn_id, mono_ns, payload FROM events ORDER
  *           BY seq, every row stepped and its payload touched;
  *   replay  `build/ccstream replay CAPTURE --what-if` (no outputs but the
- *           summary), exec'd in a child so that its peak RSS (from
- *           wait4) is its own, not pages it would inherit from here. Unpinned: replay reads
- *           the capture ahead on a second thread. */
+ *           summary), exec'd in a child, its peak RSS from wait4 (this
+ *           process stays small: see make_capture). Unpinned: replay
+ *           reads the capture ahead on a second thread. */
 #define _DEFAULT_SOURCE /* wait4 */
 #include <inttypes.h>
 #include <stdio.h>
@@ -100,9 +100,9 @@ static double scan(const char *path, uint64_t *rows)
     return t;
 }
 
-/* `ccstream replay PATH --what-if` as its own process (exec'd, so its
- * peak RSS is its own, not the pages it would inherit from this one); its
- * wall time, peak RSS (KiB), and the event and bar counts of its summary. */
+/* `ccstream replay PATH --what-if` as its own process: its wall time,
+ * peak RSS (KiB; it includes what this process had at the fork, kept
+ * small), and the event and bar counts of its summary. */
 static double replay_child(const char *bin, const char *path, long *rss_kib,
                            uint64_t *events, uint64_t *bars)
 {

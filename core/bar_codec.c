@@ -384,11 +384,6 @@ static size_t fmt_scaled(bar_i128 v, int scale, char *out)
     return n;
 }
 
-/* Powers of ten that a double holds exactly. */
-static const double pow10_exact[23] = {
-    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-
 /* Fast path of dbl_shortest for the common case, a price or volume with
  * at most 15 significant digits: find m < 10^15 and i <= 22 with
  * m / 10^i == x. Both operands are exact, so that one IEEE division is
@@ -400,7 +395,7 @@ static bool dbl_shortest_fast(double x, char *dig, int *k, int *e)
     int i;
 
     for (i = 0; i <= 22; i++) {
-        double y = x * pow10_exact[i];
+        double y = x * md_pow10_exact[i];
         uint64_t m;
         char d[20];
         size_t nd;
@@ -411,7 +406,7 @@ static bool dbl_shortest_fast(double x, char *dig, int *k, int *e)
         }
         /* x * 10^i is within far less than 0.5 of any candidate m */
         m = (uint64_t)(y + 0.5);
-        if (m == 0 || (double)m / pow10_exact[i] != x) {
+        if (m == 0 || (double)m / md_pow10_exact[i] != x) {
             continue;
         }
         nd = u64_digits(m, d);
@@ -1604,7 +1599,7 @@ static double scaled_to_dbl(bar_i128 v, int scale)
             return strtod(d, NULL); /* 10^e10 is not exact */
         }
         x = (double)m;
-        x = e10 >= 0 ? x * pow10_exact[e10] : x / pow10_exact[-e10];
+        x = e10 >= 0 ? x * md_pow10_exact[e10] : x / md_pow10_exact[-e10];
     }
     return d[0] == '-' ? -x : x;
 }

@@ -613,14 +613,9 @@ static int lookup(const struct field *tab, size_t n, size_t from,
     }
     for (c = 0, i = from < n ? from : 0; c < n; c++) {
         const char *nm = tab[i].name;
-        if (tab[i].len == klen && nm[0] == k[0]) {
-            size_t b = 1;
-            while (b < klen && nm[b] == k[b]) {
-                b++;
-            }
-            if (b == klen) {
-                return (int)i;
-            }
+        if (tab[i].len == klen && nm[0] == k[0] &&
+            md_bytes_eq(nm + 1, k + 1, klen - 1)) {
+            return (int)i;
         }
         i = i + 1 < n ? i + 1 : 0;
     }
@@ -993,8 +988,6 @@ int cc_ws_decode_want(const char *buf, size_t len, struct cc_msg *msg,
         has = &msg->u.ctl.has;
         break;
     }
-    /* TYPE came first (slot 0 of every streamer table, checked by
-     * cc_decode__tables_ok): mark it so a second TYPE is a duplicate. */
     if (wanted == NULL || (tab != ticker_tab && tab != trade_tab)) {
         want = CC_ALL_FIELDS;
     } else if (tab == trade_tab) {
@@ -1002,6 +995,9 @@ int cc_ws_decode_want(const char *buf, size_t len, struct cc_msg *msg,
     } else {
         want = wanted->ticker | need | CC_TKM(CC_TK_FLAGS);
     }
+    /* TYPE came first (slot 0 of every streamer table, checked by
+     * cc_decode__tables_ok): seen marks it, so a second TYPE is a
+     * duplicate, and the next key most likely has slot 1. */
     rc = decode_members(&j, tab, n, base, has, seen, seen ? 1u : 0u, want);
     if (rc < 0) {
         return rc;

@@ -257,12 +257,6 @@ static int num_scan(struct cc_json *j, size_t *end)
     return MD_OK;
 }
 
-/* Exact powers of ten representable in a double (Clinger's fast path). */
-static const double pow10_tab[23] = {
-    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
-    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
-};
-
 /* Accumulate the digits text[*i..) into *m (value m * 10^*exp). Digits
  * that no longer fit are dropped: integer-part ones still scale the value
  * (*exp + 1), and a dropped non-zero digit makes the result inexact. */
@@ -369,9 +363,9 @@ static int num_convert(const char *text, size_t len, struct cc_num *out)
         exp <= 22 && sizeof(double_t) == sizeof(double)) {
         d = (double)m;
         if (exp >= 0) {
-            d *= pow10_tab[exp];
+            d *= md_pow10_exact[exp];
         } else {
-            d /= pow10_tab[-exp];
+            d /= md_pow10_exact[-exp];
         }
         out->d = neg ? -d : d;
         return MD_OK;

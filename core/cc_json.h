@@ -15,6 +15,7 @@
 
 #include "md_err.h"
 #include "md_float.h"
+#include "md_types.h"
 
 /* Deepest nesting of objects and arrays accepted in one document. */
 #define CC_JSON_MAX_DEPTH 64
@@ -279,10 +280,6 @@ static inline unsigned cc_json__digit_run(uint64_t w)
 static inline void cc_json__digits8(const char *b, size_t n, size_t *i,
                                     uint64_t *m)
 {
-    static const uint64_t p10u[9] = {
-        1u, 10u, 100u, 1000u, 10000u, 100000u, 1000000u, 10000000u,
-        100000000u,
-    };
     while (n - *i >= 8) {
         uint64_t w;
         unsigned k;
@@ -296,7 +293,7 @@ static inline void cc_json__digits8(const char *b, size_t n, size_t *i,
             unsigned s = 8u * (8u - k);
             w = (w << s) | (UINT64_C(0x3030303030303030) >> (64u - s));
         }
-        *m = *m * p10u[k] + cc_json__8digits_val(w);
+        *m = *m * md_pow10_u64[k] + cc_json__8digits_val(w);
         *i += k;
         if (k < 8) {
             return;
@@ -335,16 +332,11 @@ static inline bool cc_json_next_key_is(struct cc_json *j, const char *name,
                                        size_t len, struct cc_str *key)
 {
     const char *b = j->buf + j->pos;
-    size_t i;
 
     if (j->first || j->len - j->pos < len + 4 || b[0] != ',' ||
-        b[1] != '"' || b[len + 2] != '"' || b[len + 3] != ':') {
+        b[1] != '"' || b[len + 2] != '"' || b[len + 3] != ':' ||
+        !md_bytes_eq(b + 2, name, len)) {
         return false;
-    }
-    for (i = 0; i < len; i++) {
-        if (b[i + 2] != name[i]) {
-            return false;
-        }
     }
     key->p = b + 2;
     key->len = len;
@@ -390,10 +382,6 @@ static inline bool cc_json_int_fast(struct cc_json *j, int64_t *out)
  * division (md_ratio_pow10: 17- and 18-digit values such as TOTAL). */
 static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
 {
-    static const double p10[19] = {
-        1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
-        1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
-    };
     const char *b = j->buf;
     size_t n = j->len;
     size_t i;
@@ -444,7 +432,7 @@ static inline int cc_json_num(struct cc_json *j, struct cc_num *out)
     }
     if (m <= (UINT64_C(1) << 53) && sizeof(double_t) == sizeof(double)) {
         d = (double)m;
-        d = exp >= 0 ? d * p10[exp] : d / p10[-exp];
+        d = exp >= 0 ? d * md_pow10_exact[exp] : d / md_pow10_exact[-exp];
     } else if (exp > 0 || !md_ratio_pow10(m, (unsigned)-exp, &d)) {
         return cc_json__num_slow(j, out);
     }

@@ -3,8 +3,12 @@
 
 #include <string.h>
 
-/* Exact powers of ten that fit in a uint64_t. */
-static const uint64_t pow10_u64[20] = {
+const double md_pow10_exact[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+const uint64_t md_pow10_u64[20] = {
     UINT64_C(1),
     UINT64_C(10),
     UINT64_C(100),
@@ -54,7 +58,7 @@ bool md_ratio_pow10(uint64_t m, unsigned k, double *out)
     if (m == 0 || k > 19) {
         return false;
     }
-    den = pow10_u64[k];
+    den = md_pow10_u64[k];
     lm = bitlen64(m);
     ld = bitlen64(den);
     /* m * 2^s has 63 + ld bits (at most 127), so the quotient lies in
@@ -157,8 +161,8 @@ bool md_decimal_digits(double x, int p, uint64_t *m, int *d)
     }
     mant = (bits & ((UINT64_C(1) << 52) - 1u)) | (UINT64_C(1) << 52);
     e2 = (int)(bits >> 52) - 1075;
-    lo = pow10_u64[p - 1];
-    hi = pow10_u64[p];
+    lo = md_pow10_u64[p - 1];
+    hi = md_pow10_u64[p];
     /* floor(log10(x)), or one less: log10(2) ~ 78913 / 2^18 */
     dec = ((e2 + 52) * 78913) >> 18;
     for (tries = 0; tries < 4; tries++) {

@@ -9,6 +9,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* 10^0 .. 10^22, every one exact in a double (Clinger's fast path). */
+extern const double md_pow10_exact[23];
+
+/* 10^0 .. 10^19, every power of ten a uint64_t holds. */
+extern const uint64_t md_pow10_u64[20];
+
 /* m / 10^k correctly rounded (ties to even) into *out, for m >= 1 and
  * k <= 19, by one exact 128-bit integer division: strtod's result for
  * the decimal. false where the compiler has no 128-bit integers. */
