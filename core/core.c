@@ -1,6 +1,8 @@
 /* core.c: the composition of the producer's machines with the market-data
  * path and the REST policy. Routes inputs, feeds internal outputs from one
- * part to another within one step. Pure: no I/O, no allocation, no clock. */
+ * part to another within one step, stages every change and commits it
+ * only when the whole step succeeded. Pure: no I/O, no allocation, no
+ * clock. */
 #include <string.h>
 
 #include "core.h"
@@ -64,6 +66,42 @@ int core_config_add_series(struct core_config *cfg, const char *market,
     return MD_OK;
 }
 
+/* The SubAdd list: one subscription per configured stream, in the order
+ * the series were configured, each once ("0~Coinbase~BTC~USD" for trades,
+ * "5~CCCAGG~BTC~USD" for the index). */
+static void build_subs(struct core *c)
+{
+    unsigned i, k;
+
+    c->n_subs = 0;
+    for (i = 0; i < c->cfg.n_series; i++) {
+        const struct rp_series *se = &c->cfg.series[i];
+        char *t = c->sub_text[c->n_subs];
+        size_t n = 0, part;
+        const char *parts[3] = {se->market, se->base, se->quote};
+        bool dup = false;
+
+        t[n++] = se->source == BAR_SRC_CCCAGG ? '5' : '0';
+        for (k = 0; k < 3; k++) {
+            part = strlen(parts[k]);
+            t[n++] = '~';
+            memcpy(t + n, parts[k], part);
+            n += part;
+        }
+        t[n] = '\0';
+        for (k = 0; k < c->n_subs; k++) {
+            if (strcmp(c->subs[k], t) == 0) {
+                dup = true;
+                break;
+            }
+        }
+        if (!dup) {
+            c->subs[c->n_subs] = t;
+            c->n_subs++;
+        }
+    }
+}
+
 int core_init(struct core *c, const struct core_config *cfg)
 {
     int rc;
@@ -83,19 +121,12 @@ int core_init(struct core *c, const struct core_config *cfg)
         return rc;
     }
     rp_budget_init(&c->budget);
+    build_subs(c);
+    c->s.next_id = 1;
+    c->s.lo = 1;
+    c->req.method = "GET";
+    c->req.target = c->target;
     return MD_OK;
-}
-
-void core_set_bar_sink(struct core *c, struct bar *bars, size_t cap)
-{
-    c->sink = bars;
-    c->sink_cap = bars != NULL ? cap : 0;
-    c->sink_n = 0;
-}
-
-const struct rp_fetch *core_rest_head(const struct core *c)
-{
-    return c->fetch_n > 0 ? &c->fetch[c->fetch_head] : NULL;
 }
 
 int core_timer_target(enum md_timer timer, enum md_machine *machine,
@@ -143,6 +174,113 @@ int core_timer_target(enum md_timer timer, enum md_machine *machine,
     return 0;
 }
 
+/* ---- staging ----------------------------------------------------------
+
+ * A step works on the live structures, after saving what it may change:
+ * the composition's small state always, each machine and the rate budget
+ * and backfill table before their first change, each bar's state in an
+ * undo log. Effects on the aggregator and the feed (a frame's data, gap
+ * marks, a preflight seed, backfill marks) wait in stg and are applied by
+ * commit. rollback puts everything saved back. */
+
+#define SAVED_BUDGET 0x10u
+#define SAVED_BF 0x20u
+
+static void stage_begin(struct core *c)
+{
+    c->stg.s = c->s;
+    c->stg.have_offset = c->feed.have_offset;
+    c->stg.offset_ns = c->feed.offset_ns;
+    c->stg.saved = 0;
+    c->stg.out.n = 0;
+    c->stg.n_ref = 0;
+    c->stg.n_undo = 0;
+    c->stg.report_id = 0;
+    c->stg.rest_first = c->stg.rest_n = 0;
+    c->stg.frame = false;
+    c->stg.gap_open = c->stg.gap_close = false;
+    c->stg.resubscribed = c->stg.send = false;
+    c->stg.seed = false;
+    c->stg.unannounced = 0;
+    c->stg.dropped_new = 0;
+}
+
+static void save_machine(struct core *c, enum md_machine m)
+{
+    uint8_t bit = (uint8_t)(1u << m);
+
+    if (c->stg.saved & bit) {
+        return;
+    }
+    c->stg.saved |= bit;
+    switch (m) {
+    case MD_M_CONN:
+        c->stg.conn = c->conn;
+        break;
+    case MD_M_REST:
+        c->stg.rest = c->rest;
+        break;
+    case MD_M_PUB:
+        c->stg.pub = c->pub;
+        break;
+    case MD_M_INVALID:
+    case MD_M__COUNT:
+        break;
+    }
+}
+
+static void save_budget(struct core *c)
+{
+    if (!(c->stg.saved & SAVED_BUDGET)) {
+        c->stg.saved |= SAVED_BUDGET;
+        c->stg.budget = c->budget;
+    }
+}
+
+static void save_bf(struct core *c)
+{
+    if (!(c->stg.saved & SAVED_BF)) {
+        c->stg.saved |= SAVED_BF;
+        memcpy(c->stg.bf, c->bf, sizeof c->bf[0] * c->cfg.n_series);
+    }
+}
+
+static void rollback(struct core *c)
+{
+    size_t k = c->stg.n_undo;
+    uint64_t closed = 0, id;
+
+    while (k-- > 0) {
+        c->bar_state[c->stg.undo[k].id % CORE_BAR_CAP] = c->stg.undo[k].st;
+    }
+    for (id = c->stg.s.next_id; id < c->s.next_id; id++) {
+        if (c->bar[id % CORE_BAR_CAP].bar.source != BAR_SRC_REST) {
+            closed++;
+        }
+    }
+    c->st.bars_rolled_back += closed;
+    c->lost_unnoted += closed;
+    c->s = c->stg.s;
+    c->feed.have_offset = c->stg.have_offset;
+    c->feed.offset_ns = c->stg.offset_ns;
+    if (c->stg.saved & (1u << MD_M_CONN)) {
+        c->conn = c->stg.conn;
+    }
+    if (c->stg.saved & (1u << MD_M_REST)) {
+        c->rest = c->stg.rest;
+    }
+    if (c->stg.saved & (1u << MD_M_PUB)) {
+        c->pub = c->stg.pub;
+    }
+    if (c->stg.saved & SAVED_BUDGET) {
+        c->budget = c->stg.budget;
+    }
+    if (c->stg.saved & SAVED_BF) {
+        memcpy(c->bf, c->stg.bf, sizeof c->bf[0] * c->cfg.n_series);
+    }
+    c->st.rollbacks++;
+}
+
 /* ---- the event queue of one step ----------------------------------- */
 
 struct ev {
@@ -153,152 +291,248 @@ struct ev {
     int64_t server_ms;
 };
 
-#define EVQ_CAP 16
+/* An input starts at most three events and a machine step leads to at
+ * most two more; a step that would need more is a bug, reported as
+ * MD_E_STATE (and rolled back), never a silent drop. */
+#define EVQ_CAP 32
 struct evq {
     unsigned head, n;
     struct ev e[EVQ_CAP];
 };
 
-static void evq_push(struct evq *q, enum md_machine m, uint8_t input,
-                     uint64_t n)
+static struct ev *evq_push(struct evq *q, enum md_machine m, uint8_t input,
+                           uint64_t n)
 {
-    /* Capacity is a static property of the routing rules: an input starts
-     * at most three events, and a machine step leads to at most two
-     * more; EVQ_CAP leaves room. */
-    if (q->n < EVQ_CAP) {
-        struct ev *e = &q->e[(q->head + q->n) % EVQ_CAP];
-        memset(e, 0, sizeof *e);
-        e->machine = (uint8_t)m;
-        e->input = input;
-        e->n = n;
-        q->n++;
+    struct ev *e;
+
+    if (q->n == EVQ_CAP) {
+        return NULL;
+    }
+    e = &q->e[(q->head + q->n) % EVQ_CAP];
+    memset(e, 0, sizeof *e);
+    e->machine = (uint8_t)m;
+    e->input = input;
+    e->n = n;
+    q->n++;
+    return e;
+}
+
+#define PUSH(q, m, i, n)                                                  \
+    do {                                                                  \
+        if (evq_push((q), (m), (i), (n)) == NULL) {                       \
+            return MD_E_STATE;                                            \
+        }                                                                 \
+    } while (0)
+
+/* ---- the bar store ----------------------------------------------------- */
+
+static struct md_bar *bar_of(struct core *c, uint64_t id)
+{
+    return &c->bar[id % CORE_BAR_CAP];
+}
+
+static void set_state(struct core *c, uint64_t id, uint8_t st)
+{
+    uint8_t *p = &c->bar_state[id % CORE_BAR_CAP];
+
+    c->stg.undo[c->stg.n_undo].id = id;
+    c->stg.undo[c->stg.n_undo].st = *p;
+    c->stg.n_undo++;
+    if (*p == CORE_BAR_QUEUED) {
+        c->s.n_queued--;
+    } else if (*p == CORE_BAR_INFLIGHT) {
+        c->s.n_inflight--;
+    }
+    *p = st;
+    if (st == CORE_BAR_QUEUED) {
+        c->s.n_queued++;
+    } else if (st == CORE_BAR_INFLIGHT) {
+        c->s.n_inflight++;
     }
 }
 
-static struct ev *evq_last(struct evq *q)
+/* Room for new bars: released ids at the low end are reclaimed first. */
+static uint64_t bars_room(struct core *c)
 {
-    return q->n > 0 ? &q->e[(q->head + q->n - 1) % EVQ_CAP] : NULL;
+    while (c->s.lo < c->s.next_id &&
+           c->bar_state[c->s.lo % CORE_BAR_CAP] == CORE_BAR_FREE) {
+        c->s.lo++;
+    }
+    return CORE_BAR_CAP - (c->s.next_id - c->s.lo);
+}
+
+/* Bars released this step keep their slots until the step is over, so
+ * the payloads of earlier actions stay valid: a step takes only the room
+ * there was when it began. */
+static uint64_t bars_free(const struct core *c)
+{
+    return CORE_BAR_CAP - (c->s.next_id - c->stg.s.lo);
+}
+
+static int ref_room(const struct core *c, size_t n)
+{
+    return c->stg.n_ref + n <= sizeof c->stg.ref / sizeof c->stg.ref[0] &&
+           c->stg.n_undo + n <= sizeof c->stg.undo / sizeof c->stg.undo[0];
+}
+
+/* Store a new closed bar, queued; returns it (NULL: no room). */
+static const struct md_bar *bar_new(struct core *c, const struct bar *b)
+{
+    struct md_bar *m;
+    uint64_t id = c->s.next_id;
+
+    if (bars_free(c) == 0 || !ref_room(c, 1)) {
+        return NULL;
+    }
+    m = bar_of(c, id);
+    m->id = id;
+    m->bar = *b;
+    c->s.next_id++;
+    set_state(c, id, CORE_BAR_QUEUED);
+    c->queue[(c->s.q_head + c->s.q_n) % (2 * CORE_BAR_CAP)] = id;
+    c->s.q_n++;
+    c->stg.ref[c->stg.n_ref++] = m;
+    return m;
 }
 
 /* ---- bars ---------------------------------------------------------- */
 
-/* Bars written to the sink since mark: announce them (MD_A_BARS) and hand
- * them to the publisher. */
-static void bars_out(struct core *c, size_t mark, mono_ns t,
-                     struct md_out *out, struct evq *q)
+/* Append a BARS action for ref[first..first+n): announce them. */
+static int announce(struct core *c, size_t first, size_t n, mono_ns t)
 {
-    size_t n = c->sink_n - mark;
+    struct md_action *a;
 
     if (n == 0) {
-        return;
+        return MD_OK;
     }
+    if (md_out_room(&c->stg.out) == 0) {
+        return MD_E_FULL;
+    }
+    a = md_out_push(&c->stg.out, MD_A_BARS, t);
+    a->arg = n;
+    a->n = n;
+    a->p.bars = &c->stg.ref[first];
     c->st.bars_emitted += n;
-    if (md_out_room(out) > 0) {
-        struct md_action *a = md_out_push(out, MD_A_BARS, t);
-        a->arg = n;
-    }
-    evq_push(q, MD_M_PUB, PUB_I_DATA_READY, n);
+    return MD_OK;
 }
 
-/* Append one bar made outside the aggregator (REST) to the sink. */
-static void sink_put(struct core *c, const struct bar *b)
+/* Close what is due at server time now (or everything, flush) into the
+ * store, as much as it has room for; announce the bars and hand them to
+ * the publisher. The rest stays due: the bar timer comes back for it. */
+static int bars_close(struct core *c, int64_t now, bool flush, mono_ns t,
+                      struct evq *q)
 {
-    if (c->sink_n < c->sink_cap) {
-        c->sink[c->sink_n++] = *b;
-    } else {
-        c->st.sink_full++;
-    }
-}
-
-/* Close what is due at server time now into the sink. */
-static void bars_advance(struct core *c, int64_t now, bool flush)
-{
-    struct agg_out ao = {c->sink + c->sink_n, c->sink_cap - c->sink_n, 0};
+    size_t first = c->stg.n_ref, n = 0, k;
     int rc;
 
-    if (c->sink == NULL) {
-        /* No sink: count what closes, keep nothing. */
-        do {
-            ao.bars = c->scratch;
-            ao.cap = sizeof c->scratch / sizeof c->scratch[0];
-            ao.n = 0;
-            rc = flush ? agg_flush(&c->feed.agg, &ao)
-                       : agg_advance(&c->feed.agg, now, &ao);
-            c->st.sink_full += ao.n;
-        } while (rc == MD_E_FULL);
-        return;
+    do {
+        uint64_t room = bars_free(c);
+        struct agg_out ao = {c->closing, sizeof c->closing /
+                                             sizeof c->closing[0], 0};
+        if (room == 0) {
+            c->st.bars_wait++;
+            break;
+        }
+        if (ao.cap > room) {
+            ao.cap = (size_t)room;
+        }
+        rc = flush ? agg_flush(&c->feed.agg, &ao)
+                   : agg_advance(&c->feed.agg, now, &ao);
+        for (k = 0; k < ao.n; k++) {
+            if (bar_new(c, &c->closing[k]) == NULL) {
+                return MD_E_STATE; /* room was checked */
+            }
+            n++;
+        }
+    } while (rc == MD_E_FULL);
+    if (n == 0) {
+        return MD_OK;
     }
-    rc = flush ? agg_flush(&c->feed.agg, &ao)
-               : agg_advance(&c->feed.agg, now, &ao);
-    c->sink_n += ao.n;
-    if (rc == MD_E_FULL) {
-        c->st.sink_full++; /* the rest stays due: the timer fires again */
+    rc = announce(c, first, n, t);
+    if (rc == MD_OK) {
+        PUSH(q, MD_M_PUB, PUB_I_DATA_READY, n);
     }
+    return rc;
 }
 
-/* Keep the bar timer on the aggregator's next deadline. */
-static void bar_timer(struct core *c, mono_ns t, struct md_out *out)
+/* Keep the bar timer on the aggregator's next deadline (server time, so
+ * it moves with the offset). A full store waits for a release instead of
+ * firing in a loop. */
+static int bar_timer(struct core *c, mono_ns t)
 {
     int64_t d = agg_next_deadline(&c->feed.agg);
     mono_ns local;
     struct md_action *a;
 
-    if (md_out_room(out) == 0) {
-        return;
+    if (md_out_room(&c->stg.out) == 0) {
+        return MD_E_FULL;
+    }
+    if (d != INT64_MAX && bars_room(c) == 0) {
+        d = INT64_MAX; /* a delivery or discard will free room */
     }
     if (d == INT64_MAX) {
-        if (c->bar_armed) {
-            a = md_out_push(out, MD_A_CANCEL_TIMER, t);
+        if (c->s.bar_armed) {
+            a = md_out_push(&c->stg.out, MD_A_CANCEL_TIMER, t);
             a->timer = MD_T_BAR;
-            c->bar_armed = false;
+            c->s.bar_armed = false;
         }
-        return;
+        return MD_OK;
     }
     local = feed_local_ns(&c->feed, d);
     if (local < t) {
         local = t;
     }
-    if (c->sink != NULL && c->sink_n == c->sink_cap) {
-        local = t; /* the sink filled up: continue at once */
-    }
-    if (!c->bar_armed || c->bar_deadline != local) {
-        a = md_out_push(out, MD_A_ARM_TIMER, t);
+    if (!c->s.bar_armed || c->s.bar_deadline != local) {
+        a = md_out_push(&c->stg.out, MD_A_ARM_TIMER, t);
         a->timer = MD_T_BAR;
         a->deadline_ns = local;
-        c->bar_armed = true;
-        c->bar_deadline = local;
+        c->s.bar_armed = true;
+        c->s.bar_deadline = local;
     }
+    return MD_OK;
 }
 
 /* ---- REST ----------------------------------------------------------- */
 
+/* The planned requests live in a ring twice the queue's capacity, so a
+ * step that pops and then pushes never writes over a popped entry:
+ * restoring head and count restores the queue. */
+#define FETCH_RING (2 * CORE_FETCH_CAP)
+
+static const struct rp_fetch *fetch_head(const struct core *c)
+{
+    return c->s.fetch_n > 0 ? &c->fetch[c->s.fetch_head] : NULL;
+}
+
 static void fetch_pop(struct core *c, uint64_t k)
 {
-    while (k-- > 0 && c->fetch_n > 0) {
-        c->fetch_head = (c->fetch_head + 1) % CORE_FETCH_CAP;
-        c->fetch_n--;
+    while (k-- > 0 && c->s.fetch_n > 0) {
+        c->s.fetch_head = (c->s.fetch_head + 1) % FETCH_RING;
+        c->s.fetch_n--;
     }
 }
 
 static bool fetch_push(struct core *c, const struct rp_fetch *f)
 {
-    if (c->fetch_n >= c->cfg.rest.queue_cap) {
+    if (c->s.fetch_n >= c->cfg.rest.queue_cap) {
         c->st.fetch_overflow++;
         return false;
     }
-    c->fetch[(c->fetch_head + c->fetch_n) % CORE_FETCH_CAP] = *f;
-    c->fetch_n++;
+    c->fetch[(c->s.fetch_head + c->s.fetch_n) % FETCH_RING] = *f;
+    c->s.fetch_n++;
     c->st.fetch_planned++;
     return true;
 }
 
-/* Plan the requests of a job; returns how many were queued. */
-static unsigned plan(struct core *c, enum job job, int64_t now,
-                     struct md_out *out, mono_ns t)
+/* Plan the requests of a job; returns how many were queued. A backfill
+ * plans each series that wants one from its own resume point and arms the
+ * backfill timer once, for the earliest series still pending. */
+static unsigned plan(struct core *c, enum job job, int64_t now, mono_ns t)
 {
     struct rp_fetch *tmp = c->plan_tmp;
     unsigned queued = 0, i;
     size_t n = 0, k;
+    int64_t retry = INT64_MAX;
 
     if (job == JOB_PREFLIGHT) {
         if (c->cfg.n_series > 0 &&
@@ -311,34 +545,85 @@ static unsigned plan(struct core *c, enum job job, int64_t now,
         }
         return queued;
     }
-    /* Backfill the gap, series by series; remember what has not settled. */
-    c->backfill_pending = false;
+    save_bf(c);
     for (i = 0; i < c->cfg.n_series; i++) {
+        struct core_backfill *b = &c->bf[i];
         struct rp_backfill res;
-        if (rp_plan_backfill(&c->cfg.rp, &c->cfg.series[i], i,
-                             c->gap_start_ns, c->gap_end_ns, now, tmp,
-                             CORE_FETCH_CAP, &res) != MD_OK) {
+        if (!b->want) {
+            continue;
+        }
+        b->want = false;
+        b->pending = false;
+        if (rp_plan_backfill(&c->cfg.rp, &c->cfg.series[i], i, b->from_ns,
+                             b->to_ns, now, tmp, CORE_FETCH_CAP,
+                             &res) != MD_OK) {
             continue;
         }
         for (k = 0; k < res.n_fetch; k++) {
             queued += fetch_push(c, &tmp[k]);
         }
         if (res.retry_at_ns > 0) {
-            struct md_action *a;
-            c->backfill_pending = true;
-            c->backfill_from_ns = res.resume_ns;
-            if (md_out_room(out) > 0) {
-                a = md_out_push(out, MD_A_ARM_TIMER, t);
-                a->timer = MD_T_BACKFILL;
-                a->deadline_ns = feed_local_ns(&c->feed, res.retry_at_ns);
+            b->pending = true;
+            b->from_ns = res.resume_ns;
+            if (res.retry_at_ns < retry) {
+                retry = res.retry_at_ns;
             }
+        }
+    }
+    if (retry != INT64_MAX) {
+        mono_ns d = feed_local_ns(&c->feed, retry);
+        if (!c->s.backfill_armed || c->s.backfill_deadline != d) {
+            struct md_action *a;
+            if (md_out_room(&c->stg.out) == 0) {
+                return queued; /* caught by the caller's room check */
+            }
+            a = md_out_push(&c->stg.out, MD_A_ARM_TIMER, t);
+            a->timer = MD_T_BACKFILL;
+            a->deadline_ns = d;
+            c->s.backfill_armed = true;
+            c->s.backfill_deadline = d;
         }
     }
     return queued;
 }
 
-/* The bars of a histo body: preflight seeds and first bars; backfill
- * revisions of the bars that spanned the gap. Returns bars written. */
+/* A gap closed at server time now: every series wants it backfilled,
+ * from the earlier of the gap's start and what it still had pending. */
+static void gap_backfill(struct core *c, int64_t now)
+{
+    unsigned i;
+
+    save_bf(c);
+    for (i = 0; i < c->cfg.n_series; i++) {
+        struct core_backfill *b = &c->bf[i];
+        if (!(b->want || b->pending) || c->s.gap_start_ns < b->from_ns) {
+            b->from_ns = c->s.gap_start_ns;
+        }
+        b->to_ns = now;
+        b->want = true;
+    }
+}
+
+/* The backfill timer fired: the series still pending are planned again. */
+static bool backfill_due(struct core *c)
+{
+    unsigned i;
+    bool any = false;
+
+    save_bf(c);
+    for (i = 0; i < c->cfg.n_series; i++) {
+        if (c->bf[i].pending) {
+            c->bf[i].want = true;
+            any = true;
+        }
+    }
+    return any;
+}
+
+/* The bars of a histo body, into the store (announced when the REST
+ * machine says the fetch is done): preflight seeds and first bars;
+ * backfill revisions of the bars that spanned the gap. The aggregator's
+ * part (seed, backfill marks) waits for the commit. Returns bars made. */
 static uint64_t rest_bars(struct core *c, const struct rp_fetch *f,
                           const struct cc_histo *h, int64_t now)
 {
@@ -346,6 +631,7 @@ static uint64_t rest_bars(struct core *c, const struct rp_fetch *f,
     size_t n = 0, k;
     uint64_t wrote = 0;
 
+    c->stg.rest_first = c->stg.n_ref;
     if (rp_histo_to_bars(&c->cfg.rp, f, h, c->histo, h->n_bars, now,
                          c->conv, CORE_HISTO_CAP, &n, &cs) != MD_OK) {
         return 0;
@@ -366,15 +652,20 @@ static uint64_t rest_bars(struct core *c, const struct rp_fetch *f,
             }
         }
         if (f->series.source == BAR_SRC_CCCAGG && best != INT64_MIN) {
-            (void)agg_seed_close(&c->feed.agg, f->series.base,
-                                 f->series.quote, iv,
-                                 (best + iv) * MD_NS_PER_S, close);
+            c->stg.seed = true;
+            c->stg.seed_series = f->series;
+            c->stg.seed_end_ns = (best + iv) * MD_NS_PER_S;
+            c->stg.seed_close = close;
         }
         for (k = 0; k < n; k++) {
-            sink_put(c, &c->conv[k]);
+            if (bar_new(c, &c->conv[k]) == NULL) {
+                c->stg.dropped_new++;
+                continue;
+            }
             wrote++;
             c->st.bars_rest++;
         }
+        c->stg.rest_n = wrote;
         return wrote;
     }
     for (k = 0; k < n; k++) {
@@ -384,27 +675,33 @@ static uint64_t rest_bars(struct core *c, const struct rp_fetch *f,
         id.source = f->series.source;
         if (agg_emitted_bar(&c->feed.agg, &id, &live) == MD_OK) {
             if (rp_bar_revise(&c->conv[k], &live, &rev) == MD_OK) {
-                (void)agg_note_backfill(&c->feed.agg, &id, rev.revision);
-                sink_put(c, &rev);
+                if (bar_new(c, &rev) == NULL) {
+                    c->stg.dropped_new++;
+                    continue;
+                }
                 wrote++;
                 c->st.backfill_revisions++;
             } else {
                 c->st.backfill_refused++;
             }
         } else if (rp_bar_fill(&c->conv[k], &f->series, &rev) == MD_OK) {
-            sink_put(c, &rev);
+            if (bar_new(c, &rev) == NULL) {
+                c->stg.dropped_new++;
+                continue;
+            }
             wrote++;
             c->st.backfill_fills++;
         }
     }
+    c->stg.rest_n = wrote;
     return wrote;
 }
 
 /* Classify a REST response into the REST machine's input. */
-static void on_http(struct core *c, const struct core_in *in, struct evq *q,
-                    int64_t now)
+static int on_http(struct core *c, const struct core_in *in, struct evq *q,
+                   int64_t now)
 {
-    const struct rp_fetch *f = core_rest_head(c);
+    const struct rp_fetch *f = fetch_head(c);
     struct cc_histo h;
     struct cc_err err;
     struct ev *e;
@@ -413,97 +710,201 @@ static void on_http(struct core *c, const struct core_in *in, struct evq *q,
     c->st.http_responses++;
     if (f == NULL || c->rest.state != REST_S_REQUESTING) {
         c->st.http_unexpected++; /* no request outstanding: not ours */
-        return;
+        return MD_OK;
     }
     if (in->http_status == 0) {
-        evq_push(q, MD_M_REST, REST_I_RESP_FAIL, 0);
-        return;
+        PUSH(q, MD_M_REST, REST_I_RESP_FAIL, 0);
+        return MD_OK;
     }
     rc = cc_rest_histo(in->data, in->len, in->http_status, &h, c->histo,
                        CORE_HISTO_CAP, &err);
     if (rc != MD_OK) {
         c->st.http_malformed++;
-        evq_push(q, MD_M_REST, REST_I_RESP_FAIL, 0);
-        return;
+        PUSH(q, MD_M_REST, REST_I_RESP_FAIL, 0);
+        return MD_OK;
     }
     switch (h.st.kind) {
     case CC_R_OK:
-        /* the bars wait in the sink; the REST machine's FETCH_DONE
+        /* the bars wait in the store; the REST machine's FETCH_DONE
          * announces them and hands them to the publisher */
-        evq_push(q, MD_M_REST, REST_I_RESP_OK, rest_bars(c, f, &h, now));
+        PUSH(q, MD_M_REST, REST_I_RESP_OK, rest_bars(c, f, &h, now));
+        c->stg.unannounced = c->stg.rest_n;
         break;
     case CC_R_RATE_LIMIT:
+        save_budget(c);
         (void)rp_budget_learn(&c->budget, &h.st.rl, now);
-        evq_push(q, MD_M_REST, REST_I_RESP_RATE_LIMIT, 0);
-        e = evq_last(q);
-        if (e != NULL) {
-            e->retry_after_ns = rp_budget_wait_ns(&c->budget, now);
+        e = evq_push(q, MD_M_REST, REST_I_RESP_RATE_LIMIT, 0);
+        if (e == NULL) {
+            return MD_E_STATE;
         }
+        e->retry_after_ns = rp_budget_wait_ns(&c->budget, now);
         break;
     case CC_R_AUTH:
-        evq_push(q, MD_M_REST, REST_I_RESP_AUTH, 0);
+        PUSH(q, MD_M_REST, REST_I_RESP_AUTH, 0);
         break;
     case CC_R_PARAM:
-        evq_push(q, MD_M_REST, REST_I_RESP_PARAM_ERROR, 0);
+        PUSH(q, MD_M_REST, REST_I_RESP_PARAM_ERROR, 0);
         break;
     case CC_R_ERROR:
     case CC_R_NONE:
-        evq_push(q, MD_M_REST, REST_I_RESP_FAIL, 0);
+        PUSH(q, MD_M_REST, REST_I_RESP_FAIL, 0);
         break;
     }
+    return MD_OK;
+}
+
+/* ---- the publisher's bars ------------------------------------------------ */
+
+/* PRODUCE(n): the first n queued bars go in flight, named in the action. */
+static int produce(struct core *c, struct md_action *a)
+{
+    size_t first = c->stg.n_ref;
+    uint64_t k;
+
+    if (a->arg > c->s.q_n || !ref_room(c, (size_t)a->arg)) {
+        return MD_E_STATE;
+    }
+    for (k = 0; k < a->arg; k++) {
+        uint64_t id = c->queue[c->s.q_head];
+        c->s.q_head = (c->s.q_head + 1) % (2 * CORE_BAR_CAP);
+        c->s.q_n--;
+        set_state(c, id, CORE_BAR_INFLIGHT);
+        c->stg.ref[c->stg.n_ref++] = bar_of(c, id);
+    }
+    a->n = (size_t)a->arg;
+    a->p.bars = &c->stg.ref[first];
+    return MD_OK;
+}
+
+/* Remove id from the queue (it is being discarded while queued). */
+static void queue_remove(struct core *c, uint64_t id)
+{
+    uint64_t k, w = 0;
+    const uint64_t ring = 2 * CORE_BAR_CAP;
+
+    for (k = 0; k < c->s.q_n; k++) {
+        uint64_t v = c->queue[(c->s.q_head + k) % ring];
+        if (v != id) {
+            c->queue[(c->s.q_head + w) % ring] = v;
+            w++;
+        }
+    }
+    c->s.q_n = w;
+}
+
+/* DISCARD: during a delivery report, the reported bar (lost); otherwise
+ * (the flush deadline passed) every bar queued or in flight. */
+static int discard(struct core *c, struct md_action *a)
+{
+    size_t first = c->stg.n_ref;
+    uint64_t id;
+
+    if (c->stg.report_id != 0) {
+        if (!ref_room(c, 1)) {
+            return MD_E_STATE;
+        }
+        set_state(c, c->stg.report_id, CORE_BAR_FREE);
+        c->stg.ref[c->stg.n_ref++] = bar_of(c, c->stg.report_id);
+    } else {
+        if (!ref_room(c, (size_t)(c->s.next_id - c->s.lo))) {
+            return MD_E_STATE;
+        }
+        for (id = c->s.lo; id < c->s.next_id; id++) {
+            if (c->bar_state[id % CORE_BAR_CAP] != CORE_BAR_FREE) {
+                set_state(c, id, CORE_BAR_FREE);
+                c->stg.ref[c->stg.n_ref++] = bar_of(c, id);
+            }
+        }
+        c->s.q_n = 0;
+    }
+    a->n = c->stg.n_ref - first;
+    a->arg = a->n;
+    a->p.bars = &c->stg.ref[first];
+    return MD_OK;
+}
+
+/* REQUEUE: the reported bar goes back to the tail of the queue. */
+static int requeue(struct core *c)
+{
+    uint64_t id = c->stg.report_id;
+
+    if (id == 0 || !ref_room(c, 1)) {
+        return MD_E_STATE;
+    }
+    set_state(c, id, CORE_BAR_QUEUED);
+    c->queue[(c->s.q_head + c->s.q_n) % (2 * CORE_BAR_CAP)] = id;
+    c->s.q_n++;
+    return MD_OK;
 }
 
 /* ---- routing --------------------------------------------------------- */
 
-/* Turn the internal actions in out->a[from..] into events for others. */
-static void route(struct core *c, struct evq *q, struct md_out *out,
-                  size_t from, mono_ns t)
+/* Act on what a machine step wrote into stg.out[from..]: internal outputs
+ * become events for other machines; the publisher's bar actions get their
+ * bars. */
+static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
 {
-    size_t i, end = out->n;
+    size_t i, end = c->stg.out.n;
     int64_t now = feed_server_ns(&c->feed, t);
+    int rc = MD_OK;
 
-    for (i = from; i < end; i++) {
-        const struct md_action *a = &out->a[i];
+    for (i = from; i < end && rc == MD_OK; i++) {
+        struct md_action *a = &c->stg.out.a[i];
         switch ((enum md_act_kind)a->kind) {
         case MD_A_FETCH: {
-            unsigned k = plan(c, (enum job)a->arg, now, out, t);
+            unsigned k = plan(c, (enum job)a->arg, now, t);
             if (k > 0) {
-                evq_push(q, MD_M_REST, REST_I_FETCH, k);
+                PUSH(q, MD_M_REST, REST_I_FETCH, k);
             } else {
                 /* nothing to fetch (yet): the job is done, empty */
-                evq_push(q, MD_M_PUB, PUB_I_DATA_READY, 0);
+                PUSH(q, MD_M_PUB, PUB_I_DATA_READY, 0);
             }
             break;
         }
         case MD_A_FETCH_DONE:
             fetch_pop(c, 1);
-            if (a->arg > 0 && md_out_room(out) > 0) {
-                struct md_action *b = md_out_push(out, MD_A_BARS, t);
-                b->arg = a->arg;
-                c->st.bars_emitted += a->arg;
+            if (a->arg > 0) {
+                rc = announce(c, c->stg.rest_first, (size_t)a->arg, t);
+                c->stg.unannounced = 0;
             }
-            evq_push(q, MD_M_PUB, PUB_I_DATA_READY, a->arg);
+            PUSH(q, MD_M_PUB, PUB_I_DATA_READY, a->arg);
             break;
         case MD_A_FETCH_FAILED:
             fetch_pop(c, a->arg);
-            evq_push(q, MD_M_PUB, PUB_I_FETCH_FAILURE, a->arg);
+            PUSH(q, MD_M_PUB, PUB_I_FETCH_FAILURE, a->arg);
             break;
         case MD_A_REST_SEND:
+            save_budget(c);
             rp_budget_count(&c->budget, now);
+            c->s.req_id++;
+            c->stg.send = true;
             break;
         case MD_A_WS_SUBSCRIBE:
-            feed_resubscribed(&c->feed);
+            c->stg.resubscribed = true;
+            a->n = c->n_subs;
+            a->p.subs = c->subs;
             break;
-        case MD_A_NOTE:
-            if (a->note == MD_N_GAP_OPEN) {
-                c->gap_start_ns = feed_server_ns(&c->feed, (mono_ns)a->arg);
-                agg_gap_open(&c->feed.agg, c->gap_start_ns);
-            } else if (a->note == MD_N_GAP_CLOSED) {
-                /* Live again after a gap: backfill it. */
-                c->gap_end_ns = now;
-                agg_gap_close(&c->feed.agg, now);
-                evq_push(q, MD_M_PUB, PUB_I_FETCH_DATA, JOB_BACKFILL);
-            }
+        case MD_A_GAP_OPEN:
+            c->s.gap_start_ns = feed_server_ns(&c->feed, (mono_ns)a->arg);
+            c->stg.gap_open = true;
+            c->stg.gap_open_at = c->s.gap_start_ns;
+            break;
+        case MD_A_GAP_CLOSED:
+            /* Live again after a gap: backfill it. */
+            c->s.gap_end_ns = now;
+            c->stg.gap_close = true;
+            c->stg.gap_close_at = now;
+            gap_backfill(c, now);
+            PUSH(q, MD_M_PUB, PUB_I_FETCH_DATA, JOB_BACKFILL);
+            break;
+        case MD_A_PRODUCE:
+            rc = produce(c, a);
+            break;
+        case MD_A_DISCARD:
+            rc = discard(c, a);
+            break;
+        case MD_A_REQUEUE:
+            rc = requeue(c);
             break;
         case MD_A_INVALID:
         case MD_A_TRACE:
@@ -513,19 +914,22 @@ static void route(struct core *c, struct evq *q, struct md_out *out,
         case MD_A_WS_CLOSE:
         case MD_A_REST_CANCEL:
         case MD_A_TOPIC_CREATE:
-        case MD_A_PRODUCE:
-        case MD_A_DISCARD:
         case MD_A_FLUSH:
         case MD_A_BARS:
+        case MD_A_NOTE:
         case MD_A__COUNT:
             break;
         }
     }
+    return rc;
 }
 
 static int step_one(struct core *c, const struct ev *e,
-                    const struct core_in *in, struct md_out *out)
+                    const struct core_in *in)
 {
+    struct md_out *out = &c->stg.out;
+
+    save_machine(c, (enum md_machine)e->machine);
     switch ((enum md_machine)e->machine) {
     case MD_M_CONN: {
         struct conn_in ci = {e->input, in->t_ns, e->server_ms};
@@ -538,7 +942,26 @@ static int step_one(struct core *c, const struct ev *e,
     }
     case MD_M_PUB: {
         struct pub_in pi = {e->input, in->t_ns, e->n};
-        return pub_step(&c->pub, &pi, out);
+        uint64_t before = c->pub.queued + c->pub.inflight;
+        int rc = pub_step(&c->pub, &pi, out);
+        if (rc == MD_OK && e->input == PUB_I_DATA_READY &&
+            c->pub.queued + c->pub.inflight < before + e->n) {
+            /* the publisher took none of them (stopped): the bars are
+             * released at once, lost, and said so */
+            uint64_t lost = before + e->n - c->pub.queued - c->pub.inflight;
+            c->stg.dropped_new += lost;
+            while (lost-- > 0 && c->s.q_n > 0) {
+                uint64_t id = c->queue[(c->s.q_head + c->s.q_n - 1) %
+                                       (2 * CORE_BAR_CAP)];
+                c->s.q_n--;
+                set_state(c, id, CORE_BAR_FREE);
+            }
+        }
+        if (rc == MD_OK && e->input == PUB_I_PUBLISH_SUCCESS &&
+            c->stg.report_id != 0) {
+            set_state(c, c->stg.report_id, CORE_BAR_FREE);
+        }
+        return rc;
     }
     case MD_M_INVALID:
     case MD_M__COUNT:
@@ -560,9 +983,14 @@ static int valid_input(const struct core_in *in)
     case CORE_IN_CONN:
         return in->input > 0 && in->input < CONN_I__COUNT;
     case CORE_IN_REST:
-        return in->input > 0 && in->input < REST_I__COUNT;
+        /* bars come from REST bodies only (CORE_IN_HTTP) */
+        return in->input > 0 && in->input < REST_I__COUNT && in->n == 0;
     case CORE_IN_PUB:
-        return in->input > 0 && in->input < PUB_I__COUNT;
+        /* what the Kafka shell reports; the rest is the core's own */
+        return in->input == PUB_I_PUBLISH_SUCCESS ||
+               in->input == PUB_I_PUBLISH_FAILURE ||
+               in->input == PUB_I_TOPIC_CREATED ||
+               in->input == PUB_I_TOPIC_FAILED;
     case CORE_IN_TIMER:
         return in->timer > 0 && in->timer < MD_T__COUNT;
     case CORE_IN_INVALID:
@@ -581,13 +1009,263 @@ static int from_old_socket(const struct core *c, const struct core_in *in)
            in->conn_id != c->conn.conn_id;
 }
 
+/* A delivery report must name a bar in flight; anything else (a report
+ * for a bar already given up, or no bar at all) is not the publisher's
+ * input. */
+static int stale_report(struct core *c, const struct core_in *in)
+{
+    if (in->kind != CORE_IN_PUB || (in->input != PUB_I_PUBLISH_SUCCESS &&
+                                    in->input != PUB_I_PUBLISH_FAILURE)) {
+        return 0;
+    }
+    if (in->bar_id == 0 || in->bar_id >= c->s.next_id ||
+        in->bar_id < c->s.lo ||
+        c->bar_state[in->bar_id % CORE_BAR_CAP] != CORE_BAR_INFLIGHT) {
+        return 1;
+    }
+    return 0;
+}
+
+/* Turn the input into the step's first events. */
+static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
+{
+    enum md_machine tm;
+    uint8_t ti;
+    struct ev *e;
+
+    switch ((enum core_in_kind)in->kind) {
+    case CORE_IN_START:
+        if (!c->feed.have_offset) {
+            /* The wall clock until the server tells its time. */
+            feed_set_clock(&c->feed, in->server_ms, in->t_ns);
+        }
+        if (c->s.stopping) {
+            /* Once stopped the publisher takes no new work; the
+             * connection machine ignores START by its table. */
+            PUSH(q, MD_M_CONN, CONN_I_START, 0);
+            break;
+        }
+        PUSH(q, MD_M_PUB, PUB_I_CREATE_DYNAMIC_TOPIC, 0);
+        PUSH(q, MD_M_CONN, CONN_I_START, 0);
+        PUSH(q, MD_M_PUB, PUB_I_FETCH_DATA, JOB_PREFLIGHT);
+        break;
+    case CORE_IN_STOP:
+        c->s.stopping = true;
+        /* Open bars go out (close reason flush) before the publisher
+         * stops, so they are produced in its drain; the backfill timer
+         * has nothing left to do. */
+        if (c->s.backfill_armed) {
+            struct md_action *a;
+            if (md_out_room(&c->stg.out) == 0) {
+                return MD_E_FULL;
+            }
+            a = md_out_push(&c->stg.out, MD_A_CANCEL_TIMER, in->t_ns);
+            a->timer = MD_T_BACKFILL;
+            c->s.backfill_armed = false;
+        }
+        {
+            int rc = bars_close(c, feed_server_ns(&c->feed, in->t_ns), true,
+                                in->t_ns, q);
+            if (rc != MD_OK) {
+                return rc;
+            }
+        }
+        PUSH(q, MD_M_CONN, CONN_I_STOP, 0);
+        PUSH(q, MD_M_REST, REST_I_STOP, 0);
+        PUSH(q, MD_M_PUB, PUB_I_STOP, 0);
+        break;
+    case CORE_IN_RESET:
+        PUSH(q, MD_M_CONN, CONN_I_RESET, 0);
+        PUSH(q, MD_M_PUB, PUB_I_RESET, 0);
+        break;
+    case CORE_IN_FRAME:
+        (void)feed_decode(&c->feed, in->data, in->len, &c->stg.msg,
+                          &c->stg.res);
+        c->stg.frame = true;
+        e = evq_push(q, MD_M_CONN, c->stg.res.conn_input, 0);
+        if (e == NULL) {
+            return MD_E_STATE;
+        }
+        e->server_ms = c->stg.res.server_ms;
+        break;
+    case CORE_IN_CONN:
+        e = evq_push(q, MD_M_CONN, in->input, 0);
+        if (e == NULL) {
+            return MD_E_STATE;
+        }
+        e->server_ms = in->server_ms;
+        break;
+    case CORE_IN_HTTP:
+        return on_http(c, in, q, feed_server_ns(&c->feed, in->t_ns));
+    case CORE_IN_REST:
+        e = evq_push(q, MD_M_REST, in->input, in->n);
+        if (e == NULL) {
+            return MD_E_STATE;
+        }
+        e->retry_after_ns = in->retry_after_ns;
+        break;
+    case CORE_IN_PUB:
+        if (in->input == PUB_I_PUBLISH_SUCCESS ||
+            in->input == PUB_I_PUBLISH_FAILURE) {
+            c->stg.report_id = in->bar_id;
+        }
+        PUSH(q, MD_M_PUB, in->input, in->n);
+        break;
+    case CORE_IN_TIMER:
+        if (in->timer == MD_T_BAR) {
+            c->s.bar_armed = false;
+            return bars_close(c, feed_server_ns(&c->feed, in->t_ns), false,
+                              in->t_ns, q);
+        }
+        if (in->timer == MD_T_BACKFILL) {
+            c->s.backfill_armed = false;
+            if (!c->s.stopping && backfill_due(c)) {
+                PUSH(q, MD_M_PUB, PUB_I_FETCH_DATA, JOB_BACKFILL);
+            }
+        } else if (core_timer_target((enum md_timer)in->timer, &tm, &ti)) {
+            PUSH(q, tm, ti, 0);
+        }
+        break;
+    case CORE_IN_INVALID:
+    case CORE_IN__COUNT:
+        return MD_E_INVAL;
+    }
+    return MD_OK;
+}
+
+/* ---- commit ------------------------------------------------------------ */
+
+static bool internal(uint8_t kind)
+{
+    return kind == MD_A_FETCH || kind == MD_A_FETCH_DONE ||
+           kind == MD_A_FETCH_FAILED || kind == MD_A_REQUEUE ||
+           kind == MD_A_GAP_OPEN || kind == MD_A_GAP_CLOSED;
+}
+
+/* Bars of a REST body the REST machine did not announce (its fetch was
+ * not done by this answer): released, lost, said so. */
+static int release_unannounced(struct core *c)
+{
+    size_t i;
+
+    for (i = c->stg.rest_first; i < c->stg.rest_first + c->stg.rest_n; i++) {
+        uint64_t id = c->stg.ref[i]->id;
+        queue_remove(c, id);
+        set_state(c, id, CORE_BAR_FREE);
+    }
+    return MD_OK;
+}
+
+/* Actions the commit will give the shell (notes aside). */
+static size_t shell_actions(const struct core *c)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < c->stg.out.n; i++) {
+        n += !internal(c->stg.out.a[i].kind);
+    }
+    return n;
+}
+
+static void note(struct md_out *out, mono_ns t, enum md_note n, uint64_t arg)
+{
+    struct md_action *a = md_out_push(out, MD_A_NOTE, t);
+    a->note = (uint8_t)n;
+    a->arg = arg;
+}
+
+/* Keep the step's changes: apply what waited for the commit to the feed
+ * and the aggregator, and give the shell its actions, in order, without
+ * the internal ones and with one arm or cancel per timer (the last). */
+static void commit(struct core *c, const struct core_in *in,
+                   struct md_out *out)
+{
+    size_t i, last[MD_T__COUNT];
+    uint64_t full0 = c->feed.agg.st.streams_full;
+    uint64_t tk0 = c->feed.st.ticker_overflow;
+    mono_ns t = in->t_ns;
+
+    if (c->stg.frame) {
+        (void)feed_apply(&c->feed, &c->stg.msg, &c->stg.res, t);
+    }
+    if (c->stg.resubscribed) {
+        feed_resubscribed(&c->feed);
+    }
+    if (c->stg.gap_open) {
+        agg_gap_open(&c->feed.agg, c->stg.gap_open_at);
+    }
+    if (c->stg.gap_close) {
+        agg_gap_close(&c->feed.agg, c->stg.gap_close_at);
+    }
+    if (c->stg.seed) {
+        const struct rp_series *se = &c->stg.seed_series;
+        (void)agg_seed_close(&c->feed.agg, se->base, se->quote,
+                             se->interval_s, c->stg.seed_end_ns,
+                             c->stg.seed_close);
+    }
+    for (i = c->stg.rest_first; i < c->stg.rest_first + c->stg.rest_n; i++) {
+        const struct bar *b = &c->stg.ref[i]->bar;
+        if (b->close_reason == BAR_CLOSE_BACKFILL && b->revision > 0) {
+            (void)agg_note_backfill(&c->feed.agg, b, b->revision);
+        }
+    }
+    for (i = 0; i < MD_T__COUNT; i++) {
+        last[i] = SIZE_MAX;
+    }
+    for (i = 0; i < c->stg.out.n; i++) {
+        const struct md_action *a = &c->stg.out.a[i];
+        if (a->kind == MD_A_ARM_TIMER || a->kind == MD_A_CANCEL_TIMER) {
+            last[a->timer] = i;
+        }
+    }
+    for (i = 0; i < c->stg.out.n; i++) {
+        const struct md_action *a = &c->stg.out.a[i];
+        struct md_action *b;
+        if (internal(a->kind) ||
+            ((a->kind == MD_A_ARM_TIMER || a->kind == MD_A_CANCEL_TIMER) &&
+             last[a->timer] != i)) {
+            continue;
+        }
+        b = md_out_push(out, (enum md_act_kind)a->kind, a->t_ns);
+        *b = *a;
+        if (a->kind == MD_A_REST_SEND) {
+            /* the request at the head once the step is over */
+            const struct rp_fetch *f = fetch_head(c);
+            size_t len = 0;
+            if (f == NULL || rp_req_path(&f->req, c->target,
+                                         sizeof c->target, &len) != MD_OK) {
+                c->target[0] = '\0';
+                len = 0;
+            }
+            c->req.target_len = len;
+            c->req.purpose = f != NULL ? f->purpose : 0;
+            b->arg = c->s.req_id;
+            b->p.req = &c->req;
+        }
+    }
+    if (c->feed.agg.st.streams_full > full0) {
+        c->st.streams_full++;
+        note(out, t, MD_N_STREAMS_FULL, c->feed.agg.st.streams_full);
+    }
+    if (c->feed.st.ticker_overflow > tk0) {
+        c->st.tickers_full++;
+        note(out, t, MD_N_TICKERS_FULL, c->feed.st.ticker_overflow);
+    }
+    if (c->stg.unannounced > 0 || c->stg.dropped_new > 0) {
+        c->st.bars_unpublished += c->stg.unannounced + c->stg.dropped_new;
+        note(out, t, MD_N_BARS_LOST,
+             c->stg.unannounced + c->stg.dropped_new);
+    }
+    if (c->lost_unnoted > 0) {
+        note(out, t, MD_N_BARS_LOST, c->lost_unnoted);
+        c->lost_unnoted = 0;
+    }
+}
+
 int core_step(struct core *c, const struct core_in *in, struct md_out *out)
 {
     struct evq q;
-    enum md_machine tm;
-    uint8_t ti;
-    size_t mark;
-    int rc = MD_OK;
+    int rc;
 
     if (md_out_room(out) < CORE_MAX_ACTIONS) {
         return MD_E_FULL;
@@ -596,94 +1274,59 @@ int core_step(struct core *c, const struct core_in *in, struct md_out *out)
         return MD_E_INVAL;
     }
     c->st.steps++;
-    c->sink_n = 0;
     if (from_old_socket(c, in)) {
         c->st.stale_socket_events++;
         return MD_OK;
     }
-    memset(&q, 0, sizeof q);
-    switch ((enum core_in_kind)in->kind) {
-    case CORE_IN_START:
-        if (in->server_ms > 0 && !c->feed.have_offset) {
-            /* The wall clock until the server tells its time. */
-            c->feed.offset_ns = in->server_ms * MD_NS_PER_MS - in->t_ns;
-            c->feed.have_offset = true;
-        }
-        if (c->stopping) {
-            /* Once stopped the publisher takes no new work; the
-             * connection machine ignores START by its table. */
-            evq_push(&q, MD_M_CONN, CONN_I_START, 0);
-            break;
-        }
-        evq_push(&q, MD_M_PUB, PUB_I_CREATE_DYNAMIC_TOPIC, 0);
-        evq_push(&q, MD_M_CONN, CONN_I_START, 0);
-        evq_push(&q, MD_M_PUB, PUB_I_FETCH_DATA, JOB_PREFLIGHT);
-        break;
-    case CORE_IN_STOP:
-        c->stopping = true;
-        /* Open bars go out (close reason flush) before the publisher
-         * stops, so they are produced in its drain. */
-        mark = c->sink_n;
-        bars_advance(c, feed_server_ns(&c->feed, in->t_ns), true);
-        bars_out(c, mark, in->t_ns, out, &q);
-        evq_push(&q, MD_M_CONN, CONN_I_STOP, 0);
-        evq_push(&q, MD_M_REST, REST_I_STOP, 0);
-        evq_push(&q, MD_M_PUB, PUB_I_STOP, 0);
-        break;
-    case CORE_IN_RESET:
-        evq_push(&q, MD_M_CONN, CONN_I_RESET, 0);
-        evq_push(&q, MD_M_PUB, PUB_I_RESET, 0);
-        break;
-    case CORE_IN_FRAME: {
-        struct feed_result res;
-        (void)feed_frame(&c->feed, in->data, in->len, in->t_ns, &res);
-        evq_push(&q, MD_M_CONN, res.conn_input, 0);
-        evq_last(&q)->server_ms = res.server_ms;
-        break;
+    if (stale_report(c, in)) {
+        c->st.stale_reports++;
+        note(out, in->t_ns, MD_N_STALE_REPORT, in->bar_id);
+        return MD_OK;
     }
-    case CORE_IN_CONN:
-        evq_push(&q, MD_M_CONN, in->input, 0);
-        evq_last(&q)->server_ms = in->server_ms;
-        break;
-    case CORE_IN_HTTP:
-        on_http(c, in, &q, feed_server_ns(&c->feed, in->t_ns));
-        break;
-    case CORE_IN_REST:
-        evq_push(&q, MD_M_REST, in->input, in->n);
-        evq_last(&q)->retry_after_ns = in->retry_after_ns;
-        break;
-    case CORE_IN_PUB:
-        evq_push(&q, MD_M_PUB, in->input, in->n);
-        break;
-    case CORE_IN_TIMER:
-        if (in->timer == MD_T_BAR) {
-            c->bar_armed = false;
-            mark = c->sink_n;
-            bars_advance(c, feed_server_ns(&c->feed, in->t_ns), false);
-            bars_out(c, mark, in->t_ns, out, &q);
-        } else if (in->timer == MD_T_BACKFILL) {
-            if (c->backfill_pending) {
-                c->gap_start_ns = c->backfill_from_ns;
-                evq_push(&q, MD_M_PUB, PUB_I_FETCH_DATA, JOB_BACKFILL);
-            }
-        } else if (core_timer_target((enum md_timer)in->timer, &tm, &ti)) {
-            evq_push(&q, tm, ti, 0);
-        }
-        break;
-    case CORE_IN_INVALID:
-    case CORE_IN__COUNT:
-        return MD_E_INVAL;
-    }
+    stage_begin(c);
+    q.head = q.n = 0;
+    rc = dispatch(c, in, &q);
     while (q.n > 0 && rc == MD_OK) {
         struct ev e = q.e[q.head];
-        size_t from = out->n;
+        size_t from = c->stg.out.n;
         q.head = (q.head + 1) % EVQ_CAP;
         q.n--;
-        rc = step_one(c, &e, in, out);
+        rc = step_one(c, &e, in);
         if (rc == MD_OK) {
-            route(c, &q, out, from, in->t_ns);
+            rc = route(c, &q, from, in->t_ns);
         }
     }
-    bar_timer(c, in->t_ns, out);
-    return rc;
+    if (rc == MD_OK && c->stg.unannounced > 0) {
+        rc = release_unannounced(c);
+    }
+    if (rc == MD_OK) {
+        rc = bar_timer(c, in->t_ns);
+    }
+    if (rc == MD_OK && shell_actions(c) + 4 > md_out_room(out)) {
+        rc = MD_E_FULL;
+    }
+#ifndef NDEBUG
+    if (rc == MD_OK) {
+        rc = core_check(c);
+    }
+#endif
+    if (rc != MD_OK) {
+        rollback(c);
+        return rc;
+    }
+    commit(c, in, out);
+    return MD_OK;
+}
+
+int core_check(const struct core *c)
+{
+    if (c->s.n_queued != c->pub.queued || c->s.n_inflight != c->pub.inflight ||
+        c->s.q_n != c->s.n_queued || c->s.lo > c->s.next_id ||
+        c->s.next_id - c->s.lo > CORE_BAR_CAP) {
+        return MD_E_STATE;
+    }
+    if (c->s.fetch_n > c->cfg.rest.queue_cap) {
+        return MD_E_STATE;
+    }
+    return MD_OK;
 }

@@ -2,16 +2,23 @@
  * publisher machines with the market-data path (decode, merge, aggregate)
  * and the REST policy, driven one input at a time.
  *
- * core_step routes one input to where it belongs and feeds internal
- * outputs on within the same step: a frame is decoded and classified into
- * the connection machine's input and its data aggregated; a REST body is
- * classified into the REST machine's input and its bars converted; pub
- * START_FETCH plans REST requests (preflight on start, backfill after a
- * reconnect gap) for the REST machine; rest FETCH_DONE/FETCH_FAILED become
- * pub DATA_READY/FETCH_FAILURE; bars closed by the bar timer go to the
- * caller's bar sink and to pub DATA_READY. Everything the shells must do
- * comes out as actions in `out`, in order. Pure: no I/O, no allocation, no
- * clock. See docs/ARCHITECTURE.md and docs/replay-contract.md. */
+ * core_step routes one input to where it belongs and feeds the machines'
+ * internal outputs on within the same step: a frame is decoded and
+ * classified into the connection machine's input (its data aggregated
+ * when the step commits); a REST body is classified into the REST
+ * machine's input and its bars converted; pub START_FETCH plans REST
+ * requests (preflight on start, backfill after a reconnect gap); rest
+ * FETCH_DONE/FETCH_FAILED become pub DATA_READY/FETCH_FAILURE; bars closed
+ * by the bar timer go into the core's bar store and to pub DATA_READY.
+ *
+ * Every step is staged, then committed: the machines step on the staged
+ * state and write into a staging buffer; only when every part succeeded
+ * are the changes kept and the shell's actions copied to `out`, in order.
+ * Internal outputs (fetch, fetch_done, fetch_failed, requeue, gap_open,
+ * gap_closed) never reach `out`. Each action carries what the shell needs
+ * (subscriptions, the REST request, bars with their ids), valid until the
+ * next step. Pure: no I/O, no allocation, no clock. See
+ * docs/ARCHITECTURE.md and docs/replay-contract.md. */
 #ifndef CORE_H
 #define CORE_H
 
@@ -26,6 +33,15 @@
 #define CORE_MAX_SERIES 32   /* configured series (REST preflight/backfill) */
 #define CORE_FETCH_CAP 256   /* planned REST requests held at once */
 #define CORE_HISTO_CAP 2001  /* bars in one histo body (limit 2000 + 1) */
+#define CORE_BAR_CAP 8192    /* closed bars held until delivered (2^k) */
+#define CORE_SUB_LEN 64      /* one subscription, "5~CCCAGG~BTC~USD" */
+#define CORE_TARGET_MAX 1024 /* a REST request's path and query */
+
+/* The version of the core's behaviour as a recording sees it: what it
+ * takes in and what it gives out. A recording made by another version
+ * cannot be replayed strictly. Bumped with every change to an action's
+ * meaning or text, an input, or a machine table. */
+#define CORE_VERSION 2
 
 struct core_config {
     uint64_t seed; /* PRNG seed for jitter; recorded in every capture */
@@ -51,10 +67,11 @@ enum core_in_kind {
     CORE_IN_CONN,     /* a socket event (WS_OPEN, WS_CLOSED) or, for tools
                          and tests, an already classified frame input */
     CORE_IN_FRAME,    /* a WebSocket text frame: data[0..len) */
-    CORE_IN_HTTP,     /* the REST response to the head request: http_status
-                         and body data[0..len); status 0 = transport error */
+    CORE_IN_HTTP,     /* the REST response to the request sent last:
+                         http_status and body data[0..len); status 0 =
+                         transport error */
     CORE_IN_REST,     /* for tools and tests: a REST machine input */
-    CORE_IN_PUB,      /* a delivery report or Admin result: pub input */
+    CORE_IN_PUB,      /* a delivery report (bar_id) or Admin result */
     CORE_IN_TIMER,    /* timer firing, stamped with its deadline */
     CORE_IN__COUNT
 };
@@ -68,18 +85,63 @@ struct core_in {
     int64_t server_ms;      /* CONN: server time or 0; START: wall clock */
     mono_ns retry_after_ns; /* REST: server-requested wait, or 0 */
     uint64_t n;             /* PUB: bars (DATA_READY); REST: bars made */
+    uint64_t bar_id;        /* PUB PUBLISH_SUCCESS/FAILURE: the bar */
     int http_status;        /* HTTP */
     const char *data;       /* FRAME, HTTP: borrowed for the call */
     size_t len;
 };
 
+/* A closed bar in the core's bar store (md_types.h). */
+struct md_bar {
+    uint64_t id;
+    struct bar bar;
+};
+
 struct core_stats {
     uint64_t stale_socket_events; /* events of a replaced socket, dropped */
-    uint64_t steps;
-    uint64_t bars_emitted, bars_rest, sink_full;
+    uint64_t stale_reports;       /* reports naming no bar in flight */
+    uint64_t steps, rollbacks;
+    uint64_t bars_emitted, bars_rest;
+    uint64_t bars_unpublished;    /* closed while the publisher took no
+                                     more (stopped): noted, released */
+    uint64_t bars_rolled_back;    /* closed in a step that failed (a bug):
+                                     lost, noted by the next step */
+    uint64_t bars_wait;           /* steps that found the bar store full */
     uint64_t http_responses, http_unexpected, http_malformed;
     uint64_t fetch_planned, fetch_overflow;
     uint64_t backfill_revisions, backfill_fills, backfill_refused;
+    uint64_t streams_full, tickers_full; /* frames whose data was dropped */
+};
+
+/* The reconnect gap one series still has to backfill. */
+struct core_backfill {
+    bool want;            /* plan [from_ns, to_ns] at the next job */
+    bool pending;         /* part of it not fetchable yet (retry timer) */
+    int64_t from_ns, to_ns; /* server time */
+};
+
+/* The bar store: ids next_id - CORE_BAR_CAP < lo <= id < next_id live in
+ * slot[id % CORE_BAR_CAP]; queue holds, in order, the ids waiting to be
+ * produced. */
+enum core_bar_state {
+    CORE_BAR_FREE = 0,
+    CORE_BAR_QUEUED,   /* waiting to be produced */
+    CORE_BAR_INFLIGHT  /* produced, delivery report pending */
+};
+
+/* The composition's own small state: staged as a whole every step. */
+struct core_small {
+    int64_t gap_start_ns, gap_end_ns; /* the last reconnect gap, server */
+    bool stopping;                    /* STOP was given */
+    bool bar_armed;
+    mono_ns bar_deadline;
+    bool backfill_armed;
+    mono_ns backfill_deadline;
+    unsigned fetch_head, fetch_n;     /* planned REST requests */
+    uint64_t next_id, lo;             /* bar store */
+    uint64_t q_head, q_n;             /* bar queue */
+    uint64_t n_queued, n_inflight;    /* bars by state */
+    uint64_t req_id;                  /* REST requests sent */
 };
 
 struct core {
@@ -90,30 +152,60 @@ struct core {
     struct pub pub;
     struct feed feed;
     struct rp_budget budget;
-    /* planned REST requests; the head is the REST machine's head */
-    unsigned fetch_head, fetch_n;
-    struct rp_fetch fetch[CORE_FETCH_CAP];
-    /* the reconnect gap to backfill, in server time */
-    int64_t gap_start_ns, gap_end_ns;
-    bool backfill_pending;  /* bars of the gap not fetchable yet */
-    int64_t backfill_from_ns;
-    bool stopping; /* STOP was given */
-    /* bar timer */
-    bool bar_armed;
-    mono_ns bar_deadline;
-    /* the caller's bar sink, filled by each step */
-    struct bar *sink;
-    size_t sink_cap, sink_n;
-    /* scratch: REST bodies, plans, bars closed without a sink */
+    struct core_small s;
+    struct rp_fetch fetch[2 * CORE_FETCH_CAP]; /* ring; see core.c */
+    struct core_backfill bf[CORE_MAX_SERIES];
+    /* the subscriptions (WS_SUBSCRIBE's payload) */
+    unsigned n_subs;
+    char sub_text[2 * CORE_MAX_SERIES][CORE_SUB_LEN];
+    const char *subs[2 * CORE_MAX_SERIES];
+    /* the bar store */
+    uint8_t bar_state[CORE_BAR_CAP];
+    struct md_bar bar[CORE_BAR_CAP];
+    uint64_t queue[2 * CORE_BAR_CAP];
+    /* the step being staged (core.c) */
+    struct {
+        struct core_small s;
+        struct conn conn;
+        struct rest rest;
+        struct pub pub;
+        struct rp_budget budget;
+        struct core_backfill bf[CORE_MAX_SERIES];
+        uint8_t saved; /* bit m: machine m saved; bits 4, 5: budget, bf */
+        bool have_offset;            /* the feed's clock */
+        int64_t offset_ns;
+        struct md_out out;           /* what the machines wrote */
+        size_t n_ref;
+        const struct md_bar *ref[3 * CORE_BAR_CAP]; /* action payloads */
+        size_t n_undo;
+        struct { uint64_t id; uint8_t st; } undo[3 * CORE_BAR_CAP];
+        uint64_t report_id;          /* the delivery report's bar, or 0 */
+        size_t rest_first, rest_n;   /* bars of a REST body, in ref */
+        bool frame;                  /* apply msg when committing */
+        struct cc_msg msg;
+        struct feed_result res;
+        bool gap_open, gap_close, resubscribed, send;
+        int64_t gap_open_at, gap_close_at;
+        bool seed;
+        struct rp_series seed_series;
+        int64_t seed_end_ns;
+        double seed_close;
+        uint64_t unannounced, dropped_new;
+    } stg;
+    /* the request sent last (REST_SEND's payload) */
+    char target[CORE_TARGET_MAX];
+    struct md_request req;
+    /* scratch: REST bodies, plans, bars closing */
     struct cc_bar histo[CORE_HISTO_CAP];
     struct bar conv[CORE_HISTO_CAP];
     struct rp_fetch plan_tmp[CORE_FETCH_CAP];
-    struct bar scratch[8];
+    struct bar closing[256];
+    uint64_t lost_unnoted; /* bars_rolled_back the next step notes */
     struct core_stats st;
 };
 
 /* Room a core_step needs in out; less gives MD_E_FULL. */
-#define CORE_MAX_ACTIONS 48
+#define CORE_MAX_ACTIONS 96
 
 /* The machines' tables, indexed by enum md_machine (index 0 is NULL). */
 extern const struct fsm_def *const core_defs[MD_M__COUNT];
@@ -131,21 +223,21 @@ int core_config_add_series(struct core_config *cfg, const char *market,
  * configuration). c is large (megabytes): static or heap. */
 int core_init(struct core *c, const struct core_config *cfg);
 
-/* Where the bars of the following steps go: each core_step restarts at
- * bars[0] and reports how many it wrote with MD_A_BARS actions (arg = the
- * count added at that point). Without a sink bars are counted and lost. */
-void core_set_bar_sink(struct core *c, struct bar *bars, size_t cap);
-
-/* One input. MD_OK; MD_E_FULL if out has less than CORE_MAX_ACTIONS room
- * (nothing changed); MD_E_INVAL for a malformed input (nothing changed);
- * MD_E_STATE if a table lacks an arm (a bug: tables are validated). Bad
- * data (a malformed frame, an undecodable REST body) is never an error:
- * it is classified, counted and noted. */
+/* One input. MD_OK: every part of the step is committed and its actions
+ * appended to out. Otherwise nothing changed and nothing was appended:
+ * MD_E_FULL if out has less than CORE_MAX_ACTIONS room; MD_E_INVAL for a
+ * malformed input; MD_E_STATE if a machine has no arm for its input or an
+ * internal bound is exceeded (a bug; the one change kept is that bars the
+ * aggregator closed in the failed step are lost, counted in
+ * st.bars_rolled_back and noted by the next step). Bad data (a malformed
+ * frame, an undecodable REST body, a report for no bar in flight) is never
+ * an error: it is classified, counted and noted. */
 int core_step(struct core *c, const struct core_in *in, struct md_out *out);
 
-/* The planned request the REST machine is sending (after MD_A_REST_SEND),
- * or NULL. Its path: rp_req_path(&f->req, ...). */
-const struct rp_fetch *core_rest_head(const struct core *c);
+/* Check the composition's invariants (the bar store against the
+ * publisher's counts, the fetch queue against the REST machine's). MD_OK
+ * or MD_E_STATE. Tests call it after every step. */
+int core_check(const struct core *c);
 
 /* Map a timer to the machine and input it fires; 0 if none (the bar and
  * backfill timers belong to the composition itself). */

@@ -145,17 +145,15 @@ static int on_ticker(struct feed *f, const struct cc_ticker *t, int64_t now)
     return agg_cccagg(&f->agg, &f->tk[k], changed, fresh, now);
 }
 
-int feed_frame(struct feed *f, const char *buf, size_t len, mono_ns t_ns,
-               struct feed_result *res)
+int feed_decode(struct feed *f, const char *buf, size_t len,
+                struct cc_msg *msg, struct feed_result *res)
 {
-    struct cc_msg msg;
     struct cc_err err;
-    int64_t now;
     int rc;
 
     memset(res, 0, sizeof *res);
     f->st.frames++;
-    rc = cc_ws_decode_want(buf, len, &msg, &err, &f->want);
+    rc = cc_ws_decode_want(buf, len, msg, &err, &f->want);
     if (rc != MD_OK) {
         if (rc == MD_E_TRUNC) {
             f->st.truncated++;
@@ -168,29 +166,46 @@ int feed_frame(struct feed *f, const char *buf, size_t len, mono_ns t_ns,
         res->type = CC_T_NONE;
         return MD_OK;
     }
-    res->type = msg.type;
-    res->conn_input = feed_classify(&msg);
-    if ((unsigned)msg.type < CC_T__COUNT) {
-        f->st.by_type[msg.type]++;
+    res->type = msg->type;
+    res->conn_input = feed_classify(msg);
+    if ((unsigned)msg->type < CC_T__COUNT) {
+        f->st.by_type[msg->type]++;
     }
-    if (msg.type == CC_T_WELCOME && (msg.u.welcome.has & CC_WL_SERVER_TIME_MS)) {
-        res->server_ms = msg.u.welcome.server_time_ms;
-    } else if (msg.type == CC_T_HEARTBEAT && (msg.u.ctl.has & CC_CT_TIMEMS)) {
-        res->server_ms = msg.u.ctl.timems;
+    if (msg->type == CC_T_WELCOME &&
+        (msg->u.welcome.has & CC_WL_SERVER_TIME_MS)) {
+        res->server_ms = msg->u.welcome.server_time_ms;
+    } else if (msg->type == CC_T_HEARTBEAT && (msg->u.ctl.has & CC_CT_TIMEMS)) {
+        res->server_ms = msg->u.ctl.timems;
     }
-    if (res->server_ms > 0 && res->server_ms < INT64_MAX / MD_NS_PER_MS) {
-        f->offset_ns = res->server_ms * MD_NS_PER_MS - t_ns;
+    return MD_OK;
+}
+
+void feed_set_clock(struct feed *f, int64_t server_ms, mono_ns t_ns)
+{
+    if (server_ms > 0 && server_ms < INT64_MAX / MD_NS_PER_MS) {
+        f->offset_ns = server_ms * MD_NS_PER_MS - t_ns;
         f->have_offset = true;
     }
+}
+
+int feed_apply(struct feed *f, const struct cc_msg *msg,
+               const struct feed_result *res, mono_ns t_ns)
+{
+    int64_t now;
+
+    if (res->type == CC_T_NONE) {
+        return MD_OK; /* did not decode */
+    }
+    feed_set_clock(f, res->server_ms, t_ns);
     now = feed_server_ns(f, t_ns);
-    switch (msg.type) {
+    switch (msg->type) {
     case CC_T_TRADE:
-        return agg_trade(&f->agg, &msg.u.trade, now);
+        return agg_trade(&f->agg, &msg->u.trade, now);
     case CC_T_TICKER:
     case CC_T_CCCAGG:
-        return on_ticker(f, &msg.u.ticker, now);
+        return on_ticker(f, &msg->u.ticker, now);
     case CC_T_OHLC:
-        return agg_ohlc(&f->agg, &msg.u.ohlc, now);
+        return agg_ohlc(&f->agg, &msg->u.ohlc, now);
     case CC_T_UNKNOWN:
         f->st.unknown_type++;
         return MD_OK;
@@ -208,4 +223,13 @@ int feed_frame(struct feed *f, const char *buf, size_t len, mono_ns t_ns,
         break;
     }
     return MD_OK;
+}
+
+int feed_frame(struct feed *f, const char *buf, size_t len, mono_ns t_ns,
+               struct feed_result *res)
+{
+    struct cc_msg msg;
+
+    (void)feed_decode(f, buf, len, &msg, res);
+    return feed_apply(f, &msg, res, t_ns);
 }

@@ -58,13 +58,30 @@ struct feed_result {
 /* Initialise with the aggregator's configuration. MD_OK or MD_E_INVAL. */
 int feed_init(struct feed *f, const struct agg_config *cfg);
 
-/* One text frame buf[0..len) received at local time t_ns. Never fails on
- * bad input: a frame that does not decode is counted and classified
- * CONN_I_MALFORMED (last_rc/last_err say where); every input gives
- * MD_OK, except MD_E_FULL when the aggregator's stream table is full (the
- * frame is counted and its data dropped, loudly). */
+/* One text frame buf[0..len) received at local time t_ns: feed_decode,
+ * then feed_apply. */
 int feed_frame(struct feed *f, const char *buf, size_t len, mono_ns t_ns,
                struct feed_result *res);
+
+/* Decode and classify one frame into *msg (which borrows buf) and *res;
+ * counts it, changes nothing else. Never fails on bad input: a frame that
+ * does not decode is counted and classified CONN_I_MALFORMED
+ * (last_rc/last_err say where). Always MD_OK. */
+int feed_decode(struct feed *f, const char *buf, size_t len,
+                struct cc_msg *msg, struct feed_result *res);
+
+/* Apply a decoded frame received at t_ns: learn the server time it
+ * carries, merge and aggregate its data. MD_OK; MD_E_FULL when the
+ * aggregator's stream table is full (agg.st.streams_full). A full ticker
+ * table gives MD_OK and counts st.ticker_overflow. Either way the frame's
+ * data is dropped and counted; the caller reports it. */
+int feed_apply(struct feed *f, const struct cc_msg *msg,
+               const struct feed_result *res, mono_ns t_ns);
+
+/* The server time is server_ms at local t_ns (the welcome, a heartbeat,
+ * or the wall clock at START until the server tells). The feed is the
+ * one owner of the offset. Ignored unless 0 < server_ms < INT64_MAX/1e6. */
+void feed_set_clock(struct feed *f, int64_t server_ms, mono_ns t_ns);
 
 /* Server time at local time t_ns: t_ns + offset (t_ns if none learned). */
 int64_t feed_server_ns(const struct feed *f, mono_ns t_ns);

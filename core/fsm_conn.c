@@ -355,13 +355,14 @@ static void drop(struct conn *m, const struct conn_in *in, struct md_out *o,
     fsm__cancel(o, t, MD_T_CONN_HANDSHAKE);
     fsm__cancel(o, t, MD_T_CONN_STALE);
     if (in->input != CONN_I_WS_CLOSED) {
-        fsm__act(o, t, MD_A_WS_CLOSE, 1000);
+        fsm__act(o, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
     }
     fsm__note(o, t, MD_N_CONN_LOST, m->conn_id);
     if (m->was_live && !m->gap_open) {
         m->gap_open = 1;
         m->gap_start = m->last_activity;
         fsm__note(o, t, MD_N_GAP_OPEN, (uint64_t)m->gap_start);
+        fsm__act(o, t, MD_A_GAP_OPEN, (uint64_t)m->gap_start);
     }
     m->was_live = 0;
     if (long_backoff) {
@@ -410,6 +411,7 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
         if (m->gap_open) {
             m->gap_open = 0;
             fsm__note(out, t, MD_N_GAP_CLOSED, (uint64_t)m->gap_start);
+            fsm__act(out, t, MD_A_GAP_CLOSED, (uint64_t)m->gap_start);
         }
         break;
     case CONN_O_FEED:

@@ -137,7 +137,7 @@ struct conn {
 };
 
 /* Upper bound of actions one step emits (trace included). */
-#define CONN_MAX_ACTIONS 8
+#define CONN_MAX_ACTIONS 10
 
 extern const struct fsm_def conn_def;
 

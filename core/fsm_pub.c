@@ -175,9 +175,10 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
     [PUB_S_STOPPED] = {
         [PUB_I_FETCH_DATA] = C1(U, S(STOPPED), O(NONE)),
         [PUB_I_DATA_READY] = C1(U, S(STOPPED), O(NONE)),
-        /* reports of bars ABANDON gave up on */
-        [PUB_I_PUBLISH_SUCCESS] = C1(R, S(STOPPED), O(NONE)),
-        [PUB_I_PUBLISH_FAILURE] = C1(R, S(STOPPED), O(NONE)),
+        /* reports of bars ABANDON gave up on name no bar in flight: the
+         * composition counts them as stale and never passes them on */
+        [PUB_I_PUBLISH_SUCCESS] = NODR(STOPPED),
+        [PUB_I_PUBLISH_FAILURE] = NODR(STOPPED),
         [PUB_I_RESET] = C1(R, S(STOPPED), O(NONE)),
         [PUB_I_FETCH_FAILURE] = C1(U, S(STOPPED), O(NONE)),
         [PUB_I_CREATE_DYNAMIC_TOPIC] = C1(U, S(STOPPED), O(NONE)),
@@ -290,7 +291,8 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         m->st.errors++;
         if (in->input == PUB_I_PUBLISH_FAILURE) {
             settle(m, in, out);
-            m->queued++; /* the shell put the bar back in its FIFO */
+            m->queued++; /* the reported bar goes back to the queue */
+            fsm__act(out, t, MD_A_REQUEUE, 1);
         } else if (in->input == PUB_I_FETCH_FAILURE) {
             m->st.fetch_failures += in->n;
             fsm__note(out, t, MD_N_FETCH_FAILED, in->n);
@@ -322,6 +324,7 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
     case PUB_O_REQUEUE:
         settle(m, in, out);
         m->queued++;
+        fsm__act(out, t, MD_A_REQUEUE, 1);
         break;
     case PUB_O_LOSE:
         settle(m, in, out);
@@ -359,8 +362,10 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         break;
     case PUB_O_ABANDON:
         m->st.lost += m->inflight + m->queued;
-        if (m->queued > 0) {
-            fsm__act(out, t, MD_A_DISCARD, m->queued);
+        if (m->queued + m->inflight > 0) {
+            /* everything outstanding: queued, and in flight past the
+             * deadline (their late reports are not the machine's) */
+            fsm__act(out, t, MD_A_DISCARD, m->queued + m->inflight);
         }
         fsm__note(out, t, MD_N_BARS_LOST, m->inflight + m->queued);
         m->inflight = 0;

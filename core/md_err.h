@@ -14,7 +14,7 @@
     X(MD_E_PROTO, -3, "protocol violation or malformed input")           \
     X(MD_E_TRUNC, -4, "truncated input")                                 \
     X(MD_E_NOMEM, -5, "out of memory")                                   \
-    X(MD_E_STATE, -6, "illegal transition (empty table cell)")          \
+    X(MD_E_STATE, -6, "illegal transition or broken invariant")          \
     X(MD_E_RANGE, -7, "value out of range")                              \
     X(MD_E_IO, -8, "input/output error")                                 \
     X(MD_E_NOTFOUND, -9, "not found")                                    \

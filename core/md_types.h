@@ -67,21 +67,25 @@ enum md_act_kind {
     MD_A_TRACE,         /* one transition; see struct md_trace */
     MD_A_ARM_TIMER,     /* timer, deadline */
     MD_A_CANCEL_TIMER,  /* timer */
-    MD_A_WS_OPEN,       /* open the WebSocket (attempt = arg) */
-    MD_A_WS_SUBSCRIBE,  /* send SubAdd for every configured subscription */
-    MD_A_WS_CLOSE,      /* close the WebSocket (arg = close code) */
-    MD_A_REST_SEND,     /* issue REST request number arg */
-    MD_A_REST_CANCEL,   /* abandon the outstanding REST request */
+    MD_A_WS_OPEN,       /* open the WebSocket (socket id = arg) */
+    MD_A_WS_SUBSCRIBE,  /* send SubAdd with subs[0..n) (socket id = arg) */
+    MD_A_WS_CLOSE,      /* close the WebSocket (arg = socket id) */
+    MD_A_REST_SEND,     /* send req (request id = arg) */
+    MD_A_REST_CANCEL,   /* abandon the outstanding request (id = arg) */
     MD_A_TOPIC_CREATE,  /* Admin CreateTopics for the pending topics */
-    MD_A_PRODUCE,       /* produce the next arg bars of the bar FIFO */
-    MD_A_DISCARD,       /* drop arg bars from the FIFO's tail (lost) */
+    MD_A_PRODUCE,       /* produce bars[0..n), each under its id */
+    MD_A_DISCARD,       /* bars[0..n) are given up (lost): forget them */
     MD_A_FLUSH,         /* flush the producer, bounded by the flush timer */
-    MD_A_BARS,          /* arg bars were added to the bar sink */
+    MD_A_BARS,          /* bars[0..n) closed: new bars, each with its id */
     MD_A_NOTE,          /* a counted event for logs and metrics: note */
-    /* Internal: consumed by the composition (core.c), never by a shell. */
+    /* Internal: machine outputs the composition (core.c) routes to other
+     * machines within the step. They never reach the caller's out. */
     MD_A_FETCH,         /* pub -> rest: start a fetch job (arg = job kind) */
     MD_A_FETCH_DONE,    /* rest -> pub: a job finished, arg = bars ready */
     MD_A_FETCH_FAILED,  /* rest -> pub: arg = requests that failed */
+    MD_A_REQUEUE,       /* pub: the reported bar goes back to the queue */
+    MD_A_GAP_OPEN,      /* conn: live data stopped at local time arg */
+    MD_A_GAP_CLOSED,    /* conn: live again after a gap */
     MD_A__COUNT
 };
 
@@ -103,6 +107,10 @@ enum md_note {
     MD_N_TOPIC_FAILED,
     MD_N_QUEUE_OVERFLOW,
     MD_N_BARS_LOST,
+    MD_N_STALE_REPORT,   /* a delivery report for no bar in flight */
+    MD_N_STREAMS_FULL,   /* data of a stream beyond the configured ones */
+    MD_N_TICKERS_FULL,   /* TYPE 2/5 keys beyond the merge table */
+    MD_N_BARS_WAIT,      /* the bar store is full: closing waits */
     MD_N__COUNT
 };
 
@@ -114,6 +122,22 @@ struct md_trace {
     uint8_t from, input, guard, output, to;
 };
 
+/* A closed bar the core holds until it is delivered or discarded. The id
+ * is stable (1, 2, 3, ... in the order bars close) and is what delivery
+ * reports name (core_in.bar_id). Defined in core.h. */
+struct md_bar;
+
+/* A REST request, complete: what the REST shell sends. */
+struct md_request {
+    const char *method; /* "GET" */
+    const char *target; /* path and query, no host, never a key */
+    size_t target_len;
+    int purpose;        /* enum rp_purpose, for logs */
+};
+
+/* One effect. Every action carries what the shell needs to carry it out;
+ * pointers in it stay valid until the next core_step on the same core.
+ * The shell never calls back into the core to interpret an action. */
 struct md_action {
     uint8_t kind; /* enum md_act_kind */
     uint8_t timer; /* enum md_timer, for ARM/CANCEL */
@@ -122,11 +146,17 @@ struct md_action {
     mono_ns deadline_ns; /* ARM_TIMER */
     uint64_t arg;        /* kind-specific */
     struct md_trace tr;  /* TRACE */
+    size_t n;            /* entries of the list below (SUBSCRIBE, bars) */
+    union {
+        const char *const *subs;          /* WS_SUBSCRIBE: "0~Coinbase~BTC~USD" */
+        const struct md_request *req;     /* REST_SEND */
+        const struct md_bar *const *bars; /* BARS, PRODUCE, DISCARD */
+    } p;
 };
 
 /* Caller-provided, fixed-capacity output. A step that would not fit
  * returns MD_E_FULL and changes nothing. */
-#define MD_OUT_CAP 64
+#define MD_OUT_CAP 128
 struct md_out {
     size_t n;
     struct md_action a[MD_OUT_CAP];

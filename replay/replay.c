@@ -24,7 +24,6 @@
 
 #define NS_PER_MS INT64_C(1000000)
 #define NS_PER_S INT64_C(1000000000)
-#define SINK_CAP 4096
 #define ACK_DELAY_NS NS_PER_MS
 #define STOP_GRACE_NS (30 * NS_PER_S)
 
@@ -47,6 +46,7 @@ struct pend {
     uint32_t conn_id; /* core socket id */
     int store_kind;   /* PEND_WS: the recorded kind */
     int64_t status;
+    uint64_t bar_id;  /* PEND_DELIVERY */
     char *data;       /* owned */
     size_t len;
 };
@@ -438,7 +438,6 @@ struct run {
     struct core *core;
     struct core_config cfg;
     struct md_out out;
-    struct bar sink[SINK_CAP];
     struct timer_tab tt;
     struct heap heap;
     struct book book;
@@ -499,8 +498,9 @@ static void out_text(struct run *r, const char *fmt, ...)
     }
 }
 
-static void write_bar(struct run *r, const struct bar *b)
+static void write_bar(struct run *r, const struct md_bar *mb)
 {
+    const struct bar *b = &mb->bar;
     char js[BAR_JSON_MAX];
     unsigned char mp[BAR_MSGPACK_MAX];
     size_t n = 0;
@@ -518,7 +518,7 @@ static void write_bar(struct run *r, const struct bar *b)
     if ((r->rec != NULL || r->strict ||
          (r->o->bars != NULL && r->o->bars_fmt == RPL_BARS_JSON)) &&
         bar_to_json(b, js, sizeof js, &n) == MD_OK) {
-        out_text(r, "bar %s\n", js);
+        out_text(r, "bar %" PRIu64 " %.*s\n", mb->id, (int)n, js);
     } else {
         n = 0;
     }
@@ -618,7 +618,7 @@ static bool stalled(const struct run *r, int64_t t)
 /* Play the world's side of the core's actions; write outputs. */
 static void execute(struct run *r, int64_t t)
 {
-    size_t i, bar_pos = 0;
+    size_t i;
 
     for (i = 0; i < r->out.n; i++) {
         const struct md_action *a = &r->out.a[i];
@@ -706,24 +706,27 @@ static void execute(struct run *r, int64_t t)
             r->core_connecting = false;
             break;
         }
-        case MD_A_WS_SUBSCRIBE:
-            out_text(r, "ws_subscribe %" PRIu64 "\n", a->arg);
+        case MD_A_WS_SUBSCRIBE: {
+            size_t k;
+            out_text(r, "ws_subscribe %" PRIu64, a->arg);
+            for (k = 0; k < a->n; k++) {
+                out_text(r, "%s%s", k == 0 ? " " : ",", a->p.subs[k]);
+            }
+            out_text(r, "\n");
             break;
+        }
         case MD_A_REST_SEND: {
-            const struct rp_fetch *f = core_rest_head(r->core);
             char path[1024], *key;
-            size_t len;
             struct answer *ans = NULL;
             unsigned k;
-            if (f == NULL || rp_req_path(&f->req, path, sizeof path, &len) !=
-                                 MD_OK) {
-                path[0] = '\0';
-            }
-            out_text(r, "rest_send %s\n", path);
+            snprintf(path, sizeof path, "%.*s", (int)a->p.req->target_len,
+                     a->p.req->target);
+            out_text(r, "rest_send %" PRIu64 " %s %s\n", a->arg,
+                     a->p.req->method, path);
             if (r->strict) {
                 break;
             }
-            key = request_key("GET", path);
+            key = request_key(a->p.req->method, path);
             if (key != NULL) {
                 ans = book_find(&r->book, key);
             }
@@ -818,14 +821,20 @@ static void execute(struct run *r, int64_t t)
             break;
         }
         case MD_A_PRODUCE: {
-            uint64_t k;
-            out_text(r, "produce %" PRIu64 "\n", a->arg);
+            size_t k;
+            out_text(r, "produce");
+            for (k = 0; k < a->n; k++) {
+                out_text(r, "%s%" PRIu64, k == 0 ? " " : ",",
+                         a->p.bars[k]->id);
+            }
+            out_text(r, "\n");
             if (r->strict) {
                 break;
             }
-            for (k = 0; k < a->arg; k++) {
+            for (k = 0; k < a->n; k++) {
                 unsigned j;
                 memset(&p, 0, sizeof p);
+                p.bar_id = a->p.bars[k]->id;
                 p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t)
                                ? 15 * NS_PER_S
                                : ACK_DELAY_NS);
@@ -845,24 +854,37 @@ static void execute(struct run *r, int64_t t)
             break;
         }
         case MD_A_BARS: {
-            uint64_t k;
-            out_text(r, "bars %" PRIu64 "\n", a->arg);
-            for (k = 0; k < a->arg && bar_pos < r->core->sink_n; k++) {
-                write_bar(r, &r->sink[bar_pos++]);
+            size_t k;
+            out_text(r, "bars %zu\n", a->n);
+            for (k = 0; k < a->n; k++) {
+                write_bar(r, a->p.bars[k]);
             }
+            break;
+        }
+        case MD_A_DISCARD: {
+            size_t k;
+            out_text(r, "discard");
+            for (k = 0; k < a->n; k++) {
+                out_text(r, "%s%" PRIu64, k == 0 ? " " : ",",
+                         a->p.bars[k]->id);
+            }
+            out_text(r, "\n");
             break;
         }
         case MD_A_NOTE:
             out_text(r, "note %s %" PRIu64 "\n", md_note_name(a->note),
                      a->arg);
             break;
-        case MD_A_DISCARD:
         case MD_A_FLUSH:
+            out_text(r, "%s %" PRIu64 "\n", md_act_name(a->kind), a->arg);
+            break;
         case MD_A_FETCH:
         case MD_A_FETCH_DONE:
         case MD_A_FETCH_FAILED:
-            out_text(r, "%s %" PRIu64 "\n", md_act_name(a->kind), a->arg);
-            break;
+        case MD_A_REQUEUE:
+        case MD_A_GAP_OPEN:
+        case MD_A_GAP_CLOSED:
+            break; /* internal: never in a step's out */
         case MD_A_INVALID:
         case MD_A__COUNT:
             break;
@@ -1150,9 +1172,15 @@ static int drain_pending(struct run *r, int64_t t)
         case PEND_DELIVERY:
             in.kind = CORE_IN_PUB;
             in.input = p.ok ? PUB_I_PUBLISH_SUCCESS : PUB_I_PUBLISH_FAILURE;
+            in.bar_id = p.bar_id;
             r->sum->deliveries_failed += !p.ok;
-            record_input(r, STORE_K_DELIVERY, STORE_D_IN, 0, in.t_ns,
-                         p.ok ? 0 : -1, NULL, NULL, 0);
+            {
+                char meta[48];
+                snprintf(meta, sizeof meta, "{\"bar\":%" PRIu64 "}",
+                         p.bar_id);
+                record_input(r, STORE_K_DELIVERY, STORE_D_IN, 0, in.t_ns,
+                             p.ok ? 0 : -1, meta, NULL, 0);
+            }
             rc = step(r, &in);
             break;
         case PEND_ADMIN:
@@ -1626,11 +1654,18 @@ static int strict_input(struct run *r, const struct store_event *ev,
         in->timer = (uint8_t)ev->status;
         r->sum->timers_fired++;
         return 1;
-    case STORE_K_DELIVERY:
+    case STORE_K_DELIVERY: {
+        int64_t id = 0;
         in->kind = CORE_IN_PUB;
         in->input = ev->status == 0 ? PUB_I_PUBLISH_SUCCESS
                                     : PUB_I_PUBLISH_FAILURE;
+        if (ev->meta == NULL || !meta_i64(ev->meta, NULL, "bar", &id) ||
+            id <= 0) {
+            return -1; /* a delivery report must name its bar */
+        }
+        in->bar_id = (uint64_t)id;
         return 1;
+    }
     case STORE_K_ADMIN:
         in->kind = CORE_IN_PUB;
         in->input = ev->status == 0 ? PUB_I_TOPIC_CREATED : PUB_I_TOPIC_FAILED;
@@ -1695,7 +1730,15 @@ static int run_strict(struct run *r, struct prefetch *rd)
                      "input seq %" PRId64 " has no recorded actions", last_seq);
             return MD_E_STATE;
         }
-        if (!strict_input(r, &ev, &in)) {
+        rc = strict_input(r, &ev, &in);
+        if (rc < 0) {
+            snprintf(r->err, r->errlen, "%s: event seq %" PRId64 " (%s): "
+                     "a delivery report without its bar id (meta "
+                     "{\"bar\":N}); recorded by another core version?",
+                     r->o->capture, ev.seq, store_kind_name(ev.kind));
+            return MD_E_CORRUPT;
+        }
+        if (rc == 0) {
             continue;
         }
         if (r->t0 == INT64_MIN) {
@@ -2122,7 +2165,6 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         snprintf(errbuf, errlen, "bad configuration: %s", md_strerror(rc));
         goto out;
     }
-    core_set_bar_sink(r->core, r->sink, SINK_CAP);
     r->wall0 = sess.started_wall_ns;
     if (!r->strict) {
         rc = book_load(&r->book, o->capture, errbuf, errlen);

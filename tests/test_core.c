@@ -1,7 +1,7 @@
 /* test_core.c: the composition end to end on real-shaped bytes: a REST
  * preflight body seeds the CCCAGG open and gives the first bars, frames
  * drive the connection machine and the aggregator, the bar timer closes
- * bars into the sink and the publisher produces them, a reconnect gap is
+ * bars into the bar store and the publisher produces them by id, a reconnect gap is
  * backfilled from a REST body as revisions, a Type 99 body waits for the
  * rate-limit window, a 401 Err envelope fails the fetch, STOP flushes. */
 #include <stdio.h>
@@ -17,7 +17,6 @@
 
 static struct core C;
 static struct md_out O;
-static struct bar SINK[256];
 static struct core_config CFG;
 
 static void init(void)
@@ -27,13 +26,56 @@ static void init(void)
     assert_int_equal(core_config_add_series(&CFG, "CCCAGG", "BTC", "USD", 60),
                      MD_OK);
     assert_int_equal(core_init(&C, &CFG), MD_OK);
-    core_set_bar_sink(&C, SINK, 256);
+}
+
+/* The k-th bar the last step announced (its BARS actions in order). */
+static const struct bar *bar_at(size_t k)
+{
+    size_t i;
+
+    for (i = 0; i < O.n; i++) {
+        if (O.a[i].kind == MD_A_BARS) {
+            if (k < O.a[i].n) {
+                return &O.a[i].p.bars[k]->bar;
+            }
+            k -= O.a[i].n;
+        }
+    }
+    fail_msg("no bar %zu announced", k);
+    return NULL;
+}
+
+static size_t bars_announced(void)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < O.n; i++) {
+        n += O.a[i].kind == MD_A_BARS ? O.a[i].n : 0;
+    }
+    return n;
+}
+
+/* The request the last step sent, or NULL. */
+static const struct md_request *sent(void)
+{
+    size_t i;
+
+    for (i = 0; i < O.n; i++) {
+        if (O.a[i].kind == MD_A_REST_SEND) {
+            return O.a[i].p.req;
+        }
+    }
+    return NULL;
 }
 
 static int go(struct core_in *in)
 {
+    int rc;
+
     md_out_reset(&O);
-    return core_step(&C, in, &O);
+    rc = core_step(&C, in, &O);
+    assert_int_equal(core_check(&C), MD_OK);
+    return rc;
 }
 
 static void start(mono_ns t, int64_t wall_ms)
@@ -147,7 +189,12 @@ static void test_core_preflight_stream_close_publish_stop(void **state)
     init();
     start(L0, T0 * 1000);
     assert_int_equal(C.rest.state, REST_S_REQUESTING);
-    assert_non_null(core_rest_head(&C));
+    /* the action names the whole request: no call back into the core */
+    assert_non_null(sent());
+    assert_string_equal(sent()->method, "GET");
+    assert_true(strncmp(sent()->target, "/data/v2/histominute?",
+                        21) == 0);
+    assert_int_equal(strlen(sent()->target), sent()->target_len);
     /* the topic exists; then the preflight answer */
     {
         struct core_in in = {0};
@@ -161,7 +208,7 @@ static void test_core_preflight_stream_close_publish_stop(void **state)
      * produced; 13:18 and 13:19 may still be revised by the server */
     assert_int_equal(sum(MD_A_BARS), 1);
     assert_int_equal(sum(MD_A_PRODUCE), 1);
-    assert_int_equal(SINK[0].source, BAR_SRC_REST);
+    assert_int_equal((*bar_at(0)).source, BAR_SRC_REST);
     assert_int_equal(C.pub.state, PUB_S_PUBLISHING);
     assert_int_equal(C.rest.state, REST_S_IDLE);
 
@@ -186,16 +233,16 @@ static void test_core_preflight_stream_close_publish_stop(void **state)
           "\"VOLUMEDAYTO\":12228125}");
     /* the bar timer is armed for end + grace of the open bar, in local
      * time: server T0+62 s = local L0+62 s */
-    assert_true(C.bar_armed);
-    d = C.bar_deadline;
+    assert_true(C.s.bar_armed);
+    d = armed(MD_T_BAR) >= 0 ? armed(MD_T_BAR) : C.s.bar_deadline;
     assert_int_equal(d, L0 + 62 * S);
     fire(MD_T_BAR, d);
     assert_int_equal(sum(MD_A_BARS), 1);
-    assert_int_equal(SINK[0].source, BAR_SRC_CCCAGG);
+    assert_int_equal((*bar_at(0)).source, BAR_SRC_CCCAGG);
     /* the previous close: 13:19's, complete though not yet settled */
-    assert_true(SINK[0].open == 119262.75);
-    assert_true(SINK[0].close == 119250);
-    assert_int_equal(SINK[0].start_ms, T0 * 1000);
+    assert_true((*bar_at(0)).open == 119262.75);
+    assert_true((*bar_at(0)).close == 119250);
+    assert_int_equal((*bar_at(0)).start_ms, T0 * 1000);
     /* the bar went to the publisher */
     assert_int_equal(sum(MD_A_PRODUCE), 1);
     /* an open bar at STOP is flushed and produced in the drain */
@@ -210,7 +257,7 @@ static void test_core_preflight_stream_close_publish_stop(void **state)
         assert_int_equal(go(&in), MD_OK);
     }
     assert_int_equal(sum(MD_A_BARS), 1);
-    assert_int_equal(SINK[0].close_reason, BAR_CLOSE_FLUSH);
+    assert_int_equal((*bar_at(0)).close_reason, BAR_CLOSE_FLUSH);
     assert_int_equal(sum(MD_A_FLUSH) > 0, 1);
     assert_int_equal(C.conn.state, CONN_S_CLOSING);
 }
@@ -243,13 +290,8 @@ static void test_core_rest_errors(void **state)
     assert_int_equal(C.rest.state, REST_S_IDLE);
     assert_int_equal(C.pub.st.fetch_failures, 1);
     /* a body that is not JSON: a failure to retry, never a crash */
-    {
-        struct core_in in = {0};
-        in.kind = CORE_IN_PUB;
-        in.input = PUB_I_FETCH_DATA;
-        in.t_ns = L0 + 62 * S;
-        assert_int_equal(go(&in), MD_OK);
-    }
+    init();
+    start(L0, T0 * 1000);
     http(L0 + 63 * S, 502, "<html>Bad Gateway</html>");
     assert_int_equal(C.rest.state, REST_S_WAITING);
     assert_int_equal(C.st.http_malformed, 1);
@@ -296,9 +338,9 @@ static void test_core_backfill_revises_gap_bar(void **state)
     assert_true(d > 0);
     /* the live bar closes, flagged */
     fire(MD_T_BAR, L0 + 122 * S);
-    for (i = 0; i < C.sink_n; i++) {
-        if (SINK[i].start_ms == (T0 + 60) * 1000) {
-            assert_true(SINK[i].flags & BAR_F_SPANS_DISCONNECT);
+    for (i = 0; i < bars_announced(); i++) {
+        if (bar_at(i)->start_ms == (T0 + 60) * 1000) {
+            assert_true(bar_at(i)->flags & BAR_F_SPANS_DISCONNECT);
             found = 1;
         }
     }
@@ -306,7 +348,8 @@ static void test_core_backfill_revises_gap_bar(void **state)
     /* when its minute has settled, the REST machine fetches it ... */
     fire(MD_T_BACKFILL, d);
     assert_int_equal(C.rest.state, REST_S_REQUESTING);
-    assert_int_equal(core_rest_head(&C)->purpose, RP_P_BACKFILL);
+    assert_non_null(sent());
+    assert_int_equal(sent()->purpose, RP_P_BACKFILL);
     /* ... and the answer revises it once, source still cccagg */
     snprintf(body, sizeof body,
              "{\"Response\":\"Success\",\"Message\":\"\",\"HasWarning\":false,"
@@ -318,12 +361,12 @@ static void test_core_backfill_revises_gap_bar(void **state)
              (long long)(T0 + 60), (long long)(T0 + 60), (long long)(T0 + 60));
     http(d + S / 10, 200, body);
     assert_int_equal(sum(MD_A_BARS), 1);
-    assert_int_equal(SINK[0].source, BAR_SRC_CCCAGG);
-    assert_int_equal(SINK[0].start_ms, (T0 + 60) * 1000);
-    assert_int_equal(SINK[0].revision, 1);
-    assert_int_equal(SINK[0].close_reason, BAR_CLOSE_BACKFILL);
-    assert_true(SINK[0].flags & BAR_F_BACKFILLED);
-    assert_int_equal(SINK[0].has & BAR_HAS_TRADES, 0);
+    assert_int_equal((*bar_at(0)).source, BAR_SRC_CCCAGG);
+    assert_int_equal((*bar_at(0)).start_ms, (T0 + 60) * 1000);
+    assert_int_equal((*bar_at(0)).revision, 1);
+    assert_int_equal((*bar_at(0)).close_reason, BAR_CLOSE_BACKFILL);
+    assert_true((*bar_at(0)).flags & BAR_F_BACKFILLED);
+    assert_int_equal((*bar_at(0)).has & BAR_HAS_TRADES, 0);
     assert_int_equal(C.st.backfill_revisions, 1);
 }
 

@@ -32,7 +32,9 @@ struct world {
     uint8_t fetch_out;   /* pub: fetches outstanding */
     uint8_t admin;       /* pub: CreateTopics outstanding */
     uint64_t inflight;   /* pub: bars produced, report pending */
-    uint64_t fifo;       /* pub: bars the shell holds, not produced */
+    uint64_t fifo;       /* pub: bars queued in the core, not produced */
+    int failing;         /* the input is a failed report (its bar is
+                            requeued or discarded by the step) */
 };
 
 struct node {
@@ -113,9 +115,19 @@ static void apply_actions(struct world *w, const struct md_out *out)
             w->fifo -= a->arg;
             w->inflight += a->arg;
             break;
+        case MD_A_REQUEUE:
+            assert_true(w->failing);
+            w->fifo++; /* the reported bar goes back to the queue */
+            break;
         case MD_A_DISCARD:
-            assert_true(w->fifo >= a->arg);
-            w->fifo -= a->arg;
+            if (w->failing) {
+                assert_int_equal(a->arg, 1); /* the reported bar */
+            } else {
+                /* the flush deadline: all that is outstanding */
+                assert_int_equal(a->arg, w->fifo + w->inflight);
+                w->fifo = 0;
+                w->inflight = 0;
+            }
             break;
         case MD_A_FETCH:
             w->fetch_out++;
@@ -127,6 +139,7 @@ static void apply_actions(struct world *w, const struct md_out *out)
             break;
         }
     }
+    w->failing = 0;
 }
 
 /* Earliest armed deadline, or INT64_MAX. */
@@ -240,7 +253,7 @@ static int fx_report_fail(struct world *w)
         return 0;
     }
     w->inflight--;
-    w->fifo++; /* the shell returns the bar to the FIFO's tail */
+    w->failing = 1; /* requeued or discarded by the step */
     return 1;
 }
 static int fx_admin(struct world *w)

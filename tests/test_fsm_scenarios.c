@@ -2,6 +2,7 @@
  * (docs/mealy.md), the seed defects ccstream fixes, the composition of the
  * machines in core_step, timers and jitter, and the trace line format. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmocka_inc.h"
@@ -246,9 +247,77 @@ static void core_start(uint64_t seed)
     core_config_default(&cfg);
     cfg.seed = seed;
     cfg.trace = 1;
+    cfg.rp.preflight_bars = 3;
     assert_int_equal(core_config_add_series(&cfg, "CCCAGG", "BTC", "USD", 60),
                      MD_OK);
     assert_int_equal(core_init(&C, &cfg), MD_OK);
+}
+
+#define WALL0_S INT64_C(1753190400) /* the wall clock at START */
+
+/* A real preflight answer at t (START was at t0): every minute of the
+ * last half hour; the REST policy keeps the settled ones it asked for.
+ * Returns the core's rc; the bars are in O's BARS actions. */
+static int preflight(mono_ns t0, mono_ns t)
+{
+    static char body[16384];
+    int64_t now_s = WALL0_S + (t - t0) / MD_NS_PER_S;
+    int64_t first = (now_s / 60 - 30) * 60, m;
+    size_t n;
+    struct core_in in;
+
+    n = (size_t)snprintf(body, sizeof body,
+                         "{\"Response\":\"Success\",\"Message\":\"\","
+                         "\"HasWarning\":false,\"Type\":100,"
+                         "\"RateLimit\":{},\"Data\":{\"Aggregated\":false,"
+                         "\"TimeFrom\":%lld,\"TimeTo\":%lld,\"Data\":[",
+                         (long long)first, (long long)(first + 30 * 60));
+    for (m = 0; m <= 30; m++) {
+        n += (size_t)snprintf(body + n, sizeof body - n,
+                              "%s{\"time\":%lld,\"high\":101,\"low\":99,"
+                              "\"open\":100,\"volumefrom\":1.5,"
+                              "\"volumeto\":150,\"close\":100.5,"
+                              "\"conversionType\":\"direct\","
+                              "\"conversionSymbol\":\"\"}",
+                              m ? "," : "", (long long)(first + 60 * m));
+    }
+    n += (size_t)snprintf(body + n, sizeof body - n, "]}}");
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_HTTP;
+    in.t_ns = t;
+    in.http_status = 200;
+    in.data = body;
+    in.len = n;
+    md_out_reset(&O);
+    return core_step(&C, &in, &O);
+}
+
+/* The ids of the bars the last step produced, into ids[0..cap). */
+static size_t produced(uint64_t *ids, size_t cap)
+{
+    size_t i, k, n = 0;
+
+    for (i = 0; i < O.n; i++) {
+        if (O.a[i].kind == MD_A_PRODUCE) {
+            for (k = 0; k < O.a[i].n && n < cap; k++) {
+                ids[n++] = O.a[i].p.bars[k]->id;
+            }
+        }
+    }
+    return n;
+}
+
+static int report(mono_ns t, uint64_t id, int ok)
+{
+    struct core_in in;
+
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_PUB;
+    in.input = ok ? PUB_I_PUBLISH_SUCCESS : PUB_I_PUBLISH_FAILURE;
+    in.t_ns = t;
+    in.bar_id = id;
+    md_out_reset(&O);
+    return core_step(&C, &in, &O);
 }
 
 static int step(uint8_t kind, uint8_t input, mono_ns t, uint64_t n)
@@ -301,7 +370,7 @@ static void test_core_start_and_stream(void **state)
     assert_int_equal(step(CORE_IN_START, 0, 10 * s, 0), MD_OK);
     assert_int_equal(count_kind(&O, MD_A_TOPIC_CREATE, NULL), 1);
     assert_int_equal(count_kind(&O, MD_A_WS_OPEN, NULL), 1);
-    assert_int_equal(count_kind(&O, MD_A_FETCH, NULL), 1);
+    assert_int_equal(count_kind(&O, MD_A_FETCH, NULL), 0); /* internal */
     /* pub's START_FETCH reached rest within the same step: preflight */
     assert_int_equal(count_kind(&O, MD_A_REST_SEND, NULL), 1);
     assert_int_equal(armed(MD_T_CONN_HANDSHAKE), 25 * s);
@@ -318,7 +387,7 @@ static void test_core_start_and_stream(void **state)
     assert_int_equal(C.conn.state, CONN_S_STREAMING);
 
     /* preflight answered with 3 bars; the topic is still being created */
-    assert_int_equal(step(CORE_IN_REST, REST_I_RESP_OK, 13 * s, 3), MD_OK);
+    assert_int_equal(preflight(10 * s, 13 * s), MD_OK);
     assert_int_equal(C.pub.queued, 3);
     assert_int_equal(step(CORE_IN_PUB, PUB_I_TOPIC_CREATED, 14 * s, 0),
                      MD_OK);
@@ -346,6 +415,7 @@ static void test_core_reconnect_backfills_gap(void **state)
     step(CORE_IN_START, 0, s, 0);
     step(CORE_IN_PUB, PUB_I_TOPIC_CREATED, s, 0);
     step(CORE_IN_REST, REST_I_RESP_OK, s, 0); /* empty preflight */
+    assert_int_equal(C.rest.state, REST_S_IDLE);
     assert_int_equal(C.pub.state, PUB_S_IDLE);
     step(CORE_IN_CONN, CONN_I_WS_OPEN, 2 * s, 0);
     step(CORE_IN_CONN, CONN_I_WELCOME, 2 * s, 0);
@@ -378,7 +448,7 @@ static void test_core_reconnect_backfills_gap(void **state)
     /* live again: the gap closes and the publisher fetches a backfill;
      * its minutes have not settled yet (REST bars are fetched 2 min after
      * they end), so nothing is sent now and a backfill timer is armed */
-    assert_int_equal(count_kind(&O, MD_A_FETCH, NULL), 1);
+    assert_int_equal(count_kind(&O, MD_A_FETCH, NULL), 0); /* internal */
     assert_int_equal(count_kind(&O, MD_A_REST_SEND, NULL), 0);
     assert_int_equal(C.pub.state, PUB_S_IDLE);
     assert_int_equal(C.conn.attempt, 0);
@@ -388,12 +458,24 @@ static void test_core_reconnect_backfills_gap(void **state)
     assert_int_equal(count_kind(&O, MD_A_REST_SEND, NULL), 1);
     assert_int_equal(C.pub.state, PUB_S_FETCHING);
     {
-        /* the request covers the gap's minute, in server time */
-        const struct rp_fetch *f = core_rest_head(&C);
-        assert_non_null(f);
-        assert_int_equal(f->purpose, RP_P_BACKFILL);
-        assert_true(f->first_s <= INT64_C(1753190400) + 4 &&
-                    f->last_s + 60 > INT64_C(1753190400) + 4);
+        /* the request covers the gap's minute, in server time: the
+         * action names it (toTs = the last bar's start) */
+        const struct md_request *rq = NULL;
+        const char *ts;
+        long long to;
+        size_t i;
+        for (i = 0; i < O.n; i++) {
+            if (O.a[i].kind == MD_A_REST_SEND) {
+                rq = O.a[i].p.req;
+            }
+        }
+        assert_non_null(rq);
+        assert_int_equal(rq->purpose, RP_P_BACKFILL);
+        ts = strstr(rq->target, "toTs=");
+        assert_non_null(ts);
+        to = strtoll(ts + 5, NULL, 10);
+        assert_true(to + 60 > INT64_C(1753190400) + 4);
+        assert_true(to <= INT64_C(1753190400) + 4 + 60);
     }
 }
 
@@ -404,21 +486,36 @@ static void test_core_publish_error_recovers_by_timer(void **state)
     uint64_t n;
 
     (void)state;
+    uint64_t ids[8], again[8];
+
+    (void)state;
     core_start(5);
     step(CORE_IN_START, 0, s, 0);
     step(CORE_IN_PUB, PUB_I_TOPIC_CREATED, s, 0);
-    step(CORE_IN_REST, REST_I_RESP_OK, s, 2);
+    assert_int_equal(preflight(s, s), MD_OK);
     assert_int_equal(C.pub.state, PUB_S_PUBLISHING);
-    assert_int_equal(step(CORE_IN_PUB, PUB_I_PUBLISH_FAILURE, 2 * s, 0),
-                     MD_OK);
+    assert_int_equal(produced(ids, 8), 3);
+    /* delivery reports come back by id, in any order */
+    assert_int_equal(report(2 * s, ids[2], 1), MD_OK);
+    assert_int_equal(report(2 * s, ids[1], 0), MD_OK);
+    assert_int_equal(C.pub.state, PUB_S_ERROR);
     due = armed(MD_T_PUB_RETRY);
     assert_true(due >= 3 * s);
-    assert_int_equal(step(CORE_IN_PUB, PUB_I_DATA_READY, 3 * s, 1), MD_OK);
-    assert_int_equal(C.pub.state, PUB_S_ERROR);
+    /* a report for a bar already delivered is not the publisher's */
+    assert_int_equal(report(2 * s, ids[2], 1), MD_OK);
+    assert_int_equal(C.st.stale_reports, 1);
+    assert_int_equal(count_kind(&O, MD_A_NOTE, NULL), 1);
     assert_int_equal(fire(MD_T_PUB_RETRY, due), MD_OK);
+    /* the failed bar, and only it, is produced again, same id */
     assert_int_equal(count_kind(&O, MD_A_PRODUCE, &n), 1);
-    assert_int_equal(n, 2);
+    assert_int_equal(produced(again, 8), 1);
+    assert_int_equal(again[0], ids[1]);
     assert_int_equal(C.pub.state, PUB_S_PUBLISHING);
+    assert_int_equal(report(4 * s, ids[0], 1), MD_OK);
+    assert_int_equal(report(4 * s, ids[1], 1), MD_OK);
+    assert_int_equal(C.pub.state, PUB_S_IDLE);
+    assert_int_equal(C.s.n_inflight + C.s.n_queued, 0);
+    assert_int_equal(core_check(&C), MD_OK);
 }
 
 static void test_core_rest_rate_limit_and_failure(void **state)
