@@ -963,7 +963,8 @@ static const char store_ddl[] =
     "  kind            TEXT NOT NULL,\n"
     "  config          TEXT NOT NULL, -- JSON, secrets removed\n"
     "  prng_seed       TEXT NOT NULL, -- uint64 in decimal\n"
-    "  notes           TEXT\n"
+    "  notes           TEXT,\n"
+    "  core_version    INTEGER -- a recording's core (CORE_VERSION); NULL\n"
     ");\n"
     "CREATE TABLE connections(\n"
     "  id             INTEGER PRIMARY KEY,\n"
@@ -1104,7 +1105,7 @@ static int store__create(struct store_writer *w,
     }
     snprintf(seed, sizeof seed, "%" PRIu64, sess->prng_seed);
     rc = sqlite3_prepare_v2(w->db,
-                            "INSERT INTO sessions VALUES(1,?,?,?,?,?,?,?)",
+                            "INSERT INTO sessions VALUES(1,?,?,?,?,?,?,?,?)",
                             -1, &st, NULL);
     if (rc == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, sess->started_mono_ns);
@@ -1121,6 +1122,11 @@ static int store__create(struct store_writer *w,
                               (int)w->rc2.len, SQLITE_TRANSIENT);
         } else {
             sqlite3_bind_null(st, 7);
+        }
+        if (sess->core_version > 0) {
+            sqlite3_bind_int(st, 8, sess->core_version);
+        } else {
+            sqlite3_bind_null(st, 8);
         }
         rc = store__step_done(st);
     }
@@ -1672,6 +1678,7 @@ struct store_reader {
     sqlite3_stmt *st_at; /* store_event_at, prepared on first use */
     char *path;
     struct store_session *sess;
+    int schema;  /* the file's schema_version */
     char **strs; /* owned copies behind sess[] */
     int nsess, nstrs;
     int64_t expect_seq;
@@ -1831,10 +1838,15 @@ static int store__load_sessions(struct store_reader *r)
     sqlite3_stmt *st = NULL;
     int rc, n = 0;
 
+    /* schema 1 has no core_version: its recordings name no core */
     rc = sqlite3_prepare_v2(r->db,
-                            "SELECT started_mono_ns, started_wall_ns, tool,"
-                            " kind, config, prng_seed, notes FROM sessions"
-                            " ORDER BY id",
+                            r->schema >= 2
+                                ? "SELECT started_mono_ns, started_wall_ns,"
+                                  " tool, kind, config, prng_seed, notes,"
+                                  " core_version FROM sessions ORDER BY id"
+                                : "SELECT started_mono_ns, started_wall_ns,"
+                                  " tool, kind, config, prng_seed, notes,"
+                                  " NULL FROM sessions ORDER BY id",
                             -1, &st, NULL);
     if (rc != SQLITE_OK) {
         return store__rfail(r, MD_E_CORRUPT,
@@ -1858,6 +1870,10 @@ static int store__load_sessions(struct store_reader *r)
         memset(s, 0, sizeof *s);
         s->started_mono_ns = sqlite3_column_int64(st, 0);
         s->started_wall_ns = sqlite3_column_int64(st, 1);
+        if (sqlite3_column_type(st, 7) == SQLITE_INTEGER) {
+            int64_t cv = sqlite3_column_int64(st, 7);
+            s->core_version = cv > 0 && cv < INT32_MAX ? (int)cv : -1;
+        }
         mrc = store__rd_str(r, st, 2, &s->tool);
         if (mrc == MD_OK) {
             mrc = store__rd_str(r, st, 3, &s->kind);
@@ -1982,6 +1998,7 @@ static int store__check_meta(struct store_reader *r)
                             "%lld; this one reads up to %d): upgrade ccstream",
                             r->path, v, STORE_SCHEMA_VERSION);
     }
+    r->schema = (int)v;
     return MD_OK;
 }
 

@@ -28,7 +28,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_FORMAT "ccstream-capture"
 
 /* What an event is. The numbers are stored in the file: never renumber;
@@ -94,6 +94,9 @@ struct store_session {
     const char *config; /* JSON, secrets already removed */
     uint64_t prng_seed;
     const char *notes;  /* may be NULL */
+    int core_version;   /* a recording's CORE_VERSION (core.h): the core
+                           whose actions it holds; 0 = none (schema 1
+                           files, synth, import of such) */
 };
 
 struct store_conn {

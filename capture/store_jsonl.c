@@ -220,6 +220,9 @@ int store_export(struct store_reader *r, FILE *out, char *errbuf,
                        s.prng_seed) < 0;
         bad |= store__json_put_min(out, s.config, strlen(s.config)) < 0;
         bad |= jl_put_kstr(out, "notes", s.notes) < 0;
+        if (s.core_version > 0) {
+            bad |= fprintf(out, ",\"core_version\":%d", s.core_version) < 0;
+        }
         bad |= fputs("}\n", out) == EOF;
     }
     nconn = store_conn_count(r);
@@ -352,6 +355,7 @@ enum jl_key {
     JK_META,
     JK_PAYLOAD,
     JK_PAYLOAD_B64,
+    JK_CORE_VERSION,
     JK__COUNT
 };
 
@@ -365,7 +369,7 @@ static const char *const jl_names[JK__COUNT] = {
     "seq",           "conn",            "conn_seq",
     "dir",           "mono_ns",         "wall_ns",
     "status",        "meta",            "payload",
-    "payload_b64",
+    "payload_b64",   "core_version",
 };
 
 struct jl_val {
@@ -711,7 +715,7 @@ static int jl_session(struct jl *p, struct store_session *s)
     static const int keys[] = {JK_ID,   JK_STARTED_MONO_NS,
                                JK_STARTED_WALL_NS, JK_TOOL,
                                JK_KIND, JK_PRNG_SEED,
-                               JK_CONFIG, JK_NOTES};
+                               JK_CONFIG, JK_NOTES, JK_CORE_VERSION};
     int64_t id = 0;
     char *tool, *kind, *cfg, *notes;
     int rc;
@@ -753,6 +757,15 @@ static int jl_session(struct jl *p, struct store_session *s)
     }
     if (rc == MD_OK) {
         rc = jl_str(p, JK_NOTES, 3, 1, &notes, NULL);
+    }
+    if (rc == MD_OK) {
+        int64_t cv = 0;
+        rc = jl_int(p, JK_CORE_VERSION, 0, 0, &cv, NULL, NULL);
+        if (rc == MD_OK && (cv < 0 || cv > 1000000)) {
+            rc = jl_fail(p, p->v[JK_CORE_VERSION].off, MD_E_PROTO,
+                         "core_version %" PRId64 " out of range", cv);
+        }
+        s->core_version = (int)cv;
     }
     if (rc == MD_OK) {
         s->tool = tool;

@@ -2154,6 +2154,22 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         rc = MD_E_INVAL;
         goto out;
     }
+    if (r->strict && sess.core_version != CORE_VERSION) {
+        if (sess.core_version > 0) {
+            snprintf(errbuf, errlen, "%s: recorded by core version %d; this "
+                     "ccstream runs core version %d, whose actions differ: "
+                     "strict replay cannot compare them; replay it with "
+                     "--what-if", o->capture, sess.core_version,
+                     CORE_VERSION);
+        } else {
+            snprintf(errbuf, errlen, "%s: the recording names no core version "
+                     "(an older capture schema); this ccstream runs core "
+                     "version %d: strict replay cannot compare its actions; "
+                     "replay it with --what-if", o->capture, CORE_VERSION);
+        }
+        rc = MD_E_VERSION;
+        goto out;
+    }
     sum->mode = r->strict ? RPL_STRICT : RPL_WHATIF;
     rc = configure(r, sess.config);
     if (rc != MD_OK) {
@@ -2183,6 +2199,7 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
                  o->quote ? o->quote : "USD",
                  o->intervals ? o->intervals : "1m", "capture");
         rs.kind = "record";
+        rs.core_version = CORE_VERSION;
         rs.tool = "ccstream " CCSTREAM_VERSION;
         rs.config = sess.config != NULL ? sess.config : cfgjson;
         rc = store_writer_open(o->record, &rs, NULL, NULL, &r->rec, errbuf,

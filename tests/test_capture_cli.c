@@ -364,7 +364,7 @@ static void test_cli_roundtrip(void **state)
     assert_memory_equal(a, b, na);
     /* the text form holds what it should */
     assert_non_null(strstr(a, "{\"rec\":\"capture\",\"format\":"
-                              "\"ccstream-capture\",\"schema_version\":1}\n"));
+                              "\"ccstream-capture\",\"schema_version\":2}\n"));
     assert_non_null(strstr(a, "\"config\":{\"symbols\":[\"BTC-USD\","
                               "\"ETH-USD\"],\"n\":2}"));
     assert_non_null(strstr(a, "\"payload\":\"a\\u0000b\\u0000\xc3\xa9"));
@@ -475,8 +475,8 @@ static void test_cli_import_errors(void **state)
          ":1:27: format \"sqlite\" is not"},
         {0,
          "{\"rec\":\"capture\",\"format\":\"ccstream-capture\","
-         "\"schema_version\":2}\n",
-         ":1:63: schema_version 2"},
+         "\"schema_version\":3}\n",
+         ":1:63: schema_version 3"},
         {0,
          "{\"rec\":\"capture\",\"format\":\"ccstream-capture\","
          "\"schema_version\":1}\n",
@@ -753,7 +753,7 @@ static void test_cli_inspect_text(void **state)
 {
     char db[300];
     static const char *const want[] = {
-        "(ccstream-capture, schema 1, 38 events)",
+        "(ccstream-capture, schema 2, 38 events)",
         "span         2024-05-01T12:00:00.000Z .. 2024-05-01T12:00:12.000Z "
         "(12.000s)",
         "session      capture by ccstream 0.1.0, seed 42, started "
@@ -909,7 +909,7 @@ static void test_cli_inspect_json(void **state)
     assert_int_equal(cc_json_end(&j), MD_OK);
 
     jstr(out, "format", "ccstream-capture");
-    assert_int_equal(jint(out, "schema_version"), 1);
+    assert_int_equal(jint(out, "schema_version"), STORE_SCHEMA_VERSION);
     assert_int_equal(jint(out, "events"), 38);
     assert_int_equal(jint(out, "span.first_wall_ns"), T0);
     assert_int_equal(jint(out, "span.duration_ns"), 12 * SEC + 4);

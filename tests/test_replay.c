@@ -171,6 +171,49 @@ static void test_replay_strict_catches_an_altered_input(void **state)
     printf("  %s\n", s.divergence);
 }
 
+/* A recording names the core that made it; strict replay refuses another
+ * core's recording (its actions mean other things) and says what to do,
+ * and what-if still plays it. */
+static void test_replay_strict_refuses_another_core(void **state)
+{
+    static struct rpl_opts o;
+    struct rpl_summary s;
+    struct store_reader *rd;
+    struct store_session sess;
+    char rec[128], err[1024] = "", sql[128];
+    sqlite3 *db;
+
+    (void)state;
+    snprintf(rec, sizeof rec, "%s/rec-version.db", dir);
+    assert_int_equal(replay(capture, "v", 0, NULL, rec, RPL_AUTO, &s), MD_OK);
+    assert_int_equal(store_reader_open(rec, &rd, err, sizeof err), MD_OK);
+    assert_int_equal(store_reader_session(rd, 0, &sess), MD_OK);
+    assert_int_equal(sess.core_version, CORE_VERSION);
+    store_reader_close(rd);
+    assert_int_equal(sqlite3_open(rec, &db), SQLITE_OK);
+    snprintf(sql, sizeof sql, "UPDATE sessions SET core_version = %d",
+             CORE_VERSION - 1);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    rpl_opts_default(&o);
+    o.capture = rec;
+    assert_int_equal(rpl_run(&o, &s, err, sizeof err), MD_E_VERSION);
+    assert_non_null(strstr(err, "core version"));
+    assert_non_null(strstr(err, "--what-if"));
+    /* no version at all (a schema 1 recording) is refused the same way */
+    assert_int_equal(sqlite3_open(rec, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "UPDATE sessions SET core_version = "
+                                      "NULL", NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    err[0] = '\0';
+    assert_int_equal(rpl_run(&o, &s, err, sizeof err), MD_E_VERSION);
+    assert_non_null(strstr(err, "--what-if"));
+    o.mode = RPL_WHATIF;
+    assert_int_equal(rpl_run(&o, &s, err, sizeof err), MD_OK);
+    assert_true(s.bars > 50);
+}
+
 /* Events larger than a read-ahead batch (1 MiB) and REST bodies read back
  * from the capture on use: a 3 MB member padded into a trade frame and
  * into the first REST answer changes nothing in the bars. */
@@ -295,6 +338,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_deterministic_at_any_speed),
         cmocka_unit_test(test_replay_strict_catches_an_altered_input),
+        cmocka_unit_test(test_replay_strict_refuses_another_core),
         cmocka_unit_test(test_replay_outsized_events),
         cmocka_unit_test(test_replay_publish_failure_path),
         cmocka_unit_test(test_replay_rest_miss_takes_fetch_failure),

@@ -313,7 +313,9 @@ static void test_store_roundtrip(void **state)
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     assert_string_equal((const char *)sqlite3_column_text(q, 0),
                         "ccstream-capture");
-    assert_string_equal((const char *)sqlite3_column_text(q, 1), "1");
+    assert_int_equal(strtol((const char *)sqlite3_column_text(q, 1), NULL,
+                            10),
+                     STORE_SCHEMA_VERSION);
     assert_int_equal(sqlite3_column_int(q, 2), 18);
     assert_string_equal((const char *)sqlite3_column_text(q, 3), "ws_text");
     assert_string_equal((const char *)sqlite3_column_text(q, 4), "999");
@@ -1029,8 +1031,23 @@ static void test_store_refuses_bad_files(void **state)
 
     tmp_path(p, sizeof p, "newer.db");
     copy_file(good, p);
-    run_sql(p, "UPDATE meta SET value='2' WHERE key='schema_version'");
+    run_sql(p, "UPDATE meta SET value='3' WHERE key='schema_version'");
     expect_refused(p, MD_E_VERSION, "newer");
+
+    /* schema 1 (no sessions.core_version) still reads: no core named */
+    tmp_path(p, sizeof p, "schema1.db");
+    copy_file(good, p);
+    run_sql(p, "ALTER TABLE sessions DROP COLUMN core_version; "
+               "UPDATE meta SET value='1' WHERE key='schema_version'");
+    {
+        struct store_reader *rd = NULL;
+        struct store_session ss;
+        char e[512];
+        assert_int_equal(store_reader_open(p, &rd, e, sizeof e), MD_OK);
+        assert_int_equal(store_reader_session(rd, 0, &ss), MD_OK);
+        assert_int_equal(ss.core_version, 0);
+        store_reader_close(rd);
+    }
 
     tmp_path(p, sizeof p, "version-junk.db");
     copy_file(good, p);
