@@ -451,13 +451,13 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
     case CONN_O_FAIL_AUTH:
         fsm__cancel(out, t, MD_T_CONN_HANDSHAKE);
         fsm__cancel(out, t, MD_T_CONN_STALE);
-        fsm__act(out, t, MD_A_WS_CLOSE, 1000);
+        fsm__act(out, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
         fsm__note(out, t, MD_N_AUTH_FAILED, m->conn_id);
         break;
     case CONN_O_CLOSE:
         fsm__cancel(out, t, MD_T_CONN_HANDSHAKE);
         fsm__cancel(out, t, MD_T_CONN_STALE);
-        fsm__act(out, t, MD_A_WS_CLOSE, 1000);
+        fsm__act(out, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
         fsm__arm(out, t, MD_T_CONN_CLOSE, t + m->cfg.close_timeout_ns);
         break;
     case CONN_O_CLOSED:

@@ -69,7 +69,7 @@ enum md_act_kind {
     MD_A_CANCEL_TIMER,  /* timer */
     MD_A_WS_OPEN,       /* open the WebSocket (socket id = arg) */
     MD_A_WS_SUBSCRIBE,  /* send SubAdd with subs[0..n) (socket id = arg) */
-    MD_A_WS_CLOSE,      /* close the WebSocket (arg = socket id) */
+    MD_A_WS_CLOSE,      /* close socket arg with code 1000 */
     MD_A_REST_SEND,     /* send req (request id = arg) */
     MD_A_REST_CANCEL,   /* abandon the outstanding request (id = arg) */
     MD_A_TOPIC_CREATE,  /* Admin CreateTopics for the pending topics */

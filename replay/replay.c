@@ -17,6 +17,7 @@
 #include "cc_json.h"
 #include "md_err.h"
 #include "mealy_fmt.h"
+#include "loop.h"
 #include "replay.h"
 #include "rest_policy.h"
 #include "store.h"
@@ -385,41 +386,6 @@ static void book_free(struct book *b)
 
 /* ---- the run ---------------------------------------------------------- */
 
-struct timer_tab {
-    bool armed[MD_T__COUNT];
-    int64_t deadline[MD_T__COUNT];
-    int64_t first; /* no armed deadline is earlier (INT64_MAX: none) */
-};
-
-/* The earliest armed deadline, found again after one was disarmed or
- * moved. */
-static void tt_refresh(struct timer_tab *tt)
-{
-    int k;
-
-    tt->first = INT64_MAX;
-    for (k = 1; k < MD_T__COUNT; k++) {
-        if (tt->armed[k] && tt->deadline[k] < tt->first) {
-            tt->first = tt->deadline[k];
-        }
-    }
-}
-
-/* Arm id (an armed id moves: its old deadline may have been the first). */
-static void tt_arm(struct timer_tab *tt, int id, int64_t deadline)
-{
-    bool moved = tt->armed[id];
-
-    tt->armed[id] = true;
-    tt->deadline[id] = deadline;
-    if (moved) {
-        tt_refresh(tt);
-    } else if (deadline < tt->first) {
-        tt->first = deadline;
-    }
-}
-
-
 /* A recorded WebSocket connection as the virtual world plays it. */
 struct wsmap {
     int64_t store_id;
@@ -437,8 +403,10 @@ struct run {
     struct rpl_summary *sum;
     struct core *core;
     struct core_config cfg;
-    struct md_out out;
-    struct timer_tab tt;
+    struct loop loop;      /* the executor */
+    struct loop_vclock vclock;
+    uint32_t cur_sock;     /* the socket the core opened last */
+    struct timespec speed0; /* --speed: wall time of the first paced event */
     struct heap heap;
     struct book book;
     struct wsmap ws[64];
@@ -451,52 +419,13 @@ struct run {
     int64_t now;
     bool strict;
     struct store_writer *rec;
-    char *outbuf;          /* the core's actions as text (record/strict) */
-    size_t outlen, outcap;
     int rc;
     char *err;
     size_t errlen;
     FILE *tty; /* --step */
 };
 
-static void out_text(struct run *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 static void unpark(struct run *r, int64_t t);
-
-static void out_text(struct run *r, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    if (r->rec == NULL && !r->strict) {
-        return;
-    }
-    for (;;) {
-        size_t room = r->outcap - r->outlen;
-        va_start(ap, fmt);
-        n = vsnprintf(r->outbuf ? r->outbuf + r->outlen : NULL,
-                      r->outbuf ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && r->outbuf != NULL && (size_t)n < room) {
-            r->outlen += (size_t)n;
-            return;
-        }
-        {
-            size_t cap = r->outcap ? r->outcap * 2 : 4096;
-            char *b;
-            while (cap < r->outlen + (size_t)n + 1) {
-                cap *= 2;
-            }
-            b = realloc(r->outbuf, cap);
-            if (b == NULL) {
-                r->rc = MD_E_NOMEM;
-                return;
-            }
-            r->outbuf = b;
-            r->outcap = cap;
-        }
-    }
-}
 
 static void write_bar(struct run *r, const struct md_bar *mb)
 {
@@ -513,13 +442,10 @@ static void write_bar(struct run *r, const struct md_bar *mb)
     if (b->source == BAR_SRC_REST) {
         r->sum->rest_bars++;
     }
-    /* JSON only when something reads it: the action text of a recording
-     * or of strict mode, or JSON lines out */
-    if ((r->rec != NULL || r->strict ||
-         (r->o->bars != NULL && r->o->bars_fmt == RPL_BARS_JSON)) &&
-        bar_to_json(b, js, sizeof js, &n) == MD_OK) {
-        out_text(r, "bar %" PRIu64 " %.*s\n", mb->id, (int)n, js);
-    } else {
+    /* JSON only when something reads it (the executor writes the action
+     * text's own) */
+    if (r->o->bars != NULL && r->o->bars_fmt == RPL_BARS_JSON &&
+        bar_to_json(b, js, sizeof js, &n) != MD_OK) {
         n = 0;
     }
     if (r->o->bars == NULL) {
@@ -615,280 +541,265 @@ static bool stalled(const struct run *r, int64_t t)
     return false;
 }
 
-/* Play the world's side of the core's actions; write outputs. */
-static void execute(struct run *r, int64_t t)
+/* ---- the virtual world: the operation tables of the executor ---------- */
+
+static void w_trace(void *ctx, mono_ns t, const struct md_trace *tr)
 {
-    size_t i;
+    struct run *r = ctx;
+    const struct fsm_def *d = core_defs[tr->machine];
 
-    for (i = 0; i < r->out.n; i++) {
-        const struct md_action *a = &r->out.a[i];
-        struct pend p;
+    r->sum->transitions++;
+    if (tr->from < 32 && tr->input < 64) {
+        r->o->coverage[tr->machine][tr->from] |= UINT64_C(1) << tr->input;
+    }
+    if (r->o->trace != NULL &&
+        !(r->o->trace_quiet && tr->from == tr->to &&
+          quiet_output(d, tr->output))) {
+        fprintf(r->o->trace, "%" PRId64 " %s %s --%s/%s--> %s\n", t - r->t0,
+                d->name, d->state_names[tr->from], d->input_names[tr->input],
+                d->output_names[tr->output], d->state_names[tr->to]);
+    }
+}
 
-        switch ((enum md_act_kind)a->kind) {
-        case MD_A_TRACE: {
-            const struct fsm_def *d = core_defs[a->tr.machine];
-            r->sum->transitions++;
-            if (a->tr.from < 32 && a->tr.input < 64) {
-                r->o->coverage[a->tr.machine][a->tr.from] |=
-                    UINT64_C(1) << a->tr.input;
-            }
-            if (r->o->trace != NULL &&
-                !(r->o->trace_quiet && a->tr.from == a->tr.to &&
-                  quiet_output(d, a->tr.output))) {
-                fprintf(r->o->trace, "%" PRId64 " %s %s --%s/%s--> %s\n",
-                        a->t_ns - r->t0, d->name,
-                        d->state_names[a->tr.from],
-                        d->input_names[a->tr.input],
-                        d->output_names[a->tr.output],
-                        d->state_names[a->tr.to]);
-            }
-            out_text(r, "trace %s %s %s %s %s\n", d->name,
-                     d->state_names[a->tr.from], d->input_names[a->tr.input],
-                     d->output_names[a->tr.output], d->state_names[a->tr.to]);
-            break;
+static void w_bars(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                   size_t n)
+{
+    struct run *r = ctx;
+    size_t k;
+
+    (void)t;
+    for (k = 0; k < n; k++) {
+        write_bar(r, bars[k]);
+    }
+}
+
+static void w_ws_open(void *ctx, mono_ns t, uint64_t sock)
+{
+    struct run *r = ctx;
+
+    r->core_connecting = true;
+    r->want_id = (uint32_t)sock;
+    r->cur_sock = (uint32_t)sock;
+    r->want_t = t;
+    if (!r->strict) {
+        unpark(r, t);
+    }
+    if (r->rec != NULL) {
+        /* recording: socket k of the core is connection k */
+        struct store_conn sc;
+        int64_t id = 0;
+        memset(&sc, 0, sizeof sc);
+        sc.kind = "ws";
+        sc.url = "wss://streamer.cryptocompare.com/v2";
+        sc.opened_mono_ns = t;
+        sc.opened_wall_ns = r->wall0 + (t - r->t0);
+        if (store_conn_open(r->rec, &sc, &id) != MD_OK ||
+            id != (int64_t)sock) {
+            r->rc = MD_E_IO;
         }
-        case MD_A_ARM_TIMER:
-            tt_arm(&r->tt, a->timer, a->deadline_ns);
-            out_text(r, "arm %s %" PRId64 "\n", md_timer_name(a->timer),
-                     a->deadline_ns - r->t0);
-            break;
-        case MD_A_CANCEL_TIMER:
-            r->tt.armed[a->timer] = false;
-            tt_refresh(&r->tt);
-            out_text(r, "cancel %s\n", md_timer_name(a->timer));
-            break;
-        case MD_A_WS_OPEN:
-            r->core_connecting = true;
-            r->want_id = (uint32_t)a->arg;
-            r->want_t = t;
-            if (!r->strict) {
-                unpark(r, t);
-            }
-            out_text(r, "ws_open %" PRIu64 "\n", a->arg);
-            if (r->rec != NULL) {
-                /* recording: socket k of the core is connection k */
-                struct store_conn sc;
-                int64_t id = 0;
-                memset(&sc, 0, sizeof sc);
-                sc.kind = "ws";
-                sc.url = "wss://streamer.cryptocompare.com/v2";
-                sc.opened_mono_ns = t;
-                sc.opened_wall_ns = r->wall0 + (t - r->t0);
-                if (store_conn_open(r->rec, &sc, &id) != MD_OK ||
-                    id != (int64_t)a->arg) {
-                    r->rc = MD_E_IO;
-                }
-            }
-            break;
-        case MD_A_WS_CLOSE: {
-            unsigned k;
-            out_text(r, "ws_close %" PRIu64 "\n", a->arg);
-            if (r->strict) {
+    }
+}
+
+static void w_ws_close(void *ctx, mono_ns t, uint64_t sock)
+{
+    struct run *r = ctx;
+    struct pend p;
+    unsigned k;
+
+    if (r->strict) {
+        return;
+    }
+    /* the socket ends: exactly one WS_CLOSED, then nothing */
+    for (k = 0; k < r->n_ws; k++) {
+        if (r->ws[k].core_id == sock && !r->ws[k].closed_by_core) {
+            r->ws[k].closed_by_core = true;
+        }
+    }
+    if (r->core_connecting || sock != 0) {
+        memset(&p, 0, sizeof p);
+        p.t = t + (in_force(r, RPL_INJ_SLOW_CLOSE, t) ? 10 * NS_PER_S
+                                                       : NS_PER_MS);
+        p.kind = PEND_WS_CLOSED;
+        p.conn_id = (uint32_t)sock;
+        (void)heap_push(&r->heap, p);
+    }
+    r->core_connecting = false;
+}
+
+static void w_rest_send(void *ctx, mono_ns t, uint64_t id,
+                        const struct md_request *req)
+{
+    struct run *r = ctx;
+    char path[1024], *key;
+    struct answer *ans = NULL;
+    struct pend p;
+    unsigned k;
+
+    (void)id;
+    if (r->strict) {
+        return;
+    }
+    snprintf(path, sizeof path, "%.*s", (int)req->target_len, req->target);
+    key = request_key(req->method, path);
+        if (key != NULL) {
+            ans = book_find(&r->book, key);
+        }
+        memset(&p, 0, sizeof p);
+        p.kind = PEND_HTTP;
+        for (k = 0; k < r->o->n_inject; k++) {
+            struct rpl_inject *in = &r->o->inject[k];
+            if (in->kind == RPL_INJ_REST_FAIL && !in->used &&
+                t - r->t0 >= in->at_ns) {
+                in->used = true;
+                ans = NULL;
                 break;
             }
-            /* the socket ends: exactly one WS_CLOSED, then nothing */
-            for (k = 0; k < r->n_ws; k++) {
-                if (r->ws[k].core_id == r->core->conn.conn_id &&
-                    !r->ws[k].closed_by_core) {
-                    r->ws[k].closed_by_core = true;
-                }
-            }
-            if (r->core_connecting ||
-                r->core->conn.conn_id != 0) {
-                memset(&p, 0, sizeof p);
-                p.t = t + (in_force(r, RPL_INJ_SLOW_CLOSE, t)
-                               ? 10 * NS_PER_S
-                               : NS_PER_MS);
-                p.kind = PEND_WS_CLOSED;
-                p.conn_id = r->core->conn.conn_id;
-                (void)heap_push(&r->heap, p);
-            }
-            r->core_connecting = false;
-            break;
         }
-        case MD_A_WS_SUBSCRIBE: {
-            size_t k;
-            out_text(r, "ws_subscribe %" PRIu64, a->arg);
-            for (k = 0; k < a->n; k++) {
-                out_text(r, "%s%s", k == 0 ? " " : ",", a->p.subs[k]);
-            }
-            out_text(r, "\n");
-            break;
-        }
-        case MD_A_REST_SEND: {
-            char path[1024], *key;
-            struct answer *ans = NULL;
-            unsigned k;
-            snprintf(path, sizeof path, "%.*s", (int)a->p.req->target_len,
-                     a->p.req->target);
-            out_text(r, "rest_send %" PRIu64 " %s %s\n", a->arg,
-                     a->p.req->method, path);
-            if (r->strict) {
-                break;
-            }
-            key = request_key(a->p.req->method, path);
-            if (key != NULL) {
-                ans = book_find(&r->book, key);
-            }
-            memset(&p, 0, sizeof p);
-            p.kind = PEND_HTTP;
-            for (k = 0; k < r->o->n_inject; k++) {
-                struct rpl_inject *in = &r->o->inject[k];
-                if (in->kind == RPL_INJ_REST_FAIL && !in->used &&
-                    t - r->t0 >= in->at_ns) {
-                    in->used = true;
-                    ans = NULL;
-                    break;
-                }
-            }
-            for (k = 0; k < r->o->n_inject; k++) {
-                struct rpl_inject *in = &r->o->inject[k];
-                static const char param[] =
-                    "{\"Response\":\"Error\",\"Message\":\"fsym param "
-                    "seems to be missing.\",\"HasWarning\":false,\"Type\":2,"
-                    "\"RateLimit\":{},\"Data\":{},\"ParamWithError\":"
-                    "\"fsym\"}";
-                if (in->kind == RPL_INJ_REST_PARAM && !in->used &&
-                    t - r->t0 >= in->at_ns) {
-                    in->used = true;
-                    p.t = t + NS_PER_MS;
-                    p.status = 200;
-                    p.data = malloc(sizeof param);
-                    if (p.data != NULL) {
-                        memcpy(p.data, param, sizeof param);
-                        p.len = sizeof param - 1;
-                    }
-                    ans = NULL;
-                    goto queued;
-                }
-            }
-            if (ans != NULL) {
-                ans->used = true;
-                r->sum->rest_matched++;
-                p.t = t + (ans->latency_ns > 0 ? ans->latency_ns : NS_PER_MS);
-                p.status = ans->status;
-                int brc = book_body(&r->book, ans, &p.data, &p.len);
-                if (brc != MD_OK && r->rc == MD_OK) {
-                    r->rc = brc;
-                    snprintf(r->err, r->errlen, "%s",
-                             brc == MD_E_NOMEM
-                                 ? "out of memory"
-                                 : store_reader_errmsg(r->book.rd));
-                }
-            } else {
-                /* a miss: the world fails the request, never hangs */
-                r->sum->rest_misses++;
+        for (k = 0; k < r->o->n_inject; k++) {
+            struct rpl_inject *in = &r->o->inject[k];
+            static const char param[] =
+                "{\"Response\":\"Error\",\"Message\":\"fsym param "
+                "seems to be missing.\",\"HasWarning\":false,\"Type\":2,"
+                "\"RateLimit\":{},\"Data\":{},\"ParamWithError\":"
+                "\"fsym\"}";
+            if (in->kind == RPL_INJ_REST_PARAM && !in->used &&
+                t - r->t0 >= in->at_ns) {
+                in->used = true;
                 p.t = t + NS_PER_MS;
-                p.status = 0;
-            }
-        queued:
-            free(key);
-            (void)heap_push(&r->heap, p);
-            break;
-        }
-        case MD_A_REST_CANCEL: {
-            size_t k;
-            out_text(r, "rest_cancel %" PRIu64 "\n", a->arg);
-            /* a cancelled request delivers nothing */
-            for (k = 0; k < r->heap.n; k++) {
-                if (r->heap.v[k].kind == PEND_HTTP) {
-                    r->heap.v[k].kind = 0;
+                p.status = 200;
+                p.data = malloc(sizeof param);
+                if (p.data != NULL) {
+                    memcpy(p.data, param, sizeof param);
+                    p.len = sizeof param - 1;
                 }
+                ans = NULL;
+                goto queued;
             }
+        }
+        if (ans != NULL) {
+            ans->used = true;
+            r->sum->rest_matched++;
+            p.t = t + (ans->latency_ns > 0 ? ans->latency_ns : NS_PER_MS);
+            p.status = ans->status;
+            int brc = book_body(&r->book, ans, &p.data, &p.len);
+            if (brc != MD_OK && r->rc == MD_OK) {
+                r->rc = brc;
+                snprintf(r->err, r->errlen, "%s",
+                         brc == MD_E_NOMEM
+                             ? "out of memory"
+                             : store_reader_errmsg(r->book.rd));
+            }
+        } else {
+            /* a miss: the world fails the request, never hangs */
+            r->sum->rest_misses++;
+            p.t = t + NS_PER_MS;
+            p.status = 0;
+        }
+    queued:
+    free(key);
+    (void)heap_push(&r->heap, p);
+}
+
+static void w_rest_cancel(void *ctx, mono_ns t, uint64_t id)
+{
+    struct run *r = ctx;
+    size_t k;
+
+    (void)t;
+    (void)id;
+    /* a cancelled request delivers nothing */
+    for (k = 0; k < r->heap.n; k++) {
+        if (r->heap.v[k].kind == PEND_HTTP) {
+            r->heap.v[k].kind = 0;
+        }
+    }
+}
+
+static void w_topic_create(void *ctx, mono_ns t)
+{
+    struct run *r = ctx;
+    struct pend p;
+    unsigned k;
+
+    if (r->strict) {
+        return;
+    }
+    memset(&p, 0, sizeof p);
+    p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t) ? 15 * NS_PER_S
+                                                   : NS_PER_MS);
+    p.kind = PEND_ADMIN;
+    p.ok = 1;
+    for (k = 0; k < r->o->n_inject; k++) {
+        struct rpl_inject *in = &r->o->inject[k];
+        if (in->kind == RPL_INJ_TOPIC_FAIL && !in->used &&
+            p.t - r->t0 >= in->at_ns) {
+            in->used = true;
+            p.ok = 0;
             break;
         }
-        case MD_A_TOPIC_CREATE: {
-            unsigned k;
-            out_text(r, "topic_create\n");
-            if (r->strict) {
+    }
+    (void)heap_push(&r->heap, p);
+}
+
+/* The virtual broker acknowledges each bar 1 ms after it was produced,
+ * in order (15 s under kafka-slow); publish-fail fails one report. */
+static void w_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                      size_t n)
+{
+    struct run *r = ctx;
+    struct pend p;
+    size_t k;
+
+    if (r->strict) {
+        return;
+    }
+    for (k = 0; k < n; k++) {
+        unsigned j;
+        memset(&p, 0, sizeof p);
+        p.bar_id = bars[k]->id;
+        p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t) ? 15 * NS_PER_S
+                                                       : ACK_DELAY_NS);
+        p.kind = PEND_DELIVERY;
+        p.ok = 1;
+        for (j = 0; j < r->o->n_inject; j++) {
+            struct rpl_inject *in = &r->o->inject[j];
+            if (in->kind == RPL_INJ_PUBLISH_FAIL && !in->used &&
+                p.t - r->t0 >= in->at_ns) {
+                in->used = true; /* one injection, one report */
+                p.ok = 0;
                 break;
             }
-            memset(&p, 0, sizeof p);
-            p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t) ? 15 * NS_PER_S
-                                                           : NS_PER_MS);
-            p.kind = PEND_ADMIN;
-            p.ok = 1;
-            for (k = 0; k < r->o->n_inject; k++) {
-                struct rpl_inject *in = &r->o->inject[k];
-                if (in->kind == RPL_INJ_TOPIC_FAIL && !in->used &&
-                    p.t - r->t0 >= in->at_ns) {
-                    in->used = true;
-                    p.ok = 0;
-                    break;
-                }
-            }
-            (void)heap_push(&r->heap, p);
-            break;
         }
-        case MD_A_PRODUCE: {
-            size_t k;
-            out_text(r, "produce");
-            for (k = 0; k < a->n; k++) {
-                out_text(r, "%s%" PRIu64, k == 0 ? " " : ",",
-                         a->p.bars[k]->id);
-            }
-            out_text(r, "\n");
-            if (r->strict) {
-                break;
-            }
-            for (k = 0; k < a->n; k++) {
-                unsigned j;
-                memset(&p, 0, sizeof p);
-                p.bar_id = a->p.bars[k]->id;
-                p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t)
-                               ? 15 * NS_PER_S
-                               : ACK_DELAY_NS);
-                p.kind = PEND_DELIVERY;
-                p.ok = 1;
-                for (j = 0; j < r->o->n_inject; j++) {
-                    struct rpl_inject *in = &r->o->inject[j];
-                    if (in->kind == RPL_INJ_PUBLISH_FAIL && !in->used &&
-                        p.t - r->t0 >= in->at_ns) {
-                        in->used = true; /* one injection, one report */
-                        p.ok = 0;
-                        break;
-                    }
-                }
-                (void)heap_push(&r->heap, p);
-            }
-            break;
-        }
-        case MD_A_BARS: {
-            size_t k;
-            out_text(r, "bars %zu\n", a->n);
-            for (k = 0; k < a->n; k++) {
-                write_bar(r, a->p.bars[k]);
-            }
-            break;
-        }
-        case MD_A_DISCARD: {
-            size_t k;
-            out_text(r, "discard");
-            for (k = 0; k < a->n; k++) {
-                out_text(r, "%s%" PRIu64, k == 0 ? " " : ",",
-                         a->p.bars[k]->id);
-            }
-            out_text(r, "\n");
-            break;
-        }
-        case MD_A_NOTE:
-            out_text(r, "note %s %" PRIu64 "\n", md_note_name(a->note),
-                     a->arg);
-            break;
-        case MD_A_FLUSH:
-            out_text(r, "%s %" PRIu64 "\n", md_act_name(a->kind), a->arg);
-            break;
-        case MD_A_FETCH:
-        case MD_A_FETCH_DONE:
-        case MD_A_FETCH_FAILED:
-        case MD_A_REQUEUE:
-        case MD_A_GAP_OPEN:
-        case MD_A_GAP_CLOSED:
-            break; /* internal: never in a step's out */
-        case MD_A_INVALID:
-        case MD_A__COUNT:
-            break;
-        }
+        (void)heap_push(&r->heap, p);
+    }
+}
+
+static const struct loop_ws_ops world_ws = {w_ws_open, NULL, w_ws_close};
+static const struct loop_http_ops world_http = {w_rest_send, w_rest_cancel};
+static const struct loop_kafka_ops world_kafka = {w_topic_create, w_produce,
+                                                  NULL, NULL};
+static const struct loop_sink_ops world_sink = {w_bars, NULL, w_trace};
+
+/* The recorder: the action text of every step as a core_out event. */
+static void rec_actions(void *ctx, mono_ns t, const char *text, size_t len)
+{
+    struct run *r = ctx;
+    struct store_event ev;
+
+    if (r->rec == NULL) {
+        return;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.kind = STORE_K_CORE_OUT;
+    ev.dir = STORE_D_LOCAL;
+    ev.mono_ns = t;
+    ev.wall_ns = r->wall0 + (t - r->t0);
+    ev.payload = text;
+    ev.payload_len = len;
+    if (store_append(r->rec, &ev) != MD_OK && r->rc == MD_OK) {
+        r->rc = MD_E_IO;
+        snprintf(r->err, r->errlen, "recording: cannot append a core_out "
+                 "event: %s", store_writer_errmsg(r->rec));
     }
 }
 
@@ -942,7 +853,7 @@ static void step_wait(struct run *r, const struct core_in *in)
     }
 }
 
-/* One core step with its bookkeeping; returns the core's rc. */
+/* One core step through the executor; returns the core's rc. */
 static int step(struct run *r, struct core_in *in)
 {
     int rc;
@@ -950,59 +861,51 @@ static int step(struct run *r, struct core_in *in)
     if (r->o->step) {
         step_wait(r, in);
     }
-    md_out_reset(&r->out);
-    r->outlen = 0;
-    rc = core_step(r->core, in, &r->out);
+    r->loop.t0 = r->t0;
+    r->vclock.now = in->t_ns;
+    rc = loop_step(&r->loop, in);
     if (rc != MD_OK) {
-        snprintf(r->err, r->errlen, "core_step failed at virtual time "
-                 "%" PRId64 " ns: %s", in->t_ns - r->t0, md_strerror(rc));
+        if (r->rc == MD_OK) {
+            snprintf(r->err, r->errlen, "core_step failed at virtual time "
+                     "%" PRId64 " ns: %s", in->t_ns - r->t0,
+                     md_strerror(rc));
+        }
         return rc;
     }
     r->sum->inputs++;
-    r->now = in->t_ns;
-    execute(r, in->t_ns);
-    if (r->rec != NULL) {
-        record_input(r, STORE_K_CORE_OUT, STORE_D_LOCAL, 0, in->t_ns, 0,
-                     NULL, r->outbuf, r->outlen);
-    }
-    return MD_OK;
+    return r->rc;
 }
 
-/* Fire every timer due at or before t, earliest first (ties: timer id). */
+/* Before a timer input: record it, wait for Enter when stepping. */
+static void timer_input(void *ctx, const struct core_in *in)
+{
+    struct run *r = ctx;
+    char meta[64];
+
+    r->sum->timers_fired++;
+    r->sum->inputs++;
+    snprintf(meta, sizeof meta, "{\"timer\":\"%s\"}",
+             md_timer_name(in->timer));
+    record_input(r, STORE_K_TIMER, STORE_D_LOCAL, 0, in->t_ns, in->timer, meta,
+                 NULL, 0);
+    if (r->o->step) {
+        step_wait(r, in);
+    }
+}
+
+/* Fire every timer due at or before t (the executor's ordering rule). */
 static int fire_due(struct run *r, int64_t t)
 {
-    for (;;) {
-        int best = -1, k, rc;
-        struct core_in in;
-        char meta[64];
-        if (t < r->tt.first) {
-            return MD_OK; /* nothing due: the common case, one comparison */
-        }
-        for (k = 1; k < MD_T__COUNT; k++) {
-            if (r->tt.armed[k] && r->tt.deadline[k] <= t &&
-                (best < 0 || r->tt.deadline[k] < r->tt.deadline[best])) {
-                best = k;
-            }
-        }
-        if (best < 0) {
-            return MD_OK;
-        }
-        r->tt.armed[best] = false;
-        tt_refresh(&r->tt);
-        memset(&in, 0, sizeof in);
-        in.kind = CORE_IN_TIMER;
-        in.timer = (uint8_t)best;
-        in.t_ns = r->tt.deadline[best] > r->now ? r->tt.deadline[best]
-                                                : r->now;
-        r->sum->timers_fired++;
-        snprintf(meta, sizeof meta, "{\"timer\":\"%s\"}", md_timer_name(best));
-        record_input(r, STORE_K_TIMER, STORE_D_LOCAL, 0, in.t_ns, best, meta,
-                     NULL, 0);
-        rc = step(r, &in);
-        if (rc != MD_OK) {
-            return rc;
-        }
+    int rc;
+
+    r->loop.t0 = r->t0;
+    rc = loop_fire_due(&r->loop, t, timer_input, r);
+
+    if (rc != MD_OK && r->rc == MD_OK && r->err[0] == '\0') {
+        snprintf(r->err, r->errlen, "core_step failed at virtual time "
+                 "%" PRId64 " ns: %s", t - r->t0, md_strerror(rc));
     }
+    return rc != MD_OK ? rc : r->rc;
 }
 
 static struct wsmap *ws_of(struct run *r, int64_t store_id)
@@ -1156,7 +1059,7 @@ static int drain_pending(struct run *r, int64_t t)
             return rc;
         }
         memset(&in, 0, sizeof in);
-        in.t_ns = p.t > r->now ? p.t : r->now;
+        in.t_ns = p.t > r->loop.now ? p.t : r->loop.now;
         switch (p.kind) {
         case PEND_HTTP:
             in.kind = CORE_IN_HTTP;
@@ -1675,30 +1578,6 @@ static int strict_input(struct run *r, const struct store_event *ev,
     }
 }
 
-/* First differing line of two action texts, for the report. */
-static void describe_divergence(struct run *r, int64_t seq, const char *got,
-                                size_t gn, const char *want, size_t wn)
-{
-    size_t i = 0, line = 1, ls = 0, ge, we;
-
-    while (i < gn && i < wn && got[i] == want[i]) {
-        if (got[i] == '\n') {
-            line++;
-            ls = i + 1;
-        }
-        i++;
-    }
-    for (ge = ls; ge < gn && got[ge] != '\n'; ge++) {
-    }
-    for (we = ls; we < wn && want[we] != '\n'; we++) {
-    }
-    snprintf(r->sum->divergence, sizeof r->sum->divergence,
-             "first divergence after input seq %" PRId64 ", action line %zu:"
-             "\n  recorded: %.*s\n  replayed: %.*s",
-             seq, line, (int)(we - ls), ls < wn ? want + ls : "",
-             (int)(ge - ls), ls < gn ? got + ls : "");
-}
-
 static int run_strict(struct run *r, struct prefetch *rd)
 {
     struct store_event ev;
@@ -1714,12 +1593,10 @@ static int run_strict(struct run *r, struct prefetch *rd)
                 continue;
             }
             awaiting = false;
-            if (ev.payload_len != r->outlen ||
-                (r->outlen > 0 &&
-                 memcmp(ev.payload, r->outbuf, r->outlen) != 0)) {
+            if (loop_compare(r->loop.text, r->loop.len, ev.payload,
+                             ev.payload_len, last_seq, r->sum->divergence,
+                             sizeof r->sum->divergence)) {
                 r->sum->divergences = 1;
-                describe_divergence(r, last_seq, r->outbuf, r->outlen,
-                                    ev.payload, ev.payload_len);
                 return MD_E_STATE;
             }
             continue;
@@ -1754,7 +1631,7 @@ static int run_strict(struct run *r, struct prefetch *rd)
     if (rc != MD_E_NOTFOUND) {
         return rc;
     }
-    r->sum->span_ns = r->now - r->t0;
+    r->sum->span_ns = r->loop.now - r->t0;
     return MD_OK;
 }
 
@@ -1776,7 +1653,7 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
         r->sum->events++;
         if (!started) {
             r->t0 = t;
-            r->now = t;
+            r->loop.now = t;
             /* operator commands at 0 come before the start */
             for (k = 0; k < r->o->n_inject; k++) {
                 struct rpl_inject *ij = &r->o->inject[k];
@@ -1838,7 +1715,7 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
             memset(&in, 0, sizeof in);
             in.kind = which == 0 ? CORE_IN_STOP
                                  : which == 1 ? CORE_IN_RESET : CORE_IN_START;
-            in.t_ns = at > r->now ? at : r->now;
+            in.t_ns = at > r->loop.now ? at : r->loop.now;
             in.server_ms = which == 2 ? (r->wall0 + (in.t_ns - r->t0)) /
                                             NS_PER_MS
                                       : 0;
@@ -1867,10 +1744,10 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
                 rc = fire_due(r, at);
             }
             for (w = 0; rc == MD_OK && w < r->n_ws; w++) {
-                if (r->ws[w].core_id == r->core->conn.conn_id &&
+                if (r->ws[w].core_id == r->cur_sock &&
                     r->ws[w].core_id != 0 && !r->ws[w].closed_by_core) {
                     rc = feed_ws(r, &r->ws[w], STORE_K_WS_TEXT,
-                                 at > r->now ? at : r->now, 0, ij->text,
+                                 at > r->loop.now ? at : r->loop.now, 0, ij->text,
                                  strlen(ij->text));
                     break;
                 }
@@ -1887,7 +1764,7 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
                 unsigned w;
                 ij->used = true;
                 for (w = 0; w < r->n_ws; w++) {
-                    if (r->ws[w].core_id == r->core->conn.conn_id &&
+                    if (r->ws[w].core_id == r->cur_sock &&
                         !r->ws[w].closed_by_core) {
                         int64_t at = r->t0 + ij->at_ns;
                         rc = drain_pending(r, at);
@@ -1896,7 +1773,7 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
                         }
                         if (rc == MD_OK) {
                             rc = feed_ws(r, &r->ws[w], STORE_K_WS_CLOSED,
-                                         at > r->now ? at : r->now, 1006,
+                                         at > r->loop.now ? at : r->loop.now, 1006,
                                          NULL, 0);
                         }
                         if (rc != MD_OK) {
@@ -1913,8 +1790,8 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
         if (rc != MD_OK) {
             return rc;
         }
-        if (t < r->now) {
-            t = r->now; /* never backwards */
+        if (t < r->loop.now) {
+            t = r->loop.now; /* never backwards */
         }
         switch (ev.kind) {
         case STORE_K_WS_HANDSHAKE:
@@ -1963,14 +1840,14 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
                     " bars, virtual %.0f s   ", r->sum->events, r->sum->bars,
                     (double)(t - r->t0) / 1e9);
         }
-        if (r->o->speed > 0 && r->now > r->t0) {
+        if (r->o->speed > 0 && r->loop.now > r->t0) {
             /* real time x speed: sleep until this event's turn */
-            static struct timespec start;
-            struct timespec now_ts;
+            struct timespec now_ts, start;
             double due, el;
-            if (start.tv_sec == 0) {
-                clock_gettime(CLOCK_MONOTONIC, &start);
+            if (r->speed0.tv_sec == 0 && r->speed0.tv_nsec == 0) {
+                clock_gettime(CLOCK_MONOTONIC, &r->speed0);
             }
+            start = r->speed0;
             due = (double)(t - r->t0) / 1e9 / r->o->speed;
             clock_gettime(CLOCK_MONOTONIC, &now_ts);
             el = (double)(now_ts.tv_sec - start.tv_sec) +
@@ -1996,7 +1873,7 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
     }
     memset(&in, 0, sizeof in);
     in.kind = CORE_IN_STOP;
-    in.t_ns = r->now > last_t + NS_PER_MS ? r->now : last_t + NS_PER_MS;
+    in.t_ns = r->loop.now > last_t + NS_PER_MS ? r->loop.now : last_t + NS_PER_MS;
     record_input(r, STORE_K_OPERATOR, STORE_D_LOCAL, 0, in.t_ns, 0,
                  "{\"command\":\"STOP\"}", "STOP", 4);
     rc = step(r, &in);
@@ -2009,7 +1886,7 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
     if (rc == MD_OK) {
         rc = drain_pending(r, in.t_ns + STOP_GRACE_NS);
     }
-    r->sum->span_ns = r->now - r->t0;
+    r->sum->span_ns = r->loop.now - r->t0;
     return rc != MD_OK ? rc : r->rc;
 }
 
@@ -2109,6 +1986,7 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     struct store_reader *rd = NULL;
     struct store_session sess;
     struct timespec a, b;
+    struct loop_driver drv;
     int rc;
     bool recorded = false;
 
@@ -2124,7 +2002,6 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     r->err = errbuf;
     r->errlen = errlen;
     r->t0 = INT64_MIN;
-    r->tt.first = INT64_MAX;
     if (o->step) {
         r->tty = fopen("/dev/tty", "r");
         if (r->tty == NULL) {
@@ -2177,6 +2054,23 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     }
     r->cfg.seed = sess.prng_seed;
     rc = core_init(r->core, &r->cfg);
+    loop_driver_virtual(&drv, &r->vclock);
+    loop_init(&r->loop, r->core, &drv, 0);
+    r->loop.sink = &world_sink;
+    r->loop.sink_ctx = r;
+    if (!r->strict) {
+        /* strict replay plays no world: the recording holds its answers */
+        r->loop.ws = &world_ws;
+        r->loop.ws_ctx = r;
+        r->loop.http = &world_http;
+        r->loop.http_ctx = r;
+        r->loop.kafka = &world_kafka;
+        r->loop.kafka_ctx = r;
+    }
+    r->loop.want_text = o->record != NULL || r->strict;
+    r->loop.bar_json = bar_to_json;
+    r->loop.rec.ctx = r;
+    r->loop.rec.actions = o->record != NULL ? rec_actions : NULL;
     if (rc != MD_OK) {
         snprintf(errbuf, errlen, "bad configuration: %s", md_strerror(rc));
         goto out;
@@ -2270,7 +2164,7 @@ out:
         }
     }
     book_free(&r->book);
-    free(r->outbuf);
+    loop_free(&r->loop);
     free(r->core);
     free(r);
     clock_gettime(CLOCK_MONOTONIC, &b);
