@@ -515,6 +515,7 @@ static void route(struct core *c, struct evq *q, struct md_out *out,
         case MD_A_TOPIC_CREATE:
         case MD_A_PRODUCE:
         case MD_A_DISCARD:
+        case MD_A_REQUEUE:
         case MD_A_FLUSH:
         case MD_A_BARS:
         case MD_A__COUNT:
@@ -604,11 +605,8 @@ int core_step(struct core *c, const struct core_in *in, struct md_out *out)
     memset(&q, 0, sizeof q);
     switch ((enum core_in_kind)in->kind) {
     case CORE_IN_START:
-        if (in->server_ms > 0 && !c->feed.have_offset) {
-            /* The wall clock until the server tells its time. */
-            c->feed.offset_ns = in->server_ms * MD_NS_PER_MS - in->t_ns;
-            c->feed.have_offset = true;
-        }
+        /* The wall clock until the server tells its time. */
+        feed_set_clock_estimate(&c->feed, in->server_ms, in->t_ns);
         if (c->stopping) {
             /* Once stopped the publisher takes no new work; the
              * connection machine ignores START by its table. */

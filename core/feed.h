@@ -66,6 +66,14 @@ int feed_init(struct feed *f, const struct agg_config *cfg);
 int feed_frame(struct feed *f, const char *buf, size_t len, mono_ns t_ns,
                struct feed_result *res);
 
+/* An estimate of the server's clock from outside the feed (the wall clock
+ * an operator START carries): server_ms read at local time t_ns. Used only
+ * while the feed has learned no offset from the server itself, and only
+ * for a server_ms in (0, INT64_MAX / 1e6); otherwise ignored. The feed is
+ * the one owner of the server-time offset. Cannot fail. */
+void feed_set_clock_estimate(struct feed *f, int64_t server_ms,
+                             mono_ns t_ns);
+
 /* Server time at local time t_ns: t_ns + offset (t_ns if none learned). */
 int64_t feed_server_ns(const struct feed *f, mono_ns t_ns);
 

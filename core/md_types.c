@@ -18,6 +18,7 @@ static const char *const act_names[] = {
     "rest_cancel",  "topic_create", "produce",     "discard",
     "flush",        "bars",
     "note",         "fetch",        "fetch_done",  "fetch_failed",
+    "requeue",
 };
 _Static_assert(sizeof act_names / sizeof act_names[0] == MD_A__COUNT,
                "act_names out of step with enum md_act_kind");
@@ -28,7 +29,7 @@ static const char *const note_names[] = {
     "force_disconnect", "conn_lost",       "gap_open",
     "gap_closed",       "fetch_failed",    "rest_failed",
     "publish_failed",   "topic_failed",    "queue_overflow",
-    "bars_lost",
+    "bars_lost",        "unreachable",
 };
 _Static_assert(sizeof note_names / sizeof note_names[0] == MD_N__COUNT,
                "note_names out of step with enum md_note");

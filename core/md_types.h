@@ -82,6 +82,7 @@ enum md_act_kind {
     MD_A_FETCH,         /* pub -> rest: start a fetch job (arg = job kind) */
     MD_A_FETCH_DONE,    /* rest -> pub: a job finished, arg = bars ready */
     MD_A_FETCH_FAILED,  /* rest -> pub: arg = requests that failed */
+    MD_A_REQUEUE,       /* pub: arg failed bars go back to the queue */
     MD_A__COUNT
 };
 
@@ -103,6 +104,9 @@ enum md_note {
     MD_N_TOPIC_FAILED,
     MD_N_QUEUE_OVERFLOW,
     MD_N_BARS_LOST,
+    MD_N_UNREACHABLE, /* a cell labelled unreachable was taken: the shell
+                         broke its contract; arg = machine << 16 |
+                         state << 8 | input */
     MD_N__COUNT
 };
 

@@ -861,6 +861,7 @@ static void execute(struct run *r, int64_t t)
         case MD_A_FETCH:
         case MD_A_FETCH_DONE:
         case MD_A_FETCH_FAILED:
+        case MD_A_REQUEUE:
             out_text(r, "%s %" PRIu64 "\n", md_act_name(a->kind), a->arg);
             break;
         case MD_A_INVALID:

@@ -30,19 +30,24 @@ static const char *pi_state(unsigned s)
     }
 }
 
-/* pi on outputs: the seed's actions keep their names, the rest is "-". */
+/* pi on outputs: the seed's actions keep their names, their suffixed
+ * variants (one per distinct effect) map back to them, the rest is "-". */
 static const char *pi_out(unsigned o)
 {
     switch (o) {
     case PUB_O_START_FETCH:
         return "START_FETCH";
     case PUB_O_START_PUBLISH:
+    case PUB_O_START_PUBLISH_QUEUED:
         return "START_PUBLISH";
-    case PUB_O_HANDLE_ERROR:
+    case PUB_O_HANDLE_ERROR_PUBLISH:
+    case PUB_O_HANDLE_ERROR_FETCH:
+    case PUB_O_HANDLE_ERROR_TOPIC:
         return "HANDLE_ERROR";
     case PUB_O_RESET_ERROR:
         return "RESET_ERROR";
     case PUB_O_CREATE_NEW_TOPIC:
+    case PUB_O_CREATE_NEW_TOPIC_NEXT:
         return "CREATE_NEW_TOPIC";
     default:
         return "-";
