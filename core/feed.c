@@ -16,6 +16,16 @@ int feed_init(struct feed *f, const struct agg_config *cfg)
     return rc;
 }
 
+void feed_set_clock_estimate(struct feed *f, int64_t server_ms,
+                             mono_ns t_ns)
+{
+    if (!f->have_offset && server_ms > 0 &&
+        server_ms < INT64_MAX / MD_NS_PER_MS) {
+        f->offset_ns = server_ms * MD_NS_PER_MS - t_ns;
+        f->have_offset = true;
+    }
+}
+
 int64_t feed_server_ns(const struct feed *f, mono_ns t_ns)
 {
     return f->have_offset ? t_ns + f->offset_ns : t_ns;

@@ -83,6 +83,14 @@ int feed_apply(struct feed *f, const struct cc_msg *msg,
  * one owner of the offset. Ignored unless 0 < server_ms < INT64_MAX/1e6. */
 void feed_set_clock(struct feed *f, int64_t server_ms, mono_ns t_ns);
 
+/* An estimate of the server's clock from outside the feed (the wall clock
+ * an operator START carries): server_ms read at local time t_ns. Used only
+ * while the feed has learned no offset from the server itself, and only
+ * for a server_ms in (0, INT64_MAX / 1e6); otherwise ignored. The feed is
+ * the one owner of the server-time offset. Cannot fail. */
+void feed_set_clock_estimate(struct feed *f, int64_t server_ms,
+                             mono_ns t_ns);
+
 /* Server time at local time t_ns: t_ns + offset (t_ns if none learned). */
 int64_t feed_server_ns(const struct feed *f, mono_ns t_ns);
 

@@ -114,7 +114,8 @@ int fsm_validate(const struct fsm_def *d, char *why, size_t why_size)
 
 int fsm__begin(const struct fsm_def *d, unsigned state, unsigned input,
                uint32_t guards, int trace, mono_ns t_ns, size_t max_actions,
-               struct md_out *out, const struct fsm_arm **arm)
+               struct md_out *out, uint64_t *unreachable,
+               const struct fsm_arm **arm)
 {
     int rc;
 
@@ -135,21 +136,34 @@ int fsm__begin(const struct fsm_def *d, unsigned state, unsigned input,
         a->tr.output = (*arm)->out;
         a->tr.to = (*arm)->next;
     }
+    if (fsm_cell_at(d, state, input)->reach == FSM_R_UNREACHABLE) {
+        (*unreachable)++;
+        fsm__note(out, t_ns, MD_N_UNREACHABLE,
+                  FSM_UNREACHABLE_ARG(d->machine, state, input));
+    }
     return MD_OK;
 }
 
-void fsm__arm(struct md_out *out, mono_ns t_ns, enum md_timer timer,
-              mono_ns deadline)
+void fsm__arm(struct md_out *out, uint32_t *timers, mono_ns t_ns,
+              enum md_timer timer, mono_ns deadline)
 {
     struct md_action *a = md_out_push(out, MD_A_ARM_TIMER, t_ns);
     a->timer = (uint8_t)timer;
     a->deadline_ns = deadline;
+    *timers |= 1u << (unsigned)timer;
 }
 
-void fsm__cancel(struct md_out *out, mono_ns t_ns, enum md_timer timer)
+void fsm__cancel(struct md_out *out, uint32_t *timers, mono_ns t_ns,
+                 enum md_timer timer)
 {
     struct md_action *a = md_out_push(out, MD_A_CANCEL_TIMER, t_ns);
     a->timer = (uint8_t)timer;
+    *timers &= ~(1u << (unsigned)timer);
+}
+
+void fsm__fired(uint32_t *timers, enum md_timer timer)
+{
+    *timers &= ~(1u << (unsigned)timer);
 }
 
 void fsm__note(struct md_out *out, mono_ns t_ns, enum md_note note,
@@ -165,4 +179,17 @@ void fsm__act(struct md_out *out, mono_ns t_ns, enum md_act_kind kind,
 {
     struct md_action *a = md_out_push(out, kind, t_ns);
     a->arg = arg;
+}
+
+int fsm__broken(char *why, size_t why_size, const struct fsm_def *d,
+                unsigned state, const char *what)
+{
+    if (why_size > 0) {
+        (void)snprintf(why, why_size, "%s %s: %s", d->name,
+                       state > 0 && state < d->nstates
+                           ? d->state_names[state]
+                           : "?",
+                       what);
+    }
+    return MD_E_STATE;
 }

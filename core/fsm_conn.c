@@ -63,6 +63,8 @@ static const char *const output_names[CONN_O__COUNT] = {
     [CONN_O_NOTE_OTHER] = "NOTE_OTHER",
     [CONN_O_REARM_STALE] = "REARM_STALE",
     [CONN_O_DROP] = "DROP",
+    [CONN_O_DROP_CLOSED] = "DROP_CLOSED",
+    [CONN_O_DROP_FORCED] = "DROP_FORCED",
     [CONN_O_DROP_LONG] = "DROP_LONG",
     [CONN_O_FAIL_AUTH] = "FAIL_AUTH",
     [CONN_O_CLOSE] = "CLOSE",
@@ -114,7 +116,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_STOP] = C1(R, S(CLOSING), O(CLOSE)),
         [CONN_I_RESET] = C1(R, S(CONNECTING), O(NONE)),
         [CONN_I_WS_OPEN] = C1(R, S(WAIT_WELCOME), O(NONE)),
-        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP_CLOSED)),
         [CONN_I_WELCOME] = NOSOCK(CONNECTING),
         [CONN_I_SUB_OK] = NOSOCK(CONNECTING),
         [CONN_I_LOAD_COMPLETE] = NOSOCK(CONNECTING),
@@ -136,7 +138,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_STOP] = C1(R, S(CLOSING), O(CLOSE)),
         [CONN_I_RESET] = C1(R, S(WAIT_WELCOME), O(NONE)),
         [CONN_I_WS_OPEN] = C1(U, S(WAIT_WELCOME), O(NONE)),
-        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP_CLOSED)),
         [CONN_I_WELCOME] = C1(R, S(SUBSCRIBING), O(SUBSCRIBE)),
         [CONN_I_SUB_OK] = C1(R, S(WAIT_WELCOME), O(NOTE_OTHER)),
         [CONN_I_LOAD_COMPLETE] = C1(R, S(WAIT_WELCOME), O(NOTE_OTHER)),
@@ -145,7 +147,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_SUB_REJECTED] = C1(R, S(WAIT_WELCOME), O(NOTE_OTHER)),
         [CONN_I_UNAUTHORIZED] = C1(R, S(FAILED), O(FAIL_AUTH)),
         [CONN_I_TOO_MANY_SOCKETS] = C1(R, S(BACKOFF), O(DROP_LONG)),
-        [CONN_I_FORCE_DISCONNECT] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_FORCE_DISCONNECT] = C1(R, S(BACKOFF), O(DROP_FORCED)),
         [CONN_I_MALFORMED] = C1(R, S(WAIT_WELCOME), O(NOTE_MALFORMED)),
         [CONN_I_OTHER] = C1(R, S(WAIT_WELCOME), O(NOTE_OTHER)),
         [CONN_I_T_HANDSHAKE] = C1(R, S(BACKOFF), O(DROP)),
@@ -158,7 +160,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_STOP] = C1(R, S(CLOSING), O(CLOSE)),
         [CONN_I_RESET] = C1(R, S(SUBSCRIBING), O(NONE)),
         [CONN_I_WS_OPEN] = C1(U, S(SUBSCRIBING), O(NONE)),
-        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP_CLOSED)),
         [CONN_I_WELCOME] = C1(R, S(SUBSCRIBING), O(NOTE_OTHER)),
         [CONN_I_SUB_OK] = C1(R, S(SUBSCRIBING), O(SUB_ACK)),
         [CONN_I_LOAD_COMPLETE] = C1(R, S(STREAMING), O(LIVE)),
@@ -167,7 +169,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_SUB_REJECTED] = C1(R, S(SUBSCRIBING), O(NOTE_SUB)),
         [CONN_I_UNAUTHORIZED] = C1(R, S(FAILED), O(FAIL_AUTH)),
         [CONN_I_TOO_MANY_SOCKETS] = C1(R, S(BACKOFF), O(DROP_LONG)),
-        [CONN_I_FORCE_DISCONNECT] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_FORCE_DISCONNECT] = C1(R, S(BACKOFF), O(DROP_FORCED)),
         [CONN_I_MALFORMED] = C1(R, S(SUBSCRIBING), O(NOTE_MALFORMED)),
         [CONN_I_OTHER] = C1(R, S(SUBSCRIBING), O(NOTE_OTHER)),
         [CONN_I_T_HANDSHAKE] = C1(U, S(SUBSCRIBING), O(NONE)),
@@ -181,7 +183,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_STOP] = C1(R, S(CLOSING), O(CLOSE)),
         [CONN_I_RESET] = C1(R, S(STREAMING), O(NONE)),
         [CONN_I_WS_OPEN] = C1(U, S(STREAMING), O(NONE)),
-        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP_CLOSED)),
         [CONN_I_WELCOME] = C1(R, S(STREAMING), O(NOTE_OTHER)),
         [CONN_I_SUB_OK] = C1(R, S(STREAMING), O(SUB_ACK)),
         [CONN_I_LOAD_COMPLETE] = C1(R, S(STREAMING), O(NOTE_OTHER)),
@@ -190,7 +192,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_SUB_REJECTED] = C1(R, S(STREAMING), O(NOTE_SUB)),
         [CONN_I_UNAUTHORIZED] = C1(R, S(FAILED), O(FAIL_AUTH)),
         [CONN_I_TOO_MANY_SOCKETS] = C1(R, S(BACKOFF), O(DROP_LONG)),
-        [CONN_I_FORCE_DISCONNECT] = C1(R, S(BACKOFF), O(DROP)),
+        [CONN_I_FORCE_DISCONNECT] = C1(R, S(BACKOFF), O(DROP_FORCED)),
         [CONN_I_MALFORMED] = C1(R, S(STREAMING), O(NOTE_MALFORMED)),
         [CONN_I_OTHER] = C1(R, S(STREAMING), O(NOTE_OTHER)),
         [CONN_I_T_HANDSHAKE] = C1(U, S(STREAMING), O(NONE)),
@@ -337,24 +339,25 @@ uint32_t conn_guards(const struct conn *m, const struct conn_in *in)
     return g;
 }
 
-static void learn_server_time(struct conn *m, const struct conn_in *in)
-{
-    if (in->server_ms > 0) {
-        m->offset_ns = in->server_ms * MD_NS_PER_MS - in->t_ns;
-        m->have_offset = 1;
-    }
-}
+/* Timer inputs: the timer each one reports. */
+static const uint8_t input_timer[CONN_I__COUNT] = {
+    [CONN_I_T_HANDSHAKE] = MD_T_CONN_HANDSHAKE,
+    [CONN_I_T_STALE] = MD_T_CONN_STALE,
+    [CONN_I_T_BACKOFF] = MD_T_CONN_BACKOFF,
+    [CONN_I_T_CLOSE] = MD_T_CONN_CLOSE,
+};
 
-/* Leave a connection: timers off, socket closed (unless it already ended),
- * a gap opened if it had been live, and the back-off armed. */
-static void drop(struct conn *m, const struct conn_in *in, struct md_out *o,
-                 int long_backoff)
+/* Leave a connection: timers off, socket closed (unless it already ended:
+ * close_socket 0), a gap opened if it had been live, and the back-off
+ * armed. */
+static void drop(struct conn *m, mono_ns t, struct md_out *o,
+                 int close_socket, int long_backoff)
 {
-    mono_ns t = in->t_ns, delay;
+    mono_ns delay;
 
-    fsm__cancel(o, t, MD_T_CONN_HANDSHAKE);
-    fsm__cancel(o, t, MD_T_CONN_STALE);
-    if (in->input != CONN_I_WS_CLOSED) {
+    fsm__cancel(o, &m->timers, t, MD_T_CONN_HANDSHAKE);
+    fsm__cancel(o, &m->timers, t, MD_T_CONN_STALE);
+    if (close_socket) {
         fsm__act(o, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
     }
     fsm__note(o, t, MD_N_CONN_LOST, m->conn_id);
@@ -373,9 +376,11 @@ static void drop(struct conn *m, const struct conn_in *in, struct md_out *o,
     }
     m->attempt++;
     m->st.drops++;
-    fsm__arm(o, t, MD_T_CONN_BACKOFF, t + delay);
+    fsm__arm(o, &m->timers, t, MD_T_CONN_BACKOFF, t + delay);
 }
 
+/* The effects of output o. They depend on the output and the extended
+ * state, never on which input selected the output. */
 static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
                    struct md_out *out)
 {
@@ -387,18 +392,19 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
     case CONN_O_NONE:
         break;
     case CONN_O_OPEN:
-        fsm__cancel(out, t, MD_T_CONN_BACKOFF);
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_BACKOFF);
         m->conn_id++;
         m->st.connects++;
         fsm__act(out, t, MD_A_WS_OPEN, m->conn_id);
-        fsm__arm(out, t, MD_T_CONN_HANDSHAKE, t + m->cfg.handshake_timeout_ns);
+        fsm__arm(out, &m->timers, t, MD_T_CONN_HANDSHAKE,
+                 t + m->cfg.handshake_timeout_ns);
         break;
     case CONN_O_SUBSCRIBE:
-        learn_server_time(m, in);
-        fsm__cancel(out, t, MD_T_CONN_HANDSHAKE);
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_HANDSHAKE);
         fsm__act(out, t, MD_A_WS_SUBSCRIBE, m->conn_id);
         m->last_activity = t;
-        fsm__arm(out, t, MD_T_CONN_STALE, t + m->cfg.stale_timeout_ns);
+        fsm__arm(out, &m->timers, t, MD_T_CONN_STALE,
+                 t + m->cfg.stale_timeout_ns);
         break;
     case CONN_O_SUB_ACK:
         m->st.subs_ok++;
@@ -419,7 +425,6 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
         m->last_activity = t;
         break;
     case CONN_O_BEAT:
-        learn_server_time(m, in);
         m->last_activity = t;
         break;
     case CONN_O_NOTE_SUB:
@@ -435,41 +440,110 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
         fsm__note(out, t, MD_N_OTHER_FRAME, m->conn_id);
         break;
     case CONN_O_REARM_STALE:
-        fsm__arm(out, t, MD_T_CONN_STALE,
+        fsm__arm(out, &m->timers, t, MD_T_CONN_STALE,
                  m->last_activity + m->cfg.stale_timeout_ns);
         break;
     case CONN_O_DROP:
-        if (in->input == CONN_I_FORCE_DISCONNECT) {
-            fsm__note(out, t, MD_N_FORCE_DISCONNECT, m->conn_id);
-        }
-        drop(m, in, out, 0);
+        drop(m, t, out, 1, 0);
+        break;
+    case CONN_O_DROP_CLOSED:
+        drop(m, t, out, 0, 0);
+        break;
+    case CONN_O_DROP_FORCED:
+        fsm__note(out, t, MD_N_FORCE_DISCONNECT, m->conn_id);
+        drop(m, t, out, 1, 0);
         break;
     case CONN_O_DROP_LONG:
         fsm__note(out, t, MD_N_TOO_MANY_SOCKETS, m->conn_id);
-        drop(m, in, out, 1);
+        drop(m, t, out, 1, 1);
         break;
     case CONN_O_FAIL_AUTH:
-        fsm__cancel(out, t, MD_T_CONN_HANDSHAKE);
-        fsm__cancel(out, t, MD_T_CONN_STALE);
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_HANDSHAKE);
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_STALE);
         fsm__act(out, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
         fsm__note(out, t, MD_N_AUTH_FAILED, m->conn_id);
         break;
     case CONN_O_CLOSE:
-        fsm__cancel(out, t, MD_T_CONN_HANDSHAKE);
-        fsm__cancel(out, t, MD_T_CONN_STALE);
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_HANDSHAKE);
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_STALE);
         fsm__act(out, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
-        fsm__arm(out, t, MD_T_CONN_CLOSE, t + m->cfg.close_timeout_ns);
+        fsm__arm(out, &m->timers, t, MD_T_CONN_CLOSE,
+                 t + m->cfg.close_timeout_ns);
         break;
     case CONN_O_CLOSED:
-        fsm__cancel(out, t, MD_T_CONN_CLOSE);
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_CLOSE);
         break;
     case CONN_O_ABORT:
         fsm__note(out, t, MD_N_CONN_LOST, m->conn_id);
         break;
     case CONN_O_CANCEL:
-        fsm__cancel(out, t, MD_T_CONN_BACKOFF);
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_BACKOFF);
         break;
     }
+}
+
+int conn_check(const struct conn *m, char *why, size_t why_size)
+{
+    const struct fsm_def *d = &conn_def;
+    uint32_t want = 0;
+
+    switch ((enum conn_state)m->state) {
+    case CONN_S_IDLE:
+        if (m->conn_id != 0 || m->attempt != 0) {
+            return fsm__broken(why, why_size, d, m->state,
+                               "a socket was opened");
+        }
+        break;
+    case CONN_S_CONNECTING:
+    case CONN_S_WAIT_WELCOME:
+        want = 1u << MD_T_CONN_HANDSHAKE;
+        break;
+    case CONN_S_SUBSCRIBING:
+        want = 1u << MD_T_CONN_STALE;
+        break;
+    case CONN_S_STREAMING:
+        want = 1u << MD_T_CONN_STALE;
+        if (!m->was_live) {
+            return fsm__broken(why, why_size, d, m->state, "not live");
+        }
+        break;
+    case CONN_S_BACKOFF:
+        want = 1u << MD_T_CONN_BACKOFF;
+        if (m->was_live) {
+            return fsm__broken(why, why_size, d, m->state, "still live");
+        }
+        break;
+    case CONN_S_CLOSING:
+        want = 1u << MD_T_CONN_CLOSE;
+        break;
+    case CONN_S_STOPPED:
+    case CONN_S_FAILED:
+        break;
+    case CONN_S_INVALID:
+    case CONN_S__COUNT:
+    default:
+        return fsm__broken(why, why_size, d, m->state, "no such state");
+    }
+    if (m->timers != want) {
+        return fsm__broken(why, why_size, d, m->state,
+                           "armed timers differ from the state's");
+    }
+    if (m->conn_id != m->st.connects) {
+        return fsm__broken(why, why_size, d, m->state,
+                           "conn_id differs from the sockets opened");
+    }
+    if (m->conn_id == 0 && m->state != CONN_S_IDLE &&
+        m->state != CONN_S_STOPPED) {
+        return fsm__broken(why, why_size, d, m->state, "no socket opened");
+    }
+    if (m->gap_open && m->was_live) {
+        return fsm__broken(why, why_size, d, m->state,
+                           "a gap is open while live");
+    }
+    if (why_size > 0) {
+        why[0] = '\0';
+    }
+    return MD_OK;
 }
 
 int conn_step(struct conn *m, const struct conn_in *in, struct md_out *out)
@@ -478,11 +552,13 @@ int conn_step(struct conn *m, const struct conn_in *in, struct md_out *out)
     int rc;
 
     rc = fsm__begin(m->def, m->state, in->input, conn_guards(m, in), m->trace,
-                    in->t_ns, CONN_MAX_ACTIONS, out, &arm);
+                    in->t_ns, CONN_MAX_ACTIONS, out, &m->st.unreachable,
+                    &arm);
     if (rc != MD_OK) {
         return rc;
     }
+    fsm__fired(&m->timers, (enum md_timer)input_timer[in->input]);
     effect(m, (enum conn_output)arm->out, in, out);
     m->state = arm->next;
-    return MD_OK;
+    return FSM_CHECKED(conn_check(m, NULL, 0));
 }

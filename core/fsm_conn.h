@@ -12,16 +12,23 @@
 #include "md_prng.h"
 #include "md_types.h"
 
-/* States. Invariants (checked by conn_check after every step):
- *   IDLE          no socket, no timer armed; q0.
- *   CONNECTING    socket opening; handshake timer armed.
- *   WAIT_WELCOME  socket open, TYPE 20 not yet seen; handshake timer armed.
- *   SUBSCRIBING   SubAdd sent, LOADCOMPLETE not yet seen; stale timer armed.
- *   STREAMING     live; stale timer armed.
- *   BACKOFF       no usable socket; back-off timer armed.
- *   CLOSING       close requested by STOP; close timer armed.
+/* States. Invariants (checked by conn_check after every step), "exactly"
+ * meaning no other timer of the machine is armed:
+ *   IDLE          no socket, no timer armed, no socket ever opened
+ *                 (conn_id 0, attempt 0); q0.
+ *   CONNECTING    socket opening; exactly the handshake timer armed.
+ *   WAIT_WELCOME  socket open, TYPE 20 not yet seen; exactly the handshake
+ *                 timer armed.
+ *   SUBSCRIBING   SubAdd sent, LOADCOMPLETE not yet seen; exactly the stale
+ *                 timer armed.
+ *   STREAMING     live (was_live, no gap open); exactly the stale timer.
+ *   BACKOFF       no usable socket (not live); exactly the back-off timer.
+ *   CLOSING       close requested by STOP; exactly the close timer armed.
  *   STOPPED       final; no timer armed.
- *   FAILED        final until RESET: the server refused the API key. */
+ *   FAILED        final until RESET: the server refused the API key; no
+ *                 timer armed.
+ * In every state: conn_id counts the sockets opened (st.connects), and is
+ * at least 1 outside IDLE and STOPPED; a gap is never open while live. */
 enum conn_state {
     CONN_S_INVALID = 0,
     CONN_S_IDLE,
@@ -71,24 +78,26 @@ enum conn_guard {
     CONN_G__COUNT
 };
 
-/* Outputs; each names a fixed list of actions (docs/mealy.md, "effects"). */
+/* Outputs; each names a fixed list of actions (docs/mealy.md, "effects"),
+ * the same whatever the input that selected it. */
 enum conn_output {
     CONN_O_INVALID = 0,
     CONN_O_NONE = FSM_O_NONE,
     CONN_O_OPEN,           /* cancel back-off; ws_open; arm handshake */
-    CONN_O_SUBSCRIBE,      /* learn server time; cancel handshake;
-                              ws_subscribe; arm stale */
+    CONN_O_SUBSCRIBE,      /* cancel handshake; ws_subscribe; arm stale */
     CONN_O_SUB_ACK,        /* count the acknowledged subscription */
     CONN_O_LIVE,           /* attempts := 0; close an open gap (note) */
     CONN_O_FEED,           /* data: activity := now */
-    CONN_O_BEAT,           /* heartbeat: activity := now; learn server time */
+    CONN_O_BEAT,           /* heartbeat: activity := now */
     CONN_O_NOTE_SUB,       /* note sub_rejected */
     CONN_O_NOTE_MALFORMED, /* note malformed_frame */
     CONN_O_NOTE_OTHER,     /* note other_frame */
     CONN_O_REARM_STALE,    /* arm stale at last activity + timeout */
-    CONN_O_DROP,           /* cancel timers; ws_close; open a gap; arm
-                              back-off (exponential, jittered) */
-    CONN_O_DROP_LONG,      /* as DROP with the long back-off (429) */
+    CONN_O_DROP,           /* a timeout: cancel timers; ws_close; open a
+                              gap; arm back-off (exponential, jittered) */
+    CONN_O_DROP_CLOSED,    /* the socket ended: as DROP without ws_close */
+    CONN_O_DROP_FORCED,    /* FORCE_DISCONNECT: note it; as DROP */
+    CONN_O_DROP_LONG,      /* 429: note it; as DROP with the long back-off */
     CONN_O_FAIL_AUTH,      /* cancel timers; ws_close; note auth_failed */
     CONN_O_CLOSE,          /* cancel timers; ws_close 1000; arm close */
     CONN_O_CLOSED,         /* cancel close timer */
@@ -106,8 +115,10 @@ struct conn_config {
     mono_ns close_timeout_ns;     /* default 5 s */
 };
 
-/* One input. conn_id tags socket events; server_ms is the server time of a
- * WELCOME (SERVER_TIME_MS) or HEARTBEAT (TIMEMS), or 0 if absent. */
+/* One input. server_ms is the server time of a WELCOME (SERVER_TIME_MS)
+ * or HEARTBEAT (TIMEMS), or 0 if absent; the machine does not use it (the
+ * feed owns the server-time offset, feed.h) and the field goes when the
+ * composition stops passing it. */
 struct conn_in {
     uint8_t input; /* enum conn_input */
     mono_ns t_ns;
@@ -117,6 +128,7 @@ struct conn_in {
 struct conn_stats {
     uint64_t frames, malformed, other, subs_ok, subs_rejected;
     uint64_t drops, connects;
+    uint64_t unreachable; /* cells labelled unreachable taken (note) */
 };
 
 struct conn {
@@ -131,8 +143,7 @@ struct conn {
     uint8_t was_live;    /* LOADCOMPLETE seen since the last drop */
     uint8_t gap_open;    /* lost a live connection, not yet live again */
     mono_ns gap_start;   /* last activity before the drop */
-    uint8_t have_offset;
-    int64_t offset_ns;   /* server - local, from the last server time */
+    uint32_t timers;     /* bit t: timer t armed (MD_T_CONN_*) */
     struct conn_stats st;
 };
 
@@ -153,7 +164,14 @@ uint32_t conn_guards(const struct conn *m, const struct conn_in *in);
 
 /* The only way the machine changes: one input, its actions appended to
  * out. MD_OK; MD_E_FULL (room < CONN_MAX_ACTIONS: nothing changed);
- * MD_E_INVAL (bad input symbol); MD_E_STATE (table has no arm). */
+ * MD_E_INVAL (bad input symbol); MD_E_STATE (table has no arm: nothing
+ * changed; or, in builds without NDEBUG, conn_check failed after the step:
+ * a bug in the core). A cell labelled unreachable is taken as its table
+ * says, noted (MD_N_UNREACHABLE) and counted in st.unreachable. */
 int conn_step(struct conn *m, const struct conn_in *in, struct md_out *out);
+
+/* The state invariants above. MD_OK, or MD_E_STATE with the first broken
+ * one described in why (why_size 0: not described). No I/O. */
+int conn_check(const struct conn *m, char *why, size_t why_size);
 
 #endif /* FSM_CONN_H */

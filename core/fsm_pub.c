@@ -44,9 +44,13 @@ static const char *const output_names[PUB_O__COUNT] = {
     [PUB_O_NONE] = "-",
     [PUB_O_START_FETCH] = "START_FETCH",
     [PUB_O_START_PUBLISH] = "START_PUBLISH",
-    [PUB_O_HANDLE_ERROR] = "HANDLE_ERROR",
+    [PUB_O_START_PUBLISH_QUEUED] = "START_PUBLISH_QUEUED",
+    [PUB_O_HANDLE_ERROR_PUBLISH] = "HANDLE_ERROR_PUBLISH",
+    [PUB_O_HANDLE_ERROR_FETCH] = "HANDLE_ERROR_FETCH",
+    [PUB_O_HANDLE_ERROR_TOPIC] = "HANDLE_ERROR_TOPIC",
     [PUB_O_RESET_ERROR] = "RESET_ERROR",
     [PUB_O_CREATE_NEW_TOPIC] = "CREATE_NEW_TOPIC",
+    [PUB_O_CREATE_NEW_TOPIC_NEXT] = "CREATE_NEW_TOPIC_NEXT",
     [PUB_O_QUEUE] = "QUEUE",
     [PUB_O_ACK] = "ACK",
     [PUB_O_REQUEUE] = "REQUEUE",
@@ -56,6 +60,8 @@ static const char *const output_names[PUB_O__COUNT] = {
     [PUB_O_TOPIC_READY] = "TOPIC_READY",
     [PUB_O_FLUSH] = "FLUSH",
     [PUB_O_FINISH] = "FINISH",
+    [PUB_O_FINISH_ACK] = "FINISH_ACK",
+    [PUB_O_FINISH_LOSE] = "FINISH_LOSE",
     [PUB_O_ABANDON] = "ABANDON",
 };
 
@@ -101,7 +107,7 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
         [PUB_I_PUBLISH_SUCCESS] = NODR(FETCHING),
         [PUB_I_PUBLISH_FAILURE] = NODR(FETCHING),
         [PUB_I_RESET] = C1(R, S(FETCHING), O(NONE)),
-        [PUB_I_FETCH_FAILURE] = C1(R, S(ERROR), O(HANDLE_ERROR)),
+        [PUB_I_FETCH_FAILURE] = C1(R, S(ERROR), O(HANDLE_ERROR_FETCH)),
         [PUB_I_CREATE_DYNAMIC_TOPIC] =
             C1(R, S(CREATING_TOPIC), O(CREATE_NEW_TOPIC)),
         [PUB_I_TOPIC_CREATED] = NOADMIN(FETCHING),
@@ -115,7 +121,7 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
                                 S(PUBLISHING), O(START_PUBLISH)),
         [PUB_I_PUBLISH_SUCCESS] = C2(R, LAST, S(IDLE), O(ACK),
                                      S(PUBLISHING), O(ACK)),
-        [PUB_I_PUBLISH_FAILURE] = C1(R, S(ERROR), O(HANDLE_ERROR)),
+        [PUB_I_PUBLISH_FAILURE] = C1(R, S(ERROR), O(HANDLE_ERROR_PUBLISH)),
         [PUB_I_RESET] = C1(R, S(PUBLISHING), O(NONE)),
         [PUB_I_FETCH_FAILURE] = C1(R, S(PUBLISHING), O(REPORT_FETCH_ERROR)),
         [PUB_I_CREATE_DYNAMIC_TOPIC] =
@@ -151,18 +157,19 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
         [PUB_I_CREATE_DYNAMIC_TOPIC] =
             C1(R, S(CREATING_TOPIC), O(NOTE_TOPIC)),
         [PUB_I_TOPIC_CREATED] =
-            C3(R, TOPIC, S(CREATING_TOPIC), O(CREATE_NEW_TOPIC), BUSY,
-               S(PUBLISHING), O(START_PUBLISH), S(IDLE), O(TOPIC_READY)),
-        [PUB_I_TOPIC_FAILED] = C1(R, S(ERROR), O(HANDLE_ERROR)),
+            C3(R, TOPIC, S(CREATING_TOPIC), O(CREATE_NEW_TOPIC_NEXT), BUSY,
+               S(PUBLISHING), O(START_PUBLISH_QUEUED), S(IDLE),
+               O(TOPIC_READY)),
+        [PUB_I_TOPIC_FAILED] = C1(R, S(ERROR), O(HANDLE_ERROR_TOPIC)),
         [PUB_I_STOP] = STOP_BUSY,
         [PUB_I_T_FLUSH] = C1(U, S(CREATING_TOPIC), O(NONE)),
     },
     [PUB_S_DRAINING] = {
         [PUB_I_FETCH_DATA] = C1(U, S(DRAINING), O(NONE)),
         [PUB_I_DATA_READY] = C1(U, S(DRAINING), O(START_PUBLISH)),
-        [PUB_I_PUBLISH_SUCCESS] = C2(R, LAST, S(STOPPED), O(FINISH),
+        [PUB_I_PUBLISH_SUCCESS] = C2(R, LAST, S(STOPPED), O(FINISH_ACK),
                                      S(DRAINING), O(ACK)),
-        [PUB_I_PUBLISH_FAILURE] = C2(R, LAST, S(STOPPED), O(FINISH),
+        [PUB_I_PUBLISH_FAILURE] = C2(R, LAST, S(STOPPED), O(FINISH_LOSE),
                                      S(DRAINING), O(LOSE)),
         [PUB_I_RESET] = C1(R, S(DRAINING), O(NONE)),
         [PUB_I_FETCH_FAILURE] = C1(U, S(DRAINING), O(NONE)),
@@ -177,8 +184,8 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
         [PUB_I_DATA_READY] = C1(U, S(STOPPED), O(NONE)),
         /* reports of bars ABANDON gave up on name no bar in flight: the
          * composition counts them as stale and never passes them on */
-        [PUB_I_PUBLISH_SUCCESS] = NODR(STOPPED),
-        [PUB_I_PUBLISH_FAILURE] = NODR(STOPPED),
+        [PUB_I_PUBLISH_SUCCESS] = C1(U, S(STOPPED), O(NONE)),
+        [PUB_I_PUBLISH_FAILURE] = C1(U, S(STOPPED), O(NONE)),
         [PUB_I_RESET] = C1(R, S(STOPPED), O(NONE)),
         [PUB_I_FETCH_FAILURE] = C1(U, S(STOPPED), O(NONE)),
         [PUB_I_CREATE_DYNAMIC_TOPIC] = C1(U, S(STOPPED), O(NONE)),
@@ -241,6 +248,14 @@ uint32_t pub_guards(const struct pub *m, const struct pub_in *in)
     return g;
 }
 
+/* Timer inputs: the timer each one reports (RESET is also what the retry
+ * timer delivers; an operator RESET finds it armed only in ERROR, whose
+ * every RESET arm cancels it). */
+static const uint8_t input_timer[PUB_I__COUNT] = {
+    [PUB_I_RESET] = MD_T_PUB_RETRY,
+    [PUB_I_T_FLUSH] = MD_T_PUB_FLUSH,
+};
+
 static void produce_queued(struct pub *m, mono_ns t, struct md_out *out)
 {
     if (m->queued > 0) {
@@ -251,29 +266,65 @@ static void produce_queued(struct pub *m, mono_ns t, struct md_out *out)
     }
 }
 
-/* A delivery report: in flight goes down by one. */
-static void settle(struct pub *m, const struct pub_in *in, struct md_out *out)
+/* A delivery report, ok: in flight goes down by one. */
+static void settle_ok(struct pub *m)
 {
     if (m->inflight > 0) {
         m->inflight--;
     }
-    if (in->input == PUB_I_PUBLISH_SUCCESS) {
-        m->st.delivered++;
-        m->attempt = 0;
-    } else {
-        m->st.failed++;
-        fsm__note(out, in->t_ns, MD_N_PUBLISH_FAILED, m->inflight);
-    }
+    m->st.delivered++;
+    m->attempt = 0;
 }
 
+/* A delivery report, failed: in flight goes down by one, noted. */
+static void settle_failed(struct pub *m, mono_ns t, struct md_out *out)
+{
+    if (m->inflight > 0) {
+        m->inflight--;
+    }
+    m->st.failed++;
+    fsm__note(out, t, MD_N_PUBLISH_FAILED, m->inflight);
+}
+
+/* The failed bar goes back to the queue; the shell is told which. */
+static void requeue(struct pub *m, mono_ns t, struct md_out *out)
+{
+    m->queued++;
+    fsm__act(out, t, MD_A_REQUEUE, 1);
+}
+
+/* The failed bar is given up: lost, loudly. */
+static void lose(struct pub *m, mono_ns t, struct md_out *out)
+{
+    m->st.lost++;
+    fsm__act(out, t, MD_A_DISCARD, 1);
+    fsm__note(out, t, MD_N_BARS_LOST, 1);
+}
+
+/* Enter ERROR: count, arm the retry timer (jittered back-off). */
+static void arm_retry(struct pub *m, mono_ns t, struct md_out *out)
+{
+    mono_ns delay = md_backoff_ns(m->rng, m->attempt, m->cfg.retry_min_ns,
+                                  m->cfg.retry_max_ns);
+    m->st.errors++;
+    m->attempt++;
+    fsm__arm(out, &m->timers, t, MD_T_PUB_RETRY, t + delay);
+}
+
+static void create_topic(struct pub *m, mono_ns t, struct md_out *out)
+{
+    fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
+    m->topic_pending = 0;
+    fsm__act(out, t, MD_A_TOPIC_CREATE, 0);
+}
+
+/* The effects of output o. They depend on the output and the extended
+ * state, never on which input selected the output. */
 static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
                    struct md_out *out)
 {
-    mono_ns t = in->t_ns, delay;
+    mono_ns t = in->t_ns;
 
-    if (in->input == PUB_I_TOPIC_CREATED && m->state == PUB_S_CREATING_TOPIC) {
-        m->st.topics_created++;
-    }
     switch (o) {
     case PUB_O_INVALID:
     case PUB_O__COUNT:
@@ -287,50 +338,50 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         m->queued += in->n;
         produce_queued(m, t, out);
         break;
-    case PUB_O_HANDLE_ERROR:
-        m->st.errors++;
-        if (in->input == PUB_I_PUBLISH_FAILURE) {
-            settle(m, in, out);
-            m->queued++; /* the reported bar goes back to the queue */
-            fsm__act(out, t, MD_A_REQUEUE, 1);
-        } else if (in->input == PUB_I_FETCH_FAILURE) {
-            m->st.fetch_failures += in->n;
-            fsm__note(out, t, MD_N_FETCH_FAILED, in->n);
-        } else if (in->input == PUB_I_TOPIC_FAILED) {
-            m->st.topic_failures++;
-            m->topic_pending = 1;
-            fsm__note(out, t, MD_N_TOPIC_FAILED, 0);
-        }
-        delay = md_backoff_ns(m->rng, m->attempt, m->cfg.retry_min_ns,
-                              m->cfg.retry_max_ns);
-        m->attempt++;
-        fsm__arm(out, t, MD_T_PUB_RETRY, t + delay);
+    case PUB_O_START_PUBLISH_QUEUED:
+        m->st.topics_created++;
+        produce_queued(m, t, out);
+        break;
+    case PUB_O_HANDLE_ERROR_PUBLISH:
+        settle_failed(m, t, out);
+        requeue(m, t, out);
+        arm_retry(m, t, out);
+        break;
+    case PUB_O_HANDLE_ERROR_FETCH:
+        m->st.fetch_failures += in->n;
+        fsm__note(out, t, MD_N_FETCH_FAILED, in->n);
+        arm_retry(m, t, out);
+        break;
+    case PUB_O_HANDLE_ERROR_TOPIC:
+        m->st.topic_failures++;
+        m->topic_pending = 1;
+        fsm__note(out, t, MD_N_TOPIC_FAILED, 0);
+        arm_retry(m, t, out);
         break;
     case PUB_O_RESET_ERROR:
-        fsm__cancel(out, t, MD_T_PUB_RETRY);
+        fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
         produce_queued(m, t, out);
         break;
     case PUB_O_CREATE_NEW_TOPIC:
-        fsm__cancel(out, t, MD_T_PUB_RETRY);
-        m->topic_pending = 0;
-        fsm__act(out, t, MD_A_TOPIC_CREATE, 0);
+        create_topic(m, t, out);
+        break;
+    case PUB_O_CREATE_NEW_TOPIC_NEXT:
+        m->st.topics_created++;
+        create_topic(m, t, out);
         break;
     case PUB_O_QUEUE:
         m->queued += in->n;
         break;
     case PUB_O_ACK:
-        settle(m, in, out);
+        settle_ok(m);
         break;
     case PUB_O_REQUEUE:
-        settle(m, in, out);
-        m->queued++;
-        fsm__act(out, t, MD_A_REQUEUE, 1);
+        settle_failed(m, t, out);
+        requeue(m, t, out);
         break;
     case PUB_O_LOSE:
-        settle(m, in, out);
-        m->st.lost++;
-        fsm__act(out, t, MD_A_DISCARD, 1);
-        fsm__note(out, t, MD_N_BARS_LOST, 1);
+        settle_failed(m, t, out);
+        lose(m, t, out);
         break;
     case PUB_O_REPORT_FETCH_ERROR:
         m->st.fetch_failures += in->n;
@@ -340,32 +391,32 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         m->topic_pending = 1;
         break;
     case PUB_O_TOPIC_READY:
+        m->st.topics_created++;
         break;
     case PUB_O_FLUSH:
-        fsm__cancel(out, t, MD_T_PUB_RETRY);
+        fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
         produce_queued(m, t, out);
         fsm__act(out, t, MD_A_FLUSH, m->inflight);
-        fsm__arm(out, t, MD_T_PUB_FLUSH, t + m->cfg.flush_timeout_ns);
+        fsm__arm(out, &m->timers, t, MD_T_PUB_FLUSH,
+                 t + m->cfg.flush_timeout_ns);
         break;
     case PUB_O_FINISH:
-        if (in->input == PUB_I_PUBLISH_SUCCESS) {
-            settle(m, in, out);
-        } else if (in->input == PUB_I_PUBLISH_FAILURE) {
-            settle(m, in, out);
-            m->st.lost++;
-            fsm__act(out, t, MD_A_DISCARD, 1);
-            fsm__note(out, t, MD_N_BARS_LOST, 1);
-        } else {
-            fsm__cancel(out, t, MD_T_PUB_RETRY);
-        }
-        fsm__cancel(out, t, MD_T_PUB_FLUSH);
+        fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
+        fsm__cancel(out, &m->timers, t, MD_T_PUB_FLUSH);
+        break;
+    case PUB_O_FINISH_ACK:
+        settle_ok(m);
+        fsm__cancel(out, &m->timers, t, MD_T_PUB_FLUSH);
+        break;
+    case PUB_O_FINISH_LOSE:
+        settle_failed(m, t, out);
+        lose(m, t, out);
+        fsm__cancel(out, &m->timers, t, MD_T_PUB_FLUSH);
         break;
     case PUB_O_ABANDON:
         m->st.lost += m->inflight + m->queued;
-        if (m->queued + m->inflight > 0) {
-            /* everything outstanding: queued, and in flight past the
-             * deadline (their late reports are not the machine's) */
-            fsm__act(out, t, MD_A_DISCARD, m->queued + m->inflight);
+        if (m->inflight + m->queued > 0) {
+            fsm__act(out, t, MD_A_DISCARD, m->inflight + m->queued);
         }
         fsm__note(out, t, MD_N_BARS_LOST, m->inflight + m->queued);
         m->inflight = 0;
@@ -374,17 +425,72 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
     }
 }
 
+int pub_check(const struct pub *m, char *why, size_t why_size)
+{
+    const struct fsm_def *d = &pub_def;
+    uint32_t want = 0;
+    int counts_zero = 0, publishing = 0, no_topic = 0;
+
+    switch ((enum pub_state)m->state) {
+    case PUB_S_IDLE:
+    case PUB_S_FETCHING:
+        counts_zero = 1;
+        no_topic = 1;
+        break;
+    case PUB_S_PUBLISHING:
+        publishing = 1;
+        no_topic = 1;
+        break;
+    case PUB_S_ERROR:
+        want = 1u << MD_T_PUB_RETRY;
+        break;
+    case PUB_S_CREATING_TOPIC:
+        break;
+    case PUB_S_DRAINING:
+        want = 1u << MD_T_PUB_FLUSH;
+        publishing = 1;
+        break;
+    case PUB_S_STOPPED:
+        counts_zero = 1;
+        break;
+    case PUB_S_INVALID:
+    case PUB_S__COUNT:
+    default:
+        return fsm__broken(why, why_size, d, m->state, "no such state");
+    }
+    if (m->timers != want) {
+        return fsm__broken(why, why_size, d, m->state,
+                           "armed timers differ from the state's");
+    }
+    if (counts_zero && (m->queued != 0 || m->inflight != 0)) {
+        return fsm__broken(why, why_size, d, m->state,
+                           "bars queued or in flight");
+    }
+    if (publishing && (m->queued != 0 || m->inflight == 0)) {
+        return fsm__broken(why, why_size, d, m->state,
+                           "wants bars in flight and none queued");
+    }
+    if (no_topic && m->topic_pending) {
+        return fsm__broken(why, why_size, d, m->state, "a topic is pending");
+    }
+    if (why_size > 0) {
+        why[0] = '\0';
+    }
+    return MD_OK;
+}
+
 int pub_step(struct pub *m, const struct pub_in *in, struct md_out *out)
 {
     const struct fsm_arm *arm;
     int rc;
 
     rc = fsm__begin(m->def, m->state, in->input, pub_guards(m, in), m->trace,
-                    in->t_ns, PUB_MAX_ACTIONS, out, &arm);
+                    in->t_ns, PUB_MAX_ACTIONS, out, &m->st.unreachable, &arm);
     if (rc != MD_OK) {
         return rc;
     }
+    fsm__fired(&m->timers, (enum md_timer)input_timer[in->input]);
     effect(m, (enum pub_output)arm->out, in, out);
     m->state = arm->next;
-    return MD_OK;
+    return FSM_CHECKED(pub_check(m, NULL, 0));
 }

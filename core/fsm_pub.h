@@ -8,9 +8,13 @@
  * ERROR on its own back-off timer (MD_T_PUB_RETRY delivers RESET).
  *
  * Bars are counted, not stored: the shell keeps the encoded bars in a FIFO
- * and MD_A_PRODUCE(n) means "produce the next n from its head"; a failed
- * delivery returns its bar to the FIFO's tail, and MD_A_DISCARD(n) drops n
- * bars from the tail when the core gives them up. Pure: no I/O. */
+ * and MD_A_PRODUCE(n) means "produce the next n from its head". A failed
+ * delivery is decided by the machine in the same step: MD_A_REQUEUE(1)
+ * puts that bar back in the queue (it will be produced again), or
+ * MD_A_DISCARD(1) gives it up (while draining). ABANDON, at the flush
+ * deadline, emits MD_A_DISCARD(queued + inflight): everything still
+ * outstanding, queued or in flight, is given up (reports of bars in
+ * flight may still arrive and are ignored). Pure: no I/O. */
 #ifndef FSM_PUB_H
 #define FSM_PUB_H
 
@@ -18,16 +22,22 @@
 #include "md_prng.h"
 #include "md_types.h"
 
-/* States (pi maps each to a seed state, docs/mealy.md):
- *   IDLE            nothing queued, nothing in flight, topic ready; q0.
+/* States (pi maps each to a seed state, docs/mealy.md). Invariants
+ * (checked by pub_check after every step):
+ *   IDLE            nothing queued, nothing in flight, no topic pending,
+ *                   no timer armed; q0.
  *   FETCHING        a fetch whose bars will be published is running;
- *                   nothing queued or in flight.
- *   PUBLISHING      bars in flight (>= 1), none queued.
- *   ERROR           a delivery, topic or fetch failed; retry timer armed;
- *                   new bars are queued, in-flight reports still counted.
- *   CREATING_TOPIC  an Admin CreateTopics is outstanding; bars queue.
- *   DRAINING        shutting down: flushing, flush timer armed.
- *   STOPPED         final. */
+ *                   nothing queued or in flight, no topic pending, no timer.
+ *   PUBLISHING      bars in flight (>= 1), none queued, no topic pending,
+ *                   no timer.
+ *   ERROR           a delivery, topic or fetch failed; exactly the retry
+ *                   timer armed; new bars are queued, in-flight reports
+ *                   still counted.
+ *   CREATING_TOPIC  an Admin CreateTopics is outstanding; bars queue; no
+ *                   timer armed.
+ *   DRAINING        shutting down: bars in flight (>= 1), none queued;
+ *                   exactly the flush timer armed.
+ *   STOPPED         final; nothing queued or in flight, no timer. */
 enum pub_state {
     PUB_S_INVALID = 0,
     PUB_S_IDLE,
@@ -66,24 +76,43 @@ enum pub_guard {
     PUB_G__COUNT
 };
 
+/* Outputs: one per distinct effect, whatever the input. The seed's
+ * actions keep their names; where one seed action covered several
+ * effects, each effect is a suffixed variant that pi maps back to it
+ * (docs/mealy.md, "Projection pi onto the seed"). */
 enum pub_output {
     PUB_O_INVALID = 0,
     PUB_O_NONE = FSM_O_NONE,
-    PUB_O_START_FETCH,        /* seed: fetch (pub -> rest) */
-    PUB_O_START_PUBLISH,      /* seed: queue the new bars, produce all */
-    PUB_O_HANDLE_ERROR,       /* seed: account the failure; arm retry */
-    PUB_O_RESET_ERROR,        /* seed: cancel retry; produce what queued */
-    PUB_O_CREATE_NEW_TOPIC,   /* seed: cancel retry; topic_create */
-    PUB_O_QUEUE,              /* hold the new bars */
-    PUB_O_ACK,                /* one bar delivered */
-    PUB_O_REQUEUE,            /* one bar failed: back to the queue */
-    PUB_O_LOSE,               /* one bar failed while draining: lost */
-    PUB_O_REPORT_FETCH_ERROR, /* note a failed fetch; publishing goes on */
-    PUB_O_NOTE_TOPIC,         /* remember a topic to create */
-    PUB_O_TOPIC_READY,        /* topic created, nothing to do */
-    PUB_O_FLUSH,              /* produce what queued; flush; arm flush */
-    PUB_O_FINISH,             /* account the report; cancel flush timer */
-    PUB_O_ABANDON,            /* flush overdue: the rest is lost (note) */
+    PUB_O_START_FETCH,          /* seed: fetch (pub -> rest) */
+    PUB_O_START_PUBLISH,        /* seed: queue the new bars, produce all */
+    PUB_O_START_PUBLISH_QUEUED, /* pi START_PUBLISH: a topic was created
+                                   (counted); produce what queued */
+    PUB_O_HANDLE_ERROR_PUBLISH, /* pi HANDLE_ERROR: a delivery failed:
+                                   requeue its bar; arm retry */
+    PUB_O_HANDLE_ERROR_FETCH,   /* pi HANDLE_ERROR: the fetch failed:
+                                   count, note; arm retry */
+    PUB_O_HANDLE_ERROR_TOPIC,   /* pi HANDLE_ERROR: the topic failed:
+                                   count, note, remember; arm retry */
+    PUB_O_RESET_ERROR,          /* seed: cancel retry; produce what queued */
+    PUB_O_CREATE_NEW_TOPIC,     /* seed: cancel retry; topic_create */
+    PUB_O_CREATE_NEW_TOPIC_NEXT, /* pi CREATE_NEW_TOPIC: a topic was
+                                    created (counted); create the next */
+    PUB_O_QUEUE,                /* hold the new bars */
+    PUB_O_ACK,                  /* one bar delivered */
+    PUB_O_REQUEUE,              /* one bar failed: back to the queue */
+    PUB_O_LOSE,                 /* one bar failed while draining: lost */
+    PUB_O_REPORT_FETCH_ERROR,   /* note a failed fetch; publishing goes on */
+    PUB_O_NOTE_TOPIC,           /* remember a topic to create */
+    PUB_O_TOPIC_READY,          /* a topic was created (counted); idle */
+    PUB_O_FLUSH,                /* produce what queued; flush; arm flush */
+    PUB_O_FINISH,               /* stop with nothing outstanding: cancel
+                                   the retry and flush timers */
+    PUB_O_FINISH_ACK,           /* the last bar delivered while draining:
+                                   account it; cancel the flush timer */
+    PUB_O_FINISH_LOSE,          /* the last bar failed while draining:
+                                   lost (discard, note); cancel flush */
+    PUB_O_ABANDON,              /* flush overdue: discard all that is
+                                   outstanding, queued and in flight */
     PUB_O__COUNT
 };
 
@@ -104,6 +133,7 @@ struct pub_in {
 struct pub_stats {
     uint64_t produced, delivered, failed, lost, fetches, fetch_failures;
     uint64_t topics_created, topic_failures, errors;
+    uint64_t unreachable; /* cells labelled unreachable taken (note) */
 };
 
 struct pub {
@@ -116,6 +146,7 @@ struct pub {
     uint64_t inflight;   /* bars produced, report pending */
     uint8_t topic_pending;
     unsigned attempt;    /* failures since the last delivery */
+    uint32_t timers;     /* bit t: timer t armed (MD_T_PUB_*) */
     struct pub_stats st;
 };
 
@@ -129,7 +160,11 @@ void pub_init(struct pub *m, const struct pub_config *cfg,
 uint32_t pub_guards(const struct pub *m, const struct pub_in *in);
 
 /* As conn_step: MD_OK, MD_E_FULL (nothing changed), MD_E_INVAL,
- * MD_E_STATE. */
+ * MD_E_STATE (no arm; or, without NDEBUG, pub_check failed after it). */
 int pub_step(struct pub *m, const struct pub_in *in, struct md_out *out);
+
+/* The state invariants above. MD_OK, or MD_E_STATE with the first broken
+ * one described in why (why_size 0: not described). No I/O. */
+int pub_check(const struct pub *m, char *why, size_t why_size);
 
 #endif /* FSM_PUB_H */

@@ -41,10 +41,14 @@ static const char *const output_names[REST_O__COUNT] = {
     [REST_O_DELIVER_LAST] = "DELIVER_LAST",
     [REST_O_FAIL_NEXT] = "FAIL_NEXT",
     [REST_O_FAIL_LAST] = "FAIL_LAST",
+    [REST_O_GIVE_UP_NEXT] = "GIVE_UP_NEXT",
+    [REST_O_GIVE_UP_LAST] = "GIVE_UP_LAST",
     [REST_O_WAIT] = "WAIT",
+    [REST_O_WAIT_RATE] = "WAIT_RATE",
     [REST_O_RESEND] = "RESEND",
     [REST_O_FAIL_ALL] = "FAIL_ALL",
     [REST_O_ABORT] = "ABORT",
+    [REST_O_ABORT_REQUEST] = "ABORT_REQUEST",
 };
 
 #define R FSM_R
@@ -57,11 +61,11 @@ static const char *const output_names[REST_O__COUNT] = {
 #define RETRY REST_G_RETRY
 #define MORE REST_G_MORE
 
-/* A failure that may be retried: wait if attempts are left, else fail the
- * head and go on with the queue. */
-#define RETRYABLE                                                         \
-    C3(R, RETRY, S(WAITING), O(WAIT), MORE, S(REQUESTING), O(FAIL_NEXT),  \
-       S(IDLE), O(FAIL_LAST))
+/* A failure that may be retried: wait if attempts are left, else give the
+ * head up and go on with the queue. */
+#define RETRYABLE(wait)                                                   \
+    C3(R, RETRY, S(WAITING), O(wait), MORE, S(REQUESTING),                \
+       O(GIVE_UP_NEXT), S(IDLE), O(GIVE_UP_LAST))
 
 static const struct fsm_cell rest_cells[REST_S__COUNT][REST_I__COUNT] = {
     [REST_S_IDLE] = {
@@ -81,12 +85,12 @@ static const struct fsm_cell rest_cells[REST_S__COUNT][REST_I__COUNT] = {
                               S(IDLE), O(DELIVER_LAST)),
         [REST_I_RESP_PARAM_ERROR] = C2(R, MORE, S(REQUESTING), O(FAIL_NEXT),
                                        S(IDLE), O(FAIL_LAST)),
-        [REST_I_RESP_RATE_LIMIT] = RETRYABLE,
+        [REST_I_RESP_RATE_LIMIT] = RETRYABLE(WAIT_RATE),
         [REST_I_RESP_AUTH] = C1(R, S(IDLE), O(FAIL_ALL)),
-        [REST_I_RESP_FAIL] = RETRYABLE,
-        [REST_I_T_TIMEOUT] = RETRYABLE,
+        [REST_I_RESP_FAIL] = RETRYABLE(WAIT),
+        [REST_I_T_TIMEOUT] = RETRYABLE(WAIT),
         [REST_I_T_RETRY] = C1(U, S(REQUESTING), O(NONE)),
-        [REST_I_STOP] = C1(R, S(STOPPED), O(ABORT)),
+        [REST_I_STOP] = C1(R, S(STOPPED), O(ABORT_REQUEST)),
     },
     [REST_S_WAITING] = {
         [REST_I_FETCH] = C1(R, S(WAITING), O(ENQUEUE)),
@@ -161,27 +165,69 @@ uint32_t rest_guards(const struct rest *m, const struct rest_in *in)
     return g;
 }
 
+/* Timer inputs: the timer each one reports. */
+static const uint8_t input_timer[REST_I__COUNT] = {
+    [REST_I_T_TIMEOUT] = MD_T_REST_TIMEOUT,
+    [REST_I_T_RETRY] = MD_T_REST_RETRY,
+};
+
 static void send_head(struct rest *m, mono_ns t, struct md_out *out)
 {
     m->attempt++;
     m->st.sent++;
     fsm__act(out, t, MD_A_REST_SEND, m->next_id);
-    fsm__arm(out, t, MD_T_REST_TIMEOUT, t + m->cfg.timeout_ns);
+    fsm__arm(out, &m->timers, t, MD_T_REST_TIMEOUT, t + m->cfg.timeout_ns);
 }
 
 /* The head request ended (delivered or failed): stop its timer, pop it. */
 static void pop_head(struct rest *m, mono_ns t, struct md_out *out)
 {
-    fsm__cancel(out, t, MD_T_REST_TIMEOUT);
+    fsm__cancel(out, &m->timers, t, MD_T_REST_TIMEOUT);
     m->queued--;
     m->next_id++;
     m->attempt = 0;
 }
 
+/* The head request failed for good: note, fetch_failed, pop. */
+static void fail_head(struct rest *m, mono_ns t, struct md_out *out)
+{
+    m->st.failed++;
+    fsm__note(out, t, MD_N_REST_FAILED, m->next_id);
+    fsm__act(out, t, MD_A_FETCH_FAILED, 1);
+    pop_head(m, t, out);
+}
+
+/* Retry the head later: the request is over; back off (or the server's
+ * wait, if longer). */
+static void wait_retry(struct rest *m, const struct rest_in *in,
+                       struct md_out *out)
+{
+    mono_ns t = in->t_ns, delay;
+
+    m->st.retried++;
+    fsm__cancel(out, &m->timers, t, MD_T_REST_TIMEOUT);
+    fsm__act(out, t, MD_A_REST_CANCEL, m->next_id);
+    delay = md_backoff_ns(m->rng, m->attempt - 1, m->cfg.backoff_min_ns,
+                          m->cfg.backoff_max_ns);
+    if (in->retry_after_ns > delay) {
+        delay = in->retry_after_ns;
+    }
+    fsm__arm(out, &m->timers, t, MD_T_REST_RETRY, t + delay);
+}
+
+static void abort_all(struct rest *m, mono_ns t, struct md_out *out)
+{
+    fsm__cancel(out, &m->timers, t, MD_T_REST_TIMEOUT);
+    fsm__cancel(out, &m->timers, t, MD_T_REST_RETRY);
+    m->queued = 0;
+}
+
+/* The effects of output o. They depend on the output and the extended
+ * state, never on which input selected the output. */
 static void effect(struct rest *m, enum rest_output o, const struct rest_in *in,
                    struct md_out *out)
 {
-    mono_ns t = in->t_ns, delay;
+    mono_ns t = in->t_ns;
 
     switch (o) {
     case REST_O_INVALID:
@@ -214,48 +260,45 @@ static void effect(struct rest *m, enum rest_output o, const struct rest_in *in,
         break;
     }
     case REST_O_DELIVER_NEXT:
+        m->st.ok++;
+        fsm__act(out, t, MD_A_FETCH_DONE, in->bars);
+        pop_head(m, t, out);
+        send_head(m, t, out);
+        break;
     case REST_O_DELIVER_LAST:
         m->st.ok++;
         fsm__act(out, t, MD_A_FETCH_DONE, in->bars);
         pop_head(m, t, out);
-        if (o == REST_O_DELIVER_NEXT) {
-            send_head(m, t, out);
-        }
         break;
     case REST_O_FAIL_NEXT:
+        fail_head(m, t, out);
+        send_head(m, t, out);
+        break;
     case REST_O_FAIL_LAST:
-        m->st.failed++;
-        if (in->input == REST_I_T_TIMEOUT || in->input == REST_I_RESP_FAIL ||
-            in->input == REST_I_RESP_RATE_LIMIT) {
-            fsm__act(out, t, MD_A_REST_CANCEL, m->next_id);
-        }
-        fsm__note(out, t, MD_N_REST_FAILED, m->next_id);
-        fsm__act(out, t, MD_A_FETCH_FAILED, 1);
-        pop_head(m, t, out);
-        if (o == REST_O_FAIL_NEXT) {
-            send_head(m, t, out);
-        }
+        fail_head(m, t, out);
+        break;
+    case REST_O_GIVE_UP_NEXT:
+        fsm__act(out, t, MD_A_REST_CANCEL, m->next_id);
+        fail_head(m, t, out);
+        send_head(m, t, out);
+        break;
+    case REST_O_GIVE_UP_LAST:
+        fsm__act(out, t, MD_A_REST_CANCEL, m->next_id);
+        fail_head(m, t, out);
         break;
     case REST_O_WAIT:
-        m->st.retried++;
-        if (in->input == REST_I_RESP_RATE_LIMIT) {
-            m->st.rate_limited++;
-        }
-        fsm__cancel(out, t, MD_T_REST_TIMEOUT);
-        fsm__act(out, t, MD_A_REST_CANCEL, m->next_id);
-        delay = md_backoff_ns(m->rng, m->attempt - 1, m->cfg.backoff_min_ns,
-                              m->cfg.backoff_max_ns);
-        if (in->retry_after_ns > delay) {
-            delay = in->retry_after_ns;
-        }
-        fsm__arm(out, t, MD_T_REST_RETRY, t + delay);
+        wait_retry(m, in, out);
+        break;
+    case REST_O_WAIT_RATE:
+        m->st.rate_limited++;
+        wait_retry(m, in, out);
         break;
     case REST_O_RESEND:
         send_head(m, t, out);
         break;
     case REST_O_FAIL_ALL:
         m->st.failed += m->queued;
-        fsm__cancel(out, t, MD_T_REST_TIMEOUT);
+        fsm__cancel(out, &m->timers, t, MD_T_REST_TIMEOUT);
         fsm__note(out, t, MD_N_AUTH_FAILED, m->next_id);
         /* One failure per queued request, as a count. */
         fsm__act(out, t, MD_A_FETCH_FAILED, m->queued);
@@ -264,14 +307,68 @@ static void effect(struct rest *m, enum rest_output o, const struct rest_in *in,
         m->attempt = 0;
         break;
     case REST_O_ABORT:
-        if (m->state == REST_S_REQUESTING) {
-            fsm__act(out, t, MD_A_REST_CANCEL, m->next_id);
-        }
-        fsm__cancel(out, t, MD_T_REST_TIMEOUT);
-        fsm__cancel(out, t, MD_T_REST_RETRY);
-        m->queued = 0;
+        abort_all(m, t, out);
+        break;
+    case REST_O_ABORT_REQUEST:
+        fsm__act(out, t, MD_A_REST_CANCEL, m->next_id);
+        abort_all(m, t, out);
         break;
     }
+}
+
+int rest_check(const struct rest *m, char *why, size_t why_size)
+{
+    const struct fsm_def *d = &rest_def;
+    uint32_t want = 0;
+    int head = 0;
+
+    switch ((enum rest_state)m->state) {
+    case REST_S_IDLE:
+        if (m->queued != 0 || m->attempt != 0) {
+            return fsm__broken(why, why_size, d, m->state,
+                               "a request queued or attempted");
+        }
+        break;
+    case REST_S_REQUESTING:
+        want = 1u << MD_T_REST_TIMEOUT;
+        head = 1;
+        if (m->attempt > m->cfg.max_attempts) {
+            return fsm__broken(why, why_size, d, m->state,
+                               "more attempts than allowed");
+        }
+        break;
+    case REST_S_WAITING:
+        want = 1u << MD_T_REST_RETRY;
+        head = 1;
+        if (m->attempt >= m->cfg.max_attempts) {
+            return fsm__broken(why, why_size, d, m->state,
+                               "waiting with no attempt left");
+        }
+        break;
+    case REST_S_STOPPED:
+        if (m->queued != 0) {
+            return fsm__broken(why, why_size, d, m->state,
+                               "requests still queued");
+        }
+        break;
+    case REST_S_INVALID:
+    case REST_S__COUNT:
+    default:
+        return fsm__broken(why, why_size, d, m->state, "no such state");
+    }
+    if (m->timers != want) {
+        return fsm__broken(why, why_size, d, m->state,
+                           "armed timers differ from the state's");
+    }
+    if (head && (m->queued == 0 || m->queued > m->cfg.queue_cap ||
+                 m->attempt == 0)) {
+        return fsm__broken(why, why_size, d, m->state,
+                           "no head request, or the queue over its cap");
+    }
+    if (why_size > 0) {
+        why[0] = '\0';
+    }
+    return MD_OK;
 }
 
 int rest_step(struct rest *m, const struct rest_in *in, struct md_out *out)
@@ -280,11 +377,13 @@ int rest_step(struct rest *m, const struct rest_in *in, struct md_out *out)
     int rc;
 
     rc = fsm__begin(m->def, m->state, in->input, rest_guards(m, in), m->trace,
-                    in->t_ns, REST_MAX_ACTIONS, out, &arm);
+                    in->t_ns, REST_MAX_ACTIONS, out, &m->st.unreachable,
+                    &arm);
     if (rc != MD_OK) {
         return rc;
     }
+    fsm__fired(&m->timers, (enum md_timer)input_timer[in->input]);
     effect(m, (enum rest_output)arm->out, in, out);
     m->state = arm->next;
-    return MD_OK;
+    return FSM_CHECKED(rest_check(m, NULL, 0));
 }

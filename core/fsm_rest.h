@@ -12,11 +12,15 @@
 #include "md_prng.h"
 #include "md_types.h"
 
-/* States:
- *   IDLE        no request queued; no timer armed; q0.
- *   REQUESTING  the head request is outstanding; timeout timer armed.
- *   WAITING     the head request will be retried; retry timer armed.
- *   STOPPED     final; queue dropped. */
+/* States. Invariants (checked by rest_check after every step), "exactly"
+ * meaning no other timer of the machine is armed:
+ *   IDLE        no request queued, no attempt made; no timer armed; q0.
+ *   REQUESTING  the head request is outstanding: 1 <= queued <= queue_cap,
+ *               1 <= attempt <= max_attempts; exactly the timeout timer.
+ *   WAITING     the head request will be retried: 1 <= queued <=
+ *               queue_cap, 1 <= attempt < max_attempts; exactly the retry
+ *               timer.
+ *   STOPPED     final; queue dropped; no timer armed. */
 enum rest_state {
     REST_S_INVALID = 0,
     REST_S_IDLE,
@@ -47,19 +51,28 @@ enum rest_guard {
     REST_G__COUNT
 };
 
+/* Outputs, one per distinct effect whatever the input. */
 enum rest_output {
     REST_O_INVALID = 0,
     REST_O_NONE = FSM_O_NONE,
-    REST_O_SEND,         /* rest_send head; arm timeout */
-    REST_O_ENQUEUE,      /* queue behind the head */
-    REST_O_DELIVER_NEXT, /* fetch_done head; send the next */
-    REST_O_DELIVER_LAST, /* fetch_done head; queue empty */
-    REST_O_FAIL_NEXT,    /* note; fetch_failed head; send the next */
-    REST_O_FAIL_LAST,    /* note; fetch_failed head; queue empty */
-    REST_O_WAIT,         /* cancel request and timeout; arm retry */
-    REST_O_RESEND,       /* rest_send head again; arm timeout */
-    REST_O_FAIL_ALL,     /* note; fetch_failed for every queued request */
-    REST_O_ABORT,        /* cancel request and timers; drop the queue */
+    REST_O_SEND,          /* rest_send head; arm timeout */
+    REST_O_ENQUEUE,       /* queue behind the head */
+    REST_O_DELIVER_NEXT,  /* fetch_done head; send the next */
+    REST_O_DELIVER_LAST,  /* fetch_done head; queue empty */
+    REST_O_FAIL_NEXT,     /* answered, will not succeed: note; fetch_failed
+                             head; send the next */
+    REST_O_FAIL_LAST,     /* as FAIL_NEXT; queue empty */
+    REST_O_GIVE_UP_NEXT,  /* attempts spent: rest_cancel; note;
+                             fetch_failed head; send the next */
+    REST_O_GIVE_UP_LAST,  /* as GIVE_UP_NEXT; queue empty */
+    REST_O_WAIT,          /* transport error or timeout: cancel request and
+                             timeout; arm retry */
+    REST_O_WAIT_RATE,     /* rate limited: count it; as WAIT */
+    REST_O_RESEND,        /* rest_send head again; arm timeout */
+    REST_O_FAIL_ALL,      /* note; fetch_failed for every queued request */
+    REST_O_ABORT,         /* nothing outstanding: cancel timers; drop the
+                             queue */
+    REST_O_ABORT_REQUEST, /* rest_cancel the outstanding request; as ABORT */
     REST_O__COUNT
 };
 
@@ -83,6 +96,7 @@ struct rest_in {
 
 struct rest_stats {
     uint64_t sent, ok, failed, retried, rate_limited, overflow;
+    uint64_t unreachable; /* cells labelled unreachable taken (note) */
 };
 
 struct rest {
@@ -94,6 +108,7 @@ struct rest {
     unsigned queued;     /* requests including the head */
     unsigned attempt;    /* attempts of the head so far */
     uint64_t next_id;    /* id of the head request */
+    uint32_t timers;     /* bit t: timer t armed (MD_T_REST_*) */
     struct rest_stats st;
 };
 
@@ -107,7 +122,11 @@ void rest_init(struct rest *m, const struct rest_config *cfg,
 uint32_t rest_guards(const struct rest *m, const struct rest_in *in);
 
 /* As conn_step: MD_OK, MD_E_FULL (nothing changed), MD_E_INVAL,
- * MD_E_STATE. */
+ * MD_E_STATE (no arm; or, without NDEBUG, rest_check failed after it). */
 int rest_step(struct rest *m, const struct rest_in *in, struct md_out *out);
+
+/* The state invariants above. MD_OK, or MD_E_STATE with the first broken
+ * one described in why (why_size 0: not described). No I/O. */
+int rest_check(const struct rest *m, char *why, size_t why_size);
 
 #endif /* FSM_REST_H */

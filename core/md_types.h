@@ -111,6 +111,9 @@ enum md_note {
     MD_N_STREAMS_FULL,   /* data of a stream beyond the configured ones */
     MD_N_TICKERS_FULL,   /* TYPE 2/5 keys beyond the merge table */
     MD_N_BARS_WAIT,      /* the bar store is full: closing waits */
+    MD_N_UNREACHABLE, /* a cell labelled unreachable was taken: the shell
+                         broke its contract; arg = machine << 16 |
+                         state << 8 | input */
     MD_N__COUNT
 };
 

@@ -11,7 +11,15 @@
  * Admin result answers only a CreateTopics; operator inputs may come at any
  * time. It learns what is outstanding from the actions the machine emits,
  * never from the machine's state. A cell is reachable iff some explored
- * configuration in that state can receive that input. */
+ * configuration in that state can receive that input.
+ *
+ * After every step the machine's own invariants are checked (conn_check,
+ * rest_check, pub_check: the same checks each *_step makes in debug
+ * builds), then what only the environment can tell: the timers the
+ * machine believes armed are the ones the world has armed, a socket is
+ * open while subscribed, a request is outstanding while requesting, the
+ * publisher's counts are the bars the world holds. No step may take a
+ * cell labelled unreachable (no MD_N_UNREACHABLE note, nothing counted). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +40,10 @@ struct world {
     uint8_t fetch_out;   /* pub: fetches outstanding */
     uint8_t admin;       /* pub: CreateTopics outstanding */
     uint64_t inflight;   /* pub: bars produced, report pending */
-    uint64_t fifo;       /* pub: bars queued in the core, not produced */
-    int failing;         /* the input is a failed report (its bar is
-                            requeued or discarded by the step) */
+    uint64_t fifo;       /* pub: bars the shell holds, not produced */
+    uint64_t failed;     /* pub: reported failed, not yet requeued or
+                            discarded by the machine */
+    uint64_t abandoned;  /* pub: in flight, given up by the machine */
 };
 
 struct node {
@@ -116,17 +125,30 @@ static void apply_actions(struct world *w, const struct md_out *out)
             w->inflight += a->arg;
             break;
         case MD_A_REQUEUE:
-            assert_true(w->failing);
-            w->fifo++; /* the reported bar goes back to the queue */
+            /* a failed bar goes back to the queue */
+            assert_true(w->failed >= a->arg);
+            w->failed -= a->arg;
+            w->fifo += a->arg;
             break;
-        case MD_A_DISCARD:
-            if (w->failing) {
-                assert_int_equal(a->arg, 1); /* the reported bar */
-            } else {
-                /* the flush deadline: all that is outstanding */
-                assert_int_equal(a->arg, w->fifo + w->inflight);
-                w->fifo = 0;
-                w->inflight = 0;
+        case MD_A_DISCARD: {
+            /* given up: failed bars first, then queued, then in flight
+             * (whose reports may still come; the machine ignores them) */
+            uint64_t k = a->arg, take;
+            assert_true(k <= w->failed + w->fifo + w->inflight);
+            take = k < w->failed ? k : w->failed;
+            w->failed -= take;
+            k -= take;
+            take = k < w->fifo ? k : w->fifo;
+            w->fifo -= take;
+            k -= take;
+            w->inflight -= k;
+            w->abandoned += k;
+            break;
+        }
+        case MD_A_NOTE:
+            if (a->note == MD_N_UNREACHABLE) {
+                fail_msg("a cell labelled unreachable was taken: arg 0x%llx",
+                         (unsigned long long)a->arg);
             }
             break;
         case MD_A_FETCH:
@@ -139,7 +161,6 @@ static void apply_actions(struct world *w, const struct md_out *out)
             break;
         }
     }
-    w->failing = 0;
 }
 
 /* Earliest armed deadline, or INT64_MAX. */
@@ -239,6 +260,8 @@ static int fx_fetch_bar(struct world *w)
     w->fifo++;
     return 1;
 }
+/* Reports name a bar in flight: the composition counts a report for a
+ * bar it gave up on (abandoned) as stale and never passes it on. */
 static int fx_report_ok(struct world *w)
 {
     if (w->inflight == 0) {
@@ -253,7 +276,7 @@ static int fx_report_fail(struct world *w)
         return 0;
     }
     w->inflight--;
-    w->failing = 1; /* requeued or discarded by the step */
+    w->failed++; /* the machine decides: requeue or discard */
     return 1;
 }
 static int fx_admin(struct world *w)
@@ -306,32 +329,35 @@ static uint8_t conn_state_of(const struct node *nd)
 {
     return nd->m.conn.state;
 }
-static void conn_check(const struct node *nd)
+/* The machine's timers are the world's, restricted to [first, last]. */
+static void same_timers(const char *name, uint32_t mine,
+                        const struct world *w, int first, int last)
 {
-    const struct world *w = &nd->w;
-    unsigned want = 0;
-    switch (nd->m.conn.state) {
-    case CONN_S_CONNECTING:
-    case CONN_S_WAIT_WELCOME:
-        want = 1u << MD_T_CONN_HANDSHAKE;
-        break;
-    case CONN_S_SUBSCRIBING:
-    case CONN_S_STREAMING:
-        want = 1u << MD_T_CONN_STALE;
-        assert_int_equal(w->sock, SOCK_OPEN);
-        break;
-    case CONN_S_BACKOFF:
-        want = 1u << MD_T_CONN_BACKOFF;
-        break;
-    case CONN_S_CLOSING:
-        want = 1u << MD_T_CONN_CLOSE;
-        break;
-    default:
-        break;
+    unsigned world = 0;
+    int t;
+
+    for (t = first; t <= last; t++) {
+        world |= (unsigned)w->armed[t] << t;
     }
-    if (armed_bits(w) != want) {
-        fail_msg("conn %s: armed timers 0x%x, invariant wants 0x%x",
-                 conn_def.state_names[nd->m.conn.state], armed_bits(w), want);
+    if (mine != world) {
+        fail_msg("%s: machine has timers 0x%x armed, the world 0x%x", name,
+                 (unsigned)mine, world);
+    }
+}
+
+static void conn_world_check(const struct node *nd)
+{
+    const struct conn *m = &nd->m.conn;
+    char why[128];
+
+    if (conn_check(m, why, sizeof why) != MD_OK) {
+        fail_msg("%s", why);
+    }
+    assert_int_equal(m->st.unreachable, 0);
+    same_timers("conn", m->timers, &nd->w, MD_T_CONN_HANDSHAKE,
+                MD_T_CONN_CLOSE);
+    if (m->state == CONN_S_SUBSCRIBING || m->state == CONN_S_STREAMING) {
+        assert_int_equal(nd->w.sock, SOCK_OPEN);
     }
 }
 
@@ -356,33 +382,19 @@ static uint8_t rest_state_of(const struct node *nd)
 {
     return nd->m.rest.state;
 }
-static void rest_check(const struct node *nd)
+static void rest_world_check(const struct node *nd)
 {
     const struct rest *m = &nd->m.rest;
-    const struct world *w = &nd->w;
-    unsigned want = 0;
-    switch (m->state) {
-    case REST_S_IDLE:
-        assert_int_equal(m->queued, 0);
-        break;
-    case REST_S_REQUESTING:
-        want = 1u << MD_T_REST_TIMEOUT;
-        assert_int_equal(w->req, 1);
-        assert_true(m->queued >= 1);
-        break;
-    case REST_S_WAITING:
-        want = 1u << MD_T_REST_RETRY;
-        assert_int_equal(w->req, 0);
-        assert_true(m->queued >= 1);
-        break;
-    default:
-        assert_int_equal(w->req, 0);
-        break;
+    char why[128];
+
+    if (rest_check(m, why, sizeof why) != MD_OK) {
+        fail_msg("%s", why);
     }
-    if (armed_bits(w) != want) {
-        fail_msg("rest %s: armed timers 0x%x, invariant wants 0x%x",
-                 rest_def.state_names[m->state], armed_bits(w), want);
-    }
+    assert_int_equal(m->st.unreachable, 0);
+    same_timers("rest", m->timers, &nd->w, MD_T_REST_TIMEOUT,
+                MD_T_REST_RETRY);
+    /* a request is outstanding exactly while requesting */
+    assert_int_equal(nd->w.req, m->state == REST_S_REQUESTING);
 }
 
 static int pub_do(struct node *nd, const struct move *mv, mono_ns t,
@@ -404,6 +416,7 @@ static void pub_key(const struct node *nd, unsigned char *k)
     k[5] = w->fetch_out;
     k[6] = w->admin;
     k[7] = w->stopped;
+    k[8] = (unsigned char)w->abandoned;
     k[12] = (unsigned char)w->fifo;
     memcpy(k + 16, &(unsigned){armed_bits(w)}, sizeof(unsigned));
 }
@@ -411,40 +424,25 @@ static uint8_t pub_state_of(const struct node *nd)
 {
     return nd->m.pub.state;
 }
-static void pub_check(const struct node *nd)
+static void pub_world_check(const struct node *nd)
 {
     const struct pub *m = &nd->m.pub;
     const struct world *w = &nd->w;
-    switch (m->state) {
-    case PUB_S_IDLE:
-    case PUB_S_FETCHING:
-        assert_int_equal(m->queued, 0);
-        assert_int_equal(m->inflight, 0);
-        break;
-    case PUB_S_PUBLISHING:
-        assert_int_equal(m->queued, 0);
-        assert_true(m->inflight >= 1);
-        break;
-    case PUB_S_ERROR:
-        assert_true(w->armed[MD_T_PUB_RETRY]);
-        break;
-    case PUB_S_CREATING_TOPIC:
+    char why[128];
+
+    if (pub_check(m, why, sizeof why) != MD_OK) {
+        fail_msg("%s", why);
+    }
+    assert_int_equal(m->st.unreachable, 0);
+    same_timers("pub", m->timers, w, MD_T_PUB_RETRY, MD_T_PUB_FLUSH);
+    /* every failed report was decided in its step */
+    assert_int_equal(w->failed, 0);
+    if (m->state == PUB_S_CREATING_TOPIC) {
         assert_true(w->admin);
-        break;
-    case PUB_S_DRAINING:
-        assert_true(w->armed[MD_T_PUB_FLUSH]);
-        assert_int_equal(m->queued, 0);
-        break;
-    default:
-        break;
     }
-    if (m->state != PUB_S_STOPPED) {
-        /* The core's counts of bars are the world's. */
-        assert_int_equal(m->inflight, w->inflight);
-        assert_int_equal(m->queued, w->fifo);
-    } else {
-        assert_false(w->armed[MD_T_PUB_FLUSH] || w->armed[MD_T_PUB_RETRY]);
-    }
+    /* The core's counts of bars are the world's. */
+    assert_int_equal(m->inflight, w->inflight);
+    assert_int_equal(m->queued, w->fifo);
 }
 
 /* --- the inputs each environment can produce ------------------------ */
@@ -592,7 +590,8 @@ static void test_fsm_labels_conn(void **state)
     struct node start;
     struct explorer ex = {&conn_def, conn_moves,
                           sizeof conn_moves / sizeof conn_moves[0],
-                          conn_do, conn_key, conn_check, 0, conn_state_of};
+                          conn_do, conn_key, conn_world_check, 0,
+                          conn_state_of};
     (void)state;
     memset(&start, 0, sizeof start);
     md_prng_seed(&rng, 1);
@@ -610,7 +609,8 @@ static void test_fsm_labels_rest(void **state)
     struct node start;
     struct explorer ex = {&rest_def, rest_moves,
                           sizeof rest_moves / sizeof rest_moves[0],
-                          rest_do, rest_key, rest_check, 0, rest_state_of};
+                          rest_do, rest_key, rest_world_check, 0,
+                          rest_state_of};
     (void)state;
     memset(&start, 0, sizeof start);
     md_prng_seed(&rng, 2);
@@ -628,7 +628,8 @@ static void test_fsm_labels_pub(void **state)
     struct node start;
     struct explorer ex = {&pub_def, pub_moves,
                           sizeof pub_moves / sizeof pub_moves[0],
-                          pub_do, pub_key, pub_check, 0, pub_state_of};
+                          pub_do, pub_key, pub_world_check, 0,
+                          pub_state_of};
     (void)state;
     memset(&start, 0, sizeof start);
     md_prng_seed(&rng, 3);

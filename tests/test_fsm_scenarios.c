@@ -31,19 +31,24 @@ static const char *pi_state(unsigned s)
     }
 }
 
-/* pi on outputs: the seed's actions keep their names, the rest is "-". */
+/* pi on outputs: the seed's actions keep their names, their suffixed
+ * variants (one per distinct effect) map back to them, the rest is "-". */
 static const char *pi_out(unsigned o)
 {
     switch (o) {
     case PUB_O_START_FETCH:
         return "START_FETCH";
     case PUB_O_START_PUBLISH:
+    case PUB_O_START_PUBLISH_QUEUED:
         return "START_PUBLISH";
-    case PUB_O_HANDLE_ERROR:
+    case PUB_O_HANDLE_ERROR_PUBLISH:
+    case PUB_O_HANDLE_ERROR_FETCH:
+    case PUB_O_HANDLE_ERROR_TOPIC:
         return "HANDLE_ERROR";
     case PUB_O_RESET_ERROR:
         return "RESET_ERROR";
     case PUB_O_CREATE_NEW_TOPIC:
+    case PUB_O_CREATE_NEW_TOPIC_NEXT:
         return "CREATE_NEW_TOPIC";
     default:
         return "-";
@@ -233,6 +238,266 @@ static void test_pub_stop_drains_then_abandons(void **state)
     assert_int_equal(r.m.state, PUB_S_STOPPED);
     assert_int_equal(r.m.st.lost, 1);
     assert_int_equal(r.m.st.delivered, 1);
+}
+
+/* ---- honest tables ------------------------------------------------ */
+
+/* The output of (state, input) with the guards g. */
+static unsigned out_of(const struct fsm_def *d, unsigned s, unsigned i,
+                       uint32_t g)
+{
+    const struct fsm_arm *arm;
+
+    assert_int_equal(fsm_select(d, s, i, g, &arm), MD_OK);
+    return arm->out;
+}
+
+/* One output per distinct effect: the seed's HANDLE_ERROR and the old
+ * FINISH did different things per input; now each effect has its output,
+ * and pi still projects the error cells onto HANDLE_ERROR. */
+static void test_one_output_per_effect(void **state)
+{
+    const uint32_t last = 1u << PUB_G_LAST;
+    unsigned pub_err = out_of(&pub_def, PUB_S_PUBLISHING,
+                              PUB_I_PUBLISH_FAILURE, 0);
+    unsigned fetch_err = out_of(&pub_def, PUB_S_FETCHING,
+                                PUB_I_FETCH_FAILURE, 0);
+    unsigned topic_err = out_of(&pub_def, PUB_S_CREATING_TOPIC,
+                                PUB_I_TOPIC_FAILED, 0);
+    unsigned fin_stop = out_of(&pub_def, PUB_S_IDLE, PUB_I_STOP, 0);
+    unsigned fin_ack = out_of(&pub_def, PUB_S_DRAINING,
+                              PUB_I_PUBLISH_SUCCESS, last);
+    unsigned fin_lose = out_of(&pub_def, PUB_S_DRAINING,
+                               PUB_I_PUBLISH_FAILURE, last);
+
+    (void)state;
+    assert_int_not_equal(pub_err, fetch_err);
+    assert_int_not_equal(pub_err, topic_err);
+    assert_int_not_equal(fetch_err, topic_err);
+    assert_string_equal(pi_out(pub_err), "HANDLE_ERROR");
+    assert_string_equal(pi_out(fetch_err), "HANDLE_ERROR");
+    assert_string_equal(pi_out(topic_err), "HANDLE_ERROR");
+    assert_int_not_equal(fin_stop, fin_ack);
+    assert_int_not_equal(fin_stop, fin_lose);
+    assert_int_not_equal(fin_ack, fin_lose);
+    /* conn: a socket that ended is not closed again; a forced disconnect
+     * is noted; a timeout closes the socket */
+    assert_int_not_equal(out_of(&conn_def, CONN_S_STREAMING,
+                                CONN_I_WS_CLOSED, 0),
+                         out_of(&conn_def, CONN_S_STREAMING,
+                                CONN_I_FORCE_DISCONNECT, 0));
+    assert_int_not_equal(out_of(&conn_def, CONN_S_STREAMING,
+                                CONN_I_WS_CLOSED, 0),
+                         out_of(&conn_def, CONN_S_STREAMING, CONN_I_T_STALE,
+                                1u << CONN_G_QUIET));
+    /* rest: spent retries cancel the request, a parameter error does not;
+     * a rate limit is counted, a transport error is not */
+    assert_int_not_equal(out_of(&rest_def, REST_S_REQUESTING,
+                                REST_I_RESP_PARAM_ERROR, 0),
+                         out_of(&rest_def, REST_S_REQUESTING,
+                                REST_I_T_TIMEOUT, 0));
+    assert_int_not_equal(out_of(&rest_def, REST_S_REQUESTING,
+                                REST_I_RESP_RATE_LIMIT, 1u << REST_G_RETRY),
+                         out_of(&rest_def, REST_S_REQUESTING,
+                                REST_I_RESP_FAIL, 1u << REST_G_RETRY));
+    assert_int_not_equal(out_of(&rest_def, REST_S_REQUESTING, REST_I_STOP, 0),
+                         out_of(&rest_def, REST_S_WAITING, REST_I_STOP, 0));
+}
+
+/* A failed bar that goes back to the queue is an action the composition
+ * sees (MD_A_REQUEUE); ABANDON gives up everything outstanding. */
+static void test_pub_requeue_and_abandon_actions(void **state)
+{
+    struct pubrun r;
+    uint64_t n;
+
+    (void)state;
+    pubrun_init(&r);
+    feed(&r, PUB_I_DATA_READY, 3);
+    feed(&r, PUB_I_PUBLISH_FAILURE, 0); /* PUBLISHING: HANDLE_ERROR_... */
+    assert_int_equal(count_kind(&r.out, MD_A_REQUEUE, &n), 1);
+    assert_int_equal(n, 1);
+    feed(&r, PUB_I_PUBLISH_FAILURE, 0); /* ERROR: REQUEUE */
+    assert_int_equal(count_kind(&r.out, MD_A_REQUEUE, &n), 1);
+    assert_int_equal(n, 1);
+    assert_int_equal(r.m.queued, 2);
+    assert_int_equal(r.m.inflight, 1);
+    feed(&r, PUB_I_STOP, 0); /* FLUSH produces the 2 queued */
+    assert_int_equal(r.m.state, PUB_S_DRAINING);
+    assert_int_equal(r.m.inflight, 3);
+    feed(&r, PUB_I_PUBLISH_FAILURE, 0); /* draining: LOSE, no requeue */
+    assert_int_equal(count_kind(&r.out, MD_A_REQUEUE, NULL), 0);
+    assert_int_equal(count_kind(&r.out, MD_A_DISCARD, &n), 1);
+    assert_int_equal(n, 1);
+    feed(&r, PUB_I_T_FLUSH, 0);
+    assert_int_equal(r.m.state, PUB_S_STOPPED);
+    /* the two still in flight are discarded, not only the queued (0) */
+    assert_int_equal(count_kind(&r.out, MD_A_DISCARD, &n), 1);
+    assert_int_equal(n, 2);
+    assert_int_equal(r.m.st.lost, 3);
+    assert_int_equal(r.m.inflight + r.m.queued, 0);
+}
+
+/* Arg of the single MD_N_UNREACHABLE note in out, or -1. */
+static int64_t unreachable_note(const struct md_out *out)
+{
+    size_t i;
+    int64_t arg = -1;
+
+    for (i = 0; i < out->n; i++) {
+        if (out->a[i].kind == MD_A_NOTE &&
+            out->a[i].note == MD_N_UNREACHABLE) {
+            assert_int_equal(arg, -1);
+            arg = (int64_t)out->a[i].arg;
+        }
+    }
+    return arg;
+}
+
+/* A contract-breaking input (a cell labelled unreachable) is taken as the
+ * table says (a no-op), and noted and counted. */
+static void test_unreachable_cell_noted_and_counted(void **state)
+{
+    static struct md_prng rng;
+    struct conn c;
+    struct rest rs;
+    struct pub p;
+    struct conn_config cc;
+    struct rest_config rc;
+    struct pub_config pc;
+    struct conn_in ci = {CONN_I_DATA, 5, 0};
+    struct rest_in ri = {REST_I_RESP_OK, 5, 0, 1};
+    struct pub_in pi = {PUB_I_PUBLISH_SUCCESS, 5, 0};
+    struct md_out out;
+
+    (void)state;
+    md_prng_seed(&rng, 1);
+    conn_config_default(&cc);
+    conn_init(&c, &cc, &rng);
+    md_out_reset(&out);
+    assert_int_equal(conn_step(&c, &ci, &out), MD_OK); /* data, no socket */
+    assert_int_equal(c.state, CONN_S_IDLE);
+    assert_int_equal(c.st.unreachable, 1);
+    assert_int_equal(unreachable_note(&out),
+                     (MD_M_CONN << 16) | (CONN_S_IDLE << 8) | CONN_I_DATA);
+    ci.input = CONN_I_START;
+    md_out_reset(&out);
+    assert_int_equal(conn_step(&c, &ci, &out), MD_OK); /* reachable */
+    assert_int_equal(unreachable_note(&out), -1);
+    assert_int_equal(c.st.unreachable, 1);
+
+    rest_config_default(&rc);
+    rest_init(&rs, &rc, &rng);
+    md_out_reset(&out);
+    assert_int_equal(rest_step(&rs, &ri, &out), MD_OK); /* no request */
+    assert_int_equal(rs.st.unreachable, 1);
+    assert_int_equal(unreachable_note(&out),
+                     (MD_M_REST << 16) | (REST_S_IDLE << 8) | REST_I_RESP_OK);
+
+    pub_config_default(&pc);
+    pub_init(&p, &pc, &rng);
+    md_out_reset(&out);
+    assert_int_equal(pub_step(&p, &pi, &out), MD_OK); /* nothing produced */
+    assert_int_equal(p.state, PUB_S_IDLE);
+    assert_int_equal(p.st.unreachable, 1);
+    assert_int_equal(p.st.delivered, 0);
+    assert_int_equal(unreachable_note(&out),
+                     (MD_M_PUB << 16) | (PUB_S_IDLE << 8) |
+                         PUB_I_PUBLISH_SUCCESS);
+}
+
+/* The invariants of each header, as functions; a corrupted machine is
+ * caught by its check and, in debug builds, by its next step. */
+static void test_checks_catch_corrupted_state(void **state)
+{
+    static struct md_prng rng;
+    struct conn c;
+    struct rest rs;
+    struct pub p;
+    struct conn_config cc;
+    struct rest_config rc;
+    struct pub_config pc;
+    struct conn_in ci = {CONN_I_RESET, 5, 0};
+    struct rest_in ri = {REST_I_FETCH, 5, 0, 1};
+    struct pub_in pi = {PUB_I_RESET, 5, 0};
+    struct md_out out;
+    char why[128];
+
+    (void)state;
+    md_prng_seed(&rng, 1);
+    conn_config_default(&cc);
+    conn_init(&c, &cc, &rng);
+    assert_int_equal(conn_check(&c, why, sizeof why), MD_OK);
+    c.state = CONN_S_STREAMING; /* no stale timer, never live */
+    assert_int_equal(conn_check(&c, why, sizeof why), MD_E_STATE);
+    assert_non_null(strstr(why, "conn STREAMING"));
+    conn_init(&c, &cc, &rng);
+    c.conn_id = 3; /* IDLE has opened no socket */
+    assert_int_equal(conn_check(&c, why, sizeof why), MD_E_STATE);
+#ifndef NDEBUG
+    md_out_reset(&out);
+    assert_int_equal(conn_step(&c, &ci, &out), MD_E_STATE);
+#endif
+
+    rest_config_default(&rc);
+    rest_init(&rs, &rc, &rng);
+    md_out_reset(&out);
+    assert_int_equal(rest_step(&rs, &ri, &out), MD_OK);
+    assert_int_equal(rest_check(&rs, why, sizeof why), MD_OK);
+    rs.timers = 0; /* REQUESTING without its timeout */
+    assert_int_equal(rest_check(&rs, why, sizeof why), MD_E_STATE);
+    assert_non_null(strstr(why, "timers"));
+#ifndef NDEBUG
+    ri.input = REST_I_FETCH; /* ENQUEUE keeps REQUESTING */
+    md_out_reset(&out);
+    assert_int_equal(rest_step(&rs, &ri, &out), MD_E_STATE);
+#endif
+
+    pub_config_default(&pc);
+    pub_init(&p, &pc, &rng);
+    assert_int_equal(pub_check(&p, why, sizeof why), MD_OK);
+    p.inflight = 1; /* IDLE with a bar in flight */
+    assert_int_equal(pub_check(&p, why, sizeof why), MD_E_STATE);
+    assert_non_null(strstr(why, "pub IDLE"));
+#ifndef NDEBUG
+    md_out_reset(&out);
+    assert_int_equal(pub_step(&p, &pi, &out), MD_E_STATE);
+#endif
+    p.inflight = 0;
+    p.state = PUB_S_PUBLISHING; /* publishing nothing */
+    assert_int_equal(pub_check(&p, why, sizeof why), MD_E_STATE);
+    (void)pi;
+    (void)ci;
+}
+
+/* The feed owns the server-time offset: an outside estimate (START's wall
+ * clock) is taken only until the server has told its time. */
+static void test_feed_clock_estimate(void **state)
+{
+    static struct feed f;
+    static struct agg_config ac;
+    const char welcome[] = "{\"TYPE\":\"20\",\"MESSAGE\":"
+                           "\"STREAMERWELCOME\",\"SERVER_TIME_MS\":"
+                           "2000000}";
+    struct feed_result res;
+
+    (void)state;
+    agg_config_default(&ac);
+    assert_int_equal(feed_init(&f, &ac), MD_OK);
+    feed_set_clock_estimate(&f, 0, 5); /* no estimate: ignored */
+    assert_false(f.have_offset);
+    feed_set_clock_estimate(&f, 1000, 7 * MD_NS_PER_MS);
+    assert_int_equal(feed_server_ns(&f, 7 * MD_NS_PER_MS),
+                     1000 * MD_NS_PER_MS);
+    (void)feed_frame(&f, welcome, sizeof welcome - 1, 10 * MD_NS_PER_MS,
+                     &res);
+    assert_int_equal(res.server_ms, 2000000);
+    assert_int_equal(feed_server_ns(&f, 10 * MD_NS_PER_MS),
+                     2000000 * MD_NS_PER_MS);
+    /* learned from the server: a later estimate changes nothing */
+    feed_set_clock_estimate(&f, 1000, 10 * MD_NS_PER_MS);
+    assert_int_equal(feed_server_ns(&f, 10 * MD_NS_PER_MS),
+                     2000000 * MD_NS_PER_MS);
 }
 
 /* ---- the composition ---------------------------------------------- */
@@ -627,6 +892,11 @@ int main(void)
         cmocka_unit_test(test_seed_dynamic_topic),
         cmocka_unit_test(test_seed_defects_fixed),
         cmocka_unit_test(test_pub_stop_drains_then_abandons),
+        cmocka_unit_test(test_one_output_per_effect),
+        cmocka_unit_test(test_pub_requeue_and_abandon_actions),
+        cmocka_unit_test(test_unreachable_cell_noted_and_counted),
+        cmocka_unit_test(test_checks_catch_corrupted_state),
+        cmocka_unit_test(test_feed_clock_estimate),
         cmocka_unit_test(test_core_start_and_stream),
         cmocka_unit_test(test_core_reconnect_backfills_gap),
         cmocka_unit_test(test_core_publish_error_recovers_by_timer),

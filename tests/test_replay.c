@@ -269,8 +269,8 @@ static void test_replay_publish_failure_path(void **state)
     snprintf(path, sizeof path, "%s/f.trace", dir);
     n = slurp(path, A, sizeof A);
     A[n] = '\0';
-    assert_non_null(strstr(A, "pub PUBLISHING --PUBLISH_FAILURE/HANDLE_ERROR"
-                              "--> ERROR"));
+    assert_non_null(strstr(A, "pub PUBLISHING --PUBLISH_FAILURE/"
+                              "HANDLE_ERROR_PUBLISH--> ERROR"));
     /* the publisher's own retry timer brings it back */
     assert_non_null(strstr(A, "pub ERROR --RESET/RESET_ERROR--> PUBLISHING"));
     /* no bar is lost: the same bars as without the failure, in the same

@@ -48,8 +48,9 @@ void spec_conn(unsigned s, unsigned i, uint32_t g, unsigned *next,
         }
         return;
     case CONN_I_WS_CLOSED:
+        /* the socket ended: nothing to close */
         if (s == CONN_S_CONNECTING || open) {
-            SET(CONN_S_BACKOFF, CONN_O_DROP);
+            SET(CONN_S_BACKOFF, CONN_O_DROP_CLOSED);
         } else if (s == CONN_S_CLOSING) {
             SET(CONN_S_STOPPED, CONN_O_CLOSED);
         }
@@ -93,7 +94,7 @@ void spec_conn(unsigned s, unsigned i, uint32_t g, unsigned *next,
         SET(CONN_S_BACKOFF, CONN_O_DROP_LONG);
         break;
     case CONN_I_FORCE_DISCONNECT:
-        SET(CONN_S_BACKOFF, CONN_O_DROP);
+        SET(CONN_S_BACKOFF, CONN_O_DROP_FORCED);
         break;
     case CONN_I_MALFORMED:
         SET(s, CONN_O_NOTE_MALFORMED);
@@ -141,7 +142,9 @@ void spec_rest(unsigned s, unsigned i, uint32_t g, unsigned *next,
     }
     switch (i) {
     case REST_I_STOP:
-        SET(REST_S_STOPPED, REST_O_ABORT);
+        /* only REQUESTING has a request to cancel */
+        SET(REST_S_STOPPED, s == REST_S_REQUESTING ? REST_O_ABORT_REQUEST
+                                                  : REST_O_ABORT);
         return;
     case REST_I_FETCH:
         SET(s == REST_S_IDLE ? REST_S_REQUESTING : s,
@@ -175,10 +178,11 @@ void spec_rest(unsigned s, unsigned i, uint32_t g, unsigned *next,
     case REST_I_RESP_FAIL:
     case REST_I_T_TIMEOUT:
         if (retry) {
-            SET(REST_S_WAITING, REST_O_WAIT);
+            SET(REST_S_WAITING, i == REST_I_RESP_RATE_LIMIT ? REST_O_WAIT_RATE
+                                                            : REST_O_WAIT);
         } else {
             SET(more ? REST_S_REQUESTING : REST_S_IDLE,
-                more ? REST_O_FAIL_NEXT : REST_O_FAIL_LAST);
+                more ? REST_O_GIVE_UP_NEXT : REST_O_GIVE_UP_LAST);
         }
         break;
     default:
@@ -226,16 +230,17 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
         } else if (holding) {
             SET(s, PUB_O_ACK);
         } else if (s == PUB_S_DRAINING) {
-            SET(last ? PUB_S_STOPPED : s, last ? PUB_O_FINISH : PUB_O_ACK);
+            SET(last ? PUB_S_STOPPED : s, last ? PUB_O_FINISH_ACK : PUB_O_ACK);
         }
         break;
     case PUB_I_PUBLISH_FAILURE:
         if (s == PUB_S_PUBLISHING) {
-            SET(PUB_S_ERROR, PUB_O_HANDLE_ERROR);
+            SET(PUB_S_ERROR, PUB_O_HANDLE_ERROR_PUBLISH);
         } else if (holding) {
             SET(s, PUB_O_REQUEUE);
         } else if (s == PUB_S_DRAINING) {
-            SET(last ? PUB_S_STOPPED : s, last ? PUB_O_FINISH : PUB_O_LOSE);
+            SET(last ? PUB_S_STOPPED : s,
+                last ? PUB_O_FINISH_LOSE : PUB_O_LOSE);
         }
         break;
     case PUB_I_RESET:
@@ -249,7 +254,7 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
         break;
     case PUB_I_FETCH_FAILURE:
         if (s == PUB_S_FETCHING) {
-            SET(PUB_S_ERROR, PUB_O_HANDLE_ERROR);
+            SET(PUB_S_ERROR, PUB_O_HANDLE_ERROR_FETCH);
         } else if (running) {
             SET(s, PUB_O_REPORT_FETCH_ERROR);
         }
@@ -263,10 +268,11 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
         break;
     case PUB_I_TOPIC_CREATED:
         if (s == PUB_S_CREATING_TOPIC) {
+            /* a topic was created; then the next, or the queue */
             if (topic) {
-                SET(s, PUB_O_CREATE_NEW_TOPIC);
+                SET(s, PUB_O_CREATE_NEW_TOPIC_NEXT);
             } else if (busy) {
-                SET(PUB_S_PUBLISHING, PUB_O_START_PUBLISH);
+                SET(PUB_S_PUBLISHING, PUB_O_START_PUBLISH_QUEUED);
             } else {
                 SET(PUB_S_IDLE, PUB_O_TOPIC_READY);
             }
@@ -274,7 +280,7 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
         break;
     case PUB_I_TOPIC_FAILED:
         if (s == PUB_S_CREATING_TOPIC) {
-            SET(PUB_S_ERROR, PUB_O_HANDLE_ERROR);
+            SET(PUB_S_ERROR, PUB_O_HANDLE_ERROR_TOPIC);
         }
         break;
     case PUB_I_STOP:
