@@ -836,6 +836,47 @@ static void test_core_full_output_changes_nothing(void **state)
     assert_int_equal(core_step(&C, &in, &O), MD_E_INVAL);
 }
 
+/* A later machine step that fails leaves the core as it was: START steps
+ * pub (topic), conn (open) and pub again (fetch); with the third cell
+ * emptied in a copy of pub's table the step fails and nothing of the
+ * first two stays, nor any action. */
+static void test_core_failing_later_step_changes_nothing(void **state)
+{
+    static struct fsm_cell cells[PUB_S__COUNT][PUB_I__COUNT];
+    static struct fsm_def def;
+    static struct core before;
+    struct core_in in;
+
+    (void)state;
+    core_start(3);
+    memcpy(cells, pub_def.cells, sizeof cells);
+    cells[PUB_S_CREATING_TOPIC][PUB_I_FETCH_DATA].narms = 0;
+    def = pub_def;
+    def.cells = &cells[0][0];
+    C.pub.def = &def;
+    memcpy(&before, &C, sizeof before);
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_START;
+    in.t_ns = MD_NS_PER_S;
+    in.server_ms = INT64_C(1753190400000);
+    md_out_reset(&O);
+    assert_int_equal(core_step(&C, &in, &O), MD_E_STATE);
+    assert_int_equal(O.n, 0);
+    assert_int_equal(C.conn.state, CONN_S_IDLE);
+    assert_int_equal(C.pub.state, PUB_S_IDLE);
+    assert_memory_equal(&before.conn, &C.conn, sizeof C.conn);
+    assert_memory_equal(&before.pub, &C.pub, sizeof C.pub);
+    assert_memory_equal(&before.rest, &C.rest, sizeof C.rest);
+    assert_memory_equal(&before.s, &C.s, sizeof C.s);
+    assert_int_equal(C.feed.have_offset, before.feed.have_offset);
+    assert_int_equal(C.st.rollbacks, 1);
+    /* with the table whole again the same input goes through */
+    C.pub.def = &pub_def;
+    md_out_reset(&O);
+    assert_int_equal(core_step(&C, &in, &O), MD_OK);
+    assert_int_equal(C.conn.state, CONN_S_CONNECTING);
+}
+
 /* Same seed, same jitter; the back-off grows, is capped, never < 5 s. */
 static void test_backoff_deterministic(void **state)
 {
@@ -902,6 +943,7 @@ int main(void)
         cmocka_unit_test(test_core_publish_error_recovers_by_timer),
         cmocka_unit_test(test_core_rest_rate_limit_and_failure),
         cmocka_unit_test(test_core_full_output_changes_nothing),
+        cmocka_unit_test(test_core_failing_later_step_changes_nothing),
         cmocka_unit_test(test_backoff_deterministic),
         cmocka_unit_test(test_trace_line_format),
     };
