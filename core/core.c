@@ -199,7 +199,7 @@ static void stage_begin(struct core *c)
     c->stg.rest_first = c->stg.rest_n = 0;
     c->stg.frame = false;
     c->stg.gap_open = c->stg.gap_close = false;
-    c->stg.resubscribed = c->stg.send = false;
+    c->stg.resubscribed = c->stg.wait = false;
     c->stg.seed = false;
     c->stg.unannounced = 0;
     c->stg.dropped_new = 0;
@@ -431,6 +431,7 @@ static int bars_close(struct core *c, int64_t now, bool flush, mono_ns t,
                                              sizeof c->closing[0], 0};
         if (room == 0) {
             c->st.bars_wait++;
+            c->stg.wait = true;
             break;
         }
         if (ao.cap > room) {
@@ -877,7 +878,6 @@ static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
             save_budget(c);
             rp_budget_count(&c->budget, now);
             c->s.req_id++;
-            c->stg.send = true;
             break;
         case MD_A_WS_SUBSCRIBE:
             c->stg.resubscribed = true;
@@ -1256,6 +1256,9 @@ static void commit(struct core *c, const struct core_in *in,
         note(out, t, MD_N_BARS_LOST,
              c->stg.unannounced + c->stg.dropped_new);
     }
+    if (c->stg.wait) {
+        note(out, t, MD_N_BARS_WAIT, c->st.bars_wait);
+    }
     if (c->lost_unnoted > 0) {
         note(out, t, MD_N_BARS_LOST, c->lost_unnoted);
         c->lost_unnoted = 0;
@@ -1302,7 +1305,7 @@ int core_step(struct core *c, const struct core_in *in, struct md_out *out)
     if (rc == MD_OK) {
         rc = bar_timer(c, in->t_ns);
     }
-    if (rc == MD_OK && shell_actions(c) + 4 > md_out_room(out)) {
+    if (rc == MD_OK && shell_actions(c) + 5 > md_out_room(out)) {
         rc = MD_E_FULL;
     }
 #ifndef NDEBUG

@@ -184,7 +184,8 @@ struct core {
         bool frame;                  /* apply msg when committing */
         struct cc_msg msg;
         struct feed_result res;
-        bool gap_open, gap_close, resubscribed, send;
+        bool gap_open, gap_close, resubscribed;
+        bool wait;                   /* closing waited for room */
         int64_t gap_open_at, gap_close_at;
         bool seed;
         struct rp_series seed_series;

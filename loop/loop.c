@@ -25,8 +25,6 @@ void loop_driver_virtual(struct loop_driver *d, struct loop_vclock *vc)
 void loop_init(struct loop *l, struct core *c, const struct loop_driver *drv,
                mono_ns t0)
 {
-    int k;
-
     memset(l, 0, sizeof *l);
     l->core = c;
     if (drv != NULL) {
@@ -35,9 +33,6 @@ void loop_init(struct loop *l, struct core *c, const struct loop_driver *drv,
     l->t0 = t0;
     l->now = INT64_MIN;
     l->tt.first = INT64_MAX;
-    for (k = 0; k < MD_T__COUNT; k++) {
-        l->tt.armed[k] = false;
-    }
 }
 
 void loop_free(struct loop *l)
@@ -252,7 +247,6 @@ int loop_step(struct loop *l, const struct core_in *in)
     if (rc != MD_OK) {
         return rc;
     }
-    l->steps++;
     l->now = in->t_ns;
     for (i = 0; i < l->out.n; i++) {
         dispatch(l, &l->out.a[i]);
@@ -289,7 +283,6 @@ int loop_fire_due(struct loop *l, mono_ns t,
         in.timer = (uint8_t)best;
         in.t_ns = l->tt.deadline[best] > l->now ? l->tt.deadline[best]
                                                 : l->now;
-        l->timers_fired++;
         if (before != NULL) {
             before(ctx, &in);
         }

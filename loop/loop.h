@@ -112,7 +112,6 @@ struct loop {
     struct md_out out;
     char *text;           /* the last step's action text */
     size_t len, cap;
-    uint64_t steps, timers_fired;
     int rc;               /* first error of a callback (MD_E_NOMEM) */
     /* encode a bar as JSON for the action text (the shell's codec) */
     int (*bar_json)(const struct bar *b, char *buf, size_t cap, size_t *n);

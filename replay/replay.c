@@ -626,14 +626,37 @@ static void w_ws_close(void *ctx, mono_ns t, uint64_t sock)
     r->core_connecting = false;
 }
 
+/* Use up the first unused injection of kind due at or before `at` (time
+ * of the effect it changes); true if there was one. */
+static bool take_inject(struct run *r, int kind, int64_t at)
+{
+    unsigned k;
+
+    for (k = 0; k < r->o->n_inject; k++) {
+        struct rpl_inject *in = &r->o->inject[k];
+        if (in->kind == kind && !in->used && at - r->t0 >= in->at_ns) {
+            in->used = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The virtual REST server answers from the capture's book after the
+ * recorded latency; a miss is a transport error 1 ms later, never a hang;
+ * rest-fail and rest-param replace the next answer. */
 static void w_rest_send(void *ctx, mono_ns t, uint64_t id,
                         const struct md_request *req)
 {
+    static const char param[] =
+        "{\"Response\":\"Error\",\"Message\":\"fsym param "
+        "seems to be missing.\",\"HasWarning\":false,\"Type\":2,"
+        "\"RateLimit\":{},\"Data\":{},\"ParamWithError\":"
+        "\"fsym\"}";
     struct run *r = ctx;
     char path[1024], *key;
     struct answer *ans = NULL;
     struct pend p;
-    unsigned k;
 
     (void)id;
     if (r->strict) {
@@ -641,62 +664,40 @@ static void w_rest_send(void *ctx, mono_ns t, uint64_t id,
     }
     snprintf(path, sizeof path, "%.*s", (int)req->target_len, req->target);
     key = request_key(req->method, path);
-        if (key != NULL) {
-            ans = book_find(&r->book, key);
-        }
-        memset(&p, 0, sizeof p);
-        p.kind = PEND_HTTP;
-        for (k = 0; k < r->o->n_inject; k++) {
-            struct rpl_inject *in = &r->o->inject[k];
-            if (in->kind == RPL_INJ_REST_FAIL && !in->used &&
-                t - r->t0 >= in->at_ns) {
-                in->used = true;
-                ans = NULL;
-                break;
-            }
-        }
-        for (k = 0; k < r->o->n_inject; k++) {
-            struct rpl_inject *in = &r->o->inject[k];
-            static const char param[] =
-                "{\"Response\":\"Error\",\"Message\":\"fsym param "
-                "seems to be missing.\",\"HasWarning\":false,\"Type\":2,"
-                "\"RateLimit\":{},\"Data\":{},\"ParamWithError\":"
-                "\"fsym\"}";
-            if (in->kind == RPL_INJ_REST_PARAM && !in->used &&
-                t - r->t0 >= in->at_ns) {
-                in->used = true;
-                p.t = t + NS_PER_MS;
-                p.status = 200;
-                p.data = malloc(sizeof param);
-                if (p.data != NULL) {
-                    memcpy(p.data, param, sizeof param);
-                    p.len = sizeof param - 1;
-                }
-                ans = NULL;
-                goto queued;
-            }
-        }
-        if (ans != NULL) {
-            ans->used = true;
-            r->sum->rest_matched++;
-            p.t = t + (ans->latency_ns > 0 ? ans->latency_ns : NS_PER_MS);
-            p.status = ans->status;
-            int brc = book_body(&r->book, ans, &p.data, &p.len);
-            if (brc != MD_OK && r->rc == MD_OK) {
-                r->rc = brc;
-                snprintf(r->err, r->errlen, "%s",
-                         brc == MD_E_NOMEM
-                             ? "out of memory"
-                             : store_reader_errmsg(r->book.rd));
-            }
-        } else {
-            /* a miss: the world fails the request, never hangs */
-            r->sum->rest_misses++;
-            p.t = t + NS_PER_MS;
-            p.status = 0;
-        }
-    queued:
+    if (key != NULL) {
+        ans = book_find(&r->book, key);
+    }
     free(key);
+    memset(&p, 0, sizeof p);
+    p.kind = PEND_HTTP;
+    p.t = t + NS_PER_MS;
+    if (take_inject(r, RPL_INJ_REST_FAIL, t)) {
+        ans = NULL; /* status 0: a transport error */
+    } else if (take_inject(r, RPL_INJ_REST_PARAM, t)) {
+        p.status = 200;
+        p.data = malloc(sizeof param);
+        if (p.data != NULL) {
+            memcpy(p.data, param, sizeof param);
+            p.len = sizeof param - 1;
+        }
+        (void)heap_push(&r->heap, p);
+        return;
+    }
+    if (ans != NULL) {
+        int brc = book_body(&r->book, ans, &p.data, &p.len);
+        ans->used = true;
+        r->sum->rest_matched++;
+        p.t = t + (ans->latency_ns > 0 ? ans->latency_ns : NS_PER_MS);
+        p.status = ans->status;
+        if (brc != MD_OK && r->rc == MD_OK) {
+            r->rc = brc;
+            snprintf(r->err, r->errlen, "%s",
+                     brc == MD_E_NOMEM ? "out of memory"
+                                       : store_reader_errmsg(r->book.rd));
+        }
+    } else {
+        r->sum->rest_misses++; /* a miss, or rest-fail */
+    }
     (void)heap_push(&r->heap, p);
 }
 
@@ -719,7 +720,6 @@ static void w_topic_create(void *ctx, mono_ns t)
 {
     struct run *r = ctx;
     struct pend p;
-    unsigned k;
 
     if (r->strict) {
         return;
@@ -728,16 +728,7 @@ static void w_topic_create(void *ctx, mono_ns t)
     p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t) ? 15 * NS_PER_S
                                                    : NS_PER_MS);
     p.kind = PEND_ADMIN;
-    p.ok = 1;
-    for (k = 0; k < r->o->n_inject; k++) {
-        struct rpl_inject *in = &r->o->inject[k];
-        if (in->kind == RPL_INJ_TOPIC_FAIL && !in->used &&
-            p.t - r->t0 >= in->at_ns) {
-            in->used = true;
-            p.ok = 0;
-            break;
-        }
-    }
+    p.ok = !take_inject(r, RPL_INJ_TOPIC_FAIL, p.t);
     (void)heap_push(&r->heap, p);
 }
 
@@ -754,22 +745,13 @@ static void w_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
         return;
     }
     for (k = 0; k < n; k++) {
-        unsigned j;
         memset(&p, 0, sizeof p);
         p.bar_id = bars[k]->id;
         p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t) ? 15 * NS_PER_S
                                                        : ACK_DELAY_NS);
         p.kind = PEND_DELIVERY;
-        p.ok = 1;
-        for (j = 0; j < r->o->n_inject; j++) {
-            struct rpl_inject *in = &r->o->inject[j];
-            if (in->kind == RPL_INJ_PUBLISH_FAIL && !in->used &&
-                p.t - r->t0 >= in->at_ns) {
-                in->used = true; /* one injection, one report */
-                p.ok = 0;
-                break;
-            }
-        }
+        /* one injection, one report */
+        p.ok = !take_inject(r, RPL_INJ_PUBLISH_FAIL, p.t);
         (void)heap_push(&r->heap, p);
     }
 }
@@ -779,29 +761,6 @@ static const struct loop_http_ops world_http = {w_rest_send, w_rest_cancel};
 static const struct loop_kafka_ops world_kafka = {w_topic_create, w_produce,
                                                   NULL, NULL};
 static const struct loop_sink_ops world_sink = {w_bars, NULL, w_trace};
-
-/* The recorder: the action text of every step as a core_out event. */
-static void rec_actions(void *ctx, mono_ns t, const char *text, size_t len)
-{
-    struct run *r = ctx;
-    struct store_event ev;
-
-    if (r->rec == NULL) {
-        return;
-    }
-    memset(&ev, 0, sizeof ev);
-    ev.kind = STORE_K_CORE_OUT;
-    ev.dir = STORE_D_LOCAL;
-    ev.mono_ns = t;
-    ev.wall_ns = r->wall0 + (t - r->t0);
-    ev.payload = text;
-    ev.payload_len = len;
-    if (store_append(r->rec, &ev) != MD_OK && r->rc == MD_OK) {
-        r->rc = MD_E_IO;
-        snprintf(r->err, r->errlen, "recording: cannot append a core_out "
-                 "event: %s", store_writer_errmsg(r->rec));
-    }
-}
 
 /* Record one input (and later the core's actions) in the recording. */
 static void record_input(struct run *r, int kind, int dir, int64_t conn_id,
@@ -828,6 +787,13 @@ static void record_input(struct run *r, int kind, int dir, int64_t conn_id,
         snprintf(r->err, r->errlen, "recording: cannot append a %s event: "
                  "%s", store_kind_name(kind), store_writer_errmsg(r->rec));
     }
+}
+
+/* The recorder: the action text of every step as a core_out event. */
+static void rec_actions(void *ctx, mono_ns t, const char *text, size_t len)
+{
+    record_input(ctx, STORE_K_CORE_OUT, STORE_D_LOCAL, 0, t, 0, NULL, text,
+                 len);
 }
 
 /* Stepping: show the input, wait for Enter on the terminal. */
@@ -2134,7 +2100,13 @@ out:
         sum->duplicates = as->duplicates;
         sum->late_revisions = as->late_revisions;
         sum->late_dropped = as->late_dropped;
+        const struct core_stats *cs = &r->core->st;
         sum->malformed = r->core->feed.st.malformed + r->core->feed.st.truncated;
+        sum->bars_lost = cs->bars_unpublished + cs->bars_rolled_back;
+        sum->bars_waits = cs->bars_wait;
+        sum->stale_reports = cs->stale_reports;
+        sum->streams_full = cs->streams_full;
+        sum->tickers_full = cs->tickers_full;
     }
     if (r->rec != NULL) {
         char e2[256];
@@ -2199,6 +2171,15 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
             s->bars, s->revisions, s->rest_bars, s->duplicates,
             s->late_revisions, s->late_dropped, s->malformed, transitions,
             s->rest_matched, s->rest_misses, s->deliveries_failed);
+    if (s->bars_lost + s->bars_waits + s->stale_reports + s->streams_full +
+            s->tickers_full > 0) {
+        fprintf(f, "  core: %" PRIu64 " bars lost (closed, never produced), "
+                "%" PRIu64 " waits for a full bar store, %" PRIu64
+                " stale delivery reports, %" PRIu64 " frames of unknown "
+                "streams and %" PRIu64 " of tickers beyond the table "
+                "dropped\n", s->bars_lost, s->bars_waits, s->stale_reports,
+                s->streams_full, s->tickers_full);
+    }
     if (s->divergences > 0) {
         fprintf(f, "  STRICT MODE DIVERGENCE: %s\n", s->divergence);
     }

@@ -108,6 +108,12 @@ struct rpl_summary {
     bool traced;
     uint64_t rest_matched, rest_misses, deliveries_failed;
     uint64_t stalled;     /* frames withheld by stall@T */
+    /* the core's loss and refusal counters (core_stats), printed when
+     * not zero */
+    uint64_t bars_lost;   /* closed but never produced: unpublished (the
+                             publisher had stopped) or rolled back */
+    uint64_t bars_waits;  /* steps that found the bar store full */
+    uint64_t stale_reports, streams_full, tickers_full;
     uint64_t divergences; /* strict: 0 or 1 (stops at the first) */
     int64_t span_ns;      /* virtual time covered */
     double seconds;       /* wall time the replay took */

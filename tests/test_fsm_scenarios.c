@@ -836,6 +836,52 @@ static void test_core_full_output_changes_nothing(void **state)
     assert_int_equal(core_step(&C, &in, &O), MD_E_INVAL);
 }
 
+/* A gap closes with 16 series whose minutes have not settled: each series
+ * keeps its own resume point, and the backfill timer is armed once in the
+ * step (at the earliest), not once per series. */
+static void test_core_backfill_timer_armed_once(void **state)
+{
+    static const char *const syms[] = {"BTC", "ETH", "LTC", "XRP",
+                                       "SOL", "ADA", "DOT", "BCH"};
+    static struct core_config cfg;
+    const mono_ns s = MD_NS_PER_S;
+    size_t i, arms = 0;
+    unsigned k, pending = 0;
+
+    (void)state;
+    core_config_default(&cfg);
+    cfg.seed = 4;
+    for (k = 0; k < 8; k++) {
+        assert_int_equal(core_config_add_series(&cfg, "CCCAGG", syms[k], "USD",
+                                                60), MD_OK);
+        assert_int_equal(core_config_add_series(&cfg, "Coinbase", syms[k],
+                                                "USD", 60), MD_OK);
+    }
+    assert_int_equal(core_init(&C, &cfg), MD_OK);
+    step(CORE_IN_START, 0, s, 0);
+    step(CORE_IN_PUB, PUB_I_TOPIC_CREATED, s, 0);
+    step(CORE_IN_CONN, CONN_I_WS_OPEN, 2 * s, 0);
+    step(CORE_IN_CONN, CONN_I_WELCOME, 2 * s, 0);
+    step(CORE_IN_CONN, CONN_I_LOAD_COMPLETE, 3 * s, 0);
+    step(CORE_IN_CONN, CONN_I_DATA, 4 * s, 0);
+    step(CORE_IN_CONN, CONN_I_WS_CLOSED, 5 * s, 0);
+    assert_int_equal(fire(MD_T_CONN_BACKOFF, armed(MD_T_CONN_BACKOFF)),
+                     MD_OK);
+    step(CORE_IN_CONN, CONN_I_WS_OPEN, 20 * s, 0);
+    step(CORE_IN_CONN, CONN_I_WELCOME, 20 * s, 0);
+    assert_int_equal(step(CORE_IN_CONN, CONN_I_LOAD_COMPLETE, 20 * s, 0),
+                     MD_OK);
+    for (i = 0; i < O.n; i++) {
+        arms += O.a[i].kind == MD_A_ARM_TIMER &&
+                O.a[i].timer == MD_T_BACKFILL;
+    }
+    for (k = 0; k < C.cfg.n_series; k++) {
+        pending += C.bf[k].pending;
+    }
+    assert_int_equal(pending, 16);
+    assert_int_equal(arms, 1);
+}
+
 /* A later machine step that fails leaves the core as it was: START steps
  * pub (topic), conn (open) and pub again (fetch); with the third cell
  * emptied in a copy of pub's table the step fails and nothing of the
@@ -944,6 +990,7 @@ int main(void)
         cmocka_unit_test(test_core_rest_rate_limit_and_failure),
         cmocka_unit_test(test_core_full_output_changes_nothing),
         cmocka_unit_test(test_core_failing_later_step_changes_nothing),
+        cmocka_unit_test(test_core_backfill_timer_armed_once),
         cmocka_unit_test(test_backoff_deterministic),
         cmocka_unit_test(test_trace_line_format),
     };

@@ -283,6 +283,39 @@ static void test_replay_publish_failure_path(void **state)
     }
 }
 
+/* Bars still in flight when the flush deadline passes are given up; the
+ * broker's late reports for them name no bar in flight: the summary says
+ * how many bars were lost and how many reports were stale. */
+static void test_replay_abandoned_bars_reported(void **state)
+{
+    static struct rpl_opts o;
+    struct rpl_summary s;
+    char err[1024] = "", path[128];
+    FILE *f;
+    size_t n;
+
+    (void)state;
+    rpl_opts_default(&o);
+    o.capture = capture;
+    assert_int_equal(rpl_add_inject(&o, "kafka-slow@100s"), MD_OK);
+    assert_int_equal(rpl_add_inject(&o, "stop@125s"), MD_OK);
+    assert_int_equal(rpl_run(&o, &s, err, sizeof err), MD_OK);
+    assert_true(s.stale_reports > 0);
+    snprintf(path, sizeof path, "%s/abandon.summary", dir);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    rpl_print_summary(f, &s);
+    assert_int_equal(fclose(f), 0);
+    n = slurp(path, A, sizeof A);
+    A[n] = '\0';
+    assert_non_null(strstr(A, "stale delivery reports"));
+    /* without the faults there is no such line */
+    rpl_opts_default(&o);
+    o.capture = capture;
+    assert_int_equal(rpl_run(&o, &s, err, sizeof err), MD_OK);
+    assert_int_equal(s.stale_reports + s.bars_lost, 0);
+}
+
 static void test_replay_rest_miss_takes_fetch_failure(void **state)
 {
     static struct rpl_opts o;
@@ -339,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_replay_deterministic_at_any_speed),
         cmocka_unit_test(test_replay_strict_catches_an_altered_input),
         cmocka_unit_test(test_replay_strict_refuses_another_core),
+        cmocka_unit_test(test_replay_abandoned_bars_reported),
         cmocka_unit_test(test_replay_outsized_events),
         cmocka_unit_test(test_replay_publish_failure_path),
         cmocka_unit_test(test_replay_rest_miss_takes_fetch_failure),
