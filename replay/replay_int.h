@@ -1,0 +1,122 @@
+/* replay_int.h: what the replay's files share: the run, the virtual
+ * world's pending events and connections. Not for use outside replay/. */
+#ifndef REPLAY_INT_H
+#define REPLAY_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "book.h"
+#include "loop.h"
+#include "replay.h"
+#include "store.h"
+
+#define NS_PER_MS INT64_C(1000000)
+#define NS_PER_S INT64_C(1000000000)
+#define ACK_DELAY_NS NS_PER_MS
+#define STOP_GRACE_NS (30 * NS_PER_S)
+
+/* ---- small growable arrays (shell code may allocate) ---------------- */
+
+/* A pending event of the virtual world, ordered by (t, seq). */
+enum pend_kind {
+    PEND_HTTP = 1,   /* answer to the head REST request */
+    PEND_DELIVERY,   /* one delivery report */
+    PEND_ADMIN,      /* topic created/failed */
+    PEND_WS,         /* a recorded WebSocket event of a shifted connection */
+    PEND_WS_CLOSED   /* the end of a socket the core closed */
+};
+
+struct pend {
+    int64_t t;
+    uint64_t seq;
+    int kind;
+    int ok;
+    uint32_t conn_id; /* core socket id */
+    int store_kind;   /* PEND_WS: the recorded kind */
+    int64_t status;
+    uint64_t bar_id;  /* PEND_DELIVERY */
+    char *data;       /* owned */
+    size_t len;
+};
+
+struct heap {
+    struct pend *v;
+    size_t n, cap;
+    uint64_t seq;
+};
+
+/* A recorded WebSocket connection as the virtual world plays it. */
+struct wsmap {
+    int64_t store_id;
+    uint32_t core_id;  /* 0: not adopted (yet) */
+    int64_t shift_ns;  /* its events are played this much later */
+    bool closed_by_core;
+    bool deferred;     /* accepted while the core was not connecting: its
+                          events wait (parked) for the core's next attempt */
+    struct pend *parked;
+    size_t nparked, capparked;
+};
+
+struct run {
+    struct rpl_opts *o;
+    struct rpl_summary *sum;
+    struct core *core;
+    struct core_config cfg;
+    struct loop loop;      /* the executor */
+    struct loop_vclock vclock;
+    uint32_t cur_sock;     /* the socket the core opened last */
+    struct timespec speed0; /* --speed: wall time of the first paced event */
+    struct heap heap;
+    struct book book;
+    struct wsmap ws[64];
+    unsigned n_ws;
+    bool core_connecting;  /* the core asked for a socket not yet opened */
+    uint32_t want_id;      /* its id */
+    int64_t want_t;
+    int64_t t0;            /* virtual time origin: the first event */
+    int64_t wall0;
+    bool strict;
+    struct store_writer *rec;
+    int rc;
+    char *err;
+    size_t errlen;
+    FILE *tty; /* --step */
+};
+
+/* world.c: the virtual world (the executor's operation tables), the
+ * pending events' heap, and the stepping of the core through the
+ * executor with recording. */
+extern const struct loop_ws_ops world_ws;
+extern const struct loop_http_ops world_http;
+extern const struct loop_kafka_ops world_kafka;
+extern const struct loop_sink_ops world_sink;
+
+int heap_push(struct heap *h, struct pend p);
+struct pend heap_pop(struct heap *h);
+
+void record_input(struct run *r, int kind, int dir, int64_t conn_id,
+                  int64_t t, int64_t status, const char *meta,
+                  const void *data, size_t len);
+void rec_actions(void *ctx, mono_ns t, const char *text, size_t len);
+void timer_input(void *ctx, const struct core_in *in);
+
+/* One core step through the executor; fire every timer due at or before
+ * t. The core's rc (r->err set) or r->rc. */
+int step(struct run *r, struct core_in *in);
+int fire_due(struct run *r, int64_t t);
+
+/* The recorded connection store_id as the world plays it (NULL: more
+ * than the table holds); feed one of its events to the core (what-if);
+ * the core asked for a socket at t: a deferred connection starts. */
+struct wsmap *ws_of(struct run *r, int64_t store_id);
+int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
+            int64_t status, const void *data, size_t len);
+void unpark(struct run *r, int64_t t);
+
+/* Deliver the world's pending events due at or before t (what-if). */
+int drain_pending(struct run *r, int64_t t);
+
+#endif /* REPLAY_INT_H */

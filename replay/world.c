@@ -1,0 +1,734 @@
+/* world.c: the virtual world of a what-if replay, played from the
+ * capture as the executor's operation tables (the WebSocket server, the
+ * REST server answering from the book, the Kafka broker, with the
+ * injected faults), its pending events in time order, and the stepping of
+ * the core through the executor with recording. */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bar_codec.h"
+#include "bar_num.h"
+#include "md_err.h"
+#include "replay_int.h"
+
+static int heap_less(const struct pend *a, const struct pend *b)
+{
+    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+}
+
+int heap_push(struct heap *h, struct pend p)
+{
+    size_t i;
+
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 256;
+        struct pend *v = realloc(h->v, cap * sizeof *v);
+        if (v == NULL) {
+            return MD_E_NOMEM;
+        }
+        h->v = v;
+        h->cap = cap;
+    }
+    p.seq = h->seq++;
+    i = h->n++;
+    while (i > 0 && heap_less(&p, &h->v[(i - 1) / 2])) {
+        h->v[i] = h->v[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    h->v[i] = p;
+    return MD_OK;
+}
+
+struct pend heap_pop(struct heap *h)
+{
+    struct pend top = h->v[0], last = h->v[--h->n];
+    size_t i = 0;
+
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const struct pend *cand = &last;
+        if (l < h->n && heap_less(&h->v[l], cand)) {
+            m = l;
+            cand = &h->v[l];
+        }
+        if (r < h->n && heap_less(&h->v[r], cand)) {
+            m = r;
+        }
+        if (m == i) {
+            break;
+        }
+        h->v[i] = h->v[m];
+        i = m;
+    }
+    if (h->n > 0) {
+        h->v[i] = last;
+    }
+    return top;
+}
+
+static void write_bar(struct run *r, const struct md_bar *mb)
+{
+    const struct bar *b = &mb->bar;
+    char js[BAR_JSON_MAX];
+    unsigned char mp[BAR_MSGPACK_MAX];
+    size_t n = 0;
+    char start[32], iv[16];
+    time_t secs;
+    struct tm tm;
+
+    r->sum->bars++;
+    r->sum->revisions += b->revision > 0;
+    if (b->source == BAR_SRC_REST) {
+        r->sum->rest_bars++;
+    }
+    /* JSON only when something reads it (the executor writes the action
+     * text's own) */
+    if (r->o->bars != NULL && r->o->bars_fmt == RPL_BARS_JSON &&
+        bar_to_json(b, js, sizeof js, &n) != MD_OK) {
+        n = 0;
+    }
+    if (r->o->bars == NULL) {
+        return;
+    }
+    switch (r->o->bars_fmt) {
+    case RPL_BARS_JSON:
+        fwrite(js, 1, n, r->o->bars);
+        fputc('\n', r->o->bars);
+        break;
+    case RPL_BARS_MSGPACK:
+        if (bar_to_msgpack(b, mp, sizeof mp, &n) == MD_OK) {
+            unsigned char len4[4] = {(unsigned char)(n >> 24),
+                                     (unsigned char)(n >> 16),
+                                     (unsigned char)(n >> 8),
+                                     (unsigned char)n};
+            fwrite(len4, 1, 4, r->o->bars);
+            fwrite(mp, 1, n, r->o->bars);
+        }
+        break;
+    case RPL_BARS_TABLE:
+        secs = (time_t)(b->start_ms / 1000);
+        gmtime_r(&secs, &tm);
+        strftime(start, sizeof start, "%Y-%m-%d %H:%M", &tm);
+        bar_interval_name(b->interval_s, iv, sizeof iv);
+        fprintf(r->o->bars, "%s  %-8s %3s/%-4s %-3s %-6s", start, b->market,
+                b->base, b->quote, iv, bar_source_name(b->source));
+        if (b->has & BAR_HAS_OHLC) {
+            fprintf(r->o->bars, " %12.2f %12.2f %12.2f %12.2f", b->open,
+                    b->high, b->low, b->close);
+        } else {
+            fprintf(r->o->bars, " %51s", "-");
+        }
+        if (b->has & BAR_HAS_VOLUME) {
+            char v[64];
+            bar_scaled_to_text(b->volume, BAR_VOL_DIGITS, v, sizeof v);
+            fprintf(r->o->bars, " %14s", v);
+        } else {
+            fprintf(r->o->bars, " %14s", "-");
+        }
+        if (b->has & BAR_HAS_TRADES) {
+            fprintf(r->o->bars, " %6" PRIu64, b->trades);
+        } else {
+            fprintf(r->o->bars, " %6s", "-");
+        }
+        fprintf(r->o->bars, " r%-2u %-8s%s%s%s%s\n", b->revision,
+                bar_close_name(b->close_reason),
+                (b->flags & BAR_F_PARTIAL_START) ? " partial" : "",
+                (b->flags & BAR_F_SPANS_DISCONNECT) ? " gap" : "",
+                (b->flags & BAR_F_SYNTHETIC) ? " synthetic" : "",
+                (b->flags & BAR_F_BACKFILLED) ? " backfilled" : "");
+        break;
+    }
+}
+
+/* Outputs of the hot path that --trace-quiet leaves out of self-loops. */
+static bool quiet_output(const struct fsm_def *d, unsigned out)
+{
+    const char *n = d->output_names[out];
+
+    return strcmp(n, "-") == 0 || strcmp(n, "FEED") == 0 ||
+           strcmp(n, "BEAT") == 0 || strcmp(n, "SUB_ACK") == 0 ||
+           strcmp(n, "ACK") == 0;
+}
+
+/* True when an injection of kind is in force at t (the first such one at
+ * or before t; these stay in force, they are not used up). */
+static bool in_force(const struct run *r, int kind, int64_t t)
+{
+    unsigned k;
+
+    for (k = 0; k < r->o->n_inject; k++) {
+        if (r->o->inject[k].kind == kind &&
+            t - r->t0 >= r->o->inject[k].at_ns) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* stall@T: the server sends no frame in [T, T + 100 s). */
+static bool stalled(const struct run *r, int64_t t)
+{
+    unsigned k;
+
+    for (k = 0; k < r->o->n_inject; k++) {
+        const struct rpl_inject *in = &r->o->inject[k];
+        if (in->kind == RPL_INJ_STALL && t - r->t0 >= in->at_ns &&
+            t - r->t0 < in->at_ns + 100 * NS_PER_S) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- the virtual world: the operation tables of the executor ---------- */
+
+static void w_trace(void *ctx, mono_ns t, const struct md_trace *tr)
+{
+    struct run *r = ctx;
+    const struct fsm_def *d = core_defs[tr->machine];
+
+    r->sum->transitions++;
+    if (tr->from < 32 && tr->input < 64) {
+        r->o->coverage[tr->machine][tr->from] |= UINT64_C(1) << tr->input;
+    }
+    if (r->o->trace != NULL &&
+        !(r->o->trace_quiet && tr->from == tr->to &&
+          quiet_output(d, tr->output))) {
+        fprintf(r->o->trace, "%" PRId64 " %s %s --%s/%s--> %s\n", t - r->t0,
+                d->name, d->state_names[tr->from], d->input_names[tr->input],
+                d->output_names[tr->output], d->state_names[tr->to]);
+    }
+}
+
+static void w_bars(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                   size_t n)
+{
+    struct run *r = ctx;
+    size_t k;
+
+    (void)t;
+    for (k = 0; k < n; k++) {
+        write_bar(r, bars[k]);
+    }
+}
+
+static void w_ws_open(void *ctx, mono_ns t, uint64_t sock)
+{
+    struct run *r = ctx;
+
+    r->core_connecting = true;
+    r->want_id = (uint32_t)sock;
+    r->cur_sock = (uint32_t)sock;
+    r->want_t = t;
+    if (!r->strict) {
+        unpark(r, t);
+    }
+    if (r->rec != NULL) {
+        /* recording: socket k of the core is connection k */
+        struct store_conn sc;
+        int64_t id = 0;
+        memset(&sc, 0, sizeof sc);
+        sc.kind = "ws";
+        sc.url = "wss://streamer.cryptocompare.com/v2";
+        sc.opened_mono_ns = t;
+        sc.opened_wall_ns = r->wall0 + (t - r->t0);
+        if (store_conn_open(r->rec, &sc, &id) != MD_OK ||
+            id != (int64_t)sock) {
+            r->rc = MD_E_IO;
+        }
+    }
+}
+
+static void w_ws_close(void *ctx, mono_ns t, uint64_t sock)
+{
+    struct run *r = ctx;
+    struct pend p;
+    unsigned k;
+
+    if (r->strict) {
+        return;
+    }
+    /* the socket ends: exactly one WS_CLOSED, then nothing */
+    for (k = 0; k < r->n_ws; k++) {
+        if (r->ws[k].core_id == sock && !r->ws[k].closed_by_core) {
+            r->ws[k].closed_by_core = true;
+        }
+    }
+    if (r->core_connecting || sock != 0) {
+        memset(&p, 0, sizeof p);
+        p.t = t + (in_force(r, RPL_INJ_SLOW_CLOSE, t) ? 10 * NS_PER_S
+                                                       : NS_PER_MS);
+        p.kind = PEND_WS_CLOSED;
+        p.conn_id = (uint32_t)sock;
+        (void)heap_push(&r->heap, p);
+    }
+    r->core_connecting = false;
+}
+
+/* Use up the first unused injection of kind due at or before `at` (time
+ * of the effect it changes); true if there was one. */
+static bool take_inject(struct run *r, int kind, int64_t at)
+{
+    unsigned k;
+
+    for (k = 0; k < r->o->n_inject; k++) {
+        struct rpl_inject *in = &r->o->inject[k];
+        if (in->kind == kind && !in->used && at - r->t0 >= in->at_ns) {
+            in->used = true;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* The virtual REST server answers from the capture's book after the
+ * recorded latency; a miss is a transport error 1 ms later, never a hang;
+ * rest-fail and rest-param replace the next answer. */
+static void w_rest_send(void *ctx, mono_ns t, uint64_t id,
+                        const struct md_request *req)
+{
+    static const char param[] =
+        "{\"Response\":\"Error\",\"Message\":\"fsym param "
+        "seems to be missing.\",\"HasWarning\":false,\"Type\":2,"
+        "\"RateLimit\":{},\"Data\":{},\"ParamWithError\":"
+        "\"fsym\"}";
+    struct run *r = ctx;
+    char path[1024], *key;
+    struct answer *ans = NULL;
+    struct pend p;
+
+    (void)id;
+    if (r->strict) {
+        return;
+    }
+    snprintf(path, sizeof path, "%.*s", (int)req->target_len, req->target);
+    key = request_key(req->method, path);
+    if (key != NULL) {
+        ans = book_find(&r->book, key);
+    }
+    free(key);
+    memset(&p, 0, sizeof p);
+    p.kind = PEND_HTTP;
+    p.t = t + NS_PER_MS;
+    if (take_inject(r, RPL_INJ_REST_FAIL, t)) {
+        ans = NULL; /* status 0: a transport error */
+    } else if (take_inject(r, RPL_INJ_REST_PARAM, t)) {
+        p.status = 200;
+        p.data = malloc(sizeof param);
+        if (p.data != NULL) {
+            memcpy(p.data, param, sizeof param);
+            p.len = sizeof param - 1;
+        }
+        (void)heap_push(&r->heap, p);
+        return;
+    }
+    if (ans != NULL) {
+        int brc = book_body(&r->book, ans, &p.data, &p.len);
+        ans->used = true;
+        r->sum->rest_matched++;
+        p.t = t + (ans->latency_ns > 0 ? ans->latency_ns : NS_PER_MS);
+        p.status = ans->status;
+        if (brc != MD_OK && r->rc == MD_OK) {
+            r->rc = brc;
+            snprintf(r->err, r->errlen, "%s",
+                     brc == MD_E_NOMEM ? "out of memory"
+                                       : store_reader_errmsg(r->book.rd));
+        }
+    } else {
+        r->sum->rest_misses++; /* a miss, or rest-fail */
+    }
+    (void)heap_push(&r->heap, p);
+}
+
+static void w_rest_cancel(void *ctx, mono_ns t, uint64_t id)
+{
+    struct run *r = ctx;
+    size_t k;
+
+    (void)t;
+    (void)id;
+    /* a cancelled request delivers nothing */
+    for (k = 0; k < r->heap.n; k++) {
+        if (r->heap.v[k].kind == PEND_HTTP) {
+            r->heap.v[k].kind = 0;
+        }
+    }
+}
+
+static void w_topic_create(void *ctx, mono_ns t)
+{
+    struct run *r = ctx;
+    struct pend p;
+
+    if (r->strict) {
+        return;
+    }
+    memset(&p, 0, sizeof p);
+    p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t) ? 15 * NS_PER_S
+                                                   : NS_PER_MS);
+    p.kind = PEND_ADMIN;
+    p.ok = !take_inject(r, RPL_INJ_TOPIC_FAIL, p.t);
+    (void)heap_push(&r->heap, p);
+}
+
+/* The virtual broker acknowledges each bar 1 ms after it was produced,
+ * in order (15 s under kafka-slow); publish-fail fails one report. */
+static void w_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                      size_t n)
+{
+    struct run *r = ctx;
+    struct pend p;
+    size_t k;
+
+    if (r->strict) {
+        return;
+    }
+    for (k = 0; k < n; k++) {
+        memset(&p, 0, sizeof p);
+        p.bar_id = bars[k]->id;
+        p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t) ? 15 * NS_PER_S
+                                                       : ACK_DELAY_NS);
+        p.kind = PEND_DELIVERY;
+        /* one injection, one report */
+        p.ok = !take_inject(r, RPL_INJ_PUBLISH_FAIL, p.t);
+        (void)heap_push(&r->heap, p);
+    }
+}
+
+const struct loop_ws_ops world_ws = {w_ws_open, NULL, w_ws_close};
+const struct loop_http_ops world_http = {w_rest_send, w_rest_cancel};
+const struct loop_kafka_ops world_kafka = {w_topic_create, w_produce,
+                                                  NULL, NULL};
+const struct loop_sink_ops world_sink = {w_bars, NULL, w_trace};
+
+/* Record one input (and later the core's actions) in the recording. */
+void record_input(struct run *r, int kind, int dir, int64_t conn_id,
+                         int64_t t, int64_t status, const char *meta,
+                         const void *data, size_t len)
+{
+    struct store_event ev;
+
+    if (r->rec == NULL) {
+        return;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.dir = dir;
+    ev.conn_id = conn_id;
+    ev.mono_ns = t;
+    ev.wall_ns = r->wall0 + (t - r->t0);
+    ev.status = status;
+    ev.meta = meta;
+    ev.payload = data;
+    ev.payload_len = len;
+    if (store_append(r->rec, &ev) != MD_OK && r->rc == MD_OK) {
+        r->rc = MD_E_IO;
+        snprintf(r->err, r->errlen, "recording: cannot append a %s event: "
+                 "%s", store_kind_name(kind), store_writer_errmsg(r->rec));
+    }
+}
+
+/* The recorder: the action text of every step as a core_out event. */
+void rec_actions(void *ctx, mono_ns t, const char *text, size_t len)
+{
+    record_input(ctx, STORE_K_CORE_OUT, STORE_D_LOCAL, 0, t, 0, NULL, text,
+                 len);
+}
+
+/* Stepping: show the input, wait for Enter on the terminal. */
+static void step_wait(struct run *r, const struct core_in *in)
+{
+    static const char *const kinds[] = {"?",     "START", "STOP", "RESET",
+                                        "conn",  "frame", "http", "rest",
+                                        "pub",   "timer"};
+    char line[64];
+
+    fprintf(stderr, "replay: %+.6f s %s", (double)(in->t_ns - r->t0) / 1e9,
+            in->kind < sizeof kinds / sizeof kinds[0] ? kinds[in->kind]
+                                                      : "?");
+    if (in->kind == CORE_IN_FRAME || in->kind == CORE_IN_HTTP) {
+        fprintf(stderr, " %.*s", (int)(in->len > 100 ? 100 : in->len),
+                in->data != NULL ? in->data : "");
+    } else if (in->kind == CORE_IN_TIMER) {
+        fprintf(stderr, " %s", md_timer_name(in->timer));
+    }
+    fprintf(stderr, "  [Enter] ");
+    if (r->tty == NULL || fgets(line, sizeof line, r->tty) == NULL) {
+        r->o->step = false; /* end of input: run on */
+    }
+}
+
+/* One core step through the executor; returns the core's rc. */
+int step(struct run *r, struct core_in *in)
+{
+    int rc;
+
+    if (r->o->step) {
+        step_wait(r, in);
+    }
+    r->loop.t0 = r->t0;
+    r->vclock.now = in->t_ns;
+    rc = loop_step(&r->loop, in);
+    if (rc != MD_OK) {
+        if (r->rc == MD_OK) {
+            snprintf(r->err, r->errlen, "core_step failed at virtual time "
+                     "%" PRId64 " ns: %s", in->t_ns - r->t0,
+                     md_strerror(rc));
+        }
+        return rc;
+    }
+    r->sum->inputs++;
+    return r->rc;
+}
+
+/* Before a timer input: record it, wait for Enter when stepping. */
+void timer_input(void *ctx, const struct core_in *in)
+{
+    struct run *r = ctx;
+    char meta[64];
+
+    r->sum->timers_fired++;
+    r->sum->inputs++;
+    snprintf(meta, sizeof meta, "{\"timer\":\"%s\"}",
+             md_timer_name(in->timer));
+    record_input(r, STORE_K_TIMER, STORE_D_LOCAL, 0, in->t_ns, in->timer, meta,
+                 NULL, 0);
+    if (r->o->step) {
+        step_wait(r, in);
+    }
+}
+
+/* Fire every timer due at or before t (the executor's ordering rule). */
+int fire_due(struct run *r, int64_t t)
+{
+    int rc;
+
+    r->loop.t0 = r->t0;
+    rc = loop_fire_due(&r->loop, t, timer_input, r);
+
+    if (rc != MD_OK && r->rc == MD_OK && r->err[0] == '\0') {
+        snprintf(r->err, r->errlen, "core_step failed at virtual time "
+                 "%" PRId64 " ns: %s", t - r->t0, md_strerror(rc));
+    }
+    return rc != MD_OK ? rc : r->rc;
+}
+
+struct wsmap *ws_of(struct run *r, int64_t store_id)
+{
+    unsigned k;
+
+    for (k = 0; k < r->n_ws; k++) {
+        if (r->ws[k].store_id == store_id) {
+            return &r->ws[k];
+        }
+    }
+    if (r->n_ws == sizeof r->ws / sizeof r->ws[0]) {
+        return NULL;
+    }
+    memset(&r->ws[r->n_ws], 0, sizeof r->ws[0]);
+    r->ws[r->n_ws].store_id = store_id;
+    return &r->ws[r->n_ws++];
+}
+
+/* Keep an event of a deferred connection until the core connects. */
+static int park(struct wsmap *w, int kind, int64_t t, int64_t status,
+                const void *data, size_t len)
+{
+    struct pend *p;
+
+    if (w->nparked == w->capparked) {
+        size_t cap = w->capparked ? w->capparked * 2 : 256;
+        struct pend *v = realloc(w->parked, cap * sizeof *v);
+        if (v == NULL) {
+            return MD_E_NOMEM;
+        }
+        w->parked = v;
+        w->capparked = cap;
+    }
+    p = &w->parked[w->nparked++];
+    memset(p, 0, sizeof *p);
+    p->t = t;
+    p->kind = PEND_WS;
+    p->store_kind = kind;
+    p->status = status;
+    if (len > 0) {
+        p->data = malloc(len);
+        if (p->data == NULL) {
+            return MD_E_NOMEM;
+        }
+        memcpy(p->data, data, len);
+        p->len = len;
+    }
+    return MD_OK;
+}
+
+/* The core asked for a socket at t: a deferred recorded connection is
+ * played from now on, shifted so that its handshake comes 1 ms later. */
+void unpark(struct run *r, int64_t t)
+{
+    unsigned k;
+    size_t i;
+
+    for (k = 0; k < r->n_ws; k++) {
+        struct wsmap *w = &r->ws[k];
+        if (!w->deferred || w->nparked == 0) {
+            continue;
+        }
+        w->deferred = false;
+        w->shift_ns = t + NS_PER_MS - w->parked[0].t;
+        for (i = 0; i < w->nparked; i++) {
+            struct pend p = w->parked[i];
+            p.t += w->shift_ns;
+            p.conn_id = k; /* index of the wsmap */
+            if (heap_push(&r->heap, p) != MD_OK) {
+                free(p.data);
+            }
+        }
+        free(w->parked);
+        w->parked = NULL;
+        w->nparked = w->capparked = 0;
+        return; /* one recorded connection per attempt */
+    }
+}
+
+/* Feed one WebSocket event of the world to the core (what-if). */
+int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
+                   int64_t status, const void *data, size_t len)
+{
+    struct core_in in;
+
+    memset(&in, 0, sizeof in);
+    in.t_ns = t;
+    if (w->deferred) {
+        return park(w, kind, t, status, data, len);
+    }
+    if (kind == STORE_K_WS_HANDSHAKE) {
+        if (!r->core_connecting) {
+            /* the server accepted a connection the core is not making
+             * right now: keep it for the core's next attempt */
+            w->deferred = true;
+            return park(w, kind, t, status, data, len);
+        }
+        w->core_id = r->want_id;
+        r->core_connecting = false;
+        in.kind = CORE_IN_CONN;
+        in.input = CONN_I_WS_OPEN;
+        in.conn_id = w->core_id;
+        record_input(r, STORE_K_WS_HANDSHAKE, STORE_D_IN, w->core_id, t, 101,
+                     NULL, NULL, 0);
+        return step(r, &in);
+    }
+    if (w->core_id == 0 && r->core_connecting &&
+        (kind == STORE_K_WS_CLOSED || kind == STORE_K_WS_ERROR)) {
+        /* a refused attempt: it answers the core's current attempt */
+        w->core_id = r->want_id;
+        r->core_connecting = false;
+    }
+    if (w->core_id == 0 || w->closed_by_core) {
+        return MD_OK;
+    }
+    in.conn_id = w->core_id;
+    if (kind == STORE_K_WS_TEXT && stalled(r, t)) {
+        r->sum->stalled++;
+        return MD_OK; /* the server says nothing for a while */
+    }
+    if (kind == STORE_K_WS_TEXT) {
+        in.kind = CORE_IN_FRAME;
+        in.data = data;
+        in.len = len;
+        r->sum->frames++;
+        record_input(r, STORE_K_WS_TEXT, STORE_D_IN, w->core_id, t, 0, NULL,
+                     data, len);
+        return step(r, &in);
+    }
+    if (kind == STORE_K_WS_CLOSED || kind == STORE_K_WS_ERROR) {
+        in.kind = CORE_IN_CONN;
+        in.input = CONN_I_WS_CLOSED;
+        w->closed_by_core = true; /* no more of it */
+        record_input(r, STORE_K_WS_CLOSED, STORE_D_IN, w->core_id, t,
+                     status ? status : 1006, NULL, NULL, 0);
+        return step(r, &in);
+    }
+    return MD_OK; /* pongs, close frames before the end, ... */
+}
+
+/* Deliver the world's pending events due at or before t (what-if). */
+int drain_pending(struct run *r, int64_t t)
+{
+    while (r->heap.n > 0 && r->heap.v[0].t <= t && r->rc == MD_OK) {
+        struct pend p = heap_pop(&r->heap);
+        struct core_in in;
+        int rc = fire_due(r, p.t);
+        if (rc != MD_OK) {
+            free(p.data);
+            return rc;
+        }
+        memset(&in, 0, sizeof in);
+        in.t_ns = p.t > r->loop.now ? p.t : r->loop.now;
+        switch (p.kind) {
+        case PEND_HTTP:
+            in.kind = CORE_IN_HTTP;
+            in.http_status = (int)p.status;
+            in.data = p.data;
+            in.len = p.len;
+            record_input(r, p.status ? STORE_K_HTTP_RESPONSE
+                                     : STORE_K_HTTP_ERROR,
+                         STORE_D_IN, 0, in.t_ns, p.status, NULL, p.data,
+                         p.len);
+            rc = step(r, &in);
+            break;
+        case PEND_DELIVERY:
+            in.kind = CORE_IN_PUB;
+            in.input = p.ok ? PUB_I_PUBLISH_SUCCESS : PUB_I_PUBLISH_FAILURE;
+            in.bar_id = p.bar_id;
+            r->sum->deliveries_failed += !p.ok;
+            {
+                char meta[48];
+                snprintf(meta, sizeof meta, "{\"bar\":%" PRIu64 "}",
+                         p.bar_id);
+                record_input(r, STORE_K_DELIVERY, STORE_D_IN, 0, in.t_ns,
+                             p.ok ? 0 : -1, meta, NULL, 0);
+            }
+            rc = step(r, &in);
+            break;
+        case PEND_ADMIN:
+            in.kind = CORE_IN_PUB;
+            in.input = p.ok ? PUB_I_TOPIC_CREATED : PUB_I_TOPIC_FAILED;
+            record_input(r, STORE_K_ADMIN, STORE_D_IN, 0, in.t_ns,
+                         p.ok ? 0 : -1, NULL, NULL, 0);
+            rc = step(r, &in);
+            break;
+        case PEND_WS:
+            if (p.conn_id < r->n_ws) {
+                struct wsmap *w = &r->ws[p.conn_id];
+                int64_t keep = w->shift_ns;
+                w->shift_ns = 0; /* feed it now, not shifted again */
+                rc = feed_ws(r, w, p.store_kind, in.t_ns, p.status, p.data,
+                             p.len);
+                w->shift_ns = keep;
+            } else {
+                rc = MD_OK;
+            }
+            break;
+        case PEND_WS_CLOSED:
+            in.kind = CORE_IN_CONN;
+            in.input = CONN_I_WS_CLOSED;
+            in.conn_id = p.conn_id;
+            record_input(r, STORE_K_WS_CLOSED, STORE_D_IN, p.conn_id, in.t_ns,
+                         1000, NULL, NULL, 0);
+            rc = step(r, &in);
+            break;
+        default:
+            rc = MD_OK; /* cancelled */
+            break;
+        }
+        free(p.data);
+        if (rc != MD_OK) {
+            return rc;
+        }
+    }
+    return MD_OK;
+}
+
