@@ -5,7 +5,7 @@
  * clock. */
 #include <string.h>
 
-#include "core.h"
+#include "core_int.h"
 #include "md_err.h"
 
 /* Jobs of pub FETCH_DATA, passed through MD_A_FETCH. */
@@ -324,77 +324,6 @@ static struct ev *evq_push(struct evq *q, enum md_machine m, uint8_t input,
         }                                                                 \
     } while (0)
 
-/* ---- the bar store ----------------------------------------------------- */
-
-static struct md_bar *bar_of(struct core *c, uint64_t id)
-{
-    return &c->bar[id % CORE_BAR_CAP];
-}
-
-static void set_state(struct core *c, uint64_t id, uint8_t st)
-{
-    uint8_t *p = &c->bar_state[id % CORE_BAR_CAP];
-
-    c->stg.undo[c->stg.n_undo].id = id;
-    c->stg.undo[c->stg.n_undo].st = *p;
-    c->stg.n_undo++;
-    if (*p == CORE_BAR_QUEUED) {
-        c->s.n_queued--;
-    } else if (*p == CORE_BAR_INFLIGHT) {
-        c->s.n_inflight--;
-    }
-    *p = st;
-    if (st == CORE_BAR_QUEUED) {
-        c->s.n_queued++;
-    } else if (st == CORE_BAR_INFLIGHT) {
-        c->s.n_inflight++;
-    }
-}
-
-/* Room for new bars: released ids at the low end are reclaimed first. */
-static uint64_t bars_room(struct core *c)
-{
-    while (c->s.lo < c->s.next_id &&
-           c->bar_state[c->s.lo % CORE_BAR_CAP] == CORE_BAR_FREE) {
-        c->s.lo++;
-    }
-    return CORE_BAR_CAP - (c->s.next_id - c->s.lo);
-}
-
-/* Bars released this step keep their slots until the step is over, so
- * the payloads of earlier actions stay valid: a step takes only the room
- * there was when it began. */
-static uint64_t bars_free(const struct core *c)
-{
-    return CORE_BAR_CAP - (c->s.next_id - c->stg.s.lo);
-}
-
-static int ref_room(const struct core *c, size_t n)
-{
-    return c->stg.n_ref + n <= sizeof c->stg.ref / sizeof c->stg.ref[0] &&
-           c->stg.n_undo + n <= sizeof c->stg.undo / sizeof c->stg.undo[0];
-}
-
-/* Store a new closed bar, queued; returns it (NULL: no room). */
-static const struct md_bar *bar_new(struct core *c, const struct bar *b)
-{
-    struct md_bar *m;
-    uint64_t id = c->s.next_id;
-
-    if (bars_free(c) == 0 || !ref_room(c, 1)) {
-        return NULL;
-    }
-    m = bar_of(c, id);
-    m->id = id;
-    m->bar = *b;
-    c->s.next_id++;
-    set_state(c, id, CORE_BAR_QUEUED);
-    c->queue[(c->s.q_head + c->s.q_n) % (2 * CORE_BAR_CAP)] = id;
-    c->s.q_n++;
-    c->stg.ref[c->stg.n_ref++] = m;
-    return m;
-}
-
 /* ---- bars ---------------------------------------------------------- */
 
 /* Append a BARS action for ref[first..first+n): announce them. */
@@ -440,7 +369,7 @@ static int bars_close(struct core *c, int64_t now, bool flush, mono_ns t,
         rc = flush ? agg_flush(&c->feed.agg, &ao)
                    : agg_advance(&c->feed.agg, now, &ao);
         for (k = 0; k < ao.n; k++) {
-            if (bar_new(c, &c->closing[k]) == NULL) {
+            if (bars_new(c, &c->closing[k]) == NULL) {
                 return MD_E_STATE; /* room was checked */
             }
             n++;
@@ -659,7 +588,7 @@ static uint64_t rest_bars(struct core *c, const struct rp_fetch *f,
             c->stg.seed_close = close;
         }
         for (k = 0; k < n; k++) {
-            if (bar_new(c, &c->conv[k]) == NULL) {
+            if (bars_new(c, &c->conv[k]) == NULL) {
                 c->stg.dropped_new++;
                 continue;
             }
@@ -676,7 +605,7 @@ static uint64_t rest_bars(struct core *c, const struct rp_fetch *f,
         id.source = f->series.source;
         if (agg_emitted_bar(&c->feed.agg, &id, &live) == MD_OK) {
             if (rp_bar_revise(&c->conv[k], &live, &rev) == MD_OK) {
-                if (bar_new(c, &rev) == NULL) {
+                if (bars_new(c, &rev) == NULL) {
                     c->stg.dropped_new++;
                     continue;
                 }
@@ -686,7 +615,7 @@ static uint64_t rest_bars(struct core *c, const struct rp_fetch *f,
                 c->st.backfill_refused++;
             }
         } else if (rp_bar_fill(&c->conv[k], &f->series, &rev) == MD_OK) {
-            if (bar_new(c, &rev) == NULL) {
+            if (bars_new(c, &rev) == NULL) {
                 c->stg.dropped_new++;
                 continue;
             }
@@ -754,90 +683,6 @@ static int on_http(struct core *c, const struct core_in *in, struct evq *q,
     return MD_OK;
 }
 
-/* ---- the publisher's bars ------------------------------------------------ */
-
-/* PRODUCE(n): the first n queued bars go in flight, named in the action. */
-static int produce(struct core *c, struct md_action *a)
-{
-    size_t first = c->stg.n_ref;
-    uint64_t k;
-
-    if (a->arg > c->s.q_n || !ref_room(c, (size_t)a->arg)) {
-        return MD_E_STATE;
-    }
-    for (k = 0; k < a->arg; k++) {
-        uint64_t id = c->queue[c->s.q_head];
-        c->s.q_head = (c->s.q_head + 1) % (2 * CORE_BAR_CAP);
-        c->s.q_n--;
-        set_state(c, id, CORE_BAR_INFLIGHT);
-        c->stg.ref[c->stg.n_ref++] = bar_of(c, id);
-    }
-    a->n = (size_t)a->arg;
-    a->p.bars = &c->stg.ref[first];
-    return MD_OK;
-}
-
-/* Remove id from the queue (it is being discarded while queued). */
-static void queue_remove(struct core *c, uint64_t id)
-{
-    uint64_t k, w = 0;
-    const uint64_t ring = 2 * CORE_BAR_CAP;
-
-    for (k = 0; k < c->s.q_n; k++) {
-        uint64_t v = c->queue[(c->s.q_head + k) % ring];
-        if (v != id) {
-            c->queue[(c->s.q_head + w) % ring] = v;
-            w++;
-        }
-    }
-    c->s.q_n = w;
-}
-
-/* DISCARD: during a delivery report, the reported bar (lost); otherwise
- * (the flush deadline passed) every bar queued or in flight. */
-static int discard(struct core *c, struct md_action *a)
-{
-    size_t first = c->stg.n_ref;
-    uint64_t id;
-
-    if (c->stg.report_id != 0) {
-        if (!ref_room(c, 1)) {
-            return MD_E_STATE;
-        }
-        set_state(c, c->stg.report_id, CORE_BAR_FREE);
-        c->stg.ref[c->stg.n_ref++] = bar_of(c, c->stg.report_id);
-    } else {
-        if (!ref_room(c, (size_t)(c->s.next_id - c->s.lo))) {
-            return MD_E_STATE;
-        }
-        for (id = c->s.lo; id < c->s.next_id; id++) {
-            if (c->bar_state[id % CORE_BAR_CAP] != CORE_BAR_FREE) {
-                set_state(c, id, CORE_BAR_FREE);
-                c->stg.ref[c->stg.n_ref++] = bar_of(c, id);
-            }
-        }
-        c->s.q_n = 0;
-    }
-    a->n = c->stg.n_ref - first;
-    a->arg = a->n;
-    a->p.bars = &c->stg.ref[first];
-    return MD_OK;
-}
-
-/* REQUEUE: the reported bar goes back to the tail of the queue. */
-static int requeue(struct core *c)
-{
-    uint64_t id = c->stg.report_id;
-
-    if (id == 0 || !ref_room(c, 1)) {
-        return MD_E_STATE;
-    }
-    set_state(c, id, CORE_BAR_QUEUED);
-    c->queue[(c->s.q_head + c->s.q_n) % (2 * CORE_BAR_CAP)] = id;
-    c->s.q_n++;
-    return MD_OK;
-}
-
 /* ---- routing --------------------------------------------------------- */
 
 /* Act on what a machine step wrote into stg.out[from..]: internal outputs
@@ -898,13 +743,13 @@ static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
             PUSH(q, MD_M_PUB, PUB_I_FETCH_DATA, JOB_BACKFILL);
             break;
         case MD_A_PRODUCE:
-            rc = produce(c, a);
+            rc = bars_produce(c, a);
             break;
         case MD_A_DISCARD:
-            rc = discard(c, a);
+            rc = bars_discard(c, a);
             break;
         case MD_A_REQUEUE:
-            rc = requeue(c);
+            rc = bars_requeue(c);
             break;
         case MD_A_INVALID:
         case MD_A_TRACE:
@@ -954,12 +799,12 @@ static int step_one(struct core *c, const struct ev *e,
                 uint64_t id = c->queue[(c->s.q_head + c->s.q_n - 1) %
                                        (2 * CORE_BAR_CAP)];
                 c->s.q_n--;
-                set_state(c, id, CORE_BAR_FREE);
+                bars_set_state(c, id, CORE_BAR_FREE);
             }
         }
         if (rc == MD_OK && e->input == PUB_I_PUBLISH_SUCCESS &&
             c->stg.report_id != 0) {
-            set_state(c, c->stg.report_id, CORE_BAR_FREE);
+            bars_set_state(c, c->stg.report_id, CORE_BAR_FREE);
         }
         return rc;
     }
@@ -1150,8 +995,8 @@ static int release_unannounced(struct core *c)
 
     for (i = c->stg.rest_first; i < c->stg.rest_first + c->stg.rest_n; i++) {
         uint64_t id = c->stg.ref[i]->id;
-        queue_remove(c, id);
-        set_state(c, id, CORE_BAR_FREE);
+        bars_queue_remove(c, id);
+        bars_set_state(c, id, CORE_BAR_FREE);
     }
     return MD_OK;
 }

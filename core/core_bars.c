@@ -1,0 +1,163 @@
+/* core_bars.c: the core's bar store (core_int.h): closed bars held by id
+ * until delivered or discarded, the queue of bars waiting to be produced,
+ * and the publisher's bar actions (produce, discard, requeue) turned into
+ * ids. Every change of a bar's state goes through the step's undo log.
+ * Pure: no I/O, no allocation, no clock. */
+#include "core_int.h"
+#include "md_err.h"
+
+/* ---- the bar store ----------------------------------------------------- */
+
+struct md_bar *bars_at(struct core *c, uint64_t id)
+{
+    return &c->bar[id % CORE_BAR_CAP];
+}
+
+void bars_set_state(struct core *c, uint64_t id, uint8_t st)
+{
+    uint8_t *p = &c->bar_state[id % CORE_BAR_CAP];
+
+    c->stg.undo[c->stg.n_undo].id = id;
+    c->stg.undo[c->stg.n_undo].st = *p;
+    c->stg.n_undo++;
+    if (*p == CORE_BAR_QUEUED) {
+        c->s.n_queued--;
+    } else if (*p == CORE_BAR_INFLIGHT) {
+        c->s.n_inflight--;
+    }
+    *p = st;
+    if (st == CORE_BAR_QUEUED) {
+        c->s.n_queued++;
+    } else if (st == CORE_BAR_INFLIGHT) {
+        c->s.n_inflight++;
+    }
+}
+
+/* Room for new bars: released ids at the low end are reclaimed first. */
+uint64_t bars_room(struct core *c)
+{
+    while (c->s.lo < c->s.next_id &&
+           c->bar_state[c->s.lo % CORE_BAR_CAP] == CORE_BAR_FREE) {
+        c->s.lo++;
+    }
+    return CORE_BAR_CAP - (c->s.next_id - c->s.lo);
+}
+
+/* Bars released this step keep their slots until the step is over, so
+ * the payloads of earlier actions stay valid: a step takes only the room
+ * there was when it began. */
+uint64_t bars_free(const struct core *c)
+{
+    return CORE_BAR_CAP - (c->s.next_id - c->stg.s.lo);
+}
+
+int bars_ref_room(const struct core *c, size_t n)
+{
+    return c->stg.n_ref + n <= sizeof c->stg.ref / sizeof c->stg.ref[0] &&
+           c->stg.n_undo + n <= sizeof c->stg.undo / sizeof c->stg.undo[0];
+}
+
+/* Store a new closed bar, queued; returns it (NULL: no room). */
+const struct md_bar *bars_new(struct core *c, const struct bar *b)
+{
+    struct md_bar *m;
+    uint64_t id = c->s.next_id;
+
+    if (bars_free(c) == 0 || !bars_ref_room(c, 1)) {
+        return NULL;
+    }
+    m = bars_at(c, id);
+    m->id = id;
+    m->bar = *b;
+    c->s.next_id++;
+    bars_set_state(c, id, CORE_BAR_QUEUED);
+    c->queue[(c->s.q_head + c->s.q_n) % (2 * CORE_BAR_CAP)] = id;
+    c->s.q_n++;
+    c->stg.ref[c->stg.n_ref++] = m;
+    return m;
+}
+
+/* ---- the publisher's bars ------------------------------------------------ */
+
+/* PRODUCE(n): the first n queued bars go in flight, named in the action. */
+int bars_produce(struct core *c, struct md_action *a)
+{
+    size_t first = c->stg.n_ref;
+    uint64_t k;
+
+    if (a->arg > c->s.q_n || !bars_ref_room(c, (size_t)a->arg)) {
+        return MD_E_STATE;
+    }
+    for (k = 0; k < a->arg; k++) {
+        uint64_t id = c->queue[c->s.q_head];
+        c->s.q_head = (c->s.q_head + 1) % (2 * CORE_BAR_CAP);
+        c->s.q_n--;
+        bars_set_state(c, id, CORE_BAR_INFLIGHT);
+        c->stg.ref[c->stg.n_ref++] = bars_at(c, id);
+    }
+    a->n = (size_t)a->arg;
+    a->p.bars = &c->stg.ref[first];
+    return MD_OK;
+}
+
+/* Remove id from the queue (it is being discarded while queued). */
+void bars_queue_remove(struct core *c, uint64_t id)
+{
+    uint64_t k, w = 0;
+    const uint64_t ring = 2 * CORE_BAR_CAP;
+
+    for (k = 0; k < c->s.q_n; k++) {
+        uint64_t v = c->queue[(c->s.q_head + k) % ring];
+        if (v != id) {
+            c->queue[(c->s.q_head + w) % ring] = v;
+            w++;
+        }
+    }
+    c->s.q_n = w;
+}
+
+/* DISCARD: during a delivery report, the reported bar (lost); otherwise
+ * (the flush deadline passed) every bar queued or in flight. */
+int bars_discard(struct core *c, struct md_action *a)
+{
+    size_t first = c->stg.n_ref;
+    uint64_t id;
+
+    if (c->stg.report_id != 0) {
+        if (!bars_ref_room(c, 1)) {
+            return MD_E_STATE;
+        }
+        bars_set_state(c, c->stg.report_id, CORE_BAR_FREE);
+        c->stg.ref[c->stg.n_ref++] = bars_at(c, c->stg.report_id);
+    } else {
+        if (!bars_ref_room(c, (size_t)(c->s.next_id - c->s.lo))) {
+            return MD_E_STATE;
+        }
+        for (id = c->s.lo; id < c->s.next_id; id++) {
+            if (c->bar_state[id % CORE_BAR_CAP] != CORE_BAR_FREE) {
+                bars_set_state(c, id, CORE_BAR_FREE);
+                c->stg.ref[c->stg.n_ref++] = bars_at(c, id);
+            }
+        }
+        c->s.q_n = 0;
+    }
+    a->n = c->stg.n_ref - first;
+    a->arg = a->n;
+    a->p.bars = &c->stg.ref[first];
+    return MD_OK;
+}
+
+/* REQUEUE: the reported bar goes back to the tail of the queue. */
+int bars_requeue(struct core *c)
+{
+    uint64_t id = c->stg.report_id;
+
+    if (id == 0 || !bars_ref_room(c, 1)) {
+        return MD_E_STATE;
+    }
+    bars_set_state(c, id, CORE_BAR_QUEUED);
+    c->queue[(c->s.q_head + c->s.q_n) % (2 * CORE_BAR_CAP)] = id;
+    c->s.q_n++;
+    return MD_OK;
+}
+

@@ -1,0 +1,48 @@
+/* core_int.h: what core.c and core_bars.c share. Not for use outside
+ * them. Pure. */
+#ifndef CORE_INT_H
+#define CORE_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core.h"
+
+/* The slot of bar id. */
+struct md_bar *bars_at(struct core *c, uint64_t id);
+
+/* Set bar id's state (enum core_bar_state), logged for a rollback and
+ * counted in c->s.n_queued / n_inflight. */
+void bars_set_state(struct core *c, uint64_t id, uint8_t st);
+
+/* Room for new bars after reclaiming released ids at the low end: only
+ * at the end of a step, when no payload of the step points at them. */
+uint64_t bars_room(struct core *c);
+
+/* Room for new bars this step: released ids keep their slots until the
+ * step is over, so earlier payloads stay valid. */
+uint64_t bars_free(const struct core *c);
+
+/* The step's payload and undo arrays have room for n more. */
+int bars_ref_room(const struct core *c, size_t n);
+
+/* Store a new closed bar, queued, and append it to the step's payload
+ * references; NULL when there is no room. */
+const struct md_bar *bars_new(struct core *c, const struct bar *b);
+
+/* Take id out of the queue (it is discarded while queued). */
+void bars_queue_remove(struct core *c, uint64_t id);
+
+/* The publisher's PRODUCE(n): the first n queued bars go in flight and
+ * the action names them. MD_OK or MD_E_STATE (fewer queued: a bug). */
+int bars_produce(struct core *c, struct md_action *a);
+
+/* DISCARD: during a delivery report the reported bar, otherwise (the
+ * flush deadline passed) every bar queued or in flight; named in a. */
+int bars_discard(struct core *c, struct md_action *a);
+
+/* REQUEUE: the reported bar goes back to the tail of the queue. */
+int bars_requeue(struct core *c);
+
+#endif /* CORE_INT_H */
