@@ -248,16 +248,12 @@ static void save_bf(struct core *c)
 static void rollback(struct core *c)
 {
     size_t k = c->stg.n_undo;
-    uint64_t closed = 0, id;
+    uint64_t closed;
 
     while (k-- > 0) {
         c->bar_state[c->stg.undo[k].id % CORE_BAR_CAP] = c->stg.undo[k].st;
     }
-    for (id = c->stg.s.next_id; id < c->s.next_id; id++) {
-        if (c->bar[id % CORE_BAR_CAP].bar.source != BAR_SRC_REST) {
-            closed++;
-        }
-    }
+    closed = c->s.next_id - c->stg.s.next_id; /* made in the step: lost */
     c->st.bars_rolled_back += closed;
     c->lost_unnoted += closed;
     c->s = c->stg.s;

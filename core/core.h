@@ -229,7 +229,8 @@ int core_init(struct core *c, const struct core_config *cfg);
  * MD_E_FULL if out has less than CORE_MAX_ACTIONS room; MD_E_INVAL for a
  * malformed input; MD_E_STATE if a machine has no arm for its input or an
  * internal bound is exceeded (a bug; the one change kept is that bars the
- * aggregator closed in the failed step are lost, counted in
+ * failed step made are lost: those the aggregator closed cannot close
+ * again, a REST body is not answered twice; counted in
  * st.bars_rolled_back and noted by the next step). Bad data (a malformed
  * frame, an undecodable REST body, a report for no bar in flight) is never
  * an error: it is classified, counted and noted. */
