@@ -470,6 +470,82 @@ static void test_checks_catch_corrupted_state(void **state)
     (void)ci;
 }
 
+/* Whatever the shells do, contract or not, every step succeeds and the
+ * invariants hold: a broken contract gets a no-op and a note, never an
+ * error from the debug checks. Deterministic: a seeded PRNG. */
+static void test_checks_hold_under_any_input(void **state)
+{
+    static struct md_prng rng, pick;
+    struct conn c;
+    struct rest rs;
+    struct pub p;
+    struct conn_config cc;
+    struct rest_config rc;
+    struct pub_config pc;
+    struct md_out out;
+    char why[128];
+    mono_ns t = MD_NS_PER_S;
+    unsigned k;
+
+    (void)state;
+    md_prng_seed(&rng, 11);
+    md_prng_seed(&pick, 12);
+    conn_config_default(&cc);
+    rest_config_default(&rc);
+    rc.queue_cap = 4;
+    pub_config_default(&pc);
+    conn_init(&c, &cc, &rng);
+    rest_init(&rs, &rc, &rng);
+    pub_init(&p, &pc, &rng);
+    for (k = 0; k < 200000; k++) {
+        unsigned m = (unsigned)md_prng_below(&pick, 3);
+        int r;
+
+        t += (mono_ns)md_prng_below(&pick, 40) * MD_NS_PER_S;
+        md_out_reset(&out);
+        if (m == 0) {
+            struct conn_in in = {
+                (uint8_t)(1 + md_prng_below(&pick, CONN_I__COUNT - 1)), t,
+                0};
+            r = conn_step(&c, &in, &out);
+            if (r == MD_OK) {
+                r = conn_check(&c, why, sizeof why);
+            }
+        } else if (m == 1) {
+            struct rest_in in = {
+                (uint8_t)(1 + md_prng_below(&pick, REST_I__COUNT - 1)), t,
+                0, (uint32_t)md_prng_below(&pick, 6)};
+            r = rest_step(&rs, &in, &out);
+            if (r == MD_OK) {
+                r = rest_check(&rs, why, sizeof why);
+            }
+        } else {
+            struct pub_in in = {
+                (uint8_t)(1 + md_prng_below(&pick, PUB_I__COUNT - 1)), t,
+                md_prng_below(&pick, 3)};
+            r = pub_step(&p, &in, &out);
+            if (r == MD_OK) {
+                r = pub_check(&p, why, sizeof why);
+            }
+        }
+        if (r != MD_OK) {
+            fail_msg("step %u (machine %u): %s: %s", k, m, md_errname(r),
+                     why);
+        }
+        if (c.state == CONN_S_STOPPED && md_prng_below(&pick, 50) == 0) {
+            conn_init(&c, &cc, &rng);
+        }
+        if (rs.state == REST_S_STOPPED && md_prng_below(&pick, 50) == 0) {
+            rest_init(&rs, &rc, &rng);
+        }
+        if (p.state == PUB_S_STOPPED && md_prng_below(&pick, 50) == 0) {
+            pub_init(&p, &pc, &rng);
+        }
+    }
+    /* the contract was broken, and it shows */
+    assert_true(c.st.unreachable + rs.st.unreachable + p.st.unreachable > 0);
+}
+
 /* The feed owns the server-time offset: an outside estimate (START's wall
  * clock) is taken only until the server has told its time. */
 static void test_feed_clock_estimate(void **state)
@@ -983,6 +1059,7 @@ int main(void)
         cmocka_unit_test(test_pub_requeue_and_abandon_actions),
         cmocka_unit_test(test_unreachable_cell_noted_and_counted),
         cmocka_unit_test(test_checks_catch_corrupted_state),
+        cmocka_unit_test(test_checks_hold_under_any_input),
         cmocka_unit_test(test_feed_clock_estimate),
         cmocka_unit_test(test_core_start_and_stream),
         cmocka_unit_test(test_core_reconnect_backfills_gap),
