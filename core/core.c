@@ -27,7 +27,8 @@ void core_config_default(struct core_config *cfg)
     pub_config_default(&cfg->pub);
     agg_config_default(&cfg->agg);
     rp_config_default(&cfg->rp);
-    cfg->rest.queue_cap = CORE_FETCH_CAP;
+    cfg->agg.max_streams = 0; /* from the series (core_mem_size) */
+    cfg->rest.queue_cap = 0;  /* from the series (fetch_cap_of) */
 }
 
 static bool copy_name(char *dst, size_t cap, const char *src)
@@ -47,7 +48,7 @@ int core_config_add_series(struct core_config *cfg, const char *market,
 {
     struct rp_series *s;
 
-    if (cfg->n_series >= CORE_MAX_SERIES) {
+    if (cfg->series == NULL || cfg->n_series >= cfg->cap_series) {
         return MD_E_FULL;
     }
     s = &cfg->series[cfg->n_series];
@@ -64,21 +65,119 @@ int core_config_add_series(struct core_config *cfg, const char *market,
     return MD_OK;
 }
 
-int core_init(struct core *c, const struct core_config *cfg)
+/* The distinct streams (source, market, base, quote) of the series.
+ * Each series is looked for among the ones before it, nearest first (a
+ * stream's series are usually added together, so a repeat is found in a
+ * few steps; a new stream costs a scan of the ones before). */
+static unsigned series_streams(const struct core_config *cfg)
 {
+    unsigned n = 0, i, j;
+
+    for (i = 0; i < cfg->n_series; i++) {
+        const struct rp_series *s = &cfg->series[i];
+        bool seen = false;
+        for (j = i; j-- > 0 && !seen;) {
+            const struct rp_series *o = &cfg->series[j];
+            seen = o->source == s->source &&
+                   strcmp(o->base, s->base) == 0 &&
+                   strcmp(o->quote, s->quote) == 0 &&
+                   strcmp(o->market, s->market) == 0;
+        }
+        n += !seen;
+    }
+    return n;
+}
+
+/* cfg with the table sizes left 0 filled in from the series. */
+static void sized(const struct core_config *in, struct core_config *cfg)
+{
+    *cfg = *in;
+    if (cfg->agg.max_streams == 0) {
+        cfg->agg.max_streams = series_streams(in) + AGG_STREAMS_DEFAULT;
+    }
+    if (cfg->max_tickers == 0) {
+        cfg->max_tickers = cfg->agg.max_streams;
+    }
+    if (cfg->rest.queue_cap == 0) {
+        /* every series' preflight pages fit: a plan larger than the
+         * queue is refused whole (rp_plan_preflight: MD_E_FULL) */
+        uint32_t lim = cfg->rp.page_limit > 0 ? cfg->rp.page_limit : 1;
+        uint64_t pages = (cfg->rp.preflight_bars + lim - 1) / lim;
+        uint64_t n = (uint64_t)cfg->n_series * (pages > 0 ? pages : 1);
+        cfg->rest.queue_cap =
+            n > CORE_FETCH_MIN ? (n < UINT32_MAX / 2 ? (unsigned)n
+                                                     : UINT32_MAX / 2)
+                               : CORE_FETCH_MIN;
+    }
+}
+
+size_t core_mem_size(const struct core_config *in)
+{
+    struct core_config cfg;
+    size_t size = MD_MEM_ALIGN;
+
+    if (in->n_series > CORE_SERIES_LIMIT ||
+        (in->n_series > 0 && in->series == NULL)) {
+        return SIZE_MAX;
+    }
+    sized(in, &cfg);
+    size = md_mem_add(size, md_mem_round(feed_mem_size(&cfg.agg,
+                                                       cfg.max_tickers)));
+    size = md_mem_add(size, md_mem_round(md_mem_mul(
+                                cfg.n_series, sizeof(struct rp_series))));
+    size = md_mem_add(size, md_mem_round(md_mem_mul(
+                                cfg.rest.queue_cap, sizeof(struct rp_fetch))));
+    size = md_mem_add(size, md_mem_round(md_mem_mul(
+                                cfg.rest.queue_cap, sizeof(struct rp_fetch))));
+    size = md_mem_add(size, md_mem_round(CORE_HISTO_CAP *
+                                         sizeof(struct cc_bar)));
+    size = md_mem_add(size, md_mem_round(CORE_HISTO_CAP *
+                                         sizeof(struct bar)));
+    return size;
+}
+
+int core_init(struct core *c, const struct core_config *cfg, void *mem,
+              size_t size)
+{
+    size_t need = core_mem_size(cfg), fsize;
+    struct md_arena ar;
+    struct rp_series *series = NULL;
+    void *fmem;
     int rc;
 
     memset(c, 0, sizeof *c);
-    c->cfg = *cfg;
-    if (c->cfg.rest.queue_cap > CORE_FETCH_CAP) {
-        c->cfg.rest.queue_cap = CORE_FETCH_CAP;
+    if (need == SIZE_MAX || size < need) {
+        return MD_E_INVAL;
     }
+    sized(cfg, &c->cfg);
+    fsize = feed_mem_size(&c->cfg.agg, c->cfg.max_tickers);
+    md_arena_init(&ar, mem, size);
+    fmem = md_arena_take(&ar, fsize);
+    if (c->cfg.n_series > 0) {
+        series = md_arena_take(&ar, c->cfg.n_series * sizeof *series);
+    }
+    c->fetch_cap = c->cfg.rest.queue_cap;
+    c->fetch = md_arena_take(&ar, c->fetch_cap * sizeof *c->fetch);
+    c->plan_tmp = md_arena_take(&ar, c->fetch_cap * sizeof *c->plan_tmp);
+    c->histo = md_arena_take(&ar, CORE_HISTO_CAP * sizeof *c->histo);
+    c->conv = md_arena_take(&ar, CORE_HISTO_CAP * sizeof *c->conv);
+    if (fmem == NULL || (c->cfg.n_series > 0 && series == NULL) ||
+        c->fetch == NULL || c->plan_tmp == NULL || c->histo == NULL ||
+        c->conv == NULL) {
+        memset(c, 0, sizeof *c);
+        return MD_E_INVAL; /* cannot happen: size was checked */
+    }
+    if (c->cfg.n_series > 0) {
+        memcpy(series, cfg->series, c->cfg.n_series * sizeof *series);
+    }
+    c->cfg.series = series;
+    c->cfg.cap_series = c->cfg.n_series;
     md_prng_seed(&c->rng, cfg->seed);
     conn_init(&c->conn, &cfg->conn, &c->rng);
     rest_init(&c->rest, &c->cfg.rest, &c->rng);
     pub_init(&c->pub, &cfg->pub, &c->rng);
     c->conn.trace = c->rest.trace = c->pub.trace = (uint8_t)(cfg->trace != 0);
-    rc = feed_init(&c->feed, &cfg->agg);
+    rc = feed_init(&c->feed, &c->cfg.agg, c->cfg.max_tickers, fmem, fsize);
     if (rc != MD_OK) {
         return rc;
     }
@@ -275,7 +374,7 @@ static void bar_timer(struct core *c, mono_ns t, struct md_out *out)
 static void fetch_pop(struct core *c, uint64_t k)
 {
     while (k-- > 0 && c->fetch_n > 0) {
-        c->fetch_head = (c->fetch_head + 1) % CORE_FETCH_CAP;
+        c->fetch_head = (c->fetch_head + 1) % c->fetch_cap;
         c->fetch_n--;
     }
 }
@@ -286,7 +385,7 @@ static bool fetch_push(struct core *c, const struct rp_fetch *f)
         c->st.fetch_overflow++;
         return false;
     }
-    c->fetch[(c->fetch_head + c->fetch_n) % CORE_FETCH_CAP] = *f;
+    c->fetch[(c->fetch_head + c->fetch_n) % c->fetch_cap] = *f;
     c->fetch_n++;
     c->st.fetch_planned++;
     return true;
@@ -297,13 +396,14 @@ static unsigned plan(struct core *c, enum job job, int64_t now,
                      struct md_out *out, mono_ns t)
 {
     struct rp_fetch *tmp = c->plan_tmp;
+    int64_t retry_at = 0;
     unsigned queued = 0, i;
     size_t n = 0, k;
 
     if (job == JOB_PREFLIGHT) {
         if (c->cfg.n_series > 0 &&
             rp_plan_preflight(&c->cfg.rp, c->cfg.series, c->cfg.n_series,
-                              now, tmp, CORE_FETCH_CAP, &n) != MD_OK) {
+                              now, tmp, c->fetch_cap, &n) != MD_OK) {
             n = 0;
         }
         for (k = 0; k < n; k++) {
@@ -311,28 +411,31 @@ static unsigned plan(struct core *c, enum job job, int64_t now,
         }
         return queued;
     }
-    /* Backfill the gap, series by series; remember what has not settled. */
+    /* Backfill the gap, series by series; remember what has not settled.
+     * The one backfill timer is armed once, after every series (the last
+     * unsettled series' retry, as when each series moved it): one action
+     * however many series. */
     c->backfill_pending = false;
     for (i = 0; i < c->cfg.n_series; i++) {
         struct rp_backfill res;
         if (rp_plan_backfill(&c->cfg.rp, &c->cfg.series[i], i,
                              c->gap_start_ns, c->gap_end_ns, now, tmp,
-                             CORE_FETCH_CAP, &res) != MD_OK) {
+                             c->fetch_cap, &res) != MD_OK) {
             continue;
         }
         for (k = 0; k < res.n_fetch; k++) {
             queued += fetch_push(c, &tmp[k]);
         }
         if (res.retry_at_ns > 0) {
-            struct md_action *a;
             c->backfill_pending = true;
             c->backfill_from_ns = res.resume_ns;
-            if (md_out_room(out) > 0) {
-                a = md_out_push(out, MD_A_ARM_TIMER, t);
-                a->timer = MD_T_BACKFILL;
-                a->deadline_ns = feed_local_ns(&c->feed, res.retry_at_ns);
-            }
+            retry_at = res.retry_at_ns;
         }
+    }
+    if (c->backfill_pending && md_out_room(out) > 0) {
+        struct md_action *a = md_out_push(out, MD_A_ARM_TIMER, t);
+        a->timer = MD_T_BACKFILL;
+        a->deadline_ns = feed_local_ns(&c->feed, retry_at);
     }
     return queued;
 }

@@ -23,9 +23,9 @@
 #include "md_types.h"
 #include "rest_policy.h"
 
-#define CORE_MAX_SERIES 32   /* configured series (REST preflight/backfill) */
-#define CORE_FETCH_CAP 256   /* planned REST requests held at once */
+#define CORE_FETCH_MIN 256   /* planned REST requests held at least */
 #define CORE_HISTO_CAP 2001  /* bars in one histo body (limit 2000 + 1) */
+#define CORE_SERIES_LIMIT (1u << 20) /* largest n_series accepted */
 
 struct core_config {
     uint64_t seed; /* PRNG seed for jitter; recorded in every capture */
@@ -33,12 +33,22 @@ struct core_config {
     struct conn_config conn;
     struct rest_config rest;
     struct pub_config pub;
+    /* agg.max_streams 0 (the default): one stream per distinct (source,
+     * market, base, quote) of the series, plus AGG_STREAMS_DEFAULT for
+     * data the series do not name (other pairs in a capture, TYPE 24) */
     struct agg_config agg;
+    /* TYPE 2/5 merge states; 0 (the default): as many as streams */
+    unsigned max_tickers;
     struct rp_config rp;
     /* The series whose REST bars the policy fetches: CCCAGG pairs (seeded
-     * previous close, backfilled) and exchange trade pairs (backfilled). */
-    unsigned n_series;
-    struct rp_series series[CORE_MAX_SERIES];
+     * previous close, backfilled) and exchange trade pairs (backfilled).
+     * The array is the caller's, cap_series long: set series and
+     * cap_series, then add with core_config_add_series (or fill it and
+     * set n_series). core_init copies the series into the core's memory,
+     * so the array may go once the core is initialised. No fixed limit:
+     * the caller sizes the array. */
+    struct rp_series *series;
+    unsigned n_series, cap_series;
 };
 
 /* What arrives from outside. */
@@ -82,6 +92,11 @@ struct core_stats {
     uint64_t backfill_revisions, backfill_fills, backfill_refused;
 };
 
+/* The core's state. Small (a few KB): every table sized from the
+ * configuration (the aggregator's streams and series, the feed's tickers,
+ * the series, the REST queue, REST body scratch) lives in the memory the
+ * caller gave core_init (core_mem_size). cfg.series points to the core's
+ * own copy of the series. */
 struct core {
     struct core_config cfg;
     struct md_prng rng;
@@ -90,9 +105,10 @@ struct core {
     struct pub pub;
     struct feed feed;
     struct rp_budget budget;
-    /* planned REST requests; the head is the REST machine's head */
-    unsigned fetch_head, fetch_n;
-    struct rp_fetch fetch[CORE_FETCH_CAP];
+    /* planned REST requests, a ring of fetch_cap (= cfg.rest.queue_cap);
+     * the head is the REST machine's head */
+    unsigned fetch_head, fetch_n, fetch_cap;
+    struct rp_fetch *fetch;
     /* the reconnect gap to backfill, in server time */
     int64_t gap_start_ns, gap_end_ns;
     bool backfill_pending;  /* bars of the gap not fetchable yet */
@@ -104,10 +120,11 @@ struct core {
     /* the caller's bar sink, filled by each step */
     struct bar *sink;
     size_t sink_cap, sink_n;
-    /* scratch: REST bodies, plans, bars closed without a sink */
-    struct cc_bar histo[CORE_HISTO_CAP];
-    struct bar conv[CORE_HISTO_CAP];
-    struct rp_fetch plan_tmp[CORE_FETCH_CAP];
+    /* scratch: REST bodies (CORE_HISTO_CAP each), plans (fetch_cap), bars
+     * closed without a sink */
+    struct cc_bar *histo;
+    struct bar *conv;
+    struct rp_fetch *plan_tmp;
     struct bar scratch[8];
     struct core_stats st;
 };
@@ -118,18 +135,36 @@ struct core {
 /* The machines' tables, indexed by enum md_machine (index 0 is NULL). */
 extern const struct fsm_def *const core_defs[MD_M__COUNT];
 
-/* Defaults for every machine, 1m bars, no series, seed 0. */
+/* Defaults for every machine, 1m bars, no series (and no series array),
+ * seed 0; tables sized from the series (agg.max_streams, max_tickers and
+ * rest.queue_cap 0). */
 void core_config_default(struct core_config *cfg);
 
 /* Add a series (market "CCCAGG" for the index, source cccagg, or an
- * exchange with source trades). MD_OK; MD_E_FULL; MD_E_INVAL. */
+ * exchange with source trades) to cfg->series[cfg->n_series].
+ * MD_OK; MD_E_FULL (n_series == cap_series: give a larger array);
+ * MD_E_INVAL (a name empty or too long, interval <= 0). */
 int core_config_add_series(struct core_config *cfg, const char *market,
                            const char *base, const char *quote,
                            int64_t interval_s);
 
-/* Every machine in q0. MD_OK or MD_E_INVAL (a bad aggregator
- * configuration). c is large (megabytes): static or heap. */
-int core_init(struct core *c, const struct core_config *cfg);
+/* Bytes of memory core_init needs for cfg: the aggregator and feed
+ * (feed_mem_size), a copy of the series, the REST queue and plan scratch
+ * (rest.queue_cap, 0: CORE_FETCH_MIN or every series' preflight pages if
+ * more) and two REST body buffers of CORE_HISTO_CAP bars. Linear in the
+ * series. SIZE_MAX for a configuration beyond the limits. Counting the
+ * distinct streams of the series takes time quadratic in the streams
+ * (about 10 ms at 2,400 series); it is done here and in core_init. */
+size_t core_mem_size(const struct core_config *cfg);
+
+/* Every machine in q0, the tables carved from mem[0..size) (not zeroed,
+ * any alignment; borrowed: the caller keeps mem while c is used and frees
+ * it afterwards; most of it is only touched as streams appear, so
+ * resident memory follows the data). MD_OK; MD_E_INVAL (a bad aggregator
+ * configuration, n_series beyond CORE_SERIES_LIMIT or size below
+ * core_mem_size(cfg)). c itself is small. */
+int core_init(struct core *c, const struct core_config *cfg, void *mem,
+              size_t size);
 
 /* Where the bars of the following steps go: each core_step restarts at
  * bars[0] and reports how many it wrote with MD_A_BARS actions (arg = the

@@ -436,7 +436,8 @@ struct run {
     struct rpl_opts *o;
     struct rpl_summary *sum;
     struct core *core;
-    struct core_config cfg;
+    void *core_mem;        /* the core's tables (core_mem_size) */
+    struct core_config cfg; /* its series array is ours (configure) */
     struct md_out out;
     struct bar sink[SINK_CAP];
     struct timer_tab tt;
@@ -1335,8 +1336,39 @@ static int configure(struct run *r, const char *session_config)
             goto out;
         }
     }
-    for (tok = strtok_r(syms ? syms : (char[]){"BTC,ETH,LTC"}, ",", &save);
-         tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+    if (syms == NULL) {
+        syms = strdup("BTC,ETH,LTC");
+        if (syms == NULL) {
+            snprintf(r->err, r->errlen, "out of memory");
+            rc = MD_E_NOMEM;
+            goto out;
+        }
+    }
+    {
+        /* two series (CCCAGG, the exchange) per symbol and interval, in
+         * an array as long as the list needs */
+        size_t n_syms = 1, cap;
+        for (p = syms; *p != '\0'; p++) {
+            n_syms += *p == ',';
+        }
+        cap = n_syms * 2 * r->cfg.agg.n_intervals;
+        if (cap > CORE_SERIES_LIMIT) {
+            snprintf(r->err, r->errlen, "too many series: %zu symbols x %u "
+                     "intervals x 2 (at most %u series)", n_syms,
+                     r->cfg.agg.n_intervals, CORE_SERIES_LIMIT);
+            rc = MD_E_INVAL;
+            goto out;
+        }
+        r->cfg.series = calloc(cap, sizeof *r->cfg.series);
+        if (r->cfg.series == NULL) {
+            snprintf(r->err, r->errlen, "out of memory");
+            rc = MD_E_NOMEM;
+            goto out;
+        }
+        r->cfg.cap_series = (unsigned)cap;
+    }
+    for (tok = strtok_r(syms, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
         unsigned k;
         for (k = 0; k < r->cfg.agg.n_intervals; k++) {
             int64_t iv = r->cfg.agg.intervals_s[k];
@@ -1344,8 +1376,8 @@ static int configure(struct run *r, const char *session_config)
                                        quote ? quote : "USD", iv) != MD_OK ||
                 core_config_add_series(&r->cfg, ex ? ex : "Coinbase", tok,
                                        quote ? quote : "USD", iv) != MD_OK) {
-                snprintf(r->err, r->errlen, "bad or too many series for "
-                         "symbol '%s' (at most %d)", tok, CORE_MAX_SERIES);
+                snprintf(r->err, r->errlen, "bad series for symbol '%s' "
+                         "(1..%d characters)", tok, BAR_SYM_MAX);
                 rc = MD_E_INVAL;
                 goto out;
             }
@@ -2117,7 +2149,15 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         goto out;
     }
     r->cfg.seed = sess.prng_seed;
-    rc = core_init(r->core, &r->cfg);
+    {
+        /* the core's tables, sized from the configuration; malloc'd, not
+         * zeroed: pages the core never touches are never resident */
+        size_t need = core_mem_size(&r->cfg);
+        r->core_mem = need != SIZE_MAX ? malloc(need) : NULL;
+        rc = r->core_mem != NULL ? core_init(r->core, &r->cfg, r->core_mem,
+                                             need)
+                                 : MD_E_NOMEM;
+    }
     if (rc != MD_OK) {
         snprintf(errbuf, errlen, "bad configuration: %s", md_strerror(rc));
         goto out;
@@ -2182,6 +2222,11 @@ out:
         sum->late_revisions = as->late_revisions;
         sum->late_dropped = as->late_dropped;
         sum->malformed = r->core->feed.st.malformed + r->core->feed.st.truncated;
+        sum->streams_full = as->streams_full;
+        sum->ticker_overflow = r->core->feed.st.ticker_overflow;
+        sum->sink_full = r->core->st.sink_full;
+        sum->max_streams = r->core->cfg.agg.max_streams;
+        sum->max_tickers = r->core->feed.max_tickers;
     }
     if (r->rec != NULL) {
         char e2[256];
@@ -2213,6 +2258,8 @@ out:
     book_free(&r->book);
     free(r->outbuf);
     free(r->core);
+    free(r->core_mem);
+    free(r->cfg.series);
     free(r);
     clock_gettime(CLOCK_MONOTONIC, &b);
     sum->cpu_core = thread_cpu();
@@ -2246,6 +2293,21 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
             s->bars, s->revisions, s->rest_bars, s->duplicates,
             s->late_revisions, s->late_dropped, s->malformed, transitions,
             s->rest_matched, s->rest_misses, s->deliveries_failed);
+    /* data the core's tables had no room for: never silent */
+    if (s->streams_full > 0) {
+        fprintf(f, "  streams full: %" PRIu64 " events of pairs beyond the "
+                "%u streams held were not aggregated\n", s->streams_full,
+                s->max_streams);
+    }
+    if (s->ticker_overflow > 0) {
+        fprintf(f, "  tickers full: %" PRIu64 " TYPE 2/5 updates of pairs "
+                "beyond the %u held were not merged\n", s->ticker_overflow,
+                s->max_tickers);
+    }
+    if (s->sink_full > 0) {
+        fprintf(f, "  bar sink full: %" PRIu64 " (closing bars waited for "
+                "the next step; REST bars were lost)\n", s->sink_full);
+    }
     if (s->divergences > 0) {
         fprintf(f, "  STRICT MODE DIVERGENCE: %s\n", s->divergence);
     }

@@ -108,6 +108,11 @@ struct rpl_summary {
     bool traced;
     uint64_t rest_matched, rest_misses, deliveries_failed;
     uint64_t stalled;     /* frames withheld by stall@T */
+    /* the core's tables full (a line each in the summary when non-zero):
+     * events of streams beyond agg max_streams, TYPE 2/5 updates beyond
+     * max_tickers, bar sink overflows; and those tables' sizes */
+    uint64_t streams_full, ticker_overflow, sink_full;
+    unsigned max_streams, max_tickers;
     uint64_t divergences; /* strict: 0 or 1 (stops at the first) */
     int64_t span_ns;      /* virtual time covered */
     double seconds;       /* wall time the replay took */
