@@ -195,6 +195,14 @@ static int ord_cmp(const struct agg_ord *a, const struct agg_ord *b)
 
 /* ---- streams --------------------------------------------------------- */
 
+/* Forget every key: no slot in use. */
+static void idset_clear(struct agg_idset *set)
+{
+    set->n = 0;
+    set->lo = 1;
+    set->hi = 0;
+}
+
 /* One name into a stream's key hash: 8 bytes at a time (the names are
  * short: one or two words), multiply-xorshift, its length folded in so
  * ("AB","C") and ("A","BC") differ. */
@@ -310,6 +318,8 @@ static struct agg_stream *stream_get(struct agg *a, uint8_t source,
     }
     s->ids[0].h = a->ids_mem + (size_t)k * 2 * a->ids_slots;
     s->ids[1].h = s->ids[0].h + a->ids_slots;
+    idset_clear(&s->ids[0]);
+    idset_clear(&s->ids[1]);
     s->gen_start_ns = a->watermark_ns;
     s->first_ns = a->watermark_ns;
     return s;
@@ -350,11 +360,17 @@ _Static_assert((BAR_ID_MAX + 1) % 8 == 0, "id_key reads whole words");
 /* ---- trade-id dedupe: two generations, each covering at least the
  * lateness horizon, so an id is remembered for at least that long. ---- */
 
+/* Slot i holds a key (else it is empty): in use and not 0. */
+static inline bool idset_full_at(const struct agg_idset *set, size_t i)
+{
+    return i >= set->lo && i <= set->hi && set->h[i] != 0;
+}
+
 static bool idset_has(const struct agg_idset *set, size_t mask, uint64_t h)
 {
     size_t i = (size_t)h & mask;
 
-    while (set->h[i] != 0) {
+    while (idset_full_at(set, i)) {
         if (set->h[i] == h) {
             return true;
         }
@@ -367,20 +383,25 @@ static void idset_add(struct agg_idset *set, size_t mask, uint64_t h)
 {
     size_t i = (size_t)h & mask;
 
-    while (set->h[i] != 0) {
+    while (idset_full_at(set, i)) {
         i = (i + 1) & mask;
+    }
+    /* i is empty; outside lo..hi, the slots in use grow to take it in,
+     * the ones between zeroed (never read before) */
+    if (set->lo > set->hi) {
+        set->lo = set->hi = (uint32_t)i;
+    } else if (i > set->hi) {
+        memset(set->h + set->hi + 1, 0,
+               (i - set->hi - 1) * sizeof *set->h);
+        set->hi = (uint32_t)i;
+    } else if (i < set->lo) {
+        memset(set->h + i + 1, 0, (set->lo - i - 1) * sizeof *set->h);
+        set->lo = (uint32_t)i;
     }
     set->h[i] = h;
     set->n++;
 }
 
-static void idset_clear(struct agg_idset *set, size_t slots)
-{
-    if (set->n != 0) {
-        memset(set->h, 0, slots * sizeof *set->h);
-        set->n = 0;
-    }
-}
 
 /* Start a new generation; the one before the previous is forgotten.
  * early: forced by a full set before the window elapsed. */
@@ -393,7 +414,7 @@ static void ids_rotate(struct agg *a, struct agg_stream *s, bool early)
     } else {
         a->st.dedupe_expired += old->n;
     }
-    idset_clear(old, a->ids_slots);
+    idset_clear(old);
     s->cur ^= 1u;
     s->gen_start_ns = a->watermark_ns;
 }
@@ -418,12 +439,6 @@ static bool ids_seen(struct agg *a, struct agg_stream *s, uint64_t h)
     int64_t window = a->cfg.lateness_ns + a->cfg.grace_ns;
     size_t mask = a->ids_slots - 1;
 
-    if (!s->ids_ready) {
-        /* the stream's first trade: its sets' memory is touched now */
-        memset(s->ids[0].h, 0, a->ids_slots * sizeof *s->ids[0].h);
-        memset(s->ids[1].h, 0, a->ids_slots * sizeof *s->ids[1].h);
-        s->ids_ready = true;
-    }
     if (idset_has(&s->ids[0], mask, h) || idset_has(&s->ids[1], mask, h)) {
         return true;
     }
@@ -464,20 +479,31 @@ static struct agg_slot *slot_for(struct agg *a, struct agg_stream *s,
                                  enum slot_verdict *v)
 {
     int64_t end = start + se->interval_ns;
-    struct agg_slot *free_slot = NULL, *oldest = NULL;
+    struct agg_slot *free_slot = NULL, *oldest = NULL, *found;
     unsigned i;
 
     *v = SV_OK;
-    for (i = 0; i < AGG_SLOTS; i++) {
-        struct agg_slot *sl = &se->slot[i];
-        if (sl->state != AGG_SLOT_EMPTY && sl->start_ns == start) {
-            if (sl->state != AGG_SLOT_OPEN &&
-                a->watermark_ns - end > a->cfg.lateness_ns) {
-                *v = SV_LATE_DROP;
-                return NULL;
+    /* most events fall in the bucket of the one before: its slot first,
+     * then the others */
+    found = &se->slot[se->last_slot];
+    if (found->state == AGG_SLOT_EMPTY || found->start_ns != start) {
+        found = NULL;
+        for (i = 0; i < AGG_SLOTS; i++) {
+            struct agg_slot *sl = &se->slot[i];
+            if (sl->state != AGG_SLOT_EMPTY && sl->start_ns == start) {
+                found = sl;
+                se->last_slot = i;
+                break;
             }
-            return sl;
         }
+    }
+    if (found != NULL) {
+        if (found->state != AGG_SLOT_OPEN &&
+            a->watermark_ns - end > a->cfg.lateness_ns) {
+            *v = SV_LATE_DROP;
+            return NULL;
+        }
+        return found;
     }
     if (a->watermark_ns - end > a->cfg.lateness_ns) {
         *v = SV_LATE_DROP;
@@ -508,6 +534,7 @@ static struct agg_slot *slot_for(struct agg *a, struct agg_stream *s,
         free_slot = oldest;
     }
     memset(free_slot, 0, sizeof *free_slot);
+    se->last_slot = (unsigned)(free_slot - se->slot);
     free_slot->state = AGG_SLOT_OPEN;
     free_slot->start_ns = start;
     if (start < s->first_ns) {

@@ -65,10 +65,16 @@ struct agg_stats {
     uint64_t streams_full;      /* events of streams beyond max_streams */
 };
 
-/* A trade-id set generation (open addressing; h == 0 is empty): the
- * aggregator's ids_slots keys in the caller's memory. */
+/* A trade-id set generation: open addressing with linear probing over
+ * the aggregator's ids_slots keys in the caller's memory (h == 0 is
+ * empty). Only slots lo..hi are in use, each a key or 0 (lo > hi: none);
+ * the others count as empty, whatever the memory holds. So a new set
+ * costs nothing, clearing one is O(1), and the memory touched follows the
+ * ids seen (a pair's consecutive decimal ids fill neighbouring slots), not
+ * the capacity. */
 struct agg_idset {
     uint32_t n;
+    uint32_t lo, hi;
     uint64_t *h;
 };
 
@@ -107,6 +113,8 @@ struct agg_series {
     int64_t interval_ns;
     int64_t last_start_ns; /* the bucket of the last event (a cache that
                               saves the division): INT64_MIN for none */
+    unsigned last_slot;    /* the slot it was found in last (a cache that
+                              saves the scan of the slots) */
     struct agg_slot slot[AGG_SLOTS];
     int64_t emitted_until_ns; /* end of the newest bucket emitted */
     bool has_last_close;
@@ -119,9 +127,7 @@ struct agg_stream {
         quote[BAR_SYM_MAX + 1];
     uint8_t market_len, base_len, quote_len;
     struct agg_series *series; /* cfg.n_intervals, in the caller's memory */
-    /* trades: dedupe generations, zeroed at the stream's first trade (a
-     * stream without trades never touches their memory) */
-    bool ids_ready;
+    /* trades: dedupe generations */
     struct agg_idset ids[2];
     unsigned cur;         /* index of the current generation */
     int64_t gen_start_ns; /* watermark when the current one began */
@@ -176,8 +182,8 @@ size_t agg_mem_size(const struct agg_config *cfg);
 /* Initialise, the tables carved from mem[0..size) (not zeroed, any
  * alignment; borrowed: the caller keeps it while a is used and frees it
  * after). Only the index is written here; a stream's memory is first
- * touched when its first event arrives (a trade stream's id sets at its
- * first trade), so resident memory follows the streams seen.
+ * touched when its first event arrives (its id sets as trade ids come),
+ * so resident memory follows the data, not the capacity.
  * MD_OK; MD_E_INVAL for a bad configuration (no interval, an interval not
  * a positive multiple of 1 s, more than AGG_MAX_INTERVALS, negative grace
  * or lateness, lateness beyond what AGG_SLOTS buckets of the smallest

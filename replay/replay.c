@@ -24,7 +24,7 @@
 
 #define NS_PER_MS INT64_C(1000000)
 #define NS_PER_S INT64_C(1000000000)
-#define SINK_CAP 4096
+#define SINK_MIN 4096 /* bars a step may close, at least */
 #define ACK_DELAY_NS NS_PER_MS
 #define STOP_GRACE_NS (30 * NS_PER_S)
 
@@ -439,7 +439,8 @@ struct run {
     void *core_mem;        /* the core's tables (core_mem_size) */
     struct core_config cfg; /* its series array is ours (configure) */
     struct md_out out;
-    struct bar sink[SINK_CAP];
+    struct bar *sink;      /* the core's bar sink: SINK_MIN, or a bar a
+                              series if more (all close at once) */
     struct timer_tab tt;
     struct heap heap;
     struct book book;
@@ -2162,7 +2163,16 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         snprintf(errbuf, errlen, "bad configuration: %s", md_strerror(rc));
         goto out;
     }
-    core_set_bar_sink(r->core, r->sink, SINK_CAP);
+    {
+        size_t cap = r->cfg.n_series > SINK_MIN ? r->cfg.n_series : SINK_MIN;
+        r->sink = malloc(cap * sizeof *r->sink);
+        if (r->sink == NULL) {
+            snprintf(errbuf, errlen, "out of memory");
+            rc = MD_E_NOMEM;
+            goto out;
+        }
+        core_set_bar_sink(r->core, r->sink, cap);
+    }
     r->wall0 = sess.started_wall_ns;
     if (!r->strict) {
         rc = book_load(&r->book, o->capture, errbuf, errlen);
@@ -2259,6 +2269,7 @@ out:
     free(r->outbuf);
     free(r->core);
     free(r->core_mem);
+    free(r->sink);
     free(r->cfg.series);
     free(r);
     clock_gettime(CLOCK_MONOTONIC, &b);

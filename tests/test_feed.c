@@ -343,6 +343,34 @@ static void test_feed_ticker_fields(void **state)
     }
 }
 
+/* TYPE 2/5 merge states are sized from the configuration: updates of a
+ * key beyond max_tickers are counted, not merged into another key's
+ * state; a known key goes on being merged. */
+static void test_feed_tickers_from_config(void **state)
+{
+    struct agg_config cfg;
+    static const char *const pair[3] = {"BTC", "ETH", "BTC"};
+    char buf[256];
+    int i;
+
+    (void)state;
+    agg_config_default(&cfg);
+    assert_int_equal(feed_init_mem(&F, &cfg, 1), MD_OK);
+    assert_int_equal(F.max_tickers, 1);
+    for (i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf,
+                 "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":"
+                 "\"%s\",\"TOSYMBOL\":\"USD\",\"FLAGS\":1,\"PRICE\":%d,"
+                 "\"LASTUPDATE\":%lld}", pair[i], 100 + i,
+                 (long long)(T0 + i));
+        (void)frame(buf, (mono_ns)i * S);
+    }
+    assert_int_equal(F.n_tickers, 1);
+    assert_int_equal(F.st.ticker_overflow, 1);
+    assert_int_equal(F.tk[0].updates, 2);
+    assert_int_equal(F.agg.st.cccagg_updates, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -351,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_feed_classifies_control_frames),
         cmocka_unit_test(test_feed_resubscribe_resets_snapshot),
         cmocka_unit_test(test_feed_ticker_fields),
+        cmocka_unit_test(test_feed_tickers_from_config),
     };
     return cmocka_run_group_tests_name("feed", tests, NULL, NULL);
 }
