@@ -115,7 +115,8 @@ int main(int argc, char **argv)
     struct agg_config cfg;
     double t, best_dec = 1e9, best_feed = 1e9, best_agg[2] = {1e9, 1e9};
     struct cc_trade *trades;
-    size_t ntr = 0, bytes = 0;
+    size_t ntr = 0, bytes = 0, mem_size;
+    void *mem; /* the feed's and aggregator's tables, reused */
     int rep;
 
     if (buf == NULL) {
@@ -126,6 +127,14 @@ int main(int argc, char **argv)
         bytes += fr[i].len;
     }
     trades = calloc(n, sizeof *trades);
+    agg_config_default(&cfg);
+    cfg.n_intervals = 3; /* the largest configuration below */
+    mem_size = feed_mem_size(&cfg, 0);
+    mem = malloc(mem_size);
+    if (trades == NULL || mem == NULL) {
+        fprintf(stderr, "bench_core: out of memory\n");
+        return 1;
+    }
     for (rep = 0; rep < 3; rep++) {
         /* 1. decode only */
         t = now_s();
@@ -142,7 +151,7 @@ int main(int argc, char **argv)
         best_dec = t < best_dec ? t : best_dec;
         /* 2. decode + merge + aggregate (1m), closing bars as they come */
         agg_config_default(&cfg);
-        feed_init(&f, &cfg);
+        feed_init(&f, &cfg, 0, mem, mem_size);
         t = now_s();
         for (i = 0; i < n; i++) {
             struct feed_result res;
@@ -166,7 +175,7 @@ int main(int argc, char **argv)
                 cfg.intervals_s[2] = 900;
                 cfg.n_intervals = 3;
             }
-            agg_init(&a, &cfg);
+            agg_init(&a, &cfg, mem, mem_size);
             t = now_s();
             for (i = 0; i < ntr; i++) {
                 struct agg_out out = {bars, 4096, 0};
@@ -196,6 +205,7 @@ int main(int argc, char **argv)
            (unsigned long long)f.agg.st.late_dropped);
     (void)cmp_double;
     free(trades);
+    free(mem);
     free(buf);
     free(fr);
     return 0;

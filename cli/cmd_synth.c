@@ -33,7 +33,7 @@ static void usage(FILE *f)
             "  --out FILE        the capture to create (must not exist)\n"
             "  --minutes N       streaming minutes, 1..%u (default %u)\n"
             "  --seed S          PRNG seed, 0..2^64-1 (default %u)\n"
-            "  --symbols LIST    up to 8 base symbols vs USD (default %s)\n"
+            "  --symbols LIST    base symbols vs USD, any number (default %s)\n"
             "  --exchange NAME   the trade market (default %s)\n"
             "  --scenario NAME   a fault variant (default: default)\n"
             "  --start TIME      the connect time, unix s or\n"

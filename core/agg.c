@@ -20,15 +20,67 @@ void agg_config_default(struct agg_config *cfg)
     cfg->grace_ns = 2 * NS_PER_S;
     cfg->lateness_ns = 120 * NS_PER_S;
     cfg->emit_empty = false;
+    cfg->max_streams = AGG_STREAMS_DEFAULT;
+    cfg->dedupe_cap = AGG_DEDUPE_DEFAULT;
 }
 
-int agg_init(struct agg *a, const struct agg_config *cfg)
+/* The smallest power of two >= n (n <= 2^31). */
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 1;
+
+    while (p < n) {
+        p <<= 1;
+    }
+    return p;
+}
+
+/* Slots of one id set: at most half full. */
+static size_t ids_slots_of(const struct agg_config *cfg)
+{
+    return pow2_at_least((size_t)cfg->dedupe_cap * 2);
+}
+
+static size_t index_slots_of(const struct agg_config *cfg)
+{
+    return pow2_at_least((size_t)cfg->max_streams * 2);
+}
+
+size_t agg_mem_size(const struct agg_config *cfg)
+{
+    size_t ns = cfg->max_streams, size = MD_MEM_ALIGN;
+
+    if (cfg->max_streams > AGG_STREAMS_LIMIT ||
+        cfg->dedupe_cap > AGG_DEDUPE_LIMIT ||
+        cfg->n_intervals > AGG_MAX_INTERVALS) {
+        return SIZE_MAX;
+    }
+    size = md_mem_add(size, md_mem_round(ns * sizeof(struct agg_stream)));
+    size = md_mem_add(size, md_mem_round(ns * sizeof(uint64_t)));
+    size = md_mem_add(size,
+                      md_mem_round(index_slots_of(cfg) * sizeof(uint32_t)));
+    size = md_mem_add(size, md_mem_round(md_mem_mul(
+                                ns * cfg->n_intervals,
+                                sizeof(struct agg_series))));
+    size = md_mem_add(size, md_mem_round(md_mem_mul(
+                                ns * 2 * ids_slots_of(cfg),
+                                sizeof(uint64_t))));
+    return size;
+}
+
+int agg_init(struct agg *a, const struct agg_config *cfg, void *mem,
+             size_t size)
 {
     unsigned i;
     int64_t smallest = INT64_MAX;
+    struct md_arena ar;
+    size_t ns = cfg->max_streams, nidx;
 
     if (cfg->n_intervals == 0 || cfg->n_intervals > AGG_MAX_INTERVALS ||
-        cfg->grace_ns < 0 || cfg->lateness_ns < cfg->grace_ns) {
+        cfg->grace_ns < 0 || cfg->lateness_ns < cfg->grace_ns ||
+        cfg->max_streams == 0 || cfg->max_streams > AGG_STREAMS_LIMIT ||
+        cfg->dedupe_cap == 0 || cfg->dedupe_cap > AGG_DEDUPE_LIMIT ||
+        size < agg_mem_size(cfg)) {
         return MD_E_INVAL;
     }
     for (i = 0; i < cfg->n_intervals; i++) {
@@ -45,6 +97,23 @@ int agg_init(struct agg *a, const struct agg_config *cfg)
     }
     memset(a, 0, sizeof *a);
     a->cfg = *cfg;
+    nidx = index_slots_of(cfg);
+    a->ids_slots = ids_slots_of(cfg);
+    md_arena_init(&ar, mem, size);
+    a->stream = md_arena_take(&ar, ns * sizeof *a->stream);
+    a->tag = md_arena_take(&ar, ns * sizeof *a->tag);
+    a->index = md_arena_take(&ar, nidx * sizeof *a->index);
+    a->series_mem = md_arena_take(&ar, ns * cfg->n_intervals *
+                                           sizeof *a->series_mem);
+    a->ids_mem = md_arena_take(&ar, ns * 2 * a->ids_slots *
+                                        sizeof *a->ids_mem);
+    if (a->stream == NULL || a->tag == NULL || a->index == NULL ||
+        a->series_mem == NULL || a->ids_mem == NULL) {
+        memset(a, 0, sizeof *a);
+        return MD_E_INVAL; /* cannot happen: size was checked */
+    }
+    a->index_mask = nidx - 1;
+    memset(a->index, 0, nidx * sizeof *a->index);
     return MD_OK;
 }
 
@@ -70,12 +139,6 @@ static bool copy_str(const struct cc_str *s, char *dst, size_t cap)
     }
     dst[n] = '\0';
     return true;
-}
-
-/* True when wire string w equals the stored string s of length n. */
-static bool wire_eq(const struct cc_str *w, const char *s, uint8_t n)
-{
-    return !w->esc && w->len == n && md_bytes_eq(w->p, s, n);
 }
 
 static void copy_fix(const struct cc_fixstr *s, char *dst, size_t cap)
@@ -132,28 +195,90 @@ static int ord_cmp(const struct agg_ord *a, const struct agg_ord *b)
 
 /* ---- streams --------------------------------------------------------- */
 
-/* A stream's tag: source, the three lengths and the first and last byte
- * of each name. Equal keys have equal tags; unequal ones mostly differ. */
+/* Forget every key: no slot in use. */
+static void idset_clear(struct agg_idset *set)
+{
+    set->n = 0;
+    set->lo = 1;
+    set->hi = 0;
+}
+
+/* One name into a stream's key hash: 8 bytes at a time (the names are
+ * short: one or two words), multiply-xorshift, its length folded in so
+ * ("AB","C") and ("A","BC") differ. */
+static inline uint64_t hash_name(uint64_t h, const char *p, size_t n)
+{
+    uint64_t w;
+
+    h = (h ^ n) * UINT64_C(0xbf58476d1ce4e5b9);
+    while (n >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * UINT64_C(0x94d049bb133111eb);
+        h ^= h >> 31;
+        p += 8;
+        n -= 8;
+    }
+    if (n > 0) {
+        w = 0;
+        memcpy(&w, p, n);
+        h = (h ^ w) * UINT64_C(0x94d049bb133111eb);
+        h ^= h >> 31;
+    }
+    return h;
+}
+
+/* A stream's key hash: source and the three names' bytes. Equal keys
+ * have equal hashes; unequal ones almost never do (names are compared
+ * all the same). */
 static inline uint64_t stream_tag(uint8_t source, const char *m, size_t ml,
                                   const char *b, size_t bl, const char *q,
                                   size_t ql)
 {
-    uint64_t t = (uint64_t)source | (uint64_t)(ml & 0xFFu) << 8 |
-                 (uint64_t)(bl & 0xFFu) << 16 | (uint64_t)(ql & 0xFFu) << 24;
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) * (uint64_t)(source + 1);
 
-    if (ml > 0) {
-        t ^= (uint64_t)(unsigned char)m[0] << 32 ^
-             (uint64_t)(unsigned char)m[ml - 1] << 36;
+    h = hash_name(h, m, ml);
+    h = hash_name(h, b, bl);
+    h = hash_name(h, q, ql);
+    return h ^ h >> 29;
+}
+
+/* The index slot where the stream of key hash tag and the given names
+ * is, or the empty slot where it goes. The index is never full (twice
+ * max_streams), so the probe ends. */
+static size_t stream_probe(const struct agg *a, uint64_t tag,
+                           uint8_t source, const char *m, size_t ml,
+                           const char *b, size_t bl, const char *q,
+                           size_t ql)
+{
+    size_t i = (size_t)tag & a->index_mask;
+
+    for (;;) {
+        uint32_t k = a->index[i];
+        const struct agg_stream *s;
+        if (k == 0) {
+            return i;
+        }
+        s = &a->stream[k - 1];
+        if (a->tag[k - 1] == tag && s->source == source &&
+            s->market_len == ml && s->base_len == bl &&
+            s->quote_len == ql && md_bytes_eq(s->base, b, bl) &&
+            md_bytes_eq(s->quote, q, ql) && md_bytes_eq(s->market, m, ml)) {
+            return i;
+        }
+        i = (i + 1) & a->index_mask;
     }
-    if (bl > 0) {
-        t ^= (uint64_t)(unsigned char)b[0] << 40 ^
-             (uint64_t)(unsigned char)b[bl - 1] << 44;
-    }
-    if (ql > 0) {
-        t ^= (uint64_t)(unsigned char)q[0] << 52 ^
-             (uint64_t)(unsigned char)q[ql - 1] << 56;
-    }
-    return t;
+}
+
+/* The stream of (source, m, b, q), or NULL if there is none yet. */
+static struct agg_stream *stream_find(const struct agg *a, uint8_t source,
+                                      const char *m, size_t ml,
+                                      const char *b, size_t bl,
+                                      const char *q, size_t ql)
+{
+    uint64_t tag = stream_tag(source, m, ml, b, bl, q, ql);
+    size_t i = stream_probe(a, tag, source, m, ml, b, bl, q, ql);
+
+    return a->index[i] != 0 ? &a->stream[a->index[i] - 1] : NULL;
 }
 
 static struct agg_stream *stream_get(struct agg *a, uint8_t source,
@@ -162,23 +287,21 @@ static struct agg_stream *stream_get(struct agg *a, uint8_t source,
 {
     size_t ml = strlen(m), bl = strlen(b), ql = strlen(q);
     uint64_t tag = stream_tag(source, m, ml, b, bl, q, ql);
+    size_t at = stream_probe(a, tag, source, m, ml, b, bl, q, ql);
     struct agg_stream *s;
-    unsigned i;
+    unsigned i, k;
 
-    for (i = 0; i < a->n_streams; i++) {
-        s = &a->stream[i];
-        if (a->tag[i] == tag && s->source == source &&
-            strcmp(s->market, m) == 0 && strcmp(s->base, b) == 0 &&
-            strcmp(s->quote, q) == 0) {
-            return s;
-        }
+    if (a->index[at] != 0) {
+        return &a->stream[a->index[at] - 1];
     }
-    if (a->n_streams == AGG_MAX_STREAMS) {
+    if (a->n_streams == a->cfg.max_streams) {
         a->st.streams_full++;
         return NULL;
     }
-    a->tag[a->n_streams] = tag;
-    s = &a->stream[a->n_streams++];
+    k = a->n_streams++;
+    a->tag[k] = tag;
+    a->index[at] = k + 1;
+    s = &a->stream[k];
     memset(s, 0, sizeof *s);
     s->source = source;
     s->market_len = (uint8_t)ml;
@@ -187,10 +310,16 @@ static struct agg_stream *stream_get(struct agg *a, uint8_t source,
     memcpy(s->market, m, ml + 1);
     memcpy(s->base, b, bl + 1);
     memcpy(s->quote, q, ql + 1);
+    s->series = a->series_mem + (size_t)k * a->cfg.n_intervals;
+    memset(s->series, 0, a->cfg.n_intervals * sizeof *s->series);
     for (i = 0; i < a->cfg.n_intervals; i++) {
         s->series[i].interval_ns = a->cfg.intervals_s[i] * NS_PER_S;
         s->series[i].last_start_ns = INT64_MIN;
     }
+    s->ids[0].h = a->ids_mem + (size_t)k * 2 * a->ids_slots;
+    s->ids[1].h = s->ids[0].h + a->ids_slots;
+    idset_clear(&s->ids[0]);
+    idset_clear(&s->ids[1]);
     s->gen_start_ns = a->watermark_ns;
     s->first_ns = a->watermark_ns;
     return s;
@@ -231,11 +360,17 @@ _Static_assert((BAR_ID_MAX + 1) % 8 == 0, "id_key reads whole words");
 /* ---- trade-id dedupe: two generations, each covering at least the
  * lateness horizon, so an id is remembered for at least that long. ---- */
 
-static bool idset_has(const struct agg_idset *set, uint64_t h)
+/* Slot i holds a key (else it is empty): in use and not 0. */
+static inline bool idset_full_at(const struct agg_idset *set, size_t i)
 {
-    size_t mask = AGG_DEDUPE_CAP * 2 - 1, i = (size_t)h & mask;
+    return i >= set->lo && i <= set->hi && set->h[i] != 0;
+}
 
-    while (set->h[i] != 0) {
+static bool idset_has(const struct agg_idset *set, size_t mask, uint64_t h)
+{
+    size_t i = (size_t)h & mask;
+
+    while (idset_full_at(set, i)) {
         if (set->h[i] == h) {
             return true;
         }
@@ -244,24 +379,29 @@ static bool idset_has(const struct agg_idset *set, uint64_t h)
     return false;
 }
 
-static void idset_add(struct agg_idset *set, uint64_t h)
+static void idset_add(struct agg_idset *set, size_t mask, uint64_t h)
 {
-    size_t mask = AGG_DEDUPE_CAP * 2 - 1, i = (size_t)h & mask;
+    size_t i = (size_t)h & mask;
 
-    while (set->h[i] != 0) {
+    while (idset_full_at(set, i)) {
         i = (i + 1) & mask;
+    }
+    /* i is empty; outside lo..hi, the slots in use grow to take it in,
+     * the ones between zeroed (never read before) */
+    if (set->lo > set->hi) {
+        set->lo = set->hi = (uint32_t)i;
+    } else if (i > set->hi) {
+        memset(set->h + set->hi + 1, 0,
+               (i - set->hi - 1) * sizeof *set->h);
+        set->hi = (uint32_t)i;
+    } else if (i < set->lo) {
+        memset(set->h + i + 1, 0, (set->lo - i - 1) * sizeof *set->h);
+        set->lo = (uint32_t)i;
     }
     set->h[i] = h;
     set->n++;
 }
 
-static void idset_clear(struct agg_idset *set)
-{
-    if (set->n != 0) {
-        memset(set->h, 0, sizeof set->h);
-        set->n = 0;
-    }
-}
 
 /* Start a new generation; the one before the previous is forgotten.
  * early: forced by a full set before the window elapsed. */
@@ -279,32 +419,35 @@ static void ids_rotate(struct agg *a, struct agg_stream *s, bool early)
     s->gen_start_ns = a->watermark_ns;
 }
 
-/* True if h was seen; otherwise remembers it. */
-static void ids_prefetch(const struct agg_stream *s, uint64_t h)
+static void ids_prefetch(const struct agg *a, const struct agg_stream *s,
+                         uint64_t h)
 {
 #if defined(__GNUC__)
-    size_t i = (size_t)h & (AGG_DEDUPE_CAP * 2 - 1);
+    size_t i = (size_t)h & (a->ids_slots - 1);
     __builtin_prefetch(&s->ids[0].h[i]);
     __builtin_prefetch(&s->ids[1].h[i]);
 #else
+    (void)a;
     (void)s;
     (void)h;
 #endif
 }
 
+/* True if h was seen; otherwise remembers it. */
 static bool ids_seen(struct agg *a, struct agg_stream *s, uint64_t h)
 {
     int64_t window = a->cfg.lateness_ns + a->cfg.grace_ns;
+    size_t mask = a->ids_slots - 1;
 
-    if (idset_has(&s->ids[0], h) || idset_has(&s->ids[1], h)) {
+    if (idset_has(&s->ids[0], mask, h) || idset_has(&s->ids[1], mask, h)) {
         return true;
     }
     if (a->watermark_ns - s->gen_start_ns >= window) {
         ids_rotate(a, s, false);
-    } else if (s->ids[s->cur].n >= AGG_DEDUPE_CAP) {
+    } else if (s->ids[s->cur].n >= a->cfg.dedupe_cap) {
         ids_rotate(a, s, true);
     }
-    idset_add(&s->ids[s->cur], h);
+    idset_add(&s->ids[s->cur], mask, h);
     return false;
 }
 
@@ -336,20 +479,31 @@ static struct agg_slot *slot_for(struct agg *a, struct agg_stream *s,
                                  enum slot_verdict *v)
 {
     int64_t end = start + se->interval_ns;
-    struct agg_slot *free_slot = NULL, *oldest = NULL;
+    struct agg_slot *free_slot = NULL, *oldest = NULL, *found;
     unsigned i;
 
     *v = SV_OK;
-    for (i = 0; i < AGG_SLOTS; i++) {
-        struct agg_slot *sl = &se->slot[i];
-        if (sl->state != AGG_SLOT_EMPTY && sl->start_ns == start) {
-            if (sl->state != AGG_SLOT_OPEN &&
-                a->watermark_ns - end > a->cfg.lateness_ns) {
-                *v = SV_LATE_DROP;
-                return NULL;
+    /* most events fall in the bucket of the one before: its slot first,
+     * then the others */
+    found = &se->slot[se->last_slot];
+    if (found->state == AGG_SLOT_EMPTY || found->start_ns != start) {
+        found = NULL;
+        for (i = 0; i < AGG_SLOTS; i++) {
+            struct agg_slot *sl = &se->slot[i];
+            if (sl->state != AGG_SLOT_EMPTY && sl->start_ns == start) {
+                found = sl;
+                se->last_slot = i;
+                break;
             }
-            return sl;
         }
+    }
+    if (found != NULL) {
+        if (found->state != AGG_SLOT_OPEN &&
+            a->watermark_ns - end > a->cfg.lateness_ns) {
+            *v = SV_LATE_DROP;
+            return NULL;
+        }
+        return found;
     }
     if (a->watermark_ns - end > a->cfg.lateness_ns) {
         *v = SV_LATE_DROP;
@@ -380,7 +534,7 @@ static struct agg_slot *slot_for(struct agg *a, struct agg_stream *s,
         free_slot = oldest;
     }
     memset(free_slot, 0, sizeof *free_slot);
-    a->dl_valid = false;
+    se->last_slot = (unsigned)(free_slot - se->slot);
     free_slot->state = AGG_SLOT_OPEN;
     free_slot->start_ns = start;
     if (start < s->first_ns) {
@@ -392,6 +546,18 @@ static struct agg_slot *slot_for(struct agg *a, struct agg_stream *s,
         free_slot->state = AGG_SLOT_DIRTY;
         free_slot->revision = UINT32_MAX; /* +1 wraps to 0 at emit */
     }
+    /* A new open or dirty slot only brings agg_next_deadline's answer
+     * forward: kept up to date here, not recomputed over every series
+     * (which, with a slot opening per series and interval, would make
+     * the cost per bar quadratic in the series). */
+    if (a->dl_valid) {
+        if (free_slot->state == AGG_SLOT_OPEN) {
+            int64_t d = end + a->cfg.grace_ns;
+            a->dl_open = d < a->dl_open ? d : a->dl_open;
+        } else {
+            a->dl_dirty = true;
+        }
+    }
     return free_slot;
 }
 
@@ -400,7 +566,7 @@ static void touch(struct agg *a, struct agg_slot *sl)
 {
     if (sl->state == AGG_SLOT_CLOSED) {
         sl->state = AGG_SLOT_DIRTY;
-        a->dl_valid = false;
+        a->dl_dirty = true; /* as agg_next_deadline would find */
         a->st.late_revisions++;
     }
 }
@@ -471,19 +637,8 @@ int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns)
     if (!t->market.esc && !t->fsym.esc && !t->tsym.esc) {
         /* Hot path: a known pair, found by its tag and compared on the
          * wire bytes, no copies (escaped names take the path below). */
-        uint64_t tag = stream_tag(BAR_SRC_TRADES, t->market.p,
-                                  t->market.len, t->fsym.p, t->fsym.len,
-                                  t->tsym.p, t->tsym.len);
-        for (i = 0; i < a->n_streams; i++) {
-            struct agg_stream *c = &a->stream[i];
-            if (a->tag[i] == tag && c->source == BAR_SRC_TRADES &&
-                wire_eq(&t->fsym, c->base, c->base_len) &&
-                wire_eq(&t->tsym, c->quote, c->quote_len) &&
-                wire_eq(&t->market, c->market, c->market_len)) {
-                s = c;
-                break;
-            }
-        }
+        s = stream_find(a, BAR_SRC_TRADES, t->market.p, t->market.len,
+                        t->fsym.p, t->fsym.len, t->tsym.p, t->tsym.len);
     }
     if (s == NULL && (!copy_str(&t->market, m, sizeof m) ||
                       !copy_str(&t->fsym, b, sizeof b) ||
@@ -500,7 +655,7 @@ int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns)
     if (s != NULL) {
         /* the dedupe sets are large and read at random: start the loads
          * now, the decimal scaling below runs meanwhile */
-        ids_prefetch(s, h);
+        ids_prefetch(a, s, h);
     }
     if (bar_dec_scaled(&t->q.dec, BAR_VOL_DIGITS, &qty, NULL) != MD_OK ||
         bar_dec_product_scaled(&t->p.dec, &t->q.dec, BAR_NOTIONAL_DIGITS,
@@ -1076,15 +1231,17 @@ static struct agg_slot *find_slot(const struct agg *a, const struct bar *id,
                                   const struct agg_stream **sp,
                                   const struct agg_series **sep)
 {
-    unsigned k, i, j;
+    const struct agg_stream *s;
+    unsigned i, j;
 
-    for (k = 0; k < a->n_streams; k++) {
-        const struct agg_stream *s = &a->stream[k];
-        if (s->source != id->source || strcmp(s->market, id->market) != 0 ||
-            strcmp(s->base, id->base) != 0 ||
-            strcmp(s->quote, id->quote) != 0) {
-            continue;
-        }
+    if (memchr(id->market, '\0', sizeof id->market) == NULL ||
+        memchr(id->base, '\0', sizeof id->base) == NULL ||
+        memchr(id->quote, '\0', sizeof id->quote) == NULL) {
+        return NULL;
+    }
+    s = stream_find(a, id->source, id->market, strlen(id->market), id->base,
+                    strlen(id->base), id->quote, strlen(id->quote));
+    if (s != NULL) {
         for (i = 0; i < a->cfg.n_intervals; i++) {
             const struct agg_series *se = &s->series[i];
             if (se->interval_ns != id->interval_s * NS_PER_S) {

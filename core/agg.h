@@ -12,7 +12,8 @@
  * never put in another bucket. Trades are deduplicated by exchange trade
  * id within a window at least as long as the lateness horizon.
  *
- * All state lives in the caller's struct agg (fixed size, no allocation).
+ * All state lives in the caller's struct agg and the memory it was given
+ * (agg_mem_size, sized from the configuration; no allocation).
  * Pure: no I/O, no clock; times come in as arguments. See docs/bars.md. */
 #ifndef AGG_H
 #define AGG_H
@@ -25,15 +26,14 @@
 #include "cc_decode.h"
 #include "md_types.h"
 
-/* Limits; the fuzz build shrinks the tables with -D. */
-#define AGG_MAX_INTERVALS 6
-#ifndef AGG_MAX_STREAMS
-#define AGG_MAX_STREAMS 48
-#endif
+/* Limits of the configuration (not of the data: the tables are sized from
+ * the configuration, in memory the caller provides, see agg_mem_size). */
+#define AGG_MAX_INTERVALS 16 /* intervals per stream */
 #define AGG_SLOTS 16 /* buckets kept per series: open + revisable */
-#ifndef AGG_DEDUPE_CAP
-#define AGG_DEDUPE_CAP 4096 /* trade ids per stream per generation */
-#endif
+#define AGG_STREAMS_DEFAULT 64   /* max_streams of agg_config_default */
+#define AGG_STREAMS_LIMIT (1u << 22) /* largest max_streams accepted */
+#define AGG_DEDUPE_DEFAULT 4096  /* dedupe_cap of agg_config_default */
+#define AGG_DEDUPE_LIMIT (1u << 24)  /* largest dedupe_cap accepted */
 #define AGG_MAX_GAPS 8 /* reconnect gaps remembered */
 
 struct agg_config {
@@ -42,6 +42,13 @@ struct agg_config {
     int64_t grace_ns;    /* close at end + grace; default 2 s */
     int64_t lateness_ns; /* revise up to end + lateness; default 120 s */
     bool emit_empty;     /* a flat synthetic bar for empty intervals */
+    /* Streams the table holds (each with n_intervals series); events of
+     * further streams are counted in streams_full. Default
+     * AGG_STREAMS_DEFAULT; the core sets it from its series. */
+    unsigned max_streams;
+    /* Trade ids remembered per stream and generation (two generations
+     * cover the dedupe window); default AGG_DEDUPE_DEFAULT. */
+    unsigned dedupe_cap;
 };
 
 /* Counters a person reads in the summary; all monotonic. */
@@ -55,13 +62,20 @@ struct agg_stats {
     uint64_t cccagg_updates, volume_resets, volume_negative;
     uint64_t ohlc_updates;
     uint64_t bars, revisions, synthetic;
-    uint64_t streams_full;      /* events of streams beyond AGG_MAX_STREAMS */
+    uint64_t streams_full;      /* events of streams beyond max_streams */
 };
 
-/* A trade-id set generation (open addressing; h == 0 is empty). */
+/* A trade-id set generation: open addressing with linear probing over
+ * the aggregator's ids_slots keys in the caller's memory (h == 0 is
+ * empty). Only slots lo..hi are in use, each a key or 0 (lo > hi: none);
+ * the others count as empty, whatever the memory holds. So a new set
+ * costs nothing, clearing one is O(1), and the memory touched follows the
+ * ids seen (a pair's consecutive decimal ids fill neighbouring slots), not
+ * the capacity. */
 struct agg_idset {
     uint32_t n;
-    uint64_t h[AGG_DEDUPE_CAP * 2];
+    uint32_t lo, hi;
+    uint64_t *h;
 };
 
 enum agg_slot_state {
@@ -99,6 +113,8 @@ struct agg_series {
     int64_t interval_ns;
     int64_t last_start_ns; /* the bucket of the last event (a cache that
                               saves the division): INT64_MIN for none */
+    unsigned last_slot;    /* the slot it was found in last (a cache that
+                              saves the scan of the slots) */
     struct agg_slot slot[AGG_SLOTS];
     int64_t emitted_until_ns; /* end of the newest bucket emitted */
     bool has_last_close;
@@ -110,7 +126,7 @@ struct agg_stream {
     char market[BAR_MARKET_MAX + 1], base[BAR_SYM_MAX + 1],
         quote[BAR_SYM_MAX + 1];
     uint8_t market_len, base_len, quote_len;
-    struct agg_series series[AGG_MAX_INTERVALS];
+    struct agg_series *series; /* cfg.n_intervals, in the caller's memory */
     /* trades: dedupe generations */
     struct agg_idset ids[2];
     unsigned cur;         /* index of the current generation */
@@ -128,11 +144,17 @@ struct agg {
     bool started;
     uint64_t arrival;
     unsigned n_streams;
-    /* each stream's key packed into 64 bits (source, the names' lengths
-     * and some of their bytes): the streams are large, so lookups scan
-     * this compact array and compare names only where the tag matches */
-    uint64_t tag[AGG_MAX_STREAMS];
-    struct agg_stream stream[AGG_MAX_STREAMS];
+    /* Tables in the caller's memory (agg_init): streams in creation order
+     * with their key hashes (source and names), an open-addressing index
+     * from hash to stream (index[i] = stream + 1, 0 empty; a power of two
+     * at least twice max_streams), each stream's series and id sets. */
+    struct agg_stream *stream; /* [cfg.max_streams] */
+    uint64_t *tag;             /* [cfg.max_streams] */
+    uint32_t *index;           /* [index_mask + 1] */
+    size_t index_mask;
+    struct agg_series *series_mem; /* [max_streams * n_intervals] */
+    uint64_t *ids_mem;             /* [max_streams * 2 * ids_slots] */
+    size_t ids_slots;              /* per set: a power of two >= 2 * cap */
     unsigned n_gaps;
     int64_t gap_start[AGG_MAX_GAPS], gap_end[AGG_MAX_GAPS]; /* end 0: open */
     /* agg_next_deadline's cache: valid until a slot changes state */
@@ -147,15 +169,28 @@ struct agg_out {
     size_t cap, n;
 };
 
-/* 1m, grace 2 s, lateness 120 s, no empty bars. */
+/* 1m, grace 2 s, lateness 120 s, no empty bars, AGG_STREAMS_DEFAULT
+ * streams, AGG_DEDUPE_DEFAULT trade ids. */
 void agg_config_default(struct agg_config *cfg);
 
-/* Initialise. MD_OK; MD_E_INVAL for a bad configuration (no interval, an
- * interval not a positive multiple of 1 s, more than AGG_MAX_INTERVALS,
- * negative grace or lateness, lateness beyond what AGG_SLOTS buckets of
- * the smallest interval can hold). a is large: allocate it statically or
- * on the heap. */
-int agg_init(struct agg *a, const struct agg_config *cfg);
+/* Bytes of memory agg_init needs for cfg: per stream its header, key,
+ * n_intervals series and two id sets, plus the index. Grows linearly in
+ * max_streams (and in dedupe_cap). SIZE_MAX when max_streams or
+ * dedupe_cap is beyond its limit. */
+size_t agg_mem_size(const struct agg_config *cfg);
+
+/* Initialise, the tables carved from mem[0..size) (not zeroed, any
+ * alignment; borrowed: the caller keeps it while a is used and frees it
+ * after). Only the index is written here; a stream's memory is first
+ * touched when its first event arrives (its id sets as trade ids come),
+ * so resident memory follows the data, not the capacity.
+ * MD_OK; MD_E_INVAL for a bad configuration (no interval, an interval not
+ * a positive multiple of 1 s, more than AGG_MAX_INTERVALS, negative grace
+ * or lateness, lateness beyond what AGG_SLOTS buckets of the smallest
+ * interval can hold, max_streams or dedupe_cap 0 or beyond its limit) or
+ * size below agg_mem_size(cfg). struct agg itself is small. */
+int agg_init(struct agg *a, const struct agg_config *cfg, void *mem,
+             size_t size);
 
 /* One decoded TYPE 0 trade received when the watermark was now_ns.
  * Duplicates, late and bad trades are counted (see struct agg_stats).

@@ -29,7 +29,8 @@ void core_config_default(struct core_config *cfg)
     pub_config_default(&cfg->pub);
     agg_config_default(&cfg->agg);
     rp_config_default(&cfg->rp);
-    cfg->rest.queue_cap = CORE_FETCH_CAP;
+    cfg->agg.max_streams = 0; /* from the series (core_mem_size) */
+    cfg->rest.queue_cap = 0;  /* from the series (fetch_cap_of) */
 }
 
 static bool copy_name(char *dst, size_t cap, const char *src)
@@ -49,7 +50,7 @@ int core_config_add_series(struct core_config *cfg, const char *market,
 {
     struct rp_series *s;
 
-    if (cfg->n_series >= CORE_MAX_SERIES) {
+    if (cfg->series == NULL || cfg->n_series >= cfg->cap_series) {
         return MD_E_FULL;
     }
     s = &cfg->series[cfg->n_series];
@@ -76,7 +77,7 @@ static void build_subs(struct core *c)
     c->n_subs = 0;
     for (i = 0; i < c->cfg.n_series; i++) {
         const struct rp_series *se = &c->cfg.series[i];
-        char *t = c->sub_text[c->n_subs];
+        char *t = c->sub_text + (size_t)c->n_subs * CORE_SUB_LEN;
         size_t n = 0, part;
         const char *parts[3] = {se->market, se->base, se->quote};
         bool dup = false;
@@ -102,21 +103,170 @@ static void build_subs(struct core *c)
     }
 }
 
-int core_init(struct core *c, const struct core_config *cfg)
+/* The distinct streams (source, market, base, quote) of the series.
+ * Each series is looked for among the ones before it, nearest first (a
+ * stream's series are usually added together, so a repeat is found in a
+ * few steps; a new stream costs a scan of the ones before). */
+static unsigned series_streams(const struct core_config *cfg)
 {
+    unsigned n = 0, i, j;
+
+    for (i = 0; i < cfg->n_series; i++) {
+        const struct rp_series *s = &cfg->series[i];
+        bool seen = false;
+        for (j = i; j-- > 0 && !seen;) {
+            const struct rp_series *o = &cfg->series[j];
+            seen = o->source == s->source &&
+                   strcmp(o->base, s->base) == 0 &&
+                   strcmp(o->quote, s->quote) == 0 &&
+                   strcmp(o->market, s->market) == 0;
+        }
+        n += !seen;
+    }
+    return n;
+}
+
+/* cfg with the table sizes left 0 filled in from the series. */
+static void sized(const struct core_config *in, struct core_config *cfg)
+{
+    *cfg = *in;
+    if (cfg->agg.max_streams == 0) {
+        cfg->agg.max_streams = series_streams(in) + AGG_STREAMS_DEFAULT;
+    }
+    if (cfg->max_tickers == 0) {
+        cfg->max_tickers = cfg->agg.max_streams;
+    }
+    if (cfg->rest.queue_cap == 0) {
+        /* every series' preflight pages fit: a plan larger than the
+         * queue is refused whole (rp_plan_preflight: MD_E_FULL) */
+        uint32_t lim = cfg->rp.page_limit > 0 ? cfg->rp.page_limit : 1;
+        uint64_t pages = (cfg->rp.preflight_bars + lim - 1) / lim;
+        uint64_t n = (uint64_t)cfg->n_series * (pages > 0 ? pages : 1);
+        cfg->rest.queue_cap =
+            n > CORE_FETCH_MIN ? (n < UINT32_MAX / 2 ? (unsigned)n
+                                                     : UINT32_MAX / 2)
+                               : CORE_FETCH_MIN;
+    }
+}
+
+/* The bar store's slots: a power of two, CORE_BAR_MIN or 4 per series
+ * (a bar boundary closes one bar per series; the store holds a few
+ * boundaries while the broker is slow). */
+static uint64_t bar_cap_of(const struct core_config *cfg)
+{
+    uint64_t cap = CORE_BAR_MIN;
+
+    while (cap < 4 * (uint64_t)cfg->n_series) {
+        cap *= 2;
+    }
+    return cap;
+}
+
+/* The tables core_init carves from its memory, in order. */
+enum core_table {
+    CT_FEED, CT_SERIES, CT_FETCH, CT_PLAN, CT_BF, CT_STG_BF, CT_SUB_TEXT,
+    CT_SUBS, CT_BAR_STATE, CT_BAR, CT_QUEUE, CT_REF, CT_UNDO, CT_HISTO,
+    CT_CONV, CT_CLOSING, CT__COUNT
+};
+
+/* The bytes of each table for a sized configuration (SIZE_MAX on
+ * overflow). */
+static void layout(const struct core_config *cfg, size_t sz[CT__COUNT])
+{
+    size_t ns = cfg->n_series, bc = (size_t)bar_cap_of(cfg);
+
+    sz[CT_FEED] = feed_mem_size(&cfg->agg, cfg->max_tickers);
+    sz[CT_SERIES] = md_mem_mul(ns, sizeof(struct rp_series));
+    sz[CT_FETCH] = md_mem_mul(2 * (size_t)cfg->rest.queue_cap,
+                              sizeof(struct rp_fetch));
+    sz[CT_PLAN] = md_mem_mul(cfg->rest.queue_cap, sizeof(struct rp_fetch));
+    sz[CT_BF] = md_mem_mul(ns, sizeof(struct core_backfill));
+    sz[CT_STG_BF] = sz[CT_BF];
+    sz[CT_SUB_TEXT] = md_mem_mul(ns, CORE_SUB_LEN);
+    sz[CT_SUBS] = md_mem_mul(ns, sizeof(const char *));
+    sz[CT_BAR_STATE] = bc;
+    sz[CT_BAR] = md_mem_mul(bc, sizeof(struct md_bar));
+    sz[CT_QUEUE] = md_mem_mul(2 * bc, sizeof(uint64_t));
+    sz[CT_REF] = md_mem_mul(3 * bc, sizeof(const struct md_bar *));
+    sz[CT_UNDO] = md_mem_mul(3 * bc, sizeof(struct core_undo));
+    sz[CT_HISTO] = CORE_HISTO_CAP * sizeof(struct cc_bar);
+    sz[CT_CONV] = CORE_HISTO_CAP * sizeof(struct bar);
+    sz[CT_CLOSING] = CORE_CLOSING * sizeof(struct bar);
+}
+
+size_t core_mem_size(const struct core_config *in)
+{
+    struct core_config cfg;
+    size_t sz[CT__COUNT], size = MD_MEM_ALIGN;
+    unsigned k;
+
+    if (in->n_series > CORE_SERIES_LIMIT ||
+        (in->n_series > 0 && in->series == NULL)) {
+        return SIZE_MAX;
+    }
+    sized(in, &cfg);
+    layout(&cfg, sz);
+    for (k = 0; k < CT__COUNT; k++) {
+        size = md_mem_add(size, md_mem_round(sz[k]));
+    }
+    return size;
+}
+
+int core_init(struct core *c, const struct core_config *cfg, void *mem,
+              size_t size)
+{
+    size_t need = core_mem_size(cfg), sz[CT__COUNT];
+    struct md_arena ar;
+    void *t[CT__COUNT];
+    unsigned k;
     int rc;
 
     memset(c, 0, sizeof *c);
-    c->cfg = *cfg;
-    if (c->cfg.rest.queue_cap > CORE_FETCH_CAP) {
-        c->cfg.rest.queue_cap = CORE_FETCH_CAP;
+    if (need == SIZE_MAX || size < need) {
+        return MD_E_INVAL;
     }
+    sized(cfg, &c->cfg);
+    layout(&c->cfg, sz);
+    md_arena_init(&ar, mem, size);
+    for (k = 0; k < CT__COUNT; k++) {
+        t[k] = md_arena_take(&ar, sz[k]);
+        if (t[k] == NULL && sz[k] > 0) {
+            memset(c, 0, sizeof *c);
+            return MD_E_INVAL; /* cannot happen: size was checked */
+        }
+    }
+    if (c->cfg.n_series > 0) {
+        memcpy(t[CT_SERIES], cfg->series, sz[CT_SERIES]);
+    }
+    c->cfg.series = t[CT_SERIES];
+    c->cfg.cap_series = c->cfg.n_series;
+    c->fetch_cap = c->cfg.rest.queue_cap;
+    c->fetch = t[CT_FETCH];
+    c->plan_tmp = t[CT_PLAN];
+    c->bf = t[CT_BF];
+    c->stg.bf = t[CT_STG_BF];
+    c->sub_text = t[CT_SUB_TEXT];
+    c->subs = t[CT_SUBS];
+    c->bar_cap = bar_cap_of(&c->cfg);
+    c->bar_state = t[CT_BAR_STATE];
+    c->bar = t[CT_BAR];
+    c->queue = t[CT_QUEUE];
+    c->stg.ref = t[CT_REF];
+    c->stg.undo = t[CT_UNDO];
+    c->histo = t[CT_HISTO];
+    c->conv = t[CT_CONV];
+    c->closing = t[CT_CLOSING];
+    if (sz[CT_BF] > 0) {
+        memset(c->bf, 0, sz[CT_BF]);
+    }
+    memset(c->bar_state, 0, sz[CT_BAR_STATE]);
     md_prng_seed(&c->rng, cfg->seed);
     conn_init(&c->conn, &cfg->conn, &c->rng);
     rest_init(&c->rest, &c->cfg.rest, &c->rng);
     pub_init(&c->pub, &cfg->pub, &c->rng);
     c->conn.trace = c->rest.trace = c->pub.trace = (uint8_t)(cfg->trace != 0);
-    rc = feed_init(&c->feed, &cfg->agg);
+    rc = feed_init(&c->feed, &c->cfg.agg, c->cfg.max_tickers, t[CT_FEED],
+                   sz[CT_FEED]);
     if (rc != MD_OK) {
         return rc;
     }
@@ -241,7 +391,9 @@ static void save_bf(struct core *c)
 {
     if (!(c->stg.saved & SAVED_BF)) {
         c->stg.saved |= SAVED_BF;
-        memcpy(c->stg.bf, c->bf, sizeof c->bf[0] * c->cfg.n_series);
+        if (c->cfg.n_series > 0) {
+            memcpy(c->stg.bf, c->bf, sizeof c->bf[0] * c->cfg.n_series);
+        }
     }
 }
 
@@ -251,7 +403,7 @@ static void rollback(struct core *c)
     uint64_t closed;
 
     while (k-- > 0) {
-        c->bar_state[c->stg.undo[k].id % CORE_BAR_CAP] = c->stg.undo[k].st;
+        c->bar_state[c->stg.undo[k].id & (c->bar_cap - 1)] = c->stg.undo[k].st;
     }
     closed = c->s.next_id - c->stg.s.next_id; /* made in the step: lost */
     c->st.bars_rolled_back += closed;
@@ -271,7 +423,7 @@ static void rollback(struct core *c)
     if (c->stg.saved & SAVED_BUDGET) {
         c->budget = c->stg.budget;
     }
-    if (c->stg.saved & SAVED_BF) {
+    if ((c->stg.saved & SAVED_BF) && c->cfg.n_series > 0) {
         memcpy(c->bf, c->stg.bf, sizeof c->bf[0] * c->cfg.n_series);
     }
     c->st.rollbacks++;
@@ -352,8 +504,7 @@ static int bars_close(struct core *c, int64_t now, bool flush, mono_ns t,
 
     do {
         uint64_t room = bars_free(c);
-        struct agg_out ao = {c->closing, sizeof c->closing /
-                                             sizeof c->closing[0], 0};
+        struct agg_out ao = {c->closing, CORE_CLOSING, 0};
         if (room == 0) {
             c->st.bars_wait++;
             c->stg.wait = true;
@@ -423,7 +574,7 @@ static int bar_timer(struct core *c, mono_ns t)
 /* The planned requests live in a ring twice the queue's capacity, so a
  * step that pops and then pushes never writes over a popped entry:
  * restoring head and count restores the queue. */
-#define FETCH_RING (2 * CORE_FETCH_CAP)
+#define FETCH_RING(c) (2 * (c)->fetch_cap)
 
 static const struct rp_fetch *fetch_head(const struct core *c)
 {
@@ -433,7 +584,7 @@ static const struct rp_fetch *fetch_head(const struct core *c)
 static void fetch_pop(struct core *c, uint64_t k)
 {
     while (k-- > 0 && c->s.fetch_n > 0) {
-        c->s.fetch_head = (c->s.fetch_head + 1) % FETCH_RING;
+        c->s.fetch_head = (c->s.fetch_head + 1) % FETCH_RING(c);
         c->s.fetch_n--;
     }
 }
@@ -444,7 +595,7 @@ static bool fetch_push(struct core *c, const struct rp_fetch *f)
         c->st.fetch_overflow++;
         return false;
     }
-    c->fetch[(c->s.fetch_head + c->s.fetch_n) % FETCH_RING] = *f;
+    c->fetch[(c->s.fetch_head + c->s.fetch_n) % FETCH_RING(c)] = *f;
     c->s.fetch_n++;
     c->st.fetch_planned++;
     return true;
@@ -463,7 +614,7 @@ static unsigned plan(struct core *c, enum job job, int64_t now, mono_ns t)
     if (job == JOB_PREFLIGHT) {
         if (c->cfg.n_series > 0 &&
             rp_plan_preflight(&c->cfg.rp, c->cfg.series, c->cfg.n_series,
-                              now, tmp, CORE_FETCH_CAP, &n) != MD_OK) {
+                              now, tmp, c->fetch_cap, &n) != MD_OK) {
             n = 0;
         }
         for (k = 0; k < n; k++) {
@@ -481,7 +632,7 @@ static unsigned plan(struct core *c, enum job job, int64_t now, mono_ns t)
         b->want = false;
         b->pending = false;
         if (rp_plan_backfill(&c->cfg.rp, &c->cfg.series[i], i, b->from_ns,
-                             b->to_ns, now, tmp, CORE_FETCH_CAP,
+                             b->to_ns, now, tmp, c->fetch_cap,
                              &res) != MD_OK) {
             continue;
         }
@@ -793,7 +944,7 @@ static int step_one(struct core *c, const struct ev *e,
             c->stg.dropped_new += lost;
             while (lost-- > 0 && c->s.q_n > 0) {
                 uint64_t id = c->queue[(c->s.q_head + c->s.q_n - 1) %
-                                       (2 * CORE_BAR_CAP)];
+                                       (2 * c->bar_cap)];
                 c->s.q_n--;
                 bars_set_state(c, id, CORE_BAR_FREE);
             }
@@ -861,7 +1012,7 @@ static int stale_report(struct core *c, const struct core_in *in)
     }
     if (in->bar_id == 0 || in->bar_id >= c->s.next_id ||
         in->bar_id < c->s.lo ||
-        c->bar_state[in->bar_id % CORE_BAR_CAP] != CORE_BAR_INFLIGHT) {
+        c->bar_state[in->bar_id & (c->bar_cap - 1)] != CORE_BAR_INFLIGHT) {
         return 1;
     }
     return 0;
@@ -1166,7 +1317,7 @@ int core_check(const struct core *c)
 {
     if (c->s.n_queued != c->pub.queued || c->s.n_inflight != c->pub.inflight ||
         c->s.q_n != c->s.n_queued || c->s.lo > c->s.next_id ||
-        c->s.next_id - c->s.lo > CORE_BAR_CAP) {
+        c->s.next_id - c->s.lo > c->bar_cap) {
         return MD_E_STATE;
     }
     if (c->s.fetch_n > c->cfg.rest.queue_cap) {

@@ -30,11 +30,14 @@
 #include "md_types.h"
 #include "rest_policy.h"
 
-#define CORE_MAX_SERIES 32   /* configured series (REST preflight/backfill) */
-#define CORE_FETCH_CAP 256   /* planned REST requests held at once */
+#define CORE_FETCH_MIN 256   /* planned REST requests held at least */
 #define CORE_HISTO_CAP 2001  /* bars in one histo body (limit 2000 + 1) */
-#define CORE_BAR_CAP 8192    /* closed bars held until delivered (2^k) */
-#define CORE_SUB_LEN 64      /* one subscription, "5~CCCAGG~BTC~USD" */
+#define CORE_CLOSING 256     /* bars the aggregator closes per call (a step
+                                calls it until nothing is due) */
+#define CORE_BAR_MIN 8192    /* closed bars held at least (2^k); more with
+                                more series: 4 per series */
+/* one subscription, "5~CCCAGG~BTC~USD": type, market, base, quote */
+#define CORE_SUB_LEN (2 + BAR_MARKET_MAX + 2 * (1 + BAR_SYM_MAX) + 1)
 #define CORE_TARGET_MAX 1024 /* a REST request's path and query */
 
 /* The version of the core's behaviour as a recording sees it: what it
@@ -42,6 +45,7 @@
  * cannot be replayed strictly. Bumped with every change to an action's
  * meaning or text, an input, or a machine table. */
 #define CORE_VERSION 2
+#define CORE_SERIES_LIMIT (1u << 20) /* largest n_series accepted */
 
 struct core_config {
     uint64_t seed; /* PRNG seed for jitter; recorded in every capture */
@@ -49,12 +53,22 @@ struct core_config {
     struct conn_config conn;
     struct rest_config rest;
     struct pub_config pub;
+    /* agg.max_streams 0 (the default): one stream per distinct (source,
+     * market, base, quote) of the series, plus AGG_STREAMS_DEFAULT for
+     * data the series do not name (other pairs in a capture, TYPE 24) */
     struct agg_config agg;
+    /* TYPE 2/5 merge states; 0 (the default): as many as streams */
+    unsigned max_tickers;
     struct rp_config rp;
     /* The series whose REST bars the policy fetches: CCCAGG pairs (seeded
-     * previous close, backfilled) and exchange trade pairs (backfilled). */
-    unsigned n_series;
-    struct rp_series series[CORE_MAX_SERIES];
+     * previous close, backfilled) and exchange trade pairs (backfilled).
+     * The array is the caller's, cap_series long: set series and
+     * cap_series, then add with core_config_add_series (or fill it and
+     * set n_series). core_init copies the series into the core's memory,
+     * so the array may go once the core is initialised. No fixed limit:
+     * the caller sizes the array. */
+    struct rp_series *series;
+    unsigned n_series, cap_series;
 };
 
 /* What arrives from outside. */
@@ -120,9 +134,14 @@ struct core_backfill {
     int64_t from_ns, to_ns; /* server time */
 };
 
-/* The bar store: ids next_id - CORE_BAR_CAP < lo <= id < next_id live in
- * slot[id % CORE_BAR_CAP]; queue holds, in order, the ids waiting to be
+/* The bar store: ids next_id - bar_cap < lo <= id < next_id live in
+ * slot[id % bar_cap]; queue holds, in order, the ids waiting to be
  * produced. */
+struct core_undo {
+    uint64_t id;
+    uint8_t st;
+};
+
 enum core_bar_state {
     CORE_BAR_FREE = 0,
     CORE_BAR_QUEUED,   /* waiting to be produced */
@@ -144,6 +163,12 @@ struct core_small {
     uint64_t req_id;                  /* REST requests sent */
 };
 
+/* The core's state. Small (a few KB): every table sized from the
+ * configuration (the aggregator's streams and series, the feed's tickers,
+ * the series, their backfill state and subscriptions, the REST queue, the
+ * bar store, the staging logs, REST body scratch) lives in the memory the
+ * caller gave core_init (core_mem_size). cfg.series points to the core's
+ * own copy of the series. */
 struct core {
     struct core_config cfg;
     struct md_prng rng;
@@ -153,16 +178,20 @@ struct core {
     struct feed feed;
     struct rp_budget budget;
     struct core_small s;
-    struct rp_fetch fetch[2 * CORE_FETCH_CAP]; /* ring; see core.c */
-    struct core_backfill bf[CORE_MAX_SERIES];
-    /* the subscriptions (WS_SUBSCRIBE's payload) */
+    /* planned REST requests: a ring of 2 * fetch_cap (core.c); fetch_cap
+     * = cfg.rest.queue_cap */
+    unsigned fetch_cap;
+    struct rp_fetch *fetch;
+    struct core_backfill *bf; /* one per series */
+    /* the subscriptions (WS_SUBSCRIBE's payload), at most one per series */
     unsigned n_subs;
-    char sub_text[2 * CORE_MAX_SERIES][CORE_SUB_LEN];
-    const char *subs[2 * CORE_MAX_SERIES];
-    /* the bar store */
-    uint8_t bar_state[CORE_BAR_CAP];
-    struct md_bar bar[CORE_BAR_CAP];
-    uint64_t queue[2 * CORE_BAR_CAP];
+    char *sub_text;           /* n_series * CORE_SUB_LEN */
+    const char **subs;
+    /* the bar store, bar_cap slots (a power of two) */
+    uint64_t bar_cap;
+    uint8_t *bar_state;
+    struct md_bar *bar;
+    uint64_t *queue;          /* 2 * bar_cap */
     /* the step being staged (core.c) */
     struct {
         struct core_small s;
@@ -170,15 +199,15 @@ struct core {
         struct rest rest;
         struct pub pub;
         struct rp_budget budget;
-        struct core_backfill bf[CORE_MAX_SERIES];
+        struct core_backfill *bf;    /* one per series */
         uint8_t saved; /* bit m: machine m saved; bits 4, 5: budget, bf */
         bool have_offset;            /* the feed's clock */
         int64_t offset_ns;
         struct md_out out;           /* what the machines wrote */
         size_t n_ref;
-        const struct md_bar *ref[3 * CORE_BAR_CAP]; /* action payloads */
+        const struct md_bar **ref;   /* action payloads, 3 * bar_cap */
         size_t n_undo;
-        struct { uint64_t id; uint8_t st; } undo[3 * CORE_BAR_CAP];
+        struct core_undo *undo;      /* 3 * bar_cap */
         uint64_t report_id;          /* the delivery report's bar, or 0 */
         size_t rest_first, rest_n;   /* bars of a REST body, in ref */
         bool frame;                  /* apply msg when committing */
@@ -196,11 +225,12 @@ struct core {
     /* the request sent last (REST_SEND's payload) */
     char target[CORE_TARGET_MAX];
     struct md_request req;
-    /* scratch: REST bodies, plans, bars closing */
-    struct cc_bar histo[CORE_HISTO_CAP];
-    struct bar conv[CORE_HISTO_CAP];
-    struct rp_fetch plan_tmp[CORE_FETCH_CAP];
-    struct bar closing[256];
+    /* scratch: REST bodies (CORE_HISTO_CAP bars each), plans (fetch_cap),
+     * bars closing */
+    struct cc_bar *histo;
+    struct bar *conv;
+    struct rp_fetch *plan_tmp;
+    struct bar *closing;      /* CORE_CLOSING */
     uint64_t lost_unnoted; /* bars_rolled_back the next step notes */
     struct core_stats st;
 };
@@ -211,18 +241,37 @@ struct core {
 /* The machines' tables, indexed by enum md_machine (index 0 is NULL). */
 extern const struct fsm_def *const core_defs[MD_M__COUNT];
 
-/* Defaults for every machine, 1m bars, no series, seed 0. */
+/* Defaults for every machine, 1m bars, no series (and no series array),
+ * seed 0; tables sized from the series (agg.max_streams, max_tickers and
+ * rest.queue_cap 0). */
 void core_config_default(struct core_config *cfg);
 
 /* Add a series (market "CCCAGG" for the index, source cccagg, or an
- * exchange with source trades). MD_OK; MD_E_FULL; MD_E_INVAL. */
+ * exchange with source trades) to cfg->series[cfg->n_series].
+ * MD_OK; MD_E_FULL (n_series == cap_series: give a larger array);
+ * MD_E_INVAL (a name empty or too long, interval <= 0). */
 int core_config_add_series(struct core_config *cfg, const char *market,
                            const char *base, const char *quote,
                            int64_t interval_s);
 
-/* Every machine in q0. MD_OK or MD_E_INVAL (a bad aggregator
- * configuration). c is large (megabytes): static or heap. */
-int core_init(struct core *c, const struct core_config *cfg);
+/* Bytes of memory core_init needs for cfg: the aggregator and feed
+ * (feed_mem_size), a copy of the series with their backfill state and
+ * subscriptions, the REST queue and plan scratch (rest.queue_cap, 0:
+ * CORE_FETCH_MIN or every series' preflight pages if more), the bar store
+ * (CORE_BAR_MIN slots or 4 per series) with its staging logs, and two REST
+ * body buffers of CORE_HISTO_CAP bars. Linear in the series. SIZE_MAX for a configuration beyond the limits. Counting the
+ * distinct streams of the series takes time quadratic in the streams
+ * (about 10 ms at 2,400 series); it is done here and in core_init. */
+size_t core_mem_size(const struct core_config *cfg);
+
+/* Every machine in q0, the tables carved from mem[0..size) (not zeroed,
+ * any alignment; borrowed: the caller keeps mem while c is used and frees
+ * it afterwards; most of it is only touched as streams appear, so
+ * resident memory follows the data). MD_OK; MD_E_INVAL (a bad aggregator
+ * configuration, n_series beyond CORE_SERIES_LIMIT or size below
+ * core_mem_size(cfg)). c itself is small. */
+int core_init(struct core *c, const struct core_config *cfg, void *mem,
+              size_t size);
 
 /* One input. MD_OK: every part of the step is committed and its actions
  * appended to out. Otherwise nothing changed and nothing was appended:

@@ -10,12 +10,12 @@
 
 struct md_bar *bars_at(struct core *c, uint64_t id)
 {
-    return &c->bar[id % CORE_BAR_CAP];
+    return &c->bar[id & (c->bar_cap - 1)];
 }
 
 void bars_set_state(struct core *c, uint64_t id, uint8_t st)
 {
-    uint8_t *p = &c->bar_state[id % CORE_BAR_CAP];
+    uint8_t *p = &c->bar_state[id & (c->bar_cap - 1)];
 
     c->stg.undo[c->stg.n_undo].id = id;
     c->stg.undo[c->stg.n_undo].st = *p;
@@ -37,10 +37,10 @@ void bars_set_state(struct core *c, uint64_t id, uint8_t st)
 uint64_t bars_room(struct core *c)
 {
     while (c->s.lo < c->s.next_id &&
-           c->bar_state[c->s.lo % CORE_BAR_CAP] == CORE_BAR_FREE) {
+           c->bar_state[c->s.lo & (c->bar_cap - 1)] == CORE_BAR_FREE) {
         c->s.lo++;
     }
-    return CORE_BAR_CAP - (c->s.next_id - c->s.lo);
+    return c->bar_cap - (c->s.next_id - c->s.lo);
 }
 
 /* Bars released this step keep their slots until the step is over, so
@@ -48,13 +48,13 @@ uint64_t bars_room(struct core *c)
  * there was when it began. */
 uint64_t bars_free(const struct core *c)
 {
-    return CORE_BAR_CAP - (c->s.next_id - c->stg.s.lo);
+    return c->bar_cap - (c->s.next_id - c->stg.s.lo);
 }
 
 int bars_ref_room(const struct core *c, size_t n)
 {
-    return c->stg.n_ref + n <= sizeof c->stg.ref / sizeof c->stg.ref[0] &&
-           c->stg.n_undo + n <= sizeof c->stg.undo / sizeof c->stg.undo[0];
+    return c->stg.n_ref + n <= 3 * c->bar_cap &&
+           c->stg.n_undo + n <= 3 * c->bar_cap;
 }
 
 /* Store a new closed bar, queued; returns it (NULL: no room). */
@@ -71,7 +71,7 @@ const struct md_bar *bars_new(struct core *c, const struct bar *b)
     m->bar = *b;
     c->s.next_id++;
     bars_set_state(c, id, CORE_BAR_QUEUED);
-    c->queue[(c->s.q_head + c->s.q_n) % (2 * CORE_BAR_CAP)] = id;
+    c->queue[(c->s.q_head + c->s.q_n) % (2 * c->bar_cap)] = id;
     c->s.q_n++;
     c->stg.ref[c->stg.n_ref++] = m;
     return m;
@@ -90,7 +90,7 @@ int bars_produce(struct core *c, struct md_action *a)
     }
     for (k = 0; k < a->arg; k++) {
         uint64_t id = c->queue[c->s.q_head];
-        c->s.q_head = (c->s.q_head + 1) % (2 * CORE_BAR_CAP);
+        c->s.q_head = (c->s.q_head + 1) % (2 * c->bar_cap);
         c->s.q_n--;
         bars_set_state(c, id, CORE_BAR_INFLIGHT);
         c->stg.ref[c->stg.n_ref++] = bars_at(c, id);
@@ -104,7 +104,7 @@ int bars_produce(struct core *c, struct md_action *a)
 void bars_queue_remove(struct core *c, uint64_t id)
 {
     uint64_t k, w = 0;
-    const uint64_t ring = 2 * CORE_BAR_CAP;
+    const uint64_t ring = 2 * c->bar_cap;
 
     for (k = 0; k < c->s.q_n; k++) {
         uint64_t v = c->queue[(c->s.q_head + k) % ring];
@@ -134,7 +134,7 @@ int bars_discard(struct core *c, struct md_action *a)
             return MD_E_STATE;
         }
         for (id = c->s.lo; id < c->s.next_id; id++) {
-            if (c->bar_state[id % CORE_BAR_CAP] != CORE_BAR_FREE) {
+            if (c->bar_state[id & (c->bar_cap - 1)] != CORE_BAR_FREE) {
                 bars_set_state(c, id, CORE_BAR_FREE);
                 c->stg.ref[c->stg.n_ref++] = bars_at(c, id);
             }
@@ -156,7 +156,7 @@ int bars_requeue(struct core *c)
         return MD_E_STATE;
     }
     bars_set_state(c, id, CORE_BAR_QUEUED);
-    c->queue[(c->s.q_head + c->s.q_n) % (2 * CORE_BAR_CAP)] = id;
+    c->queue[(c->s.q_head + c->s.q_n) % (2 * c->bar_cap)] = id;
     c->s.q_n++;
     return MD_OK;
 }

@@ -5,15 +5,67 @@
 #include "fsm_conn.h"
 #include "md_err.h"
 
-int feed_init(struct feed *f, const struct agg_config *cfg)
+static size_t index_slots(unsigned max_tickers)
 {
+    size_t p = 1;
+
+    while (p < (size_t)max_tickers * 2) {
+        p <<= 1;
+    }
+    return p;
+}
+
+size_t feed_mem_size(const struct agg_config *cfg, unsigned max_tickers)
+{
+    size_t n = max_tickers != 0 ? max_tickers : FEED_TICKERS_DEFAULT;
+    size_t size = md_mem_add(MD_MEM_ALIGN, md_mem_round(agg_mem_size(cfg)));
+
+    if (n > FEED_TICKERS_LIMIT) {
+        return SIZE_MAX;
+    }
+    size = md_mem_add(size, md_mem_round(n * sizeof(struct cc_ticker_state)));
+    size = md_mem_add(size, md_mem_round(n * sizeof(bool)));
+    size = md_mem_add(size, md_mem_round(n * sizeof(struct feed_key)));
+    size = md_mem_add(size, md_mem_round(index_slots((unsigned)n) *
+                                         sizeof(uint32_t)));
+    return size;
+}
+
+int feed_init(struct feed *f, const struct agg_config *cfg,
+              unsigned max_tickers, void *mem, size_t size)
+{
+    size_t need = feed_mem_size(cfg, max_tickers), asize, nidx;
+    struct md_arena ar;
+    void *amem;
     int rc;
 
     memset(f, 0, sizeof *f);
+    if (size < need || need == SIZE_MAX) {
+        return MD_E_INVAL;
+    }
+    f->max_tickers = max_tickers != 0 ? max_tickers : FEED_TICKERS_DEFAULT;
     f->want.trade = AGG_TRADE_FIELDS;
     f->want.ticker = AGG_TICKER_FIELDS;
-    rc = agg_init(&f->agg, cfg);
-    return rc;
+    nidx = index_slots(f->max_tickers);
+    asize = agg_mem_size(cfg);
+    md_arena_init(&ar, mem, size);
+    amem = md_arena_take(&ar, asize);
+    f->tk = md_arena_take(&ar, f->max_tickers * sizeof *f->tk);
+    f->fresh = md_arena_take(&ar, f->max_tickers * sizeof *f->fresh);
+    f->key = md_arena_take(&ar, f->max_tickers * sizeof *f->key);
+    f->index = md_arena_take(&ar, nidx * sizeof *f->index);
+    if (amem == NULL || f->tk == NULL || f->fresh == NULL ||
+        f->key == NULL || f->index == NULL) {
+        memset(f, 0, sizeof *f);
+        return MD_E_INVAL; /* cannot happen: size was checked */
+    }
+    rc = agg_init(&f->agg, cfg, amem, asize);
+    if (rc != MD_OK) {
+        return rc;
+    }
+    f->index_mask = nidx - 1;
+    memset(f->index, 0, nidx * sizeof *f->index);
+    return MD_OK;
 }
 
 void feed_set_clock_estimate(struct feed *f, int64_t server_ms,
@@ -105,23 +157,90 @@ uint8_t feed_classify(const struct cc_msg *msg)
     return CONN_I_OTHER;
 }
 
-/* The merge state of a ticker's key, created if new. */
+/* One name of a ticker's key, unescaped: the wire bytes themselves when
+ * there is no escape, else a copy in buf. False if it cannot be a key
+ * (longer than CC_STATE_STR_MAX, or a bad escape): then the merge would
+ * fail too. */
+static bool key_name(const struct cc_str *w, char *buf, const char **p,
+                     size_t *n)
+{
+    if (!w->esc) {
+        *p = w->p;
+        *n = w->len;
+        return w->len <= CC_STATE_STR_MAX;
+    }
+    if (cc_str_unescape(w, buf, CC_STATE_STR_MAX, n) != MD_OK) {
+        return false;
+    }
+    *p = buf;
+    return true;
+}
+
+static uint64_t hash_name(uint64_t h, const char *p, size_t n)
+{
+    uint64_t w;
+
+    h = (h ^ n) * UINT64_C(0xbf58476d1ce4e5b9);
+    while (n >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ w) * UINT64_C(0x94d049bb133111eb);
+        h ^= h >> 31;
+        p += 8;
+        n -= 8;
+    }
+    if (n > 0) {
+        w = 0;
+        memcpy(&w, p, n);
+        h = (h ^ w) * UINT64_C(0x94d049bb133111eb);
+        h ^= h >> 31;
+    }
+    return h;
+}
+
+/* The merge state of a ticker's key, created if new; -1 when the key
+ * cannot be one (counted as a merge error) or the table is full (counted
+ * as ticker_overflow). */
 static int ticker_slot(struct feed *f, const struct cc_ticker *t)
 {
-    unsigned i;
+    char mb[CC_STATE_STR_MAX], fb[CC_STATE_STR_MAX], tb[CC_STATE_STR_MAX];
+    const char *m, *fs, *ts;
+    size_t ml, fl, tl, i;
+    uint64_t tag;
+    struct feed_key *k;
 
-    for (i = 0; i < f->n_tickers; i++) {
-        const struct cc_ticker_state *s = &f->tk[i];
-        if (s->type_num == t->type_num &&
-            cc_str_eq(&t->market, s->market.s, s->market.len) &&
-            cc_str_eq(&t->fsym, s->fsym.s, s->fsym.len) &&
-            cc_str_eq(&t->tsym, s->tsym.s, s->tsym.len)) {
-            return (int)i;
-        }
-    }
-    if (f->n_tickers == FEED_MAX_TICKERS) {
+    if (!key_name(&t->market, mb, &m, &ml) ||
+        !key_name(&t->fsym, fb, &fs, &fl) ||
+        !key_name(&t->tsym, tb, &ts, &tl)) {
+        f->st.merge_errors++;
         return -1;
     }
+    tag = UINT64_C(0x9e3779b97f4a7c15) * ((uint64_t)(uint32_t)t->type_num + 1);
+    tag = hash_name(hash_name(hash_name(tag, m, ml), fs, fl), ts, tl);
+    tag ^= tag >> 29;
+    for (i = (size_t)tag & f->index_mask; f->index[i] != 0;
+         i = (i + 1) & f->index_mask) {
+        k = &f->key[f->index[i] - 1];
+        if (k->tag == tag && k->type_num == t->type_num &&
+            k->market_len == ml && k->fsym_len == fl && k->tsym_len == tl &&
+            md_bytes_eq(k->fsym, fs, fl) && md_bytes_eq(k->tsym, ts, tl) &&
+            md_bytes_eq(k->market, m, ml)) {
+            return (int)(f->index[i] - 1);
+        }
+    }
+    if (f->n_tickers == f->max_tickers) {
+        f->st.ticker_overflow++;
+        return -1;
+    }
+    k = &f->key[f->n_tickers];
+    k->tag = tag;
+    k->type_num = t->type_num;
+    k->market_len = (uint8_t)ml;
+    k->fsym_len = (uint8_t)fl;
+    k->tsym_len = (uint8_t)tl;
+    memcpy(k->market, m, ml);
+    memcpy(k->fsym, fs, fl);
+    memcpy(k->tsym, ts, tl);
+    f->index[i] = f->n_tickers + 1;
     cc_ticker_reset(&f->tk[f->n_tickers]);
     f->fresh[f->n_tickers] = true;
     return (int)f->n_tickers++;
@@ -134,8 +253,7 @@ static int on_ticker(struct feed *f, const struct cc_ticker *t, int64_t now)
     int k = ticker_slot(f, t), rc;
 
     if (k < 0) {
-        f->st.ticker_overflow++;
-        return MD_OK;
+        return MD_OK; /* counted */
     }
     fresh = f->fresh[k];
     if (fresh) {

@@ -19,16 +19,26 @@
 #include "cc_decode.h"
 #include "md_types.h"
 
-#ifndef FEED_MAX_TICKERS
-#define FEED_MAX_TICKERS 64
-#endif
+#define FEED_TICKERS_DEFAULT 64 /* max_tickers when 0 is given */
+#define FEED_TICKERS_LIMIT (1u << 22)
+
+/* A ticker's key (TYPE, MARKET, FROMSYMBOL, TOSYMBOL), unescaped, and its
+ * hash: what the index compares. */
+struct feed_key {
+    uint64_t tag;
+    int32_t type_num;
+    uint8_t market_len, fsym_len, tsym_len;
+    char market[CC_STATE_STR_MAX], fsym[CC_STATE_STR_MAX],
+        tsym[CC_STATE_STR_MAX];
+};
 
 struct feed_stats {
     uint64_t frames;
     uint64_t by_type[CC_T__COUNT];
     uint64_t malformed, truncated; /* did not decode */
     uint64_t unknown_type;         /* decoded, TYPE not known */
-    uint64_t ticker_overflow;      /* more TYPE 2/5 keys than the table */
+    uint64_t ticker_overflow;      /* updates of TYPE 2/5 keys beyond
+                                      max_tickers (not merged) */
     uint64_t merge_errors;
 };
 
@@ -40,9 +50,17 @@ struct feed {
      * aggregator reads (AGG_TRADE_FIELDS, AGG_TICKER_FIELDS); a ticker
      * mask of CC_ALL_FIELDS keeps the whole snapshot in tk[]. */
     struct cc_want want;
-    unsigned n_tickers;
-    struct cc_ticker_state tk[FEED_MAX_TICKERS];
-    bool fresh[FEED_MAX_TICKERS]; /* next update is a new snapshot */
+    /* The merge state of each TYPE 2/5 key, in the caller's memory
+     * (feed_init), in order of first appearance, found through an
+     * open-addressing index by key hash (index[i] = ticker + 1, 0 empty;
+     * a power of two at least twice max_tickers). */
+    unsigned n_tickers, max_tickers;
+    struct cc_ticker_state *tk; /* [max_tickers] */
+    bool *fresh;                /* [max_tickers]: next update is a new
+                                   snapshot */
+    struct feed_key *key;       /* [max_tickers] */
+    uint32_t *index;            /* [index_mask + 1] */
+    size_t index_mask;
     struct feed_stats st;
     int last_rc;             /* of the last frame that failed to decode */
     struct cc_err last_err;  /* its offset and reason */
@@ -55,8 +73,18 @@ struct feed_result {
     enum cc_type type;  /* CC_T_NONE if it did not decode */
 };
 
-/* Initialise with the aggregator's configuration. MD_OK or MD_E_INVAL. */
-int feed_init(struct feed *f, const struct agg_config *cfg);
+/* Bytes of memory feed_init needs: the aggregator's (agg_mem_size) and
+ * max_tickers merge states (0: FEED_TICKERS_DEFAULT) with their index.
+ * SIZE_MAX for sizes beyond the limits. */
+size_t feed_mem_size(const struct agg_config *cfg, unsigned max_tickers);
+
+/* Initialise with the aggregator's configuration and room for max_tickers
+ * TYPE 2/5 keys (0: FEED_TICKERS_DEFAULT), the tables carved from
+ * mem[0..size) (borrowed as in agg_init: not zeroed, any alignment, kept
+ * by the caller while f is used). MD_OK; MD_E_INVAL for a bad
+ * configuration or size below feed_mem_size. */
+int feed_init(struct feed *f, const struct agg_config *cfg,
+              unsigned max_tickers, void *mem, size_t size);
 
 /* One text frame buf[0..len) received at local time t_ns: feed_decode,
  * then feed_apply. */

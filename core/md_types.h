@@ -181,4 +181,69 @@ const char *md_act_name(int kind);
 const char *md_note_name(int note);
 const char *md_machine_name(int machine);
 
+/* ---- caller-provided memory -------------------------------------------
+ * The core allocates nothing: tables sized from the configuration (the
+ * aggregator's streams, the feed's tickers, the core's series and REST
+ * queue) live in one block the caller allocates. Each module has
+ * x_mem_size(cfg), the bytes it needs, and x_init(x, cfg, mem, size),
+ * which carves its tables from mem with md_arena_take. mem need not be
+ * zeroed or aligned; the caller owns it, keeps it as long as x is used
+ * and frees it afterwards (x holds pointers into it). */
+
+#define MD_MEM_ALIGN 64 /* each table starts on its own cache line */
+
+/* Bytes a table of n bytes takes from an arena, alignment included;
+ * SIZE_MAX if that overflows. */
+static inline size_t md_mem_round(size_t n)
+{
+    return n > SIZE_MAX - 2 * MD_MEM_ALIGN
+               ? SIZE_MAX
+               : (n + MD_MEM_ALIGN - 1) / MD_MEM_ALIGN * MD_MEM_ALIGN;
+}
+
+/* a + b, SIZE_MAX if that overflows (sizes add up saturating, so an
+ * impossible configuration asks for SIZE_MAX, which no caller has). */
+static inline size_t md_mem_add(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+/* n * size, SIZE_MAX if that overflows. */
+static inline size_t md_mem_mul(size_t n, size_t size)
+{
+    return size != 0 && n > SIZE_MAX / size ? SIZE_MAX : n * size;
+}
+
+/* The block being carved: the next free byte and what is left. */
+struct md_arena {
+    unsigned char *p;
+    size_t left;
+};
+
+/* Start carving mem[0..size): one MD_MEM_ALIGN of every block goes to
+ * aligning its start (the x_mem_size functions count it). */
+static inline void md_arena_init(struct md_arena *a, void *mem, size_t size)
+{
+    a->p = mem;
+    a->left = mem != NULL ? size : 0;
+}
+
+/* The next n bytes (rounded up, aligned to MD_MEM_ALIGN), or NULL when
+ * the block is too small. Not zeroed. */
+static inline void *md_arena_take(struct md_arena *a, size_t n)
+{
+    size_t pad = (MD_MEM_ALIGN - (size_t)((uintptr_t)a->p % MD_MEM_ALIGN)) %
+                 MD_MEM_ALIGN;
+    size_t need = md_mem_round(n);
+    void *r;
+
+    if (need == SIZE_MAX || pad > a->left || need > a->left - pad) {
+        return NULL;
+    }
+    r = a->p + pad;
+    a->p += pad + need;
+    a->left -= pad + need;
+    return r;
+}
+
 #endif /* MD_TYPES_H */

@@ -51,7 +51,8 @@ enum rp_endpoint {
     RP_EP__COUNT
 };
 
-#define RP_SYMS_MAX 8             /* symbols per list (fsyms, tsyms) */
+#define RP_SYMS_MAX 8 /* symbols per list of one request (fsyms, tsyms):
+                         a batching limit of a request, not of a session */
 #define RP_SYM_MAX BAR_SYM_MAX    /* bytes per symbol, NUL excluded */
 #define RP_MARKET_MAX BAR_MARKET_MAX
 #define RP_INDEX_MARKET "CCCAGG"  /* e= absent means this */

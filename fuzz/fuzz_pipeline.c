@@ -8,8 +8,10 @@
  * low <= open, close <= high, volumes >= 0, buy + sell <= volume, a
  * revision only of an emitted bar); and the whole session is run twice and
  * must give byte-identical bars (no uninitialised state, no hidden input).
- * Built with small tables (-DAGG_MAX_STREAMS=4 ...) so an execution is
- * cheap. */
+ * Configured with small tables (4 streams, 64 trade ids, 4 tickers) so
+ * an execution is cheap and the tables fill up. The memory is reused
+ * between runs without zeroing: a run that depended on it being zero
+ * would differ from the next. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define MAXBARS 512
 
 static struct feed F[2];
+/* Small tables, so an execution is quick and overflow paths are reached:
+ * the sizes are configuration (FUZZ_* below), the memory sized from it. */
+#define FUZZ_STREAMS 4
+#define FUZZ_DEDUPE 64
+#define FUZZ_TICKERS 4
+static void *MEM[2];
 static struct bar OUT[2][MAXBARS];
 
 static void check_bar(const struct bar *b)
@@ -72,7 +80,14 @@ static size_t run(int k, const uint8_t *data, size_t size)
     cfg.intervals_s[1] = 300;
     cfg.n_intervals = 2;
     cfg.emit_empty = (size > 0 && (data[0] & 1));
-    if (feed_init(f, &cfg) != MD_OK) {
+    cfg.max_streams = FUZZ_STREAMS;
+    cfg.dedupe_cap = FUZZ_DEDUPE;
+    if (MEM[k] == NULL) {
+        MEM[k] = malloc(feed_mem_size(&cfg, FUZZ_TICKERS));
+    }
+    if (MEM[k] == NULL || feed_init(f, &cfg, FUZZ_TICKERS, MEM[k],
+                                    feed_mem_size(&cfg, FUZZ_TICKERS)) !=
+                              MD_OK) {
         abort();
     }
     while (pos < size && out.n < MAXBARS - 64) {

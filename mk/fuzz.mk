@@ -19,8 +19,7 @@ FUZZ_MAXLEN  ?= 4096
 FUZZ_SAN     ?= fuzzer,address,undefined
 FUZZ_CFLAGS  ?= -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -g -O1 \
                 -fsanitize=$(FUZZ_SAN) -fno-sanitize-recover=all \
-                -fno-omit-frame-pointer \
-                -DAGG_MAX_STREAMS=4 -DAGG_DEDUPE_CAP=64 -DFEED_MAX_TICKERS=4
+                -fno-omit-frame-pointer
 FUZZ_DIR     := $(BUILD)/fuzz
 FUZZ_TARGETS := fuzz_decode fuzz_merge fuzz_pipeline
 FUZZ_CORE    := core/cc_decode.c core/cc_json.c core/md_err.c core/md_float.c \

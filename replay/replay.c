@@ -158,8 +158,39 @@ static int configure(struct run *r, const char *session_config)
             goto out;
         }
     }
-    for (tok = strtok_r(syms ? syms : (char[]){"BTC,ETH,LTC"}, ",", &save);
-         tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+    if (syms == NULL) {
+        syms = strdup("BTC,ETH,LTC");
+        if (syms == NULL) {
+            snprintf(r->err, r->errlen, "out of memory");
+            rc = MD_E_NOMEM;
+            goto out;
+        }
+    }
+    {
+        /* two series (CCCAGG, the exchange) per symbol and interval, in
+         * an array as long as the list needs */
+        size_t n_syms = 1, cap;
+        for (p = syms; *p != '\0'; p++) {
+            n_syms += *p == ',';
+        }
+        cap = n_syms * 2 * r->cfg.agg.n_intervals;
+        if (cap > CORE_SERIES_LIMIT) {
+            snprintf(r->err, r->errlen, "too many series: %zu symbols x %u "
+                     "intervals x 2 (at most %u series)", n_syms,
+                     r->cfg.agg.n_intervals, CORE_SERIES_LIMIT);
+            rc = MD_E_INVAL;
+            goto out;
+        }
+        r->cfg.series = calloc(cap, sizeof *r->cfg.series);
+        if (r->cfg.series == NULL) {
+            snprintf(r->err, r->errlen, "out of memory");
+            rc = MD_E_NOMEM;
+            goto out;
+        }
+        r->cfg.cap_series = (unsigned)cap;
+    }
+    for (tok = strtok_r(syms, ",", &save); tok != NULL;
+         tok = strtok_r(NULL, ",", &save)) {
         unsigned k;
         for (k = 0; k < r->cfg.agg.n_intervals; k++) {
             int64_t iv = r->cfg.agg.intervals_s[k];
@@ -167,8 +198,8 @@ static int configure(struct run *r, const char *session_config)
                                        quote ? quote : "USD", iv) != MD_OK ||
                 core_config_add_series(&r->cfg, ex ? ex : "Coinbase", tok,
                                        quote ? quote : "USD", iv) != MD_OK) {
-                snprintf(r->err, r->errlen, "bad or too many series for "
-                         "symbol '%s' (at most %d)", tok, CORE_MAX_SERIES);
+                snprintf(r->err, r->errlen, "bad series for symbol '%s' "
+                         "(1..%d characters)", tok, BAR_SYM_MAX);
                 rc = MD_E_INVAL;
                 goto out;
             }
@@ -730,7 +761,19 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         goto out;
     }
     r->cfg.seed = sess.prng_seed;
-    rc = core_init(r->core, &r->cfg);
+    {
+        /* the core's tables, sized from the configuration; malloc'd, not
+         * zeroed: pages the core never touches are never resident */
+        size_t need = core_mem_size(&r->cfg);
+        r->core_mem = need != SIZE_MAX ? malloc(need) : NULL;
+        rc = r->core_mem != NULL ? core_init(r->core, &r->cfg, r->core_mem,
+                                             need)
+                                 : MD_E_NOMEM;
+    }
+    if (rc != MD_OK) {
+        snprintf(errbuf, errlen, "bad configuration: %s", md_strerror(rc));
+        goto out;
+    }
     loop_driver_virtual(&drv, &r->vclock);
     loop_init(&r->loop, r->core, &drv, 0);
     r->loop.sink = &world_sink;
@@ -748,10 +791,6 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     r->loop.bar_json = bar_to_json;
     r->loop.rec.ctx = r;
     r->loop.rec.actions = o->record != NULL ? rec_actions : NULL;
-    if (rc != MD_OK) {
-        snprintf(errbuf, errlen, "bad configuration: %s", md_strerror(rc));
-        goto out;
-    }
     r->wall0 = sess.started_wall_ns;
     if (!r->strict) {
         rc = book_load(&r->book, o->capture, errbuf, errlen);
@@ -818,6 +857,8 @@ out:
         sum->stale_reports = cs->stale_reports;
         sum->streams_full = cs->streams_full;
         sum->tickers_full = cs->tickers_full;
+        sum->max_streams = r->core->cfg.agg.max_streams;
+        sum->max_tickers = r->core->feed.max_tickers;
     }
     if (r->rec != NULL) {
         char e2[256];
@@ -849,6 +890,8 @@ out:
     book_free(&r->book);
     loop_free(&r->loop);
     free(r->core);
+    free(r->core_mem);
+    free(r->cfg.series);
     free(r);
     clock_gettime(CLOCK_MONOTONIC, &b);
     sum->cpu_core = thread_cpu();
@@ -886,10 +929,11 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
             s->tickers_full > 0) {
         fprintf(f, "  core: %" PRIu64 " bars lost (closed, never produced), "
                 "%" PRIu64 " waits for a full bar store, %" PRIu64
-                " stale delivery reports, %" PRIu64 " frames of unknown "
-                "streams and %" PRIu64 " of tickers beyond the table "
-                "dropped\n", s->bars_lost, s->bars_waits, s->stale_reports,
-                s->streams_full, s->tickers_full);
+                " stale delivery reports, %" PRIu64 " frames of streams "
+                "beyond the %u held and %" PRIu64 " of tickers beyond the %u "
+                "held dropped\n", s->bars_lost, s->bars_waits,
+                s->stale_reports, s->streams_full, s->max_streams,
+                s->tickers_full, s->max_tickers);
     }
     if (s->divergences > 0) {
         fprintf(f, "  STRICT MODE DIVERGENCE: %s\n", s->divergence);

@@ -64,7 +64,8 @@ struct run {
     struct rpl_opts *o;
     struct rpl_summary *sum;
     struct core *core;
-    struct core_config cfg;
+    void *core_mem;         /* the core's tables (core_mem_size) */
+    struct core_config cfg; /* its series array is ours (configure) */
     struct loop loop;      /* the executor */
     struct loop_vclock vclock;
     uint32_t cur_sock;     /* the socket the core opened last */

@@ -44,12 +44,13 @@
 #define BAR_RING 16384  /* minutes of bars kept per series (> 7 days) */
 #define HISTORY_MIN 30  /* minutes simulated before T0 */
 #define DEPTH_BARS 10080 /* minute history the server keeps (7 days) */
-#define FRAME_CAP 8192
+#define FRAME_CAP 8192 /* plus FRAME_PER_SYM a symbol (the SubAdd) */
+#define FRAME_PER_SYM 96
 #define BODY_BARS 2001
 #define BODY_CAP ((size_t)BODY_BARS * 240 + 4096)
 #define META_CAP 2048
-#define REST_Q_CAP 256
-#define SERIES_MAX (2 * SYNTH_SYMS_MAX)
+#define REST_Q_MIN 256 /* plus REST_Q_PER_SERIES a series */
+#define REST_Q_PER_SERIES 8
 #define FAULTS_MAX 4
 #define QUIET_MAX 4
 
@@ -170,10 +171,8 @@ void synth_opts_default(struct synth_opts *o)
     memset(o, 0, sizeof *o);
     o->minutes = SYNTH_MINUTES_DEFAULT;
     o->seed = SYNTH_SEED_DEFAULT;
+    o->symbols = SYNTH_SYMBOLS_DEFAULT;
     o->n_symbols = 3;
-    memcpy(o->symbols[0], "BTC", 4);
-    memcpy(o->symbols[1], "ETH", 4);
-    memcpy(o->symbols[2], "LTC", 4);
     memcpy(o->exchange, SYNTH_EXCHANGE_DEFAULT,
            sizeof SYNTH_EXCHANGE_DEFAULT);
     o->scenario = SYNTH_SC_DEFAULT;
@@ -197,11 +196,13 @@ static bool sym_char_ok(char c)
     return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 }
 
-int synth_set_symbols(struct synth_opts *o, const char *list, char *errbuf,
-                      size_t errlen)
+/* The symbols of a comma-separated list, checked: into names[0..*n)
+ * when names is not NULL (room for every symbol the list holds), else
+ * only counted. MD_OK or MD_E_USAGE with errbuf. */
+static int parse_symbols(const char *list, char (*names)[RP_SYM_MAX + 1],
+                         unsigned *n_out, char *errbuf, size_t errlen)
 {
-    char syms[SYNTH_SYMS_MAX][RP_SYM_MAX + 1];
-    unsigned n = 0, i;
+    unsigned n = 0;
     const char *p = list;
 
     if (list == NULL || *list == '\0') {
@@ -211,14 +212,11 @@ int synth_set_symbols(struct synth_opts *o, const char *list, char *errbuf,
     for (;;) {
         const char *e = strchr(p, ',');
         size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+        const char *q;
         size_t k;
 
         if (len == 0) {
             errf(errbuf, errlen, "empty symbol in '%s'", list);
-            return MD_E_USAGE;
-        }
-        if (n == SYNTH_SYMS_MAX) {
-            errf(errbuf, errlen, "more than 8 symbols in '%s'", list);
             return MD_E_USAGE;
         }
         if (len > RP_SYM_MAX) {
@@ -234,18 +232,24 @@ int synth_set_symbols(struct synth_opts *o, const char *list, char *errbuf,
                 return MD_E_USAGE;
             }
         }
-        memcpy(syms[n], p, len);
-        syms[n][len] = '\0';
-        if (strcmp(syms[n], "USD") == 0) {
+        if (len == 3 && memcmp(p, "USD", 3) == 0) {
             errf(errbuf, errlen, "USD is the quote, not a symbol ('%s')",
                  list);
             return MD_E_USAGE;
         }
-        for (i = 0; i < n; i++) {
-            if (strcmp(syms[i], syms[n]) == 0) {
-                errf(errbuf, errlen, "duplicate symbol in '%s'", list);
+        /* the symbols before this one, in the list itself */
+        for (q = list; q < p;) {
+            const char *qe = strchr(q, ',');
+            if ((size_t)(qe - q) == len && memcmp(q, p, len) == 0) {
+                errf(errbuf, errlen, "duplicate symbol in '%.64s%s'", list,
+                     strlen(list) > 64 ? "..." : "");
                 return MD_E_USAGE;
             }
+            q = qe + 1;
+        }
+        if (names != NULL) {
+            memcpy(names[n], p, len);
+            names[n][len] = '\0';
         }
         n++;
         if (e == NULL) {
@@ -253,7 +257,36 @@ int synth_set_symbols(struct synth_opts *o, const char *list, char *errbuf,
         }
         p = e + 1;
     }
-    memcpy(o->symbols, syms, sizeof syms);
+    *n_out = n;
+    return MD_OK;
+}
+
+/* The symbols of o as an array of n_symbols names (malloc'd: the caller
+ * frees it), or NULL when out of memory. o was checked. */
+static char (*symbol_names(const struct synth_opts *o))[RP_SYM_MAX + 1]
+{
+    char(*names)[RP_SYM_MAX + 1] = calloc(o->n_symbols, sizeof *names);
+    unsigned n = 0;
+
+    if (names != NULL &&
+        (parse_symbols(o->symbols, names, &n, NULL, 0) != MD_OK ||
+         n != o->n_symbols)) {
+        free(names);
+        names = NULL;
+    }
+    return names;
+}
+
+int synth_set_symbols(struct synth_opts *o, const char *list, char *errbuf,
+                      size_t errlen)
+{
+    unsigned n = 0;
+    int rc = parse_symbols(list, NULL, &n, errbuf, errlen);
+
+    if (rc != MD_OK) {
+        return rc;
+    }
+    o->symbols = list;
     o->n_symbols = n;
     return MD_OK;
 }
@@ -332,9 +365,7 @@ int synth_opts_check(const struct synth_opts *o, char *errbuf,
                      size_t errlen)
 {
     struct synth_opts tmp = *o;
-    char list[SYNTH_SYMS_MAX * (RP_SYM_MAX + 1) + 1];
-    struct sy_buf b;
-    unsigned i;
+    unsigned n = 0;
 
     if (o->minutes < 1 || o->minutes > SYNTH_MINUTES_MAX) {
         errf(errbuf, errlen, "--minutes must be 1..525600%s", "");
@@ -348,22 +379,12 @@ int synth_opts_check(const struct synth_opts *o, char *errbuf,
         errf(errbuf, errlen, "start must be in 2000..2099%s", "");
         return MD_E_USAGE;
     }
-    if (o->n_symbols < 1 || o->n_symbols > SYNTH_SYMS_MAX) {
-        errf(errbuf, errlen, "1 to 8 symbols%s", "");
+    if (parse_symbols(o->symbols, NULL, &n, errbuf, errlen) != MD_OK) {
         return MD_E_USAGE;
     }
-    sy_buf_init(&b, list, sizeof list);
-    for (i = 0; i < o->n_symbols; i++) {
-        if (memchr(o->symbols[i], '\0', sizeof o->symbols[i]) == NULL) {
-            errf(errbuf, errlen, "unterminated symbol%s", "");
-            return MD_E_USAGE;
-        }
-        if (i > 0) {
-            sy_putc(&b, ',');
-        }
-        sy_puts(&b, o->symbols[i]);
-    }
-    if (b.full || synth_set_symbols(&tmp, list, errbuf, errlen) != MD_OK) {
+    if (n != o->n_symbols) {
+        errf(errbuf, errlen, "n_symbols %u, but the list has %u",
+             o->n_symbols, n);
         return MD_E_USAGE;
     }
     if (memchr(o->exchange, '\0', sizeof o->exchange) == NULL ||
@@ -376,6 +397,7 @@ int synth_opts_check(const struct synth_opts *o, char *errbuf,
 /* The series every request is planned for: per symbol the CCCAGG index
  * (the live source is TYPE 5) and the exchange (TYPE 0 trades), 1 m. */
 static unsigned make_series(const struct synth_opts *o,
+                            const char (*names)[RP_SYM_MAX + 1],
                             struct rp_series *series)
 {
     unsigned i, n = 0;
@@ -384,7 +406,7 @@ static unsigned make_series(const struct synth_opts *o,
         struct rp_series *a = &series[n++], *x = &series[n++];
         memset(a, 0, sizeof *a);
         memcpy(a->market, RP_INDEX_MARKET, sizeof RP_INDEX_MARKET);
-        memcpy(a->base, o->symbols[i], sizeof a->base);
+        memcpy(a->base, names[i], sizeof a->base);
         memcpy(a->quote, "USD", 4);
         a->interval_s = 60;
         a->source = BAR_SRC_CCCAGG;
@@ -404,13 +426,20 @@ static void rest_config(struct rp_config *cfg)
 int synth_config_json(const struct synth_opts *o, char *buf, size_t cap)
 {
     struct sy_buf b;
-    struct rp_series series[SERIES_MAX];
+    struct rp_series *series = calloc(2 * (size_t)o->n_symbols + 1,
+                                      sizeof *series);
+    char(*names)[RP_SYM_MAX + 1] = symbol_names(o);
     struct rp_config cfg;
     char iso[32];
     unsigned i, n;
 
+    if (series == NULL || names == NULL) {
+        free(series);
+        free(names);
+        return -1;
+    }
     rest_config(&cfg);
-    n = make_series(o, series);
+    n = make_series(o, (const char(*)[RP_SYM_MAX + 1])names, series);
     sy_buf_init(&b, buf, cap);
     SY_LIT(&b, "{\"generator\":\"ccstream synth\",\"version\":");
     sy_qstr(&b, CCSTREAM_VERSION);
@@ -427,7 +456,7 @@ int synth_config_json(const struct synth_opts *o, char *buf, size_t cap)
         if (i > 0) {
             sy_putc(&b, ',');
         }
-        sy_qstr(&b, o->symbols[i]);
+        sy_qstr(&b, names[i]);
     }
     SY_LIT(&b, "],\"quote\":\"USD\",\"exchange\":");
     sy_qstr(&b, o->exchange);
@@ -461,6 +490,8 @@ int synth_config_json(const struct synth_opts *o, char *buf, size_t cap)
         sy_putc(&b, '}');
     }
     SY_LIT(&b, "]}");
+    free(series);
+    free(names);
     return b.full ? -1 : (int)b.len;
 }
 
@@ -740,7 +771,7 @@ struct gen {
     char meta_mem[META_CAP];
     /* market */
     unsigned n;
-    struct sym sy[SYNTH_SYMS_MAX];
+    struct sym *sy; /* [n] */
     double p_ooo;
     int64_t quiet[QUIET_MAX][2];
     unsigned n_quiet;
@@ -777,19 +808,19 @@ struct gen {
     unsigned corrupt_done;
     /* rest */
     struct rp_config rcfg;
-    struct rp_series series[SERIES_MAX];
+    struct rp_series *series; /* [n_series]: two a symbol */
     unsigned n_series;
-    struct rest_item rq[REST_Q_CAP];
-    unsigned rq_head, rq_n;
+    struct rest_item *rq;     /* [rq_cap] */
+    unsigned rq_head, rq_n, rq_cap;
     int64_t rest_conn;
     bool rest_waiting;
     int64_t rest_not_before;
     unsigned rest_sent;
     bool post_queued, post_done;
-    struct {
+    struct bf_state {
         bool pending;
         int64_t resume, retry;
-    } bf[SERIES_MAX];
+    } *bf; /* [n_series] */
     int64_t bf_gap_end;
 };
 
@@ -1679,10 +1710,12 @@ static void rq_push(struct gen *g, const struct rp_fetch *f, int kind)
 {
     struct rest_item *it;
 
-    if (g->rq_n == REST_Q_CAP) {
-        return; /* cannot happen with at most 8 symbols; never blocks */
+    if (g->rq_n == g->rq_cap) {
+        /* cannot happen: the queue holds REST_Q_PER_SERIES requests a
+         * series; never blocks */
+        return;
     }
-    it = &g->rq[(g->rq_head + g->rq_n) % REST_Q_CAP];
+    it = &g->rq[(g->rq_head + g->rq_n) % g->rq_cap];
     it->f = *f;
     it->kind = (uint8_t)kind;
     g->rq_n++;
@@ -1876,7 +1909,7 @@ static int rest_send(struct gen *g)
 
 static void rq_pop(struct gen *g)
 {
-    g->rq_head = (g->rq_head + 1) % REST_Q_CAP;
+    g->rq_head = (g->rq_head + 1) % g->rq_cap;
     g->rq_n--;
 }
 
@@ -1983,19 +2016,27 @@ static int on_rest(struct gen *g)
 
 static int plan_preflight(struct gen *g)
 {
-    struct rp_fetch f[SERIES_MAX * 2];
+    struct rp_fetch *f;
     size_t n = 0, i;
     int rc;
 
-    rc = rp_plan_preflight(&g->rcfg, g->series, g->n_series, g->now, f,
-                           sizeof f / sizeof f[0], &n);
-    if (rc != MD_OK) {
+    /* how many requests first (MD_E_FULL says), then the plan */
+    rc = rp_plan_preflight(&g->rcfg, g->series, g->n_series, g->now, NULL,
+                           0, &n);
+    if (rc != MD_OK && rc != MD_E_FULL) {
         return rc;
     }
-    for (i = 0; i < n; i++) {
+    f = calloc(n + 1, sizeof *f);
+    if (f == NULL) {
+        return MD_E_NOMEM;
+    }
+    rc = rp_plan_preflight(&g->rcfg, g->series, g->n_series, g->now, f, n,
+                           &n);
+    for (i = 0; rc == MD_OK && i < n; i++) {
         rq_push(g, &f[i], RQ_PRE);
     }
-    return MD_OK;
+    free(f);
+    return rc;
 }
 
 /* Reference 9.1 item 8: histominute over the whole session (at most the 7
@@ -2859,6 +2900,7 @@ int synth_generate(const struct synth_opts *o, const struct synth_sink *sink,
                    struct synth_stats *st, char *errbuf, size_t errlen)
 {
     struct gen *g;
+    char(*names)[RP_SYM_MAX + 1] = NULL;
     unsigned i;
     int rc;
 
@@ -2879,9 +2921,20 @@ int synth_generate(const struct synth_opts *o, const struct synth_sink *sink,
     g->o = *o;
     g->sink = sink;
     g->n = o->n_symbols;
-    g->frame_mem = malloc(FRAME_CAP);
+    g->n_series = 2 * g->n;
+    g->rq_cap = REST_Q_MIN + REST_Q_PER_SERIES * g->n_series;
+    g->frame_mem = malloc(FRAME_CAP + (size_t)FRAME_PER_SYM * g->n);
     g->body_mem = malloc(BODY_CAP);
-    for (i = 0; i < g->n; i++) {
+    g->sy = calloc(g->n, sizeof *g->sy);
+    g->series = calloc(g->n_series, sizeof *g->series);
+    g->bf = calloc(g->n_series, sizeof *g->bf);
+    g->rq = calloc(g->rq_cap, sizeof *g->rq);
+    names = symbol_names(o);
+    if (g->sy == NULL || g->series == NULL || g->bf == NULL ||
+        g->rq == NULL || names == NULL) {
+        rc = MD_E_NOMEM;
+    }
+    for (i = 0; rc == MD_OK && i < g->n; i++) {
         g->sy[i].bars[K_AGG] = calloc(BAR_RING, sizeof(struct mbar));
         g->sy[i].bars[K_EX] = calloc(BAR_RING, sizeof(struct mbar));
         if (g->sy[i].bars[K_AGG] == NULL || g->sy[i].bars[K_EX] == NULL) {
@@ -2893,7 +2946,8 @@ int synth_generate(const struct synth_opts *o, const struct synth_sink *sink,
         rc = MD_E_NOMEM;
         goto out;
     }
-    sy_buf_init(&g->fb, g->frame_mem, FRAME_CAP);
+    sy_buf_init(&g->fb, g->frame_mem,
+                FRAME_CAP + (size_t)FRAME_PER_SYM * g->n);
     sy_buf_init(&g->bb, g->body_mem, BODY_CAP);
     sy_buf_init(&g->mb, g->meta_mem, META_CAP);
     md_prng_seed(&g->ct, o->seed ^ UINT64_C(0x636f6e6e65637473));
@@ -2916,9 +2970,9 @@ int synth_generate(const struct synth_opts *o, const struct synth_sink *sink,
     g->server_name[0] = '\0';
     g->next_progress = 65536;
     rest_config(&g->rcfg);
-    g->n_series = make_series(o, g->series);
+    (void)make_series(o, (const char(*)[RP_SYM_MAX + 1])names, g->series);
     for (i = 0; i < g->n; i++) {
-        sym_init(g, &g->sy[i], o->symbols[i]);
+        sym_init(g, &g->sy[i], names[i]);
     }
     script(g);
     set_ctl(g, CT_CONNECT, g->t0);
@@ -2932,10 +2986,15 @@ out:
     if (st != NULL) {
         *st = g->st;
     }
-    for (i = 0; i < SYNTH_SYMS_MAX; i++) {
+    for (i = 0; g->sy != NULL && i < g->n; i++) {
         free(g->sy[i].bars[K_AGG]);
         free(g->sy[i].bars[K_EX]);
     }
+    free(g->sy);
+    free(g->series);
+    free(g->bf);
+    free(g->rq);
+    free(names);
     free(g->frame_mem);
     free(g->body_mem);
     free(g);
@@ -2968,14 +3027,24 @@ int synth_write(const struct synth_opts *o, const char *path,
     struct store_session sess;
     struct store_writer *w = NULL;
     struct synth_sink sink;
-    char config[4096], notes[512];
+    char *config, notes[512];
+    /* the configuration JSON: its fixed part, then per symbol its name
+     * and two series */
+    size_t config_cap;
     int rc, rc2;
 
     rc = synth_opts_check(o, errbuf, errlen);
     if (rc != MD_OK) {
         return rc;
     }
-    if (synth_config_json(o, config, sizeof config) < 0) {
+    config_cap = 4096 + (size_t)o->n_symbols * 320;
+    config = malloc(config_cap);
+    if (config == NULL) {
+        errf(errbuf, errlen, "out of memory%s", "");
+        return MD_E_NOMEM;
+    }
+    if (synth_config_json(o, config, config_cap) < 0) {
+        free(config);
         errf(errbuf, errlen, "configuration too long%s", "");
         return MD_E_USAGE;
     }
@@ -2994,6 +3063,7 @@ int synth_write(const struct synth_opts *o, const char *path,
     sess.notes = notes;
     rc = store_writer_open(path, &sess, NULL, NULL, &w, errbuf, errlen);
     if (rc != MD_OK) {
+        free(config);
         return rc;
     }
     sink.ctx = w;
@@ -3014,5 +3084,6 @@ int synth_write(const struct synth_opts *o, const char *path,
         (void)snprintf(side, sizeof side, "%s-shm", path);
         (void)unlink(side);
     }
+    free(config);
     return rc;
 }

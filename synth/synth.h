@@ -22,7 +22,6 @@
 #include "rest_policy.h"
 #include "store.h"
 
-#define SYNTH_SYMS_MAX RP_SYMS_MAX  /* symbols per session (8) */
 #define SYNTH_MINUTES_MAX 525600    /* one year of streaming */
 #define SYNTH_MINUTES_DEFAULT 10
 #define SYNTH_SEED_DEFAULT 1
@@ -68,8 +67,11 @@ struct synth_stats;
 struct synth_opts {
     uint32_t minutes;  /* streaming minutes, 1..SYNTH_MINUTES_MAX */
     uint64_t seed;     /* any value */
-    unsigned n_symbols; /* 1..SYNTH_SYMS_MAX */
-    char symbols[SYNTH_SYMS_MAX][RP_SYM_MAX + 1]; /* quote is USD */
+    /* The base symbols (the quote is USD), comma-separated, as
+     * synth_set_symbols checked them: borrowed, the caller keeps the
+     * string while o is used. Any number of them. */
+    const char *symbols;
+    unsigned n_symbols; /* how many symbols lists */
     char exchange[RP_MARKET_MAX + 1]; /* trade market, e.g. "Coinbase" */
     int scenario;      /* enum synth_scenario */
     int64_t start_s;   /* unix s of the WebSocket connect (T0) */
@@ -85,10 +87,11 @@ struct synth_opts {
  * SYNTH_START_DEFAULT, no frame limit, no progress. Cannot fail. */
 void synth_opts_default(struct synth_opts *o);
 
-/* Set the symbols from a comma-separated list ("BTC,ETH,LTC"): 1 to
- * SYNTH_SYMS_MAX symbols of 1..RP_SYM_MAX upper-case letters or digits,
- * no duplicates, not "USD" (the quote). MD_OK; MD_E_USAGE with errbuf
- * saying what is wrong (o unchanged). */
+/* Set the symbols from a comma-separated list ("BTC,ETH,LTC"): one or
+ * more symbols of 1..RP_SYM_MAX upper-case letters or digits, no
+ * duplicates, not "USD" (the quote). list is borrowed (o->symbols points
+ * to it). MD_OK; MD_E_USAGE with errbuf saying what is wrong (o
+ * unchanged); MD_E_NOMEM. */
 int synth_set_symbols(struct synth_opts *o, const char *list, char *errbuf,
                       size_t errlen);
 

@@ -7,6 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* libc's malloc and free, defined before cmocka's leak-checking macros:
+ * the tables below outlive a test case (the next one frees them). */
+static void *libc_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void libc_free(void *p)
+{
+    free(p);
+}
+
 #include "agg.h"
 #include "bar_num.h"
 #include "cc_decode.h"
@@ -21,6 +33,18 @@
 static struct agg A;
 static struct bar BARS[512];
 static struct agg_out OUT;
+static void *MEM; /* A's tables, sized for its configuration */
+
+/* agg_init with memory of agg_mem_size(cfg), the last one freed. */
+static int agg_init_mem(struct agg *a, const struct agg_config *cfg)
+{
+    size_t n = agg_mem_size(cfg);
+
+    libc_free(MEM);
+    MEM = n != SIZE_MAX ? libc_malloc(n) : NULL;
+    assert_non_null(MEM);
+    return agg_init(a, cfg, MEM, n);
+}
 
 static void setup_agg(const struct agg_config *cfg)
 {
@@ -30,7 +54,7 @@ static void setup_agg(const struct agg_config *cfg)
         agg_config_default(&def);
         cfg = &def;
     }
-    assert_int_equal(agg_init(&A, cfg), MD_OK);
+    assert_int_equal(agg_init_mem(&A, cfg), MD_OK);
     OUT.bars = BARS;
     OUT.cap = sizeof BARS / sizeof BARS[0];
     OUT.n = 0;
@@ -502,13 +526,124 @@ static void test_agg_config_checked(void **state)
     (void)state;
     agg_config_default(&cfg);
     cfg.n_intervals = 0;
-    assert_int_equal(agg_init(&A, &cfg), MD_E_INVAL);
+    assert_int_equal(agg_init_mem(&A, &cfg), MD_E_INVAL);
     agg_config_default(&cfg);
     cfg.intervals_s[0] = 0;
-    assert_int_equal(agg_init(&A, &cfg), MD_E_INVAL);
+    assert_int_equal(agg_init_mem(&A, &cfg), MD_E_INVAL);
     agg_config_default(&cfg);
     cfg.lateness_ns = 3600 * S; /* more than 16 slots of 1m */
-    assert_int_equal(agg_init(&A, &cfg), MD_E_INVAL);
+    assert_int_equal(agg_init_mem(&A, &cfg), MD_E_INVAL);
+}
+
+/* One trade of pair base/USD on Coinbase, with id; the aggregator's rc. */
+static int pair_trade(const char *base, unsigned id, int64_t ts)
+{
+    char buf[512];
+    struct cc_msg msg;
+    int n = snprintf(buf, sizeof buf,
+                     "{\"TYPE\":\"0\",\"M\":\"Coinbase\",\"FSYM\":\"%s\","
+                     "\"TSYM\":\"USD\",\"F\":\"1\",\"ID\":\"%u\","
+                     "\"TS\":%lld,\"Q\":1,\"P\":10}",
+                     base, id, (long long)ts);
+
+    assert_true(n > 0 && (size_t)n < sizeof buf);
+    assert_int_equal(cc_ws_decode(buf, (size_t)n, &msg, NULL), MD_OK);
+    return agg_trade(&A, &msg.u.trade, ts * S);
+}
+
+/* The tables come from the configuration, in memory the caller gives,
+ * which need not be zeroed: a stream beyond max_streams is counted (and
+ * its trade refused loudly), never put in another stream; trade ids are
+ * remembered per stream up to dedupe_cap a generation; too little memory
+ * is refused. Memory full of garbage gives the same results. */
+static void test_agg_tables_from_config(void **state)
+{
+    struct agg_config cfg;
+    size_t need;
+    unsigned i;
+
+    (void)state;
+    agg_config_default(&cfg);
+    cfg.max_streams = 2;
+    cfg.dedupe_cap = 4;
+    need = agg_mem_size(&cfg);
+    libc_free(MEM);
+    MEM = libc_malloc(need);
+    assert_non_null(MEM);
+    assert_int_equal(agg_init(&A, &cfg, MEM, need - 1), MD_E_INVAL);
+    memset(MEM, 0xA5, need); /* not zeroed: garbage */
+    assert_int_equal(agg_init(&A, &cfg, MEM, need), MD_OK);
+    assert_int_equal(pair_trade("AAA", 1, T0), MD_OK);
+    assert_int_equal(pair_trade("BBB", 1, T0), MD_OK);
+    assert_int_equal(pair_trade("CCC", 1, T0), MD_E_FULL);
+    assert_int_equal(A.n_streams, 2);
+    assert_int_equal(A.st.streams_full, 1);
+    /* the same id again, in its own stream: a duplicate; in the other
+     * stream, the same id is another trade */
+    assert_int_equal(pair_trade("AAA", 1, T0 + 1), MD_OK);
+    assert_int_equal(A.st.duplicates, 1);
+    /* four more ids fill AAA's generation (cap 4): the fifth starts a new
+     * one early; the first generation is still remembered */
+    for (i = 2; i <= 6; i++) {
+        assert_int_equal(pair_trade("AAA", i, T0 + 2), MD_OK);
+    }
+    assert_int_equal(A.st.duplicates, 1);
+    assert_int_equal(pair_trade("AAA", 5, T0 + 3), MD_OK);
+    assert_int_equal(A.st.duplicates, 2);
+    /* a second early rotation forgets ids 1-4, counted */
+    for (i = 7; i <= 10; i++) {
+        assert_int_equal(pair_trade("AAA", i, T0 + 4), MD_OK);
+    }
+    assert_true(A.st.dedupe_early >= 4);
+    /* bars: AAA and BBB, each its own */
+    OUT.bars = BARS;
+    OUT.cap = sizeof BARS / sizeof BARS[0];
+    OUT.n = 0;
+    advance((T0 + 62) * S);
+    assert_int_equal(OUT.n, 2);
+    assert_string_equal(BARS[0].base, "AAA");
+    assert_int_equal(BARS[0].trades, 10);
+    assert_string_equal(BARS[1].base, "BBB");
+    assert_int_equal(BARS[1].trades, 1);
+}
+
+/* Many streams: each trade goes to its own pair's stream, found through
+ * the index however many there are. */
+static void test_agg_many_streams(void **state)
+{
+    struct agg_config cfg;
+    char base[16];
+    unsigned i;
+
+    (void)state;
+    agg_config_default(&cfg);
+    cfg.max_streams = 3000;
+    setup_agg(&cfg);
+    for (i = 0; i < 3000; i++) {
+        snprintf(base, sizeof base, "B%u", i);
+        assert_int_equal(pair_trade(base, 7 + i % 3, T0 + (int64_t)(i % 50)),
+                         MD_OK);
+    }
+    for (i = 0; i < 3000; i += 7) { /* again: duplicates, same streams */
+        snprintf(base, sizeof base, "B%u", i);
+        assert_int_equal(pair_trade(base, 7 + i % 3, T0 + 55), MD_OK);
+    }
+    assert_int_equal(A.n_streams, 3000);
+    assert_int_equal(A.st.streams_full, 0);
+    assert_int_equal(A.st.duplicates, (3000 + 6) / 7);
+    {
+        static struct bar many[3000];
+        OUT.bars = many;
+        OUT.cap = 3000;
+        OUT.n = 0;
+        advance((T0 + 62) * S);
+        assert_int_equal(OUT.n, 3000);
+        for (i = 0; i < 3000; i++) {
+            snprintf(base, sizeof base, "B%u", i);
+            assert_string_equal(many[i].base, base); /* creation order */
+            assert_int_equal(many[i].trades, 1);
+        }
+    }
 }
 
 int main(void)
@@ -527,6 +662,8 @@ int main(void)
         cmocka_unit_test(test_agg_gap_flags_bars),
         cmocka_unit_test(test_agg_multiple_intervals_one_pass),
         cmocka_unit_test(test_agg_config_checked),
+        cmocka_unit_test(test_agg_tables_from_config),
+        cmocka_unit_test(test_agg_many_streams),
     };
     return cmocka_run_group_tests_name("agg", tests, NULL, NULL);
 }

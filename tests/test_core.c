@@ -5,7 +5,20 @@
  * backfilled from a REST body as revisions, a Type 99 body waits for the
  * rate-limit window, a 401 Err envelope fails the fetch, STOP flushes. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* libc's malloc and free, defined before cmocka's leak-checking macros:
+ * the tables below outlive a test case (the next one frees them). */
+static void *libc_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void libc_free(void *p)
+{
+    free(p);
+}
 
 #include "cmocka_inc.h"
 #include "core.h"
@@ -18,14 +31,29 @@
 static struct core C;
 static struct md_out O;
 static struct core_config CFG;
+static struct rp_series SERIES[4];
+static void *MEM; /* C's tables */
+
+/* core_init with memory of core_mem_size, the last one freed. */
+static int core_init_mem(struct core *c, const struct core_config *cfg)
+{
+    size_t n = core_mem_size(cfg);
+
+    libc_free(MEM);
+    MEM = n != SIZE_MAX ? libc_malloc(n) : NULL;
+    assert_non_null(MEM);
+    return core_init(c, cfg, MEM, n);
+}
 
 static void init(void)
 {
     core_config_default(&CFG);
+    CFG.series = SERIES;
+    CFG.cap_series = 4;
     CFG.seed = 7;
     assert_int_equal(core_config_add_series(&CFG, "CCCAGG", "BTC", "USD", 60),
                      MD_OK);
-    assert_int_equal(core_init(&C, &CFG), MD_OK);
+    assert_int_equal(core_init_mem(&C, &CFG), MD_OK);
 }
 
 /* The k-th bar the last step announced (its BARS actions in order). */
@@ -370,12 +398,164 @@ static void test_core_backfill_revises_gap_bar(void **state)
     assert_int_equal(C.st.backfill_revisions, 1);
 }
 
+/* The longest names a series may have (a 31-character market, 15-character
+ * symbols) make whole subscriptions, one per stream, each distinct: none
+ * runs into the next. */
+static void test_core_subscriptions_of_longest_names(void **state)
+{
+    char market[BAR_MARKET_MAX + 1], base[2][BAR_SYM_MAX + 1];
+    char want[2][128];
+    const struct md_action *a = NULL;
+    size_t i;
+
+    (void)state;
+    memset(market, 'M', BAR_MARKET_MAX);
+    market[BAR_MARKET_MAX] = '\0';
+    for (i = 0; i < 2; i++) {
+        memset(base[i], (int)('A' + i), BAR_SYM_MAX);
+        base[i][BAR_SYM_MAX] = '\0';
+    }
+    core_config_default(&CFG);
+    CFG.series = SERIES;
+    CFG.cap_series = 4;
+    for (i = 0; i < 2; i++) {
+        assert_int_equal(core_config_add_series(&CFG, market, base[i],
+                                                "QQQQQQQQQQQQQQQ", 60),
+                         MD_OK);
+        assert_int_equal(core_config_add_series(&CFG, market, base[i],
+                                                "QQQQQQQQQQQQQQQ", 300),
+                         MD_OK);
+        snprintf(want[i], sizeof want[i], "0~%s~%s~QQQQQQQQQQQQQQQ",
+                 market, base[i]);
+    }
+    assert_int_equal(core_init_mem(&C, &CFG), MD_OK);
+    start(L0, T0 * 1000);
+    conn(L0 + S, CONN_I_WS_OPEN);
+    frame(L0 + S, "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\"}");
+    for (i = 0; i < O.n; i++) {
+        if (O.a[i].kind == MD_A_WS_SUBSCRIBE) {
+            a = &O.a[i];
+        }
+    }
+    assert_non_null(a);
+    assert_int_equal(a->n, 2);
+    assert_string_equal(a->p.subs[0], want[0]);
+    assert_string_equal(a->p.subs[1], want[1]);
+}
+
+/* A full socket's worth: 300 pairs, trades and CCCAGG, 4 intervals each:
+ * 2,400 series. The core's own struct stays small and its memory is sized
+ * from the configuration; the preflight plans every series (the REST
+ * queue is sized from them); one trade and one CCCAGG update per pair
+ * make 600 streams, 300 merge states, and at the first minute's close 600
+ * bars, one per stream, none lost. */
+#define PAIRS 300
+static void test_core_2400_series(void **state)
+{
+    static const int64_t iv[4] = {60, 300, 900, 3600};
+    struct rp_series *series = libc_malloc(PAIRS * 8 * sizeof *series);
+    char base[16], buf[512], welcome[256];
+    size_t need, need_half;
+    unsigned i, k, m;
+    uint64_t per_stream[2] = {0, 0};
+
+    (void)state;
+    assert_non_null(series);
+    core_config_default(&CFG);
+    CFG.series = series;
+    CFG.cap_series = PAIRS * 8;
+    CFG.agg.n_intervals = 4;
+    memcpy(CFG.agg.intervals_s, iv, sizeof iv);
+    for (i = 0; i < PAIRS; i++) {
+        snprintf(base, sizeof base, "P%03u", i);
+        for (k = 0; k < 4; k++) {
+            assert_int_equal(core_config_add_series(&CFG, "CCCAGG", base,
+                                                    "USD", iv[k]), MD_OK);
+            assert_int_equal(core_config_add_series(&CFG, "Coinbase", base,
+                                                    "USD", iv[k]), MD_OK);
+        }
+        if (i + 1 == PAIRS / 2) {
+            need_half = core_mem_size(&CFG);
+        }
+    }
+    assert_int_equal(CFG.n_series, 2400);
+    need = core_mem_size(&CFG);
+    printf("  sizeof(struct core) %zu B; core_mem_size %zu B for 2,400 "
+           "series (%zu B for 1,200)\n", sizeof(struct core), need,
+           need_half);
+    assert_true(sizeof(struct core) < 32 * 1024);
+    /* linear in the series: twice the series, at most twice the memory
+     * (the REST body scratch is fixed) */
+    assert_true(need < 2 * need_half);
+    assert_true(need > need_half);
+    assert_int_equal(core_init_mem(&C, &CFG), MD_OK);
+    assert_int_equal(C.cfg.agg.max_streams, 600 + AGG_STREAMS_DEFAULT);
+    assert_true(C.cfg.series != series); /* the core's copy */
+    libc_free(series);
+    start(L0, T0 * 1000);
+    assert_int_equal(C.st.fetch_overflow, 0);
+    assert_int_equal(C.st.fetch_planned, 2400);
+    conn(L0 + S, CONN_I_WS_OPEN);
+    snprintf(welcome, sizeof welcome,
+             "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
+             "\"SERVER_TIME_MS\":%lld,\"SOCKETS_ACTIVE\":1}",
+             (long long)(T0 * 1000 + 1000));
+    frame(L0 + S, welcome);
+    for (i = 0; i < PAIRS; i++) {
+        mono_ns t = L0 + 2 * S + (mono_ns)i * 1000000;
+        snprintf(buf, sizeof buf,
+                 "{\"TYPE\":\"0\",\"M\":\"Coinbase\",\"FSYM\":\"P%03u\","
+                 "\"TSYM\":\"USD\",\"F\":\"1\",\"ID\":\"%u\","
+                 "\"TS\":%lld,\"Q\":0.5,\"P\":%u.25}", i, 1000 + i,
+                 (long long)(T0 + 2), 100 + i);
+        frame(t, buf);
+        snprintf(buf, sizeof buf,
+                 "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":"
+                 "\"P%03u\",\"TOSYMBOL\":\"USD\",\"FLAGS\":1,\"PRICE\":%u.5,"
+                 "\"LASTUPDATE\":%lld,\"VOLUMEDAY\":10,"
+                 "\"VOLUMEDAYTO\":1000}", i, 100 + i, (long long)(T0 + 2));
+        frame(t + 500000, buf);
+    }
+    assert_int_equal(C.feed.agg.n_streams, 600);
+    assert_int_equal(C.feed.n_tickers, PAIRS);
+    assert_int_equal(C.feed.agg.st.streams_full, 0);
+    assert_int_equal(C.feed.st.ticker_overflow, 0);
+    assert_int_equal(C.feed.agg.st.trades, PAIRS);
+    /* the first minute closes at its end + grace: one 1m bar a stream */
+    assert_true(C.s.bar_armed);
+    assert_int_equal(C.s.bar_deadline, L0 + 62 * S);
+    fire(MD_T_BAR, C.s.bar_deadline);
+    assert_int_equal(bars_announced(), 600);
+    assert_int_equal(C.st.bars_wait, 0);
+    assert_int_equal(C.st.streams_full + C.st.tickers_full, 0);
+    for (m = 0; m < 600; m++) {
+        const struct bar *b = bar_at(m);
+        unsigned pair = (unsigned)strtoul(b->base + 1, NULL, 10);
+        assert_int_equal(b->interval_s, 60);
+        assert_int_equal(b->start_ms, T0 * 1000);
+        assert_true(pair < PAIRS);
+        /* each pair's own price: bars went to their own streams */
+        if (b->source == BAR_SRC_TRADES) {
+            assert_true(b->close == 100 + pair + 0.25);
+            per_stream[0]++;
+        } else {
+            assert_int_equal(b->source, BAR_SRC_CCCAGG);
+            assert_true(b->close == 100 + pair + 0.5);
+            per_stream[1]++;
+        }
+    }
+    assert_int_equal(per_stream[0], PAIRS);
+    assert_int_equal(per_stream[1], PAIRS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_core_preflight_stream_close_publish_stop),
         cmocka_unit_test(test_core_rest_errors),
         cmocka_unit_test(test_core_backfill_revises_gap_bar),
+        cmocka_unit_test(test_core_2400_series),
+        cmocka_unit_test(test_core_subscriptions_of_longest_names),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -3,7 +3,20 @@
  * server time; a local clock 5 s ahead closes no bar early; malformed and
  * truncated frames are counted outputs, never failures. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* libc's malloc and free, defined before cmocka's leak-checking macros:
+ * the tables below outlive a test case (the next one frees them). */
+static void *libc_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void libc_free(void *p)
+{
+    free(p);
+}
 
 #include "cmocka_inc.h"
 #include "feed.h"
@@ -14,6 +27,19 @@
 #define T0 INT64_C(1753190400) /* a minute boundary, server time */
 
 static struct feed F;
+static void *MEM; /* F's tables */
+
+/* feed_init with memory of feed_mem_size, the last one freed. */
+static int feed_init_mem(struct feed *f, const struct agg_config *cfg,
+                         unsigned max_tickers)
+{
+    size_t n = feed_mem_size(cfg, max_tickers);
+
+    libc_free(MEM);
+    MEM = n != SIZE_MAX ? libc_malloc(n) : NULL;
+    assert_non_null(MEM);
+    return feed_init(f, cfg, max_tickers, MEM, n);
+}
 static struct bar BARS[64];
 
 static struct feed_result frame(const char *json, mono_ns t)
@@ -33,7 +59,7 @@ static void session(mono_ns local0)
     struct feed_result r;
 
     agg_config_default(&cfg);
-    assert_int_equal(feed_init(&F, &cfg), MD_OK);
+    assert_int_equal(feed_init_mem(&F, &cfg, 0), MD_OK);
     snprintf(welcome, sizeof welcome,
              "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
              "\"SERVER_UPTIME_SECONDS\":1262462,\"SERVER_NAME\":\"08\","
@@ -175,7 +201,7 @@ static void test_feed_classifies_control_frames(void **state)
 
     (void)state;
     agg_config_default(&cfg);
-    assert_int_equal(feed_init(&F, &cfg), MD_OK);
+    assert_int_equal(feed_init_mem(&F, &cfg, 0), MD_OK);
     for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct feed_result r = frame(cases[i].json, (mono_ns)i);
         if (r.conn_input != cases[i].input) {
@@ -196,7 +222,7 @@ static void test_feed_resubscribe_resets_snapshot(void **state)
 
     (void)state;
     agg_config_default(&cfg);
-    assert_int_equal(feed_init(&F, &cfg), MD_OK);
+    assert_int_equal(feed_init_mem(&F, &cfg, 0), MD_OK);
     F.want.ticker = CC_ALL_FIELDS; /* the whole snapshot */
     frame("{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
           "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"PRICE\":100,\"MEDIAN\":99,"
@@ -270,7 +296,7 @@ static void test_feed_ticker_fields(void **state)
     (void)state;
     agg_config_default(&cfg);
     for (k = 0; k < 2; k++) {
-        assert_int_equal(feed_init(&F, &cfg), MD_OK);
+        assert_int_equal(feed_init_mem(&F, &cfg, 0), MD_OK);
         assert_true(F.want.ticker == AGG_TICKER_FIELDS);
         assert_true(F.want.trade == AGG_TRADE_FIELDS);
         if (k == 0) {
@@ -317,6 +343,34 @@ static void test_feed_ticker_fields(void **state)
     }
 }
 
+/* TYPE 2/5 merge states are sized from the configuration: updates of a
+ * key beyond max_tickers are counted, not merged into another key's
+ * state; a known key goes on being merged. */
+static void test_feed_tickers_from_config(void **state)
+{
+    struct agg_config cfg;
+    static const char *const pair[3] = {"BTC", "ETH", "BTC"};
+    char buf[256];
+    int i;
+
+    (void)state;
+    agg_config_default(&cfg);
+    assert_int_equal(feed_init_mem(&F, &cfg, 1), MD_OK);
+    assert_int_equal(F.max_tickers, 1);
+    for (i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf,
+                 "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":"
+                 "\"%s\",\"TOSYMBOL\":\"USD\",\"FLAGS\":1,\"PRICE\":%d,"
+                 "\"LASTUPDATE\":%lld}", pair[i], 100 + i,
+                 (long long)(T0 + i));
+        (void)frame(buf, (mono_ns)i * S);
+    }
+    assert_int_equal(F.n_tickers, 1);
+    assert_int_equal(F.st.ticker_overflow, 1);
+    assert_int_equal(F.tk[0].updates, 2);
+    assert_int_equal(F.agg.st.cccagg_updates, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +379,7 @@ int main(void)
         cmocka_unit_test(test_feed_classifies_control_frames),
         cmocka_unit_test(test_feed_resubscribe_resets_snapshot),
         cmocka_unit_test(test_feed_ticker_fields),
+        cmocka_unit_test(test_feed_tickers_from_config),
     };
     return cmocka_run_group_tests_name("feed", tests, NULL, NULL);
 }

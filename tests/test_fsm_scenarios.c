@@ -5,6 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* libc's malloc and free, defined before cmocka's leak-checking macros:
+ * the tables below outlive a test case (the next one frees them). */
+static void *libc_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void libc_free(void *p)
+{
+    free(p);
+}
+
 #include "cmocka_inc.h"
 #include "core.h"
 #include "md_err.h"
@@ -556,10 +568,15 @@ static void test_feed_clock_estimate(void **state)
                            "\"STREAMERWELCOME\",\"SERVER_TIME_MS\":"
                            "2000000}";
     struct feed_result res;
+    size_t need;
+    void *mem;
 
     (void)state;
     agg_config_default(&ac);
-    assert_int_equal(feed_init(&f, &ac), MD_OK);
+    need = feed_mem_size(&ac, 0);
+    mem = libc_malloc(need);
+    assert_non_null(mem);
+    assert_int_equal(feed_init(&f, &ac, 0, mem, need), MD_OK);
     feed_set_clock_estimate(&f, 0, 5); /* no estimate: ignored */
     assert_false(f.have_offset);
     feed_set_clock_estimate(&f, 1000, 7 * MD_NS_PER_MS);
@@ -574,6 +591,7 @@ static void test_feed_clock_estimate(void **state)
     feed_set_clock_estimate(&f, 1000, 10 * MD_NS_PER_MS);
     assert_int_equal(feed_server_ns(&f, 10 * MD_NS_PER_MS),
                      2000000 * MD_NS_PER_MS);
+    libc_free(mem);
 }
 
 /* ---- the composition ---------------------------------------------- */
@@ -584,14 +602,23 @@ static struct md_out O;
 static void core_start(uint64_t seed)
 {
     static struct core_config cfg;
+    static struct rp_series series[1];
+    static void *mem;
+    size_t need;
 
     core_config_default(&cfg);
+    cfg.series = series;
+    cfg.cap_series = 1;
     cfg.seed = seed;
     cfg.trace = 1;
     cfg.rp.preflight_bars = 3;
     assert_int_equal(core_config_add_series(&cfg, "CCCAGG", "BTC", "USD", 60),
                      MD_OK);
-    assert_int_equal(core_init(&C, &cfg), MD_OK);
+    need = core_mem_size(&cfg);
+    libc_free(mem);
+    mem = libc_malloc(need);
+    assert_non_null(mem);
+    assert_int_equal(core_init(&C, &cfg, mem, need), MD_OK);
 }
 
 #define WALL0_S INT64_C(1753190400) /* the wall clock at START */
@@ -920,12 +947,16 @@ static void test_core_backfill_timer_armed_once(void **state)
     static const char *const syms[] = {"BTC", "ETH", "LTC", "XRP",
                                        "SOL", "ADA", "DOT", "BCH"};
     static struct core_config cfg;
+    static struct rp_series series[16];
+    static void *mem;
     const mono_ns s = MD_NS_PER_S;
-    size_t i, arms = 0;
+    size_t i, arms = 0, need;
     unsigned k, pending = 0;
 
     (void)state;
     core_config_default(&cfg);
+    cfg.series = series;
+    cfg.cap_series = 16;
     cfg.seed = 4;
     for (k = 0; k < 8; k++) {
         assert_int_equal(core_config_add_series(&cfg, "CCCAGG", syms[k], "USD",
@@ -933,7 +964,11 @@ static void test_core_backfill_timer_armed_once(void **state)
         assert_int_equal(core_config_add_series(&cfg, "Coinbase", syms[k],
                                                 "USD", 60), MD_OK);
     }
-    assert_int_equal(core_init(&C, &cfg), MD_OK);
+    need = core_mem_size(&cfg);
+    libc_free(mem);
+    mem = libc_malloc(need);
+    assert_non_null(mem);
+    assert_int_equal(core_init(&C, &cfg, mem, need), MD_OK);
     step(CORE_IN_START, 0, s, 0);
     step(CORE_IN_PUB, PUB_I_TOPIC_CREATED, s, 0);
     step(CORE_IN_CONN, CONN_I_WS_OPEN, 2 * s, 0);

@@ -69,6 +69,8 @@ static void run_fixture(const char *dir, struct sink *k)
     ssize_t n;
     FILE *f;
     struct agg_config cfg;
+    void *mem;
+    size_t need;
     struct agg_out out = {BARS, sizeof BARS / sizeof BARS[0], 0};
     int64_t last_server = 0;
 
@@ -78,7 +80,10 @@ static void run_fixture(const char *dir, struct sink *k)
         fail_msg("cannot open %s", path);
     }
     agg_config_default(&cfg);
-    assert_int_equal(feed_init(&F, &cfg), MD_OK);
+    need = feed_mem_size(&cfg, 0);
+    mem = test_malloc(need);
+    assert_non_null(mem);
+    assert_int_equal(feed_init(&F, &cfg, 0, mem, need), MD_OK);
     while ((n = getline(&line, &lcap, f)) > 0) {
         char *sp = strchr(line, ' ');
         long long t;
@@ -112,6 +117,7 @@ static void run_fixture(const char *dir, struct sink *k)
     fclose(f);
     assert_int_equal(agg_flush(&F.agg, &out), MD_OK);
     drain(k, &out);
+    test_free(mem);
 }
 
 static int list_fixtures(char names[][128], int max)

@@ -77,7 +77,7 @@ static void path_of(char *out, size_t cap, const char *name)
  * The checker
  * ------------------------------------------------------------------- */
 
-#define CK_PAIRS 8
+#define CK_PAIRS 64
 #define CK_MIN 1200 /* minutes tracked per pair, from base_min */
 #define CK_CONNS 32
 #define CK_BARS 2100
@@ -163,12 +163,17 @@ static struct bar ck_conv[CK_BARS];
 
 static void ck_init(struct ck *k, const struct synth_opts *o)
 {
+    const char *p = o->symbols;
     unsigned i;
+
     memset(k, 0, sizeof *k);
     k->base_min = o->start_s / 60 - 40;
     k->n_pairs = o->n_symbols;
+    assert_true(o->n_symbols <= CK_PAIRS);
     for (i = 0; i < o->n_symbols; i++) {
-        snprintf(k->p[i].sym, sizeof k->p[i].sym, "%s", o->symbols[i]);
+        size_t len = strcspn(p, ",");
+        snprintf(k->p[i].sym, sizeof k->p[i].sym, "%.*s", (int)len, p);
+        p += len + (p[len] == ',');
     }
     k->last_401_wall = -1;
     k->last_429_wall = -1;
@@ -1163,7 +1168,7 @@ static void test_synth_options(void **state)
     assert_int_equal(synth_set_symbols(&o, "BTC,ETH", err, sizeof err),
                      MD_OK);
     assert_int_equal(o.n_symbols, 2);
-    assert_string_equal(o.symbols[1], "ETH");
+    assert_string_equal(o.symbols, "BTC,ETH");
     assert_int_equal(synth_set_symbols(&o, "", err, sizeof err), MD_E_USAGE);
     assert_int_equal(synth_set_symbols(&o, "BTC,", err, sizeof err),
                      MD_E_USAGE);
@@ -1174,9 +1179,9 @@ static void test_synth_options(void **state)
     assert_non_null(strstr(err, "duplicate"));
     assert_int_equal(synth_set_symbols(&o, "USD", err, sizeof err),
                      MD_E_USAGE);
-    assert_int_equal(synth_set_symbols(&o, "A,B,C,D,E,F,G,H,I", err,
+    assert_int_equal(synth_set_symbols(&o, "A,B,C,D,E,F,G,H,A", err,
                                        sizeof err),
-                     MD_E_USAGE);
+                     MD_E_USAGE); /* the ninth repeats the first */
     assert_int_equal(synth_set_symbols(&o, "ABCDEFGHIJKLMNOP", err,
                                        sizeof err),
                      MD_E_USAGE);
@@ -1683,6 +1688,50 @@ static void test_synth_symbols_exchange(void **state)
     assert_true(ck.p[2].live > 0 && ck.p[3].agg > 0);
 }
 
+/* Any number of symbols: fifty (more than any fixed table synth once
+ * had, eight), each with its own trades and CCCAGG updates, a preflight
+ * request for each of its two series, and the recorded configuration
+ * naming every series. */
+static void test_synth_fifty_symbols(void **state)
+{
+    static char list[50 * 5];
+    static struct synth_opts o;
+    struct synth_stats st;
+    char err[256], *cfg;
+    unsigned i;
+    size_t n = 0;
+    int len;
+
+    (void)state;
+    for (i = 0; i < 50; i++) {
+        n += (size_t)snprintf(list + n, sizeof list - n, "%sZ%02u",
+                              i > 0 ? "," : "", i);
+    }
+    synth_opts_default(&o);
+    assert_int_equal(synth_set_symbols(&o, list, err, sizeof err), MD_OK);
+    assert_int_equal(o.n_symbols, 50);
+    o.minutes = 3;
+    gen_mem(&o, &st, NULL);
+    ck_general(&ck, false, false);
+    /* a preflight request (limit 10) for each of the 100 series; a third
+     * go before the socket opens, the rest while it streams */
+    assert_true(ck.req_lim10 >= 100);
+    assert_true(ck.req_pre > 0);
+    for (i = 0; i < 50; i++) {
+        if (ck.p[i].live == 0 || ck.p[i].agg == 0) {
+            fail_msg("symbol %s: %llu trades, %llu CCCAGG updates",
+                     ck.p[i].sym, (unsigned long long)ck.p[i].live,
+                     (unsigned long long)ck.p[i].agg);
+        }
+    }
+    cfg = test_malloc(4096 + 50 * 320);
+    len = synth_config_json(&o, cfg, 4096 + 50 * 320);
+    assert_true(len > 0);
+    assert_non_null(strstr(cfg, "\"Z00\",\"Z01\""));
+    assert_non_null(strstr(cfg, "{\"market\":\"Coinbase\",\"base\":\"Z49\""));
+    test_free(cfg);
+}
+
 /* ---------------------------------------------------------------------
  * The command line
  * ------------------------------------------------------------------- */
@@ -1804,6 +1853,7 @@ int main(void)
         cmocka_unit_test(test_synth_fmt_double),
         cmocka_unit_test(test_synth_fmt_misc),
         cmocka_unit_test(test_synth_options),
+        cmocka_unit_test(test_synth_fifty_symbols),
         cmocka_unit_test(test_synth_determinism),
         cmocka_unit_test(test_synth_export_identical),
         cmocka_unit_test(test_synth_default_realism),
