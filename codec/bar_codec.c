@@ -8,6 +8,7 @@
  * msgpack-c's own, inside bar_from_msgpack, freed before it returns. */
 #include "bar_codec.h"
 
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
@@ -1683,9 +1684,9 @@ int bar_to_msgpack(const struct bar *b, unsigned char *buf, size_t cap,
 
 /* ---------------------------------------------------------------------
  * msgpack decoder: msgpack-c's msgpack_unpack_next reads the map into an
- * object tree in one call; the loop below takes each pair from the tree
- * and keeps the byte offset of each key and value beside it, so every
- * error names where its value starts.
+ * object tree in one call; the loop below takes each pair from the tree.
+ * A value's offset, for error reports, is where its key's bytes end
+ * (msgpack-c's str objects point into the input).
  *
  * Before msgpack-c sees the bytes, mp_bound walks their headers:
  * msgpack-c's C unpacker allocates a container's declared size before
@@ -1869,20 +1870,24 @@ static int mp_bound(struct mp *m, unsigned depth)
     return MD_OK;
 }
 
-/* The item at pos (a key or a value of the top-level map); pos moves
- * past it. From the tree when t is not NULL (t itself), else bounded by
- * mp_bound and read alone by msgpack-c, valid until the next call. str
- * and bin bodies borrow the input. */
+/* The item at pos (a key or a value of the top-level map): t itself
+ * when the map is a tree (t not NULL; pos is not moved), else bounded by
+ * mp_bound and read alone by msgpack-c, valid until the next call, and
+ * pos moves past it. str and bin bodies borrow the input. */
 static int mp_item(struct mp *m, const msgpack_object *t,
                    const msgpack_object **o)
 {
     size_t at = m->pos;
     size_t off = at;
     msgpack_unpack_return ur;
-    int rc = mp_bound(m, 1);
+    int rc;
 
-    if (rc < 0 || t != NULL) {
-        *o = t;
+    *o = t;
+    if (t != NULL) {
+        return MD_OK;
+    }
+    rc = mp_bound(m, 1);
+    if (rc < 0) {
         return rc;
     }
     /* A bounded item fails only for want of memory (msgpack-c's depth
@@ -2028,6 +2033,20 @@ static int mp_value(struct dec *d, struct mp *m, int k,
     return rc < 0 ? rc : MD_OK;
 }
 
+/* Where pair i of a bounded map whose pairs start at body begins. A tree
+ * keeps no offsets; only a duplicate key needs this one. */
+static size_t mp_pair_off(const struct mp *m, size_t body, uint64_t i)
+{
+    struct mp w = *m;
+
+    w.pos = body;
+    for (; i > 0; i--) {
+        (void)mp_bound(&w, 1);
+        (void)mp_bound(&w, 1);
+    }
+    return w.pos;
+}
+
 /* A str object's text equal to the n bytes at s? */
 static bool obj_is(const msgpack_object *o, const char *s, size_t n)
 {
@@ -2083,6 +2102,7 @@ int bar_from_msgpack(const unsigned char *buf, size_t len, struct bar *b,
     uint64_t n = 0;
     uint64_t i;
     size_t body = 0; /* where the first pair starts */
+    size_t end = 0;  /* and where the map ends */
     size_t off = 0;
     int rc;
 
@@ -2101,10 +2121,11 @@ int bar_from_msgpack(const unsigned char *buf, size_t len, struct bar *b,
         rc = mp_bound(&m, 0); /* the whole map: pos is its end */
     }
     if (rc == MD_OK) {
-        size_t end = 0;
-        msgpack_unpack_return ur =
-            msgpack_unpack_next(&u, (const char *)buf, m.pos, &end);
-        if (ur == MSGPACK_UNPACK_SUCCESS && end == m.pos) {
+        size_t at = 0;
+        msgpack_unpack_return ur;
+        end = m.pos;
+        ur = msgpack_unpack_next(&u, (const char *)buf, end, &at);
+        if (ur == MSGPACK_UNPACK_SUCCESS && at == end) {
             kv = u.data.via.map.ptr;
         } else if (ur != MSGPACK_UNPACK_NOMEM_ERROR) {
             rc = mp_fail(&m, MD_E_PROTO, 0); /* not after mp_bound */
@@ -2123,12 +2144,21 @@ int bar_from_msgpack(const unsigned char *buf, size_t len, struct bar *b,
         }
         if (o->type == MSGPACK_OBJECT_STR) {
             k = key_find(o->via.str.ptr, o->via.str.size, d.hint);
+            if (kv != NULL) {
+                /* a tree's str borrows the input: the value follows */
+                const char *s = o->via.str.ptr;
+                assert(s >= (const char *)buf &&
+                       s <= (const char *)buf + end);
+                m.pos = (size_t)(s - (const char *)buf) + o->via.str.size;
+            }
         }
         if (k < 0) {
-            rc = mp_bound(&m, 1); /* an unknown key's value: skipped */
+            /* an unknown key's value: skipped */
+            rc = kv != NULL ? MD_OK : mp_bound(&m, 1);
             continue;
         }
         if (d.seen & KBIT(k)) {
+            koff = kv != NULL ? mp_pair_off(&m, body, i) : koff;
             rc = mp_fail(&m, MD_E_PROTO, koff); /* duplicate key */
             break;
         }
@@ -2141,6 +2171,9 @@ int bar_from_msgpack(const unsigned char *buf, size_t len, struct bar *b,
         }
     }
     msgpack_unpacked_destroy(&u);
+    if (kv != NULL) {
+        m.pos = end;
+    }
     if (rc == MD_OK && m.pos != len) {
         rc = mp_fail(&m, MD_E_PROTO, m.pos); /* bytes after the map */
     }
