@@ -96,8 +96,11 @@ int bar_to_msgpack(const struct bar *b, unsigned char *buf, size_t cap,
  * decimal that round-trips the double), float32 or an integer; integer
  * fields accept any msgpack int form. nil is never accepted for a known
  * key. Truncation anywhere is MD_E_TRUNC with *err_off = len; bytes after
- * the map are MD_E_PROTO. A map produced by bar_to_msgpack re-encodes to
- * identical bytes. */
+ * the map are MD_E_PROTO. The map's structure is checked before any value
+ * is read, so a structural fault (truncation, the byte 0xc1, nesting too
+ * deep) is reported in preference to a bad value before it; among value
+ * faults the first in byte order is reported. A map produced by
+ * bar_to_msgpack re-encodes to identical bytes. */
 int bar_from_msgpack(const unsigned char *buf, size_t len, struct bar *b,
                      size_t *err_off);
 
