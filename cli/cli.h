@@ -11,4 +11,23 @@ int cmd_import(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
 
+/* Option parsing shared by the subcommands: getopt_long with the GNU
+ * rules (options and operands in any order, "--" ends the options,
+ * "--name VALUE" or "--name=VALUE", unambiguous prefixes of long names).
+ *
+ * cli_opt_begin starts a new scan: getopt's state is global, and a
+ * command may run more than once in one process (the tests do).
+ *
+ * cli_opt_next returns the next option's val; -1 when the options are
+ * done (the operands are then argv[optind..argc), moved to the end);
+ * '?' after printing "ccstream CMD: unknown option 'X'", or ':' after
+ * "ccstream CMD: X needs a value", on stderr ("ccstream: ..." when cmd
+ * is NULL; the caller prints its usage if it wants and returns 2).
+ * shortopts must begin with ':' (after a '+' that stops at the first
+ * operand). */
+struct option;
+void cli_opt_begin(void);
+int cli_opt_next(const char *cmd, int argc, char **argv,
+                 const char *shortopts, const struct option *longopts);
+
 #endif /* CLI_H */

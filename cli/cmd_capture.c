@@ -2,6 +2,7 @@
  * JSON lines and back (capture/store_jsonl.c does the work). Argument
  * parsing and messages only; exit status 0 ok, 1 failure, 2 usage. */
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,44 +46,42 @@ static int parse_args(const char *cmd, int argc, char **argv,
                       const char **out, const char **pos,
                       void (*usage)(FILE *))
 {
-    int i;
+    static const struct option longopts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
 
     *out = NULL;
     *pos = NULL;
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    cli_opt_begin();
+    while ((c = cli_opt_next(cmd, argc, argv, ":ho:", longopts)) != -1) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             return 1;
-        }
-        if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "ccstream %s: %s needs a file name\n\n", cmd,
-                        a);
-                usage(stderr);
-                return 2;
-            }
-            *out = argv[++i];
-        } else if (strncmp(a, "--out=", 6) == 0) {
-            *out = a + 6;
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "ccstream %s: unknown option '%s'\n\n", cmd, a);
+        case 'o':
+            *out = optarg;
+            break;
+        default:
+            fputc('\n', stderr);
             usage(stderr);
             return 2;
-        } else if (*pos != NULL) {
-            fprintf(stderr, "ccstream %s: one input file only ('%s')\n\n",
-                    cmd, a);
-            usage(stderr);
-            return 2;
-        } else {
-            *pos = a;
         }
     }
-    if (*pos == NULL) {
+    if (optind < argc - 1) {
+        fprintf(stderr, "ccstream %s: one input file only ('%s')\n\n",
+                cmd, argv[optind + 1]);
+        usage(stderr);
+        return 2;
+    }
+    if (optind == argc) {
         fprintf(stderr, "ccstream %s: which file?\n\n", cmd);
         usage(stderr);
         return 2;
     }
+    *pos = argv[optind];
     if (*out != NULL && (*out)[0] == '\0') {
         fprintf(stderr, "ccstream %s: --out needs a file name\n\n", cmd);
         usage(stderr);

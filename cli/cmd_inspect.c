@@ -4,6 +4,7 @@
  * by endpoint and status, gaps, errors, disconnects. One streaming pass in
  * bounded memory (per-connection state only); reads, never writes. */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -979,53 +980,61 @@ static int64_t now_ms(void)
 
 int cmd_inspect(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"json", no_argument, NULL, 'j'},
+        {"check", no_argument, NULL, 'c'},
+        {"gap", required_argument, NULL, 'g'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     struct store_reader *r = NULL;
     struct store_event ev;
     struct ins *s;
     const char *path = NULL;
     char err[1024], *end;
-    int i, rc, as_json = 0, check = 0, tty, shown = 0, status = 0;
+    int c, rc, as_json = 0, check = 0, tty, shown = 0, status = 0;
     double gap_s = 5.0;
     int64_t t0, last_show = 0;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    cli_opt_begin();
+    while ((c = cli_opt_next("inspect", argc, argv, ":h", longopts)) != -1) {
+        switch (c) {
+        case 'h':
             inspect_usage(stdout);
             return 0;
-        } else if (strcmp(a, "--json") == 0) {
+        case 'j':
             as_json = 1;
-        } else if (strcmp(a, "--check") == 0) {
+            break;
+        case 'c':
             check = 1;
-        } else if (strcmp(a, "--gap") == 0) {
-            if (i + 1 >= argc) {
-                fprintf(stderr, "ccstream inspect: --gap needs seconds\n\n");
-                inspect_usage(stderr);
-                return 2;
-            }
+            break;
+        case 'g':
             errno = 0;
-            gap_s = strtod(argv[++i], &end);
-            if (errno != 0 || *end != '\0' || end == argv[i] ||
+            gap_s = strtod(optarg, &end);
+            if (errno != 0 || *end != '\0' || end == optarg ||
                 !(gap_s > 0 && gap_s < 1e9)) {
                 fprintf(stderr,
                         "ccstream inspect: --gap '%s': a number of seconds "
                         "above 0\n\n",
-                        argv[i]);
+                        optarg);
                 inspect_usage(stderr);
                 return 2;
             }
-        } else if (a[0] == '-' && a[1] != '\0') {
-            fprintf(stderr, "ccstream inspect: unknown option '%s'\n\n", a);
+            break;
+        default:
+            fputc('\n', stderr);
             inspect_usage(stderr);
             return 2;
-        } else if (path != NULL) {
-            fprintf(stderr, "ccstream inspect: one capture only ('%s')\n\n",
-                    a);
-            inspect_usage(stderr);
-            return 2;
-        } else {
-            path = a;
         }
+    }
+    if (optind < argc - 1) {
+        fprintf(stderr, "ccstream inspect: one capture only ('%s')\n\n",
+                argv[optind + 1]);
+        inspect_usage(stderr);
+        return 2;
+    }
+    if (optind < argc) {
+        path = argv[optind];
     }
     if (path == NULL) {
         fprintf(stderr, "ccstream inspect: which capture?\n\n");

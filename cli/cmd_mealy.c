@@ -1,7 +1,7 @@
 /* cmd_mealy.c: `ccstream mealy`: print, check and draw the producer's
  * Mealy machines from the tables the core runs on. */
+#include <getopt.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "cli.h"
 #include "core.h"
@@ -29,39 +29,52 @@ static void usage(FILE *f)
 
 int cmd_mealy(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"table", no_argument, NULL, 't'},
+        {"markdown", no_argument, NULL, 'm'},
+        {"dot", no_argument, NULL, 'd'},
+        {"check", no_argument, NULL, 'c'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
     enum { TABLE, MARKDOWN, DOT, CHECK } mode = TABLE;
     const struct fsm_def *only[MD_M__COUNT];
     unsigned n_only = 0, m;
-    int i, bad = 0;
+    int c, i, bad = 0;
 
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "--table") == 0) {
+    cli_opt_begin();
+    while ((c = cli_opt_next("mealy", argc, argv, ":h", longopts)) != -1) {
+        switch (c) {
+        case 't':
             mode = TABLE;
-        } else if (strcmp(a, "--markdown") == 0) {
+            break;
+        case 'm':
             mode = MARKDOWN;
-        } else if (strcmp(a, "--dot") == 0) {
+            break;
+        case 'd':
             mode = DOT;
-        } else if (strcmp(a, "--check") == 0) {
+            break;
+        case 'c':
             mode = CHECK;
-        } else if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            break;
+        case 'h':
             usage(stdout);
             return 0;
-        } else if (a[0] == '-') {
-            fprintf(stderr, "ccstream mealy: unknown option '%s'\n", a);
+        default:
             usage(stderr);
             return 2;
-        } else {
-            const struct fsm_def *d = mealy_find(a);
-            if (d == NULL) {
-                fprintf(stderr,
-                        "ccstream mealy: no machine '%s' (conn, rest, pub)\n",
-                        a);
-                return 2;
-            }
-            if (n_only < MD_M__COUNT) {
-                only[n_only++] = d;
-            }
+        }
+    }
+    for (i = optind; i < argc; i++) {
+        const struct fsm_def *d = mealy_find(argv[i]);
+        if (d == NULL) {
+            fprintf(stderr,
+                    "ccstream mealy: no machine '%s' (conn, rest, pub)\n",
+                    argv[i]);
+            return 2;
+        }
+        if (n_only < MD_M__COUNT) {
+            only[n_only++] = d;
         }
     }
     if (n_only == 0) {

@@ -1,6 +1,7 @@
 /* cmd_replay.c: `ccstream replay`: drive the core from a capture under a
  * virtual clock (replay/replay.h) and write bars, the trace, a recording,
  * the transition coverage and a summary. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,15 +82,6 @@ static void usage(FILE *f)
         "Exit status: 0 ok, 1 error or strict-mode divergence, 2 usage.\n");
 }
 
-static int need(int argc, char **argv, int i)
-{
-    if (i + 1 >= argc) {
-        fprintf(stderr, "ccstream replay: %s needs a value\n", argv[i]);
-        return 0;
-    }
-    return 1;
-}
-
 static FILE *open_out(const char *path, const char *mode)
 {
     if (strcmp(path, "-") == 0) {
@@ -115,90 +107,157 @@ static void write_coverage(FILE *f, const struct rpl_opts *o)
     }
 }
 
+/* The long options; values above any character. */
+enum {
+    OPT_STRICT = 256,
+    OPT_WHATIF,
+    OPT_QUIET,
+    OPT_TRACE_QUIET,
+    OPT_EMIT_EMPTY,
+    OPT_STEP,
+    OPT_BARS_OUT,
+    OPT_BARS_FORMAT,
+    OPT_TRACE,
+    OPT_RECORD,
+    OPT_COVERAGE,
+    OPT_SPEED,
+    OPT_INJECT,
+    OPT_SYMBOLS,
+    OPT_EXCHANGE,
+    OPT_QUOTE,
+    OPT_INTERVALS,
+    OPT_GRACE,
+    OPT_LATENESS
+};
+
+static const struct option longopts[] = {
+    {"help", no_argument, NULL, 'h'},
+    {"strict", no_argument, NULL, OPT_STRICT},
+    {"what-if", no_argument, NULL, OPT_WHATIF},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"trace-quiet", no_argument, NULL, OPT_TRACE_QUIET},
+    {"emit-empty", no_argument, NULL, OPT_EMIT_EMPTY},
+    {"step", no_argument, NULL, OPT_STEP},
+    {"bars-out", required_argument, NULL, OPT_BARS_OUT},
+    {"bars-format", required_argument, NULL, OPT_BARS_FORMAT},
+    {"trace", required_argument, NULL, OPT_TRACE},
+    {"record", required_argument, NULL, OPT_RECORD},
+    {"coverage", required_argument, NULL, OPT_COVERAGE},
+    {"speed", required_argument, NULL, OPT_SPEED},
+    {"inject", required_argument, NULL, OPT_INJECT},
+    {"symbols", required_argument, NULL, OPT_SYMBOLS},
+    {"exchange", required_argument, NULL, OPT_EXCHANGE},
+    {"quote", required_argument, NULL, OPT_QUOTE},
+    {"intervals", required_argument, NULL, OPT_INTERVALS},
+    {"grace", required_argument, NULL, OPT_GRACE},
+    {"lateness", required_argument, NULL, OPT_LATENESS},
+    {NULL, 0, NULL, 0},
+};
+
 int cmd_replay(int argc, char **argv)
 {
     static struct rpl_opts o;
     struct rpl_summary sum;
     const char *bars = NULL, *trace = NULL, *cov = NULL, *fmt = "json";
     char err[1024] = "";
-    int i, rc, quiet = 0, status = 0;
+    int c, rc, quiet = 0, status = 0;
 
     rpl_opts_default(&o);
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+    cli_opt_begin();
+    while ((c = cli_opt_next("replay", argc, argv, ":h", longopts)) != -1) {
+        const char *v = optarg;
+
+        switch (c) {
+        case 'h':
             usage(stdout);
             return 0;
-        } else if (strcmp(a, "--strict") == 0) {
+        case OPT_STRICT:
             o.mode = RPL_STRICT;
-        } else if (strcmp(a, "--what-if") == 0) {
+            break;
+        case OPT_WHATIF:
             o.mode = RPL_WHATIF;
-        } else if (strcmp(a, "--quiet") == 0) {
+            break;
+        case OPT_QUIET:
             quiet = 1;
-        } else if (strcmp(a, "--trace-quiet") == 0) {
+            break;
+        case OPT_TRACE_QUIET:
             o.trace_quiet = true;
-        } else if (strcmp(a, "--emit-empty") == 0) {
+            break;
+        case OPT_EMIT_EMPTY:
             o.emit_empty = true;
-        } else if (strcmp(a, "--step") == 0) {
+            break;
+        case OPT_STEP:
             o.step = true;
-        } else if (a[0] == '-' && a[1] == '-') {
-            const char *v;
-            if (!need(argc, argv, i)) {
+            break;
+        case OPT_BARS_OUT:
+            bars = v;
+            break;
+        case OPT_BARS_FORMAT:
+            fmt = v;
+            break;
+        case OPT_TRACE:
+            trace = v;
+            break;
+        case OPT_RECORD:
+            o.record = v;
+            break;
+        case OPT_COVERAGE:
+            cov = v;
+            o.coverage_wanted = true;
+            break;
+        case OPT_SPEED: {
+            char *end;
+            o.speed = strtod(v, &end);
+            if (*end != '\0' || o.speed <= 0) {
+                fprintf(stderr, "ccstream replay: bad --speed '%s' (a "
+                        "positive number)\n", v);
                 return 2;
             }
-            v = argv[++i];
-            if (strcmp(a, "--bars-out") == 0) {
-                bars = v;
-            } else if (strcmp(a, "--bars-format") == 0) {
-                fmt = v;
-            } else if (strcmp(a, "--trace") == 0) {
-                trace = v;
-            } else if (strcmp(a, "--record") == 0) {
-                o.record = v;
-            } else if (strcmp(a, "--coverage") == 0) {
-                cov = v;
-                o.coverage_wanted = true;
-            } else if (strcmp(a, "--speed") == 0) {
-                char *end;
-                o.speed = strtod(v, &end);
-                if (*end != '\0' || o.speed <= 0) {
-                    fprintf(stderr, "ccstream replay: bad --speed '%s' (a "
-                            "positive number)\n", v);
-                    return 2;
-                }
-            } else if (strcmp(a, "--inject") == 0) {
-                if (rpl_add_inject(&o, v) != MD_OK) {
-                    fprintf(stderr, "ccstream replay: bad --inject '%s' "
-                            "(publish-fail@T, topic-fail@T, drop@T, "
-                            "rest-fail@T, stop@T, reset@T, start@T, "
-                            "frame@T:TEXT, slow-close@T, rest-param@T, "
-                            "kafka-slow@T, stall@T; at most %d)\n", v,
-                            RPL_MAX_INJECT);
-                    return 2;
-                }
-            } else if (strcmp(a, "--symbols") == 0) {
-                o.symbols = v;
-            } else if (strcmp(a, "--exchange") == 0) {
-                o.exchange = v;
-            } else if (strcmp(a, "--quote") == 0) {
-                o.quote = v;
-            } else if (strcmp(a, "--intervals") == 0) {
-                o.intervals = v;
-            } else if (strcmp(a, "--grace") == 0) {
-                o.grace = v;
-            } else if (strcmp(a, "--lateness") == 0) {
-                o.lateness = v;
-            } else {
-                fprintf(stderr, "ccstream replay: unknown option '%s'\n", a);
-                usage(stderr);
+            break;
+        }
+        case OPT_INJECT:
+            if (rpl_add_inject(&o, v) != MD_OK) {
+                fprintf(stderr, "ccstream replay: bad --inject '%s' "
+                        "(publish-fail@T, topic-fail@T, drop@T, "
+                        "rest-fail@T, stop@T, reset@T, start@T, "
+                        "frame@T:TEXT, slow-close@T, rest-param@T, "
+                        "kafka-slow@T, stall@T; at most %d)\n", v,
+                        RPL_MAX_INJECT);
                 return 2;
             }
-        } else if (o.capture == NULL) {
-            o.capture = a;
-        } else {
-            fprintf(stderr, "ccstream replay: one capture only ('%s')\n", a);
+            break;
+        case OPT_SYMBOLS:
+            o.symbols = v;
+            break;
+        case OPT_EXCHANGE:
+            o.exchange = v;
+            break;
+        case OPT_QUOTE:
+            o.quote = v;
+            break;
+        case OPT_INTERVALS:
+            o.intervals = v;
+            break;
+        case OPT_GRACE:
+            o.grace = v;
+            break;
+        case OPT_LATENESS:
+            o.lateness = v;
+            break;
+        case ':':
+            return 2;
+        default:
+            usage(stderr);
             return 2;
         }
+    }
+    if (optind < argc) {
+        o.capture = argv[optind];
+    }
+    if (optind + 1 < argc) {
+        fprintf(stderr, "ccstream replay: one capture only ('%s')\n",
+                argv[optind + 1]);
+        return 2;
     }
     if (o.capture == NULL) {
         fprintf(stderr, "ccstream replay: no capture given\n");

@@ -3,6 +3,7 @@
  * The generator reads no clock; this front end reads one only to report
  * progress and the elapsed time. */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,39 +137,52 @@ static int missing_value(const char *opt)
 
 int cmd_synth(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"list-scenarios", no_argument, NULL, 'L'},
+        {"force", no_argument, NULL, 'f'},
+        {"out", required_argument, NULL, 'o'},
+        {"minutes", required_argument, NULL, 'm'},
+        {"seed", required_argument, NULL, 's'},
+        {"frames", required_argument, NULL, 'F'},
+        {"symbols", required_argument, NULL, 'y'},
+        {"exchange", required_argument, NULL, 'x'},
+        {"start", required_argument, NULL, 'S'},
+        {"scenario", required_argument, NULL, 'c'},
+        {NULL, 0, NULL, 0},
+    };
     struct synth_opts o;
     struct synth_stats st;
     struct progress prog;
     struct stat sb;
     const char *out = NULL;
     char err[512];
-    int i, rc, force = 0;
+    int c, rc, force = 0;
     uint64_t v;
     double secs;
 
     synth_opts_default(&o);
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+    cli_opt_begin();
+    while ((c = cli_opt_next("synth", argc, argv, ":ho:", longopts)) != -1) {
+        const char *val = optarg;
 
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+        switch (c) {
+        case 'h':
             usage(stdout);
             return 0;
-        } else if (strcmp(a, "--list-scenarios") == 0) {
+        case 'L':
             list_scenarios(stdout);
             return 0;
-        } else if (strcmp(a, "--force") == 0) {
+        case 'f':
             force = 1;
-        } else if (strcmp(a, "--out") == 0 || strcmp(a, "-o") == 0) {
-            if (val == NULL || *val == '\0') {
-                return missing_value(a);
+            break;
+        case 'o':
+            if (*val == '\0') {
+                return missing_value("--out");
             }
             out = val;
-            i++;
-        } else if (strcmp(a, "--minutes") == 0) {
-            if (val == NULL) {
-                return missing_value(a);
-            }
+            break;
+        case 'm':
             if (parse_u64(val, SYNTH_MINUTES_MAX, &v) != MD_OK || v == 0) {
                 fprintf(stderr,
                         "ccstream synth: --minutes '%s': a whole number "
@@ -177,11 +191,8 @@ int cmd_synth(int argc, char **argv)
                 return 2;
             }
             o.minutes = (uint32_t)v;
-            i++;
-        } else if (strcmp(a, "--seed") == 0) {
-            if (val == NULL) {
-                return missing_value(a);
-            }
+            break;
+        case 's':
             if (parse_u64(val, UINT64_MAX, &v) != MD_OK) {
                 fprintf(stderr,
                         "ccstream synth: --seed '%s': a whole number "
@@ -190,11 +201,8 @@ int cmd_synth(int argc, char **argv)
                 return 2;
             }
             o.seed = v;
-            i++;
-        } else if (strcmp(a, "--frames") == 0) {
-            if (val == NULL) {
-                return missing_value(a);
-            }
+            break;
+        case 'F':
             if (parse_u64(val, UINT64_MAX, &v) != MD_OK || v == 0) {
                 fprintf(stderr,
                         "ccstream synth: --frames '%s': a whole number "
@@ -203,29 +211,20 @@ int cmd_synth(int argc, char **argv)
                 return 2;
             }
             o.max_frames = v;
-            i++;
-        } else if (strcmp(a, "--symbols") == 0) {
-            if (val == NULL) {
-                return missing_value(a);
-            }
+            break;
+        case 'y':
             if (synth_set_symbols(&o, val, err, sizeof err) != MD_OK) {
                 fprintf(stderr, "ccstream synth: --symbols: %s\n", err);
                 return 2;
             }
-            i++;
-        } else if (strcmp(a, "--exchange") == 0) {
-            if (val == NULL) {
-                return missing_value(a);
-            }
+            break;
+        case 'x':
             if (synth_set_exchange(&o, val, err, sizeof err) != MD_OK) {
                 fprintf(stderr, "ccstream synth: --exchange: %s\n", err);
                 return 2;
             }
-            i++;
-        } else if (strcmp(a, "--start") == 0) {
-            if (val == NULL) {
-                return missing_value(a);
-            }
+            break;
+        case 'S':
             if (synth_parse_start(val, &o.start_s) != MD_OK) {
                 fprintf(stderr,
                         "ccstream synth: --start '%s': unix seconds or "
@@ -233,11 +232,8 @@ int cmd_synth(int argc, char **argv)
                         val);
                 return 2;
             }
-            i++;
-        } else if (strcmp(a, "--scenario") == 0) {
-            if (val == NULL) {
-                return missing_value(a);
-            }
+            break;
+        case 'c':
             o.scenario = synth_scenario_from_name(val);
             if (o.scenario == SYNTH_SC_INVALID) {
                 int sc;
@@ -250,12 +246,19 @@ int cmd_synth(int argc, char **argv)
                 fputc('\n', stderr);
                 return 2;
             }
-            i++;
-        } else {
-            fprintf(stderr, "ccstream synth: unknown option '%s'\n", a);
+            break;
+        case ':':
+            return 2;
+        default:
             usage(stderr);
             return 2;
         }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ccstream synth: unexpected argument '%s'\n",
+                argv[optind]);
+        usage(stderr);
+        return 2;
     }
     if (out == NULL) {
         fprintf(stderr, "ccstream synth: --out FILE is required\n");

@@ -1,5 +1,6 @@
 /* main.c: the ccstream front end: parses the subcommand and hands over.
  * The only place that may exit the process. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -40,28 +41,50 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *name;
     size_t i;
+    int c;
 
-    if (argc < 2) {
+    /* '+': options end at the command, whose own options follow it */
+    cli_opt_begin();
+    while ((c = cli_opt_next(NULL, argc, argv, "+:h", longopts)) != -1) {
+        switch (c) {
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("ccstream %s\n", CCSTREAM_VERSION);
+            return 0;
+        default:
+            fputc('\n', stderr);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind >= argc) {
         usage(stderr);
         return 2;
     }
-    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 ||
-        strcmp(argv[1], "help") == 0) {
+    name = argv[optind];
+    if (strcmp(name, "help") == 0) {
         usage(stdout);
         return 0;
     }
-    if (strcmp(argv[1], "--version") == 0 ||
-        strcmp(argv[1], "version") == 0) {
+    if (strcmp(name, "version") == 0) {
         printf("ccstream %s\n", CCSTREAM_VERSION);
         return 0;
     }
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
-        if (strcmp(argv[1], commands[i].name) == 0) {
-            return commands[i].run(argc - 1, argv + 1);
+        if (strcmp(name, commands[i].name) == 0) {
+            return commands[i].run(argc - optind, argv + optind);
         }
     }
-    fprintf(stderr, "ccstream: unknown command '%s'\n\n", argv[1]);
+    fprintf(stderr, "ccstream: unknown command '%s'\n\n", name);
     usage(stderr);
     return 2;
 }

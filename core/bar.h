@@ -6,7 +6,7 @@
  * so the same trades in any order give the same bar, byte for byte. Fields
  * a source cannot know (trade count, VWAP, buy/sell volume for CCCAGG and
  * REST bars) are absent: their BAR_HAS_* bit is clear, never a 0 stand-in.
- * Pure data; no I/O. Encodings: docs/bars.md (bar_codec.h). */
+ * Pure data; no I/O. Encodings: docs/bars.md (codec/bar_codec.h). */
 #ifndef BAR_H
 #define BAR_H
 

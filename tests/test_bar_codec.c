@@ -1972,6 +1972,43 @@ static void test_bar_codec_msgpack_malformed(void **state)
     }
 }
 
+/* Which error wins, and where: a duplicate key at its own offset, a
+ * value error at its value, a structural fault (truncation, 0xc1) before
+ * any value error, a readable newer "v" before everything. */
+static void test_bar_codec_msgpack_precedence(void **state)
+{
+    /* {"x": [nil], "v": 1, "v": 1}: the second "v" at 8 */
+    static const unsigned char dup[] = {0x83, 0xa1, 'x', 0x91, 0xc0, 0xa1,
+                                        'v',  0x01, 0xa1, 'v',  0x01};
+    /* {"x": 1, "open": nil}: nil at 9 */
+    static const unsigned char bad[] = {0x82, 0xa1, 'x', 0x01, 0xa4,
+                                        'o',  'p',  'e', 'n',  0xc0};
+    /* {"open": nil, "x": array32 of 2^32-1}: truncated */
+    static const unsigned char trunc[] = {0x82, 0xa4, 'o', 'p', 'e', 'n', 0xc0,
+                                          0xa1, 'x',  0xdd, 0xff, 0xff, 0xff,
+                                          0xff, 0x01};
+    /* {"open": nil, "x": 0xc1}: the 0xc1 at 9 */
+    static const unsigned char c1[] = {0x82, 0xa4, 'o', 'p', 'e',
+                                       'n',  0xc0, 0xa1, 'x', 0xc1};
+    /* {"v": 2, "x": str32 of 2^32-1}: newer, although truncated */
+    static const unsigned char newer[] = {0x82, 0xa1, 'v', 0x02, 0xa1, 'x',
+                                          0xdb, 0xff, 0xff, 0xff, 0xff};
+    struct bar d;
+    size_t off;
+    (void)state;
+
+    assert_rc(bar_from_msgpack(dup, sizeof dup, &d, &off), MD_E_PROTO);
+    assert_int_equal(off, 8);
+    assert_rc(bar_from_msgpack(bad, sizeof bad, &d, &off), MD_E_PROTO);
+    assert_int_equal(off, 9);
+    assert_rc(bar_from_msgpack(trunc, sizeof trunc, &d, &off), MD_E_TRUNC);
+    assert_int_equal(off, sizeof trunc);
+    assert_rc(bar_from_msgpack(c1, sizeof c1, &d, &off), MD_E_PROTO);
+    assert_int_equal(off, 9);
+    assert_rc(bar_from_msgpack(newer, sizeof newer, &d, &off), MD_E_VERSION);
+    assert_int_equal(off, 3);
+}
+
 /* Unknown values nested deeper than 32 levels are refused, shallower
  * ones skipped. */
 static void test_bar_codec_msgpack_depth(void **state)
@@ -2739,6 +2776,7 @@ int main(void)
         cmocka_unit_test(test_bar_codec_msgpack_noncanonical),
         cmocka_unit_test(test_bar_codec_msgpack_truncations),
         cmocka_unit_test(test_bar_codec_msgpack_malformed),
+        cmocka_unit_test(test_bar_codec_msgpack_precedence),
         cmocka_unit_test(test_bar_codec_msgpack_depth),
         cmocka_unit_test(test_bar_codec_msgpack_int_forms),
         cmocka_unit_test(test_bar_codec_msgpack_truncations_all_types),

@@ -1,9 +1,11 @@
 /* bar_codec.h: the wire encodings of a bar (JSON and msgpack) and its
  * Kafka message key. docs/bars.md is the reference for both formats.
  *
- * Pure: no I/O, no allocation, no clock, no locale changes (strtod and
- * snprintf run in the C locale the program never leaves). Every function
- * writes only into caller buffers and reads inputs only inside [0, len). */
+ * Shell-side (codec/, not core/): msgpack is msgpack-c's. No I/O, no
+ * clock, no locale changes (strtod and snprintf run in the C locale the
+ * program never leaves). Every function writes only into caller buffers
+ * and reads inputs only inside [0, len); only bar_from_msgpack allocates
+ * (msgpack-c's objects, freed before it returns). */
 #ifndef BAR_CODEC_H
 #define BAR_CODEC_H
 
@@ -72,10 +74,9 @@ int bar_from_json(const char *buf, size_t len, struct bar *b,
                   size_t *err_off);
 
 /* Encode b as one msgpack map with the same keys, order and presence as
- * the JSON form. Integers use their smallest msgpack form, doubles and
- * volumes float64, strings str, flags an array of str: the bytes are
- * exactly what msgpack-c's msgpack_pack_* calls produce for the same
- * sequence. Volumes are exact only to the ~15-17 significant digits of a
+ * the JSON form, through msgpack-c's packer. Integers use their smallest
+ * msgpack form, doubles and volumes float64, strings str, flags an array
+ * of str. Volumes are exact only to the ~15-17 significant digits of a
  * double (the JSON form is always exact). No NUL is written.
  * Returns MD_OK; MD_E_FULL when cap < *len (then *len is the size needed);
  * MD_E_RANGE / MD_E_INVAL (see above; *len = 0). */
@@ -83,16 +84,23 @@ int bar_to_msgpack(const struct bar *b, unsigned char *buf, size_t cap,
                    size_t *len);
 
 /* Decode one msgpack map from buf[0..len) into *b, by the same rules as
- * bar_from_json (codes, presence, err_off, *b untouched on failure).
- * Unknown keys (including non-str keys) are skipped with their values,
- * nested maps and arrays included up to 32 levels (deeper: MD_E_PROTO).
+ * bar_from_json (codes, presence, err_off, *b untouched on failure),
+ * through msgpack-c's unpacker. Unknown keys (including non-str keys) are
+ * skipped with their values, nested maps and arrays included up to 32
+ * levels (deeper: MD_E_PROTO). Declared lengths and counts are checked
+ * against the input before msgpack-c reads it, so memory stays
+ * proportional to len whatever the headers claim; MD_E_NOMEM if even
+ * that cannot be had.
  * Double fields accept float64, float32 or an integer that a double holds
  * exactly; volumes accept float64 (rebuilt exactly from the shortest
  * decimal that round-trips the double), float32 or an integer; integer
  * fields accept any msgpack int form. nil is never accepted for a known
  * key. Truncation anywhere is MD_E_TRUNC with *err_off = len; bytes after
- * the map are MD_E_PROTO. A map produced by bar_to_msgpack re-encodes to
- * identical bytes. */
+ * the map are MD_E_PROTO. The map's structure is checked before any value
+ * is read, so a structural fault (truncation, the byte 0xc1, nesting too
+ * deep) is reported in preference to a bad value before it; among value
+ * faults the first in byte order is reported. A map produced by
+ * bar_to_msgpack re-encodes to identical bytes. */
 int bar_from_msgpack(const unsigned char *buf, size_t len, struct bar *b,
                      size_t *err_off);
 

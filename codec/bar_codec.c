@@ -1,11 +1,14 @@
 /* bar_codec.c: JSON and msgpack encoders/decoders for struct bar, and its
  * Kafka key (contracts in bar_codec.h, formats in docs/bars.md).
  *
- * Pure: writes only caller buffers, no malloc, no I/O, no clock. msgpack
- * is done by hand (core/ does not link msgpack-c); the JSON decoder rides
- * on the bounded cc_json scanner. */
+ * Shell-side (codec/): msgpack goes through msgpack-c's packer and
+ * unpacker; the JSON decoder rides on core's bounded cc_json scanner and
+ * the exact number conversions of core/md_float.c. Writes only caller
+ * buffers; no I/O, no clock, no global state. The only allocation is
+ * msgpack-c's own, inside bar_from_msgpack, freed before it returns. */
 #include "bar_codec.h"
 
+#include <assert.h>
 #include <float.h>
 #include <math.h>
 #include <stdbool.h>
@@ -14,17 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <msgpack.h>
+
 #include "cc_json.h"
 #include "md_float.h"
-
-__extension__ typedef unsigned __int128 bar_u128;
 
 #define U128_MAX (~(bar_u128)0)
 #define I128_MAX ((bar_i128)(U128_MAX >> 1))
 /* |INT128_MIN| = 2^127 */
 #define I128_NEG_MAG ((bar_u128)1 << 127)
 
-/* Deepest nesting bar_from_msgpack skips inside an unknown value. */
+/* Deepest nesting bar_from_msgpack accepts inside a value. */
 #define MP_MAX_DEPTH 32
 
 /* ---------------------------------------------------------------------
@@ -1484,74 +1487,25 @@ int bar_from_json(const char *buf, size_t len, struct bar *b,
 }
 
 /* ---------------------------------------------------------------------
- * msgpack encoder (the format: github.com/msgpack/msgpack/spec.md).
- * Every choice matches msgpack-c 4's msgpack_pack_*: smallest int form,
- * fixstr/str8/str16, fixmap/map16, fixarray/array16, float64 = 0xcb.
+ * msgpack encoder: msgpack-c's packer (the format:
+ * github.com/msgpack/msgpack/spec.md). Its msgpack_pack_* calls choose
+ * the smallest int form, fixstr/str8/str16, fixmap/map16,
+ * fixarray/array16 and float64 (0xcb) for a double: the bytes of
+ * docs/bars.md, pinned by the golden tests.
  * ------------------------------------------------------------------- */
 
-static void mp_be(struct wr *w, unsigned char tag, uint64_t v, int bytes)
+/* msgpack_packer's write callback: into the struct wr, which keeps
+ * counting past cap so the caller learns the size it needs. */
+static int mp_write(void *data, const char *s, size_t k)
 {
-    unsigned char b[9];
-    int i;
-
-    b[0] = tag;
-    for (i = bytes; i >= 1; i--) {
-        b[i] = (unsigned char)(v & 0xFF);
-        v >>= 8;
-    }
-    put(w, b, (size_t)bytes + 1);
+    put(data, s, k);
+    return 0;
 }
 
-static void mp_uint(struct wr *w, uint64_t v)
+/* The packer's calls return the callback's result, always 0 here. */
+static void mp_str(msgpack_packer *pk, const char *s, size_t n)
 {
-    if (v < 128) {
-        put1(w, (unsigned char)v);
-    } else if (v <= UINT8_MAX) {
-        mp_be(w, 0xcc, v, 1);
-    } else if (v <= UINT16_MAX) {
-        mp_be(w, 0xcd, v, 2);
-    } else if (v <= UINT32_MAX) {
-        mp_be(w, 0xce, v, 4);
-    } else {
-        mp_be(w, 0xcf, v, 8);
-    }
-}
-
-static void mp_int(struct wr *w, int64_t v)
-{
-    if (v >= 0) {
-        mp_uint(w, (uint64_t)v);
-    } else if (v >= -32) {
-        put1(w, (unsigned char)(0xe0 | (unsigned)(v + 32)));
-    } else if (v >= INT8_MIN) {
-        mp_be(w, 0xd0, (uint64_t)v & 0xFF, 1);
-    } else if (v >= INT16_MIN) {
-        mp_be(w, 0xd1, (uint64_t)v & 0xFFFF, 2);
-    } else if (v >= INT32_MIN) {
-        mp_be(w, 0xd2, (uint64_t)v & 0xFFFFFFFF, 4);
-    } else {
-        mp_be(w, 0xd3, (uint64_t)v, 8);
-    }
-}
-
-static void mp_str(struct wr *w, const char *s, size_t n)
-{
-    if (n < 32) {
-        put1(w, (unsigned char)(0xa0 | n));
-    } else if (n <= UINT8_MAX) {
-        mp_be(w, 0xd9, n, 1);
-    } else {
-        mp_be(w, 0xda, n, 2); /* strings here are far below 64 KiB */
-    }
-    put(w, s, n);
-}
-
-static void mp_dbl(struct wr *w, double v)
-{
-    uint64_t bits;
-
-    memcpy(&bits, &v, sizeof bits);
-    mp_be(w, 0xcb, bits, 8);
+    (void)msgpack_pack_str_with_body(pk, s, n);
 }
 
 static double scaled_to_dbl(bar_i128 v, int scale)
@@ -1607,34 +1561,34 @@ static double scaled_to_dbl(bar_i128 v, int scale)
 /* The double nearest to the exact decimal value (what strtod gives), so
  * the decoder's shortest form gives the volume back whenever it has at
  * most 15 significant digits. */
-static void mp_vol(struct wr *w, int k, bar_i128 v)
+static void mp_vol(msgpack_packer *pk, int k, bar_i128 v)
 {
-    mp_str(w, keys[k].name, keys[k].len);
-    mp_dbl(w, scaled_to_dbl(v, keys[k].scale));
+    mp_str(pk, keys[k].name, keys[k].len);
+    (void)msgpack_pack_double(pk, scaled_to_dbl(v, keys[k].scale));
 }
 
-static void mp_kstr(struct wr *w, int k, const char *s, size_t n)
+static void mp_kstr(msgpack_packer *pk, int k, const char *s, size_t n)
 {
-    mp_str(w, keys[k].name, keys[k].len);
-    mp_str(w, s, n);
+    mp_str(pk, keys[k].name, keys[k].len);
+    mp_str(pk, s, n);
 }
 
-static void mp_kint(struct wr *w, int k, int64_t v)
+static void mp_kint(msgpack_packer *pk, int k, int64_t v)
 {
-    mp_str(w, keys[k].name, keys[k].len);
-    mp_int(w, v);
+    mp_str(pk, keys[k].name, keys[k].len);
+    (void)msgpack_pack_int64(pk, v);
 }
 
-static void mp_kuint(struct wr *w, int k, uint64_t v)
+static void mp_kuint(msgpack_packer *pk, int k, uint64_t v)
 {
-    mp_str(w, keys[k].name, keys[k].len);
-    mp_uint(w, v);
+    mp_str(pk, keys[k].name, keys[k].len);
+    (void)msgpack_pack_uint64(pk, v);
 }
 
-static void mp_kdbl(struct wr *w, int k, double v)
+static void mp_kdbl(msgpack_packer *pk, int k, double v)
 {
-    mp_str(w, keys[k].name, keys[k].len);
-    mp_dbl(w, v);
+    mp_str(pk, keys[k].name, keys[k].len);
+    (void)msgpack_pack_double(pk, v);
 }
 
 int bar_to_msgpack(const struct bar *b, unsigned char *buf, size_t cap,
@@ -1642,12 +1596,13 @@ int bar_to_msgpack(const struct bar *b, unsigned char *buf, size_t cap,
 {
     struct lens l;
     struct wr w;
+    msgpack_packer pk;
     char iv[32];
     int ivn;
     const char *name;
     unsigned f;
-    unsigned nflags = 0;
-    unsigned entries = 0;
+    size_t nflags = 0;
+    size_t entries = 0;
     int k;
     int rc;
 
@@ -1665,82 +1620,97 @@ int bar_to_msgpack(const struct bar *b, unsigned char *buf, size_t cap,
     w.p = buf;
     w.cap = cap;
     w.n = 0;
+    msgpack_packer_init(&pk, &w, mp_write);
 
     for (k = 0; k < K__COUNT; k++) {
         if (keys[k].has == 0 || (b->has & keys[k].has)) {
             entries++;
         }
     }
-    if (entries < 16) {
-        put1(&w, (unsigned char)(0x80 | entries));
-    } else {
-        mp_be(&w, 0xde, entries, 2);
-    }
-    mp_kuint(&w, K_V, BAR_VERSION);
-    mp_kstr(&w, K_MARKET, b->market, l.market);
-    mp_kstr(&w, K_BASE, b->base, l.base);
-    mp_kstr(&w, K_QUOTE, b->quote, l.quote);
+    (void)msgpack_pack_map(&pk, entries);
+    mp_kuint(&pk, K_V, BAR_VERSION);
+    mp_kstr(&pk, K_MARKET, b->market, l.market);
+    mp_kstr(&pk, K_BASE, b->base, l.base);
+    mp_kstr(&pk, K_QUOTE, b->quote, l.quote);
     ivn = bar_interval_name(b->interval_s, iv, (unsigned)sizeof iv);
-    mp_kstr(&w, K_INTERVAL, iv, (size_t)ivn);
-    mp_kint(&w, K_INTERVAL_S, b->interval_s);
+    mp_kstr(&pk, K_INTERVAL, iv, (size_t)ivn);
+    mp_kint(&pk, K_INTERVAL_S, b->interval_s);
     name = bar_source_name(b->source);
-    mp_kstr(&w, K_SOURCE, name, strlen(name));
-    mp_kint(&w, K_START_MS, b->start_ms);
-    mp_kint(&w, K_END_MS, b->end_ms);
-    mp_kuint(&w, K_REVISION, b->revision);
+    mp_kstr(&pk, K_SOURCE, name, strlen(name));
+    mp_kint(&pk, K_START_MS, b->start_ms);
+    mp_kint(&pk, K_END_MS, b->end_ms);
+    mp_kuint(&pk, K_REVISION, b->revision);
     name = bar_close_name(b->close_reason);
-    mp_kstr(&w, K_CLOSE_REASON, name, strlen(name));
-    mp_str(&w, keys[K_FLAGS].name, keys[K_FLAGS].len);
+    mp_kstr(&pk, K_CLOSE_REASON, name, strlen(name));
+    mp_str(&pk, keys[K_FLAGS].name, keys[K_FLAGS].len);
     for (f = 0; f < FLAG_COUNT; f++) {
         nflags += (b->flags >> f) & 1u;
     }
-    put1(&w, (unsigned char)(0x90 | nflags));
+    (void)msgpack_pack_array(&pk, nflags);
     for (f = 0; f < FLAG_COUNT; f++) {
         if (b->flags & (1u << f)) {
-            mp_str(&w, flag_names[f], strlen(flag_names[f]));
+            mp_str(&pk, flag_names[f], strlen(flag_names[f]));
         }
     }
     if (b->has & BAR_HAS_OHLC) {
-        mp_kdbl(&w, K_OPEN, b->open);
-        mp_kdbl(&w, K_HIGH, b->high);
-        mp_kdbl(&w, K_LOW, b->low);
-        mp_kdbl(&w, K_CLOSE, b->close);
+        mp_kdbl(&pk, K_OPEN, b->open);
+        mp_kdbl(&pk, K_HIGH, b->high);
+        mp_kdbl(&pk, K_LOW, b->low);
+        mp_kdbl(&pk, K_CLOSE, b->close);
     }
     if (b->has & BAR_HAS_VOLUME) {
-        mp_vol(&w, K_VOLUME, b->volume);
-        mp_vol(&w, K_QUOTE_VOLUME, b->quote_volume);
+        mp_vol(&pk, K_VOLUME, b->volume);
+        mp_vol(&pk, K_QUOTE_VOLUME, b->quote_volume);
     }
     if (b->has & BAR_HAS_BUYSELL) {
-        mp_vol(&w, K_BUY_VOLUME, b->buy_volume);
-        mp_vol(&w, K_SELL_VOLUME, b->sell_volume);
+        mp_vol(&pk, K_BUY_VOLUME, b->buy_volume);
+        mp_vol(&pk, K_SELL_VOLUME, b->sell_volume);
     }
     if (b->has & BAR_HAS_TRADES) {
-        mp_kuint(&w, K_TRADES, b->trades);
+        mp_kuint(&pk, K_TRADES, b->trades);
     }
     if (b->has & BAR_HAS_VWAP) {
-        mp_kdbl(&w, K_VWAP, b->vwap);
+        mp_kdbl(&pk, K_VWAP, b->vwap);
     }
     if (b->has & BAR_HAS_FIRSTLAST) {
-        mp_kstr(&w, K_FIRST_ID, b->first_id, l.first_id);
-        mp_kstr(&w, K_LAST_ID, b->last_id, l.last_id);
-        mp_kint(&w, K_FIRST_NS, b->first_ns);
-        mp_kint(&w, K_LAST_NS, b->last_ns);
+        mp_kstr(&pk, K_FIRST_ID, b->first_id, l.first_id);
+        mp_kstr(&pk, K_LAST_ID, b->last_id, l.last_id);
+        mp_kint(&pk, K_FIRST_NS, b->first_ns);
+        mp_kint(&pk, K_LAST_NS, b->last_ns);
     }
     *len = w.n;
     return w.n > cap ? MD_E_FULL : MD_OK;
 }
 
 /* ---------------------------------------------------------------------
- * msgpack decoder: a bounds-checked cursor. Truncation is reported at
- * len, every other failure at the first byte of the offending item.
+ * msgpack decoder: msgpack-c's msgpack_unpack_next reads the map into an
+ * object tree in one call; the loop below takes each pair from the tree.
+ * A value's offset, for error reports, is where its key's bytes end
+ * (msgpack-c's str objects point into the input).
+ *
+ * Before msgpack-c sees the bytes, mp_bound walks their headers:
+ * msgpack-c's C unpacker allocates a container's declared size before
+ * any element arrives (a 5-byte array32 header would ask for ~100 GB),
+ * and has no limit to give it. mp_bound proves every length and count
+ * fits in the bytes that remain (an element costs at least one byte),
+ * bounds the nesting, and refuses 0xc1; so msgpack-c only ever allocates
+ * in proportion to the input. Truncation is reported at len, every other
+ * failure at the first byte of the offending item.
+ *
+ * msgpack-c's stack holds 32 containers, empty ones included, counting
+ * the map itself; we accept an empty container one level deeper (32
+ * non-empty levels). For such a map, and to look for a newer "v" in a
+ * map that did not decode, items are read one at a time instead
+ * (msgpack_unpack_next on each key and each value).
  * ------------------------------------------------------------------- */
 
 struct mp {
     const unsigned char *b;
     size_t len;
     size_t pos;
-    int rc;     /* first failure */
-    size_t off; /* and where */
+    int rc;              /* first failure */
+    size_t off;          /* and where */
+    msgpack_unpacked *u; /* holds the tree, or the item read last */
 };
 
 static int mp_fail(struct mp *m, int rc, size_t off)
@@ -1782,8 +1752,9 @@ static int mp_tag(struct mp *m)
     return m->b[m->pos];
 }
 
-/* A container header: maps when want_map, else arrays. */
-static int mp_container(struct mp *m, bool want_map, uint64_t *n)
+/* The header of the top-level map: its pair count. Anything but a map is
+ * MD_E_PROTO. */
+static int mp_map(struct mp *m, uint64_t *n)
 {
     int t = mp_tag(m);
     size_t w;
@@ -1791,18 +1762,15 @@ static int mp_container(struct mp *m, bool want_map, uint64_t *n)
     if (t < 0) {
         return t;
     }
-    if (want_map ? (t & 0xf0) == 0x80 : (t & 0xf0) == 0x90) {
+    if ((t & 0xf0) == 0x80) {
         *n = (unsigned)t & 0x0fu;
         m->pos++;
         return MD_OK;
     }
-    if (t == (want_map ? 0xde : 0xdc)) {
-        w = 2;
-    } else if (t == (want_map ? 0xdf : 0xdd)) {
-        w = 4;
-    } else {
+    if (t != 0xde && t != 0xdf) {
         return mp_fail(m, MD_E_PROTO, m->pos);
     }
+    w = t == 0xde ? 2u : 4u;
     if (mp_need(m, 1 + w) < 0) {
         return MD_E_TRUNC;
     }
@@ -1811,123 +1779,11 @@ static int mp_container(struct mp *m, bool want_map, uint64_t *n)
     return MD_OK;
 }
 
-/* A str: p and n borrow the input. Not a str is MD_E_PROTO. */
-static int mp_rstr(struct mp *m, const char **p, size_t *n)
-{
-    int t = mp_tag(m);
-    size_t w;
-    uint64_t l;
-
-    if (t < 0) {
-        return t;
-    }
-    if ((t & 0xe0) == 0xa0) {
-        w = 0;
-        l = (unsigned)t & 0x1fu;
-    } else if (t == 0xd9 || t == 0xda || t == 0xdb) {
-        w = t == 0xd9 ? 1u : t == 0xda ? 2u : 4u;
-        if (mp_need(m, 1 + w) < 0) {
-            return MD_E_TRUNC;
-        }
-        l = mp_get(m, 1, w);
-    } else {
-        return mp_fail(m, MD_E_PROTO, m->pos);
-    }
-    if (m->len - m->pos - 1 - w < l) {
-        return mp_fail(m, MD_E_TRUNC, m->len);
-    }
-    *p = (const char *)(m->b + m->pos + 1 + w);
-    *n = (size_t)l;
-    m->pos += 1 + w + (size_t)l;
-    return MD_OK;
-}
-
-/* Any integer form as sign + magnitude. 1 when the item is not an
- * integer (nothing consumed), else MD_OK or a negative code. */
-static int mp_rint(struct mp *m, bool *neg, bar_u128 *mag)
-{
-    int t = mp_tag(m);
-    size_t w;
-    uint64_t u;
-
-    if (t < 0) {
-        return t;
-    }
-    if (t <= 0x7f) {
-        *neg = false;
-        *mag = (bar_u128)t;
-        m->pos++;
-        return MD_OK;
-    }
-    if (t >= 0xe0) {
-        *neg = true;
-        *mag = (bar_u128)(256 - t);
-        m->pos++;
-        return MD_OK;
-    }
-    if (t >= 0xcc && t <= 0xd3) {
-        w = (size_t)1 << ((t - 0xcc) & 3);
-        if (mp_need(m, 1 + w) < 0) {
-            return MD_E_TRUNC;
-        }
-        u = mp_get(m, 1, w);
-        m->pos += 1 + w;
-        if (t <= 0xcf) {
-            *neg = false;
-            *mag = u;
-            return MD_OK;
-        }
-        /* int8..int64: sign-extend the w-byte two's complement value */
-        if (u >> (w * 8 - 1)) {
-            *neg = true;
-            *mag = ((bar_u128)1 << (w * 8)) - u;
-        } else {
-            *neg = false;
-            *mag = u;
-        }
-        return MD_OK;
-    }
-    return 1;
-}
-
-/* A float32/float64. 1 when the item is not a float, else MD_OK or a
- * negative code. */
-static int mp_rfloat(struct mp *m, double *d)
-{
-    int t = mp_tag(m);
-
-    if (t < 0) {
-        return t;
-    }
-    if (t == 0xcb) {
-        uint64_t bits;
-        if (mp_need(m, 9) < 0) {
-            return MD_E_TRUNC;
-        }
-        bits = mp_get(m, 1, 8);
-        memcpy(d, &bits, sizeof *d);
-        m->pos += 9;
-        return MD_OK;
-    }
-    if (t == 0xca) {
-        uint32_t bits;
-        float f;
-        if (mp_need(m, 5) < 0) {
-            return MD_E_TRUNC;
-        }
-        bits = (uint32_t)mp_get(m, 1, 4);
-        memcpy(&f, &bits, sizeof f);
-        *d = (double)f;
-        m->pos += 5;
-        return MD_OK;
-    }
-    return 1;
-}
-
-/* Skip one item of any type, containers included, depth bounded. Every
- * element costs at least one byte, so a huge declared count ends at
- * the end of input, not after 2^32 iterations. */
-static int mp_skip(struct mp *m, unsigned depth)
+/* Walk one item of any type from pos to its end, containers included,
+ * depth bounded (see above). Every element costs at least one byte, so a
+ * huge declared count ends at the end of input, not after 2^32
+ * iterations. */
+static int mp_bound(struct mp *m, unsigned depth)
 {
     int t = mp_tag(m);
     size_t hdr = 1;
@@ -2006,7 +1862,7 @@ static int mp_skip(struct mp *m, unsigned depth)
     }
     m->pos += hdr + (size_t)body;
     for (i = 0; i < count; i++) {
-        rc = mp_skip(m, depth + 1);
+        rc = mp_bound(m, depth + 1);
         if (rc < 0) {
             return rc;
         }
@@ -2014,63 +1870,117 @@ static int mp_skip(struct mp *m, unsigned depth)
     return MD_OK;
 }
 
-static int mp_value(struct dec *d, struct mp *m, int k)
+/* The item at pos (a key or a value of the top-level map): t itself
+ * when the map is a tree (t not NULL; pos is not moved), else bounded by
+ * mp_bound and read alone by msgpack-c, valid until the next call, and
+ * pos moves past it. str and bin bodies borrow the input. */
+static int mp_item(struct mp *m, const msgpack_object *t,
+                   const msgpack_object **o)
 {
-    size_t voff = m->pos;
-    const char *p;
-    size_t n;
+    size_t at = m->pos;
+    size_t off = at;
+    msgpack_unpack_return ur;
+    int rc;
+
+    *o = t;
+    if (t != NULL) {
+        return MD_OK;
+    }
+    rc = mp_bound(m, 1);
+    if (rc < 0) {
+        return rc;
+    }
+    /* A bounded item fails only for want of memory (msgpack-c's depth
+     * limit, 32 containers, is never reached: mp_bound stops first). */
+    ur = msgpack_unpack_next(m->u, (const char *)m->b, m->pos, &off);
+    if (ur == MSGPACK_UNPACK_NOMEM_ERROR) {
+        return mp_fail(m, MD_E_NOMEM, at);
+    }
+    if (ur != MSGPACK_UNPACK_SUCCESS || off != m->pos) {
+        return mp_fail(m, MD_E_PROTO, at);
+    }
+    *o = &m->u->data;
+    return MD_OK;
+}
+
+/* Any integer as sign + magnitude; false when o is not an integer. */
+static bool obj_int(const msgpack_object *o, bool *neg, bar_u128 *mag)
+{
+    if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+        *neg = false;
+        *mag = o->via.u64;
+        return true;
+    }
+    if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
+        *neg = true;
+        *mag = (uint64_t)0 - (uint64_t)o->via.i64; /* INT64_MIN too */
+        return true;
+    }
+    return false;
+}
+
+/* A float32 (widened exactly) or float64; false for anything else. */
+static bool obj_float(const msgpack_object *o, double *x)
+{
+    if (o->type == MSGPACK_OBJECT_FLOAT64 ||
+        o->type == MSGPACK_OBJECT_FLOAT32) {
+        *x = o->via.f64;
+        return true;
+    }
+    return false;
+}
+
+/* Where an array's first element starts: past its header at voff. */
+static size_t mp_array_body(const struct mp *m, size_t voff)
+{
+    unsigned char t = m->b[voff];
+
+    return voff + (t == 0xdc ? 3u : t == 0xdd ? 5u : 1u);
+}
+
+/* The value o of key k, which started at voff. */
+static int mp_value(struct dec *d, struct mp *m, int k,
+                    const msgpack_object *o, size_t voff)
+{
     bool neg = false;
     bar_u128 mag = 0;
     double x = 0;
-    uint64_t cnt;
-    uint64_t i;
+    uint32_t i;
     int rc;
 
     switch (keys[k].type) {
     case VT_VERSION:
-        rc = mp_rint(m, &neg, &mag);
-        rc = rc == 1 ? MD_E_PROTO : rc;
-        if (rc == MD_OK) {
-            rc = set_version(neg, mag, DEC_OK);
-        }
+        rc = obj_int(o, &neg, &mag) ? set_version(neg, mag, DEC_OK)
+                                    : MD_E_PROTO;
         break;
     case VT_INT:
-        rc = mp_rint(m, &neg, &mag);
-        rc = rc == 1 ? MD_E_PROTO : rc;
-        if (rc == MD_OK) {
-            rc = set_int(&d->t, k, neg, mag);
-        }
+        rc = obj_int(o, &neg, &mag) ? set_int(&d->t, k, neg, mag)
+                                    : MD_E_PROTO;
         break;
     case VT_DBL:
-        rc = mp_rfloat(m, &x);
-        if (rc == 1) {
-            rc = mp_rint(m, &neg, &mag);
-            if (rc == MD_OK) {
-                /* only integers a double holds exactly */
-                x = (double)mag;
-                if (mag > ((bar_u128)1 << 53) && (bar_u128)x != mag) {
-                    rc = MD_E_RANGE;
-                }
-                x = neg ? -x : x;
-            }
-            rc = rc == 1 ? MD_E_PROTO : rc;
-        } else if (rc == MD_OK && !isfinite(x)) {
-            rc = MD_E_RANGE;
+        if (obj_float(o, &x)) {
+            rc = isfinite(x) ? MD_OK : MD_E_RANGE;
+        } else if (obj_int(o, &neg, &mag)) {
+            /* only integers a double holds exactly */
+            x = (double)mag;
+            rc = mag > ((bar_u128)1 << 53) && (bar_u128)x != mag
+                     ? MD_E_RANGE
+                     : MD_OK;
+            x = neg ? -x : x;
+        } else {
+            rc = MD_E_PROTO;
         }
         if (rc == MD_OK) {
             set_dbl(&d->t, k, x);
         }
         break;
     case VT_VOL:
-        rc = mp_rfloat(m, &x);
-        if (rc == MD_OK) {
+        if (obj_float(o, &x)) {
             rc = dbl_to_scaled(x, keys[k].scale, &neg, &mag);
-        } else if (rc == 1) {
-            rc = mp_rint(m, &neg, &mag);
-            if (rc == MD_OK && !u128_mul_pow10(&mag, keys[k].scale)) {
-                rc = MD_E_RANGE;
-            }
-            rc = rc == 1 ? MD_E_PROTO : rc;
+        } else if (obj_int(o, &neg, &mag)) {
+            rc = u128_mul_pow10(&mag, keys[k].scale) ? MD_OK : MD_E_RANGE;
+        } else {
+            rc = MD_E_PROTO;
         }
         if (rc == MD_OK) {
             rc = set_vol(&d->t, k, neg, mag);
@@ -2080,25 +1990,36 @@ static int mp_value(struct dec *d, struct mp *m, int k)
     case VT_INTERVAL:
     case VT_SOURCE:
     case VT_CLOSE:
-        rc = mp_rstr(m, &p, &n);
-        if (rc < 0) {
-            break;
-        }
-        if (keys[k].type == VT_STR) {
-            rc = set_str(&d->t, k, p, n);
+        if (o->type != MSGPACK_OBJECT_STR) {
+            rc = MD_E_PROTO;
+        } else if (keys[k].type == VT_STR) {
+            rc = set_str(&d->t, k, o->via.str.ptr, o->via.str.size);
         } else if (keys[k].type == VT_INTERVAL) {
-            set_interval(d, p, n);
+            set_interval(d, o->via.str.ptr, o->via.str.size);
+            rc = MD_OK;
         } else {
-            rc = set_enum(&d->t, k, p, n);
+            rc = set_enum(&d->t, k, o->via.str.ptr, o->via.str.size);
         }
         break;
     case VT_FLAGS:
-        rc = mp_container(m, false, &cnt);
-        for (i = 0; rc == MD_OK && i < cnt; i++) {
-            voff = m->pos;
-            rc = mp_rstr(m, &p, &n);
+        if (o->type != MSGPACK_OBJECT_ARRAY) {
+            rc = MD_E_PROTO;
+            break;
+        }
+        /* each element's offset: the end of the one before */
+        voff = mp_array_body(m, voff);
+        rc = MD_OK;
+        for (i = 0; rc == MD_OK && i < o->via.array.size; i++) {
+            const msgpack_object *e = &o->via.array.ptr[i];
+            if (e->type != MSGPACK_OBJECT_STR) {
+                rc = MD_E_PROTO;
+                break;
+            }
+            rc = set_flag(&d->t, e->via.str.ptr, e->via.str.size);
             if (rc == MD_OK) {
-                rc = set_flag(&d->t, p, n);
+                voff = (size_t)((const unsigned char *)e->via.str.ptr -
+                                m->b) +
+                       e->via.str.size;
             }
         }
         break;
@@ -2112,55 +2033,76 @@ static int mp_value(struct dec *d, struct mp *m, int k)
     return rc < 0 ? rc : MD_OK;
 }
 
+/* Where pair i of a bounded map whose pairs start at body begins. A tree
+ * keeps no offsets; only a duplicate key needs this one. */
+static size_t mp_pair_off(const struct mp *m, size_t body, uint64_t i)
+{
+    struct mp w = *m;
+
+    w.pos = body;
+    for (; i > 0; i--) {
+        (void)mp_bound(&w, 1);
+        (void)mp_bound(&w, 1);
+    }
+    return w.pos;
+}
+
+/* A str object's text equal to the n bytes at s? */
+static bool obj_is(const msgpack_object *o, const char *s, size_t n)
+{
+    return o->type == MSGPACK_OBJECT_STR && o->via.str.size == n &&
+           memcmp(o->via.str.ptr, s, n) == 0;
+}
+
 /* After a failure: a readable "v" newer than ours wins. */
 static bool mp_newer(const unsigned char *buf, size_t len, size_t *off)
 {
-    struct mp m = {buf, len, 0, MD_OK, 0};
+    msgpack_unpacked u;
+    struct mp m = {buf, len, 0, MD_OK, 0, &u};
+    const msgpack_object *o;
     uint64_t n;
     uint64_t i;
-    const char *p;
-    size_t kn;
     bool neg;
     bar_u128 mag;
+    bool newer = false;
 
-    if (mp_container(&m, true, &n) < 0) {
+    if (mp_map(&m, &n) < 0) {
         return false;
     }
+    msgpack_unpacked_init(&u);
     for (i = 0; i < n; i++) {
-        int t = mp_tag(&m);
-        if (t < 0) {
-            return false;
+        if (mp_item(&m, NULL, &o) < 0) {
+            break;
         }
-        if ((t & 0xe0) == 0xa0 || t == 0xd9 || t == 0xda || t == 0xdb) {
-            if (mp_rstr(&m, &p, &kn) < 0) {
-                return false;
+        if (obj_is(o, "v", 1)) {
+            size_t at = m.pos;
+            if (mp_item(&m, NULL, &o) == MD_OK && obj_int(o, &neg, &mag) &&
+                set_version(neg, mag, DEC_OK) == MD_E_VERSION) {
+                *off = at;
+                newer = true;
             }
-            if (kn == 1 && p[0] == 'v') {
-                size_t at = m.pos;
-                if (mp_rint(&m, &neg, &mag) == MD_OK &&
-                    set_version(neg, mag, DEC_OK) == MD_E_VERSION) {
-                    *off = at;
-                    return true;
-                }
-                return false;
-            }
-        } else if (mp_skip(&m, 1) < 0) {
-            return false;
+            break;
         }
-        if (mp_skip(&m, 1) < 0) {
-            return false;
+        if (mp_bound(&m, 1) < 0) {
+            break;
         }
     }
-    return false;
+    msgpack_unpacked_destroy(&u);
+    return newer;
 }
 
 int bar_from_msgpack(const unsigned char *buf, size_t len, struct bar *b,
                      size_t *err_off)
 {
     struct dec d;
-    struct mp m = {buf, len, 0, MD_OK, 0};
+    msgpack_unpacked u;
+    struct mp m = {buf, len, 0, MD_OK, 0, &u};
+    const msgpack_object_kv *kv = NULL; /* the tree's pairs */
+    const msgpack_object *o;
     uint64_t n = 0;
     uint64_t i;
+    size_t body = 0; /* where the first pair starts */
+    size_t end = 0;  /* and where the map ends */
     size_t off = 0;
     int rc;
 
@@ -2171,41 +2113,66 @@ int bar_from_msgpack(const unsigned char *buf, size_t len, struct bar *b,
         return MD_E_INVAL;
     }
     dec_init(&d);
-    rc = mp_container(&m, true, &n);
+    msgpack_unpacked_init(&u);
+    rc = mp_map(&m, &n);
+    if (rc == MD_OK) {
+        body = m.pos;
+        m.pos = 0;
+        rc = mp_bound(&m, 0); /* the whole map: pos is its end */
+    }
+    if (rc == MD_OK) {
+        size_t at = 0;
+        msgpack_unpack_return ur;
+        end = m.pos;
+        ur = msgpack_unpack_next(&u, (const char *)buf, end, &at);
+        if (ur == MSGPACK_UNPACK_SUCCESS && at == end) {
+            kv = u.data.via.map.ptr;
+        } else if (ur != MSGPACK_UNPACK_NOMEM_ERROR) {
+            rc = mp_fail(&m, MD_E_PROTO, 0); /* not after mp_bound */
+        }
+        /* NOMEM: too deep for msgpack-c's stack, or short of memory;
+         * item by item tells which */
+        m.pos = body;
+    }
     for (i = 0; rc == MD_OK && i < n; i++) {
         size_t koff = m.pos;
-        const char *p;
-        size_t kn;
-        int t = mp_tag(&m);
         int k = -1;
 
-        if (t < 0) {
-            rc = t;
-            break;
-        }
-        if ((t & 0xe0) == 0xa0 || t == 0xd9 || t == 0xda || t == 0xdb) {
-            rc = mp_rstr(&m, &p, &kn);
-            if (rc == MD_OK) {
-                k = key_find(p, kn, d.hint);
-            }
-        } else {
-            rc = mp_skip(&m, 1); /* a non-str key: unknown */
-        }
+        rc = mp_item(&m, kv != NULL ? &kv[i].key : NULL, &o);
         if (rc < 0) {
             break;
         }
+        if (o->type == MSGPACK_OBJECT_STR) {
+            k = key_find(o->via.str.ptr, o->via.str.size, d.hint);
+            if (kv != NULL) {
+                /* a tree's str borrows the input: the value follows */
+                const char *s = o->via.str.ptr;
+                assert(s >= (const char *)buf &&
+                       s <= (const char *)buf + end);
+                m.pos = (size_t)(s - (const char *)buf) + o->via.str.size;
+            }
+        }
         if (k < 0) {
-            rc = mp_skip(&m, 1);
+            /* an unknown key's value: skipped */
+            rc = kv != NULL ? MD_OK : mp_bound(&m, 1);
             continue;
         }
         if (d.seen & KBIT(k)) {
+            koff = kv != NULL ? mp_pair_off(&m, body, i) : koff;
             rc = mp_fail(&m, MD_E_PROTO, koff); /* duplicate key */
             break;
         }
         d.seen |= KBIT(k);
         d.voff[k] = m.pos;
         d.hint = k + 1;
-        rc = mp_value(&d, &m, k);
+        rc = mp_item(&m, kv != NULL ? &kv[i].val : NULL, &o);
+        if (rc == MD_OK) {
+            rc = mp_value(&d, &m, k, o, d.voff[k]);
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    if (kv != NULL) {
+        m.pos = end;
     }
     if (rc == MD_OK && m.pos != len) {
         rc = mp_fail(&m, MD_E_PROTO, m.pos); /* bytes after the map */
