@@ -1,5 +1,5 @@
-/* core_int.h: what core.c and core_bars.c share. Not for use outside
- * them. Pure. */
+/* core_int.h: what core.c, core_bars.c and core_config.c share. Not for
+ * use outside them. Pure. */
 #ifndef CORE_INT_H
 #define CORE_INT_H
 

@@ -782,7 +782,8 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         /* strict replay plays no world: the recording holds its answers */
         r->loop.ws = &world_ws;
         r->loop.ws_ctx = r;
-        r->loop.http = &world_http;
+        r->faulty = o->n_inject > 0;
+        r->loop.http = r->faulty ? &fault_http : &world_http;
         r->loop.http_ctx = r;
         r->loop.kafka = &world_kafka;
         r->loop.kafka_ctx = r;

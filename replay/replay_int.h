@@ -31,6 +31,7 @@ enum pend_kind {
 
 struct pend {
     int64_t t;
+    int64_t sent;     /* when the action it answers was taken */
     uint64_t seq;
     int kind;
     int ok;
@@ -80,6 +81,7 @@ struct run {
     int64_t t0;            /* virtual time origin: the first event */
     int64_t wall0;
     bool strict;
+    bool faulty;           /* faults injected (--inject): faults.c */
     struct store_writer *rec;
     int rc;
     char *err;
@@ -96,6 +98,12 @@ extern const struct loop_kafka_ops world_kafka;
 extern const struct loop_sink_ops world_sink;
 
 int heap_push(struct heap *h, struct pend p);
+
+/* The world answers an action taken at sent: p goes through the fault
+ * filter (when faulty) into the pending heap. world_fail stops the run
+ * with rc and msg (the first failure wins). */
+void world_reply(struct run *r, int64_t sent, struct pend p);
+void world_fail(struct run *r, int rc, const char *msg);
 struct pend heap_pop(struct heap *h);
 
 void record_input(struct run *r, int kind, int dir, int64_t conn_id,
@@ -119,5 +127,14 @@ void unpark(struct run *r, int64_t t);
 
 /* Deliver the world's pending events due at or before t (what-if). */
 int drain_pending(struct run *r, int64_t t);
+
+/* faults.c: the fault injector around the world. fault_http wraps
+ * world_http (rest-fail, rest-param); fault_reply changes an answer of
+ * the world (slow-close, kafka-slow, topic-fail, publish-fail);
+ * fault_stalled says whether the server's frames at t are withheld
+ * (stall). */
+extern const struct loop_http_ops fault_http;
+void fault_reply(struct run *r, struct pend *p);
+bool fault_stalled(const struct run *r, int64_t t);
 
 #endif /* REPLAY_INT_H */

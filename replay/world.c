@@ -1,8 +1,9 @@
 /* world.c: the virtual world of a what-if replay, played from the
  * capture as the executor's operation tables (the WebSocket server, the
- * REST server answering from the book, the Kafka broker, with the
- * injected faults), its pending events in time order, and the stepping of
- * the core through the executor with recording. */
+ * REST server answering from the book, the Kafka broker), its pending
+ * events in time order, and the stepping of the core through the executor
+ * with recording. Faults are faults.c's: a wrapper and a filter around
+ * this world. */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,34 +153,24 @@ static bool quiet_output(const struct fsm_def *d, unsigned out)
            strcmp(n, "ACK") == 0;
 }
 
-/* True when an injection of kind is in force at t (the first such one at
- * or before t; these stay in force, they are not used up). */
-static bool in_force(const struct run *r, int kind, int64_t t)
+void world_fail(struct run *r, int rc, const char *msg)
 {
-    unsigned k;
-
-    for (k = 0; k < r->o->n_inject; k++) {
-        if (r->o->inject[k].kind == kind &&
-            t - r->t0 >= r->o->inject[k].at_ns) {
-            return true;
-        }
+    if (r->rc == MD_OK) {
+        r->rc = rc;
+        snprintf(r->err, r->errlen, "%s", msg);
     }
-    return false;
 }
 
-/* stall@T: the server sends no frame in [T, T + 100 s). */
-static bool stalled(const struct run *r, int64_t t)
+void world_reply(struct run *r, int64_t sent, struct pend p)
 {
-    unsigned k;
-
-    for (k = 0; k < r->o->n_inject; k++) {
-        const struct rpl_inject *in = &r->o->inject[k];
-        if (in->kind == RPL_INJ_STALL && t - r->t0 >= in->at_ns &&
-            t - r->t0 < in->at_ns + 100 * NS_PER_S) {
-            return true;
-        }
+    p.sent = sent;
+    if (r->faulty) {
+        fault_reply(r, &p);
     }
-    return false;
+    if (heap_push(&r->heap, p) != MD_OK) {
+        free(p.data);
+        world_fail(r, MD_E_NOMEM, "out of memory");
+    }
 }
 
 /* ---- the virtual world: the operation tables of the executor ---------- */
@@ -258,42 +249,20 @@ static void w_ws_close(void *ctx, mono_ns t, uint64_t sock)
     }
     if (r->core_connecting || sock != 0) {
         memset(&p, 0, sizeof p);
-        p.t = t + (in_force(r, RPL_INJ_SLOW_CLOSE, t) ? 10 * NS_PER_S
-                                                       : NS_PER_MS);
+        p.t = t + NS_PER_MS;
         p.kind = PEND_WS_CLOSED;
         p.conn_id = (uint32_t)sock;
-        (void)heap_push(&r->heap, p);
+        world_reply(r, t, p);
     }
     r->core_connecting = false;
 }
 
-/* Use up the first unused injection of kind due at or before `at` (time
- * of the effect it changes); true if there was one. */
-static bool take_inject(struct run *r, int kind, int64_t at)
-{
-    unsigned k;
-
-    for (k = 0; k < r->o->n_inject; k++) {
-        struct rpl_inject *in = &r->o->inject[k];
-        if (in->kind == kind && !in->used && at - r->t0 >= in->at_ns) {
-            in->used = true;
-            return true;
-        }
-    }
-    return false;
-}
-
 /* The virtual REST server answers from the capture's book after the
- * recorded latency; a miss is a transport error 1 ms later, never a hang;
- * rest-fail and rest-param replace the next answer. */
+ * recorded latency; a miss is a transport error 1 ms later, never a
+ * hang. */
 static void w_rest_send(void *ctx, mono_ns t, uint64_t id,
                         const struct md_request *req)
 {
-    static const char param[] =
-        "{\"Response\":\"Error\",\"Message\":\"fsym param "
-        "seems to be missing.\",\"HasWarning\":false,\"Type\":2,"
-        "\"RateLimit\":{},\"Data\":{},\"ParamWithError\":"
-        "\"fsym\"}";
     struct run *r = ctx;
     char path[1024], *key;
     struct answer *ans = NULL;
@@ -312,34 +281,21 @@ static void w_rest_send(void *ctx, mono_ns t, uint64_t id,
     memset(&p, 0, sizeof p);
     p.kind = PEND_HTTP;
     p.t = t + NS_PER_MS;
-    if (take_inject(r, RPL_INJ_REST_FAIL, t)) {
-        ans = NULL; /* status 0: a transport error */
-    } else if (take_inject(r, RPL_INJ_REST_PARAM, t)) {
-        p.status = 200;
-        p.data = malloc(sizeof param);
-        if (p.data != NULL) {
-            memcpy(p.data, param, sizeof param);
-            p.len = sizeof param - 1;
-        }
-        (void)heap_push(&r->heap, p);
-        return;
-    }
     if (ans != NULL) {
         int brc = book_body(&r->book, ans, &p.data, &p.len);
         ans->used = true;
         r->sum->rest_matched++;
         p.t = t + (ans->latency_ns > 0 ? ans->latency_ns : NS_PER_MS);
         p.status = ans->status;
-        if (brc != MD_OK && r->rc == MD_OK) {
-            r->rc = brc;
-            snprintf(r->err, r->errlen, "%s",
-                     brc == MD_E_NOMEM ? "out of memory"
-                                       : store_reader_errmsg(r->book.rd));
+        if (brc != MD_OK) {
+            world_fail(r, brc, brc == MD_E_NOMEM
+                                   ? "out of memory"
+                                   : store_reader_errmsg(r->book.rd));
         }
     } else {
-        r->sum->rest_misses++; /* a miss, or rest-fail */
+        r->sum->rest_misses++;
     }
-    (void)heap_push(&r->heap, p);
+    world_reply(r, t, p);
 }
 
 static void w_rest_cancel(void *ctx, mono_ns t, uint64_t id)
@@ -366,15 +322,14 @@ static void w_topic_create(void *ctx, mono_ns t)
         return;
     }
     memset(&p, 0, sizeof p);
-    p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t) ? 15 * NS_PER_S
-                                                   : NS_PER_MS);
+    p.t = t + NS_PER_MS;
     p.kind = PEND_ADMIN;
-    p.ok = !take_inject(r, RPL_INJ_TOPIC_FAIL, p.t);
-    (void)heap_push(&r->heap, p);
+    p.ok = 1;
+    world_reply(r, t, p);
 }
 
 /* The virtual broker acknowledges each bar 1 ms after it was produced,
- * in order (15 s under kafka-slow); publish-fail fails one report. */
+ * in order. */
 static void w_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
                       size_t n)
 {
@@ -388,12 +343,10 @@ static void w_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
     for (k = 0; k < n; k++) {
         memset(&p, 0, sizeof p);
         p.bar_id = bars[k]->id;
-        p.t = t + (in_force(r, RPL_INJ_KAFKA_SLOW, t) ? 15 * NS_PER_S
-                                                       : ACK_DELAY_NS);
+        p.t = t + ACK_DELAY_NS;
         p.kind = PEND_DELIVERY;
-        /* one injection, one report */
-        p.ok = !take_inject(r, RPL_INJ_PUBLISH_FAIL, p.t);
-        (void)heap_push(&r->heap, p);
+        p.ok = 1;
+        world_reply(r, t, p);
     }
 }
 
@@ -630,7 +583,7 @@ int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
         return MD_OK;
     }
     in.conn_id = w->core_id;
-    if (kind == STORE_K_WS_TEXT && stalled(r, t)) {
+    if (kind == STORE_K_WS_TEXT && r->faulty && fault_stalled(r, t)) {
         r->sum->stalled++;
         return MD_OK; /* the server says nothing for a while */
     }
