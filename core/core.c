@@ -235,6 +235,17 @@ static int announce(struct core *c, size_t first, size_t n, mono_ns t)
     return MD_OK;
 }
 
+/* The bar store is full while bars are due: closing waits for a delivery
+ * or discard. Counted and noted once per wait, not every step of it. */
+static void store_wait(struct core *c)
+{
+    if (!c->s.bars_waiting) {
+        c->s.bars_waiting = true;
+        c->st.bars_wait++;
+        c->stg.wait = true;
+    }
+}
+
 /* Close what is due at server time now (or everything, flush) into the
  * store, as much as it has room for; announce the bars and hand them to
  * the publisher. The rest stays due: the bar timer comes back for it. */
@@ -248,8 +259,7 @@ static int bars_close(struct core *c, int64_t now, bool flush, mono_ns t,
         uint64_t room = bars_free(c);
         struct agg_out ao = {c->closing, CORE_CLOSING, 0};
         if (room == 0) {
-            c->st.bars_wait++;
-            c->stg.wait = true;
+            store_wait(c);
             break;
         }
         if (ao.cap > room) {
@@ -286,7 +296,10 @@ static int bar_timer(struct core *c, mono_ns t)
     if (md_out_room(&c->stg.out) == 0) {
         return MD_E_FULL;
     }
-    if (d != INT64_MAX && bars_room(c) == 0) {
+    if (bars_room(c) > 0) {
+        c->s.bars_waiting = false;
+    } else if (d != INT64_MAX) {
+        store_wait(c);
         d = INT64_MAX; /* a delivery or discard will free room */
     }
     if (d == INT64_MAX) {

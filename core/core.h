@@ -120,7 +120,8 @@ struct core_stats {
                                      more (stopped): noted, released */
     uint64_t bars_rolled_back;    /* closed in a step that failed (a bug):
                                      lost, noted by the next step */
-    uint64_t bars_wait;           /* steps that found the bar store full */
+    uint64_t bars_wait;           /* times closing waited for room in the
+                                     bar store (full while bars were due) */
     uint64_t http_responses, http_unexpected, http_malformed;
     uint64_t fetch_planned, fetch_overflow;
     uint64_t backfill_revisions, backfill_fills, backfill_refused;
@@ -153,6 +154,7 @@ struct core_small {
     int64_t gap_start_ns, gap_end_ns; /* the last reconnect gap, server */
     bool stopping;                    /* STOP was given */
     bool bar_armed;
+    bool bars_waiting;                /* the store is full, bars are due */
     mono_ns bar_deadline;
     bool backfill_armed;
     mono_ns backfill_deadline;

@@ -112,7 +112,7 @@ struct rpl_summary {
      * not zero */
     uint64_t bars_lost;   /* closed but never produced: unpublished (the
                              publisher had stopped) or rolled back */
-    uint64_t bars_waits;  /* steps that found the bar store full */
+    uint64_t bars_waits;  /* times closing waited for a full bar store */
     uint64_t stale_reports, streams_full, tickers_full;
     unsigned max_streams, max_tickers; /* the sizes of those tables */
     uint64_t divergences; /* strict: 0 or 1 (stops at the first) */

@@ -443,6 +443,104 @@ static void test_core_subscriptions_of_longest_names(void **state)
     assert_string_equal(a->p.subs[1], want[1]);
 }
 
+/* Ids the last step produced, appended to ids[*n]. */
+static void produced(uint64_t *ids, size_t *n, size_t cap)
+{
+    size_t i, k;
+
+    for (i = 0; i < O.n; i++) {
+        if (O.a[i].kind == MD_A_PRODUCE) {
+            for (k = 0; k < O.a[i].n; k++) {
+                assert_true(*n < cap);
+                ids[(*n)++] = O.a[i].p.bars[k]->id;
+            }
+        }
+    }
+}
+
+static bool noted(enum md_note n)
+{
+    size_t i;
+
+    for (i = 0; i < O.n; i++) {
+        if (O.a[i].kind == MD_A_NOTE && O.a[i].note == n) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A broker that never reports: the bar store fills (8,192 bars), closing
+ * then waits (the bar timer is not re-armed, a note says why) instead of
+ * dropping; once the reports come, the timer comes back and every minute
+ * closes, none lost. */
+static void test_core_full_store_waits(void **state)
+{
+    static uint64_t ids[2 * CORE_BAR_MIN];
+    size_t n_ids = 0, acked = 0, closed = 0;
+    char buf[256];
+    mono_ns t = L0 + S;
+    int64_t minute = 0;
+    bool waited = false;
+    struct core_in in = {0};
+
+    (void)state;
+    init();
+    start(L0, T0 * 1000);
+    in.kind = CORE_IN_PUB;
+    in.input = PUB_I_TOPIC_CREATED;
+    in.t_ns = L0;
+    assert_int_equal(go(&in), MD_OK);
+    conn(t, CONN_I_WS_OPEN);
+    snprintf(buf, sizeof buf,
+             "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
+             "\"SERVER_TIME_MS\":%lld}", (long long)(T0 * 1000 + 1000));
+    frame(t, buf);
+    while (minute < CORE_BAR_MIN + 100 && !waited) {
+        snprintf(buf, sizeof buf,
+                 "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":"
+                 "\"BTC\",\"TOSYMBOL\":\"USD\",\"FLAGS\":1,\"PRICE\":%lld,"
+                 "\"LASTUPDATE\":%lld}", (long long)(100000 + minute),
+                 (long long)(T0 + 60 * minute + 1));
+        frame(L0 + (60 * minute + 1) * S, buf);
+        closed += bars_announced();
+        produced(ids, &n_ids, sizeof ids / sizeof ids[0]);
+        while (C.s.bar_armed && C.s.bar_deadline <= L0 + (60 * minute + 61) *
+                                                          S) {
+            fire(MD_T_BAR, C.s.bar_deadline);
+            closed += bars_announced();
+            produced(ids, &n_ids, sizeof ids / sizeof ids[0]);
+            waited = noted(MD_N_BARS_WAIT);
+        }
+        minute++;
+    }
+    /* full: the store holds its capacity, nothing dropped, the timer off */
+    assert_true(waited);
+    assert_true(C.st.bars_wait > 0);
+    assert_int_equal(closed, C.bar_cap);
+    assert_int_equal(C.s.next_id - C.s.lo, C.bar_cap);
+    assert_false(C.s.bar_armed);
+    assert_int_equal(C.st.bars_unpublished + C.st.bars_rolled_back, 0);
+    /* the reports come: each frees a slot; the timer is back */
+    t = L0 + (60 * minute + 30) * S;
+    while (acked < n_ids) {
+        memset(&in, 0, sizeof in);
+        in.kind = CORE_IN_PUB;
+        in.input = PUB_I_PUBLISH_SUCCESS;
+        in.t_ns = t;
+        in.bar_id = ids[acked++];
+        assert_int_equal(go(&in), MD_OK);
+        produced(ids, &n_ids, sizeof ids / sizeof ids[0]);
+    }
+    assert_true(C.s.bar_armed);
+    fire(MD_T_BAR, C.s.bar_deadline > t ? C.s.bar_deadline : t);
+    closed += bars_announced();
+    /* every minute that ended has its bar: none lost while full */
+    assert_true(closed >= (size_t)minute);
+    assert_int_equal(C.st.bars_unpublished + C.st.bars_rolled_back, 0);
+    assert_int_equal(C.st.stale_reports, 0);
+}
+
 /* A full socket's worth: 300 pairs, trades and CCCAGG, 4 intervals each:
  * 2,400 series. The core's own struct stays small and its memory is sized
  * from the configuration; the preflight plans every series (the REST
@@ -556,6 +654,7 @@ int main(void)
         cmocka_unit_test(test_core_backfill_revises_gap_bar),
         cmocka_unit_test(test_core_2400_series),
         cmocka_unit_test(test_core_subscriptions_of_longest_names),
+        cmocka_unit_test(test_core_full_store_waits),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
