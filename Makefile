@@ -8,6 +8,7 @@
 #   make fixtures-update  regenerate golden files under fixtures/ (review!)
 #   make bench      throughput figures (docs/performance.md)
 #   make fuzz       libFuzzer targets (FUZZ_RUNS=n)
+#   make mutate     mutation testing of the machines (not in CI; tests/mutants.txt)
 #   make deps       install what is missing (apt-get as root, else print the command)
 #   make style      clang-format every C file (if clang-format is installed)
 #
