@@ -313,7 +313,7 @@ int store_export(struct store_reader *r, FILE *out, char *errbuf,
     }
     free(b64);
     if (bad || fflush(out) != 0 || ferror(out)) {
-        return store__err(errbuf, errlen, MD_E_IO, "export: write failed: %s",
+        return store__err(errbuf, errlen, MD_E_IO, "write failed: %s",
                           strerror(errno));
     }
     if (rc != MD_E_NOTFOUND) {

@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "md_err.h"
+#include "outfile.h"
 #include "store.h"
 
 static void export_usage(FILE *f)
@@ -94,7 +95,7 @@ int cmd_export(int argc, char **argv)
 {
     const char *out_path, *in_path;
     struct store_reader *r = NULL;
-    FILE *out = stdout;
+    struct outfile out;
     char err[1024];
     int rc;
 
@@ -102,34 +103,35 @@ int cmd_export(int argc, char **argv)
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
+    if (outfile_check(out_path, &in_path, 1, err, sizeof err) != MD_OK) {
+        fprintf(stderr, "ccstream export: %s\n", err);
+        return 2;
+    }
     rc = store_reader_open(in_path, &r, err, sizeof err);
     if (rc != MD_OK) {
         fprintf(stderr, "ccstream export: %s\n", err);
         return 1;
     }
-    if (out_path != NULL && strcmp(out_path, "-") != 0) {
-        out = fopen(out_path, "w");
-        if (out == NULL) {
-            fprintf(stderr, "ccstream export: %s: cannot create: %s\n",
-                    out_path, strerror(errno));
-            store_reader_close(r);
-            return 1;
-        }
+    rc = outfile_open(&out, out_path != NULL ? out_path : "-", "w",
+                      &in_path, 1, err, sizeof err);
+    if (rc != MD_OK) {
+        fprintf(stderr, "ccstream export: %s\n", err);
+        store_reader_close(r);
+        return 1;
     }
-    rc = store_export(r, out, err, sizeof err);
+    rc = store_export(r, out.f, err, sizeof err);
     store_reader_close(r);
-    if (out != stdout) {
-        if (fclose(out) != 0 && rc == MD_OK) {
-            rc = MD_E_IO;
-            snprintf(err, sizeof err, "%s: write failed: %s", out_path,
-                     strerror(errno));
+    if (rc == MD_OK) {
+        rc = outfile_commit(&out, err, sizeof err);
+    } else {
+        if (rc == MD_E_IO) {
+            char e2[2048];
+            snprintf(e2, sizeof e2, "%s: %s", out.is_stdout
+                                                  ? "standard output"
+                                                  : out.path, err);
+            snprintf(err, sizeof err, "%.1000s", e2);
         }
-        if (rc != MD_OK) {
-            unlink(out_path);
-        }
-    } else if (fflush(stdout) != 0 && rc == MD_OK) {
-        rc = MD_E_IO;
-        snprintf(err, sizeof err, "standard output: %s", strerror(errno));
+        outfile_abort(&out);
     }
     if (rc != MD_OK) {
         fprintf(stderr, "ccstream export: %s\n", err);

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "core.h"
 #include "md_err.h"
+#include "outfile.h"
 #include "replay.h"
 
 static void usage(FILE *f)
@@ -82,14 +83,6 @@ static void usage(FILE *f)
         "Exit status: 0 ok, 1 error or strict-mode divergence, 2 usage.\n");
 }
 
-static FILE *open_out(const char *path, const char *mode)
-{
-    if (strcmp(path, "-") == 0) {
-        return stdout;
-    }
-    return fopen(path, mode);
-}
-
 static void write_coverage(FILE *f, const struct rpl_opts *o)
 {
     unsigned m, s, i;
@@ -159,10 +152,14 @@ int cmd_replay(int argc, char **argv)
     static struct rpl_opts o;
     struct rpl_summary sum;
     const char *bars = NULL, *trace = NULL, *cov = NULL, *fmt = "json";
+    struct outfile bars_out, trace_out, cov_out;
     char err[1024] = "";
     int c, rc, quiet = 0, status = 0;
 
     rpl_opts_default(&o);
+    memset(&bars_out, 0, sizeof bars_out);
+    memset(&trace_out, 0, sizeof trace_out);
+    memset(&cov_out, 0, sizeof cov_out);
     cli_opt_begin();
     while ((c = cli_opt_next("replay", argc, argv, ":h", longopts)) != -1) {
         const char *v = optarg;
@@ -275,34 +272,75 @@ int cmd_replay(int argc, char **argv)
                 "msgpack, table)\n", fmt);
         return 2;
     }
-    if (bars != NULL && (o.bars = open_out(bars, "wb")) == NULL) {
-        fprintf(stderr, "ccstream replay: cannot write %s\n", bars);
-        return 1;
+    {
+        /* no output may name the capture, nor two outputs one file */
+        static const char *const opt[4] = {"--bars-out", "--trace",
+                                           "--coverage", "--record"};
+        const char *outs[4] = {bars, trace, cov, o.record};
+        size_t k, j;
+        for (k = 0; k < 4; k++) {
+            if (outfile_check(outs[k], &o.capture, 1, err, sizeof err) !=
+                MD_OK) {
+                fprintf(stderr, "ccstream replay: %s %s\n", opt[k], err);
+                return 2;
+            }
+            for (j = 0; j < k; j++) {
+                if (outs[k] != NULL && outs[j] != NULL &&
+                    strcmp(outs[k], "-") != 0 &&
+                    outfile_check(outs[k], &outs[j], 1, err, sizeof err) !=
+                        MD_OK) {
+                    fprintf(stderr, "ccstream replay: %s and %s name one "
+                            "file (%s)\n", opt[j], opt[k], outs[k]);
+                    return 2;
+                }
+            }
+        }
     }
-    if (trace != NULL && (o.trace = open_out(trace, "w")) == NULL) {
-        fprintf(stderr, "ccstream replay: cannot write %s\n", trace);
-        return 1;
+    if (bars != NULL) {
+        if (outfile_open(&bars_out, bars, "wb", NULL, 0, err, sizeof err) !=
+            MD_OK) {
+            fprintf(stderr, "ccstream replay: %s\n", err);
+            return 1;
+        }
+        o.bars = bars_out.f;
+        o.bars_name = strcmp(bars, "-") == 0 ? "standard output" : bars;
+    }
+    if (trace != NULL) {
+        if (outfile_open(&trace_out, trace, "w", NULL, 0, err, sizeof err) !=
+            MD_OK) {
+            fprintf(stderr, "ccstream replay: %s\n", err);
+            outfile_abort(&bars_out);
+            return 1;
+        }
+        o.trace = trace_out.f;
+        o.trace_name = strcmp(trace, "-") == 0 ? "standard output" : trace;
     }
     o.progress = isatty(2) && !quiet;
     rc = rpl_run(&o, &sum, err, sizeof err);
-    if (o.bars != NULL && o.bars != stdout) {
-        fclose(o.bars);
-    } else if (o.bars == stdout) {
-        fflush(stdout);
-    }
-    if (o.trace != NULL && o.trace != stdout) {
-        fclose(o.trace);
-    }
-    if (cov != NULL) {
-        FILE *f = open_out(cov, "w");
-        if (f == NULL) {
-            fprintf(stderr, "ccstream replay: cannot write %s\n", cov);
+    /* the outputs are kept whole or not at all */
+    if (rc == MD_OK || (rc == MD_E_STATE && sum.divergences > 0)) {
+        char werr[1024] = "";
+        int wrc = outfile_commit(&bars_out, werr, sizeof werr);
+        if (wrc == MD_OK) {
+            wrc = outfile_commit(&trace_out, werr, sizeof werr);
+        }
+        if (wrc == MD_OK && cov != NULL) {
+            wrc = outfile_open(&cov_out, cov, "w", NULL, 0, werr,
+                               sizeof werr);
+            if (wrc == MD_OK) {
+                write_coverage(cov_out.f, &o);
+                wrc = outfile_commit(&cov_out, werr, sizeof werr);
+            }
+        }
+        if (wrc != MD_OK) {
+            outfile_abort(&bars_out);
+            outfile_abort(&trace_out);
+            fprintf(stderr, "ccstream replay: %s\n", werr);
             return 1;
         }
-        write_coverage(f, &o);
-        if (f != stdout) {
-            fclose(f);
-        }
+    } else {
+        outfile_abort(&bars_out);
+        outfile_abort(&trace_out);
     }
     if (!quiet) {
         rpl_print_summary(stderr, &sum);

@@ -1,5 +1,6 @@
 /* main.c: the ccstream front end: parses the subcommand and hands over.
  * The only place that may exit the process. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,20 @@ static void usage(FILE *f)
     }
     fprintf(f, "\n  ccstream COMMAND --help   help for one command\n"
                "  ccstream --version        print the version\n");
+}
+
+/* What a command that succeeded wrote to standard output reached it:
+ * flushed and checked (a full disk, a closed pipe, /dev/full), else exit
+ * 1 with the reason. A command that failed has said why already. */
+static int stdout_checked(const char *cmd, int status)
+{
+    errno = 0;
+    if (status == 0 && (fflush(stdout) != 0 || ferror(stdout))) {
+        fprintf(stderr, "ccstream %s: cannot write standard output: %s\n",
+                cmd, strerror(errno != 0 ? errno : EIO));
+        return 1;
+    }
+    return status;
 }
 
 int main(int argc, char **argv)
@@ -81,7 +96,8 @@ int main(int argc, char **argv)
     }
     for (i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(name, commands[i].name) == 0) {
-            return commands[i].run(argc - optind, argv + optind);
+            int st = commands[i].run(argc - optind, argv + optind);
+            return stdout_checked(name, st);
         }
     }
     fprintf(stderr, "ccstream: unknown command '%s'\n\n", name);

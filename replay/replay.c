@@ -837,7 +837,9 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
                        : run_whatif(r, pf, sess.started_wall_ns);
         pf_stop(pf);
         sum->cpu_read = pf->cpu;
-        if (rc == MD_E_CORRUPT || rc == MD_E_IO) {
+        if ((rc == MD_E_CORRUPT || rc == MD_E_IO) && r->rc == MD_OK) {
+            /* the capture's reader failed (the world's failures have
+             * said why already) */
             snprintf(errbuf, errlen, "%s", store_reader_errmsg(rd));
         }
         free(pf);

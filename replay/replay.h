@@ -76,8 +76,10 @@ struct rpl_opts {
     double speed;         /* 0 = as fast as possible; k = real time x k */
     bool step;            /* wait for Enter before each input (a tty) */
     FILE *bars;           /* NULL: no bar output */
+    const char *bars_name; /* for messages ("the bars" when NULL) */
     enum rpl_bars_fmt bars_fmt;
     FILE *trace;          /* NULL: no trace */
+    const char *trace_name; /* for messages ("the trace" when NULL) */
     bool trace_quiet;     /* leave out the hot path's self-loops (outputs
                              -, FEED, BEAT, SUB_ACK, ACK) */
     const char *record;   /* write a recording of every core input here */

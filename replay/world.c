@@ -4,6 +4,7 @@
  * events in time order, and the stepping of the core through the executor
  * with recording. Faults are faults.c's: a wrapper and a filter around
  * this world. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,18 @@ struct pend heap_pop(struct heap *h)
     return top;
 }
 
+/* A write to an output failed (a full disk, a closed pipe): the run
+ * stops, naming the output and the reason; nothing is dropped quietly. */
+static void output_failed(struct run *r, const char *name, const char *what)
+{
+    char msg[512];
+    int e = errno != 0 ? errno : EIO;
+
+    snprintf(msg, sizeof msg, "cannot write %s: %s",
+             name != NULL ? name : what, strerror(e));
+    world_fail(r, MD_E_IO, msg);
+}
+
 static void write_bar(struct run *r, const struct md_bar *mb)
 {
     const struct bar *b = &mb->bar;
@@ -86,13 +99,18 @@ static void write_bar(struct run *r, const struct md_bar *mb)
     }
     /* JSON only when something reads it (the executor writes the action
      * text's own) */
-    if (r->o->bars != NULL && r->o->bars_fmt == RPL_BARS_JSON &&
-        bar_to_json(b, js, sizeof js, &n) != MD_OK) {
-        n = 0;
-    }
     if (r->o->bars == NULL) {
         return;
     }
+    if (r->o->bars_fmt == RPL_BARS_JSON &&
+        bar_to_json(b, js, sizeof js, &n) != MD_OK) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "bar %" PRIu64 " cannot be encoded as "
+                 "JSON", mb->id);
+        world_fail(r, MD_E_STATE, msg);
+        return;
+    }
+    errno = 0;
     switch (r->o->bars_fmt) {
     case RPL_BARS_JSON:
         fwrite(js, 1, n, r->o->bars);
@@ -106,6 +124,12 @@ static void write_bar(struct run *r, const struct md_bar *mb)
                                      (unsigned char)n};
             fwrite(len4, 1, 4, r->o->bars);
             fwrite(mp, 1, n, r->o->bars);
+        } else {
+            char msg[128];
+            snprintf(msg, sizeof msg, "bar %" PRIu64 " cannot be encoded "
+                     "as msgpack", mb->id);
+            world_fail(r, MD_E_STATE, msg);
+            return;
         }
         break;
     case RPL_BARS_TABLE:
@@ -140,6 +164,9 @@ static void write_bar(struct run *r, const struct md_bar *mb)
                 (b->flags & BAR_F_SYNTHETIC) ? " synthetic" : "",
                 (b->flags & BAR_F_BACKFILLED) ? " backfilled" : "");
         break;
+    }
+    if (ferror(r->o->bars)) {
+        output_failed(r, r->o->bars_name, "the bars");
     }
 }
 
@@ -190,6 +217,9 @@ static void w_trace(void *ctx, mono_ns t, const struct md_trace *tr)
         fprintf(r->o->trace, "%" PRId64 " %s %s --%s/%s--> %s\n", t - r->t0,
                 d->name, d->state_names[tr->from], d->input_names[tr->input],
                 d->output_names[tr->output], d->state_names[tr->to]);
+        if (ferror(r->o->trace)) {
+            output_failed(r, r->o->trace_name, "the trace");
+        }
     }
 }
 

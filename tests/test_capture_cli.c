@@ -642,7 +642,7 @@ static void test_cli_export_errors(void **state)
     expect_status(
         run(cmd_export, "export", "--out", "/nonexistent/dir/x", good, NULL),
         1);
-    expect_in(g_err, "cannot create");
+    expect_in(g_err, "cannot write /nonexistent/dir/x");
 }
 
 /* ---- inspect ---- */

@@ -1,0 +1,305 @@
+/* test_misuse.c: the misuse suite. ccstream run as a careless or hostile
+ * user would: outputs that name an input, outputs on a full device, two
+ * outputs on one file. Each case runs the real binary ($BUILD/ccstream)
+ * in a fresh directory holding a small synth capture a.db (and a link to
+ * it, l.db) and asserts the exit status, that the message names what and
+ * why, that no input changed (bytes compared before and after) and that
+ * no output debris (a half-written file, a temporary) is left. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cmocka_inc.h"
+
+static char g_dir[128], g_bin[512], g_seed_db[160];
+
+/* A case: the arguments (after "ccstream"), where stdout goes (NULL: a
+ * file in the case's directory), the exit status, the words the message
+ * must hold, and the files that must not exist afterwards. */
+struct misuse {
+    const char *name;
+    const char *argv[12];
+    const char *stdout_to;
+    int status;
+    const char *says[3];
+    const char *absent[3];
+};
+
+static const struct misuse cases[] = {
+    {"export over its capture",
+     {"export", "a.db", "--out", "a.db"}, NULL, 2,
+     {"a.db", "input", "refusing"}, {NULL}},
+    {"export over its capture through a link",
+     {"export", "a.db", "--out", "l.db"}, NULL, 2,
+     {"l.db", "input a.db"}, {NULL}},
+    {"replay bars over its capture",
+     {"replay", "a.db", "--quiet", "--bars-out", "a.db"}, NULL, 2,
+     {"--bars-out", "a.db", "input"}, {NULL}},
+    {"replay bars over its capture through a link",
+     {"replay", "a.db", "--quiet", "--bars-out", "l.db"}, NULL, 2,
+     {"--bars-out", "l.db", "input a.db"}, {NULL}},
+    {"replay trace over its capture",
+     {"replay", "a.db", "--quiet", "--trace", "./a.db"}, NULL, 2,
+     {"--trace", "./a.db", "input"}, {NULL}},
+    {"replay coverage over its capture",
+     {"replay", "a.db", "--quiet", "--coverage", "a.db"}, NULL, 2,
+     {"--coverage", "a.db"}, {NULL}},
+    {"replay recording over its capture",
+     {"replay", "a.db", "--quiet", "--record", "l.db"}, NULL, 2,
+     {"--record", "l.db"}, {NULL}},
+    {"replay bars and trace on one file",
+     {"replay", "a.db", "--quiet", "--bars-out", "o.txt", "--trace",
+      "./o.txt"}, NULL, 2,
+     {"--bars-out and --trace", "o.txt"}, {"o.txt"}},
+    {"replay bars on a full device",
+     {"replay", "a.db", "--quiet", "--bars-out", "/dev/full"}, NULL, 1,
+     {"/dev/full", "No space left"}, {NULL}},
+    {"replay msgpack bars on a full device",
+     {"replay", "a.db", "--quiet", "--bars-format", "msgpack",
+      "--bars-out", "/dev/full"}, NULL, 1,
+     {"/dev/full", "No space left"}, {NULL}},
+    {"replay table bars to a full stdout",
+     {"replay", "a.db", "--quiet", "--bars-format", "table", "--bars-out",
+      "-"}, "/dev/full", 1,
+     {"standard output", "No space left"}, {NULL}},
+    {"replay trace on a full device",
+     {"replay", "a.db", "--quiet", "--trace", "/dev/full"}, NULL, 1,
+     {"/dev/full", "No space left"}, {NULL}},
+    {"replay coverage on a full device",
+     {"replay", "a.db", "--quiet", "--coverage", "/dev/full"}, NULL, 1,
+     {"/dev/full", "No space left"}, {NULL}},
+    {"replay of a missing capture leaves no bars file",
+     {"replay", "none.db", "--quiet", "--bars-out", "b.json"}, NULL, 1,
+     {"none.db"}, {"b.json"}},
+    {"export to a full device",
+     {"export", "a.db", "--out", "/dev/full"}, NULL, 1,
+     {"/dev/full", "No space left"}, {NULL}},
+    {"export to a full stdout",
+     {"export", "a.db"}, "/dev/full", 1,
+     {"standard output", "No space left"}, {NULL}},
+    {"mealy to a full stdout",
+     {"mealy"}, "/dev/full", 1,
+     {"standard output", "No space left"}, {NULL}},
+    {"inspect to a full stdout",
+     {"inspect", "a.db"}, "/dev/full", 1,
+     {"standard output", "No space left"}, {NULL}},
+};
+
+static int run_cmd(const char *cmd)
+{
+    int st = system(cmd);
+
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int group_setup(void **state)
+{
+    const char *build = getenv("BUILD");
+    char cmd[1024], cwd[200];
+
+    (void)state;
+    if (build == NULL) {
+        build = "build";
+    }
+    if (build[0] == '/') {
+        snprintf(g_bin, sizeof g_bin, "%.200s/ccstream", build);
+    } else if (getcwd(cwd, sizeof cwd) != NULL) {
+        snprintf(g_bin, sizeof g_bin, "%s/%.200s/ccstream", cwd, build);
+    } else {
+        return -1;
+    }
+    snprintf(g_dir, sizeof g_dir, "/tmp/test_misuse.XXXXXX");
+    if (mkdtemp(g_dir) == NULL) {
+        return -1;
+    }
+    snprintf(g_seed_db, sizeof g_seed_db, "%s/seed.db", g_dir);
+    snprintf(cmd, sizeof cmd, "'%s' synth --out '%s' --minutes 3 --seed 5 "
+             ">/dev/null 2>&1", g_bin, g_seed_db);
+    return run_cmd(cmd) == 0 ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[300];
+
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return run_cmd(cmd) == 0 ? 0 : -1;
+}
+
+/* The whole of a file (free with free()), or NULL. */
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    char *b = NULL;
+    long len;
+
+    if (f == NULL) {
+        return NULL;
+    }
+    if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 &&
+        fseek(f, 0, SEEK_SET) == 0 && (b = malloc((size_t)len + 1)) != NULL) {
+        *n = fread(b, 1, (size_t)len, f);
+        b[*n] = '\0';
+    }
+    fclose(f);
+    return b;
+}
+
+/* Run argv in dir with stdout to out (a path) and stderr to err. */
+static int spawn(const char *dir, const char *const *argv, const char *out,
+                 const char *err)
+{
+    static char pool[16][256];
+    char *av[16];
+    size_t k, n = 0;
+    pid_t pid;
+    int st;
+
+    av[n++] = g_bin;
+    for (k = 0; argv[k] != NULL && n < 15; k++) {
+        /* exec's argv is not const */
+        snprintf(pool[n], sizeof pool[n], "%s", argv[k]);
+        av[n] = pool[n];
+        n++;
+    }
+    av[n] = NULL;
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fo = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int fe = open(err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fo < 0 || fe < 0 || chdir(dir) != 0 || dup2(fo, 1) < 0 ||
+            dup2(fe, 2) < 0) {
+            _exit(127);
+        }
+        execv(g_bin, av);
+        _exit(127);
+    }
+    assert_true(waitpid(pid, &st, 0) == pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void one_case(const struct misuse *c, int k)
+{
+    char dir[160], path[200], out[200], err[200], cmd[1024];
+    char *before, *after, *msg;
+    size_t nb = 0, na = 0, nm = 0, i;
+    struct dirent *de;
+    DIR *d;
+    int st;
+
+    snprintf(dir, sizeof dir, "%s/case%02d", g_dir, k);
+    snprintf(cmd, sizeof cmd, "mkdir '%s' && cp '%s' '%s/a.db' && "
+             "ln -s a.db '%s/l.db'", dir, g_seed_db, dir, dir);
+    assert_int_equal(run_cmd(cmd), 0);
+    snprintf(path, sizeof path, "%s/a.db", dir);
+    before = slurp(path, &nb);
+    assert_non_null(before);
+    snprintf(out, sizeof out, "%s/%s", g_dir, "stdout");
+    snprintf(err, sizeof err, "%s/%s", g_dir, "stderr");
+    st = spawn(dir, c->argv, c->stdout_to != NULL ? c->stdout_to : out, err);
+    msg = slurp(err, &nm);
+    assert_non_null(msg);
+    if (st != c->status) {
+        fail_msg("%s: exit %d, want %d; stderr: %s", c->name, st, c->status,
+                 msg);
+    }
+    for (i = 0; i < 3 && c->says[i] != NULL; i++) {
+        if (strstr(msg, c->says[i]) == NULL) {
+            fail_msg("%s: stderr lacks \"%s\": %s", c->name, c->says[i],
+                     msg);
+        }
+    }
+    /* the message is one line that says who speaks */
+    if (strncmp(msg, "ccstream ", 9) != 0) {
+        fail_msg("%s: stderr does not start with the command: %s", c->name,
+                 msg);
+    }
+    after = slurp(path, &na);
+    assert_non_null(after);
+    if (na != nb || memcmp(before, after, nb) != 0) {
+        fail_msg("%s: the input a.db changed (%zu -> %zu bytes)", c->name,
+                 nb, na);
+    }
+    for (i = 0; i < 3 && c->absent[i] != NULL; i++) {
+        struct stat sb;
+        snprintf(path, sizeof path, "%s/%s", dir, c->absent[i]);
+        if (stat(path, &sb) == 0) {
+            fail_msg("%s: %s exists after a failed run", c->name,
+                     c->absent[i]);
+        }
+    }
+    d = opendir(dir);
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        if (strstr(de->d_name, ".tmp-") != NULL) {
+            fail_msg("%s: debris %s left", c->name, de->d_name);
+        }
+    }
+    closedir(d);
+    free(before);
+    free(after);
+    free(msg);
+}
+
+static void test_misuse_table(void **state)
+{
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        one_case(&cases[k], (int)k);
+    }
+}
+
+/* A run that succeeds puts its outputs in place whole, and leaves no
+ * temporary file beside them. */
+static void test_outputs_in_place(void **state)
+{
+    static const char *const argv[] = {"replay", "a.db", "--quiet",
+                                       "--bars-out", "b.json", "--trace",
+                                       "t.txt", "--coverage", "c.txt",
+                                       NULL};
+    char dir[160], path[200], out[200], err[200], cmd[1024];
+    const char *names[3] = {"b.json", "t.txt", "c.txt"};
+    size_t k, n = 0;
+    char *b;
+
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/ok", g_dir);
+    snprintf(cmd, sizeof cmd, "mkdir '%s' && cp '%s' '%s/a.db'", dir,
+             g_seed_db, dir);
+    assert_int_equal(run_cmd(cmd), 0);
+    snprintf(out, sizeof out, "%s/stdout", g_dir);
+    snprintf(err, sizeof err, "%s/stderr", g_dir);
+    assert_int_equal(spawn(dir, argv, out, err), 0);
+    for (k = 0; k < 3; k++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[k]);
+        b = slurp(path, &n);
+        assert_non_null(b);
+        assert_true(n > 0);
+        assert_int_equal(b[n - 1], '\n');
+        free(b);
+    }
+    snprintf(cmd, sizeof cmd, "ls '%s' | grep -q tmp-", dir);
+    assert_int_not_equal(run_cmd(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_misuse_table),
+        cmocka_unit_test(test_outputs_in_place),
+    };
+    return cmocka_run_group_tests_name("misuse", tests, group_setup,
+                                       group_teardown);
+}
