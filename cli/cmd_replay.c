@@ -80,6 +80,11 @@ static void usage(FILE *f)
         "  --lateness T    revise a bar for late trades up to its end + T\n"
         "                  (default 120s; beyond: counted, in no bar)\n"
         "\n"
+        "Outputs (--bars-out, --trace, --coverage) are written to a\n"
+        "temporary file beside their name and renamed into place when the\n"
+        "run succeeds (a strict-mode divergence included); a failed run\n"
+        "leaves none. An output may not name the capture or another output.\n"
+        "\n"
         "Exit status: 0 ok, 1 error or strict-mode divergence, 2 usage.\n");
 }
 
