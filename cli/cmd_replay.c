@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "core.h"
 #include "md_err.h"
+#include "md_parse.h"
 #include "outfile.h"
 #include "replay.h"
 
@@ -51,7 +52,8 @@ static void usage(FILE *f)
         "                     tickers beyond the tables were dropped)\n"
         "\n"
         "Speed:\n"
-        "  --speed K          real time x K (default: as fast as possible)\n"
+        "  --speed K          real time x K, 0.001 to 1000000 (default: as\n"
+        "                     fast as possible)\n"
         "  --step             show each input and wait for Enter (a terminal)\n"
         "\n"
         "Faults (what-if; T in s, or with a unit: 250ms, 2m; from the first\n"
@@ -70,13 +72,18 @@ static void usage(FILE *f)
         "  --inject kafka-slow@T     delivery reports and topic creations\n"
         "                            asked for from T on take 15 s\n"
         "  --inject stall@T          the server sends no frame for 100 s\n"
-        "  (stop@0 and reset@0 come before the start)\n"
+        "  (stop@0 and reset@0 come before the start; at most 16; T is a\n"
+        "  duration from the first event: DIGITS[.DIGITS][ns|us|ms|s|m|h|d],\n"
+        "  seconds without a unit; needs --what-if)\n"
         "\n"
         "Configuration (default: the capture's session, else BTC,ETH,LTC on\n"
         "Coinbase and CCCAGG against USD, 1m bars):\n"
         "  --symbols LIST  --exchange NAME  --quote SYM  --intervals LIST\n"
+        "                  (intervals: distinct whole-second durations up to\n"
+        "                  7d, e.g. 1m,5m,1h; symbols: no empty entry)\n"
         "  --emit-empty    a flat synthetic bar for empty intervals\n"
-        "  --grace T       close a bar at its end + T (default 2s)\n"
+        "  --grace T       close a bar at its end + T (default 2s; T a\n"
+        "                  duration as above, at most 7d)\n"
         "  --lateness T    revise a bar for late trades up to its end + T\n"
         "                  (default 120s; beyond: counted, in no bar)\n"
         "\n"
@@ -160,6 +167,7 @@ int cmd_replay(int argc, char **argv)
     struct outfile bars_out, trace_out, cov_out;
     char err[1024] = "";
     int c, rc, quiet = 0, status = 0;
+    bool mode_given = false;
 
     rpl_opts_default(&o);
     memset(&bars_out, 0, sizeof bars_out);
@@ -174,10 +182,15 @@ int cmd_replay(int argc, char **argv)
             usage(stdout);
             return 0;
         case OPT_STRICT:
-            o.mode = RPL_STRICT;
-            break;
         case OPT_WHATIF:
-            o.mode = RPL_WHATIF;
+            if (mode_given && o.mode != (c == OPT_STRICT ? RPL_STRICT
+                                                         : RPL_WHATIF)) {
+                fprintf(stderr, "ccstream replay: --strict and --what-if "
+                        "exclude each other\n");
+                return 2;
+            }
+            mode_given = true;
+            o.mode = c == OPT_STRICT ? RPL_STRICT : RPL_WHATIF;
             break;
         case OPT_QUIET:
             quiet = 1;
@@ -207,17 +220,20 @@ int cmd_replay(int argc, char **argv)
             cov = v;
             o.coverage_wanted = true;
             break;
-        case OPT_SPEED: {
-            char *end;
-            o.speed = strtod(v, &end);
-            if (*end != '\0' || o.speed <= 0) {
-                fprintf(stderr, "ccstream replay: bad --speed '%s' (a "
-                        "positive number)\n", v);
+        case OPT_SPEED:
+            if (md_parse_real(v, strlen(v), 0.001, 1e6, &o.speed) !=
+                MD_OK) {
+                fprintf(stderr, "ccstream replay: bad --speed '%.64s' (a "
+                        "number from 0.001 to 1000000)\n", v);
                 return 2;
             }
             break;
-        }
         case OPT_INJECT:
+            if (o.n_inject == RPL_MAX_INJECT) {
+                fprintf(stderr, "ccstream replay: at most %d --inject\n",
+                        RPL_MAX_INJECT);
+                return 2;
+            }
             if (rpl_add_inject(&o, v) != MD_OK) {
                 fprintf(stderr, "ccstream replay: bad --inject '%s' "
                         "(publish-fail@T, topic-fail@T, drop@T, "
@@ -259,6 +275,11 @@ int cmd_replay(int argc, char **argv)
     if (optind + 1 < argc) {
         fprintf(stderr, "ccstream replay: one capture only ('%s')\n",
                 argv[optind + 1]);
+        return 2;
+    }
+    if (o.mode == RPL_STRICT && o.n_inject > 0) {
+        fprintf(stderr, "ccstream replay: --inject needs --what-if (strict "
+                "replay feeds the recording's own inputs)\n");
         return 2;
     }
     if (o.capture == NULL) {
@@ -354,7 +375,7 @@ int cmd_replay(int argc, char **argv)
         status = 1;
     } else if (rc != MD_OK) {
         fprintf(stderr, "ccstream replay: %s\n", err[0] ? err : md_strerror(rc));
-        status = 1;
+        status = rc == MD_E_USAGE ? 2 : 1;
     }
     return status;
 }

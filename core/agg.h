@@ -30,6 +30,7 @@
  * the configuration, in memory the caller provides, see agg_mem_size). */
 #define AGG_MAX_INTERVALS 16 /* intervals per stream */
 #define AGG_SLOTS 16 /* buckets kept per series: open + revisable */
+#define AGG_INTERVAL_MAX_S (7 * 86400) /* the longest bar interval */
 #define AGG_STREAMS_DEFAULT 64   /* max_streams of agg_config_default */
 #define AGG_STREAMS_LIMIT (1u << 22) /* largest max_streams accepted */
 #define AGG_DEDUPE_DEFAULT 4096  /* dedupe_cap of agg_config_default */

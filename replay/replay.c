@@ -12,6 +12,7 @@
 
 #include "bar_codec.h"
 #include "md_err.h"
+#include "md_parse.h"
 #include "prefetch.h"
 #include "replay_int.h"
 #include "rest_policy.h"
@@ -19,38 +20,64 @@
 
 /* ---- configuration from the capture's session -------------------------- */
 
+/* A bar interval: whole seconds, 1 s to 7 days ("90s", "1m", "1h",
+ * "1d"; a bare number is seconds); -1 if not. */
 static int64_t parse_interval(const char *s, size_t n)
 {
-    char buf[32];
-    char *end;
-    long long v;
+    int64_t ns;
 
-    if (n == 0 || n >= sizeof buf) {
+    if (md_parse_duration(s, n, NS_PER_S, AGG_INTERVAL_MAX_S * NS_PER_S,
+                          &ns) != MD_OK ||
+        ns <= 0 || ns % NS_PER_S != 0) {
         return -1;
     }
-    memcpy(buf, s, n);
-    buf[n] = '\0';
-    v = strtoll(buf, &end, 10);
-    if (v <= 0) {
-        return -1;
-    }
-    switch (*end) {
-    case '\0':
-    case 's':
-        return v;
-    case 'm':
-        return v * 60;
-    case 'h':
-        return v * 3600;
-    case 'd':
-        return v * 86400;
-    default:
-        return -1;
-    }
+    return ns / NS_PER_S;
 }
 
 /* Fill r->cfg's series and intervals from the options and the session's
  * configuration JSON (keys "symbols", "exchange", "quote"). */
+/* The first fault of the names (a message), or NULL: the symbol list
+ * has no empty entry, each symbol and the quote are 1..BAR_SYM_MAX bytes,
+ * the exchange 1..BAR_MARKET_MAX. NULL names are not given. *which: the
+ * faulty one (0 symbols, 1 exchange, 2 quote). */
+static const char *check_names(const char *syms, const char *ex,
+                               const char *quote, int *which)
+{
+    static char msg[160];
+    const char *p, *e;
+
+    if (syms != NULL) {
+        for (p = syms;; p = e + 1) {
+            size_t n;
+            e = strchr(p, ',');
+            n = e != NULL ? (size_t)(e - p) : strlen(p);
+            if (n == 0 || n > BAR_SYM_MAX) {
+                *which = 0;
+                snprintf(msg, sizeof msg, "--symbols '%.64s': %s", syms,
+                         n == 0 ? "an empty symbol"
+                                : "a symbol longer than 15 bytes");
+                return msg;
+            }
+            if (e == NULL) {
+                break;
+            }
+        }
+    }
+    if (ex != NULL && (ex[0] == '\0' || strlen(ex) > BAR_MARKET_MAX)) {
+        *which = 1;
+        snprintf(msg, sizeof msg, "--exchange '%.64s': 1 to %d bytes", ex,
+                 BAR_MARKET_MAX);
+        return msg;
+    }
+    if (quote != NULL && (quote[0] == '\0' || strlen(quote) > BAR_SYM_MAX)) {
+        *which = 2;
+        snprintf(msg, sizeof msg, "--quote '%.64s': 1 to %d bytes", quote,
+                 BAR_SYM_MAX);
+        return msg;
+    }
+    return NULL;
+}
+
 static int configure(struct run *r, const char *session_config)
 {
     struct rpl_opts *o = r->o;
@@ -95,39 +122,47 @@ static int configure(struct run *r, const char *session_config)
     }
     r->cfg.agg.emit_empty = o->emit_empty;
     if (o->grace != NULL) {
-        int64_t g = parse_interval(o->grace, strlen(o->grace));
-        if (g < 0 || strcmp(o->grace, "0") == 0) {
-            g = strcmp(o->grace, "0") == 0 || strcmp(o->grace, "0s") == 0
-                    ? 0
-                    : -1;
-        }
-        if (g < 0) {
-            snprintf(r->err, r->errlen, "bad --grace '%s' (e.g. 2s)", o->grace);
-            rc = MD_E_INVAL;
+        int64_t g;
+        if (md_parse_duration(o->grace, strlen(o->grace), NS_PER_S,
+                              AGG_INTERVAL_MAX_S * NS_PER_S, &g) != MD_OK) {
+            snprintf(r->err, r->errlen, "bad --grace '%.64s' (a duration "
+                     "of at most 7d, e.g. 2s)", o->grace);
+            rc = MD_E_USAGE;
             goto out;
         }
-        r->cfg.agg.grace_ns = g * NS_PER_S;
+        r->cfg.agg.grace_ns = g;
     }
     if (o->lateness != NULL) {
-        int64_t l = parse_interval(o->lateness, strlen(o->lateness));
-        if (l < 0) {
-            snprintf(r->err, r->errlen, "bad --lateness '%s' (e.g. 120s, "
-                     "5m)", o->lateness);
-            rc = MD_E_INVAL;
+        int64_t l;
+        if (md_parse_duration(o->lateness, strlen(o->lateness), NS_PER_S,
+                              AGG_INTERVAL_MAX_S * NS_PER_S, &l) != MD_OK) {
+            snprintf(r->err, r->errlen, "bad --lateness '%.64s' (a duration "
+                     "of at most 7d, e.g. 120s, 5m)", o->lateness);
+            rc = MD_E_USAGE;
             goto out;
         }
-        r->cfg.agg.lateness_ns = l * NS_PER_S;
+        r->cfg.agg.lateness_ns = l;
     }
     r->cfg.agg.n_intervals = 0;
     for (p = ivs; *p != '\0';) {
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         int64_t iv = parse_interval(p, n);
+        unsigned k;
         if (iv <= 0 || r->cfg.agg.n_intervals == AGG_MAX_INTERVALS) {
-            snprintf(r->err, r->errlen, "bad interval list '%s' (e.g. 1m,5m,1h;"
-                     " at most %d)", ivs, AGG_MAX_INTERVALS);
-            rc = MD_E_INVAL;
+            snprintf(r->err, r->errlen, "bad interval list '%.64s' (e.g. "
+                     "1m,5m,1h: whole seconds up to 7d, at most %d)", ivs,
+                     AGG_MAX_INTERVALS);
+            rc = MD_E_USAGE;
             goto out;
+        }
+        for (k = 0; k < r->cfg.agg.n_intervals; k++) {
+            if (r->cfg.agg.intervals_s[k] == iv) {
+                snprintf(r->err, r->errlen, "interval list '%.64s' names "
+                         "%llds twice", ivs, (long long)iv);
+                rc = MD_E_USAGE;
+                goto out;
+            }
         }
         r->cfg.agg.intervals_s[r->cfg.agg.n_intervals++] = iv;
         p = e ? e + 1 : p + n;
@@ -149,12 +184,25 @@ static int configure(struct run *r, const char *session_config)
                      (long long)(r->cfg.agg.lateness_ns / NS_PER_S),
                      (long long)smallest,
                      (long long)(smallest * (AGG_SLOTS - 3)), AGG_SLOTS);
-            rc = MD_E_INVAL;
+            rc = MD_E_USAGE;
             goto out;
         }
         if (r->cfg.agg.grace_ns > r->cfg.agg.lateness_ns) {
             snprintf(r->err, r->errlen, "grace may not exceed lateness");
-            rc = MD_E_INVAL;
+            rc = MD_E_USAGE;
+            goto out;
+        }
+    }
+    {
+        /* every name whole: a list without empty entries, names that fit
+         * (the option's fault when given, else the session's) */
+        int which = 0;
+        const char *bad = check_names(syms, ex, quote, &which);
+        const char *given[3] = {o->symbols, o->exchange, o->quote};
+        if (bad != NULL) {
+            snprintf(r->err, r->errlen, "%s%s", bad,
+                     given[which] != NULL ? "" : " (in the session)");
+            rc = given[which] != NULL ? MD_E_USAGE : MD_E_INVAL;
             goto out;
         }
     }
@@ -198,8 +246,8 @@ static int configure(struct run *r, const char *session_config)
                                        quote ? quote : "USD", iv) != MD_OK ||
                 core_config_add_series(&r->cfg, ex ? ex : "Coinbase", tok,
                                        quote ? quote : "USD", iv) != MD_OK) {
-                snprintf(r->err, r->errlen, "bad series for symbol '%s' "
-                         "(1..%d characters)", tok, BAR_SYM_MAX);
+                snprintf(r->err, r->errlen, "bad series for symbol '%.32s'",
+                         tok);
                 rc = MD_E_INVAL;
                 goto out;
             }
@@ -624,12 +672,10 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
         {"kafka-slow", RPL_INJ_KAFKA_SLOW},
         {"stall", RPL_INJ_STALL},
     };
-    char tbuf[64];
     const char *colon, *tend;
     size_t tl;
     const char *at = strchr(spec, '@');
-    char *end;
-    double v;
+    int64_t at_ns;
     size_t i;
 
     if (at == NULL || o->n_inject == RPL_MAX_INJECT) {
@@ -652,31 +698,12 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
     }
     tend = colon != NULL ? colon : at + 1 + strlen(at + 1);
     tl = (size_t)(tend - (at + 1));
-    if (tl == 0 || tl >= sizeof tbuf) {
-        return MD_E_INVAL;
-    }
-    memcpy(tbuf, at + 1, tl);
-    tbuf[tl] = '\0';
-    errno = 0;
-    v = strtod(tbuf, &end);
-    if (errno != 0 || end == tbuf || v < 0) {
-        return MD_E_INVAL;
-    }
-    if (strcmp(end, "ns") == 0) {
-        v /= 1e9;
-    } else if (strcmp(end, "us") == 0) {
-        v /= 1e6;
-    } else if (strcmp(end, "ms") == 0) {
-        v /= 1e3;
-    } else if (strcmp(end, "m") == 0) {
-        v *= 60;
-    } else if (strcmp(end, "h") == 0) {
-        v *= 3600;
-    } else if (strcmp(end, "s") != 0 && *end != '\0') {
+    if (md_parse_duration(at + 1, tl, NS_PER_S, RPL_INJECT_MAX_NS,
+                          &at_ns) != MD_OK) {
         return MD_E_INVAL;
     }
     o->inject[o->n_inject].kind = names[i].kind;
-    o->inject[o->n_inject].at_ns = (int64_t)(v * 1e9);
+    o->inject[o->n_inject].at_ns = at_ns;
     o->inject[o->n_inject].used = false;
     o->inject[o->n_inject].text[0] = '\0';
     if (colon != NULL) {

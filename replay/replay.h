@@ -37,6 +37,7 @@ enum rpl_bars_fmt {
 };
 
 #define RPL_MAX_INJECT 16
+#define RPL_INJECT_MAX_NS (INT64_C(3650) * 86400 * 1000000000) /* 10 y */
 
 enum rpl_inject_kind {
     RPL_INJ_INVALID = 0,

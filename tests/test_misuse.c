@@ -26,7 +26,7 @@ static char g_dir[128], g_bin[512], g_seed_db[160];
  * must hold, and the files that must not exist afterwards. */
 struct misuse {
     const char *name;
-    const char *argv[12];
+    const char *argv[24];
     const char *stdout_to;
     int status;
     const char *says[3];
@@ -85,6 +85,57 @@ static const struct misuse cases[] = {
     {"export to a full stdout",
      {"export", "a.db"}, "/dev/full", 1,
      {"standard output", "No space left"}, {NULL}},
+    {"duplicate intervals",
+     {"replay", "a.db", "--quiet", "--intervals", "60s,1m"}, NULL, 2,
+     {"interval list", "60s twice"}, {NULL}},
+    {"an interval that overflows",
+     {"replay", "a.db", "--quiet", "--intervals", "9999999999h"}, NULL, 2,
+     {"bad interval list", "9999999999h"}, {NULL}},
+    {"a grace that overflows",
+     {"replay", "a.db", "--quiet", "--grace", "9999999999"}, NULL, 2,
+     {"bad --grace", "9999999999"}, {NULL}},
+    {"a grace that would wrap",
+     {"replay", "a.db", "--quiet", "--grace", "18446744074"}, NULL, 2,
+     {"bad --grace"}, {NULL}},
+    {"a lateness with a sign",
+     {"replay", "a.db", "--quiet", "--lateness", "+5m"}, NULL, 2,
+     {"bad --lateness"}, {NULL}},
+    {"speed nan", {"replay", "a.db", "--quiet", "--speed", "nan"}, NULL, 2,
+     {"bad --speed", "nan"}, {NULL}},
+    {"speed inf", {"replay", "a.db", "--quiet", "--speed", "inf"}, NULL, 2,
+     {"bad --speed"}, {NULL}},
+    {"speed 1e300", {"replay", "a.db", "--quiet", "--speed", "1e300"}, NULL,
+     2, {"bad --speed"}, {NULL}},
+    {"inject at nan", {"replay", "a.db", "--quiet", "--inject", "drop@nan"},
+     NULL, 2, {"bad --inject", "drop@nan"}, {NULL}},
+    {"inject at inf", {"replay", "a.db", "--quiet", "--inject", "drop@inf"},
+     NULL, 2, {"bad --inject"}, {NULL}},
+    {"inject at hex", {"replay", "a.db", "--quiet", "--inject", "drop@0x10"},
+     NULL, 2, {"bad --inject"}, {NULL}},
+    {"inject at a signed time",
+     {"replay", "a.db", "--quiet", "--inject", "drop@+5"}, NULL, 2,
+     {"bad --inject"}, {NULL}},
+    {"the seventeenth inject",
+     {"replay", "a.db", "--quiet", "--inject=drop@1", "--inject=drop@2",
+      "--inject=drop@3", "--inject=drop@4", "--inject=drop@5",
+      "--inject=drop@6", "--inject=drop@7", "--inject=drop@8",
+      "--inject=drop@9", "--inject=drop@10", "--inject=drop@11",
+      "--inject=drop@12", "--inject=drop@13", "--inject=drop@14",
+      "--inject=drop@15", "--inject=drop@16", "--inject=drop@17"}, NULL, 2,
+     {"at most 16 --inject"}, {NULL}},
+    {"strict and what-if",
+     {"replay", "a.db", "--quiet", "--strict", "--what-if"}, NULL, 2,
+     {"--strict and --what-if"}, {NULL}},
+    {"strict with an injection",
+     {"replay", "a.db", "--quiet", "--strict", "--inject", "drop@5"}, NULL,
+     2, {"--inject needs --what-if"}, {NULL}},
+    {"an empty symbol list", {"replay", "a.db", "--quiet", "--symbols="},
+     NULL, 2, {"--symbols", "empty symbol"}, {NULL}},
+    {"a list of empty symbols",
+     {"replay", "a.db", "--quiet", "--symbols", "BTC,,ETH"}, NULL, 2,
+     {"--symbols", "empty symbol"}, {NULL}},
+    {"an empty exchange", {"replay", "a.db", "--quiet", "--exchange="},
+     NULL, 2, {"--exchange", "1 to 31 bytes"}, {NULL}},
     {"mealy to a full stdout",
      {"mealy"}, "/dev/full", 1,
      {"standard output", "No space left"}, {NULL}},
@@ -158,14 +209,14 @@ static char *slurp(const char *path, size_t *n)
 static int spawn(const char *dir, const char *const *argv, const char *out,
                  const char *err)
 {
-    static char pool[16][256];
-    char *av[16];
+    static char pool[26][256];
+    char *av[26];
     size_t k, n = 0;
     pid_t pid;
     int st;
 
     av[n++] = g_bin;
-    for (k = 0; argv[k] != NULL && n < 15; k++) {
+    for (k = 0; k < 24 && argv[k] != NULL && n < 25; k++) {
         /* exec's argv is not const */
         snprintf(pool[n], sizeof pool[n], "%s", argv[k]);
         av[n] = pool[n];
