@@ -1682,6 +1682,8 @@ struct store_reader {
     char **strs; /* owned copies behind sess[] */
     int nsess, nstrs;
     int64_t expect_seq;
+    int64_t last_mono; /* the last event's mono_ns (the session's start
+                          before the first) */
     int filtered; /* store_reader_only: seq may skip */
     char err[768];
 };
@@ -2094,6 +2096,7 @@ int store_reader_open(const char *path, struct store_reader **rp,
         goto fail;
     }
     r->expect_seq = 1;
+    r->last_mono = r->nsess > 0 ? r->sess[0].started_mono_ns : -1;
     *rp = r;
     return MD_OK;
 fail:
@@ -2310,6 +2313,7 @@ int store_rewind(struct store_reader *r)
     }
     sqlite3_reset(r->st_ev);
     r->expect_seq = 1;
+    r->last_mono = r->nsess > 0 ? r->sess[0].started_mono_ns : -1;
     return MD_OK;
 }
 
@@ -2424,7 +2428,40 @@ int store_next(struct store_reader *r, struct store_event *ev)
                             r->path, (long long)ev->seq,
                             (long long)(r->expect_seq - 1));
     }
+    {
+        char why[160];
+        /* a filtered read skips events: only the sign is checked */
+        if (store_time_check(r->filtered ? -1 : r->last_mono, ev->mono_ns,
+                             why, sizeof why) != MD_OK) {
+            return store__rfail(r, MD_E_CORRUPT,
+                                "%s: damaged: event seq %lld: %s", r->path,
+                                (long long)ev->seq, why);
+        }
+        r->last_mono = ev->mono_ns;
+    }
     r->expect_seq++;
+    return MD_OK;
+}
+
+int store_time_check(int64_t prev_ns, int64_t t_ns, char *why,
+                     size_t why_size)
+{
+    int64_t d;
+
+    if (t_ns < 0) {
+        snprintf(why, why_size, "mono_ns %lld is negative",
+                 (long long)t_ns);
+        return MD_E_CORRUPT;
+    }
+    /* both are >= 0 here (prev was checked): no overflow */
+    d = t_ns >= prev_ns ? t_ns - prev_ns : prev_ns - t_ns;
+    if (prev_ns >= 0 && d > STORE_MAX_JUMP_NS) {
+        snprintf(why, why_size, "mono_ns %lld is %.0f days %s the event "
+                 "before (at most 7 days between events)",
+                 (long long)t_ns, (double)d / 86400e9,
+                 t_ns >= prev_ns ? "after" : "before");
+        return MD_E_CORRUPT;
+    }
     return MD_OK;
 }
 

@@ -228,6 +228,19 @@ int64_t store_conn_count(struct store_reader *r);
  * answers); other sets scan the events. MD_OK or MD_E_*. */
 int store_reader_only(struct store_reader *r, const int *kinds, size_t n);
 
+/* The largest jump between one event's mono_ns and the one before it
+ * (or the session's start, for the first), either way: 7 days. A live
+ * capture's events are seconds apart (heartbeats every 30 s); a larger
+ * jump is a damaged or hand-made capture (mono_ns = wall_ns, INT64_MAX)
+ * that replay would turn into an unbounded run of timers. */
+#define STORE_MAX_JUMP_NS (INT64_C(7) * 86400 * 1000000000)
+
+/* Check an event's time against the one before: not negative, within
+ * STORE_MAX_JUMP_NS of prev. MD_OK, or MD_E_CORRUPT with why (no file or
+ * seq: the caller names those). Used by the reader and by import. */
+int store_time_check(int64_t prev_ns, int64_t t_ns, char *why,
+                     size_t why_size);
+
 /* The next event in seq order. MD_OK with *ev filled (pointers valid until
  * the next call), MD_E_NOTFOUND at the end, MD_E_CORRUPT on a bad row. */
 int store_next(struct store_reader *r, struct store_event *ev);

@@ -847,7 +847,8 @@ static int jl_conn(struct jl *p, struct store_writer *w, int64_t *nconn)
 }
 
 static int jl_event(struct jl *p, struct store_writer *w, int64_t nconn,
-                    int64_t *next_seq, int64_t **cseq, size_t *cseq_cap)
+                    int64_t *next_seq, int64_t **cseq, size_t *cseq_cap,
+                    int64_t *prev_mono)
 {
     static const int keys[] = {JK_SEQ,    JK_CONN,    JK_CONN_SEQ,
                                JK_DIR,    JK_KIND,    JK_MONO_NS,
@@ -941,6 +942,15 @@ static int jl_event(struct jl *p, struct store_writer *w, int64_t nconn,
         rc = jl_int(p, JK_MONO_NS, 1, 0, &ev.mono_ns, NULL, NULL);
     }
     if (rc == MD_OK) {
+        char why[160];
+        if (store_time_check(*prev_mono, ev.mono_ns, why, sizeof why) !=
+            MD_OK) {
+            rc = jl_fail(p, p->v[JK_MONO_NS].off, MD_E_PROTO, "%s", why);
+        } else {
+            *prev_mono = ev.mono_ns;
+        }
+    }
+    if (rc == MD_OK) {
         rc = jl_int(p, JK_WALL_NS, 1, 0, &ev.wall_ns, NULL, NULL);
     }
     if (rc == MD_OK) {
@@ -1012,7 +1022,7 @@ int store_import(FILE *in, const char *name, const char *out_path,
     struct store_writer *w = NULL;
     char *line = NULL;
     size_t cap = 0, len = 0, cseq_cap = 0;
-    int64_t nconn = 0, next_seq = 1, *cseq = NULL;
+    int64_t nconn = 0, next_seq = 1, *cseq = NULL, prev_mono = -1;
     int rc, got, i;
     char cerr[512];
 
@@ -1068,6 +1078,7 @@ int store_import(FILE *in, const char *name, const char *out_path,
     }
     if (rc == MD_OK) {
         rc = jl_session(&p, &sess);
+        prev_mono = sess.started_mono_ns;
     }
     if (rc == MD_OK) {
         rc = store_writer_open(out_path, &sess, NULL, NULL, &w, cerr,
@@ -1093,7 +1104,8 @@ int store_import(FILE *in, const char *name, const char *out_path,
             break;
         }
         if (jl_rec_is(&p, "event")) {
-            rc = jl_event(&p, w, nconn, &next_seq, &cseq, &cseq_cap);
+            rc = jl_event(&p, w, nconn, &next_seq, &cseq, &cseq_cap,
+                          &prev_mono);
         } else if (jl_rec_is(&p, "conn")) {
             rc = jl_conn(&p, w, &nconn);
         } else if (jl_rec_is(&p, "session")) {

@@ -270,8 +270,18 @@ static void odd_capture(const char *path)
     ev(w, 0, STORE_K_TIMER, STORE_D_LOCAL, 24, 0,
        "{\"timer\":\"bar\",\"deadline\":-9223372036854775808}", NULL, 0);
     ev(w, 0, STORE_K_DELIVERY, STORE_D_IN, 25, -185, NULL, "{}", 2);
-    ev(w, 0, STORE_K_SIGNAL, STORE_D_LOCAL, INT64_MAX - 5 * SEC - T0, 15,
-       NULL, NULL, 0);
+    {
+        /* the largest wall clock (mono_ns stays near the others: a jump
+         * of more than 7 days is a damaged capture) */
+        struct store_event e;
+        memset(&e, 0, sizeof e);
+        e.kind = STORE_K_SIGNAL;
+        e.dir = STORE_D_LOCAL;
+        e.mono_ns = 5 * SEC + 26;
+        e.wall_ns = INT64_MAX;
+        e.status = 15;
+        assert_int_equal(store_append(w, &e), MD_OK);
+    }
     ev(w, a, STORE_K_WS_CLOSE, STORE_D_IN, 30, 1000, NULL, "bye \xe2\x82\xac",
        7);
     assert_int_equal(store_conn_close(w, a, 5 * SEC + 31, T0 + 31, 1000,
@@ -505,6 +515,12 @@ static void test_cli_import_errors(void **state)
         {2, "[1,2]\n", ":3:1: invalid JSON"},
         {2, "{\"rec\":\"event\",\"format\":\"x\"}\n",
          ":3:25: key \"format\" does not belong in a \"event\" record"},
+        {3, EV "\"mono_ns\":9223372036854775807,\"wall_ns\":0,"
+               "\"status\":0,\"payload\":\"\"}\n",
+         ":4:63: mono_ns 9223372036854775807 is 106752 days after"},
+        {3, EV "\"mono_ns\":-5,\"wall_ns\":0,\"status\":0,"
+               "\"payload\":\"\"}\n",
+         ":4:63: mono_ns -5 is negative"},
         {3, EV "\"seq\":5,\"mono_ns\":0,\"wall_ns\":0,\"status\":0,"
                "\"payload\":\"\"}\n",
          ":4:59: seq 5 out of order (expected 1)"},

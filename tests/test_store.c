@@ -1346,11 +1346,85 @@ static void test_store_redaction(void **state)
         "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0");
 }
 
+/* Event times far from the others (mono_ns = INT64_MAX, = the wall clock
+ * by mistake, negative) are refused on read, naming the file and the
+ * event's seq, before a replay could turn the jump into an unbounded run
+ * of timers. Within 7 days of the event before they pass. */
+static void test_store_times_checked(void **state)
+{
+    static const struct {
+        int64_t mono;
+        const char *words;
+    } bad[] = {
+        {INT64_MAX, "days after"},
+        {INT64_C(1714564800000000000), "days after"},
+        {INT64_MIN, "negative"},
+        {-1, "negative"},
+    };
+    char path[512];
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        struct store_writer *w;
+        struct store_reader *r;
+        struct store_event e;
+        int i, rc = MD_OK, n = 0;
+
+        tmp_path(path, sizeof path, "times");
+        w = open_w(path, NULL, NULL);
+        for (i = 0; i < 5; i++) {
+            ev_set(&e, 0, STORE_K_TIMER, STORE_D_LOCAL,
+                   i == 3 ? bad[k].mono : 1000 + i * INT64_C(1000000000),
+                   NULL, NULL, 0);
+            assert_rc(store_append(w, &e), MD_OK);
+        }
+        close_w(w);
+        r = open_r(path);
+        while ((rc = store_next(r, &e)) == MD_OK) {
+            n++;
+        }
+        assert_rc(rc, MD_E_CORRUPT);
+        assert_int_equal(n, 3); /* the three before it */
+        if (strstr(store_reader_errmsg(r), path) == NULL ||
+            strstr(store_reader_errmsg(r), "seq 4") == NULL ||
+            strstr(store_reader_errmsg(r), bad[k].words) == NULL) {
+            fail_msg("message: %s", store_reader_errmsg(r));
+        }
+        store_reader_close(r);
+    }
+    /* six days apart, then back: fine */
+    {
+        struct store_writer *w;
+        struct store_reader *r;
+        struct store_event e;
+        int rc, n = 0;
+        tmp_path(path, sizeof path, "times-ok");
+        w = open_w(path, NULL, NULL);
+        ev_set(&e, 0, STORE_K_TIMER, STORE_D_LOCAL, 1000, NULL, NULL, 0);
+        assert_rc(store_append(w, &e), MD_OK);
+        ev_set(&e, 0, STORE_K_TIMER, STORE_D_LOCAL,
+               1000 + 6 * 86400 * INT64_C(1000000000), NULL, NULL, 0);
+        assert_rc(store_append(w, &e), MD_OK);
+        ev_set(&e, 0, STORE_K_TIMER, STORE_D_LOCAL, 2000, NULL, NULL, 0);
+        assert_rc(store_append(w, &e), MD_OK);
+        close_w(w);
+        r = open_r(path);
+        while ((rc = store_next(r, &e)) == MD_OK) {
+            n++;
+        }
+        assert_rc(rc, MD_E_NOTFOUND);
+        assert_int_equal(n, 3);
+        store_reader_close(r);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_store_names),
         cmocka_unit_test(test_store_roundtrip),
+        cmocka_unit_test(test_store_times_checked),
         cmocka_unit_test(test_store_invalid_args),
         cmocka_unit_test(test_store_batch_by_count),
         cmocka_unit_test(test_store_batch_by_time),
