@@ -144,7 +144,7 @@ int cmd_import(int argc, char **argv)
 {
     const char *out_path, *in_path;
     FILE *in = stdin;
-    char err[1024];
+    char err[1024], tmp[4096];
     int rc;
 
     rc = parse_args("import", argc, argv, &out_path, &in_path, import_usage);
@@ -164,11 +164,36 @@ int cmd_import(int argc, char **argv)
             return 1;
         }
     }
+    if (access(out_path, F_OK) == 0) {
+        fprintf(stderr, "ccstream import: %s: already exists (import "
+                "writes a new capture)\n", out_path);
+        if (in != stdin) {
+            fclose(in);
+        }
+        return 1;
+    }
+    /* written under a temporary name, put in place when complete */
+    if (outfile_db_begin(out_path, tmp, sizeof tmp, err, sizeof err) !=
+        MD_OK) {
+        fprintf(stderr, "ccstream import: %s\n", err);
+        if (in != stdin) {
+            fclose(in);
+        }
+        return 1;
+    }
+    outfile_on_signal(tmp);
     rc = store_import(in, strcmp(in_path, "-") == 0 ? "<stdin>" : in_path,
-                      out_path, err, sizeof err);
+                      tmp, err, sizeof err);
     if (in != stdin) {
         fclose(in);
     }
+    if (rc == MD_OK) {
+        rc = outfile_db_commit(tmp, out_path, false, err, sizeof err);
+    } else {
+        outfile_db_remove(tmp);
+        outfile_msg_names(err, sizeof err, tmp, out_path);
+    }
+    outfile_forget(tmp);
     if (rc != MD_OK) {
         fprintf(stderr, "ccstream import: %s\n", err);
         return 1;

@@ -165,7 +165,8 @@ int cmd_replay(int argc, char **argv)
     struct rpl_summary sum;
     const char *bars = NULL, *trace = NULL, *cov = NULL, *fmt = "json";
     struct outfile bars_out, trace_out, cov_out;
-    char err[1024] = "";
+    const char *record = NULL;
+    char err[1024] = "", rec_tmp[4096];
     int c, rc, quiet = 0, status = 0;
     bool mode_given = false;
 
@@ -214,7 +215,7 @@ int cmd_replay(int argc, char **argv)
             trace = v;
             break;
         case OPT_RECORD:
-            o.record = v;
+            o.record = record = v;
             break;
         case OPT_COVERAGE:
             cov = v;
@@ -322,6 +323,22 @@ int cmd_replay(int argc, char **argv)
             }
         }
     }
+    if (record != NULL) {
+        /* a new capture, written under a temporary name and put in place
+         * when the run succeeds */
+        if (access(record, F_OK) == 0) {
+            fprintf(stderr, "ccstream replay: --record %s: already exists "
+                    "(a recording is a new capture)\n", record);
+            return 1;
+        }
+        if (outfile_db_begin(record, rec_tmp, sizeof rec_tmp, err,
+                             sizeof err) != MD_OK) {
+            fprintf(stderr, "ccstream replay: %s\n", err);
+            return 1;
+        }
+        outfile_on_signal(rec_tmp);
+        o.record = rec_tmp;
+    }
     if (bars != NULL) {
         if (outfile_open(&bars_out, bars, "wb", NULL, 0, err, sizeof err) !=
             MD_OK) {
@@ -358,15 +375,30 @@ int cmd_replay(int argc, char **argv)
                 wrc = outfile_commit(&cov_out, werr, sizeof werr);
             }
         }
+        if (wrc == MD_OK && record != NULL) {
+            wrc = outfile_db_commit(rec_tmp, record, false, werr,
+                                    sizeof werr);
+            outfile_forget(rec_tmp);
+            record = NULL;
+        }
         if (wrc != MD_OK) {
             outfile_abort(&bars_out);
             outfile_abort(&trace_out);
+            if (record != NULL) {
+                outfile_db_remove(rec_tmp);
+                outfile_forget(rec_tmp);
+            }
             fprintf(stderr, "ccstream replay: %s\n", werr);
             return 1;
         }
     } else {
         outfile_abort(&bars_out);
         outfile_abort(&trace_out);
+        if (record != NULL) {
+            outfile_db_remove(rec_tmp);
+            outfile_forget(rec_tmp);
+            outfile_msg_names(err, sizeof err, rec_tmp, record);
+        }
     }
     if (!quiet) {
         rpl_print_summary(stderr, &sum);

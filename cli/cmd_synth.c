@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "md_err.h"
+#include "outfile.h"
 #include "synth.h"
 
 static void usage(FILE *f)
@@ -111,24 +112,6 @@ static void on_progress(void *ctx, const struct synth_stats *st, double done)
 }
 
 /* Remove path and SQLite's side files. */
-static int remove_capture(const char *path)
-{
-    static const char *const sides[] = {"-wal", "-shm", "-journal"};
-    char side[4096];
-    size_t i;
-
-    if (unlink(path) != 0 && errno != ENOENT) {
-        return -1;
-    }
-    for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
-        if (snprintf(side, sizeof side, "%s%s", path, sides[i]) <
-            (int)sizeof side) {
-            (void)unlink(side);
-        }
-    }
-    return 0;
-}
-
 static int missing_value(const char *opt)
 {
     fprintf(stderr, "ccstream synth: %s needs a value\n", opt);
@@ -156,7 +139,7 @@ int cmd_synth(int argc, char **argv)
     struct progress prog;
     struct stat sb;
     const char *out = NULL;
-    char err[512];
+    char err[512], tmp[4096];
     int c, rc, force = 0;
     uint64_t v;
     double secs;
@@ -273,13 +256,19 @@ int cmd_synth(int argc, char **argv)
                     out);
             return 1;
         }
-        if (!S_ISREG(sb.st_mode) || remove_capture(out) != 0) {
-            fprintf(stderr, "ccstream synth: cannot replace %s: %s\n", out,
-                    S_ISREG(sb.st_mode) ? strerror(errno)
-                                        : "not a regular file");
+        if (!S_ISREG(sb.st_mode)) {
+            fprintf(stderr, "ccstream synth: cannot replace %s: not a "
+                    "regular file\n", out);
             return 1;
         }
     }
+    /* written under a temporary name, put in place when complete: an
+     * interrupted or failed run leaves nothing under the name */
+    if (outfile_db_begin(out, tmp, sizeof tmp, err, sizeof err) != MD_OK) {
+        fprintf(stderr, "ccstream synth: %s\n", err);
+        return 1;
+    }
+    outfile_on_signal(tmp);
     memset(&prog, 0, sizeof prog);
     prog.t_start = prog.t_last = mono_s();
     if (isatty(STDERR_FILENO)) {
@@ -287,10 +276,23 @@ int cmd_synth(int argc, char **argv)
         o.progress_ctx = &prog;
     }
     err[0] = '\0';
-    rc = synth_write(&o, out, &st, err, sizeof err);
+    rc = synth_write(&o, tmp, &st, err, sizeof err);
     secs = mono_s() - prog.t_start;
     if (prog.shown) {
         fputc('\n', stderr);
+    }
+    if (rc != MD_OK) {
+        outfile_db_remove(tmp);
+        outfile_forget(tmp);
+        /* the messages name the temporary file: say the real one */
+        outfile_msg_names(err, sizeof err, tmp, out);
+    } else {
+        rc = outfile_db_commit(tmp, out, force, err, sizeof err);
+        outfile_forget(tmp);
+        if (rc != MD_OK) {
+            fprintf(stderr, "ccstream synth: %s\n", err);
+            return 1;
+        }
     }
     if (rc != MD_OK) {
         fprintf(stderr, "ccstream synth: %s: %s\n", out,

@@ -3,6 +3,7 @@
 #define _XOPEN_SOURCE 700 /* realpath */
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,7 @@ int outfile_open(struct outfile *o, const char *path, const char *mode,
         o->tmp = NULL;
         return MD_E_IO;
     }
+    outfile_on_signal(o->tmp);
     return MD_OK;
 }
 
@@ -184,6 +186,7 @@ int outfile_commit(struct outfile *o, char *err, size_t errlen)
         snprintf(err, errlen, "cannot write %s: %s", o->path, strerror(e));
         unlink(o->tmp);
     }
+    outfile_forget(o->tmp);
     free(o->tmp);
     o->tmp = NULL;
     return rc;
@@ -196,7 +199,169 @@ void outfile_abort(struct outfile *o)
     }
     if (o->tmp != NULL) {
         unlink(o->tmp);
+        outfile_forget(o->tmp);
         free(o->tmp);
     }
     memset(o, 0, sizeof *o);
+}
+
+/* ---- captures ------------------------------------------------------- */
+
+static const char *const sides[] = {"", "-wal", "-shm", "-journal"};
+
+int outfile_db_remove(const char *path)
+{
+    char side[PATH_MAX + 16];
+    size_t i;
+    int rc = 0;
+
+    for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+        if (snprintf(side, sizeof side, "%s%s", path, sides[i]) >=
+            (int)sizeof side) {
+            continue;
+        }
+        if (unlink(side) != 0 && errno != ENOENT && i == 0) {
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+int outfile_db_begin(const char *path, char *tmp, size_t cap, char *err,
+                     size_t errlen)
+{
+    int fd;
+
+    if (snprintf(tmp, cap, "%s.tmp-XXXXXX", path) >= (int)cap) {
+        snprintf(err, errlen, "%s: name too long", path);
+        return MD_E_IO;
+    }
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        return MD_E_IO;
+    }
+    close(fd);
+    unlink(tmp); /* the name is ours; the writer creates it O_EXCL */
+    return MD_OK;
+}
+
+int outfile_db_commit(const char *tmp, const char *path, bool replace,
+                      char *err, size_t errlen)
+{
+    int e;
+
+    if (replace) {
+        /* an old capture's companions must not pair with the new file */
+        char side[PATH_MAX + 16];
+        size_t i;
+        for (i = 1; i < sizeof sides / sizeof sides[0]; i++) {
+            if (snprintf(side, sizeof side, "%s%s", path, sides[i]) <
+                (int)sizeof side) {
+                (void)unlink(side);
+            }
+        }
+        if (rename(tmp, path) == 0) {
+            return MD_OK;
+        }
+    } else if (link(tmp, path) == 0) {
+        unlink(tmp);
+        return MD_OK;
+    }
+    e = errno;
+    if (e == EEXIST) {
+        snprintf(err, errlen, "%s appeared while this capture was written "
+                 "(another writer?); it is left as it is (--force "
+                 "replaces it)", path);
+    } else {
+        snprintf(err, errlen, "cannot put the capture in place as %s: %s",
+                 path, strerror(e));
+    }
+    outfile_db_remove(tmp);
+    return MD_E_IO;
+}
+
+/* ---- cleanup on a signal --------------------------------------------- */
+
+static const char *volatile g_tmp[4];
+
+static void on_signal(int sig)
+{
+    char side[PATH_MAX + 16];
+    size_t k, i, n;
+
+    for (k = 0; k < sizeof g_tmp / sizeof g_tmp[0]; k++) {
+        const char *t = g_tmp[k];
+        if (t == NULL) {
+            continue;
+        }
+        /* async-signal-safe: no stdio, the name built by hand */
+        n = strlen(t);
+        if (n + 10 >= sizeof side) {
+            continue;
+        }
+        for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+            memcpy(side, t, n);
+            memcpy(side + n, sides[i], strlen(sides[i]) + 1);
+            unlink(side);
+        }
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+void outfile_on_signal(const char *tmp)
+{
+    static bool installed;
+    size_t k;
+
+    for (k = 0; k < sizeof g_tmp / sizeof g_tmp[0]; k++) {
+        if (g_tmp[k] == NULL) {
+            g_tmp[k] = tmp;
+            break;
+        }
+    }
+    if (!installed) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_signal;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGINT, &sa, NULL);
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGHUP, &sa, NULL);
+        installed = true;
+    }
+}
+
+void outfile_forget(const char *tmp)
+{
+    size_t k;
+
+    for (k = 0; k < sizeof g_tmp / sizeof g_tmp[0]; k++) {
+        if (g_tmp[k] == tmp) {
+            g_tmp[k] = NULL;
+        }
+    }
+}
+
+/* Every occurrence of from in buf replaced by to (as far as buf holds). */
+void outfile_msg_names(char *buf, size_t cap, const char *from,
+                       const char *to)
+{
+    char out[1024];
+    size_t fl = strlen(from), n = 0;
+    const char *p = buf, *hit;
+
+    if (fl == 0) {
+        return;
+    }
+    while ((hit = strstr(p, from)) != NULL && n < sizeof out) {
+        n += (size_t)snprintf(out + n, sizeof out - n, "%.*s%s",
+                              (int)(hit - p), p, to);
+        p = hit + fl;
+    }
+    if (n < sizeof out) {
+        snprintf(out + n, sizeof out - n, "%s", p);
+    }
+    snprintf(buf, cap, "%.*s", (int)(cap > 0 ? cap - 1 : 0), out);
 }

@@ -44,4 +44,36 @@ void outfile_abort(struct outfile *o);
 /* The process's umask (files are created 0644 less it, as fopen would). */
 mode_t outfile_umask(void);
 
+/* A new capture (SQLite) written under a temporary name and put in place
+ * only when complete. outfile_db_begin fills tmp (cap bytes) with a name
+ * beside path that does not exist yet (NAME.tmp-XXXXXX, created empty and
+ * removed again: the store writer creates its file exclusively). MD_OK or
+ * MD_E_IO with err. */
+int outfile_db_begin(const char *path, char *tmp, size_t cap, char *err,
+                     size_t errlen);
+
+/* Put the finished capture tmp in place as path: with replace, over what
+ * is there (rename); without, only if path still does not exist (a link,
+ * then the temporary name removed), so of two writers one wins and the
+ * other says so. On failure tmp and its -wal/-shm/-journal are removed.
+ * MD_OK; MD_E_IO with err. */
+int outfile_db_commit(const char *tmp, const char *path, bool replace,
+                      char *err, size_t errlen);
+
+/* Remove a capture file and its -wal, -shm and -journal companions. 0, or
+ * -1 with errno when the main file could not be removed. */
+int outfile_db_remove(const char *path);
+
+/* While the command writes, SIGINT, SIGTERM and SIGHUP remove the
+ * registered temporary files (a capture's companions included) and then
+ * end the process as the signal would. At most 4 names, kept by the
+ * caller until outfile_forget. */
+void outfile_on_signal(const char *tmp);
+void outfile_forget(const char *tmp);
+
+/* A message about a temporary file made to name the final one: every
+ * occurrence of from in buf replaced by to (as far as cap holds). */
+void outfile_msg_names(char *buf, size_t cap, const char *from,
+                       const char *to);
+
 #endif /* OUTFILE_H */
