@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -587,13 +588,79 @@ static int store__red_pass(const struct store_red *rd,
     return store__buf_put(b, src + pos, len - pos);
 }
 
+/* Credentials in the places they are known to travel, whatever the key:
+ * the value of a URL's api_key= parameter, and the token after an
+ * Authorization scheme (Apikey, Basic, Bearer; at least 8 token bytes).
+ * Case-insensitive. Copies src to b with each such value replaced by
+ * REDACTED; *hits counts them. */
+static bool store__tok(unsigned char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+           (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+           c == '~' || c == '+' || c == '/' || c == '=' || c == '%';
+}
+
+static int store__cred_pass(const unsigned char *src, size_t len,
+                            struct store_buf *b, size_t *hits)
+{
+    static const struct {
+        const char *mark;
+        size_t min;
+    } marks[] = {
+        {"api_key=", 1}, {"apikey ", 8}, {"basic ", 8}, {"bearer ", 8},
+    };
+    size_t pos = 0, i = 0, k;
+    int rc;
+
+    *hits = 0;
+    b->len = 0;
+    while (i < len) {
+        size_t vs = 0, ve;
+        for (k = 0; k < sizeof marks / sizeof marks[0]; k++) {
+            size_t ml = strlen(marks[k].mark);
+            if (len - i >= ml &&
+                strncasecmp((const char *)src + i, marks[k].mark, ml) == 0) {
+                vs = i + ml;
+                break;
+            }
+        }
+        if (k == sizeof marks / sizeof marks[0]) {
+            i++;
+            continue;
+        }
+        ve = vs;
+        while (ve < len && store__tok(src[ve])) {
+            ve++;
+        }
+        if (ve - vs < marks[k].min ||
+            (ve - vs == sizeof STORE_REDACTED - 1 &&
+             memcmp(src + vs, STORE_REDACTED, ve - vs) == 0)) {
+            i = vs > i ? vs : i + 1;
+            continue;
+        }
+        rc = store__buf_put(b, src + pos, vs - pos);
+        if (rc == MD_OK) {
+            rc = store__buf_put(b, STORE_REDACTED, sizeof STORE_REDACTED - 1);
+        }
+        if (rc != MD_OK) {
+            return rc;
+        }
+        (*hits)++;
+        pos = i = ve;
+    }
+    return store__buf_put(b, src + pos, len - pos);
+}
+
 /* Redact src[0..len). *out is src itself when nothing matched (the
  * common case: no copy), else a[] or b[]'s bytes. Repeats until no
- * pattern is left, in case a replacement formed a new occurrence. */
+ * pattern is left, in case a replacement formed a new occurrence. With
+ * creds, credentials in known places go first (store__cred_pass): texts
+ * and meta, never payloads, which stay byte for byte what was sent or
+ * received. */
 static int store__redact(const struct store_red *rd, const void *src,
                          size_t len, struct store_buf *a,
                          struct store_buf *b, const unsigned char **out,
-                         size_t *out_len)
+                         size_t *out_len, int creds)
 {
     const unsigned char *cur = src;
     size_t cur_len = len, hits, pass;
@@ -602,6 +669,19 @@ static int store__redact(const struct store_red *rd, const void *src,
 
     *out = cur;
     *out_len = cur_len;
+    if (creds && len > 0) {
+        rc = store__cred_pass(cur, cur_len, dst, &hits);
+        if (rc != MD_OK) {
+            return rc;
+        }
+        if (hits > 0) {
+            cur = dst->p;
+            cur_len = dst->len;
+            *out = cur;
+            *out_len = cur_len;
+            dst = dst == a ? b : a;
+        }
+    }
     if (rd->n == 0 || len == 0) {
         return MD_OK;
     }
@@ -634,7 +714,7 @@ static int store__clean_text(const struct store_red *rd, const char *s,
     size_t n, i = 0, k;
     int rc;
 
-    rc = store__redact(rd, s, strlen(s), a, b, &p, &n);
+    rc = store__redact(rd, s, strlen(s), a, b, &p, &n, 1);
     if (rc != MD_OK) {
         return rc;
     }
@@ -1091,7 +1171,7 @@ static int store__create(struct store_writer *w,
     }
     if (rc == MD_OK) {
         rc = store__redact(&w->red, config, strlen(config), &w->ra, &w->rb,
-                           &cfg, &cfg_n);
+                           &cfg, &cfg_n, 1);
     }
     if (rc != MD_OK) {
         return store__err(errbuf, errlen, rc, "%s: redacting the session: %s",
@@ -1526,7 +1606,7 @@ int store_append(struct store_writer *w, const struct store_event *ev)
     }
     if (ev->meta != NULL) {
         rc = store__redact(&w->red, ev->meta, strlen(ev->meta), &w->ra,
-                           &w->rb, &meta, &meta_n);
+                           &w->rb, &meta, &meta_n, 1);
         if (rc != MD_OK) {
             return rc;
         }
@@ -1545,7 +1625,7 @@ int store_append(struct store_writer *w, const struct store_event *ev)
     }
     if (ev->payload_len > 0) {
         rc = store__redact(&w->red, ev->payload, ev->payload_len, &w->ra,
-                           &w->rb, &pl, &pl_n);
+                           &w->rb, &pl, &pl_n, 0);
         if (rc != MD_OK) {
             return rc;
         }

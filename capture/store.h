@@ -273,11 +273,15 @@ int store_export(struct store_reader *r, FILE *out, char *errbuf,
 
 /* Read JSON lines from in (name is what messages call it) into a new
  * capture at out_path (which must not exist), preserving every value, so
- * that export -> import -> export is byte-identical. On any failure the
+ * that export -> import -> export is byte-identical, except what the
+ * writer redacts: secret (the API key, NULL or "" for none) in every
+ * form, and credentials in known places whatever the key (an api_key=
+ * URL parameter, an Authorization token in a text or meta; see
+ * docs/capture-format.md, Redaction). On any failure the
  * partial file is removed. MD_OK; MD_E_PROTO (errbuf: "NAME:LINE:COLUMN:
  * what"), MD_E_VERSION, MD_E_IO, MD_E_INVAL (out_path exists). */
 int store_import(FILE *in, const char *name, const char *out_path,
-                 char *errbuf, size_t errlen);
+                 const char *secret, char *errbuf, size_t errlen);
 
 /* Helpers for text output, shared with the CLI. */
 

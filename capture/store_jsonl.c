@@ -1015,7 +1015,7 @@ static int jl_event(struct jl *p, struct store_writer *w, int64_t nconn,
 }
 
 int store_import(FILE *in, const char *name, const char *out_path,
-                 char *errbuf, size_t errlen)
+                 const char *secret, char *errbuf, size_t errlen)
 {
     struct jl p;
     struct store_session sess;
@@ -1081,7 +1081,7 @@ int store_import(FILE *in, const char *name, const char *out_path,
         prev_mono = sess.started_mono_ns;
     }
     if (rc == MD_OK) {
-        rc = store_writer_open(out_path, &sess, NULL, NULL, &w, cerr,
+        rc = store_writer_open(out_path, &sess, secret, NULL, &w, cerr,
                                sizeof cerr);
         if (rc != MD_OK) {
             if (rc == MD_E_INVAL && strstr(cerr, "config") != NULL) {

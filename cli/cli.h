@@ -30,4 +30,14 @@ void cli_opt_begin(void);
 int cli_opt_next(const char *cmd, int argc, char **argv,
                  const char *shortopts, const struct option *longopts);
 
+/* The API key to scrub from what a command writes: the first line of
+ * file (trailing blanks dropped) when file is not NULL, else the
+ * environment variable CCSTREAM_API_KEY, else none (key ""). Never
+ * printed. MD_OK; MD_E_IO (file unreadable), MD_E_INVAL (a key shorter
+ * than 8 bytes, which redaction refuses, or too long for cap): err
+ * says which, never what. */
+#include <stddef.h>
+int cli_api_key(const char *file, char *key, size_t cap, char *err,
+                size_t errlen);
+
 #endif /* CLI_H */

@@ -35,21 +35,33 @@ static void import_usage(FILE *f)
             "\n"
             "Read JSON lines written by `ccstream export` (FILE.jsonl, or -\n"
             "for standard input) into a new capture. CAPTURE.db must not\n"
-            "exist. Errors name the line and column.\n"
+            "exist. Errors name the line and column. Credentials in known\n"
+            "places (an api_key= URL parameter, an Authorization token) are\n"
+            "redacted, and so is the API key in every form when it is known.\n"
             "\n"
-            "  --out CAPTURE.db  the capture to create (required)\n"
-            "  -h, --help        this text\n");
+            "  --out CAPTURE.db      the capture to create (required)\n"
+            "  --api-key-file FILE   the API key to scrub, on FILE's first\n"
+            "                        line (default: $CCSTREAM_API_KEY)\n"
+            "  -h, --help            this text\n"
+            "\n"
+            "Exit status: 0 ok, 1 error, 2 usage.\n");
 }
 
 /* Split argv into --out VALUE and one positional argument. Returns 0,
  * 1 for --help, or 2 after printing a usage error. */
 static int parse_args(const char *cmd, int argc, char **argv,
                       const char **out, const char **pos,
-                      void (*usage)(FILE *))
+                      const char **keyfile, void (*usage)(FILE *))
 {
     static const struct option longopts[] = {
         {"out", required_argument, NULL, 'o'},
         {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    static const struct option import_opts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {"api-key-file", required_argument, NULL, 'k'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -57,13 +69,18 @@ static int parse_args(const char *cmd, int argc, char **argv,
     *out = NULL;
     *pos = NULL;
     cli_opt_begin();
-    while ((c = cli_opt_next(cmd, argc, argv, ":ho:", longopts)) != -1) {
+    while ((c = cli_opt_next(cmd, argc, argv, ":ho:",
+                             keyfile != NULL ? import_opts : longopts)) !=
+           -1) {
         switch (c) {
         case 'h':
             usage(stdout);
             return 1;
         case 'o':
             *out = optarg;
+            break;
+        case 'k':
+            *keyfile = optarg;
             break;
         default:
             fputc('\n', stderr);
@@ -99,7 +116,8 @@ int cmd_export(int argc, char **argv)
     char err[1024];
     int rc;
 
-    rc = parse_args("export", argc, argv, &out_path, &in_path, export_usage);
+    rc = parse_args("export", argc, argv, &out_path, &in_path, NULL,
+                    export_usage);
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
     }
@@ -144,12 +162,18 @@ int cmd_import(int argc, char **argv)
 {
     const char *out_path, *in_path;
     FILE *in = stdin;
-    char err[1024], tmp[4096];
+    const char *keyfile = NULL;
+    char err[1024], tmp[4096], key[512];
     int rc;
 
-    rc = parse_args("import", argc, argv, &out_path, &in_path, import_usage);
+    rc = parse_args("import", argc, argv, &out_path, &in_path, &keyfile,
+                    import_usage);
     if (rc != 0) {
         return rc == 1 ? 0 : 2;
+    }
+    if (cli_api_key(keyfile, key, sizeof key, err, sizeof err) != MD_OK) {
+        fprintf(stderr, "ccstream import: %s\n", err);
+        return 2;
     }
     if (out_path == NULL) {
         fprintf(stderr, "ccstream import: --out CAPTURE.db is required\n\n");
@@ -183,7 +207,7 @@ int cmd_import(int argc, char **argv)
     }
     outfile_on_signal(tmp);
     rc = store_import(in, strcmp(in_path, "-") == 0 ? "<stdin>" : in_path,
-                      tmp, err, sizeof err);
+                      tmp, key, err, sizeof err);
     if (in != stdin) {
         fclose(in);
     }

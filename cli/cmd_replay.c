@@ -43,6 +43,8 @@ static void usage(FILE *f)
         "                     (outputs -, FEED, BEAT, SUB_ACK, ACK)\n"
         "  --record OUT.db    a new capture of every input this run fed the\n"
         "                     core, with its actions: replay it with --strict\n"
+        "  --api-key-file F   the API key to scrub from the recording, on\n"
+        "                     F's first line (default: $CCSTREAM_API_KEY)\n"
         "  --coverage FILE    the (machine, state, input) pairs exercised\n"
         "  --quiet            no summary (on stderr: events, frames, bars,\n"
         "                     late and duplicate trades, REST answers and\n"
@@ -55,7 +57,8 @@ static void usage(FILE *f)
         "  --speed K          real time x K, 0.001 to 1000000 (default: as\n"
         "                     fast as possible)\n"
         "  --step             show each input and wait for Enter (a terminal)\n"
-        "\n"
+        "\n");
+    fprintf(f,
         "Faults (what-if; T in s, or with a unit: 250ms, 2m; from the first\n"
         "event):\n"
         "  --inject publish-fail@T   the first delivery report at or after T\n"
@@ -132,7 +135,8 @@ enum {
     OPT_QUOTE,
     OPT_INTERVALS,
     OPT_GRACE,
-    OPT_LATENESS
+    OPT_LATENESS,
+    OPT_API_KEY_FILE
 };
 
 static const struct option longopts[] = {
@@ -147,6 +151,7 @@ static const struct option longopts[] = {
     {"bars-format", required_argument, NULL, OPT_BARS_FORMAT},
     {"trace", required_argument, NULL, OPT_TRACE},
     {"record", required_argument, NULL, OPT_RECORD},
+    {"api-key-file", required_argument, NULL, OPT_API_KEY_FILE},
     {"coverage", required_argument, NULL, OPT_COVERAGE},
     {"speed", required_argument, NULL, OPT_SPEED},
     {"inject", required_argument, NULL, OPT_INJECT},
@@ -165,8 +170,8 @@ int cmd_replay(int argc, char **argv)
     struct rpl_summary sum;
     const char *bars = NULL, *trace = NULL, *cov = NULL, *fmt = "json";
     struct outfile bars_out, trace_out, cov_out;
-    const char *record = NULL;
-    char err[1024] = "", rec_tmp[4096];
+    const char *record = NULL, *keyfile = NULL;
+    char err[1024] = "", rec_tmp[4096], key[512];
     int c, rc, quiet = 0, status = 0;
     bool mode_given = false;
 
@@ -263,6 +268,9 @@ int cmd_replay(int argc, char **argv)
         case OPT_LATENESS:
             o.lateness = v;
             break;
+        case OPT_API_KEY_FILE:
+            keyfile = v;
+            break;
         case ':':
             return 2;
         default:
@@ -325,7 +333,13 @@ int cmd_replay(int argc, char **argv)
     }
     if (record != NULL) {
         /* a new capture, written under a temporary name and put in place
-         * when the run succeeds */
+         * when the run succeeds; the key scrubbed from what it copies */
+        if (cli_api_key(keyfile, key, sizeof key, err, sizeof err) !=
+            MD_OK) {
+            fprintf(stderr, "ccstream replay: %s\n", err);
+            return 2;
+        }
+        o.record_secret = key[0] != '\0' ? key : NULL;
         if (access(record, F_OK) == 0) {
             fprintf(stderr, "ccstream replay: --record %s: already exists "
                     "(a recording is a new capture)\n", record);

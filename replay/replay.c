@@ -840,8 +840,8 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         rs.core_version = CORE_VERSION;
         rs.tool = "ccstream " CCSTREAM_VERSION;
         rs.config = sess.config != NULL ? sess.config : cfgjson;
-        rc = store_writer_open(o->record, &rs, NULL, NULL, &r->rec, errbuf,
-                               errlen);
+        rc = store_writer_open(o->record, &rs, o->record_secret, NULL,
+                               &r->rec, errbuf, errlen);
         if (rc != MD_OK) {
             goto out;
         }

@@ -84,6 +84,8 @@ struct rpl_opts {
     bool trace_quiet;     /* leave out the hot path's self-loops (outputs
                              -, FEED, BEAT, SUB_ACK, ACK) */
     const char *record;   /* write a recording of every core input here */
+    const char *record_secret; /* the API key to scrub from the recording
+                                  (NULL: credentials in known places only) */
     bool progress;        /* a progress line on stderr */
     unsigned n_inject;
     struct rpl_inject inject[RPL_MAX_INJECT];

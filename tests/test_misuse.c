@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* memmem */
 /* test_misuse.c: the misuse suite. ccstream run as a careless or hostile
  * user would: outputs that name an input, outputs on a full device, two
  * outputs on one file. Each case runs the real binary ($BUILD/ccstream)
@@ -529,6 +530,150 @@ static void test_concurrent_writers(void **state)
     }
 }
 
+/* base64 of s[0..n) into out (NUL-terminated). */
+static void b64(const char *s, size_t n, char *out)
+{
+    static const char t[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i, o = 0;
+
+    for (i = 0; i + 2 < n; i += 3) {
+        out[o++] = t[p[i] >> 2];
+        out[o++] = t[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+        out[o++] = t[((p[i + 1] & 15) << 2) | (p[i + 2] >> 6)];
+        out[o++] = t[p[i + 2] & 63];
+    }
+    if (n - i == 1) {
+        out[o++] = t[p[i] >> 2];
+        out[o++] = t[(p[i] & 3) << 4];
+        out[o++] = '=';
+        out[o++] = '=';
+    } else if (n - i == 2) {
+        out[o++] = t[p[i] >> 2];
+        out[o++] = t[((p[i] & 3) << 4) | (p[i + 1] >> 4)];
+        out[o++] = t[(p[i + 1] & 15) << 2];
+        out[o++] = '=';
+    }
+    out[o] = '\0';
+}
+
+/* Every file in dir holds none of the needles (plain bytes compared). */
+static void expect_clean(const char *dir, const char *const *needles,
+                         size_t n_needles, const char *why)
+{
+    struct dirent *de;
+    DIR *d = opendir(dir);
+    struct stat sb;
+    size_t k;
+
+    assert_non_null(d);
+    while ((de = readdir(d)) != NULL) {
+        char path[400];
+        size_t n = 0;
+        char *b;
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+            continue;
+        }
+        b = slurp(path, &n);
+        assert_non_null(b);
+        for (k = 0; k < n_needles; k++) {
+            if (memmem(b, n, needles[k], strlen(needles[k])) != NULL) {
+                free(b);
+                closedir(d);
+                fail_msg("%s: %s holds \"%s\"", why, de->d_name, needles[k]);
+            }
+        }
+        free(b);
+    }
+    closedir(d);
+}
+
+/* An API key planted where keys travel: a URL's api_key=, an
+ * Authorization header (Apikey and Basic), the session's config and
+ * notes, a close reason, an outbound frame. Imported with the key known
+ * (CCSTREAM_API_KEY), then exported, inspected, replayed with bars, trace
+ * and --record: no file written holds the key, plain, URL-encoded or in
+ * base64. Imported without the key, the credentials in known places (the
+ * URL parameter, the Authorization tokens) are gone all the same. */
+static void test_api_key_scrubbed(void **state)
+{
+    static const char key[] = "k3y+Secr3t/ABCdef0123456789=xyz";
+    static const char key_url[] = "k3y%2BSecr3t%2FABCdef0123456789%3Dxyz";
+    char basic[128], up[96], dir[160], cmd[4096], jl[200], b64k[64];
+    const char *needles[4];
+    FILE *f;
+
+    (void)state;
+    snprintf(up, sizeof up, "user:%s", key);
+    b64(up, strlen(up), basic);
+    b64(key, strlen(key), b64k);
+    needles[0] = key;
+    needles[1] = key_url;
+    needles[2] = basic;
+    needles[3] = b64k;
+    snprintf(dir, sizeof dir, "%s/key", g_dir);
+    snprintf(cmd, sizeof cmd, "mkdir '%s' '%s/nokey'", dir, dir);
+    assert_int_equal(run_cmd(cmd), 0);
+    snprintf(jl, sizeof jl, "%s/../planted.jsonl", dir);
+    f = fopen(jl, "w");
+    assert_non_null(f);
+    fprintf(f,
+            "{\"rec\":\"capture\",\"format\":\"ccstream-capture\","
+            "\"schema_version\":1}\n"
+            "{\"rec\":\"session\",\"id\":1,\"started_mono_ns\":0,"
+            "\"started_wall_ns\":1700000000000000000,\"tool\":\"t\","
+            "\"kind\":\"capture\",\"prng_seed\":1,"
+            "\"config\":{\"api_key\":\"%s\"},\"notes\":\"key %s\"}\n"
+            "{\"rec\":\"conn\",\"id\":1,\"kind\":\"ws\",\"url\":"
+            "\"wss://streamer.cryptocompare.com/v2?api_key=%s\","
+            "\"opened_mono_ns\":0,\"opened_wall_ns\":1700000000000000000,"
+            "\"closed_mono_ns\":3000000000,"
+            "\"closed_wall_ns\":1700000003000000000,\"close_code\":1000,"
+            "\"close_reason\":\"bye %s\"}\n"
+            "{\"rec\":\"event\",\"conn\":1,\"dir\":\"in\",\"kind\":"
+            "\"ws_handshake\",\"mono_ns\":1000000,\"wall_ns\":"
+            "1700000000001000000,\"status\":101,\"meta\":{\"headers\":"
+            "{\"Authorization\":\"Apikey %s\",\"X-Other\":\"Basic %s\"}},"
+            "\"payload\":\"\"}\n"
+            "{\"rec\":\"event\",\"conn\":1,\"dir\":\"out\",\"kind\":"
+            "\"ws_text\",\"mono_ns\":2000000,\"wall_ns\":"
+            "1700000000002000000,\"status\":0,\"meta\":null,\"payload\":"
+            "\"{\\\"action\\\":\\\"SubAdd\\\",\\\"api_key\\\":\\\"%s\\\"}\"}\n",
+            key, key, key_url, key, key, basic, key);
+    fclose(f);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && export CCSTREAM_API_KEY='%s' && "
+             "'%s' import '%s' --out k.db 2>err.txt && "
+             "'%s' export k.db --out k.jsonl && '%s' inspect k.db > i.txt && "
+             "'%s' replay k.db --what-if --quiet --bars-out b.json "
+             "--trace t.txt --record r.db && '%s' export r.db > r.jsonl",
+             dir, key, g_bin, jl, g_bin, g_bin, g_bin, g_bin);
+    if (run_cmd(cmd) != 0) {
+        fail_msg("the commands failed: %s", cmd);
+    }
+    expect_clean(dir, needles, 4, "key known");
+    /* unknown key: the credentials in known places only */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s/nokey' && unset CCSTREAM_API_KEY && "
+             "'%s' import '%s' --out k.db && '%s' export k.db --out k.jsonl",
+             dir, g_bin, jl, g_bin);
+    assert_int_equal(run_cmd(cmd), 0);
+    {
+        char u[160], a[160], bb[160];
+        const char *known[3] = {u, a, bb};
+        snprintf(u, sizeof u, "api_key=%s", key_url);
+        snprintf(a, sizeof a, "Apikey %s", key);
+        snprintf(bb, sizeof bb, "Basic %s", basic);
+        snprintf(cmd, sizeof cmd, "%s/nokey", dir);
+        expect_clean(cmd, known, 3, "key unknown");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -536,6 +681,7 @@ int main(void)
         cmocka_unit_test(test_outputs_in_place),
         cmocka_unit_test(test_interrupted_writers),
         cmocka_unit_test(test_concurrent_writers),
+        cmocka_unit_test(test_api_key_scrubbed),
     };
     return cmocka_run_group_tests_name("misuse", tests, group_setup,
                                        group_teardown);
