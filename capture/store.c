@@ -776,6 +776,7 @@ struct store_q {
 struct store_writer {
     struct store_q *q;
     sqlite3 *db;
+    int end_state; /* what a clean close marks (enum store_state) */
     sqlite3_stmt *st_ins, *st_conn, *st_close, *st_begin, *st_commit;
     pthread_t thr;
     int thr_started;
@@ -1144,7 +1145,7 @@ static int store__create(struct store_writer *w,
     /* meta */
     snprintf(sql, sizeof sql,
              "INSERT INTO meta VALUES('format','%s'),"
-             "('schema_version','%d')",
+             "('schema_version','%d'),('state','writing')",
              STORE_FORMAT, STORE_SCHEMA_VERSION);
     rc = store__exec(w->db, sql, w->path, errbuf, errlen);
     for (i = 0; i < STORE_NKINDS && rc == MD_OK; i++) {
@@ -1356,6 +1357,7 @@ int store_writer_open(const char *path, const struct store_session *sess,
         w->o.queue_bytes = (size_t)64 << 20;
     }
     w->path = strdup(path);
+    w->end_state = STORE_STATE_COMPLETE;
     w->q = calloc(1, sizeof *w->q);
     w->conn_cap = 16;
     w->conn_seq = calloc(w->conn_cap, sizeof *w->conn_seq);
@@ -1717,6 +1719,22 @@ int store_writer_close(struct store_writer *w, char *errbuf, size_t errlen)
     if (rc != MD_OK) {
         store__err(errbuf, errlen, rc, "%s", w->q->errmsg);
     } else {
+        /* the mark of a clean close: until now the file says 'writing',
+         * which readers report as incomplete */
+        char sql[96];
+        if (w->end_state == STORE_STATE_UNKNOWN) {
+            snprintf(sql, sizeof sql, "DELETE FROM meta WHERE key='state'");
+        } else {
+            snprintf(sql, sizeof sql, "UPDATE meta SET value='%s' WHERE "
+                     "key='state'", w->end_state == STORE_STATE_WRITING
+                                        ? "writing"
+                                    : w->end_state == STORE_STATE_INTERRUPTED
+                                        ? "interrupted"
+                                        : "complete");
+        }
+        rc = store__exec(w->db, sql, w->path, errbuf, errlen);
+    }
+    if (rc == MD_OK) {
         /* Fold the WAL into the file so it closes as one self-contained
          * file (sqlite3_close then removes the -wal and -shm). */
         rc2 = sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
@@ -1764,6 +1782,7 @@ struct store_reader {
     int64_t expect_seq;
     int64_t last_mono; /* the last event's mono_ns (the session's start
                           before the first) */
+    int state;         /* enum store_state: meta 'state' */
     int filtered; /* store_reader_only: seq may skip */
     char err[768];
 };
@@ -2017,7 +2036,7 @@ static int store__check_meta(struct store_reader *r)
 
     rc = sqlite3_prepare_v2(r->db,
                             "SELECT key, value FROM meta WHERE key IN "
-                            "('format','schema_version')",
+                            "('format','schema_version','state')",
                             -1, &st, NULL);
     if (rc != SQLITE_OK) {
         int mrc = store__sqlite_rc(sqlite3_extended_errcode(r->db));
@@ -2049,6 +2068,11 @@ static int store__check_meta(struct store_reader *r)
         if (strcmp(k, "format") == 0) {
             snprintf(fmt, sizeof fmt, "%s", val);
             saw |= 1;
+        } else if (strcmp(k, "state") == 0) {
+            r->state = strcmp(val, "complete") == 0 ? STORE_STATE_COMPLETE
+                       : strcmp(val, "interrupted") == 0
+                           ? STORE_STATE_INTERRUPTED
+                           : STORE_STATE_WRITING;
         } else {
             snprintf(ver, sizeof ver, "%s", val);
             saw |= 2;
@@ -2183,6 +2207,32 @@ fail:
     store__err(errbuf, errlen, rc, "%s", r->err);
     store_reader_close(r);
     return rc;
+}
+
+int store_reader_state(const struct store_reader *r)
+{
+    return r != NULL ? r->state : STORE_STATE_UNKNOWN;
+}
+
+const char *store_state_name(int state)
+{
+    switch (state) {
+    case STORE_STATE_WRITING:
+        return "incomplete";
+    case STORE_STATE_COMPLETE:
+        return "complete";
+    case STORE_STATE_INTERRUPTED:
+        return "interrupted";
+    default:
+        return "unknown";
+    }
+}
+
+void store_writer_set_end_state(struct store_writer *w, int state)
+{
+    if (w != NULL) {
+        w->end_state = state;
+    }
 }
 
 const char *store_reader_errmsg(const struct store_reader *r)

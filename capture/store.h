@@ -198,6 +198,28 @@ int store_writer_close(struct store_writer *w, char *errbuf, size_t errlen);
 int store_reader_open(const char *path, struct store_reader **r,
                       char *errbuf, size_t errlen);
 
+/* How a capture ended, as its writer marked it (meta 'state'). A clean
+ * close marks it complete (or what store_writer_set_end_state said);
+ * until then it says 'writing', which a reader reports as incomplete: the
+ * writer was killed or crashed and the file holds what it committed. A
+ * file from a writer before this mark existed has none (unknown). */
+enum store_state {
+    STORE_STATE_UNKNOWN = 0, /* no mark: an older writer */
+    STORE_STATE_WRITING,     /* never closed: incomplete */
+    STORE_STATE_COMPLETE,
+    STORE_STATE_INTERRUPTED  /* closed cleanly after SIGINT or SIGTERM */
+};
+
+/* "unknown", "incomplete", "complete", "interrupted". */
+const char *store_state_name(int state);
+
+/* The capture's state (enum store_state). */
+int store_reader_state(const struct store_reader *r);
+
+/* What store_writer_close marks on success (default COMPLETE; UNKNOWN
+ * removes the mark, for an import of a file that had none). */
+void store_writer_set_end_state(struct store_writer *w, int state);
+
 /* PRAGMA quick_check (full = 0) or integrity_check (full = 1): reads the
  * whole file. MD_OK or MD_E_CORRUPT (store_reader_errmsg says what). */
 int store_reader_check(struct store_reader *r, int full);

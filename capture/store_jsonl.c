@@ -187,7 +187,7 @@ int store_export(struct store_reader *r, FILE *out, char *errbuf,
     struct store_event ev;
     char *b64 = NULL;
     size_t b64_cap = 0;
-    int64_t id, nconn;
+    int64_t id, nconn, nev = 0;
     int i, rc = MD_E_NOTFOUND, bad = 0;
 
     if (errbuf != NULL && errlen > 0) {
@@ -198,7 +198,7 @@ int store_export(struct store_reader *r, FILE *out, char *errbuf,
     }
     if (fprintf(out,
                 "{\"rec\":\"capture\",\"format\":\"%s\","
-                "\"schema_version\":%d}\n",
+                "\"schema_version\":%d,\"trailer\":true}\n",
                 STORE_FORMAT, STORE_SCHEMA_VERSION) < 0) {
         bad = 1;
     }
@@ -263,6 +263,7 @@ int store_export(struct store_reader *r, FILE *out, char *errbuf,
     while (!bad && (rc = store_next(r, &ev)) == MD_OK) {
         const char *kn = store_kind_name(ev.kind);
 
+        nev++;
         bad |= fprintf(out,
                        "{\"rec\":\"event\",\"seq\":%" PRId64
                        ",\"conn\":%" PRId64 ",\"conn_seq\":%" PRId64
@@ -312,6 +313,12 @@ int store_export(struct store_reader *r, FILE *out, char *errbuf,
         bad |= fputs("}\n", out) == EOF;
     }
     free(b64);
+    if (!bad && rc == MD_E_NOTFOUND) {
+        /* the end: what a cut file lacks */
+        bad |= fprintf(out, "{\"rec\":\"end\",\"events\":%" PRId64
+                       ",\"state\":\"%s\"}\n", nev,
+                       store_state_name(store_reader_state(r))) < 0;
+    }
     if (bad || fflush(out) != 0 || ferror(out)) {
         return store__err(errbuf, errlen, MD_E_IO, "write failed: %s",
                           strerror(errno));
@@ -356,6 +363,9 @@ enum jl_key {
     JK_PAYLOAD,
     JK_PAYLOAD_B64,
     JK_CORE_VERSION,
+    JK_TRAILER,
+    JK_EVENTS,
+    JK_STATE,
     JK__COUNT
 };
 
@@ -369,7 +379,8 @@ static const char *const jl_names[JK__COUNT] = {
     "seq",           "conn",            "conn_seq",
     "dir",           "mono_ns",         "wall_ns",
     "status",        "meta",            "payload",
-    "payload_b64",   "core_version",
+    "payload_b64",   "core_version",    "trailer",
+    "events",        "state",
 };
 
 struct jl_val {
@@ -677,9 +688,9 @@ static int jl_getline(struct jl *p, FILE *in, char **line, size_t *cap,
     }
 }
 
-static int jl_header(struct jl *p)
+static int jl_header(struct jl *p, int *trailer)
 {
-    static const int keys[] = {JK_FORMAT, JK_SCHEMA_VERSION};
+    static const int keys[] = {JK_FORMAT, JK_SCHEMA_VERSION, JK_TRAILER};
     int64_t ver = 0;
     char *fmt = NULL;
     int rc;
@@ -689,7 +700,15 @@ static int jl_header(struct jl *p)
                        "expected the header record {\"rec\":\"capture\","
                        "...} first");
     }
-    rc = jl_only(p, keys, 2, "capture");
+    rc = jl_only(p, keys, 3, "capture");
+    if (rc == MD_OK && p->v[JK_TRAILER].present) {
+        const struct jl_val *v = &p->v[JK_TRAILER];
+        if (v->end - v->off != 4 || memcmp(p->buf + v->off, "true", 4) != 0) {
+            rc = jl_fail(p, v->off, MD_E_PROTO, "\"trailer\" must be true");
+        } else {
+            *trailer = 1;
+        }
+    }
     if (rc == MD_OK) {
         rc = jl_str(p, JK_FORMAT, 0, 0, &fmt, NULL);
     }
@@ -1014,6 +1033,49 @@ static int jl_event(struct jl *p, struct store_writer *w, int64_t nconn,
     return MD_OK;
 }
 
+/* The end record: as many events as were read; the state the capture
+ * had, which the new one keeps. */
+static int jl_end(struct jl *p, int64_t nev, struct store_writer *w)
+{
+    static const int keys[] = {JK_EVENTS, JK_STATE};
+    static const struct {
+        const char *name;
+        int state;
+    } states[] = {
+        {"complete", STORE_STATE_COMPLETE},
+        {"incomplete", STORE_STATE_WRITING},
+        {"interrupted", STORE_STATE_INTERRUPTED},
+        {"unknown", STORE_STATE_UNKNOWN},
+    };
+    int64_t n = 0;
+    char *st = NULL;
+    size_t k;
+    int rc = jl_only(p, keys, 2, "end");
+
+    if (rc == MD_OK) {
+        rc = jl_int(p, JK_EVENTS, 1, 0, &n, NULL, NULL);
+    }
+    if (rc == MD_OK && n != nev) {
+        rc = jl_fail(p, p->v[JK_EVENTS].off, MD_E_PROTO,
+                     "the end record counts %" PRId64 " events, the file "
+                     "holds %" PRId64, n, nev);
+    }
+    if (rc == MD_OK) {
+        rc = jl_str(p, JK_STATE, 0, 0, &st, NULL);
+    }
+    if (rc != MD_OK) {
+        return rc;
+    }
+    for (k = 0; k < sizeof states / sizeof states[0]; k++) {
+        if (strcmp(st, states[k].name) == 0) {
+            store_writer_set_end_state(w, states[k].state);
+            return MD_OK;
+        }
+    }
+    return jl_fail(p, p->v[JK_STATE].off, MD_E_PROTO,
+                   "unknown state \"%s\"", st);
+}
+
 int store_import(FILE *in, const char *name, const char *out_path,
                  const char *secret, char *errbuf, size_t errlen)
 {
@@ -1023,6 +1085,7 @@ int store_import(FILE *in, const char *name, const char *out_path,
     char *line = NULL;
     size_t cap = 0, len = 0, cseq_cap = 0;
     int64_t nconn = 0, next_seq = 1, *cseq = NULL, prev_mono = -1;
+    int trailer = 0, ended = 0;
     int rc, got, i;
     char cerr[512];
 
@@ -1057,7 +1120,7 @@ int store_import(FILE *in, const char *name, const char *out_path,
         rc = jl_parse(&p);
     }
     if (rc == MD_OK) {
-        rc = jl_header(&p);
+        rc = jl_header(&p, &trailer);
     }
     if (rc != MD_OK) {
         goto out;
@@ -1103,7 +1166,12 @@ int store_import(FILE *in, const char *name, const char *out_path,
         if (rc != MD_OK) {
             break;
         }
-        if (jl_rec_is(&p, "event")) {
+        if (ended) {
+            rc = jl_fail(&p, 0, MD_E_PROTO, "a record after the end record");
+        } else if (jl_rec_is(&p, "end")) {
+            rc = jl_end(&p, next_seq - 1, w);
+            ended = 1;
+        } else if (jl_rec_is(&p, "event")) {
             rc = jl_event(&p, w, nconn, &next_seq, &cseq, &cseq_cap,
                           &prev_mono);
         } else if (jl_rec_is(&p, "conn")) {
@@ -1123,6 +1191,16 @@ int store_import(FILE *in, const char *name, const char *out_path,
     }
     if (rc == MD_OK && got < 0) {
         rc = got;
+    }
+    if (rc == MD_OK && trailer && !ended) {
+        rc = store__err(errbuf, errlen, MD_E_PROTO,
+                        "%s:%ld: ends without its end record "
+                        "{\"rec\":\"end\",...}: the file was cut short",
+                        p.name, p.lineno);
+    }
+    if (rc == MD_OK && !trailer && w != NULL) {
+        /* an older export: whether it is whole cannot be told */
+        store_writer_set_end_state(w, STORE_STATE_UNKNOWN);
     }
 out:
     if (w != NULL) {

@@ -686,6 +686,23 @@ static void print_text(const struct ins *s, struct store_reader *r,
     fprintf(f, "capture      %s (%s, schema %d, %" PRId64 " events%s)\n",
             s->path, STORE_FORMAT, STORE_SCHEMA_VERSION, s->nevents,
             checked ? ", quick_check ok" : "");
+    switch (store_reader_state(r)) {
+    case STORE_STATE_COMPLETE:
+        fprintf(f, "state        complete\n");
+        break;
+    case STORE_STATE_INTERRUPTED:
+        fprintf(f, "state        interrupted (stopped by a signal, closed "
+                "cleanly)\n");
+        break;
+    case STORE_STATE_WRITING:
+        fprintf(f, "state        INCOMPLETE: its writer never closed it "
+                "(killed or crashed); it holds what was committed\n");
+        break;
+    default:
+        fprintf(f, "state        unknown (written before captures were "
+                "marked complete)\n");
+        break;
+    }
     if (s->have_span) {
         fprintf(f, "span         %s .. %s (%s)\n",
                 store_fmt_utc(s->first_wall, 3, t1, sizeof t1),
@@ -847,9 +864,10 @@ static void print_json(const struct ins *s, struct store_reader *r,
     fputs("{\"file\":", f);
     json_str(f, s->path);
     fprintf(f, ",\"format\":\"%s\",\"schema_version\":%d,\"events\":%" PRId64
-               ",\"quick_check\":%s,\n",
+               ",\"quick_check\":%s,\"state\":\"%s\",\n",
             STORE_FORMAT, STORE_SCHEMA_VERSION, s->nevents,
-            checked ? "\"ok\"" : "null");
+            checked ? "\"ok\"" : "null",
+            store_state_name(store_reader_state(r)));
     fputs("\"span\":", f);
     if (s->have_span) {
         fprintf(f, "{\"first_wall_ns\":%" PRId64 ",\"last_wall_ns\":%" PRId64,

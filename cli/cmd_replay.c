@@ -13,6 +13,7 @@
 #include "md_parse.h"
 #include "outfile.h"
 #include "replay.h"
+#include "store.h"
 
 static void usage(FILE *f)
 {
@@ -413,6 +414,11 @@ int cmd_replay(int argc, char **argv)
             outfile_forget(rec_tmp);
             outfile_msg_names(err, sizeof err, rec_tmp, record);
         }
+    }
+    if (sum.capture_state == STORE_STATE_WRITING) {
+        fprintf(stderr, "ccstream replay: warning: %s is incomplete (its "
+                "writer never closed it): replayed what it holds\n",
+                o.capture);
     }
     if (!quiet) {
         rpl_print_summary(stderr, &sum);

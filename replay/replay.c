@@ -749,6 +749,7 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     if (rc != MD_OK) {
         goto out;
     }
+    sum->capture_state = store_reader_state(rd);
     rc = store_reader_session(rd, 0, &sess);
     if (rc != MD_OK) {
         snprintf(errbuf, errlen, "%s: no session recorded", o->capture);

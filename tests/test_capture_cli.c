@@ -374,7 +374,12 @@ static void test_cli_roundtrip(void **state)
     assert_memory_equal(a, b, na);
     /* the text form holds what it should */
     assert_non_null(strstr(a, "{\"rec\":\"capture\",\"format\":"
-                              "\"ccstream-capture\",\"schema_version\":2}\n"));
+                              "\"ccstream-capture\",\"schema_version\":2,"
+                              "\"trailer\":true}\n"));
+    /* it ends with the end record: the count of events and the state */
+    assert_true(na > 40);
+    assert_non_null(strstr(a + na - 60, ",\"state\":\"complete\"}\n"));
+    assert_non_null(strstr(a, "{\"rec\":\"end\",\"events\":"));
     assert_non_null(strstr(a, "\"config\":{\"symbols\":[\"BTC-USD\","
                               "\"ETH-USD\"],\"n\":2}"));
     assert_non_null(strstr(a, "\"payload\":\"a\\u0000b\\u0000\xc3\xa9"));
@@ -388,7 +393,7 @@ static void test_cli_roundtrip(void **state)
                               "\"deep\":\"\\u00e9 \\\" \\\\ \\n\"}]}"));
     free(a);
     free(b);
-    assert_int_equal(valid_lines(j1), 2 + 2 + 18);
+    assert_int_equal(valid_lines(j1), 2 + 2 + 18 + 1); /* + the end */
     same_events(db1, db2);
 
     /* and once more, through standard input */
@@ -989,12 +994,74 @@ static void test_cli_inspect_errors(void **state)
     expect_in(g_err, "not an SQLite database");
 }
 
+/* The end record: an export cut at a line boundary no longer imports as
+ * whole; the end record's count must match; nothing may follow it; the
+ * state it names is what the new capture says (an incomplete source stays
+ * incomplete); an export without the header's trailer flag (older) still
+ * imports, with its state unknown. */
+static void test_cli_import_end_record(void **state)
+{
+    static const char thdr[] =
+        "{\"rec\":\"capture\",\"format\":\"ccstream-capture\","
+        "\"schema_version\":2,\"trailer\":true}\n";
+    static const char ev1[] =
+        EV "\"mono_ns\":1,\"wall_ns\":1,\"status\":0,\"meta\":null,"
+           "\"payload\":\"x\"}\n";
+    static const struct {
+        const char *tail;
+        int status;
+        const char *want;
+    } cases[] = {
+        {"", 1, ":4: ends without its end record"},
+        {"{\"rec\":\"end\",\"events\":2,\"state\":\"complete\"}\n", 1,
+         "the end record counts 2 events, the file holds 1"},
+        {"{\"rec\":\"end\",\"events\":1,\"state\":\"complete\"}\n" EV
+         "\"mono_ns\":2,\"wall_ns\":2,\"status\":0,\"meta\":null,"
+         "\"payload\":\"y\"}\n", 1, "a record after the end record"},
+        {"{\"rec\":\"end\",\"events\":1,\"state\":\"odd\"}\n", 1,
+         "unknown state \"odd\""},
+        {"{\"rec\":\"end\",\"events\":1,\"state\":\"incomplete\"}\n", 0,
+         "INCOMPLETE"},
+        {"{\"rec\":\"end\",\"events\":1,\"state\":\"complete\"}\n", 0,
+         "state        complete"},
+    };
+    char in[300], db[300], text[2048];
+    size_t k;
+
+    (void)state;
+    for (k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        tmp_path(in, sizeof in, "end.jsonl");
+        tmp_path(db, sizeof db, "end.db");
+        snprintf(text, sizeof text, "%s%s%s%s%s", thdr, ses, con, ev1,
+                 cases[k].tail);
+        write_text(in, text);
+        expect_status(run(cmd_import, "import", in, "--out", db, NULL),
+                      cases[k].status);
+        if (cases[k].status != 0) {
+            expect_in(g_err, cases[k].want);
+            assert_int_not_equal(access(db, F_OK), 0);
+        } else {
+            expect_status(run(cmd_inspect, "inspect", db, NULL), 0);
+            expect_in(g_out, cases[k].want);
+        }
+    }
+    /* no trailer flag: an older export, whole or not, state unknown */
+    tmp_path(in, sizeof in, "old.jsonl");
+    tmp_path(db, sizeof db, "old.db");
+    snprintf(text, sizeof text, "%s%s%s%s", hdr, ses, con, ev1);
+    write_text(in, text);
+    expect_status(run(cmd_import, "import", in, "--out", db, NULL), 0);
+    expect_status(run(cmd_inspect, "inspect", db, NULL), 0);
+    expect_in(g_out, "state        unknown");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cli_roundtrip),
         cmocka_unit_test(test_cli_import_handmade),
         cmocka_unit_test(test_cli_import_errors),
+        cmocka_unit_test(test_cli_import_end_record),
         cmocka_unit_test(test_cli_export_errors),
         cmocka_unit_test(test_cli_inspect_text),
         cmocka_unit_test(test_cli_inspect_json),

@@ -736,6 +736,10 @@ static void crash_once(int kill_after)
     close(fds[0]);
 
     r = open_r(path); /* recovers the WAL the dead writer left */
+    /* never closed: marked as still being written, so incomplete */
+    assert_int_equal(store_reader_state(r), STORE_STATE_WRITING);
+    assert_string_equal(store_state_name(store_reader_state(r)),
+                        "incomplete");
     assert_rc(store_reader_check(r, 1), MD_OK);
     assert_true(store_event_count(r) >= last);
     for (i = 1; i <= last; i++) {
@@ -1410,6 +1414,7 @@ static void test_store_times_checked(void **state)
         assert_rc(store_append(w, &e), MD_OK);
         close_w(w);
         r = open_r(path);
+        assert_int_equal(store_reader_state(r), STORE_STATE_COMPLETE);
         while ((rc = store_next(r, &e)) == MD_OK) {
             n++;
         }
