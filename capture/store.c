@@ -2510,11 +2510,13 @@ static int store__row(struct store_reader *r, sqlite3_stmt *st,
     if (pt == SQLITE_BLOB || pt == SQLITE_TEXT) {
         ev->payload = sqlite3_value_blob(v[9]);
         ev->payload_len = (size_t)sqlite3_value_bytes(v[9]);
-    } else if (pt != SQLITE_NULL) {
+    } else {
+        /* the schema says NOT NULL: a NULL is a file made otherwise */
         return store__rfail(r, MD_E_CORRUPT,
-                            "%s: damaged event seq %lld (payload is not a "
-                            "blob)",
-                            r->path, (long long)ev->seq);
+                            "%s: damaged event seq %lld (payload is %s, not "
+                            "a blob)",
+                            r->path, (long long)ev->seq,
+                            pt == SQLITE_NULL ? "NULL" : "a number");
     }
     if (ev->payload == NULL) {
         ev->payload = "";
@@ -2553,8 +2555,14 @@ int store_next(struct store_reader *r, struct store_event *ev)
     }
     if (ev->seq != r->expect_seq) {
         return store__rfail(r, MD_E_CORRUPT,
-                            "%s: damaged: event seq %lld follows %lld (rows "
-                            "missing)",
+                            ev->seq > r->expect_seq
+                                ? "%s: damaged: event seq %lld follows %lld "
+                                  "(rows missing)"
+                            : ev->seq < 1
+                                ? "%s: damaged: event seq %lld (seq starts at "
+                                  "1), after %lld"
+                                : "%s: damaged: event seq %lld repeats or goes "
+                                  "back, after %lld",
                             r->path, (long long)ev->seq,
                             (long long)(r->expect_seq - 1));
     }

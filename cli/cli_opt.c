@@ -32,7 +32,7 @@ int cli_opt_next(const char *cmd, int argc, char **argv,
     if (c == '?' && optopt != 0 && strncmp(what, "--", 2) != 0) {
         fprintf(stderr, "unknown option '-%c'\n", optopt);
     } else if (c == '?') {
-        fprintf(stderr, "unknown option '%s'\n", what);
+        fprintf(stderr, "unknown option '%.80s'\n", what);
     } else {
         fprintf(stderr, "%s needs a value\n", what);
     }

@@ -89,7 +89,7 @@ static int parse_args(const char *cmd, int argc, char **argv,
         }
     }
     if (optind < argc - 1) {
-        fprintf(stderr, "ccstream %s: one input file only ('%s')\n\n",
+        fprintf(stderr, "ccstream %s: one input file only ('%.80s')\n\n",
                 cmd, argv[optind + 1]);
         usage(stderr);
         return 2;

@@ -1032,7 +1032,7 @@ int cmd_inspect(int argc, char **argv)
             if (errno != 0 || *end != '\0' || end == optarg ||
                 !(gap_s > 0 && gap_s < 1e9)) {
                 fprintf(stderr,
-                        "ccstream inspect: --gap '%s': a number of seconds "
+                        "ccstream inspect: --gap '%.80s': a number of seconds "
                         "above 0\n\n",
                         optarg);
                 inspect_usage(stderr);
@@ -1046,7 +1046,7 @@ int cmd_inspect(int argc, char **argv)
         }
     }
     if (optind < argc - 1) {
-        fprintf(stderr, "ccstream inspect: one capture only ('%s')\n\n",
+        fprintf(stderr, "ccstream inspect: one capture only ('%.80s')\n\n",
                 argv[optind + 1]);
         inspect_usage(stderr);
         return 2;

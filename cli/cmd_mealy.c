@@ -69,7 +69,7 @@ int cmd_mealy(int argc, char **argv)
         const struct fsm_def *d = mealy_find(argv[i]);
         if (d == NULL) {
             fprintf(stderr,
-                    "ccstream mealy: no machine '%s' (conn, rest, pub)\n",
+                    "ccstream mealy: no machine '%.80s' (conn, rest, pub)\n",
                     argv[i]);
             return 2;
         }

@@ -242,7 +242,7 @@ int cmd_replay(int argc, char **argv)
                 return 2;
             }
             if (rpl_add_inject(&o, v) != MD_OK) {
-                fprintf(stderr, "ccstream replay: bad --inject '%s' "
+                fprintf(stderr, "ccstream replay: bad --inject '%.80s' "
                         "(publish-fail@T, topic-fail@T, drop@T, "
                         "rest-fail@T, stop@T, reset@T, start@T, "
                         "frame@T:TEXT, slow-close@T, rest-param@T, "
@@ -283,7 +283,7 @@ int cmd_replay(int argc, char **argv)
         o.capture = argv[optind];
     }
     if (optind + 1 < argc) {
-        fprintf(stderr, "ccstream replay: one capture only ('%s')\n",
+        fprintf(stderr, "ccstream replay: one capture only ('%.80s')\n",
                 argv[optind + 1]);
         return 2;
     }
@@ -304,7 +304,7 @@ int cmd_replay(int argc, char **argv)
     } else if (strcmp(fmt, "table") == 0) {
         o.bars_fmt = RPL_BARS_TABLE;
     } else {
-        fprintf(stderr, "ccstream replay: bad --bars-format '%s' (json, "
+        fprintf(stderr, "ccstream replay: bad --bars-format '%.80s' (json, "
                 "msgpack, table)\n", fmt);
         return 2;
     }
@@ -420,7 +420,8 @@ int cmd_replay(int argc, char **argv)
                 "writer never closed it): replayed what it holds\n",
                 o.capture);
     }
-    if (!quiet) {
+    if (!quiet && (rc == MD_OK || sum.events > 0)) {
+        /* a run that never started has nothing to sum up */
         rpl_print_summary(stderr, &sum);
     }
     if (rc == MD_E_STATE && sum.divergences > 0) {

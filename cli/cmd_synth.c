@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "md_err.h"
 #include "outfile.h"
+#include "store.h"
 #include "synth.h"
 
 static void usage(FILE *f)
@@ -168,7 +169,7 @@ int cmd_synth(int argc, char **argv)
         case 'm':
             if (parse_u64(val, SYNTH_MINUTES_MAX, &v) != MD_OK || v == 0) {
                 fprintf(stderr,
-                        "ccstream synth: --minutes '%s': a whole number "
+                        "ccstream synth: --minutes '%.80s': a whole number "
                         "1..%u\n",
                         val, SYNTH_MINUTES_MAX);
                 return 2;
@@ -178,7 +179,7 @@ int cmd_synth(int argc, char **argv)
         case 's':
             if (parse_u64(val, UINT64_MAX, &v) != MD_OK) {
                 fprintf(stderr,
-                        "ccstream synth: --seed '%s': a whole number "
+                        "ccstream synth: --seed '%.80s': a whole number "
                         "0..18446744073709551615\n",
                         val);
                 return 2;
@@ -188,7 +189,7 @@ int cmd_synth(int argc, char **argv)
         case 'F':
             if (parse_u64(val, UINT64_MAX, &v) != MD_OK || v == 0) {
                 fprintf(stderr,
-                        "ccstream synth: --frames '%s': a whole number "
+                        "ccstream synth: --frames '%.80s': a whole number "
                         ">= 1\n",
                         val);
                 return 2;
@@ -210,8 +211,9 @@ int cmd_synth(int argc, char **argv)
         case 'S':
             if (synth_parse_start(val, &o.start_s) != MD_OK) {
                 fprintf(stderr,
-                        "ccstream synth: --start '%s': unix seconds or "
-                        "YYYY-MM-DDTHH:MM:SSZ, 2000..2099\n",
+                        "ccstream synth: --start '%.80s': unix seconds or "
+                        "YYYY-MM-DDTHH:MM:SSZ, 2000..2099 (the session ends "
+                        "before 2100)\n",
                         val);
                 return 2;
             }
@@ -221,7 +223,7 @@ int cmd_synth(int argc, char **argv)
             if (o.scenario == SYNTH_SC_INVALID) {
                 int sc;
                 fprintf(stderr,
-                        "ccstream synth: unknown scenario '%s'; one of:",
+                        "ccstream synth: unknown scenario '%.80s'; one of:",
                         val);
                 for (sc = SYNTH_SC_INVALID + 1; sc < SYNTH_SC__COUNT; sc++) {
                     fprintf(stderr, " %s", synth_scenario_name(sc));
@@ -238,7 +240,7 @@ int cmd_synth(int argc, char **argv)
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "ccstream synth: unexpected argument '%s'\n",
+        fprintf(stderr, "ccstream synth: unexpected argument '%.80s'\n",
                 argv[optind]);
         usage(stderr);
         return 2;
@@ -247,6 +249,21 @@ int cmd_synth(int argc, char **argv)
         fprintf(stderr, "ccstream synth: --out FILE is required\n");
         usage(stderr);
         return 2;
+    }
+    {
+        /* the whole session (and an hour of slack for its REST history)
+         * before 2100-01-01, the latest time ccstream handles */
+        const int64_t end_max = INT64_C(4102444800);
+        int64_t latest = end_max - (int64_t)o.minutes * 60 - 3600 - 1;
+        if (o.start_s > latest) {
+            char t[40];
+            fprintf(stderr, "ccstream synth: --start: a %u-minute session "
+                    "must end before 2100-01-01T00:00:00Z; start at %s at "
+                    "the latest\n", o.minutes,
+                    store_fmt_utc(latest * INT64_C(1000000000), 0, t,
+                                  sizeof t));
+            return 2;
+        }
     }
     if (stat(out, &sb) == 0) {
         if (!force) {

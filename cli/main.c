@@ -100,7 +100,7 @@ int main(int argc, char **argv)
             return stdout_checked(name, st);
         }
     }
-    fprintf(stderr, "ccstream: unknown command '%s'\n\n", name);
+    fprintf(stderr, "ccstream: unknown command '%.80s'\n\n", name);
     usage(stderr);
     return 2;
 }

@@ -210,7 +210,13 @@ int book_load(struct book *b, const char *path, char *err,
     }
     free(pending_key);
     b->rd = r;
-    return rc == MD_E_NOTFOUND ? MD_OK : rc;
+    if (rc != MD_E_NOTFOUND && rc != MD_OK) {
+        snprintf(err, errlen, "%s", *store_reader_errmsg(r) != '\0'
+                                        ? store_reader_errmsg(r)
+                                        : md_strerror(rc));
+        return rc;
+    }
+    return MD_OK;
 }
 
 /* The body of answer a into a new NUL-terminated buffer (*len bytes). */

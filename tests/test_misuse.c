@@ -34,90 +34,91 @@ struct misuse {
     int status;
     const char *says[3];
     const char *absent[3];
+    const char *sql; /* run on d.db, a copy of a.db, before the command */
 };
 
 static const struct misuse cases[] = {
     {"export over its capture",
      {"export", "a.db", "--out", "a.db"}, NULL, 2,
-     {"a.db", "input", "refusing"}, {NULL}},
+     {"a.db", "input", "refusing"}, {NULL}, NULL},
     {"export over its capture through a link",
      {"export", "a.db", "--out", "l.db"}, NULL, 2,
-     {"l.db", "input a.db"}, {NULL}},
+     {"l.db", "input a.db"}, {NULL}, NULL},
     {"replay bars over its capture",
      {"replay", "a.db", "--quiet", "--bars-out", "a.db"}, NULL, 2,
-     {"--bars-out", "a.db", "input"}, {NULL}},
+     {"--bars-out", "a.db", "input"}, {NULL}, NULL},
     {"replay bars over its capture through a link",
      {"replay", "a.db", "--quiet", "--bars-out", "l.db"}, NULL, 2,
-     {"--bars-out", "l.db", "input a.db"}, {NULL}},
+     {"--bars-out", "l.db", "input a.db"}, {NULL}, NULL},
     {"replay trace over its capture",
      {"replay", "a.db", "--quiet", "--trace", "./a.db"}, NULL, 2,
-     {"--trace", "./a.db", "input"}, {NULL}},
+     {"--trace", "./a.db", "input"}, {NULL}, NULL},
     {"replay coverage over its capture",
      {"replay", "a.db", "--quiet", "--coverage", "a.db"}, NULL, 2,
-     {"--coverage", "a.db"}, {NULL}},
+     {"--coverage", "a.db"}, {NULL}, NULL},
     {"replay recording over its capture",
      {"replay", "a.db", "--quiet", "--record", "l.db"}, NULL, 2,
-     {"--record", "l.db"}, {NULL}},
+     {"--record", "l.db"}, {NULL}, NULL},
     {"replay bars and trace on one file",
      {"replay", "a.db", "--quiet", "--bars-out", "o.txt", "--trace",
       "./o.txt"}, NULL, 2,
-     {"--bars-out and --trace", "o.txt"}, {"o.txt"}},
+     {"--bars-out and --trace", "o.txt"}, {"o.txt"}, NULL},
     {"replay bars on a full device",
      {"replay", "a.db", "--quiet", "--bars-out", "/dev/full"}, NULL, 1,
-     {"/dev/full", "No space left"}, {NULL}},
+     {"/dev/full", "No space left"}, {NULL}, NULL},
     {"replay msgpack bars on a full device",
      {"replay", "a.db", "--quiet", "--bars-format", "msgpack",
       "--bars-out", "/dev/full"}, NULL, 1,
-     {"/dev/full", "No space left"}, {NULL}},
+     {"/dev/full", "No space left"}, {NULL}, NULL},
     {"replay table bars to a full stdout",
      {"replay", "a.db", "--quiet", "--bars-format", "table", "--bars-out",
       "-"}, "/dev/full", 1,
-     {"standard output", "No space left"}, {NULL}},
+     {"standard output", "No space left"}, {NULL}, NULL},
     {"replay trace on a full device",
      {"replay", "a.db", "--quiet", "--trace", "/dev/full"}, NULL, 1,
-     {"/dev/full", "No space left"}, {NULL}},
+     {"/dev/full", "No space left"}, {NULL}, NULL},
     {"replay coverage on a full device",
      {"replay", "a.db", "--quiet", "--coverage", "/dev/full"}, NULL, 1,
-     {"/dev/full", "No space left"}, {NULL}},
+     {"/dev/full", "No space left"}, {NULL}, NULL},
     {"replay of a missing capture leaves no bars file",
      {"replay", "none.db", "--quiet", "--bars-out", "b.json"}, NULL, 1,
-     {"none.db"}, {"b.json"}},
+     {"none.db"}, {"b.json"}, NULL},
     {"export to a full device",
      {"export", "a.db", "--out", "/dev/full"}, NULL, 1,
-     {"/dev/full", "No space left"}, {NULL}},
+     {"/dev/full", "No space left"}, {NULL}, NULL},
     {"export to a full stdout",
      {"export", "a.db"}, "/dev/full", 1,
-     {"standard output", "No space left"}, {NULL}},
+     {"standard output", "No space left"}, {NULL}, NULL},
     {"duplicate intervals",
      {"replay", "a.db", "--quiet", "--intervals", "60s,1m"}, NULL, 2,
-     {"interval list", "60s twice"}, {NULL}},
+     {"interval list", "60s twice"}, {NULL}, NULL},
     {"an interval that overflows",
      {"replay", "a.db", "--quiet", "--intervals", "9999999999h"}, NULL, 2,
-     {"bad interval list", "9999999999h"}, {NULL}},
+     {"bad interval list", "9999999999h"}, {NULL}, NULL},
     {"a grace that overflows",
      {"replay", "a.db", "--quiet", "--grace", "9999999999"}, NULL, 2,
-     {"bad --grace", "9999999999"}, {NULL}},
+     {"bad --grace", "9999999999"}, {NULL}, NULL},
     {"a grace that would wrap",
      {"replay", "a.db", "--quiet", "--grace", "18446744074"}, NULL, 2,
-     {"bad --grace"}, {NULL}},
+     {"bad --grace"}, {NULL}, NULL},
     {"a lateness with a sign",
      {"replay", "a.db", "--quiet", "--lateness", "+5m"}, NULL, 2,
-     {"bad --lateness"}, {NULL}},
+     {"bad --lateness"}, {NULL}, NULL},
     {"speed nan", {"replay", "a.db", "--quiet", "--speed", "nan"}, NULL, 2,
-     {"bad --speed", "nan"}, {NULL}},
+     {"bad --speed", "nan"}, {NULL}, NULL},
     {"speed inf", {"replay", "a.db", "--quiet", "--speed", "inf"}, NULL, 2,
-     {"bad --speed"}, {NULL}},
+     {"bad --speed"}, {NULL}, NULL},
     {"speed 1e300", {"replay", "a.db", "--quiet", "--speed", "1e300"}, NULL,
-     2, {"bad --speed"}, {NULL}},
+     2, {"bad --speed"}, {NULL}, NULL},
     {"inject at nan", {"replay", "a.db", "--quiet", "--inject", "drop@nan"},
-     NULL, 2, {"bad --inject", "drop@nan"}, {NULL}},
+     NULL, 2, {"bad --inject", "drop@nan"}, {NULL}, NULL},
     {"inject at inf", {"replay", "a.db", "--quiet", "--inject", "drop@inf"},
-     NULL, 2, {"bad --inject"}, {NULL}},
+     NULL, 2, {"bad --inject"}, {NULL}, NULL},
     {"inject at hex", {"replay", "a.db", "--quiet", "--inject", "drop@0x10"},
-     NULL, 2, {"bad --inject"}, {NULL}},
+     NULL, 2, {"bad --inject"}, {NULL}, NULL},
     {"inject at a signed time",
      {"replay", "a.db", "--quiet", "--inject", "drop@+5"}, NULL, 2,
-     {"bad --inject"}, {NULL}},
+     {"bad --inject"}, {NULL}, NULL},
     {"the seventeenth inject",
      {"replay", "a.db", "--quiet", "--inject=drop@1", "--inject=drop@2",
       "--inject=drop@3", "--inject=drop@4", "--inject=drop@5",
@@ -125,26 +126,46 @@ static const struct misuse cases[] = {
       "--inject=drop@9", "--inject=drop@10", "--inject=drop@11",
       "--inject=drop@12", "--inject=drop@13", "--inject=drop@14",
       "--inject=drop@15", "--inject=drop@16", "--inject=drop@17"}, NULL, 2,
-     {"at most 16 --inject"}, {NULL}},
+     {"at most 16 --inject"}, {NULL}, NULL},
     {"strict and what-if",
      {"replay", "a.db", "--quiet", "--strict", "--what-if"}, NULL, 2,
-     {"--strict and --what-if"}, {NULL}},
+     {"--strict and --what-if"}, {NULL}, NULL},
     {"strict with an injection",
      {"replay", "a.db", "--quiet", "--strict", "--inject", "drop@5"}, NULL,
-     2, {"--inject needs --what-if"}, {NULL}},
+     2, {"--inject needs --what-if"}, {NULL}, NULL},
     {"an empty symbol list", {"replay", "a.db", "--quiet", "--symbols="},
-     NULL, 2, {"--symbols", "empty symbol"}, {NULL}},
+     NULL, 2, {"--symbols", "empty symbol"}, {NULL}, NULL},
     {"a list of empty symbols",
      {"replay", "a.db", "--quiet", "--symbols", "BTC,,ETH"}, NULL, 2,
-     {"--symbols", "empty symbol"}, {NULL}},
+     {"--symbols", "empty symbol"}, {NULL}, NULL},
     {"an empty exchange", {"replay", "a.db", "--quiet", "--exchange="},
-     NULL, 2, {"--exchange", "1 to 31 bytes"}, {NULL}},
+     NULL, 2, {"--exchange", "1 to 31 bytes"}, {NULL}, NULL},
+    {"a capture whose first seq is 0",
+     {"replay", "d.db", "--quiet"}, NULL, 1,
+     {"d.db", "event seq 0", "starts at 1"}, {NULL},
+     "UPDATE events SET seq=0 WHERE seq=1"},
+    {"a capture with a NULL payload",
+     {"export", "d.db"}, NULL, 1, {"d.db", "payload is NULL"}, {NULL},
+     "PRAGMA writable_schema=1; UPDATE sqlite_schema SET sql=replace(sql,"
+     "'payload  BLOB NOT NULL','payload  BLOB') WHERE name='events';;"
+     "UPDATE events SET payload=NULL WHERE seq=3"},
+    {"a file that is not a capture: no summary, the reason",
+     {"replay", "/etc/hostname"}, NULL, 1,
+     {"/etc/hostname", "not an SQLite database"}, {NULL}, NULL},
+    {"a session that would run past 2099",
+     {"synth", "--out", "s.db", "--start", "2099-12-31T23:59:59Z"}, NULL, 2,
+     {"--start", "before 2100-01-01", "at the latest"}, {"s.db"}, NULL},
+    {"a huge argument is not echoed whole",
+     {"replay", "a.db", "--inject", "drop@123456789012345678901234567890"
+      "12345678901234567890123456789012345678901234567890123456789012345678"
+      "90123456789012345678901234567890123456789012345678901234567890"},
+     NULL, 2, {"bad --inject"}, {NULL}, NULL},
     {"mealy to a full stdout",
      {"mealy"}, "/dev/full", 1,
-     {"standard output", "No space left"}, {NULL}},
+     {"standard output", "No space left"}, {NULL}, NULL},
     {"inspect to a full stdout",
      {"inspect", "a.db"}, "/dev/full", 1,
-     {"standard output", "No space left"}, {NULL}},
+     {"standard output", "No space left"}, {NULL}, NULL},
 };
 
 static int run_cmd(const char *cmd)
@@ -255,6 +276,19 @@ static void one_case(const struct misuse *c, int k)
     snprintf(cmd, sizeof cmd, "mkdir '%s' && cp '%s' '%s/a.db' && "
              "ln -s a.db '%s/l.db'", dir, g_seed_db, dir, dir);
     assert_int_equal(run_cmd(cmd), 0);
+    if (c->sql != NULL) {
+        /* each part (";;" apart) in its own sqlite3 run: a schema change
+         * is seen by the next */
+        const char *p = c->sql, *e;
+        snprintf(cmd, sizeof cmd, "cp '%s/a.db' '%s/d.db'", dir, dir);
+        assert_int_equal(run_cmd(cmd), 0);
+        for (; p != NULL; p = e != NULL ? e + 2 : NULL) {
+            e = strstr(p, ";;");
+            snprintf(cmd, sizeof cmd, "sqlite3 '%s/d.db' \"%.*s\"", dir,
+                     (int)(e != NULL ? (size_t)(e - p) : strlen(p)), p);
+            assert_int_equal(run_cmd(cmd), 0);
+        }
+    }
     snprintf(path, sizeof path, "%s/a.db", dir);
     before = slurp(path, &nb);
     assert_non_null(before);
@@ -273,7 +307,10 @@ static void one_case(const struct misuse *c, int k)
                      msg);
         }
     }
-    /* the message is one line that says who speaks */
+    /* the message says who speaks, briefly */
+    if (c->status != 0 && nm > 400) {
+        fail_msg("%s: a message of %zu bytes", c->name, nm);
+    }
     if (strncmp(msg, "ccstream ", 9) != 0) {
         fail_msg("%s: stderr does not start with the command: %s", c->name,
                  msg);
