@@ -1783,12 +1783,14 @@ struct store_reader {
     int64_t last_mono; /* the last event's mono_ns (the session's start
                           before the first) */
     int state;         /* enum store_state: meta 'state' */
+    char warning[512]; /* store_reader_warning, or "" */
     int filtered; /* store_reader_only: seq may skip */
     char err[768];
 };
 
 static int store__rfail(struct store_reader *r, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+static int store__open_immutable(struct store_reader *r, const char *path);
 
 static int store__rfail(struct store_reader *r, int rc, const char *fmt, ...)
 {
@@ -2153,6 +2155,19 @@ int store_reader_open(const char *path, struct store_reader **rp,
     if (rc == SQLITE_OK) {
         rc = sqlite3_step(st);
     }
+    if (rc != SQLITE_ROW &&
+        (sqlite3_extended_errcode(r->db) & 0xff) == SQLITE_CANTOPEN &&
+        store__open_immutable(r, path) == MD_OK) {
+        /* a WAL-mode file (its writer died) where a read-only reader may
+         * not create the -shm: the main file alone, said so */
+        sqlite3_finalize(st);
+        st = NULL;
+        rc = sqlite3_prepare_v2(r->db, "PRAGMA application_id", -1, &st,
+                                NULL);
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_step(st);
+        }
+    }
     if (rc != SQLITE_ROW) {
         int erc = sqlite3_extended_errcode(r->db);
         rc = store__rfail(r, erc == SQLITE_CORRUPT || erc == SQLITE_NOTADB
@@ -2207,6 +2222,55 @@ fail:
     store__err(errbuf, errlen, rc, "%s", r->err);
     store_reader_close(r);
     return rc;
+}
+
+/* Reopen path as immutable (SQLite reads the main file only, takes no
+ * locks, creates nothing), with the warning readers print. */
+static int store__open_immutable(struct store_reader *r, const char *path)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = strlen(path), i, o = 0;
+    char *uri = malloc(3 * n + sizeof "file:?immutable=1");
+    int rc;
+
+    if (uri == NULL) {
+        return MD_E_NOMEM;
+    }
+    memcpy(uri, "file:", 5);
+    o = 5;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)path[i];
+        if (c == '%' || c == '?' || c == '#' || c < 0x21 || c > 0x7e) {
+            uri[o++] = '%';
+            uri[o++] = hex[c >> 4];
+            uri[o++] = hex[c & 15];
+        } else {
+            uri[o++] = (char)c;
+        }
+    }
+    memcpy(uri + o, "?immutable=1", sizeof "?immutable=1");
+    sqlite3_close(r->db);
+    r->db = NULL;
+    rc = sqlite3_open_v2(uri, &r->db,
+                         SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+                             SQLITE_OPEN_URI,
+                         NULL);
+    free(uri);
+    if (rc != SQLITE_OK) {
+        return MD_E_IO;
+    }
+    snprintf(r->warning, sizeof r->warning,
+             "%s: opened read-only as it is: its writer died and left a "
+             "-wal this reader may not use (no write access beside the "
+             "file), so batches not yet folded into the file are not read; "
+             "open it once with write access to recover them",
+             path);
+    return MD_OK;
+}
+
+const char *store_reader_warning(const struct store_reader *r)
+{
+    return r != NULL && r->warning[0] != '\0' ? r->warning : NULL;
 }
 
 int store_reader_state(const struct store_reader *r)

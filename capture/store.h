@@ -213,6 +213,10 @@ enum store_state {
 /* "unknown", "incomplete", "complete", "interrupted". */
 const char *store_state_name(int state);
 
+/* Something a reader's user should be told although the capture opened
+ * (it was opened read-only as it is, without its -wal), or NULL. */
+const char *store_reader_warning(const struct store_reader *r);
+
 /* The capture's state (enum store_state). */
 int store_reader_state(const struct store_reader *r);
 

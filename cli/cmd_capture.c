@@ -130,6 +130,10 @@ int cmd_export(int argc, char **argv)
         fprintf(stderr, "ccstream export: %s\n", err);
         return 1;
     }
+    if (store_reader_warning(r) != NULL) {
+        fprintf(stderr, "ccstream export: warning: %s\n",
+                store_reader_warning(r));
+    }
     rc = outfile_open(&out, out_path != NULL ? out_path : "-", "w",
                       &in_path, 1, err, sizeof err);
     if (rc != MD_OK) {

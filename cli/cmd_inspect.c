@@ -1064,6 +1064,10 @@ int cmd_inspect(int argc, char **argv)
         fprintf(stderr, "ccstream inspect: %s\n", err);
         return 1;
     }
+    if (store_reader_warning(r) != NULL) {
+        fprintf(stderr, "ccstream inspect: warning: %s\n",
+                store_reader_warning(r));
+    }
     if (check && store_reader_check(r, 0) != MD_OK) {
         fprintf(stderr, "ccstream inspect: %s\n", store_reader_errmsg(r));
         store_reader_close(r);

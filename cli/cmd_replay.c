@@ -415,6 +415,10 @@ int cmd_replay(int argc, char **argv)
             outfile_msg_names(err, sizeof err, rec_tmp, record);
         }
     }
+    if (sum.capture_warning[0] != '\0') {
+        fprintf(stderr, "ccstream replay: warning: %s\n",
+                sum.capture_warning);
+    }
     if (sum.capture_state == STORE_STATE_WRITING) {
         fprintf(stderr, "ccstream replay: warning: %s is incomplete (its "
                 "writer never closed it): replayed what it holds\n",

@@ -750,6 +750,10 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         goto out;
     }
     sum->capture_state = store_reader_state(rd);
+    if (store_reader_warning(rd) != NULL) {
+        snprintf(sum->capture_warning, sizeof sum->capture_warning, "%s",
+                 store_reader_warning(rd));
+    }
     rc = store_reader_session(rd, 0, &sess);
     if (rc != MD_OK) {
         snprintf(errbuf, errlen, "%s: no session recorded", o->capture);

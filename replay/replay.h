@@ -121,6 +121,7 @@ struct rpl_summary {
     uint64_t stale_reports, streams_full, tickers_full;
     unsigned max_streams, max_tickers; /* the sizes of those tables */
     int capture_state;    /* enum store_state of the capture */
+    char capture_warning[512]; /* store_reader_warning, or "" */
     uint64_t divergences; /* strict: 0 or 1 (stops at the first) */
     int64_t span_ns;      /* virtual time covered */
     double seconds;       /* wall time the replay took */

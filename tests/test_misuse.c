@@ -711,6 +711,68 @@ static void test_api_key_scrubbed(void **state)
     }
 }
 
+/* A capture whose writer died (still in WAL mode, its -wal beside it) in
+ * a directory the reader may not write: opened as it is, with a warning
+ * that names the file and what is not read, not "damaged". Run as an
+ * unprivileged user (nobody, through su, when the tests run as root). */
+static void test_read_only_dead_writer(void **state)
+{
+    char dir[160], cmd[2048], out[200], err[200];
+    char *msg;
+    size_t n;
+    pid_t pid;
+    int st;
+
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/ro", g_dir);
+    snprintf(out, sizeof out, "%s/ro.out", g_dir);
+    snprintf(err, sizeof err, "%s/ro.err", g_dir);
+    snprintf(cmd, sizeof cmd, "mkdir '%s' && chmod 755 '%s' '%s'", dir,
+             g_dir, dir);
+    assert_int_equal(run_cmd(cmd), 0);
+    /* a writer killed mid-run leaves NAME.tmp-* in WAL mode */
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd < 0 || chdir(dir) != 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) {
+            _exit(127);
+        }
+        execl(g_bin, g_bin, "synth", "--out", "x.db", "--minutes", "3000",
+              (char *)NULL);
+        _exit(127);
+    }
+    {
+        struct timespec ts = {0, 400 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGKILL);
+    assert_true(waitpid(pid, &st, 0) == pid);
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && t=$(ls | grep -v -- '-wal$' | grep -v -- '-shm$' | "
+             "grep tmp- | head -1) && test -s \"$t-wal\" && mv \"$t\" y.db && "
+             "mv \"$t-wal\" y.db-wal && rm -f \"$t-shm\" && "
+             "chmod 444 y.db y.db-wal && chmod 555 .", dir);
+    assert_int_equal(run_cmd(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s'%s' inspect '%s/y.db'%s >'%s' 2>'%s'",
+             geteuid() == 0 ? "su nobody -s /bin/sh -c \"" : "", g_bin, dir,
+             geteuid() == 0 ? "\"" : "", out, err);
+    st = run_cmd(cmd);
+    snprintf(cmd, sizeof cmd, "chmod 755 '%s'", dir);
+    (void)run_cmd(cmd);
+    msg = slurp(err, &n);
+    assert_non_null(msg);
+    if (st != 0 || strstr(msg, "warning") == NULL ||
+        strstr(msg, "y.db") == NULL || strstr(msg, "-wal") == NULL) {
+        fail_msg("inspect exit %d: %s", st, msg);
+    }
+    free(msg);
+    msg = slurp(out, &n);
+    assert_non_null(msg);
+    assert_non_null(strstr(msg, "INCOMPLETE"));
+    free(msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -719,6 +781,7 @@ int main(void)
         cmocka_unit_test(test_interrupted_writers),
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_api_key_scrubbed),
+        cmocka_unit_test(test_read_only_dead_writer),
     };
     return cmocka_run_group_tests_name("misuse", tests, group_setup,
                                        group_teardown);
