@@ -680,11 +680,23 @@ static int jl_getline(struct jl *p, FILE *in, char **line, size_t *cap,
         if (n > 0 && (*line)[n - 1] == '\r') {
             n--;
         }
-        if (n > 0) {
-            *len = (size_t)n;
-            return 1;
+        if (p->lineno == 1 && n >= 3 &&
+            memcmp(*line, "\xef\xbb\xbf", 3) == 0) {
+            /* a UTF-8 byte order mark, as some editors write: skipped
+             * (columns still count it) */
+            memset(*line, ' ', 3);
         }
-        /* blank line: skipped */
+        {
+            ssize_t k = 0;
+            while (k < n && ((*line)[k] == ' ' || (*line)[k] == '\t')) {
+                k++;
+            }
+            if (k < n) {
+                *len = (size_t)n;
+                return 1;
+            }
+        }
+        /* a blank line, or blanks only: skipped */
     }
 }
 
@@ -1178,7 +1190,9 @@ int store_import(FILE *in, const char *name, const char *out_path,
             rc = jl_conn(&p, w, &nconn);
         } else if (jl_rec_is(&p, "session")) {
             rc = jl_fail(&p, 0, MD_E_PROTO,
-                         "a second session: one session per capture");
+                         "a second session: import writes captures of one "
+                         "session (each session with its connections and "
+                         "events imports on its own)");
         } else if (p.v[JK_REC].present) {
             rc = jl_fail(&p, p.v[JK_REC].off, MD_E_PROTO,
                          "\"rec\" must be \"conn\" or \"event\" here");

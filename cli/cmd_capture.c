@@ -146,11 +146,16 @@ int cmd_export(int argc, char **argv)
     if (rc == MD_OK) {
         rc = outfile_commit(&out, err, sizeof err);
     } else {
+        char e2[2048];
+        /* name the file the problem is in: the output for a write, else
+         * the capture (unless the message does already) */
         if (rc == MD_E_IO) {
-            char e2[2048];
             snprintf(e2, sizeof e2, "%s: %s", out.is_stdout
                                                   ? "standard output"
                                                   : out.path, err);
+            snprintf(err, sizeof err, "%.1000s", e2);
+        } else if (strstr(err, in_path) == NULL) {
+            snprintf(e2, sizeof e2, "%s: %s", in_path, err);
             snprintf(err, sizeof err, "%.1000s", e2);
         }
         outfile_abort(&out);

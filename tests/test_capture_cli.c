@@ -143,6 +143,15 @@ static void expect_status(int got, int want)
     }
 }
 
+/* Run sql on the capture at path with the sqlite3 CLI. */
+static void run_sql_cli(const char *path, const char *sql)
+{
+    char cmd[1024];
+
+    snprintf(cmd, sizeof cmd, "sqlite3 '%s' \"%s\"", path, sql);
+    assert_int_equal(system(cmd), 0);
+}
+
 /* ---- writing captures through the API ---- */
 
 static struct store_writer *wopen(const char *path)
@@ -1055,6 +1064,27 @@ static void test_cli_import_end_record(void **state)
     expect_in(g_out, "state        unknown");
 }
 
+/* What editors do to text files: a UTF-8 byte order mark at the start, a
+ * line of blanks only, CRLF ends; each imports as if absent. An invalid
+ * session in a capture is refused by export naming the file. */
+static void test_cli_import_editor_marks(void **state)
+{
+    char in[300], db[300], text[2048];
+
+    (void)state;
+    tmp_path(in, sizeof in, "bom.jsonl");
+    tmp_path(db, sizeof db, "bom.db");
+    snprintf(text, sizeof text, "\xef\xbb\xbf%s%s   \t \r\n%s\r\n", hdr, ses,
+             con);
+    write_text(in, text);
+    expect_status(run(cmd_import, "import", in, "--out", db, NULL), 0);
+    expect_status(run(cmd_inspect, "inspect", db, NULL), 0);
+    expect_in(g_out, "0 events");
+    run_sql_cli(db, "UPDATE sessions SET tool=CAST(X'C328' AS TEXT)");
+    expect_status(run(cmd_export, "export", db, NULL), 1);
+    expect_in(g_err, "bom.db: session 1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1062,6 +1092,7 @@ int main(void)
         cmocka_unit_test(test_cli_import_handmade),
         cmocka_unit_test(test_cli_import_errors),
         cmocka_unit_test(test_cli_import_end_record),
+        cmocka_unit_test(test_cli_import_editor_marks),
         cmocka_unit_test(test_cli_export_errors),
         cmocka_unit_test(test_cli_inspect_text),
         cmocka_unit_test(test_cli_inspect_json),
