@@ -25,7 +25,12 @@ static void export_usage(FILE *f)
             "byte-identical. Format: docs/capture-format.md.\n"
             "\n"
             "  --out FILE  write to FILE instead of standard output\n"
-            "  -h, --help  this text\n");
+            "  -h, --help  this text\n"
+            "\n"
+            "FILE is written under a temporary name and put in place when\n"
+            "complete; it may not be the capture itself.\n"
+            "\n"
+            "Exit status: 0 ok, 1 error, 2 usage.\n");
 }
 
 static void import_usage(FILE *f)

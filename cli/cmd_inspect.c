@@ -112,7 +112,10 @@ static void inspect_usage(FILE *f)
             "  --check        also run SQLite's quick_check on the file\n"
             "  -h, --help     this text\n"
             "\n"
-            "Progress goes to standard error when it is a terminal.\n");
+            "Progress goes to standard error when it is a terminal.\n"
+            "\n"
+            "Exit status: 0 ok, 1 error (unreadable or damaged capture), 2 "
+            "usage.\n");
 }
 
 /* ---------------------------------------------------------------------

@@ -24,7 +24,10 @@ static void usage(FILE *f)
             "  --dot       Graphviz of the reachable transitions\n"
             "              (dot -Tsvg to draw; make docs does it)\n"
             "  --check     validate every table (total, labelled, in range)\n"
-            "  -h, --help  this text\n");
+            "  -h, --help  this text\n"
+            "\n"
+            "Exit status: 0 ok (--check: every table valid), 1 error, 2 "
+            "usage.\n");
 }
 
 int cmd_mealy(int argc, char **argv)

@@ -55,6 +55,9 @@ static void usage(FILE *f)
         fprintf(f, "  %-18s %s\n", synth_scenario_name(sc),
                 synth_scenario_what(sc));
     }
+    fprintf(f, "\nThe capture is written beside FILE under a temporary name and\n"
+               "put in place when complete (an interrupted run leaves none).\n"
+               "\nExit status: 0 ok, 1 error, 2 usage.\n");
 }
 
 static void list_scenarios(FILE *f)
