@@ -16,6 +16,7 @@
 #include "cc_json.h"
 #include "cli.h"
 #include "md_err.h"
+#include "md_parse.h"
 #include "store.h"
 
 #define INS_MAX_TYPES 64
@@ -1012,7 +1013,7 @@ int cmd_inspect(int argc, char **argv)
     struct store_event ev;
     struct ins *s;
     const char *path = NULL;
-    char err[1024], *end;
+    char err[1024];
     int c, rc, as_json = 0, check = 0, tty, shown = 0, status = 0;
     double gap_s = 5.0;
     int64_t t0, last_show = 0;
@@ -1030,10 +1031,8 @@ int cmd_inspect(int argc, char **argv)
             check = 1;
             break;
         case 'g':
-            errno = 0;
-            gap_s = strtod(optarg, &end);
-            if (errno != 0 || *end != '\0' || end == optarg ||
-                !(gap_s > 0 && gap_s < 1e9)) {
+            if (md_parse_real(optarg, strlen(optarg), 0.000001, 1e9,
+                              &gap_s) != MD_OK) {
                 fprintf(stderr,
                         "ccstream inspect: --gap '%.80s': a number of seconds "
                         "above 0\n\n",
