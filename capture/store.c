@@ -2156,16 +2156,17 @@ int store_reader_open(const char *path, struct store_reader **rp,
         rc = sqlite3_step(st);
     }
     if (rc != SQLITE_ROW &&
-        (sqlite3_extended_errcode(r->db) & 0xff) == SQLITE_CANTOPEN &&
-        store__open_immutable(r, path) == MD_OK) {
+        (sqlite3_extended_errcode(r->db) & 0xff) == SQLITE_CANTOPEN) {
         /* a WAL-mode file (its writer died) where a read-only reader may
          * not create the -shm: the main file alone, said so */
         sqlite3_finalize(st);
         st = NULL;
-        rc = sqlite3_prepare_v2(r->db, "PRAGMA application_id", -1, &st,
-                                NULL);
-        if (rc == SQLITE_OK) {
-            rc = sqlite3_step(st);
+        if (store__open_immutable(r, path) == MD_OK) {
+            rc = sqlite3_prepare_v2(r->db, "PRAGMA application_id", -1, &st,
+                                    NULL);
+            if (rc == SQLITE_OK) {
+                rc = sqlite3_step(st);
+            }
         }
     }
     if (rc != SQLITE_ROW) {
