@@ -1783,14 +1783,16 @@ struct store_reader {
     int64_t last_mono; /* the last event's mono_ns (the session's start
                           before the first) */
     int state;         /* enum store_state: meta 'state' */
-    char warning[512]; /* store_reader_warning, or "" */
+    char warning[640]; /* store_reader_warning, or "" */
+    char copy_dir[4096]; /* a private copy's file (store__open_copy) */
     int filtered; /* store_reader_only: seq may skip */
     char err[768];
 };
 
 static int store__rfail(struct store_reader *r, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static int store__open_immutable(struct store_reader *r, const char *path);
+static int store__open_copy(struct store_reader *r, const char *path);
+static void store__drop_copy(struct store_reader *r);
 
 static int store__rfail(struct store_reader *r, int rc, const char *fmt, ...)
 {
@@ -2161,7 +2163,7 @@ int store_reader_open(const char *path, struct store_reader **rp,
          * not create the -shm: the main file alone, said so */
         sqlite3_finalize(st);
         st = NULL;
-        if (store__open_immutable(r, path) == MD_OK) {
+        if (store__open_copy(r, path) == MD_OK) {
             rc = sqlite3_prepare_v2(r->db, "PRAGMA application_id", -1, &st,
                                     NULL);
             if (rc == SQLITE_OK) {
@@ -2225,48 +2227,110 @@ fail:
     return rc;
 }
 
-/* Reopen path as immutable (SQLite reads the main file only, takes no
- * locks, creates nothing), with the warning readers print. */
-static int store__open_immutable(struct store_reader *r, const char *path)
+/* Copy the file from to the new file to; 0 or -1. */
+static int store__copy_file(const char *from, const char *to)
 {
-    static const char hex[] = "0123456789ABCDEF";
-    size_t n = strlen(path), i, o = 0;
-    char *uri = malloc(3 * n + sizeof "file:?immutable=1");
-    int rc;
+    char buf[65536];
+    int in = open(from, O_RDONLY | O_CLOEXEC), out;
+    ssize_t n;
+    int rc = 0;
 
-    if (uri == NULL) {
-        return MD_E_NOMEM;
+    if (in < 0) {
+        return -1;
     }
-    memcpy(uri, "file:", 5);
-    o = 5;
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)path[i];
-        if (c == '%' || c == '?' || c == '#' || c < 0x21 || c > 0x7e) {
-            uri[o++] = '%';
-            uri[o++] = hex[c >> 4];
-            uri[o++] = hex[c & 15];
-        } else {
-            uri[o++] = (char)c;
+    out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (out < 0) {
+        close(in);
+        return -1;
+    }
+    while (rc == 0 && (n = read(in, buf, sizeof buf)) != 0) {
+        ssize_t off = 0;
+        if (n < 0) {
+            rc = errno == EINTR ? 0 : -1;
+            continue;
+        }
+        while (off < n) {
+            ssize_t w = write(out, buf + off, (size_t)(n - off));
+            if (w < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                rc = -1;
+                break;
+            }
+            off += w;
         }
     }
-    memcpy(uri + o, "?immutable=1", sizeof "?immutable=1");
+    close(in);
+    if (close(out) != 0) {
+        rc = -1;
+    }
+    return rc;
+}
+
+/* A file its writer left in WAL mode, in a place this reader may not
+ * write (SQLite cannot create the -shm it needs): the file and its -wal
+ * are copied into a private directory under $TMPDIR (or /tmp) and read
+ * there, so SQLite recovers the -wal in the copy and every committed
+ * batch is read. The copy goes when the reader closes. */
+static int store__open_copy(struct store_reader *r, const char *path)
+{
+    const char *tmp = getenv("TMPDIR");
+    char wal[4096], cwal[4200];
+    size_t n;
+
+    snprintf(r->copy_dir, sizeof r->copy_dir, "%s/ccstream-read.XXXXXX",
+             tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
+    if (mkdtemp(r->copy_dir) == NULL) {
+        r->copy_dir[0] = '\0';
+        return MD_E_IO;
+    }
+    n = strlen(r->copy_dir);
+    snprintf(r->copy_dir + n, sizeof r->copy_dir - n, "/c.db");
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(cwal, sizeof cwal, "%s-wal", r->copy_dir);
+    if (store__copy_file(path, r->copy_dir) != 0 ||
+        (access(wal, F_OK) == 0 && store__copy_file(wal, cwal) != 0)) {
+        store__drop_copy(r);
+        return MD_E_IO;
+    }
     sqlite3_close(r->db);
     r->db = NULL;
-    rc = sqlite3_open_v2(uri, &r->db,
-                         SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
-                             SQLITE_OPEN_URI,
-                         NULL);
-    free(uri);
-    if (rc != SQLITE_OK) {
+    if (sqlite3_open_v2(r->copy_dir, &r->db,
+                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         return MD_E_IO;
     }
     snprintf(r->warning, sizeof r->warning,
-             "%s: opened read-only as it is: its writer died and left a "
-             "-wal this reader may not use (no write access beside the "
-             "file), so batches not yet folded into the file are not read; "
-             "open it once with write access to recover them",
-             path);
+             "%s: its writer died and left it in WAL mode, and this reader "
+             "may not write beside it: read through a private copy under "
+             "%s (every committed batch; open it once with write access to "
+             "fold the -wal in)",
+             path, tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp");
     return MD_OK;
+}
+
+/* Remove the private copy, if any (store__open_copy). */
+static void store__drop_copy(struct store_reader *r)
+{
+    static const char *const sides[] = {"", "-wal", "-shm", "-journal"};
+    char f[4200];
+    char *slash;
+    size_t i;
+
+    if (r->copy_dir[0] == '\0') {
+        return;
+    }
+    slash = strrchr(r->copy_dir, '/');
+    if (slash != NULL && strcmp(slash, "/c.db") == 0) {
+        for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+            snprintf(f, sizeof f, "%s%s", r->copy_dir, sides[i]);
+            (void)unlink(f);
+        }
+        *slash = '\0';
+    }
+    (void)rmdir(r->copy_dir);
+    r->copy_dir[0] = '\0';
 }
 
 const char *store_reader_warning(const struct store_reader *r)
@@ -2718,6 +2782,7 @@ void store_reader_close(struct store_reader *r)
     if (r->db != NULL) {
         sqlite3_close(r->db);
     }
+    store__drop_copy(r);
     for (i = 0; i < r->nstrs; i++) {
         free(r->strs[i]);
     }

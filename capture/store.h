@@ -214,7 +214,8 @@ enum store_state {
 const char *store_state_name(int state);
 
 /* Something a reader's user should be told although the capture opened
- * (it was opened read-only as it is, without its -wal), or NULL. */
+ * (it is read through a private copy: its writer died and left a -wal
+ * this reader may not use in place), or NULL. */
 const char *store_reader_warning(const struct store_reader *r);
 
 /* The capture's state (enum store_state). */

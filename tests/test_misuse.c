@@ -770,6 +770,32 @@ static void test_read_only_dead_writer(void **state)
     msg = slurp(out, &n);
     assert_non_null(msg);
     assert_non_null(strstr(msg, "INCOMPLETE"));
+    {
+        /* every committed batch: as many events as a reader that may
+         * write beside the file (and so recovers the -wal in place) */
+        const char *ev = strstr(msg, " events");
+        char *again;
+        long a, b;
+        assert_non_null(ev);
+        while (ev > msg && ev[-1] >= '0' && ev[-1] <= '9') {
+            ev--;
+        }
+        a = strtol(ev, NULL, 10);
+        snprintf(cmd, sizeof cmd, "'%s' inspect '%s/y.db' >'%s' 2>/dev/null",
+                 g_bin, dir, out);
+        assert_int_equal(run_cmd(cmd), 0);
+        again = slurp(out, &n);
+        assert_non_null(again);
+        ev = strstr(again, " events");
+        assert_non_null(ev);
+        while (ev > again && ev[-1] >= '0' && ev[-1] <= '9') {
+            ev--;
+        }
+        b = strtol(ev, NULL, 10);
+        free(again);
+        assert_true(a > 0);
+        assert_int_equal(a, b);
+    }
     free(msg);
 }
 
