@@ -260,6 +260,55 @@ out:
     return rc;
 }
 
+/* ---- the configured pairs ----------------------------------------------- */
+
+static void pair_key(struct pairkey *k, const char *market, const char *base,
+                     const char *quote)
+{
+    snprintf(k->k, sizeof k->k, "%s %s %s", market, base, quote);
+}
+
+static int pair_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct pairkey *)a)->k,
+                  ((const struct pairkey *)b)->k);
+}
+
+/* r->pairs from the core's series, sorted, each once. */
+static int build_pairs(struct run *r)
+{
+    const struct core_config *c = &r->core->cfg;
+    size_t i, n = 0;
+
+    r->pairs = calloc(c->n_series > 0 ? c->n_series : 1, sizeof *r->pairs);
+    r->seen = calloc(c->n_series > 0 ? c->n_series : 1, sizeof *r->seen);
+    if (r->pairs == NULL || r->seen == NULL) {
+        return MD_E_NOMEM;
+    }
+    for (i = 0; i < c->n_series; i++) {
+        pair_key(&r->pairs[i], c->series[i].market, c->series[i].base,
+                 c->series[i].quote);
+    }
+    qsort(r->pairs, c->n_series, sizeof *r->pairs, pair_cmp);
+    for (i = 0; i < c->n_series; i++) {
+        if (n == 0 || strcmp(r->pairs[n - 1].k, r->pairs[i].k) != 0) {
+            r->pairs[n++] = r->pairs[i];
+        }
+    }
+    r->n_pairs = n;
+    return MD_OK;
+}
+
+long configured_pair(const struct run *r, const struct bar *b)
+{
+    struct pairkey k;
+    const struct pairkey *hit;
+
+    pair_key(&k, b->market, b->base, b->quote);
+    hit = bsearch(&k, r->pairs, r->n_pairs, sizeof *r->pairs, pair_cmp);
+    return hit != NULL ? (long)(hit - r->pairs) : -1;
+}
+
 /* ---- strict mode -------------------------------------------------------- */
 
 static int strict_input(struct run *r, const struct store_event *ev,
@@ -806,6 +855,11 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         snprintf(errbuf, errlen, "bad configuration: %s", md_strerror(rc));
         goto out;
     }
+    rc = build_pairs(r);
+    if (rc != MD_OK) {
+        snprintf(errbuf, errlen, "out of memory");
+        goto out;
+    }
     loop_driver_virtual(&drv, &r->vclock);
     loop_init(&r->loop, r->core, &drv, 0);
     r->loop.sink = &world_sink;
@@ -895,6 +949,17 @@ out:
         sum->max_streams = r->core->cfg.agg.max_streams;
         sum->max_tickers = r->core->feed.max_tickers;
     }
+    if (rc == MD_OK && r->seen != NULL) {
+        /* configured pairs the run made no bar for */
+        size_t k, n = 0;
+        for (k = 0; k < r->n_pairs; k++) {
+            if (!r->seen[k] && n + 1 < sizeof sum->unseen) {
+                n += (size_t)snprintf(sum->unseen + n, sizeof sum->unseen - n,
+                                      "%s%s", n > 0 ? ", " : "",
+                                      r->pairs[k].k);
+            }
+        }
+    }
     if (r->rec != NULL) {
         char e2[256];
         int rc2 = store_writer_close(r->rec, e2, sizeof e2);
@@ -927,6 +992,8 @@ out:
     free(r->core);
     free(r->core_mem);
     free(r->cfg.series);
+    free(r->pairs);
+    free(r->seen);
     free(r);
     clock_gettime(CLOCK_MONOTONIC, &b);
     sum->cpu_core = thread_cpu();
@@ -969,6 +1036,15 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
                 "held dropped\n", s->bars_lost, s->bars_waits,
                 s->stale_reports, s->streams_full, s->max_streams,
                 s->tickers_full, s->max_tickers);
+    }
+    if (s->bars_unconfigured > 0) {
+        fprintf(f, "  %" PRIu64 " bars of pairs outside the configuration "
+                "(--symbols, --exchange, --quote) not written\n",
+                s->bars_unconfigured);
+    }
+    if (s->unseen[0] != '\0') {
+        fprintf(f, "  no bars for %s: the capture holds no data for them\n",
+                s->unseen);
     }
     if (s->divergences > 0) {
         fprintf(f, "  STRICT MODE DIVERGENCE: %s\n", s->divergence);

@@ -120,6 +120,9 @@ struct rpl_summary {
     uint64_t bars_waits;  /* times closing waited for a full bar store */
     uint64_t stale_reports, streams_full, tickers_full;
     unsigned max_streams, max_tickers; /* the sizes of those tables */
+    uint64_t bars_unconfigured; /* bars of pairs outside the configuration
+                                   (not written) */
+    char unseen[256];     /* configured pairs without a bar ("" none) */
     int capture_state;    /* enum store_state of the capture */
     char capture_warning[512]; /* store_reader_warning, or "" */
     uint64_t divergences; /* strict: 0 or 1 (stops at the first) */

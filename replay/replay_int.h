@@ -87,7 +87,20 @@ struct run {
     char *err;
     size_t errlen;
     FILE *tty; /* --step */
+    /* the configured pairs (market, base, quote), sorted: --bars-out
+     * writes their bars only; seen[k]: a bar of pair k was made */
+    struct pairkey *pairs;
+    size_t n_pairs;
+    bool *seen;
 };
+
+/* A configured pair: "MARKET BASE QUOTE". */
+struct pairkey {
+    char k[BAR_MARKET_MAX + 2 * BAR_SYM_MAX + 3];
+};
+
+/* The pair of bar b among r->pairs: its index, or -1 (not configured). */
+long configured_pair(const struct run *r, const struct bar *b);
 
 /* world.c: the virtual world (the executor's operation tables), the
  * pending events' heap, and the stepping of the core through the

@@ -92,6 +92,16 @@ static void write_bar(struct run *r, const struct md_bar *mb)
     time_t secs;
     struct tm tm;
 
+    {
+        /* the configuration's pairs only: bars of other pairs in the
+         * capture are counted, not written */
+        long k = configured_pair(r, b);
+        if (k < 0) {
+            r->sum->bars_unconfigured++;
+            return;
+        }
+        r->seen[k] = true;
+    }
     r->sum->bars++;
     r->sum->revisions += b->revision > 0;
     if (b->source == BAR_SRC_REST) {

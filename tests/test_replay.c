@@ -475,6 +475,50 @@ static void test_replay_bad_inputs(void **state)
     assert_int_equal(rpl_add_inject(&o, "drop"), MD_E_INVAL);
 }
 
+/* A configuration that names pairs the capture lacks, or leaves out pairs
+ * it has: only the configured pairs' bars are written; the others are
+ * counted, and the pairs without a bar named, in the summary. */
+static void test_replay_configured_pairs_only(void **state)
+{
+    static struct rpl_opts o;
+    struct rpl_summary s;
+    char err[512] = "", path[256], *text = NULL;
+    size_t len = 0, n;
+    FILE *mf;
+
+    (void)state;
+    rpl_opts_default(&o);
+    o.capture = capture;
+    o.mode = RPL_WHATIF;
+    o.symbols = "XYZ";
+    snprintf(path, sizeof path, "%s/xyz.bars", dir);
+    o.bars = fopen(path, "wb");
+    assert_non_null(o.bars);
+    assert_int_equal(rpl_run(&o, &s, err, sizeof err), MD_OK);
+    fclose(o.bars);
+    n = live_bars("xyz", A, sizeof A);
+    assert_int_equal(n, 0);
+    assert_int_equal(s.bars, 0);
+    printf("  %llu bars of other pairs\n",
+           (unsigned long long)s.bars_unconfigured);
+    assert_true(s.bars_unconfigured > 10);
+    mf = open_memstream(&text, &len);
+    assert_non_null(mf);
+    rpl_print_summary(mf, &s);
+    fclose(mf);
+    assert_non_null(strstr(text, "bars of pairs outside the configuration"));
+    assert_non_null(strstr(text, "no bars for CCCAGG XYZ USD, Coinbase XYZ "
+                                 "USD"));
+    libc_free(text);
+    /* one of the three: its bars only */
+    o.symbols = "ETH";
+    o.bars = NULL;
+    assert_int_equal(rpl_run(&o, &s, err, sizeof err), MD_OK);
+    assert_true(s.bars > 0);
+    assert_true(s.bars_unconfigured > 0); /* BTC and LTC */
+    assert_int_equal(s.unseen[0], '\0');
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_replay_publish_failure_path),
         cmocka_unit_test(test_replay_rest_miss_takes_fetch_failure),
         cmocka_unit_test(test_replay_forty_symbols),
+        cmocka_unit_test(test_replay_configured_pairs_only),
         cmocka_unit_test(test_replay_full_tables_reported),
         cmocka_unit_test(test_replay_bad_inputs),
     };
