@@ -742,10 +742,18 @@ static int store__clean_text(const struct store_red *rd, const char *s,
  * Writer
  * ------------------------------------------------------------------- */
 
-enum { STORE_REC_EVENT = 1, STORE_REC_CONN_OPEN, STORE_REC_CONN_CLOSE };
+enum {
+    STORE_REC_EVENT = 1,
+    STORE_REC_CONN_OPEN,
+    STORE_REC_CONN_CLOSE,
+    STORE_REC_SESSION
+};
 
 /* One queued item. Event: a = meta (a_null when none), b = payload.
  * Connection open: a = kind, b = url, t1/t2 = opened times.
+ * Session: a = tool NUL kind NUL notes (b_null: no notes), b = config,
+ * conn_id = its id, t1/t2 = started times, seq = the PRNG seed's bits,
+ * kind = core version (0: none).
  * Connection close: b = reason (b_null when none), t1/t2 = closed times,
  * status = close code. Both strings are stored NUL-terminated. */
 struct store_rec {
@@ -785,6 +793,7 @@ struct store_writer {
     struct store_red red;
     /* caller-thread state */
     int64_t next_seq, nconns;
+    int64_t nsess;          /* sessions written (the first at open) */
     int64_t *conn_seq;      /* [0 .. nconns] */
     unsigned char *closed;  /* [0 .. nconns] */
     size_t conn_cap;
@@ -871,6 +880,39 @@ static int store__insert(struct store_writer *w, const struct store_rec *r)
         sqlite3_bind_int64(st, 4, r->t1);
         sqlite3_bind_int64(st, 5, r->t2);
         break;
+    case STORE_REC_SESSION: {
+        const char *kind = a + strlen(a) + 1;
+        const char *notes = kind + strlen(kind) + 1;
+        char seed[24];
+        int rc;
+        snprintf(seed, sizeof seed, "%" PRIu64, (uint64_t)r->seq);
+        if (sqlite3_prepare_v2(w->db,
+                               "INSERT INTO sessions "
+                               "VALUES(?,?,?,?,?,?,?,?,?)",
+                               -1, &st, NULL) != SQLITE_OK) {
+            return SQLITE_ERROR;
+        }
+        sqlite3_bind_int64(st, 1, r->conn_id);
+        sqlite3_bind_int64(st, 2, r->t1);
+        sqlite3_bind_int64(st, 3, r->t2);
+        sqlite3_bind_text(st, 4, a, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, kind, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, b, (int)r->b_len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, seed, -1, SQLITE_TRANSIENT);
+        if (r->b_null) {
+            sqlite3_bind_null(st, 8);
+        } else {
+            sqlite3_bind_text(st, 8, notes, -1, SQLITE_STATIC);
+        }
+        if (r->kind > 0) {
+            sqlite3_bind_int(st, 9, r->kind);
+        } else {
+            sqlite3_bind_null(st, 9);
+        }
+        rc = store__step_done(st);
+        sqlite3_finalize(st);
+        return rc;
+    }
     default:
         st = w->st_close;
         sqlite3_bind_int64(st, 1, r->t1);
@@ -1358,6 +1400,7 @@ int store_writer_open(const char *path, const struct store_session *sess,
     }
     w->path = strdup(path);
     w->end_state = STORE_STATE_COMPLETE;
+    w->nsess = 1;
     w->q = calloc(1, sizeof *w->q);
     w->conn_cap = 16;
     w->conn_seq = calloc(w->conn_cap, sizeof *w->conn_seq);
@@ -1515,6 +1558,66 @@ static int store__conn_grow(struct store_writer *w, int64_t id)
     memset(c + w->conn_cap, 0, cap - w->conn_cap);
     w->conn_cap = cap;
     return MD_OK;
+}
+
+int store_session_add(struct store_writer *w,
+                      const struct store_session *sess)
+{
+    const unsigned char *cfg;
+    size_t cfg_n, n;
+    struct store_rec *r;
+    int rc;
+
+    if (w == NULL || sess == NULL || sess->tool == NULL ||
+        sess->kind == NULL || sess->config == NULL) {
+        return MD_E_INVAL;
+    }
+    rc = store__q_failed(w->q);
+    if (rc != MD_OK) {
+        return rc;
+    }
+    /* tool NUL kind NUL notes, each cleaned, into rd2 */
+    w->rd2.len = 0;
+    rc = store__clean_text(&w->red, sess->tool, &w->ra, &w->rb, &w->t1);
+    if (rc == MD_OK) {
+        rc = store__buf_put(&w->rd2, w->t1.p, w->t1.len + 1);
+    }
+    if (rc == MD_OK) {
+        rc = store__clean_text(&w->red, sess->kind, &w->ra, &w->rb, &w->t1);
+    }
+    if (rc == MD_OK) {
+        rc = store__buf_put(&w->rd2, w->t1.p, w->t1.len + 1);
+    }
+    if (rc == MD_OK) {
+        rc = store__clean_text(&w->red, sess->notes != NULL ? sess->notes : "",
+                               &w->ra, &w->rb, &w->t1);
+    }
+    if (rc == MD_OK) {
+        rc = store__buf_put(&w->rd2, w->t1.p, w->t1.len);
+    }
+    if (rc == MD_OK) {
+        rc = store__redact(&w->red, sess->config, strlen(sess->config),
+                           &w->ra, &w->rb, &cfg, &cfg_n, 1);
+    }
+    if (rc != MD_OK) {
+        return rc;
+    }
+    if (!store__json_value_ok((const char *)cfg, cfg_n)) {
+        return MD_E_INVAL;
+    }
+    n = w->rd2.len;
+    r = store__rec_new(w->rd2.p, n, cfg, cfg_n);
+    if (r == NULL) {
+        return MD_E_NOMEM;
+    }
+    r->type = STORE_REC_SESSION;
+    r->conn_id = ++w->nsess;
+    r->t1 = sess->started_mono_ns;
+    r->t2 = sess->started_wall_ns;
+    r->seq = (int64_t)sess->prng_seed;
+    r->kind = sess->core_version;
+    r->b_null = sess->notes == NULL;
+    return store__enqueue(w, r);
 }
 
 int store_conn_open(struct store_writer *w, const struct store_conn *c,

@@ -149,6 +149,13 @@ int store_writer_open(const char *path, const struct store_session *sess,
                       const struct store_writer_opts *opts,
                       struct store_writer **w, char *errbuf, size_t errlen);
 
+/* Record a further session (ids 2, 3, ... in call order; the first is
+ * store_writer_open's), redacted like the first, written in order with
+ * the events around it. For import of a capture of several sessions.
+ * MD_OK, MD_E_INVAL (config not JSON), MD_E_NOMEM, or the sticky error. */
+int store_session_add(struct store_writer *w,
+                      const struct store_session *sess);
+
 /* Record a connection; *conn_id receives its id (1, 2, ...), assigned at
  * once, in call order. c->kind and c->url must not be NULL (url may be "").
  * Text columns (here kind and url; the session's tool, kind and notes;

@@ -741,7 +741,7 @@ static int jl_header(struct jl *p, int *trailer)
     return rc;
 }
 
-static int jl_session(struct jl *p, struct store_session *s)
+static int jl_session(struct jl *p, struct store_session *s, int64_t want)
 {
     static const int keys[] = {JK_ID,   JK_STARTED_MONO_NS,
                                JK_STARTED_WALL_NS, JK_TOOL,
@@ -761,10 +761,10 @@ static int jl_session(struct jl *p, struct store_session *s)
     if (rc == MD_OK) {
         rc = jl_int(p, JK_ID, 0, 0, &id, NULL, NULL);
     }
-    if (rc == MD_OK && p->v[JK_ID].present && id != 1) {
+    if (rc == MD_OK && p->v[JK_ID].present && id != want) {
         rc = jl_fail(p, p->v[JK_ID].off, MD_E_PROTO,
-                     "session id %" PRId64 ": only session 1 is supported",
-                     id);
+                     "session id %" PRId64 " out of order (expected %" PRId64
+                     ")", id, want);
     }
     if (rc == MD_OK) {
         rc = jl_int(p, JK_STARTED_MONO_NS, 1, 0, &s->started_mono_ns, NULL,
@@ -1098,6 +1098,7 @@ int store_import(FILE *in, const char *name, const char *out_path,
     size_t cap = 0, len = 0, cseq_cap = 0;
     int64_t nconn = 0, next_seq = 1, *cseq = NULL, prev_mono = -1;
     int trailer = 0, ended = 0;
+    int64_t nsess = 1;
     int rc, got, i;
     char cerr[512];
 
@@ -1152,7 +1153,7 @@ int store_import(FILE *in, const char *name, const char *out_path,
         rc = jl_parse(&p);
     }
     if (rc == MD_OK) {
-        rc = jl_session(&p, &sess);
+        rc = jl_session(&p, &sess, 1);
         prev_mono = sess.started_mono_ns;
     }
     if (rc == MD_OK) {
@@ -1189,10 +1190,23 @@ int store_import(FILE *in, const char *name, const char *out_path,
         } else if (jl_rec_is(&p, "conn")) {
             rc = jl_conn(&p, w, &nconn);
         } else if (jl_rec_is(&p, "session")) {
-            rc = jl_fail(&p, 0, MD_E_PROTO,
-                         "a second session: import writes captures of one "
-                         "session (each session with its connections and "
-                         "events imports on its own)");
+            /* further sessions come before any connection or event */
+            if (nconn > 0 || next_seq > 1) {
+                rc = jl_fail(&p, 0, MD_E_PROTO,
+                             "a session after connections or events (the "
+                             "sessions come first)");
+            } else {
+                struct store_session more;
+                rc = jl_session(&p, &more, ++nsess);
+                if (rc == MD_OK) {
+                    rc = store_session_add(w, &more);
+                    if (rc != MD_OK) {
+                        rc = jl_fail(&p, 0, rc, "cannot record session "
+                                     "%" PRId64 ": %s", nsess,
+                                     md_strerror(rc));
+                    }
+                }
+            }
         } else if (p.v[JK_REC].present) {
             rc = jl_fail(&p, p.v[JK_REC].off, MD_E_PROTO,
                          "\"rec\" must be \"conn\" or \"event\" here");

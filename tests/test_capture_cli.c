@@ -522,7 +522,11 @@ static void test_cli_import_errors(void **state)
          "{\"rec\":\"conn\",\"id\":1,\"kind\":\"ws\",\"url\":\"x\","
          "\"opened_mono_ns\":0,\"opened_wall_ns\":0,\"close_code\":1}\n",
          ":3:1: closed_mono_ns, closed_wall_ns, close_code"},
-        {2, "{\"rec\":\"session\"}\n", ":3:1: a second session"},
+        {2, "{\"rec\":\"session\"}\n", ":3:1: \"started_mono_ns\" is missing"},
+        {3, "{\"rec\":\"session\",\"id\":2,\"started_mono_ns\":0,"
+            "\"started_wall_ns\":0,\"tool\":\"t\",\"kind\":\"c\","
+            "\"prng_seed\":1,\"config\":{}}\n",
+         ":4:1: a session after connections or events"},
         {2, "{\"rec\":\"bar\"}\n",
          ":3:8: \"rec\" must be \"conn\" or \"event\""},
         {2, "{\"id\":1}\n", ":3:1: \"rec\" is missing"},
@@ -1085,6 +1089,38 @@ static void test_cli_import_editor_marks(void **state)
     expect_in(g_err, "bom.db: session 1");
 }
 
+/* A capture of two sessions (the second added in SQL, as another tool
+ * could): export -> import -> export is byte-identical, both sessions
+ * kept with their values. */
+static void test_cli_two_sessions_round_trip(void **state)
+{
+    char db[300], j1[300], db2[300];
+    char *a, *b;
+    size_t na, nb;
+
+    (void)state;
+    tmp_path(db, sizeof db, "two.db");
+    tmp_path(j1, sizeof j1, "two.jsonl");
+    tmp_path(db2, sizeof db2, "two2.db");
+    odd_capture(db);
+    run_sql_cli(db, "INSERT INTO sessions SELECT 2, started_mono_ns + 7, "
+                    "started_wall_ns + 7, 'tool two', 'replay', '[2]', "
+                    "'18446744073709551615', 'second', NULL FROM sessions "
+                    "WHERE id = 1");
+    expect_status(run(cmd_export, "export", db, "--out", j1, NULL), 0);
+    expect_status(run(cmd_import, "import", j1, "--out", db2, NULL), 0);
+    expect_status(run(cmd_export, "export", db2, NULL), 0);
+    a = slurp(j1, &na);
+    b = slurp(g_out, &nb);
+    assert_non_null(strstr(a, "\"id\":2,"));
+    assert_non_null(strstr(a, "\"tool\":\"tool two\""));
+    assert_non_null(strstr(a, "\"prng_seed\":18446744073709551615"));
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1093,6 +1129,7 @@ int main(void)
         cmocka_unit_test(test_cli_import_errors),
         cmocka_unit_test(test_cli_import_end_record),
         cmocka_unit_test(test_cli_import_editor_marks),
+        cmocka_unit_test(test_cli_two_sessions_round_trip),
         cmocka_unit_test(test_cli_export_errors),
         cmocka_unit_test(test_cli_inspect_text),
         cmocka_unit_test(test_cli_inspect_json),
