@@ -799,6 +799,41 @@ static void test_read_only_dead_writer(void **state)
     free(msg);
 }
 
+/* A recording on a full filesystem (a 1 MiB tmpfs in a private mount
+ * namespace: unshare, so nothing outlives the test): exit 1, the message
+ * names the file and the cause, nothing left in the directory. */
+static void test_record_on_full_disk(void **state)
+{
+    char mnt[160], cmd[4096], res[200], *msg;
+    size_t n;
+
+    (void)state;
+    snprintf(mnt, sizeof mnt, "%s/full", g_dir);
+    snprintf(res, sizeof res, "%s/full.res", g_dir);
+    snprintf(cmd, sizeof cmd, "mkdir '%s' && unshare -r -m sh -c \"mount -t "
+             "tmpfs -o size=1m tmpfs '%s' && '%s' replay '%s' --what-if "
+             "--quiet --record '%s/r.db' 2>'%s.err'; echo rc=\\$? >'%s'; "
+             "ls -A '%s' >>'%s'\"", mnt, mnt, g_bin, g_seed_db, mnt, res, res,
+             mnt, res);
+    assert_int_equal(run_cmd(cmd), 0);
+    msg = slurp(res, &n);
+    assert_non_null(msg);
+    /* exit 1 and the directory empty */
+    if (strncmp(msg, "rc=1\n", 5) != 0 || strstr(msg, "r.db") != NULL ||
+        strstr(msg, "tmp-") != NULL) {
+        fail_msg("result: %s", msg);
+    }
+    free(msg);
+    snprintf(res, sizeof res, "%s/full.res.err", g_dir);
+    msg = slurp(res, &n);
+    assert_non_null(msg);
+    if (strstr(msg, "r.db") == NULL ||
+        (strstr(msg, "full") == NULL && strstr(msg, "No space") == NULL)) {
+        fail_msg("message: %s", msg);
+    }
+    free(msg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -808,6 +843,7 @@ int main(void)
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_api_key_scrubbed),
         cmocka_unit_test(test_read_only_dead_writer),
+        cmocka_unit_test(test_record_on_full_disk),
     };
     return cmocka_run_group_tests_name("misuse", tests, group_setup,
                                        group_teardown);
