@@ -2436,6 +2436,11 @@ static void store__drop_copy(struct store_reader *r)
     r->copy_dir[0] = '\0';
 }
 
+int store_reader_schema(const struct store_reader *r)
+{
+    return r != NULL ? r->schema : 0;
+}
+
 const char *store_reader_warning(const struct store_reader *r)
 {
     return r != NULL && r->warning[0] != '\0' ? r->warning : NULL;

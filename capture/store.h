@@ -225,6 +225,9 @@ const char *store_state_name(int state);
  * this reader may not use in place), or NULL. */
 const char *store_reader_warning(const struct store_reader *r);
 
+/* The file's schema_version (1 .. STORE_SCHEMA_VERSION). */
+int store_reader_schema(const struct store_reader *r);
+
 /* The capture's state (enum store_state). */
 int store_reader_state(const struct store_reader *r);
 

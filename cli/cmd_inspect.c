@@ -688,7 +688,7 @@ static void print_text(const struct ins *s, struct store_reader *r,
     int j, k, dir;
 
     fprintf(f, "capture      %s (%s, schema %d, %" PRId64 " events%s)\n",
-            s->path, STORE_FORMAT, STORE_SCHEMA_VERSION, s->nevents,
+            s->path, STORE_FORMAT, store_reader_schema(r), s->nevents,
             checked ? ", quick_check ok" : "");
     switch (store_reader_state(r)) {
     case STORE_STATE_COMPLETE:
@@ -869,7 +869,7 @@ static void print_json(const struct ins *s, struct store_reader *r,
     json_str(f, s->path);
     fprintf(f, ",\"format\":\"%s\",\"schema_version\":%d,\"events\":%" PRId64
                ",\"quick_check\":%s,\"state\":\"%s\",\n",
-            STORE_FORMAT, STORE_SCHEMA_VERSION, s->nevents,
+            STORE_FORMAT, store_reader_schema(r), s->nevents,
             checked ? "\"ok\"" : "null",
             store_state_name(store_reader_state(r)));
     fputs("\"span\":", f);

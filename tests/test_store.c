@@ -1050,6 +1050,7 @@ static void test_store_refuses_bad_files(void **state)
         assert_int_equal(store_reader_open(p, &rd, e, sizeof e), MD_OK);
         assert_int_equal(store_reader_session(rd, 0, &ss), MD_OK);
         assert_int_equal(ss.core_version, 0);
+        assert_int_equal(store_reader_schema(rd), 1); /* the file's */
         store_reader_close(rd);
     }
 
