@@ -369,7 +369,9 @@ static void drop(struct conn *m, mono_ns t, struct md_out *o,
     }
     m->was_live = 0;
     if (long_backoff) {
-        delay = m->cfg.backoff_long_ns;
+        /* [long, 1.5 long]: jittered like every other back-off */
+        delay = md_backoff_ns(m->rng, 0, m->cfg.backoff_long_ns,
+                              m->cfg.backoff_long_ns);
     } else {
         delay = md_backoff_ns(m->rng, m->attempt, m->cfg.backoff_min_ns,
                               m->cfg.backoff_max_ns);

@@ -111,7 +111,8 @@ struct conn_config {
     mono_ns stale_timeout_ns;     /* no heartbeat or data; default 75 s */
     mono_ns backoff_min_ns;       /* default 5 s (CryptoCompare's minimum) */
     mono_ns backoff_max_ns;       /* default 60 s */
-    mono_ns backoff_long_ns;      /* after 429 sockets; default 300 s */
+    mono_ns backoff_long_ns;      /* after 429 sockets; default 300 s,
+                                     jittered up to 1.5 times that */
     mono_ns close_timeout_ns;     /* default 5 s */
 };
 

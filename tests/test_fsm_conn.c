@@ -1,0 +1,194 @@
+/* test_fsm_conn.c: the connection machine as libwebsockets will drive it:
+ * jitter on every back-off, the data path gated by its output, handshake
+ * refusals, a 401 while streaming, the subscription timeout and its own
+ * liveness (ping/pong). Alone (conn_step) and composed (core_step). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* libc's malloc and free, defined before cmocka's leak-checking macros:
+ * the core's memory outlives a test case (the next one frees it). */
+static void *libc_malloc(size_t n)
+{
+    return malloc(n);
+}
+
+static void libc_free(void *p)
+{
+    free(p);
+}
+
+#include "cmocka_inc.h"
+#include "core.h"
+#include "md_err.h"
+
+#define SEC MD_NS_PER_S
+#define SEEDS 2000
+
+/* ---- the machine alone ------------------------------------------------- */
+
+struct run {
+    struct md_prng rng;
+    struct conn m;
+    struct md_out out;
+};
+
+static void run_init(struct run *r, uint64_t seed)
+{
+    struct conn_config cfg;
+
+    memset(r, 0, sizeof *r);
+    md_prng_seed(&r->rng, seed);
+    conn_config_default(&cfg);
+    conn_init(&r->m, &cfg, &r->rng);
+}
+
+static void put(struct run *r, enum conn_input input, mono_ns t)
+{
+    struct conn_in in;
+
+    memset(&in, 0, sizeof in);
+    in.input = (uint8_t)input;
+    in.t_ns = t;
+    md_out_reset(&r->out);
+    assert_int_equal(conn_step(&r->m, &in, &r->out), MD_OK);
+}
+
+/* The deadline the last step armed timer for, or -1. */
+static mono_ns armed_in(const struct md_out *out, enum md_timer timer)
+{
+    size_t i;
+    mono_ns d = -1;
+
+    for (i = 0; i < out->n; i++) {
+        if (out->a[i].kind == MD_A_ARM_TIMER && out->a[i].timer == timer) {
+            d = out->a[i].deadline_ns;
+        }
+    }
+    return d;
+}
+
+static size_t count_kind(const struct md_out *out, enum md_act_kind k)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < out->n; i++) {
+        n += out->a[i].kind == k;
+    }
+    return n;
+}
+
+static size_t count_note(const struct md_out *out, enum md_note note)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < out->n; i++) {
+        n += out->a[i].kind == MD_A_NOTE && out->a[i].note == note;
+    }
+    return n;
+}
+
+/* Distinct values among v[0..n) (n small enough for a quadratic count). */
+static unsigned distinct(const mono_ns *v, unsigned n)
+{
+    unsigned i, j, d = 0;
+
+    for (i = 0; i < n; i++) {
+        for (j = 0; j < i && v[j] != v[i]; j++) {
+        }
+        d += j == i;
+    }
+    return d;
+}
+
+/* A fleet restarting together must not reconnect in lock-step: the first
+ * back-off after a failed handshake, the long one after a 429 and the
+ * publisher's first retry all differ between seeds, within their bounds. */
+static void test_backoff_jitter_every_attempt(void **state)
+{
+    static mono_ns first[SEEDS], lng[SEEDS], retry[SEEDS];
+    const mono_ns t0 = 100 * SEC;
+    unsigned k;
+
+    (void)state;
+    for (k = 0; k < SEEDS; k++) {
+        struct run r;
+        struct pub_config pc;
+        struct pub p;
+        struct pub_in pin;
+
+        run_init(&r, k);
+        put(&r, CONN_I_START, 0);
+        put(&r, CONN_I_T_HANDSHAKE, t0);
+        assert_int_equal(r.m.state, CONN_S_BACKOFF);
+        first[k] = armed_in(&r.out, MD_T_CONN_BACKOFF) - t0;
+        assert_true(first[k] >= 5 * SEC && first[k] <= 15 * SEC / 2);
+
+        run_init(&r, k);
+        put(&r, CONN_I_START, 0);
+        put(&r, CONN_I_WS_OPEN, 1);
+        put(&r, CONN_I_TOO_MANY_SOCKETS, t0);
+        lng[k] = armed_in(&r.out, MD_T_CONN_BACKOFF) - t0;
+        assert_true(lng[k] >= 300 * SEC && lng[k] <= 450 * SEC);
+
+        md_prng_seed(&r.rng, k);
+        pub_config_default(&pc);
+        pub_init(&p, &pc, &r.rng);
+        memset(&pin, 0, sizeof pin);
+        pin.input = PUB_I_DATA_READY;
+        pin.n = 1;
+        md_out_reset(&r.out);
+        assert_int_equal(pub_step(&p, &pin, &r.out), MD_OK);
+        pin.input = PUB_I_PUBLISH_FAILURE;
+        pin.t_ns = t0;
+        md_out_reset(&r.out);
+        assert_int_equal(pub_step(&p, &pin, &r.out), MD_OK);
+        assert_int_equal(p.state, PUB_S_ERROR);
+        retry[k] = armed_in(&r.out, MD_T_PUB_RETRY) - t0;
+        assert_true(retry[k] >= SEC && retry[k] <= 3 * SEC / 2);
+    }
+    printf("  distinct delays over %u seeds: first %u, long %u, pub %u\n",
+           SEEDS, distinct(first, SEEDS), distinct(lng, SEEDS),
+           distinct(retry, SEEDS));
+    assert_true(distinct(first, SEEDS) > SEEDS * 9 / 10);
+    assert_true(distinct(lng, SEEDS) > SEEDS * 9 / 10);
+    assert_true(distinct(retry, SEEDS) > SEEDS * 9 / 10);
+}
+
+/* The window of every attempt: never below the minimum, growing to the
+ * cap, jittered at the cap too. */
+static void test_backoff_windows(void **state)
+{
+    struct md_prng r;
+    unsigned k, i;
+
+    (void)state;
+    md_prng_seed(&r, 5);
+    for (k = 0; k < 12; k++) {
+        int64_t lo = INT64_MAX, hi = 0;
+        for (i = 0; i < 400; i++) {
+            int64_t d = md_backoff_ns(&r, k, 5 * SEC, 60 * SEC);
+            lo = d < lo ? d : lo;
+            hi = d > hi ? d : hi;
+        }
+        assert_true(lo >= 5 * SEC);
+        assert_true(hi <= 60 * SEC || (k == 0 && hi <= 15 * SEC / 2));
+        assert_true(hi - lo > SEC); /* a window, not a point */
+        if (k >= 4) {
+            assert_true(lo >= 30 * SEC); /* at the cap: [max/2, max] */
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backoff_jitter_every_attempt),
+        cmocka_unit_test(test_backoff_windows),
+    };
+    (void)libc_malloc;
+    (void)libc_free;
+    (void)count_kind;
+    (void)count_note;
+    return cmocka_run_group_tests_name("fsm_conn", tests, NULL, NULL);
+}
