@@ -90,6 +90,7 @@ static void stage_begin(struct core *c)
     c->stg.report_id = 0;
     c->stg.rest_first = c->stg.rest_n = 0;
     c->stg.frame = false;
+    c->stg.fed = false;
     c->stg.gap_open = c->stg.gap_close = false;
     c->stg.resubscribed = c->stg.wait = false;
     c->stg.seed = false;
@@ -680,7 +681,12 @@ static int step_one(struct core *c, const struct ev *e,
     switch ((enum md_machine)e->machine) {
     case MD_M_CONN: {
         struct conn_in ci = {e->input, in->t_ns, e->server_ms};
-        return conn_step(&c->conn, &ci, out);
+        int rc = conn_step(&c->conn, &ci, out);
+        if (rc == MD_OK && c->stg.frame) {
+            /* a frame step's one conn event: lambda gates its data */
+            c->stg.fed = c->conn.out == CONN_O_FEED;
+        }
+        return rc;
     }
     case MD_M_REST: {
         struct rest_in ri = {e->input, in->t_ns, e->retry_after_ns,
@@ -933,7 +939,13 @@ static void commit(struct core *c, const struct core_in *in,
     mono_ns t = in->t_ns;
 
     if (c->stg.frame) {
-        (void)feed_apply(&c->feed, &c->stg.msg, &c->stg.res, t);
+        if (c->stg.fed || c->stg.res.conn_input != CONN_I_DATA) {
+            (void)feed_apply(&c->feed, &c->stg.msg, &c->stg.res, t);
+        } else {
+            /* data the connection machine did not FEED (before the
+             * welcome: noted other_frame): its clock only, no bar */
+            feed_set_clock(&c->feed, c->stg.res.server_ms, t);
+        }
     }
     if (c->stg.resubscribed) {
         feed_resubscribed(&c->feed);

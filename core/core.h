@@ -213,6 +213,7 @@ struct core {
         uint64_t report_id;          /* the delivery report's bar, or 0 */
         size_t rest_first, rest_n;   /* bars of a REST body, in ref */
         bool frame;                  /* apply msg when committing */
+        bool fed;                    /* conn's output for it was FEED */
         struct cc_msg msg;
         struct feed_result res;
         bool gap_open, gap_close, resubscribed;

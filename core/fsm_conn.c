@@ -561,6 +561,7 @@ int conn_step(struct conn *m, const struct conn_in *in, struct md_out *out)
     }
     fsm__fired(&m->timers, (enum md_timer)input_timer[in->input]);
     effect(m, (enum conn_output)arm->out, in, out);
+    m->out = arm->out;
     m->state = arm->next;
     return FSM_CHECKED(conn_check(m, NULL, 0));
 }

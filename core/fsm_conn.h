@@ -136,6 +136,9 @@ struct conn {
     const struct fsm_def *def; /* &conn_def; tests may substitute */
     uint8_t state;             /* enum conn_state; only conn_step sets it */
     uint8_t trace;             /* emit MD_A_TRACE for every step */
+    uint8_t out;               /* enum conn_output: lambda of the last step
+                                  (the composition feeds a frame's data on
+                                  only when it is FEED) */
     struct conn_config cfg;
     struct md_prng *rng; /* borrowed from the composition */
     unsigned attempt;    /* failed attempts since the last LIVE */

@@ -180,15 +180,100 @@ static void test_backoff_windows(void **state)
     }
 }
 
+/* ---- the composition --------------------------------------------------- */
+
+static struct core C;
+static struct md_out O;
+
+static void core_start(uint64_t seed)
+{
+    static struct core_config cfg;
+    static struct rp_series series[1];
+    static void *mem;
+    size_t need;
+
+    core_config_default(&cfg);
+    cfg.series = series;
+    cfg.cap_series = 1;
+    cfg.seed = seed;
+    cfg.rp.preflight_bars = 3;
+    assert_int_equal(core_config_add_series(&cfg, "CCCAGG", "BTC", "USD", 60),
+                     MD_OK);
+    need = core_mem_size(&cfg);
+    libc_free(mem);
+    mem = libc_malloc(need);
+    assert_non_null(mem);
+    assert_int_equal(core_init(&C, &cfg, mem, need), MD_OK);
+}
+
+static int cstep(uint8_t kind, uint8_t input, mono_ns t)
+{
+    struct core_in in;
+
+    memset(&in, 0, sizeof in);
+    in.kind = kind;
+    in.input = input;
+    in.t_ns = t;
+    in.conn_id = C.conn.conn_id;
+    if (kind == CORE_IN_START) {
+        in.server_ms = INT64_C(1753190390000); /* the wall clock */
+    }
+    md_out_reset(&O);
+    return core_step(&C, &in, &O);
+}
+
+static int cframe(mono_ns t, const char *text)
+{
+    struct core_in in;
+
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_FRAME;
+    in.t_ns = t;
+    in.conn_id = C.conn.conn_id;
+    in.data = text;
+    in.len = strlen(text);
+    md_out_reset(&O);
+    return core_step(&C, &in, &O);
+}
+
+static const char trade[] =
+    "{\"TYPE\":\"0\",\"M\":\"Coinbase\",\"FSYM\":\"BTC\",\"TSYM\":\"USD\","
+    "\"F\":\"2\",\"ID\":\"853492214\",\"TS\":1753190393,\"Q\":0.00964787,"
+    "\"P\":119429.7,\"TOTAL\":1152.242219739,\"RTS\":1753190393,"
+    "\"CCSEQ\":853475838,\"TSNS\":505000000,\"RTSNS\":576000000}";
+static const char welcome[] =
+    "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
+    "\"SERVER_TIME_MS\":1753190392000}";
+
+/* lambda gates the data path: a trade before the welcome is noted as an
+ * out-of-place frame and not aggregated; the same trade once subscribed
+ * is. */
+static void test_data_only_when_fed(void **state)
+{
+    (void)state;
+    core_start(1);
+    assert_int_equal(cstep(CORE_IN_START, 0, 0), MD_OK);
+    assert_int_equal(cstep(CORE_IN_CONN, CONN_I_WS_OPEN, SEC), MD_OK);
+    assert_int_equal(C.conn.state, CONN_S_WAIT_WELCOME);
+    assert_int_equal(cframe(2 * SEC, trade), MD_OK);
+    assert_int_equal(count_note(&O, MD_N_OTHER_FRAME), 1);
+    assert_int_equal(C.conn.st.other, 1);
+    assert_int_equal(C.feed.agg.st.trades, 0);
+
+    assert_int_equal(cframe(3 * SEC, welcome), MD_OK);
+    assert_int_equal(C.conn.state, CONN_S_SUBSCRIBING);
+    assert_int_equal(cframe(4 * SEC, trade), MD_OK);
+    assert_int_equal(C.conn.st.frames, 1);
+    assert_int_equal(C.feed.agg.st.trades, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_jitter_every_attempt),
         cmocka_unit_test(test_backoff_windows),
+        cmocka_unit_test(test_data_only_when_fed),
     };
-    (void)libc_malloc;
-    (void)libc_free;
     (void)count_kind;
-    (void)count_note;
     return cmocka_run_group_tests_name("fsm_conn", tests, NULL, NULL);
 }
