@@ -347,6 +347,19 @@ static const uint8_t input_timer[CONN_I__COUNT] = {
     [CONN_I_T_CLOSE] = MD_T_CONN_CLOSE,
 };
 
+/* The live connection is lost: a gap opens from the last activity (once:
+ * a gap already open stays open from its start). */
+static void lose_live(struct conn *m, mono_ns t, struct md_out *o)
+{
+    if (m->was_live && !m->gap_open) {
+        m->gap_open = 1;
+        m->gap_start = m->last_activity;
+        fsm__note(o, t, MD_N_GAP_OPEN, (uint64_t)m->gap_start);
+        fsm__act(o, t, MD_A_GAP_OPEN, (uint64_t)m->gap_start);
+    }
+    m->was_live = 0;
+}
+
 /* Leave a connection: timers off, socket closed (unless it already ended:
  * close_socket 0), a gap opened if it had been live, and the back-off
  * armed. */
@@ -361,13 +374,7 @@ static void drop(struct conn *m, mono_ns t, struct md_out *o,
         fsm__act(o, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
     }
     fsm__note(o, t, MD_N_CONN_LOST, m->conn_id);
-    if (m->was_live && !m->gap_open) {
-        m->gap_open = 1;
-        m->gap_start = m->last_activity;
-        fsm__note(o, t, MD_N_GAP_OPEN, (uint64_t)m->gap_start);
-        fsm__act(o, t, MD_A_GAP_OPEN, (uint64_t)m->gap_start);
-    }
-    m->was_live = 0;
+    lose_live(m, t, o);
     if (long_backoff) {
         /* [long, 1.5 long]: jittered like every other back-off */
         delay = md_backoff_ns(m->rng, 0, m->cfg.backoff_long_ns,
@@ -464,6 +471,7 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
         fsm__cancel(out, &m->timers, t, MD_T_CONN_STALE);
         fsm__act(out, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
         fsm__note(out, t, MD_N_AUTH_FAILED, m->conn_id);
+        lose_live(m, t, out);
         break;
     case CONN_O_CLOSE:
         fsm__cancel(out, &m->timers, t, MD_T_CONN_HANDSHAKE);

@@ -98,7 +98,8 @@ enum conn_output {
     CONN_O_DROP_CLOSED,    /* the socket ended: as DROP without ws_close */
     CONN_O_DROP_FORCED,    /* FORCE_DISCONNECT: note it; as DROP */
     CONN_O_DROP_LONG,      /* 429: note it; as DROP with the long back-off */
-    CONN_O_FAIL_AUTH,      /* cancel timers; ws_close; note auth_failed */
+    CONN_O_FAIL_AUTH,      /* cancel timers; ws_close; note auth_failed;
+                              open a gap if it was live */
     CONN_O_CLOSE,          /* cancel timers; ws_close 1000; arm close */
     CONN_O_CLOSED,         /* cancel close timer */
     CONN_O_ABORT,          /* close overdue: note; (socket already asked) */

@@ -267,12 +267,76 @@ static void test_data_only_when_fed(void **state)
     assert_int_equal(C.feed.agg.st.trades, 1);
 }
 
+/* Streaming, then the server's frame input at t: the machine's actions. */
+static void stream_then(struct run *r, enum conn_input input, mono_ns t)
+{
+    run_init(r, 3);
+    put(r, CONN_I_START, 0);
+    put(r, CONN_I_WS_OPEN, SEC);
+    put(r, CONN_I_WELCOME, 2 * SEC);
+    put(r, CONN_I_LOAD_COMPLETE, 3 * SEC);
+    assert_int_equal(r->m.state, CONN_S_STREAMING);
+    put(r, CONN_I_DATA, 10 * SEC);
+    put(r, input, t);
+}
+
+/* A 401 while streaming is an outage like any other: it opens a gap
+ * (from the last activity), which the operator's RESET and the next LIVE
+ * close, so the minutes are backfilled; as FORCE_DISCONNECT does. */
+static void test_unauthorized_while_streaming_opens_gap(void **state)
+{
+    static const enum conn_input outage[] = {CONN_I_FORCE_DISCONNECT,
+                                             CONN_I_UNAUTHORIZED};
+    unsigned k;
+
+    (void)state;
+    for (k = 0; k < 2; k++) {
+        struct run r;
+        stream_then(&r, outage[k], 20 * SEC);
+        assert_int_equal(count_kind(&r.out, MD_A_GAP_OPEN), 1);
+        assert_true(r.m.gap_open);
+        assert_int_equal(r.m.gap_start, 10 * SEC);
+        if (outage[k] == CONN_I_UNAUTHORIZED) {
+            assert_int_equal(r.m.state, CONN_S_FAILED);
+            put(&r, CONN_I_RESET, 30 * SEC);
+        } else {
+            put(&r, CONN_I_T_BACKOFF, 30 * SEC);
+        }
+        assert_int_equal(r.m.state, CONN_S_CONNECTING);
+        put(&r, CONN_I_WS_OPEN, 31 * SEC);
+        put(&r, CONN_I_WELCOME, 32 * SEC);
+        put(&r, CONN_I_LOAD_COMPLETE, 33 * SEC);
+        assert_int_equal(count_kind(&r.out, MD_A_GAP_CLOSED), 1);
+        assert_false(r.m.gap_open);
+    }
+
+    /* composed: the RESET's LIVE closes the gap, which plans a backfill */
+    core_start(2);
+    assert_int_equal(cstep(CORE_IN_START, 0, 0), MD_OK);
+    assert_int_equal(cstep(CORE_IN_CONN, CONN_I_WS_OPEN, SEC), MD_OK);
+    assert_int_equal(cstep(CORE_IN_CONN, CONN_I_WELCOME, 2 * SEC), MD_OK);
+    assert_int_equal(cstep(CORE_IN_CONN, CONN_I_LOAD_COMPLETE, 3 * SEC),
+                     MD_OK);
+    assert_int_equal(cstep(CORE_IN_CONN, CONN_I_UNAUTHORIZED, 20 * SEC),
+                     MD_OK);
+    assert_int_equal(C.conn.state, CONN_S_FAILED);
+    assert_true(C.s.gap_start_ns != 0);
+    assert_int_equal(C.s.gap_end_ns, 0);
+    assert_int_equal(cstep(CORE_IN_RESET, 0, 60 * SEC), MD_OK);
+    assert_int_equal(cstep(CORE_IN_CONN, CONN_I_WS_OPEN, 61 * SEC), MD_OK);
+    assert_int_equal(cstep(CORE_IN_CONN, CONN_I_WELCOME, 62 * SEC), MD_OK);
+    assert_int_equal(cstep(CORE_IN_CONN, CONN_I_LOAD_COMPLETE, 63 * SEC),
+                     MD_OK);
+    assert_true(C.s.gap_end_ns > C.s.gap_start_ns);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_backoff_jitter_every_attempt),
         cmocka_unit_test(test_backoff_windows),
         cmocka_unit_test(test_data_only_when_fed),
+        cmocka_unit_test(test_unauthorized_while_streaming_opens_gap),
     };
     (void)count_kind;
     return cmocka_run_group_tests_name("fsm_conn", tests, NULL, NULL);
