@@ -672,6 +672,23 @@ static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
     return rc;
 }
 
+/* A socket event's input: the end of a socket whose upgrade the server
+ * refused is read by the handshake's HTTP status (401/403: the key; 429:
+ * too many sockets); every other event as the shell named it. */
+static uint8_t conn_socket_input(const struct core_in *in)
+{
+    if (in->input != CONN_I_WS_CLOSED) {
+        return in->input;
+    }
+    if (in->http_status == 401 || in->http_status == 403) {
+        return CONN_I_WS_REFUSED_AUTH;
+    }
+    if (in->http_status == 429) {
+        return CONN_I_WS_REFUSED_RATE;
+    }
+    return in->input;
+}
+
 static int step_one(struct core *c, const struct ev *e,
                     const struct core_in *in)
 {
@@ -842,7 +859,7 @@ static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
         e->server_ms = c->stg.res.server_ms;
         break;
     case CORE_IN_CONN:
-        e = evq_push(q, MD_M_CONN, in->input, 0);
+        e = evq_push(q, MD_M_CONN, conn_socket_input(in), 0);
         if (e == NULL) {
             return MD_E_STATE;
         }

@@ -100,7 +100,12 @@ struct core_in {
     mono_ns retry_after_ns; /* REST: server-requested wait, or 0 */
     uint64_t n;             /* PUB: bars (DATA_READY); REST: bars made */
     uint64_t bar_id;        /* PUB PUBLISH_SUCCESS/FAILURE: the bar */
-    int http_status;        /* HTTP */
+    int http_status;        /* HTTP: the response's status (0: transport
+                               error); CONN WS_CLOSED: the handshake's HTTP
+                               status if the server refused the upgrade
+                               (401, 429, ...), else 0 */
+    int close_code;         /* CONN WS_CLOSED: the close code (1000 normal,
+                               1006 abrupt), 0 if none */
     const char *data;       /* FRAME, HTTP: borrowed for the call */
     size_t len;
 };

@@ -69,6 +69,10 @@ enum conn_input {
     CONN_I_T_STALE,          /* timer MD_T_CONN_STALE */
     CONN_I_T_BACKOFF,        /* timer MD_T_CONN_BACKOFF */
     CONN_I_T_CLOSE,          /* timer MD_T_CONN_CLOSE */
+    /* The end of a socket whose upgrade the server refused (the
+     * composition's reading of WS_CLOSED by its handshake HTTP status): */
+    CONN_I_WS_REFUSED_AUTH,  /* 401 (or 403): the key was refused */
+    CONN_I_WS_REFUSED_RATE,  /* 429: too many sockets or too fast */
     CONN_I__COUNT
 };
 
@@ -104,6 +108,10 @@ enum conn_output {
     CONN_O_CLOSED,         /* cancel close timer */
     CONN_O_ABORT,          /* close overdue: note; (socket already asked) */
     CONN_O_CANCEL,         /* cancel every timer */
+    CONN_O_REFUSED_AUTH,   /* upgrade refused 401: as FAIL_AUTH without
+                              ws_close (the socket is gone) */
+    CONN_O_REFUSED_RATE,   /* upgrade refused 429: as DROP_LONG without
+                              ws_close */
     CONN_O__COUNT
 };
 

@@ -330,6 +330,56 @@ static void test_unauthorized_while_streaming_opens_gap(void **state)
     assert_true(C.s.gap_end_ns > C.s.gap_start_ns);
 }
 
+/* The socket's end, as the shell reports it: close code, and the
+ * handshake's HTTP status if the server refused the upgrade. */
+static int cclosed(mono_ns t, int close_code, int http_status)
+{
+    struct core_in in;
+
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_CONN;
+    in.input = CONN_I_WS_CLOSED;
+    in.t_ns = t;
+    in.conn_id = C.conn.conn_id;
+    in.close_code = close_code;
+    in.http_status = http_status;
+    md_out_reset(&O);
+    return core_step(&C, &in, &O);
+}
+
+static mono_ns carmed(enum md_timer timer)
+{
+    return armed_in(&O, timer);
+}
+
+/* A handshake refused with 401 takes the unauthorized path (FAILED until
+ * RESET, no retry); with 429 the long back-off; any other end of a
+ * connecting socket is an ordinary drop. */
+static void test_refused_handshake(void **state)
+{
+    (void)state;
+    core_start(4);
+    assert_int_equal(cstep(CORE_IN_START, 0, 0), MD_OK);
+    assert_int_equal(cclosed(SEC, 1006, 401), MD_OK);
+    assert_int_equal(C.conn.state, CONN_S_FAILED);
+    assert_int_equal(count_note(&O, MD_N_AUTH_FAILED), 1);
+    assert_int_equal(count_kind(&O, MD_A_WS_CLOSE), 0); /* already gone */
+    assert_int_equal(cstep(CORE_IN_RESET, 0, 10 * SEC), MD_OK);
+    assert_int_equal(C.conn.state, CONN_S_CONNECTING);
+
+    assert_int_equal(cclosed(11 * SEC, 1006, 429), MD_OK);
+    assert_int_equal(C.conn.state, CONN_S_BACKOFF);
+    assert_int_equal(count_note(&O, MD_N_TOO_MANY_SOCKETS), 1);
+    assert_int_equal(count_kind(&O, MD_A_WS_CLOSE), 0);
+    assert_true(carmed(MD_T_CONN_BACKOFF) >= 311 * SEC);
+
+    assert_int_equal(cstep(CORE_IN_RESET, 0, 20 * SEC), MD_OK);
+    assert_int_equal(cclosed(21 * SEC, 1006, 0), MD_OK);
+    assert_int_equal(C.conn.state, CONN_S_BACKOFF);
+    assert_true(carmed(MD_T_CONN_BACKOFF) < 21 * SEC + 60 * SEC);
+    assert_int_equal(count_note(&O, MD_N_TOO_MANY_SOCKETS), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -337,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_backoff_windows),
         cmocka_unit_test(test_data_only_when_fed),
         cmocka_unit_test(test_unauthorized_while_streaming_opens_gap),
+        cmocka_unit_test(test_refused_handshake),
     };
     (void)count_kind;
     return cmocka_run_group_tests_name("fsm_conn", tests, NULL, NULL);
