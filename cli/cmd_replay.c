@@ -76,6 +76,9 @@ static void usage(FILE *f)
         "  --inject kafka-slow@T     delivery reports and topic creations\n"
         "                            asked for from T on take 15 s\n"
         "  --inject stall@T          the server sends no frame for 100 s\n"
+        "  --inject refuse-auth@T    the first connection attempt from T on\n"
+        "                            is refused at the handshake (HTTP 401)\n"
+        "  --inject refuse-rate@T    ... with HTTP 429\n"
         "  (stop@0 and reset@0 come before the start; at most 16; T is a\n"
         "  duration from the first event: DIGITS[.DIGITS][ns|us|ms|s|m|h|d],\n"
         "  seconds without a unit; needs --what-if)\n"
@@ -249,7 +252,8 @@ int cmd_replay(int argc, char **argv)
                         "(publish-fail@T, topic-fail@T, drop@T, "
                         "rest-fail@T, stop@T, reset@T, start@T, "
                         "frame@T:TEXT, slow-close@T, rest-param@T, "
-                        "kafka-slow@T, stall@T; at most %d)\n", v,
+                        "kafka-slow@T, stall@T, refuse-auth@T, "
+                        "refuse-rate@T; at most %d)\n", v,
                         RPL_MAX_INJECT);
                 return 2;
             }

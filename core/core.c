@@ -90,6 +90,7 @@ static void stage_begin(struct core *c)
     c->stg.report_id = 0;
     c->stg.rest_first = c->stg.rest_n = 0;
     c->stg.frame = false;
+    c->stg.fed = false;
     c->stg.gap_open = c->stg.gap_close = false;
     c->stg.resubscribed = c->stg.wait = false;
     c->stg.seed = false;
@@ -671,6 +672,23 @@ static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
     return rc;
 }
 
+/* A socket event's input: the end of a socket whose upgrade the server
+ * refused is read by the handshake's HTTP status (401/403: the key; 429:
+ * too many sockets); every other event as the shell named it. */
+static uint8_t conn_socket_input(const struct core_in *in)
+{
+    if (in->input != CONN_I_WS_CLOSED) {
+        return in->input;
+    }
+    if (in->http_status == 401 || in->http_status == 403) {
+        return CONN_I_WS_REFUSED_AUTH;
+    }
+    if (in->http_status == 429) {
+        return CONN_I_WS_REFUSED_RATE;
+    }
+    return in->input;
+}
+
 static int step_one(struct core *c, const struct ev *e,
                     const struct core_in *in)
 {
@@ -680,7 +698,12 @@ static int step_one(struct core *c, const struct ev *e,
     switch ((enum md_machine)e->machine) {
     case MD_M_CONN: {
         struct conn_in ci = {e->input, in->t_ns, e->server_ms};
-        return conn_step(&c->conn, &ci, out);
+        int rc = conn_step(&c->conn, &ci, out);
+        if (rc == MD_OK && c->stg.frame) {
+            /* a frame step's one conn event: lambda gates its data */
+            c->stg.fed = c->conn.out == CONN_O_FEED;
+        }
+        return rc;
     }
     case MD_M_REST: {
         struct rest_in ri = {e->input, in->t_ns, e->retry_after_ns,
@@ -836,7 +859,7 @@ static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
         e->server_ms = c->stg.res.server_ms;
         break;
     case CORE_IN_CONN:
-        e = evq_push(q, MD_M_CONN, in->input, 0);
+        e = evq_push(q, MD_M_CONN, conn_socket_input(in), 0);
         if (e == NULL) {
             return MD_E_STATE;
         }
@@ -933,7 +956,13 @@ static void commit(struct core *c, const struct core_in *in,
     mono_ns t = in->t_ns;
 
     if (c->stg.frame) {
-        (void)feed_apply(&c->feed, &c->stg.msg, &c->stg.res, t);
+        if (c->stg.fed || c->stg.res.conn_input != CONN_I_DATA) {
+            (void)feed_apply(&c->feed, &c->stg.msg, &c->stg.res, t);
+        } else {
+            /* data the connection machine did not FEED (before the
+             * welcome: noted other_frame): its clock only, no bar */
+            feed_set_clock(&c->feed, c->stg.res.server_ms, t);
+        }
     }
     if (c->stg.resubscribed) {
         feed_resubscribed(&c->feed);

@@ -44,7 +44,7 @@
  * takes in and what it gives out. A recording made by another version
  * cannot be replayed strictly. Bumped with every change to an action's
  * meaning or text, an input, or a machine table. */
-#define CORE_VERSION 2
+#define CORE_VERSION 3
 #define CORE_SERIES_LIMIT (1u << 20) /* largest n_series accepted */
 
 struct core_config {
@@ -100,7 +100,12 @@ struct core_in {
     mono_ns retry_after_ns; /* REST: server-requested wait, or 0 */
     uint64_t n;             /* PUB: bars (DATA_READY); REST: bars made */
     uint64_t bar_id;        /* PUB PUBLISH_SUCCESS/FAILURE: the bar */
-    int http_status;        /* HTTP */
+    int http_status;        /* HTTP: the response's status (0: transport
+                               error); CONN WS_CLOSED: the handshake's HTTP
+                               status if the server refused the upgrade
+                               (401, 429, ...), else 0 */
+    int close_code;         /* CONN WS_CLOSED: the close code (1000 normal,
+                               1006 abrupt), 0 if none */
     const char *data;       /* FRAME, HTTP: borrowed for the call */
     size_t len;
 };
@@ -213,6 +218,7 @@ struct core {
         uint64_t report_id;          /* the delivery report's bar, or 0 */
         size_t rest_first, rest_n;   /* bars of a REST body, in ref */
         bool frame;                  /* apply msg when committing */
+        bool fed;                    /* conn's output for it was FEED */
         struct cc_msg msg;
         struct feed_result res;
         bool gap_open, gap_close, resubscribed;

@@ -42,6 +42,8 @@ static const char *const input_names[CONN_I__COUNT] = {
     [CONN_I_T_STALE] = "T_STALE",
     [CONN_I_T_BACKOFF] = "T_BACKOFF",
     [CONN_I_T_CLOSE] = "T_CLOSE",
+    [CONN_I_WS_REFUSED_AUTH] = "WS_REFUSED_AUTH",
+    [CONN_I_WS_REFUSED_RATE] = "WS_REFUSED_RATE",
 };
 
 static const char *const guard_names[CONN_G__COUNT] = {
@@ -71,6 +73,8 @@ static const char *const output_names[CONN_O__COUNT] = {
     [CONN_O_CLOSED] = "CLOSED",
     [CONN_O_ABORT] = "ABORT",
     [CONN_O_CANCEL] = "CANCEL",
+    [CONN_O_REFUSED_AUTH] = "REFUSED_AUTH",
+    [CONN_O_REFUSED_RATE] = "REFUSED_RATE",
 };
 
 /* Short names for the table only. */
@@ -84,6 +88,11 @@ static const char *const output_names[CONN_O__COUNT] = {
 
 /* A socket event in a state with no socket: cannot happen (U), no-op. */
 #define NOSOCK(s) C1(U, S(s), O(NONE))
+
+/* A refused upgrade outside CONNECTING: the shell reports a handshake's
+ * status only for a socket still connecting that the core has not asked
+ * to close (docs/replay-contract.md), so it cannot happen (U), no-op. */
+#define REFUSED(s) C1(U, S(s), O(NONE))
 
 /* delta/lambda. Read a row as: in state s, input i -> (guard) next/output.
  * Frames on an open socket can be anything the server sends, so every
@@ -110,6 +119,8 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_STALE] = C1(U, S(IDLE), O(NONE)),
         [CONN_I_T_BACKOFF] = C1(U, S(IDLE), O(NONE)),
         [CONN_I_T_CLOSE] = C1(U, S(IDLE), O(NONE)),
+        [CONN_I_WS_REFUSED_AUTH] = REFUSED(IDLE),
+        [CONN_I_WS_REFUSED_RATE] = REFUSED(IDLE),
     },
     [CONN_S_CONNECTING] = {
         [CONN_I_START] = C1(R, S(CONNECTING), O(NONE)),
@@ -132,6 +143,8 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_STALE] = C1(U, S(CONNECTING), O(NONE)),
         [CONN_I_T_BACKOFF] = C1(U, S(CONNECTING), O(NONE)),
         [CONN_I_T_CLOSE] = C1(U, S(CONNECTING), O(NONE)),
+        [CONN_I_WS_REFUSED_AUTH] = C1(R, S(FAILED), O(REFUSED_AUTH)),
+        [CONN_I_WS_REFUSED_RATE] = C1(R, S(BACKOFF), O(REFUSED_RATE)),
     },
     [CONN_S_WAIT_WELCOME] = {
         [CONN_I_START] = C1(R, S(WAIT_WELCOME), O(NONE)),
@@ -154,6 +167,8 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_STALE] = C1(U, S(WAIT_WELCOME), O(NONE)),
         [CONN_I_T_BACKOFF] = C1(U, S(WAIT_WELCOME), O(NONE)),
         [CONN_I_T_CLOSE] = C1(U, S(WAIT_WELCOME), O(NONE)),
+        [CONN_I_WS_REFUSED_AUTH] = REFUSED(WAIT_WELCOME),
+        [CONN_I_WS_REFUSED_RATE] = REFUSED(WAIT_WELCOME),
     },
     [CONN_S_SUBSCRIBING] = {
         [CONN_I_START] = C1(R, S(SUBSCRIBING), O(NONE)),
@@ -177,6 +192,8 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
                               S(SUBSCRIBING), O(REARM_STALE)),
         [CONN_I_T_BACKOFF] = C1(U, S(SUBSCRIBING), O(NONE)),
         [CONN_I_T_CLOSE] = C1(U, S(SUBSCRIBING), O(NONE)),
+        [CONN_I_WS_REFUSED_AUTH] = REFUSED(SUBSCRIBING),
+        [CONN_I_WS_REFUSED_RATE] = REFUSED(SUBSCRIBING),
     },
     [CONN_S_STREAMING] = {
         [CONN_I_START] = C1(R, S(STREAMING), O(NONE)),
@@ -200,6 +217,8 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
                               S(STREAMING), O(REARM_STALE)),
         [CONN_I_T_BACKOFF] = C1(U, S(STREAMING), O(NONE)),
         [CONN_I_T_CLOSE] = C1(U, S(STREAMING), O(NONE)),
+        [CONN_I_WS_REFUSED_AUTH] = REFUSED(STREAMING),
+        [CONN_I_WS_REFUSED_RATE] = REFUSED(STREAMING),
     },
     [CONN_S_BACKOFF] = {
         [CONN_I_START] = C1(R, S(BACKOFF), O(NONE)),
@@ -223,6 +242,8 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_STALE] = C1(U, S(BACKOFF), O(NONE)),
         [CONN_I_T_BACKOFF] = C1(R, S(CONNECTING), O(OPEN)),
         [CONN_I_T_CLOSE] = C1(U, S(BACKOFF), O(NONE)),
+        [CONN_I_WS_REFUSED_AUTH] = REFUSED(BACKOFF),
+        [CONN_I_WS_REFUSED_RATE] = REFUSED(BACKOFF),
     },
     [CONN_S_CLOSING] = {
         [CONN_I_START] = C1(R, S(CLOSING), O(NONE)),
@@ -245,6 +266,8 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_STALE] = C1(U, S(CLOSING), O(NONE)),
         [CONN_I_T_BACKOFF] = C1(U, S(CLOSING), O(NONE)),
         [CONN_I_T_CLOSE] = C1(R, S(STOPPED), O(ABORT)),
+        [CONN_I_WS_REFUSED_AUTH] = REFUSED(CLOSING),
+        [CONN_I_WS_REFUSED_RATE] = REFUSED(CLOSING),
     },
     [CONN_S_STOPPED] = {
         [CONN_I_START] = C1(R, S(STOPPED), O(NONE)),
@@ -268,6 +291,8 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_STALE] = C1(U, S(STOPPED), O(NONE)),
         [CONN_I_T_BACKOFF] = C1(U, S(STOPPED), O(NONE)),
         [CONN_I_T_CLOSE] = C1(U, S(STOPPED), O(NONE)),
+        [CONN_I_WS_REFUSED_AUTH] = REFUSED(STOPPED),
+        [CONN_I_WS_REFUSED_RATE] = REFUSED(STOPPED),
     },
     [CONN_S_FAILED] = {
         [CONN_I_START] = C1(R, S(FAILED), O(NONE)),
@@ -290,6 +315,8 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_STALE] = C1(U, S(FAILED), O(NONE)),
         [CONN_I_T_BACKOFF] = C1(U, S(FAILED), O(NONE)),
         [CONN_I_T_CLOSE] = C1(U, S(FAILED), O(NONE)),
+        [CONN_I_WS_REFUSED_AUTH] = REFUSED(FAILED),
+        [CONN_I_WS_REFUSED_RATE] = REFUSED(FAILED),
     },
 };
 
@@ -347,6 +374,19 @@ static const uint8_t input_timer[CONN_I__COUNT] = {
     [CONN_I_T_CLOSE] = MD_T_CONN_CLOSE,
 };
 
+/* The live connection is lost: a gap opens from the last activity (once:
+ * a gap already open stays open from its start). */
+static void lose_live(struct conn *m, mono_ns t, struct md_out *o)
+{
+    if (m->was_live && !m->gap_open) {
+        m->gap_open = 1;
+        m->gap_start = m->last_activity;
+        fsm__note(o, t, MD_N_GAP_OPEN, (uint64_t)m->gap_start);
+        fsm__act(o, t, MD_A_GAP_OPEN, (uint64_t)m->gap_start);
+    }
+    m->was_live = 0;
+}
+
 /* Leave a connection: timers off, socket closed (unless it already ended:
  * close_socket 0), a gap opened if it had been live, and the back-off
  * armed. */
@@ -361,15 +401,11 @@ static void drop(struct conn *m, mono_ns t, struct md_out *o,
         fsm__act(o, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
     }
     fsm__note(o, t, MD_N_CONN_LOST, m->conn_id);
-    if (m->was_live && !m->gap_open) {
-        m->gap_open = 1;
-        m->gap_start = m->last_activity;
-        fsm__note(o, t, MD_N_GAP_OPEN, (uint64_t)m->gap_start);
-        fsm__act(o, t, MD_A_GAP_OPEN, (uint64_t)m->gap_start);
-    }
-    m->was_live = 0;
+    lose_live(m, t, o);
     if (long_backoff) {
-        delay = m->cfg.backoff_long_ns;
+        /* [long, 1.5 long]: jittered like every other back-off */
+        delay = md_backoff_ns(m->rng, 0, m->cfg.backoff_long_ns,
+                              m->cfg.backoff_long_ns);
     } else {
         delay = md_backoff_ns(m->rng, m->attempt, m->cfg.backoff_min_ns,
                               m->cfg.backoff_max_ns);
@@ -462,6 +498,7 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
         fsm__cancel(out, &m->timers, t, MD_T_CONN_STALE);
         fsm__act(out, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
         fsm__note(out, t, MD_N_AUTH_FAILED, m->conn_id);
+        lose_live(m, t, out);
         break;
     case CONN_O_CLOSE:
         fsm__cancel(out, &m->timers, t, MD_T_CONN_HANDSHAKE);
@@ -478,6 +515,14 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
         break;
     case CONN_O_CANCEL:
         fsm__cancel(out, &m->timers, t, MD_T_CONN_BACKOFF);
+        break;
+    case CONN_O_REFUSED_AUTH:
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_HANDSHAKE);
+        fsm__note(out, t, MD_N_AUTH_FAILED, m->conn_id);
+        break;
+    case CONN_O_REFUSED_RATE:
+        fsm__note(out, t, MD_N_TOO_MANY_SOCKETS, m->conn_id);
+        drop(m, t, out, 0, 1);
         break;
     }
 }
@@ -559,6 +604,7 @@ int conn_step(struct conn *m, const struct conn_in *in, struct md_out *out)
     }
     fsm__fired(&m->timers, (enum md_timer)input_timer[in->input]);
     effect(m, (enum conn_output)arm->out, in, out);
+    m->out = arm->out;
     m->state = arm->next;
     return FSM_CHECKED(conn_check(m, NULL, 0));
 }

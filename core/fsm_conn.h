@@ -69,6 +69,10 @@ enum conn_input {
     CONN_I_T_STALE,          /* timer MD_T_CONN_STALE */
     CONN_I_T_BACKOFF,        /* timer MD_T_CONN_BACKOFF */
     CONN_I_T_CLOSE,          /* timer MD_T_CONN_CLOSE */
+    /* The end of a socket whose upgrade the server refused (the
+     * composition's reading of WS_CLOSED by its handshake HTTP status): */
+    CONN_I_WS_REFUSED_AUTH,  /* 401 (or 403): the key was refused */
+    CONN_I_WS_REFUSED_RATE,  /* 429: too many sockets or too fast */
     CONN_I__COUNT
 };
 
@@ -98,11 +102,16 @@ enum conn_output {
     CONN_O_DROP_CLOSED,    /* the socket ended: as DROP without ws_close */
     CONN_O_DROP_FORCED,    /* FORCE_DISCONNECT: note it; as DROP */
     CONN_O_DROP_LONG,      /* 429: note it; as DROP with the long back-off */
-    CONN_O_FAIL_AUTH,      /* cancel timers; ws_close; note auth_failed */
+    CONN_O_FAIL_AUTH,      /* cancel timers; ws_close; note auth_failed;
+                              open a gap if it was live */
     CONN_O_CLOSE,          /* cancel timers; ws_close 1000; arm close */
     CONN_O_CLOSED,         /* cancel close timer */
     CONN_O_ABORT,          /* close overdue: note; (socket already asked) */
     CONN_O_CANCEL,         /* cancel every timer */
+    CONN_O_REFUSED_AUTH,   /* upgrade refused 401: as FAIL_AUTH without
+                              ws_close (the socket is gone) */
+    CONN_O_REFUSED_RATE,   /* upgrade refused 429: as DROP_LONG without
+                              ws_close */
     CONN_O__COUNT
 };
 
@@ -111,7 +120,8 @@ struct conn_config {
     mono_ns stale_timeout_ns;     /* no heartbeat or data; default 75 s */
     mono_ns backoff_min_ns;       /* default 5 s (CryptoCompare's minimum) */
     mono_ns backoff_max_ns;       /* default 60 s */
-    mono_ns backoff_long_ns;      /* after 429 sockets; default 300 s */
+    mono_ns backoff_long_ns;      /* after 429 sockets; default 300 s,
+                                     jittered up to 1.5 times that */
     mono_ns close_timeout_ns;     /* default 5 s */
 };
 
@@ -135,6 +145,9 @@ struct conn {
     const struct fsm_def *def; /* &conn_def; tests may substitute */
     uint8_t state;             /* enum conn_state; only conn_step sets it */
     uint8_t trace;             /* emit MD_A_TRACE for every step */
+    uint8_t out;               /* enum conn_output: lambda of the last step
+                                  (the composition feeds a frame's data on
+                                  only when it is FEED) */
     struct conn_config cfg;
     struct md_prng *rng; /* borrowed from the composition */
     unsigned attempt;    /* failed attempts since the last LIVE */

@@ -34,7 +34,7 @@ uint64_t md_prng_below(struct md_prng *r, uint64_t n)
 int64_t md_backoff_ns(struct md_prng *r, unsigned k, int64_t min_ns,
                       int64_t max_ns)
 {
-    int64_t d = min_ns, half, delay;
+    int64_t d = min_ns, lo, width;
     unsigned i;
 
     assert(min_ns > 0 && max_ns >= min_ns);
@@ -44,7 +44,9 @@ int64_t md_backoff_ns(struct md_prng *r, unsigned k, int64_t min_ns,
     if (d > max_ns) {
         d = max_ns;
     }
-    half = d / 2;
-    delay = half + (int64_t)md_prng_below(r, (uint64_t)half + 1);
-    return delay < min_ns ? min_ns : delay;
+    /* [max(min, d/2), d], at least min/2 wide: the first attempt is
+     * jittered too (a window [d/2, d] clamped at min would be a point) */
+    lo = d / 2 > min_ns ? d / 2 : min_ns;
+    width = d - lo > min_ns / 2 ? d - lo : min_ns / 2;
+    return lo + (int64_t)md_prng_below(r, (uint64_t)width + 1);
 }

@@ -59,6 +59,17 @@ bool fault_stalled(const struct run *r, int64_t t)
     return false;
 }
 
+int fault_refused(struct run *r, int64_t t)
+{
+    if (take_inject(r, RPL_INJ_REFUSE_AUTH, t)) {
+        return 401;
+    }
+    if (take_inject(r, RPL_INJ_REFUSE_RATE, t)) {
+        return 429;
+    }
+    return 0;
+}
+
 void fault_reply(struct run *r, struct pend *p)
 {
     switch (p->kind) {

@@ -335,11 +335,18 @@ static int strict_input(struct run *r, const struct store_event *ev,
     case STORE_K_WS_HANDSHAKE:
         in->kind = CORE_IN_CONN;
         in->input = CONN_I_WS_OPEN;
+        if (ev->status != 101 && ev->status != 0) {
+            /* the upgrade refused: the socket's end, with the status */
+            in->input = CONN_I_WS_CLOSED;
+            in->http_status = (int)ev->status;
+        }
         return 1;
     case STORE_K_WS_CLOSED:
     case STORE_K_WS_ERROR:
         in->kind = CORE_IN_CONN;
         in->input = CONN_I_WS_CLOSED;
+        in->close_code = ev->kind == STORE_K_WS_CLOSED ? (int)ev->status
+                                                        : 1006;
         return 1;
     case STORE_K_WS_TEXT:
         if (ev->dir != STORE_D_IN) {
@@ -720,6 +727,8 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
         {"rest-param", RPL_INJ_REST_PARAM},
         {"kafka-slow", RPL_INJ_KAFKA_SLOW},
         {"stall", RPL_INJ_STALL},
+        {"refuse-auth", RPL_INJ_REFUSE_AUTH},
+        {"refuse-rate", RPL_INJ_REFUSE_RATE},
     };
     const char *colon, *tend;
     size_t tl;

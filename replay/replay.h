@@ -59,7 +59,11 @@ enum rpl_inject_kind {
                              a Type 2 parameter error */
     RPL_INJ_KAFKA_SLOW,   /* kafka-slow@T: delivery reports and topic
                              creations asked for from T on take 15 s */
-    RPL_INJ_STALL         /* stall@T: the server sends no frame for 100 s */
+    RPL_INJ_STALL,        /* stall@T: the server sends no frame for 100 s */
+    RPL_INJ_REFUSE_AUTH,  /* refuse-auth@T: the core's first connection
+                             attempt at or after T is refused at the
+                             handshake with HTTP 401 */
+    RPL_INJ_REFUSE_RATE   /* refuse-rate@T: ... with HTTP 429 */
 };
 
 #define RPL_INJECT_TEXT_MAX 512

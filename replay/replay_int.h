@@ -26,7 +26,9 @@ enum pend_kind {
     PEND_DELIVERY,   /* one delivery report */
     PEND_ADMIN,      /* topic created/failed */
     PEND_WS,         /* a recorded WebSocket event of a shifted connection */
-    PEND_WS_CLOSED   /* the end of a socket the core closed */
+    PEND_WS_CLOSED,  /* the end of a socket the core closed */
+    PEND_WS_REFUSED  /* the end of a socket refused at the handshake
+                        (status: its HTTP status) */
 };
 
 struct pend {
@@ -149,5 +151,8 @@ int drain_pending(struct run *r, int64_t t);
 extern const struct loop_http_ops fault_http;
 void fault_reply(struct run *r, struct pend *p);
 bool fault_stalled(const struct run *r, int64_t t);
+/* The HTTP status (401, 429) an injection refuses the core's connection
+ * attempt at t with, using the injection up; 0: not refused. */
+int fault_refused(struct run *r, int64_t t);
 
 #endif /* REPLAY_INT_H */

@@ -248,12 +248,23 @@ static void w_bars(void *ctx, mono_ns t, const struct md_bar *const *bars,
 static void w_ws_open(void *ctx, mono_ns t, uint64_t sock)
 {
     struct run *r = ctx;
+    int refused = !r->strict && r->faulty ? fault_refused(r, t) : 0;
 
-    r->core_connecting = true;
+    r->core_connecting = refused == 0;
     r->want_id = (uint32_t)sock;
     r->cur_sock = (uint32_t)sock;
     r->want_t = t;
-    if (!r->strict) {
+    if (refused != 0) {
+        /* the server refuses the upgrade 1 ms later; a recorded
+         * connection waits for the next attempt */
+        struct pend p;
+        memset(&p, 0, sizeof p);
+        p.t = t + NS_PER_MS;
+        p.kind = PEND_WS_REFUSED;
+        p.conn_id = (uint32_t)sock;
+        p.status = refused;
+        world_reply(r, t, p);
+    } else if (!r->strict) {
         unpark(r, t);
     }
     if (r->rec != NULL) {
@@ -586,6 +597,25 @@ void unpark(struct run *r, int64_t t)
     }
 }
 
+/* The end of socket conn_id, refused at the handshake with HTTP status:
+ * one input, recorded as the handshake with that status. */
+static int ws_refused(struct run *r, uint32_t conn_id, int64_t t,
+                      int64_t status)
+{
+    struct core_in in;
+
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_CONN;
+    in.input = CONN_I_WS_CLOSED;
+    in.t_ns = t;
+    in.conn_id = conn_id;
+    in.http_status = (int)status;
+    in.close_code = 1006;
+    record_input(r, STORE_K_WS_HANDSHAKE, STORE_D_IN, conn_id, t, status,
+                 NULL, NULL, 0);
+    return step(r, &in);
+}
+
 /* Feed one WebSocket event of the world to the core (what-if). */
 int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
                    int64_t status, const void *data, size_t len)
@@ -596,6 +626,17 @@ int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
     in.t_ns = t;
     if (w->deferred) {
         return park(w, kind, t, status, data, len);
+    }
+    if (kind == STORE_K_WS_HANDSHAKE && status != 101 && status != 0) {
+        /* the upgrade refused: the end of the core's current attempt,
+         * with the handshake's HTTP status; nothing more of it */
+        if (!r->core_connecting) {
+            return MD_OK;
+        }
+        w->core_id = r->want_id;
+        w->closed_by_core = true;
+        r->core_connecting = false;
+        return ws_refused(r, w->core_id, t, status);
     }
     if (kind == STORE_K_WS_HANDSHAKE) {
         if (!r->core_connecting) {
@@ -640,8 +681,10 @@ int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
         in.kind = CORE_IN_CONN;
         in.input = CONN_I_WS_CLOSED;
         w->closed_by_core = true; /* no more of it */
+        in.close_code = kind == STORE_K_WS_CLOSED && status ? (int)status
+                                                            : 1006;
         record_input(r, STORE_K_WS_CLOSED, STORE_D_IN, w->core_id, t,
-                     status ? status : 1006, NULL, NULL, 0);
+                     in.close_code, NULL, NULL, 0);
         return step(r, &in);
     }
     return MD_OK; /* pongs, close frames before the end, ... */
@@ -705,10 +748,14 @@ int drain_pending(struct run *r, int64_t t)
                 rc = MD_OK;
             }
             break;
+        case PEND_WS_REFUSED:
+            rc = ws_refused(r, p.conn_id, in.t_ns, p.status);
+            break;
         case PEND_WS_CLOSED:
             in.kind = CORE_IN_CONN;
             in.input = CONN_I_WS_CLOSED;
             in.conn_id = p.conn_id;
+            in.close_code = 1000;
             record_input(r, STORE_K_WS_CLOSED, STORE_D_IN, p.conn_id, in.t_ns,
                          1000, NULL, NULL, 0);
             rc = step(r, &in);

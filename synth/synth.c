@@ -2187,7 +2187,8 @@ static void socket_gone(struct gen *g)
  * reconnect time, armed when the socket is given up. */
 static void arm_backoff(struct gen *g, bool longwait)
 {
-    int64_t d = longwait ? BACKOFF_LONG_NS
+    int64_t d = longwait ? md_backoff_ns(&g->ct, 0, BACKOFF_LONG_NS,
+                                         BACKOFF_LONG_NS)
                          : md_backoff_ns(&g->ct, g->backoff_k, BACKOFF_MIN_NS,
                                          BACKOFF_MAX_NS);
     if (!longwait) {

@@ -216,6 +216,16 @@ static int fx_ws_closed(struct world *w)
     w->sock = SOCK_NONE;
     return 1;
 }
+/* The end of a socket whose upgrade the server refused: only a socket
+ * still connecting that the core has not asked to close. */
+static int fx_ws_refused(struct world *w)
+{
+    if (w->sock != SOCK_CONNECTING) {
+        return 0;
+    }
+    w->sock = SOCK_NONE;
+    return 1;
+}
 static int fx_frame(struct world *w)
 {
     return w->sock == SOCK_OPEN;
@@ -466,6 +476,8 @@ static const struct move conn_moves[] = {
     {CONN_I_T_STALE, MD_T_CONN_STALE, 0, fx_none},
     {CONN_I_T_BACKOFF, MD_T_CONN_BACKOFF, 0, fx_none},
     {CONN_I_T_CLOSE, MD_T_CONN_CLOSE, 0, fx_none},
+    {CONN_I_WS_REFUSED_AUTH, 0, 0, fx_ws_refused},
+    {CONN_I_WS_REFUSED_RATE, 0, 0, fx_ws_refused},
 };
 static const struct move rest_moves[] = {
     {REST_I_FETCH, 0, 0, fx_fetch_req},

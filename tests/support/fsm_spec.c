@@ -79,6 +79,16 @@ void spec_conn(unsigned s, unsigned i, uint32_t g, unsigned *next,
             SET(CONN_S_STOPPED, CONN_O_ABORT);
         }
         return;
+    case CONN_I_WS_REFUSED_AUTH: /* only a connecting socket is refused */
+        if (s == CONN_S_CONNECTING) {
+            SET(CONN_S_FAILED, CONN_O_REFUSED_AUTH);
+        }
+        return;
+    case CONN_I_WS_REFUSED_RATE:
+        if (s == CONN_S_CONNECTING) {
+            SET(CONN_S_BACKOFF, CONN_O_REFUSED_RATE);
+        }
+        return;
     default:
         break;
     }
