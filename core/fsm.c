@@ -5,6 +5,7 @@
 
 #include "fsm.h"
 #include "md_err.h"
+#include "md_types.h"
 
 const struct fsm_cell *fsm_cell_at(const struct fsm_def *d, unsigned state,
                                    unsigned input)
@@ -14,6 +15,17 @@ const struct fsm_cell *fsm_cell_at(const struct fsm_def *d, unsigned state,
         return NULL;
     }
     return &d->cells[(size_t)state * d->ninputs + input];
+}
+
+const char *fsm_guard_label(const struct fsm_def *d,
+                            const struct md_trace *tr)
+{
+    const struct fsm_cell *c = fsm_cell_at(d, tr->from, tr->input);
+
+    if (c == NULL || c->narms < 2) {
+        return NULL;
+    }
+    return tr->guard == FSM_G_ALWAYS ? "else" : d->guard_names[tr->guard];
 }
 
 int fsm_select(const struct fsm_def *d, unsigned state, unsigned input,

@@ -56,6 +56,14 @@ struct fsm_def {
     uint32_t final_mask; /* bit s set: state s is in F */
 };
 
+struct md_trace; /* md_types.h */
+
+/* The guard that chose a traced arm, for a trace line: NULL when its
+ * cell has one arm (nothing was chosen), the guard's name when the arm
+ * is guarded, "else" for the fallback arm of a guarded cell. */
+const char *fsm_guard_label(const struct fsm_def *d,
+                            const struct md_trace *tr);
+
 /* The cell for (state, input), or NULL if either is out of range. */
 const struct fsm_cell *fsm_cell_at(const struct fsm_def *d, unsigned state,
                                    unsigned input);

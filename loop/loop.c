@@ -148,9 +148,11 @@ static void dispatch(struct loop *l, const struct md_action *a)
     switch ((enum md_act_kind)a->kind) {
     case MD_A_TRACE: {
         const struct fsm_def *d = core_defs[a->tr.machine];
-        text(l, "trace %s %s %s %s %s\n", d->name, d->state_names[a->tr.from],
-             d->input_names[a->tr.input], d->output_names[a->tr.output],
-             d->state_names[a->tr.to]);
+        const char *g = fsm_guard_label(d, &a->tr);
+        text(l, "trace %s %s %s%s%s%s %s %s\n", d->name,
+             d->state_names[a->tr.from], d->input_names[a->tr.input],
+             g != NULL ? " [" : "", g != NULL ? g : "", g != NULL ? "]" : "",
+             d->output_names[a->tr.output], d->state_names[a->tr.to]);
         CALL(l->sink, l->sink_ctx, trace, t, &a->tr);
         break;
     }

@@ -224,8 +224,11 @@ static void w_trace(void *ctx, mono_ns t, const struct md_trace *tr)
     if (r->o->trace != NULL &&
         !(r->o->trace_quiet && tr->from == tr->to &&
           quiet_output(d, tr->output))) {
-        fprintf(r->o->trace, "%" PRId64 " %s %s --%s/%s--> %s\n", t - r->t0,
-                d->name, d->state_names[tr->from], d->input_names[tr->input],
+        const char *g = fsm_guard_label(d, tr);
+        fprintf(r->o->trace, "%" PRId64 " %s %s --%s%s%s%s/%s--> %s\n",
+                t - r->t0, d->name, d->state_names[tr->from],
+                d->input_names[tr->input], g != NULL ? "[" : "",
+                g != NULL ? g : "", g != NULL ? "]" : "",
                 d->output_names[tr->output], d->state_names[tr->to]);
         if (ferror(r->o->trace)) {
             output_failed(r, r->o->trace_name, "the trace");

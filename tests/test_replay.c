@@ -279,7 +279,8 @@ static void test_replay_publish_failure_path(void **state)
     assert_non_null(strstr(A, "pub PUBLISHING --PUBLISH_FAILURE/"
                               "HANDLE_ERROR_PUBLISH--> ERROR"));
     /* the publisher's own retry timer brings it back */
-    assert_non_null(strstr(A, "pub ERROR --RESET/RESET_ERROR--> PUBLISHING"));
+    assert_non_null(strstr(A, "pub ERROR --RESET[busy]/RESET_ERROR--> "
+                              "PUBLISHING"));
     /* no bar is lost: the same bars as without the failure, in the same
      * order except for the failed one's later delivery */
     {
