@@ -41,7 +41,7 @@ import time
 
 MACHINES = ["core/fsm_conn.c", "core/fsm_rest.c", "core/fsm_pub.c"]
 TESTS = ["test_fsm_spec", "test_fsm_scenarios", "test_core",
-         "test_fsm_labels"]
+         "test_fsm_labels", "test_fsm_effects"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
@@ -128,7 +128,8 @@ def run_tests(build_dir):
         try:
             r = subprocess.run([os.path.join(build_dir, "tests", t)],
                                stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, timeout=20)
+                               stderr=subprocess.DEVNULL, timeout=20,
+                               cwd=ROOT)
         except subprocess.TimeoutExpired:
             return t + " (timeout)"
         if r.returncode != 0:
