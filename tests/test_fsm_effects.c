@@ -165,7 +165,7 @@ static void walk_rest(FILE *f)
         in.t_ns = t = next_t(&pick, t);
         in.retry_after_ns = (mono_ns)md_prng_below(&pick, 3) * 20 *
                             MD_NS_PER_S;
-        in.bars = (uint32_t)md_prng_below(&pick, 5);
+        in.bars = (uint32_t)md_prng_below(&pick, 7);
         md_out_reset(&out);
         rc = rest_step(&m, &in, &out);
         fprintf(f, "%u %s t=%" PRId64 " ra=%" PRId64 " n=%" PRIu32
@@ -277,6 +277,24 @@ static void test_conn_gap_opens_at_last_activity(void **state)
     a = find(&out, MD_A_GAP_OPEN, 0);
     assert_non_null(a);
     assert_int_equal(a->arg, 5 * MD_NS_PER_S);
+    /* live again: the gap closes, noted with its start */
+    {
+        static const uint8_t again[] = {CONN_I_T_BACKOFF, CONN_I_WS_OPEN,
+                                        CONN_I_WELCOME,
+                                        CONN_I_LOAD_COMPLETE};
+        for (k = 0; k < sizeof again; k++) {
+            struct conn_in in = {again[k], (mono_ns)(20 + k) * MD_NS_PER_S,
+                                 0};
+            md_out_reset(&out);
+            assert_int_equal(conn_step(&m, &in, &out), MD_OK);
+        }
+    }
+    assert_int_equal(m.state, CONN_S_STREAMING);
+    a = find(&out, MD_A_NOTE, MD_N_GAP_CLOSED);
+    assert_non_null(a);
+    assert_int_equal(a->t_ns, 23 * MD_NS_PER_S);
+    assert_int_equal(a->arg, 5 * MD_NS_PER_S);
+    assert_non_null(find(&out, MD_A_GAP_CLOSED, 0));
 }
 
 /* New bars while bars already wait (ERROR): they add to the queue. */
