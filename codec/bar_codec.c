@@ -149,11 +149,12 @@ static const struct {
 
 /* Flag names, in bit order (the order they are written). */
 static const char *const flag_names[] = {
-    "partial_start", "spans_disconnect", "synthetic", "backfilled"};
-#define FLAG_COUNT 4
+    "partial_start", "spans_disconnect", "synthetic", "backfilled",
+    "ohlc_outside"};
+#define FLAG_COUNT 5
 #define FLAGS_ALL                                                            \
     (BAR_F_PARTIAL_START | BAR_F_SPANS_DISCONNECT | BAR_F_SYNTHETIC |        \
-     BAR_F_BACKFILLED)
+     BAR_F_BACKFILLED | BAR_F_OHLC_OUTSIDE)
 _Static_assert(FLAGS_ALL == (1u << FLAG_COUNT) - 1, "flag bits are dense");
 
 /* Look a key up: the caller's hint (the key after the previous one in

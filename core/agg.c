@@ -966,9 +966,11 @@ static void fill_bar(const struct agg *a, const struct agg_stream *s,
     if (sl->has_px) {
         b->has |= BAR_HAS_OHLC;
         b->open = sl->open;
-        b->high = sl->high;
-        b->low = sl->low;
         b->close = sl->close;
+        /* a valid OHLC record: the open (for CCCAGG the previous close,
+         * the price at the period's start) lies inside high and low */
+        b->high = sl->high > sl->open ? sl->high : sl->open;
+        b->low = sl->low < sl->open ? sl->low : sl->open;
     }
     if (sl->has_volume) {
         b->has |= BAR_HAS_VOLUME;

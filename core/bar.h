@@ -51,6 +51,8 @@ enum bar_close {
 #define BAR_F_SPANS_DISCONNECT 0x2u /* the bar overlaps a reconnect gap */
 #define BAR_F_SYNTHETIC 0x4u      /* no data: a flat bar at the last close */
 #define BAR_F_BACKFILLED 0x8u     /* values come from REST backfill */
+#define BAR_F_OHLC_OUTSIDE 0x10u  /* REST values as received, open or close
+                                     outside [low, high] */
 
 /* has: which optional fields are present */
 #define BAR_HAS_OHLC 0x1u      /* open/high/low/close (absent: empty) */

@@ -963,6 +963,11 @@ static int make_bar(const struct rp_series *s, const struct cc_bar *cb,
         out->high = cb->high.d;
         out->low = cb->low.d;
         out->close = cb->close.d;
+        /* kept as received, said when they are not a valid record */
+        if (!(out->low <= out->open && out->open <= out->high &&
+              out->low <= out->close && out->close <= out->high)) {
+            out->flags |= BAR_F_OHLC_OUTSIDE;
+        }
     }
     return MD_OK;
 }
@@ -1051,7 +1056,7 @@ static void take_values(const struct bar *rest, struct bar *out)
     out->has = rest->has & (BAR_HAS_OHLC | BAR_HAS_VOLUME);
     out->close_reason = BAR_CLOSE_BACKFILL;
     out->flags = BAR_F_BACKFILLED | BAR_F_SPANS_DISCONNECT |
-                 (rest->flags & BAR_F_SYNTHETIC);
+                 (rest->flags & (BAR_F_SYNTHETIC | BAR_F_OHLC_OUTSIDE));
 }
 
 static bool bar_strs_ok(const struct bar *b)

@@ -42,9 +42,10 @@ static void check_bar(const struct bar *b)
         if (!(b->low <= b->high)) {
             abort();
         }
-        if (b->source == BAR_SRC_TRADES &&
-            (b->open < b->low || b->open > b->high || b->close < b->low ||
-             b->close > b->high)) {
+        /* every source: a valid OHLC record (CCCAGG's open, the
+         * previous close, widens high and low) */
+        if (b->open < b->low || b->open > b->high || b->close < b->low ||
+            b->close > b->high) {
             abort();
         }
     }

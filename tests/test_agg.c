@@ -98,9 +98,27 @@ static void trade(const struct tr *t, int64_t now_ns)
     assert_int_equal(agg_trade(&A, &msg.u.trade, now_ns), MD_OK);
 }
 
+/* Every bar the aggregator emits, in every test here: a valid OHLC
+ * record. */
+static void check_ohlc(void)
+{
+    size_t i;
+
+    for (i = 0; i < OUT.n; i++) {
+        const struct bar *b = &OUT.bars[i];
+        if ((b->has & BAR_HAS_OHLC) &&
+            !(b->low <= b->open && b->open <= b->high && b->low <= b->close &&
+              b->close <= b->high)) {
+            fail_msg("bar %zu: open %g high %g low %g close %g", i, b->open,
+                     b->high, b->low, b->close);
+        }
+    }
+}
+
 static void advance(int64_t now_ns)
 {
     assert_int_equal(agg_advance(&A, now_ns, &OUT), MD_OK);
+    check_ohlc();
 }
 
 static const char *vol(bar_i128 v, unsigned digits)
@@ -149,6 +167,7 @@ static void test_agg_bucket_boundaries(void **state)
     /* :00.000000000 belongs to the next bar, which is still open */
     assert_int_equal(agg_next_deadline(&A), (T0 + 122) * S);
     assert_int_equal(agg_flush(&A, &OUT), MD_OK);
+    check_ohlc();
     assert_int_equal(OUT.n, 2);
     assert_int_equal(BARS[1].start_ms, (T0 + 60) * 1000);
     assert_int_equal(BARS[1].close_reason, BAR_CLOSE_FLUSH);
@@ -269,6 +288,7 @@ static void test_agg_resubscribe_replay_not_counted_twice(void **state)
         trade(&t[i], (T0 + 2 * i + 1) * S);
     }
     assert_int_equal(agg_flush(&A, &OUT), MD_OK);
+    check_ohlc();
     assert_int_equal(OUT.n, 1);
     assert_int_equal(BARS[0].trades, 25);
     assert_string_equal(vol(BARS[0].volume, BAR_VOL_DIGITS), "25");
@@ -299,6 +319,7 @@ static void test_agg_trade_id_kinds(void **state)
         assert_int_equal(A.st.duplicates, round * n);
     }
     assert_int_equal(agg_flush(&A, &OUT), MD_OK);
+    check_ohlc();
     assert_int_equal(OUT.n, 1);
     assert_int_equal(BARS[0].trades, n);
 }
@@ -320,6 +341,7 @@ static void test_agg_out_of_order_open_close(void **state)
         trade(&t[i], (T0 + 55) * S);
     }
     assert_int_equal(agg_flush(&A, &OUT), MD_OK);
+    check_ohlc();
     assert_true(BARS[0].open == 1);
     /* tie at T0+50: numeric id 10 > 9, so "10" is the last trade */
     assert_true(BARS[0].close == 4);
@@ -411,6 +433,43 @@ static void test_agg_cccagg_conventions(void **state)
     assert_string_equal(vol(BARS[1].volume, BAR_VOL_DIGITS), "0.1");
 }
 
+/* Every bar is a valid OHLC record: low <= open <= high and low <= close
+ * <= high. A CCCAGG bar opens at the previous close, which may lie
+ * outside the interval's own PRICE updates: high and low widen to
+ * include it (the price at the period's start). */
+static void test_agg_cccagg_open_inside_high_low(void **state)
+{
+    (void)state;
+    setup_agg(NULL);
+    assert_int_equal(agg_seed_close(&A, "BTC", "USD", 60, T0 * S, 50000),
+                     MD_OK);
+    /* every update of the minute below the previous close */
+    cccagg("{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+           "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"PRICE\":49900,"
+           "\"LASTUPDATE\":1753190410}",
+           true, (T0 + 10) * S);
+    cccagg("{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+           "\"TOSYMBOL\":\"USD\",\"FLAGS\":2,\"PRICE\":49850,"
+           "\"LASTUPDATE\":1753190440}",
+           false, (T0 + 40) * S);
+    advance((T0 + 62) * S);
+    assert_int_equal(OUT.n, 1);
+    assert_true(BARS[0].open == 50000);
+    assert_true(BARS[0].high == 50000); /* widened to the open */
+    assert_true(BARS[0].low == 49850);
+    assert_true(BARS[0].close == 49850);
+    /* and above: the next minute's updates all above its open */
+    cccagg("{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+           "\"TOSYMBOL\":\"USD\",\"FLAGS\":1,\"PRICE\":49990,"
+           "\"LASTUPDATE\":1753190470}",
+           false, (T0 + 70) * S);
+    advance((T0 + 122) * S);
+    assert_int_equal(OUT.n, 2);
+    assert_true(BARS[1].open == 49850);
+    assert_true(BARS[1].low == 49850); /* widened to the open */
+    assert_true(BARS[1].high == 49990);
+}
+
 static void test_agg_volumeday_reset_at_midnight(void **state)
 {
     /* 2025-07-22 23:59:30 and 2025-07-23 00:00:30 UTC */
@@ -436,6 +495,7 @@ static void test_agg_volumeday_reset_at_midnight(void **state)
              (long long)1753228830);
     cccagg(b, false, INT64_C(1753228830) * S);
     assert_int_equal(agg_flush(&A, &OUT), MD_OK);
+    check_ohlc();
     assert_int_equal(OUT.n, 2);
     assert_string_equal(vol(BARS[0].volume, BAR_VOL_DIGITS), "10");
     /* after 00:00 UTC VOLUMEDAY restarts: 12.25 is all new volume */
@@ -488,6 +548,7 @@ static void test_agg_gap_flags_bars(void **state)
     trade(&b, (T0 + 50) * S);
     trade(&c, (T0 + 70) * S);
     assert_int_equal(agg_flush(&A, &OUT), MD_OK);
+    check_ohlc();
     assert_int_equal(OUT.n, 2);
     assert_int_equal(BARS[0].flags & BAR_F_SPANS_DISCONNECT,
                      BAR_F_SPANS_DISCONNECT);
@@ -657,6 +718,7 @@ int main(void)
         cmocka_unit_test(test_agg_out_of_order_open_close),
         cmocka_unit_test(test_agg_future_and_bad_trades_counted),
         cmocka_unit_test(test_agg_cccagg_conventions),
+        cmocka_unit_test(test_agg_cccagg_open_inside_high_low),
         cmocka_unit_test(test_agg_volumeday_reset_at_midnight),
         cmocka_unit_test(test_agg_empty_intervals_synthetic),
         cmocka_unit_test(test_agg_gap_flags_bars),

@@ -1280,7 +1280,8 @@ static void pk_vol(msgpack_packer *pk, bar_i128 v, int digits)
 }
 
 static const char *const flag_name[] = {"partial_start", "spans_disconnect",
-                                        "synthetic", "backfilled"};
+                                        "synthetic", "backfilled",
+                                        "ohlc_outside"};
 
 /* The documented map, packed by msgpack-c in the documented order. */
 static void msgpackc_pack(const struct bar *b, struct fixbuf *f)
@@ -2354,7 +2355,7 @@ static void test_bar_codec_encoder_checks(void **state)
     BAD(b.source = BAR_SRC__COUNT);
     BAD(b.close_reason = BAR_CLOSE_INVALID);
     BAD(b.close_reason = BAR_CLOSE__COUNT);
-    BAD(b.flags = 0x10);
+    BAD(b.flags = 0x20); /* no such flag */
     BAD(b.has = 0x40);
     BAD(b.interval_s = 0);
     BAD(b.interval_s = -60);
@@ -2450,7 +2451,7 @@ static void test_bar_codec_max_sizes(void **state)
     b.start_ms = b.end_ms = b.first_ns = b.last_ns = INT64_MIN;
     b.revision = UINT32_MAX;
     b.close_reason = BAR_CLOSE_REVISION;
-    b.flags = 0xf;
+    b.flags = 0x1f; /* every flag */
     b.has = 0x3f;
     b.open = b.high = b.low = b.close = b.vwap = -2.2250738585072014e-308;
     b.volume = b.quote_volume = b.buy_volume = b.sell_volume = I128_MIN;

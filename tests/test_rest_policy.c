@@ -1472,9 +1472,52 @@ static void test_rest_policy_convert_errors(void **state)
               MD_E_INVAL);
 }
 
+/* A REST bar whose open or close lies outside its own high and low keeps
+ * the values received and is flagged ohlc_outside; a valid one is not. */
+static void test_rest_bar_outside_high_low_flagged(void **state)
+{
+    static const char body[] =
+        "{\"Response\":\"Success\",\"Message\":\"\",\"HasWarning\":false,"
+        "\"Type\":100,\"RateLimit\":{},\"Data\":{\"Aggregated\":false,"
+        "\"TimeFrom\":1753190220,\"TimeTo\":1753190400,\"Data\":["
+        "{\"time\":1753190220,\"high\":100,\"low\":90,\"open\":101,"
+        "\"volumefrom\":1,\"volumeto\":100,\"close\":95,"
+        "\"conversionType\":\"direct\",\"conversionSymbol\":\"\"},"
+        "{\"time\":1753190280,\"high\":100,\"low\":90,\"open\":95,"
+        "\"volumefrom\":1,\"volumeto\":100,\"close\":96,"
+        "\"conversionType\":\"direct\",\"conversionSymbol\":\"\"}]}}";
+    struct rp_series s = series("CCCAGG", "BTC", "USD", 60,
+                                  BAR_SRC_CCCAGG);
+    struct rp_fetch f;
+    struct cc_histo h;
+    struct cc_bar cb[8];
+    struct bar out[8];
+    struct rp_conv_stats st;
+    struct cc_err e;
+    size_t n;
+
+    (void)state;
+    assert_rc(cc_rest_histo(body, sizeof body - 1, 200, &h, cb, 8, &e),
+              MD_OK);
+    memset(&f, 0, sizeof f);
+    histo(&f.req, RP_EP_HISTOMINUTE, "CCCAGG", "BTC", "USD", 1, 0);
+    f.series = s;
+    f.purpose = RP_P_PREFLIGHT;
+    f.first_s = 1753190220;
+    f.last_s = 1753190280;
+    assert_rc(rp_histo_to_bars(NULL, &f, &h, cb, h.n_bars, NS(T1320 + 600),
+                               out, 8, &n, &st),
+              MD_OK);
+    assert_int_equal(n, 2);
+    assert_true(out[0].open == 101 && out[0].high == 100); /* as received */
+    assert_int_equal(out[0].flags & BAR_F_OHLC_OUTSIDE, BAR_F_OHLC_OUTSIDE);
+    assert_int_equal(out[1].flags & BAR_F_OHLC_OUTSIDE, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rest_bar_outside_high_low_flagged),
         cmocka_unit_test(test_rest_policy_path_every_endpoint),
         cmocka_unit_test(test_rest_policy_path_index_and_encoding),
         cmocka_unit_test(test_rest_policy_path_never_has_key),
