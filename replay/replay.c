@@ -953,6 +953,7 @@ out:
         sum->bars_lost = cs->bars_unpublished + cs->bars_rolled_back;
         sum->bars_waits = cs->bars_wait;
         sum->stale_reports = cs->stale_reports;
+        sum->subs_rejected = r->core->conn.st.subs_rejected;
         sum->streams_full = cs->streams_full;
         sum->tickers_full = cs->tickers_full;
         sum->max_streams = r->core->cfg.agg.max_streams;
@@ -1045,6 +1046,10 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
                 "held dropped\n", s->bars_lost, s->bars_waits,
                 s->stale_reports, s->streams_full, s->max_streams,
                 s->tickers_full, s->max_tickers);
+    }
+    if (s->subs_rejected > 0) {
+        fprintf(f, "  %" PRIu64 " subscriptions rejected by the server: "
+                "their pairs have no live data\n", s->subs_rejected);
     }
     if (s->bars_unconfigured > 0) {
         fprintf(f, "  %" PRIu64 " bars of pairs outside the configuration "

@@ -123,6 +123,7 @@ struct rpl_summary {
                              publisher had stopped) or rolled back */
     uint64_t bars_waits;  /* times closing waited for a full bar store */
     uint64_t stale_reports, streams_full, tickers_full;
+    uint64_t subs_rejected; /* subscriptions the server refused (conn) */
     unsigned max_streams, max_tickers; /* the sizes of those tables */
     uint64_t bars_unconfigured; /* bars of pairs outside the configuration
                                    (not written) */

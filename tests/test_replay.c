@@ -575,6 +575,33 @@ static void test_replay_bars_valid_ohlc(void **state)
     assert_true(cccagg > 30);
 }
 
+/* Subscriptions the server refused are not only a note: the summary
+ * counts them (the invalid-sub fixture's capture). */
+static void test_replay_rejected_subscriptions_reported(void **state)
+{
+    static struct rpl_opts o;
+    struct rpl_summary s;
+    const char *build = getenv("BUILD");
+    char path[256], err[512] = "", *text = NULL;
+    size_t len = 0;
+    FILE *mf;
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/fixtures/replay/0008-invalid-sub.db",
+             build != NULL ? build : "build");
+    rpl_opts_default(&o);
+    o.capture = path;
+    o.mode = RPL_WHATIF;
+    assert_int_equal(rpl_run(&o, &s, err, sizeof err), MD_OK);
+    assert_true(s.subs_rejected > 0);
+    mf = open_memstream(&text, &len);
+    assert_non_null(mf);
+    rpl_print_summary(mf, &s);
+    fclose(mf);
+    assert_non_null(strstr(text, "subscriptions rejected by the server"));
+    libc_free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -588,6 +615,7 @@ int main(void)
         cmocka_unit_test(test_replay_forty_symbols),
         cmocka_unit_test(test_replay_configured_pairs_only),
         cmocka_unit_test(test_replay_bars_valid_ohlc),
+        cmocka_unit_test(test_replay_rejected_subscriptions_reported),
         cmocka_unit_test(test_replay_full_tables_reported),
         cmocka_unit_test(test_replay_bad_inputs),
     };
