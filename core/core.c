@@ -41,6 +41,10 @@ int core_timer_target(enum md_timer timer, enum md_machine *machine,
         *machine = MD_M_CONN;
         *input = CONN_I_T_CLOSE;
         return 1;
+    case MD_T_CONN_SUBSCRIBE:
+        *machine = MD_M_CONN;
+        *input = CONN_I_T_SUBSCRIBE;
+        return 1;
     case MD_T_REST_TIMEOUT:
         *machine = MD_M_REST;
         *input = REST_I_T_TIMEOUT;

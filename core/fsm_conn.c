@@ -44,6 +44,7 @@ static const char *const input_names[CONN_I__COUNT] = {
     [CONN_I_T_CLOSE] = "T_CLOSE",
     [CONN_I_WS_REFUSED_AUTH] = "WS_REFUSED_AUTH",
     [CONN_I_WS_REFUSED_RATE] = "WS_REFUSED_RATE",
+    [CONN_I_T_SUBSCRIBE] = "T_SUBSCRIBE",
 };
 
 static const char *const guard_names[CONN_G__COUNT] = {
@@ -75,6 +76,7 @@ static const char *const output_names[CONN_O__COUNT] = {
     [CONN_O_CANCEL] = "CANCEL",
     [CONN_O_REFUSED_AUTH] = "REFUSED_AUTH",
     [CONN_O_REFUSED_RATE] = "REFUSED_RATE",
+    [CONN_O_DROP_SUB_TIMEOUT] = "DROP_SUB_TIMEOUT",
 };
 
 /* Short names for the table only. */
@@ -121,6 +123,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_CLOSE] = C1(U, S(IDLE), O(NONE)),
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(IDLE),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(IDLE),
+        [CONN_I_T_SUBSCRIBE] = C1(U, S(IDLE), O(NONE)),
     },
     [CONN_S_CONNECTING] = {
         [CONN_I_START] = C1(R, S(CONNECTING), O(NONE)),
@@ -145,6 +148,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_CLOSE] = C1(U, S(CONNECTING), O(NONE)),
         [CONN_I_WS_REFUSED_AUTH] = C1(R, S(FAILED), O(REFUSED_AUTH)),
         [CONN_I_WS_REFUSED_RATE] = C1(R, S(BACKOFF), O(REFUSED_RATE)),
+        [CONN_I_T_SUBSCRIBE] = C1(U, S(CONNECTING), O(NONE)),
     },
     [CONN_S_WAIT_WELCOME] = {
         [CONN_I_START] = C1(R, S(WAIT_WELCOME), O(NONE)),
@@ -169,6 +173,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_CLOSE] = C1(U, S(WAIT_WELCOME), O(NONE)),
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(WAIT_WELCOME),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(WAIT_WELCOME),
+        [CONN_I_T_SUBSCRIBE] = C1(U, S(WAIT_WELCOME), O(NONE)),
     },
     [CONN_S_SUBSCRIBING] = {
         [CONN_I_START] = C1(R, S(SUBSCRIBING), O(NONE)),
@@ -188,12 +193,16 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_MALFORMED] = C1(R, S(SUBSCRIBING), O(NOTE_MALFORMED)),
         [CONN_I_OTHER] = C1(R, S(SUBSCRIBING), O(NOTE_OTHER)),
         [CONN_I_T_HANDSHAKE] = C1(U, S(SUBSCRIBING), O(NONE)),
-        [CONN_I_T_STALE] = C2(R, QUIET, S(BACKOFF), O(DROP),
+        /* the subscribe timeout (30 s) ends SUBSCRIBING before the
+         * stale timer (75 s) can fire; the arms stay, for a
+         * configuration that gives subscribing longer */
+        [CONN_I_T_STALE] = C2(U, QUIET, S(BACKOFF), O(DROP),
                               S(SUBSCRIBING), O(REARM_STALE)),
         [CONN_I_T_BACKOFF] = C1(U, S(SUBSCRIBING), O(NONE)),
         [CONN_I_T_CLOSE] = C1(U, S(SUBSCRIBING), O(NONE)),
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(SUBSCRIBING),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(SUBSCRIBING),
+        [CONN_I_T_SUBSCRIBE] = C1(R, S(BACKOFF), O(DROP_SUB_TIMEOUT)),
     },
     [CONN_S_STREAMING] = {
         [CONN_I_START] = C1(R, S(STREAMING), O(NONE)),
@@ -219,6 +228,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_CLOSE] = C1(U, S(STREAMING), O(NONE)),
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(STREAMING),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(STREAMING),
+        [CONN_I_T_SUBSCRIBE] = C1(U, S(STREAMING), O(NONE)),
     },
     [CONN_S_BACKOFF] = {
         [CONN_I_START] = C1(R, S(BACKOFF), O(NONE)),
@@ -244,6 +254,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_CLOSE] = C1(U, S(BACKOFF), O(NONE)),
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(BACKOFF),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(BACKOFF),
+        [CONN_I_T_SUBSCRIBE] = C1(U, S(BACKOFF), O(NONE)),
     },
     [CONN_S_CLOSING] = {
         [CONN_I_START] = C1(R, S(CLOSING), O(NONE)),
@@ -268,6 +279,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_CLOSE] = C1(R, S(STOPPED), O(ABORT)),
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(CLOSING),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(CLOSING),
+        [CONN_I_T_SUBSCRIBE] = C1(U, S(CLOSING), O(NONE)),
     },
     [CONN_S_STOPPED] = {
         [CONN_I_START] = C1(R, S(STOPPED), O(NONE)),
@@ -293,6 +305,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_CLOSE] = C1(U, S(STOPPED), O(NONE)),
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(STOPPED),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(STOPPED),
+        [CONN_I_T_SUBSCRIBE] = C1(U, S(STOPPED), O(NONE)),
     },
     [CONN_S_FAILED] = {
         [CONN_I_START] = C1(R, S(FAILED), O(NONE)),
@@ -317,6 +330,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_T_CLOSE] = C1(U, S(FAILED), O(NONE)),
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(FAILED),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(FAILED),
+        [CONN_I_T_SUBSCRIBE] = C1(U, S(FAILED), O(NONE)),
     },
 };
 
@@ -344,6 +358,7 @@ void conn_config_default(struct conn_config *cfg)
     cfg->backoff_max_ns = 60 * MD_NS_PER_S;
     cfg->backoff_long_ns = 300 * MD_NS_PER_S;
     cfg->close_timeout_ns = 5 * MD_NS_PER_S;
+    cfg->subscribe_timeout_ns = 30 * MD_NS_PER_S;
 }
 
 void conn_init(struct conn *m, const struct conn_config *cfg,
@@ -372,6 +387,7 @@ static const uint8_t input_timer[CONN_I__COUNT] = {
     [CONN_I_T_STALE] = MD_T_CONN_STALE,
     [CONN_I_T_BACKOFF] = MD_T_CONN_BACKOFF,
     [CONN_I_T_CLOSE] = MD_T_CONN_CLOSE,
+    [CONN_I_T_SUBSCRIBE] = MD_T_CONN_SUBSCRIBE,
 };
 
 /* The live connection is lost: a gap opens from the last activity (once:
@@ -397,6 +413,7 @@ static void drop(struct conn *m, mono_ns t, struct md_out *o,
 
     fsm__cancel(o, &m->timers, t, MD_T_CONN_HANDSHAKE);
     fsm__cancel(o, &m->timers, t, MD_T_CONN_STALE);
+    fsm__cancel(o, &m->timers, t, MD_T_CONN_SUBSCRIBE);
     if (close_socket) {
         fsm__act(o, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
     }
@@ -441,12 +458,15 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
         m->last_activity = t;
         fsm__arm(out, &m->timers, t, MD_T_CONN_STALE,
                  t + m->cfg.stale_timeout_ns);
+        fsm__arm(out, &m->timers, t, MD_T_CONN_SUBSCRIBE,
+                 t + m->cfg.subscribe_timeout_ns);
         break;
     case CONN_O_SUB_ACK:
         m->st.subs_ok++;
         m->last_activity = t;
         break;
     case CONN_O_LIVE:
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_SUBSCRIBE);
         m->attempt = 0;
         m->was_live = 1;
         m->last_activity = t;
@@ -496,6 +516,7 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
     case CONN_O_FAIL_AUTH:
         fsm__cancel(out, &m->timers, t, MD_T_CONN_HANDSHAKE);
         fsm__cancel(out, &m->timers, t, MD_T_CONN_STALE);
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_SUBSCRIBE);
         fsm__act(out, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
         fsm__note(out, t, MD_N_AUTH_FAILED, m->conn_id);
         lose_live(m, t, out);
@@ -503,6 +524,7 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
     case CONN_O_CLOSE:
         fsm__cancel(out, &m->timers, t, MD_T_CONN_HANDSHAKE);
         fsm__cancel(out, &m->timers, t, MD_T_CONN_STALE);
+        fsm__cancel(out, &m->timers, t, MD_T_CONN_SUBSCRIBE);
         fsm__act(out, t, MD_A_WS_CLOSE, m->conn_id); /* code 1000 */
         fsm__arm(out, &m->timers, t, MD_T_CONN_CLOSE,
                  t + m->cfg.close_timeout_ns);
@@ -524,6 +546,10 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
         fsm__note(out, t, MD_N_TOO_MANY_SOCKETS, m->conn_id);
         drop(m, t, out, 0, 1);
         break;
+    case CONN_O_DROP_SUB_TIMEOUT:
+        fsm__note(out, t, MD_N_SUBSCRIBE_TIMEOUT, m->conn_id);
+        drop(m, t, out, 1, 0);
+        break;
     }
 }
 
@@ -544,7 +570,7 @@ int conn_check(const struct conn *m, char *why, size_t why_size)
         want = 1u << MD_T_CONN_HANDSHAKE;
         break;
     case CONN_S_SUBSCRIBING:
-        want = 1u << MD_T_CONN_STALE;
+        want = (1u << MD_T_CONN_STALE) | (1u << MD_T_CONN_SUBSCRIBE);
         break;
     case CONN_S_STREAMING:
         want = 1u << MD_T_CONN_STALE;

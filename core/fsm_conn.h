@@ -73,6 +73,7 @@ enum conn_input {
      * composition's reading of WS_CLOSED by its handshake HTTP status): */
     CONN_I_WS_REFUSED_AUTH,  /* 401 (or 403): the key was refused */
     CONN_I_WS_REFUSED_RATE,  /* 429: too many sockets or too fast */
+    CONN_I_T_SUBSCRIBE,      /* timer MD_T_CONN_SUBSCRIBE */
     CONN_I__COUNT
 };
 
@@ -112,6 +113,9 @@ enum conn_output {
                               ws_close (the socket is gone) */
     CONN_O_REFUSED_RATE,   /* upgrade refused 429: as DROP_LONG without
                               ws_close */
+    CONN_O_DROP_SUB_TIMEOUT, /* no LOADCOMPLETE in time: note, then as DROP
+                                (the subscriptions are sent again on the
+                                next socket) */
     CONN_O__COUNT
 };
 
@@ -123,6 +127,7 @@ struct conn_config {
     mono_ns backoff_long_ns;      /* after 429 sockets; default 300 s,
                                      jittered up to 1.5 times that */
     mono_ns close_timeout_ns;     /* default 5 s */
+    mono_ns subscribe_timeout_ns; /* SubAdd to LOADCOMPLETE; default 30 s */
 };
 
 /* One input. server_ms is the server time of a WELCOME (SERVER_TIME_MS)

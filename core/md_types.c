@@ -7,7 +7,7 @@
 static const char *const timer_names[] = {
     "invalid",       "conn.handshake", "conn.stale", "conn.backoff",
     "conn.close",    "rest.timeout",   "rest.retry", "pub.retry",
-    "pub.flush",     "bar",            "backfill",
+    "pub.flush",     "bar",            "backfill",   "conn.subscribe",
 };
 _Static_assert(sizeof timer_names / sizeof timer_names[0] == MD_T__COUNT,
                "timer_names out of step with enum md_timer");
@@ -31,6 +31,7 @@ static const char *const note_names[] = {
     "publish_failed",   "topic_failed",    "queue_overflow",
     "bars_lost",        "stale_report",    "streams_full",
     "tickers_full",     "bars_wait",       "unreachable",
+    "subscribe_timeout",
 };
 _Static_assert(sizeof note_names / sizeof note_names[0] == MD_N__COUNT,
                "note_names out of step with enum md_note");

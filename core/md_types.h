@@ -49,6 +49,7 @@ enum md_timer {
     MD_T_PUB_FLUSH,      /* shutdown flush deadline */
     MD_T_BAR,            /* the next bar close or revision is due */
     MD_T_BACKFILL,       /* bars of a reconnect gap have settled */
+    MD_T_CONN_SUBSCRIBE, /* the subscriptions must have completed */
     MD_T__COUNT
 };
 
@@ -114,6 +115,7 @@ enum md_note {
     MD_N_UNREACHABLE, /* a cell labelled unreachable was taken: the shell
                          broke its contract; arg = machine << 16 |
                          state << 8 | input */
+    MD_N_SUBSCRIBE_TIMEOUT, /* no LOADCOMPLETE in time: reconnecting */
     MD_N__COUNT
 };
 

@@ -339,15 +339,20 @@ static uint8_t conn_state_of(const struct node *nd)
 {
     return nd->m.conn.state;
 }
-/* The machine's timers are the world's, restricted to [first, last]. */
+/* The machine's timers are the world's, restricted to [first, last]
+ * and extra (0: none). */
 static void same_timers(const char *name, uint32_t mine,
-                        const struct world *w, int first, int last)
+                        const struct world *w, int first, int last,
+                        int extra)
 {
     unsigned world = 0;
     int t;
 
     for (t = first; t <= last; t++) {
         world |= (unsigned)w->armed[t] << t;
+    }
+    if (extra != 0) {
+        world |= (unsigned)w->armed[extra] << extra;
     }
     if (mine != world) {
         fail_msg("%s: machine has timers 0x%x armed, the world 0x%x", name,
@@ -365,7 +370,7 @@ static void conn_world_check(const struct node *nd)
     }
     assert_int_equal(m->st.unreachable, 0);
     same_timers("conn", m->timers, &nd->w, MD_T_CONN_HANDSHAKE,
-                MD_T_CONN_CLOSE);
+                MD_T_CONN_CLOSE, MD_T_CONN_SUBSCRIBE);
     if (m->state == CONN_S_SUBSCRIBING || m->state == CONN_S_STREAMING) {
         assert_int_equal(nd->w.sock, SOCK_OPEN);
     }
@@ -402,7 +407,7 @@ static void rest_world_check(const struct node *nd)
     }
     assert_int_equal(m->st.unreachable, 0);
     same_timers("rest", m->timers, &nd->w, MD_T_REST_TIMEOUT,
-                MD_T_REST_RETRY);
+                MD_T_REST_RETRY, 0);
     /* a request is outstanding exactly while requesting */
     assert_int_equal(nd->w.req, m->state == REST_S_REQUESTING);
 }
@@ -444,7 +449,7 @@ static void pub_world_check(const struct node *nd)
         fail_msg("%s", why);
     }
     assert_int_equal(m->st.unreachable, 0);
-    same_timers("pub", m->timers, w, MD_T_PUB_RETRY, MD_T_PUB_FLUSH);
+    same_timers("pub", m->timers, w, MD_T_PUB_RETRY, MD_T_PUB_FLUSH, 0);
     /* every failed report was decided in its step */
     assert_int_equal(w->failed, 0);
     if (m->state == PUB_S_CREATING_TOPIC) {
@@ -476,6 +481,7 @@ static const struct move conn_moves[] = {
     {CONN_I_T_STALE, MD_T_CONN_STALE, 0, fx_none},
     {CONN_I_T_BACKOFF, MD_T_CONN_BACKOFF, 0, fx_none},
     {CONN_I_T_CLOSE, MD_T_CONN_CLOSE, 0, fx_none},
+    {CONN_I_T_SUBSCRIBE, MD_T_CONN_SUBSCRIBE, 0, fx_none},
     {CONN_I_WS_REFUSED_AUTH, 0, 0, fx_ws_refused},
     {CONN_I_WS_REFUSED_RATE, 0, 0, fx_ws_refused},
 };

@@ -79,6 +79,11 @@ void spec_conn(unsigned s, unsigned i, uint32_t g, unsigned *next,
             SET(CONN_S_STOPPED, CONN_O_ABORT);
         }
         return;
+    case CONN_I_T_SUBSCRIBE: /* no LOADCOMPLETE in time: reconnect */
+        if (s == CONN_S_SUBSCRIBING) {
+            SET(CONN_S_BACKOFF, CONN_O_DROP_SUB_TIMEOUT);
+        }
+        return;
     case CONN_I_WS_REFUSED_AUTH: /* only a connecting socket is refused */
         if (s == CONN_S_CONNECTING) {
             SET(CONN_S_FAILED, CONN_O_REFUSED_AUTH);
