@@ -114,6 +114,11 @@ enum md_note {
     MD_N_UNREACHABLE, /* a cell labelled unreachable was taken: the shell
                          broke its contract; arg = machine << 16 |
                          state << 8 | input */
+    MD_N_BACKFILL_RETRY,   /* backfill requests failed: their minutes are
+                              planned again after a back-off; arg = the
+                              requests */
+    MD_N_BACKFILL_DROPPED, /* gap bars older than the REST history: never
+                              fetched; arg = bars */
     MD_N__COUNT
 };
 

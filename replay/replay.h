@@ -115,6 +115,8 @@ struct rpl_summary {
     uint64_t bars_waits;  /* times closing waited for a full bar store */
     uint64_t stale_reports, streams_full, tickers_full;
     unsigned max_streams, max_tickers; /* the sizes of those tables */
+    uint64_t backfill_failed;  /* backfill requests failed, planned again */
+    uint64_t backfill_dropped; /* gap bars beyond the REST history */
     uint64_t divergences; /* strict: 0 or 1 (stops at the first) */
     int64_t span_ns;      /* virtual time covered */
     double seconds;       /* wall time the replay took */
