@@ -293,6 +293,82 @@ static void test_multi_request_job_fetches_until_last(void **state)
     assert_int_equal(C.st.backfill_fills, bars);
 }
 
+/* Bars a running fetch holds are not lost when the operator stops it:
+ * they go to the publisher with STOP and are produced in its drain. */
+static void test_held_bars_drained_at_stop(void **state)
+{
+    struct core_in in = {0};
+    uint64_t held;
+    mono_ns d;
+
+    (void)state;
+    init(3, 4, 0);
+    d = reconnect_gap();
+    fire(MD_T_BACKFILL, d);
+    http(d + S, 200, histo(T0 - 120, T0 + 60));
+    held = sum(MD_A_BARS);
+    assert_true(held >= 1);
+    assert_int_equal(C.s.held, held);
+    assert_int_equal(C.pub.state, PUB_S_FETCHING);
+    in.kind = CORE_IN_STOP;
+    in.t_ns = d + 2 * S;
+    go(&in);
+    assert_int_equal(C.s.held, 0);
+    assert_int_equal(C.pub.state, PUB_S_DRAINING);
+    assert_int_equal(sum(MD_A_PRODUCE), held);
+    assert_int_equal(C.rest.state, REST_S_STOPPED);
+}
+
+/* A live bar closing while a fetch holds bars takes the publisher out of
+ * FETCHING: the held bars go with it, ahead of it, in the order they
+ * were made. */
+static void test_held_bars_go_with_live_bar(void **state)
+{
+    char buf[512];
+    uint64_t held, ids[16];
+    size_t i, k, n = 0;
+    int64_t now_s;
+    mono_ns d;
+
+    (void)state;
+    init(3, 4, 0);
+    d = reconnect_gap();
+    now_s = T0 + (d - L0) / S;
+    snprintf(buf, sizeof buf,
+             "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+             "\"TOSYMBOL\":\"USD\",\"FLAGS\":1,\"PRICE\":119300,"
+             "\"LASTUPDATE\":%lld,\"VOLUMEDAY\":100}",
+             (long long)now_s);
+    frame(d, buf);
+    fire(MD_T_BACKFILL, d);
+    assert_int_equal(C.pub.state, PUB_S_FETCHING);
+    http(d + S, 200, histo(T0 - 120, T0 + 60));
+    held = sum(MD_A_BARS);
+    assert_true(held >= 1);
+    assert_int_equal(C.pub.state, PUB_S_FETCHING);
+    assert_true(C.s.bar_armed);
+    fire(MD_T_BAR, C.s.bar_deadline);
+    assert_int_equal(sum(MD_A_BARS), 1); /* the live bar */
+    assert_int_equal(C.pub.state, PUB_S_PUBLISHING);
+    assert_int_equal(C.s.held, 0);
+    assert_int_equal(sum(MD_A_PRODUCE), held + 1);
+    for (i = 0; i < O.n; i++) {
+        if (O.a[i].kind == MD_A_PRODUCE) {
+            for (k = 0; k < O.a[i].n && n < 16; k++) {
+                ids[n++] = O.a[i].p.bars[k]->id;
+            }
+        }
+    }
+    assert_int_equal(n, held + 1);
+    for (i = 1; i < n; i++) {
+        assert_true(ids[i] > ids[i - 1]);
+    }
+    /* the fetch goes on; its end hands the rest over at once */
+    assert_int_equal(C.rest.state, REST_S_REQUESTING);
+    http(C.s.bar_deadline + S, 200, histo(T0 - 120, T0 + 60));
+    assert_int_equal(sum(MD_A_PRODUCE), sum(MD_A_BARS));
+}
+
 /* (b) A job of three requests, one of which fails (a parameter error):
  * whichever it is, the publisher stays fetching to the end, then hears
  * once: the failure (FETCH_FAILURE, its HANDLE_ERROR) and the bars of
@@ -472,6 +548,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_multi_request_job_fetches_until_last),
+        cmocka_unit_test(test_held_bars_drained_at_stop),
+        cmocka_unit_test(test_held_bars_go_with_live_bar),
         cmocka_unit_test(test_failed_request_one_effect),
         cmocka_unit_test(test_failed_backfill_backs_off_then_fills),
         cmocka_unit_test(test_failed_backfill_waits_for_budget),
