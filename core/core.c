@@ -284,7 +284,10 @@ static int bars_close(struct core *c, int64_t now, bool flush, mono_ns t,
     }
     rc = announce(c, first, n, t);
     if (rc == MD_OK) {
-        PUSH(q, MD_M_PUB, PUB_I_DATA_READY, n);
+        /* bars a running fetch held go with them (they are ahead of them
+         * in the queue) */
+        PUSH(q, MD_M_PUB, PUB_I_DATA_READY, n + c->s.held);
+        c->s.held = 0;
     }
     return rc;
 }
@@ -361,6 +364,53 @@ static bool fetch_push(struct core *c, const struct rp_fetch *f)
     return true;
 }
 
+/* A note of the composition's own, in the step's output. */
+static int stage_note(struct core *c, mono_ns t, enum md_note n, uint64_t arg)
+{
+    struct md_action *a;
+
+    if (md_out_room(&c->stg.out) == 0) {
+        return MD_E_FULL;
+    }
+    a = md_out_push(&c->stg.out, MD_A_NOTE, t);
+    a->note = (uint8_t)n;
+    a->arg = arg;
+    return MD_OK;
+}
+
+/* Keep the backfill timer on the earliest series still pending (server
+ * time due_ns, converted to local time). A timer with nothing pending is
+ * left to fire: it finds nothing due. */
+static int backfill_arm(struct core *c, mono_ns t)
+{
+    int64_t due = INT64_MAX;
+    struct md_action *a;
+    mono_ns d;
+    unsigned i;
+
+    for (i = 0; i < c->cfg.n_series; i++) {
+        if (c->bf[i].pending && c->bf[i].due_ns < due) {
+            due = c->bf[i].due_ns;
+        }
+    }
+    if (due == INT64_MAX) {
+        return MD_OK;
+    }
+    d = feed_local_ns(&c->feed, due);
+    if (c->s.backfill_armed && c->s.backfill_deadline == d) {
+        return MD_OK;
+    }
+    if (md_out_room(&c->stg.out) == 0) {
+        return MD_E_FULL;
+    }
+    a = md_out_push(&c->stg.out, MD_A_ARM_TIMER, t);
+    a->timer = MD_T_BACKFILL;
+    a->deadline_ns = d;
+    c->s.backfill_armed = true;
+    c->s.backfill_deadline = d;
+    return MD_OK;
+}
+
 /* Plan the requests of a job; returns how many were queued. A backfill
  * plans each series that wants one from its own resume point and arms the
  * backfill timer once, for the earliest series still pending. */
@@ -369,7 +419,7 @@ static unsigned plan(struct core *c, enum job job, int64_t now, mono_ns t)
     struct rp_fetch *tmp = c->plan_tmp;
     unsigned queued = 0, i;
     size_t n = 0, k;
-    int64_t retry = INT64_MAX;
+    uint64_t too_old = 0;
 
     if (job == JOB_PREFLIGHT) {
         if (c->cfg.n_series > 0 &&
@@ -399,28 +449,21 @@ static unsigned plan(struct core *c, enum job job, int64_t now, mono_ns t)
         for (k = 0; k < res.n_fetch; k++) {
             queued += fetch_push(c, &tmp[k]);
         }
+        too_old += res.too_old;
         if (res.retry_at_ns > 0) {
             b->pending = true;
             b->from_ns = res.resume_ns;
-            if (res.retry_at_ns < retry) {
-                retry = res.retry_at_ns;
-            }
+            b->due_ns = res.retry_at_ns;
+        } else if (res.n_fetch == 0) {
+            b->fails = 0; /* nothing left to fetch */
         }
     }
-    if (retry != INT64_MAX) {
-        mono_ns d = feed_local_ns(&c->feed, retry);
-        if (!c->s.backfill_armed || c->s.backfill_deadline != d) {
-            struct md_action *a;
-            if (md_out_room(&c->stg.out) == 0) {
-                return queued; /* caught by the caller's room check */
-            }
-            a = md_out_push(&c->stg.out, MD_A_ARM_TIMER, t);
-            a->timer = MD_T_BACKFILL;
-            a->deadline_ns = d;
-            c->s.backfill_armed = true;
-            c->s.backfill_deadline = d;
-        }
+    if (too_old > 0) {
+        /* beyond the REST history: these minutes will never be fetched */
+        c->st.backfill_dropped += too_old;
+        (void)stage_note(c, t, MD_N_BACKFILL_DROPPED, too_old);
     }
+    (void)backfill_arm(c, t); /* room: caught by the caller's check */
     return queued;
 }
 
@@ -441,20 +484,95 @@ static void gap_backfill(struct core *c, int64_t now)
     }
 }
 
-/* The backfill timer fired: the series still pending are planned again. */
-static bool backfill_due(struct core *c)
+/* The backfill timer fired at server time now: the series pending and
+ * due are planned again. */
+static bool backfill_due(struct core *c, int64_t now)
 {
     unsigned i;
     bool any = false;
 
     save_bf(c);
     for (i = 0; i < c->cfg.n_series; i++) {
-        if (c->bf[i].pending) {
+        if (c->bf[i].pending && c->bf[i].due_ns <= now) {
             c->bf[i].want = true;
             any = true;
         }
     }
     return any;
+}
+
+/* The first k planned requests failed for good: the minutes of each
+ * backfill among them are planned again after a back-off (per series:
+ * the union with what it still has to plan), noted and counted. */
+static int backfill_failed(struct core *c, uint64_t k, int64_t now,
+                           mono_ns t)
+{
+    uint64_t j, n = 0;
+
+    save_bf(c);
+    for (j = 0; j < k && j < c->s.fetch_n; j++) {
+        const struct rp_fetch *f =
+            &c->fetch[(c->s.fetch_head + j) % FETCH_RING(c)];
+        struct core_backfill *b;
+        int64_t from, to, due;
+        bool had;
+        if (f->purpose != RP_P_BACKFILL ||
+            f->series_idx >= c->cfg.n_series) {
+            continue;
+        }
+        b = &c->bf[f->series_idx];
+        had = b->want || b->pending;
+        /* the gap whose bars are exactly first_s..last_s (rp_gap_bars) */
+        from = f->first_s * MD_NS_PER_S;
+        to = f->last_s * MD_NS_PER_S + 1;
+        if (!had || from < b->from_ns) {
+            b->from_ns = from;
+        }
+        if (!had || to > b->to_ns) {
+            b->to_ns = to;
+        }
+        if (b->fails < UINT32_MAX) {
+            b->fails++;
+        }
+        due = rp_backfill_retry_ns(&c->cfg.rp, &c->budget, b->fails, now);
+        if (!b->pending || due > b->due_ns) {
+            b->due_ns = due;
+        }
+        b->pending = true;
+        n++;
+    }
+    if (n == 0) {
+        return MD_OK;
+    }
+    c->st.backfill_failed += n;
+    if (stage_note(c, t, MD_N_BACKFILL_RETRY, n) != MD_OK) {
+        return MD_E_FULL;
+    }
+    return backfill_arm(c, t);
+}
+
+/* A request of the running fetch ended with bars (delivered) or failed.
+ * While the publisher is FETCHING and requests remain, what they gave is
+ * held; when the last one ends (or the publisher is not FETCHING) it
+ * hears once: FETCH_FAILURE(requests failed) if any did, then
+ * DATA_READY(bars) if there are bars or nothing failed. */
+static int fetch_ended(struct core *c, struct evq *q, uint64_t bars,
+                       uint64_t failed)
+{
+    c->s.held += bars;
+    c->s.fetch_failed += failed;
+    if (c->rest.queued > 0 && c->pub.state == PUB_S_FETCHING) {
+        return MD_OK;
+    }
+    if (c->s.fetch_failed > 0) {
+        PUSH(q, MD_M_PUB, PUB_I_FETCH_FAILURE, c->s.fetch_failed);
+    }
+    if (c->s.held > 0 || c->s.fetch_failed == 0) {
+        PUSH(q, MD_M_PUB, PUB_I_DATA_READY, c->s.held);
+    }
+    c->s.held = 0;
+    c->s.fetch_failed = 0;
+    return MD_OK;
 }
 
 /* The bars of a histo body, into the store (announced when the REST
@@ -608,23 +726,36 @@ static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
             unsigned k = plan(c, (enum job)a->arg, now, t);
             if (k > 0) {
                 PUSH(q, MD_M_REST, REST_I_FETCH, k);
-            } else {
-                /* nothing to fetch (yet): the job is done, empty */
+            } else if (c->rest.queued == 0) {
+                /* nothing to fetch (yet) and no fetch running: the job
+                 * is done, empty (a running fetch ends it later) */
                 PUSH(q, MD_M_PUB, PUB_I_DATA_READY, 0);
             }
             break;
         }
-        case MD_A_FETCH_DONE:
+        case MD_A_FETCH_DONE: {
+            const struct rp_fetch *f = fetch_head(c);
+            if (f != NULL && f->purpose == RP_P_BACKFILL &&
+                f->series_idx < c->cfg.n_series) {
+                save_bf(c);
+                c->bf[f->series_idx].fails = 0;
+            }
             fetch_pop(c, 1);
             if (a->arg > 0) {
                 rc = announce(c, c->stg.rest_first, (size_t)a->arg, t);
                 c->stg.unannounced = 0;
             }
-            PUSH(q, MD_M_PUB, PUB_I_DATA_READY, a->arg);
+            if (rc == MD_OK) {
+                rc = fetch_ended(c, q, a->arg, 0);
+            }
             break;
+        }
         case MD_A_FETCH_FAILED:
+            rc = backfill_failed(c, a->arg, now, t);
             fetch_pop(c, a->arg);
-            PUSH(q, MD_M_PUB, PUB_I_FETCH_FAILURE, a->arg);
+            if (rc == MD_OK) {
+                rc = fetch_ended(c, q, 0, a->arg);
+            }
             break;
         case MD_A_REST_SEND:
             save_budget(c);
@@ -844,6 +975,13 @@ static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
                 return rc;
             }
         }
+        /* bars a running fetch held go out in the drain too; its failed
+         * requests were noted by the REST machine */
+        if (c->s.held > 0) {
+            PUSH(q, MD_M_PUB, PUB_I_DATA_READY, c->s.held);
+            c->s.held = 0;
+        }
+        c->s.fetch_failed = 0;
         PUSH(q, MD_M_CONN, CONN_I_STOP, 0);
         PUSH(q, MD_M_REST, REST_I_STOP, 0);
         PUSH(q, MD_M_PUB, PUB_I_STOP, 0);
@@ -893,8 +1031,14 @@ static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
         }
         if (in->timer == MD_T_BACKFILL) {
             c->s.backfill_armed = false;
-            if (!c->s.stopping && backfill_due(c)) {
+            if (c->s.stopping) {
+                return MD_OK;
+            }
+            if (backfill_due(c, feed_server_ns(&c->feed, in->t_ns))) {
                 PUSH(q, MD_M_PUB, PUB_I_FETCH_DATA, JOB_BACKFILL);
+            } else {
+                /* early (the server clock moved): wait on */
+                return backfill_arm(c, in->t_ns);
             }
         } else if (core_timer_target((enum md_timer)in->timer, &tm, &ti)) {
             PUSH(q, tm, ti, 0);
@@ -1103,7 +1247,13 @@ int core_step(struct core *c, const struct core_in *in, struct md_out *out)
 
 int core_check(const struct core *c)
 {
-    if (c->s.n_queued != c->pub.queued || c->s.n_inflight != c->pub.inflight ||
+    /* bars a running fetch holds are queued, the last in the queue, and
+     * only while the publisher has no bar of its own */
+    if (c->s.held > 0 && c->pub.queued + c->pub.inflight > 0) {
+        return MD_E_STATE;
+    }
+    if (c->s.n_queued != c->pub.queued + c->s.held ||
+        c->s.n_inflight != c->pub.inflight ||
         c->s.q_n != c->s.n_queued || c->s.lo > c->s.next_id ||
         c->s.next_id - c->s.lo > c->bar_cap) {
         return MD_E_STATE;

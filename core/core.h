@@ -130,14 +130,22 @@ struct core_stats {
     uint64_t http_responses, http_unexpected, http_malformed;
     uint64_t fetch_planned, fetch_overflow;
     uint64_t backfill_revisions, backfill_fills, backfill_refused;
+    uint64_t backfill_failed;  /* backfill requests failed for good: their
+                                  minutes planned again (noted) */
+    uint64_t backfill_dropped; /* gap bars beyond the REST history: never
+                                  fetched (noted) */
     uint64_t streams_full, tickers_full; /* frames whose data was dropped */
 };
 
 /* The reconnect gap one series still has to backfill. */
 struct core_backfill {
     bool want;            /* plan [from_ns, to_ns] at the next job */
-    bool pending;         /* part of it not fetchable yet (retry timer) */
+    bool pending;         /* to plan again at due_ns (backfill timer): part
+                             of it not fetchable yet, or a request of it
+                             failed */
     int64_t from_ns, to_ns; /* server time */
+    int64_t due_ns;       /* pending: server time it may be planned again */
+    uint32_t fails;       /* its requests failed in a row (back-off) */
 };
 
 /* The bar store: ids next_id - bar_cap < lo <= id < next_id live in
@@ -168,6 +176,13 @@ struct core_small {
     uint64_t q_head, q_n;             /* bar queue */
     uint64_t n_queued, n_inflight;    /* bars by state */
     uint64_t req_id;                  /* REST requests sent */
+    /* the running fetch (REST requests queued) while the publisher is
+     * FETCHING: what its ended requests gave, told to the publisher when
+     * the last one ends (docs/mealy.md, "Composition") */
+    uint64_t held;         /* bars queued in the store, not yet handed to
+                              the publisher (DATA_READY) */
+    uint64_t fetch_failed; /* requests failed, not yet reported to the
+                              publisher (FETCH_FAILURE) */
 };
 
 /* The core's state. Small (a few KB): every table sized from the

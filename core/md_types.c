@@ -32,6 +32,7 @@ static const char *const note_names[] = {
     "bars_lost",        "stale_report",    "streams_full",
     "tickers_full",     "bars_wait",       "unreachable",
     "subscribe_timeout",
+    "backfill_retry",   "backfill_dropped",
 };
 _Static_assert(sizeof note_names / sizeof note_names[0] == MD_N__COUNT,
                "note_names out of step with enum md_note");

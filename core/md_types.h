@@ -116,6 +116,11 @@ enum md_note {
                          broke its contract; arg = machine << 16 |
                          state << 8 | input */
     MD_N_SUBSCRIBE_TIMEOUT, /* no LOADCOMPLETE in time: reconnecting */
+    MD_N_BACKFILL_RETRY,   /* backfill requests failed: their minutes are
+                              planned again after a back-off; arg = the
+                              requests */
+    MD_N_BACKFILL_DROPPED, /* gap bars older than the REST history: never
+                              fetched; arg = bars */
     MD_N__COUNT
 };
 

@@ -94,7 +94,9 @@ static bool cfg_ok(const struct rp_config *c)
     return c->settle_s >= 0 && c->settle_s <= 86400 && c->page_limit >= 1 &&
            c->page_limit <= RP_LIMIT_MAX && c->preflight_bars >= 1 &&
            c->preflight_bars <= RP_PREFLIGHT_MAX && c->minute_depth_s >= 0 &&
-           c->minute_depth_s <= RP_DEPTH_MAX_S;
+           c->minute_depth_s <= RP_DEPTH_MAX_S && c->retry_min_s >= 1 &&
+           c->retry_min_s <= 86400 && c->retry_max_s >= c->retry_min_s &&
+           c->retry_max_s <= 7 * 86400;
 }
 
 static bool ts_ok(ts_ns t)
@@ -113,6 +115,8 @@ void rp_config_default(struct rp_config *cfg)
     cfg->page_limit = RP_LIMIT_MAX;
     cfg->preflight_bars = RP_PREFLIGHT_BARS_DEFAULT;
     cfg->minute_depth_s = RP_MINUTE_DEPTH_S_DEFAULT;
+    cfg->retry_min_s = RP_RETRY_MIN_S_DEFAULT;
+    cfg->retry_max_s = RP_RETRY_MAX_S_DEFAULT;
 }
 
 /* ---------------------------------------------------------------------
@@ -907,6 +911,30 @@ int64_t rp_budget_pace_ns(const struct rp_budget *b, ts_ns now_server_ns,
         }
     }
     return w;
+}
+
+ts_ns rp_backfill_retry_ns(const struct rp_config *cfg,
+                           const struct rp_budget *b, unsigned fails,
+                           ts_ns now_server_ns)
+{
+    struct rp_config tmp;
+    const struct rp_config *c = cfg_or_default(cfg, &tmp);
+    ts_ns now = clamp_ts(now_server_ns);
+    int64_t wait_s, wait;
+    unsigned k;
+
+    if (!cfg_ok(c)) {
+        rp_config_default(&tmp);
+        c = &tmp;
+    }
+    /* at most 7 days, so no doubling overflows */
+    wait_s = c->retry_min_s;
+    for (k = 1; k < fails && wait_s < c->retry_max_s; k++) {
+        wait_s *= 2;
+    }
+    wait = min_i64(wait_s, c->retry_max_s) * MD_NS_PER_S;
+    wait = max_i64(wait, rp_budget_wait_ns(b, now));
+    return clamp_ts(now + wait);
 }
 
 /* ---------------------------------------------------------------------

@@ -22,6 +22,8 @@
 #define RP_SETTLE_S_DEFAULT 120  /* a bar is fetched 2 min after it ends */
 #define RP_PREFLIGHT_BARS_DEFAULT 2
 #define RP_MINUTE_DEPTH_S_DEFAULT (7 * 86400) /* minute history kept */
+#define RP_RETRY_MIN_S_DEFAULT 60     /* a failed backfill, planned again */
+#define RP_RETRY_MAX_S_DEFAULT 3600
 
 struct rp_config {
     int64_t settle_s;        /* a bar [s, s+iv) is fetchable once
@@ -30,9 +32,14 @@ struct rp_config {
     uint32_t preflight_bars; /* N: closed bars per series on start, >= 1 */
     int64_t minute_depth_s;  /* histominute bars older than now - this are
                               * never requested; 0 = no horizon */
+    int64_t retry_min_s;     /* a backfill whose request failed is planned
+                              * again after retry_min_s, doubling with each
+                              * failure in a row; 1..86400 */
+    int64_t retry_max_s;     /* up to this; retry_min_s..7 days */
 };
 
-/* settle 120 s, page 2000, N = 2, minute depth 7 days. Cannot fail. */
+/* settle 120 s, page 2000, N = 2, minute depth 7 days, a failed backfill
+ * planned again after 60 s doubling to 1 h. Cannot fail. */
 void rp_config_default(struct rp_config *cfg);
 
 /* ---------------------------------------------------------------------
@@ -230,6 +237,19 @@ int rp_plan_backfill(const struct rp_config *cfg, const struct rp_series *s,
 /* ---------------------------------------------------------------------
  * Rate budget
  * ------------------------------------------------------------------- */
+
+struct rp_budget;
+
+/* When a backfill whose requests failed `fails` times in a row (>= 1; 0
+ * counts as 1) may be planned again, at server time now: after the
+ * back-off min(retry_max_s, retry_min_s * 2^(fails - 1)), and never
+ * before the rate budget allows a call (rp_budget_wait_ns; b may be
+ * NULL). Deterministic: the same inputs, the same time. cfg may be NULL
+ * (defaults); a bad config counts as the defaults. The result is clamped
+ * to 2100. */
+ts_ns rp_backfill_retry_ns(const struct rp_config *cfg,
+                           const struct rp_budget *b, unsigned fails,
+                           ts_ns now_server_ns);
 
 /* Calls per window (CC_P_SECOND..CC_P_MONTH, calendar windows in UTC:
  * a whole second, minute, hour, day from 00:00, month from the 1st).

@@ -956,6 +956,8 @@ out:
         sum->subs_rejected = r->core->conn.st.subs_rejected;
         sum->streams_full = cs->streams_full;
         sum->tickers_full = cs->tickers_full;
+        sum->backfill_failed = cs->backfill_failed;
+        sum->backfill_dropped = cs->backfill_dropped;
         sum->max_streams = r->core->cfg.agg.max_streams;
         sum->max_tickers = r->core->feed.max_tickers;
     }
@@ -1038,14 +1040,17 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
             s->late_revisions, s->late_dropped, s->malformed, transitions,
             s->rest_matched, s->rest_misses, s->deliveries_failed);
     if (s->bars_lost + s->bars_waits + s->stale_reports + s->streams_full +
-            s->tickers_full > 0) {
+            s->tickers_full + s->backfill_failed + s->backfill_dropped > 0) {
         fprintf(f, "  core: %" PRIu64 " bars lost (closed, never produced), "
                 "%" PRIu64 " waits for a full bar store, %" PRIu64
                 " stale delivery reports, %" PRIu64 " frames of streams "
                 "beyond the %u held and %" PRIu64 " of tickers beyond the %u "
-                "held dropped\n", s->bars_lost, s->bars_waits,
+                "held dropped; %" PRIu64 " backfill requests failed (planned "
+                "again), %" PRIu64 " gap bars beyond the REST history never "
+                "fetched\n", s->bars_lost, s->bars_waits,
                 s->stale_reports, s->streams_full, s->max_streams,
-                s->tickers_full, s->max_tickers);
+                s->tickers_full, s->max_tickers, s->backfill_failed,
+                s->backfill_dropped);
     }
     if (s->subs_rejected > 0) {
         fprintf(f, "  %" PRIu64 " subscriptions rejected by the server: "

@@ -130,6 +130,8 @@ struct rpl_summary {
     char unseen[256];     /* configured pairs without a bar ("" none) */
     int capture_state;    /* enum store_state of the capture */
     char capture_warning[512]; /* store_reader_warning, or "" */
+    uint64_t backfill_failed;  /* backfill requests failed, planned again */
+    uint64_t backfill_dropped; /* gap bars beyond the REST history */
     uint64_t divergences; /* strict: 0 or 1 (stops at the first) */
     int64_t span_ns;      /* virtual time covered */
     double seconds;       /* wall time the replay took */

@@ -848,6 +848,48 @@ static struct cc_ratelimit rl_one(int p, int64_t made, int64_t max)
     return rl;
 }
 
+/* A failed backfill is planned again after 60 s doubling to 1 h (its
+ * failures in a row), never before the rate budget allows a call. */
+static void test_rest_policy_backfill_retry(void **state)
+{
+    const ts_ns now = NS(T1320 + 25) + MS(250);
+    struct cc_rest_status st;
+    struct rp_config c;
+    struct rp_budget b;
+    unsigned k;
+    (void)state;
+
+    assert_int_equal(rp_backfill_retry_ns(NULL, NULL, 1, now), now + NS(60));
+    assert_int_equal(rp_backfill_retry_ns(NULL, NULL, 0, now), now + NS(60));
+    assert_int_equal(rp_backfill_retry_ns(NULL, NULL, 2, now),
+                     now + NS(120));
+    assert_int_equal(rp_backfill_retry_ns(NULL, NULL, 6, now),
+                     now + NS(1920));
+    for (k = 7; k < 100; k += 31) {
+        assert_int_equal(rp_backfill_retry_ns(NULL, NULL, k, now),
+                         now + NS(3600));
+    }
+    assert_int_equal(rp_backfill_retry_ns(NULL, NULL, UINT32_MAX, now),
+                     now + NS(3600));
+    rp_config_default(&c);
+    c.retry_min_s = 5;
+    c.retry_max_s = 7;
+    assert_int_equal(rp_backfill_retry_ns(&c, NULL, 1, now), now + NS(5));
+    assert_int_equal(rp_backfill_retry_ns(&c, NULL, 2, now), now + NS(7));
+    /* a bad config counts as the defaults */
+    c.retry_max_s = 4;
+    assert_int_equal(rp_backfill_retry_ns(&c, NULL, 1, now), now + NS(60));
+    /* the budget: a spent day waits for 00:00 UTC */
+    rp_budget_init(&b);
+    assert_int_equal(rp_backfill_retry_ns(NULL, &b, 1, now), now + NS(60));
+    assert_rc(cc_rest_status_decode(S(type99), 200, &st, NULL), MD_OK);
+    assert_rc(rp_budget_learn(&b, &st.rl, now), MD_OK);
+    assert_int_equal(rp_backfill_retry_ns(NULL, &b, 1, now),
+                     NS(1753142400 + 86400));
+    assert_int_equal(rp_backfill_retry_ns(NULL, &b, 30, now),
+                     NS(1753142400 + 86400));
+}
+
 static void test_rest_policy_budget_type99(void **state)
 {
     /* 2025-07-22 13:20:25.250: minute and day are exhausted */
@@ -1532,6 +1574,7 @@ int main(void)
         cmocka_unit_test(test_rest_policy_backfill_pending_then_retry),
         cmocka_unit_test(test_rest_policy_backfill_boundaries),
         cmocka_unit_test(test_rest_policy_backfill_hours_and_depth),
+        cmocka_unit_test(test_rest_policy_backfill_retry),
         cmocka_unit_test(test_rest_policy_budget_type99),
         cmocka_unit_test(test_rest_policy_budget_windows),
         cmocka_unit_test(test_rest_policy_budget_calendar),
