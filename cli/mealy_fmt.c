@@ -78,13 +78,33 @@ void mealy_print_markdown(FILE *f, const struct fsm_def *d)
     }
 }
 
+/* The guard of arm k of c as a diagram shows it: "" for a cell of one
+ * arm, "[name]" for a guarded arm, "[else]" for the fallback. */
+static const char *dot_guard(const struct fsm_def *d,
+                             const struct fsm_cell *c, unsigned k,
+                             char *buf, size_t cap)
+{
+    if (c->narms < 2) {
+        return "";
+    }
+    snprintf(buf, cap, "[%s]", c->arm[k].guard == FSM_G_ALWAYS
+                                   ? "else"
+                                   : d->guard_names[c->arm[k].guard]);
+    return buf;
+}
+
+/* Graphviz, readable on a laptop screen: each edge is labelled with the
+ * short ids of the transitions that take it (t1, t2, ...), and a legend
+ * beside the graph lists them: "t1  INPUT[guard] / OUTPUT". Self-loops
+ * that do nothing are left out. */
 void mealy_print_dot(FILE *f, const struct fsm_def *d)
 {
-    unsigned s, t, i, k;
+    unsigned s, t, i, k, id = 0;
+    char g[40];
 
     fprintf(f, "digraph %s {\n", d->name);
     fprintf(f, "  rankdir=LR;\n  node [shape=circle, fontname=\"Helvetica\"];\n");
-    fprintf(f, "  edge [fontname=\"Helvetica\", fontsize=9];\n");
+    fprintf(f, "  edge [fontname=\"Helvetica\", fontsize=10];\n");
     fprintf(f, "  __start [shape=point];\n  __start -> %s;\n",
             d->state_names[d->q0]);
     for (s = 1; s < d->nstates; s++) {
@@ -92,8 +112,7 @@ void mealy_print_dot(FILE *f, const struct fsm_def *d)
             fprintf(f, "  %s [shape=doublecircle];\n", d->state_names[s]);
         }
     }
-    /* One edge per (from, to) pair, listing every reachable input/output
-     * that takes it; self-loops that do nothing are left out. */
+    /* one edge per (from, to) pair, labelled with its transitions' ids */
     for (s = 1; s < d->nstates; s++) {
         for (t = 1; t < d->nstates; t++) {
             int first = 1;
@@ -108,17 +127,12 @@ void mealy_print_dot(FILE *f, const struct fsm_def *d)
                         continue;
                     }
                     if (first) {
-                        fprintf(f, "  %s -> %s [label=\"", d->state_names[s],
-                                d->state_names[t]);
-                        first = 0;
+                        fprintf(f, "  %s -> %s [label=\"t%u",
+                                d->state_names[s], d->state_names[t], ++id);
                     } else {
-                        fprintf(f, "\\n");
+                        fprintf(f, ",t%u", ++id);
                     }
-                    fprintf(f, "%s", d->input_names[i]);
-                    if (a->guard != FSM_G_ALWAYS) {
-                        fprintf(f, "[%s]", d->guard_names[a->guard]);
-                    }
-                    fprintf(f, "/%s", d->output_names[a->out]);
+                    first = 0;
                 }
             }
             if (!first) {
@@ -126,7 +140,33 @@ void mealy_print_dot(FILE *f, const struct fsm_def *d)
             }
         }
     }
-    fprintf(f, "}\n");
+    /* the legend, in the same order */
+    fprintf(f, "  legend [shape=plaintext, fontname=\"Helvetica\", "
+               "fontsize=10, label=<<TABLE BORDER=\"0\" CELLBORDER=\"0\" "
+               "CELLSPACING=\"0\">\n");
+    id = 0;
+    for (s = 1; s < d->nstates; s++) {
+        for (t = 1; t < d->nstates; t++) {
+            for (i = 1; i < d->ninputs; i++) {
+                const struct fsm_cell *c = fsm_cell_at(d, s, i);
+                if (c->reach != FSM_R_REACHABLE) {
+                    continue;
+                }
+                for (k = 0; k < c->narms; k++) {
+                    const struct fsm_arm *a = &c->arm[k];
+                    if (a->next != t || (s == t && a->out == FSM_O_NONE)) {
+                        continue;
+                    }
+                    fprintf(f, "    <TR><TD ALIGN=\"LEFT\">t%u</TD>"
+                               "<TD ALIGN=\"LEFT\">%s %s%s / %s</TD></TR>\n",
+                            ++id, d->state_names[s], d->input_names[i],
+                            dot_guard(d, c, k, g, sizeof g),
+                            d->output_names[a->out]);
+                }
+            }
+        }
+    }
+    fprintf(f, "  </TABLE>>];\n}\n");
 }
 
 void mealy_print_trace(FILE *f, const struct md_action *a)
@@ -138,9 +178,13 @@ void mealy_print_trace(FILE *f, const struct md_action *a)
         fprintf(f, "%" PRId64 " ? ? --?/?--> ?", a->t_ns);
         return;
     }
-    fprintf(f, "%" PRId64 " %s %s --%s/%s--> %s", a->t_ns, d->name,
-            d->state_names[a->tr.from], d->input_names[a->tr.input],
-            d->output_names[a->tr.output], d->state_names[a->tr.to]);
+    {
+        const char *g = fsm_guard_label(d, &a->tr);
+        fprintf(f, "%" PRId64 " %s %s --%s%s%s%s/%s--> %s", a->t_ns, d->name,
+                d->state_names[a->tr.from], d->input_names[a->tr.input],
+                g != NULL ? "[" : "", g != NULL ? g : "", g != NULL ? "]" : "",
+                d->output_names[a->tr.output], d->state_names[a->tr.to]);
+    }
 }
 
 const struct fsm_def *mealy_find(const char *name)
