@@ -149,12 +149,11 @@ static const struct {
 
 /* Flag names, in bit order (the order they are written). */
 static const char *const flag_names[] = {
-    "partial_start", "spans_disconnect", "synthetic", "backfilled",
-    "ohlc_outside"};
-#define FLAG_COUNT 5
+    "partial_start", "spans_disconnect", "synthetic", "backfilled"};
+#define FLAG_COUNT 4
 #define FLAGS_ALL                                                            \
     (BAR_F_PARTIAL_START | BAR_F_SPANS_DISCONNECT | BAR_F_SYNTHETIC |        \
-     BAR_F_BACKFILLED | BAR_F_OHLC_OUTSIDE)
+     BAR_F_BACKFILLED)
 _Static_assert(FLAGS_ALL == (1u << FLAG_COUNT) - 1, "flag bits are dense");
 
 /* Look a key up: the caller's hint (the key after the previous one in
@@ -254,7 +253,8 @@ static int bar_check(const struct bar *b, struct lens *l)
     if (b->interval_s <= 0 || b->source == BAR_SRC_INVALID ||
         b->source >= BAR_SRC__COUNT ||
         b->close_reason == BAR_CLOSE_INVALID ||
-        b->close_reason >= BAR_CLOSE__COUNT || (b->flags & ~FLAGS_ALL) ||
+        b->close_reason >= BAR_CLOSE__COUNT ||
+        (b->flags & ~(FLAGS_ALL | BAR_F_MEMORY_ONLY)) ||
         (b->has & ~(uint32_t)HAS_ALL)) {
         return MD_E_RANGE;
     }

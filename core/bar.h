@@ -52,7 +52,10 @@ enum bar_close {
 #define BAR_F_SYNTHETIC 0x4u      /* no data: a flat bar at the last close */
 #define BAR_F_BACKFILLED 0x8u     /* values come from REST backfill */
 #define BAR_F_OHLC_OUTSIDE 0x10u  /* REST values as received, open or close
-                                     outside [low, high] */
+                                     outside [low, high]: in memory only */
+/* Flags no encoding carries (a new flag name on the wire would need a new
+ * encoding version, docs/bars.md): the encoders accept and skip them. */
+#define BAR_F_MEMORY_ONLY BAR_F_OHLC_OUTSIDE
 
 /* has: which optional fields are present */
 #define BAR_HAS_OHLC 0x1u      /* open/high/low/close (absent: empty) */

@@ -127,6 +127,9 @@ struct core_stats {
                                      lost, noted by the next step */
     uint64_t bars_wait;           /* times closing waited for room in the
                                      bar store (full while bars were due) */
+    uint64_t bars_ohlc_outside;   /* REST bars whose open or close lies
+                                     outside their high and low, taken as
+                                     received (BAR_F_OHLC_OUTSIDE) */
     uint64_t http_responses, http_unexpected, http_malformed;
     uint64_t fetch_planned, fetch_overflow;
     uint64_t backfill_revisions, backfill_fills, backfill_refused;

@@ -69,6 +69,9 @@ const struct md_bar *bars_new(struct core *c, const struct bar *b)
     m = bars_at(c, id);
     m->id = id;
     m->bar = *b;
+    /* REST values as received that are no valid OHLC record: counted
+     * (the flag itself is in memory only) */
+    c->st.bars_ohlc_outside += (b->flags & BAR_F_OHLC_OUTSIDE) != 0;
     c->s.next_id++;
     bars_set_state(c, id, CORE_BAR_QUEUED);
     c->queue[(c->s.q_head + c->s.q_n) % (2 * c->bar_cap)] = id;

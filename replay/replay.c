@@ -954,6 +954,7 @@ out:
         sum->bars_waits = cs->bars_wait;
         sum->stale_reports = cs->stale_reports;
         sum->subs_rejected = r->core->conn.st.subs_rejected;
+        sum->bars_ohlc_outside = cs->bars_ohlc_outside;
         sum->streams_full = cs->streams_full;
         sum->tickers_full = cs->tickers_full;
         sum->backfill_failed = cs->backfill_failed;
@@ -1051,6 +1052,10 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
                 s->stale_reports, s->streams_full, s->max_streams,
                 s->tickers_full, s->max_tickers, s->backfill_failed,
                 s->backfill_dropped);
+    }
+    if (s->bars_ohlc_outside > 0) {
+        fprintf(f, "  %" PRIu64 " REST bars kept as received have their "
+                "open or close outside high and low\n", s->bars_ohlc_outside);
     }
     if (s->subs_rejected > 0) {
         fprintf(f, "  %" PRIu64 " subscriptions rejected by the server: "

@@ -124,6 +124,8 @@ struct rpl_summary {
     uint64_t bars_waits;  /* times closing waited for a full bar store */
     uint64_t stale_reports, streams_full, tickers_full;
     uint64_t subs_rejected; /* subscriptions the server refused (conn) */
+    uint64_t bars_ohlc_outside; /* REST bars breaking low <= open, close
+                                   <= high, kept as received */
     unsigned max_streams, max_tickers; /* the sizes of those tables */
     uint64_t bars_unconfigured; /* bars of pairs outside the configuration
                                    (not written) */

@@ -167,12 +167,13 @@ static void write_bar(struct run *r, const struct md_bar *mb)
         } else {
             fprintf(r->o->bars, " %6s", "-");
         }
-        fprintf(r->o->bars, " r%-2u %-8s%s%s%s%s\n", b->revision,
+        fprintf(r->o->bars, " r%-2u %-8s%s%s%s%s%s\n", b->revision,
                 bar_close_name(b->close_reason),
                 (b->flags & BAR_F_PARTIAL_START) ? " partial" : "",
                 (b->flags & BAR_F_SPANS_DISCONNECT) ? " gap" : "",
                 (b->flags & BAR_F_SYNTHETIC) ? " synthetic" : "",
-                (b->flags & BAR_F_BACKFILLED) ? " backfilled" : "");
+                (b->flags & BAR_F_BACKFILLED) ? " backfilled" : "",
+                (b->flags & BAR_F_OHLC_OUTSIDE) ? " ohlc-outside" : "");
         break;
     }
     if (ferror(r->o->bars)) {

@@ -646,6 +646,59 @@ static void test_core_2400_series(void **state)
     assert_int_equal(per_stream[1], PAIRS);
 }
 
+/* A REST bar kept as received whose open lies outside its high and low
+ * is flagged in memory and counted; the valid ones are not. */
+static void test_core_rest_bar_outside_counted(void **state)
+{
+    static const char body[] =
+        "{\"Response\":\"Success\",\"Message\":\"\",\"HasWarning\":false,"
+        "\"Type\":100,\"RateLimit\":{},\"Data\":{\"Aggregated\":false,"
+        "\"TimeFrom\":1753190220,\"TimeTo\":1753190400,\"Data\":["
+        "{\"time\":1753190220,\"high\":119300.1,\"low\":119250.2,"
+        "\"open\":119400,\"volumefrom\":21.5,\"volumeto\":2564210.35,"
+        "\"close\":119280.5,\"conversionType\":\"direct\","
+        "\"conversionSymbol\":\"\"},"
+        "{\"time\":1753190280,\"high\":119290.7,\"low\":119240.1,"
+        "\"open\":119280.5,\"volumefrom\":18.25,\"volumeto\":2176812.1,"
+        "\"close\":119255.25,\"conversionType\":\"direct\","
+        "\"conversionSymbol\":\"\"},"
+        "{\"time\":1753190340,\"high\":119270,\"low\":119230.5,"
+        "\"open\":119255.25,\"volumefrom\":9.5,\"volumeto\":1132840.7,"
+        "\"close\":119262.75,\"conversionType\":\"direct\","
+        "\"conversionSymbol\":\"\"},"
+        "{\"time\":1753190400,\"high\":119262.75,\"low\":119262.75,"
+        "\"open\":119262.75,\"volumefrom\":0.5,\"volumeto\":59631.375,"
+        "\"close\":119262.75,\"conversionType\":\"direct\","
+        "\"conversionSymbol\":\"\"}]}}";
+    size_t k, flagged = 0, n = 0;
+
+    (void)state;
+    init();
+    start(L0, T0 * 1000);
+    {
+        struct core_in in = {0};
+        in.kind = CORE_IN_PUB;
+        in.input = PUB_I_TOPIC_CREATED;
+        in.t_ns = L0 + 10000000;
+        assert_int_equal(go(&in), MD_OK);
+    }
+    /* 13:17, the one settled bar, is the one whose open is above high */
+    http(L0 + 50000000, 200, body);
+    for (k = 0; k < O.n; k++) {
+        size_t j;
+        if (O.a[k].kind != MD_A_BARS) {
+            continue;
+        }
+        for (j = 0; j < O.a[k].n; j++) {
+            n++;
+            flagged += (O.a[k].p.bars[j]->bar.flags & BAR_F_OHLC_OUTSIDE) != 0;
+        }
+    }
+    assert_int_equal(n, 1);
+    assert_int_equal(flagged, 1);
+    assert_int_equal(C.st.bars_ohlc_outside, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -655,6 +708,7 @@ int main(void)
         cmocka_unit_test(test_core_2400_series),
         cmocka_unit_test(test_core_subscriptions_of_longest_names),
         cmocka_unit_test(test_core_full_store_waits),
+        cmocka_unit_test(test_core_rest_bar_outside_counted),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }
