@@ -77,6 +77,7 @@ static const char *const output_names[CONN_O__COUNT] = {
     [CONN_O_REFUSED_AUTH] = "REFUSED_AUTH",
     [CONN_O_REFUSED_RATE] = "REFUSED_RATE",
     [CONN_O_DROP_SUB_TIMEOUT] = "DROP_SUB_TIMEOUT",
+    [CONN_O_SUB_PROGRESS] = "SUB_PROGRESS",
 };
 
 /* Short names for the table only. */
@@ -182,7 +183,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_WS_OPEN] = C1(U, S(SUBSCRIBING), O(NONE)),
         [CONN_I_WS_CLOSED] = C1(R, S(BACKOFF), O(DROP_CLOSED)),
         [CONN_I_WELCOME] = C1(R, S(SUBSCRIBING), O(NOTE_OTHER)),
-        [CONN_I_SUB_OK] = C1(R, S(SUBSCRIBING), O(SUB_ACK)),
+        [CONN_I_SUB_OK] = C1(R, S(SUBSCRIBING), O(SUB_PROGRESS)),
         [CONN_I_LOAD_COMPLETE] = C1(R, S(STREAMING), O(LIVE)),
         [CONN_I_DATA] = C1(R, S(SUBSCRIBING), O(FEED)),
         [CONN_I_HEARTBEAT] = C1(R, S(SUBSCRIBING), O(BEAT)),
@@ -549,6 +550,12 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
     case CONN_O_DROP_SUB_TIMEOUT:
         fsm__note(out, t, MD_N_SUBSCRIBE_TIMEOUT, m->conn_id);
         drop(m, t, out, 1, 0);
+        break;
+    case CONN_O_SUB_PROGRESS:
+        m->st.subs_ok++;
+        m->last_activity = t;
+        fsm__arm(out, &m->timers, t, MD_T_CONN_SUBSCRIBE,
+                 t + m->cfg.subscribe_timeout_ns);
         break;
     }
 }

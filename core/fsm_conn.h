@@ -116,6 +116,9 @@ enum conn_output {
     CONN_O_DROP_SUB_TIMEOUT, /* no LOADCOMPLETE in time: note, then as DROP
                                 (the subscriptions are sent again on the
                                 next socket) */
+    CONN_O_SUB_PROGRESS,   /* one subscription completed while subscribing:
+                              as SUB_ACK, and the subscribe timer starts
+                              again (it times silence, not the whole) */
     CONN_O__COUNT
 };
 

@@ -188,6 +188,7 @@ static bool quiet_output(const struct fsm_def *d, unsigned out)
 
     return strcmp(n, "-") == 0 || strcmp(n, "FEED") == 0 ||
            strcmp(n, "BEAT") == 0 || strcmp(n, "SUB_ACK") == 0 ||
+           strcmp(n, "SUB_PROGRESS") == 0 ||
            strcmp(n, "ACK") == 0;
 }
 

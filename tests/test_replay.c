@@ -602,6 +602,39 @@ static void test_replay_rejected_subscriptions_reported(void **state)
     libc_free(text);
 }
 
+/* A socket of many subscriptions takes longer than the subscribe timeout
+ * (30 s) to LOADCOMPLETE: 120 pairs, 240 subscriptions completing over
+ * about 34 s. The timeout times silence in the progress, so the
+ * subscription completes and every frame of the capture is fed. */
+static void test_replay_many_subscriptions_complete(void **state)
+{
+    static struct rpl_opts o;
+    static char list[2048];
+    struct synth_opts so;
+    struct synth_stats st;
+    struct rpl_summary s;
+    char path[256], err[512] = "";
+    size_t n = 0;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 120; i++) {
+        n += (size_t)snprintf(list + n, sizeof list - n, "%sM%03d",
+                              i > 0 ? "," : "", i);
+    }
+    snprintf(path, sizeof path, "%s/many.db", dir);
+    synth_opts_default(&so);
+    so.minutes = 3;
+    assert_int_equal(synth_set_symbols(&so, list, err, sizeof err), MD_OK);
+    assert_int_equal(synth_write(&so, path, &st, err, sizeof err), MD_OK);
+    rpl_opts_default(&o);
+    o.capture = path;
+    o.mode = RPL_WHATIF;
+    assert_int_equal(rpl_run(&o, &s, err, sizeof err), MD_OK);
+    assert_int_equal(s.frames, st.frames_in);
+    assert_true(s.bars > 240);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -615,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_replay_forty_symbols),
         cmocka_unit_test(test_replay_configured_pairs_only),
         cmocka_unit_test(test_replay_bars_valid_ohlc),
+        cmocka_unit_test(test_replay_many_subscriptions_complete),
         cmocka_unit_test(test_replay_rejected_subscriptions_reported),
         cmocka_unit_test(test_replay_full_tables_reported),
         cmocka_unit_test(test_replay_bad_inputs),

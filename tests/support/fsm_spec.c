@@ -132,7 +132,10 @@ void spec_conn(unsigned s, unsigned i, uint32_t g, unsigned *next,
         }
         break;
     case CONN_I_SUB_OK:
-        SET(s, subscribed ? CONN_O_SUB_ACK : CONN_O_NOTE_OTHER);
+        /* while subscribing, each completion restarts the timeout */
+        SET(s, s == CONN_S_SUBSCRIBING ? CONN_O_SUB_PROGRESS
+               : subscribed           ? CONN_O_SUB_ACK
+                                      : CONN_O_NOTE_OTHER);
         break;
     case CONN_I_DATA:
         SET(s, subscribed ? CONN_O_FEED : CONN_O_NOTE_OTHER);
