@@ -12,6 +12,13 @@
 #define NS_PER_MS INT64_C(1000000)
 #define DAY_NS (86400 * NS_PER_S)
 
+/* The layout agg.h describes: a slot is four cache lines, a series'
+ * index three, so every slot starts on a line. */
+_Static_assert(sizeof(struct agg_ord) == 64, "agg_ord: one cache line");
+_Static_assert(sizeof(struct agg_slot) == 256, "agg_slot: four lines");
+_Static_assert(offsetof(struct agg_series, slot) == 192,
+               "agg_series: the index is three lines");
+
 void agg_config_default(struct agg_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -479,31 +486,31 @@ static struct agg_slot *slot_for(struct agg *a, struct agg_stream *s,
                                  enum slot_verdict *v)
 {
     int64_t end = start + se->interval_ns;
-    struct agg_slot *free_slot = NULL, *oldest = NULL, *found;
-    unsigned i;
+    unsigned i, found = AGG_SLOTS, free_ix = AGG_SLOTS, oldest = AGG_SLOTS;
+    struct agg_slot *sl;
 
     *v = SV_OK;
     /* most events fall in the bucket of the one before: its slot first,
-     * then the others */
-    found = &se->slot[se->last_slot];
-    if (found->state == AGG_SLOT_EMPTY || found->start_ns != start) {
-        found = NULL;
+     * then the others (the index only, not the bodies) */
+    i = se->last_slot;
+    if (se->state[i] != AGG_SLOT_EMPTY && se->start_ns[i] == start) {
+        found = i;
+    } else {
         for (i = 0; i < AGG_SLOTS; i++) {
-            struct agg_slot *sl = &se->slot[i];
-            if (sl->state != AGG_SLOT_EMPTY && sl->start_ns == start) {
-                found = sl;
+            if (se->state[i] != AGG_SLOT_EMPTY && se->start_ns[i] == start) {
+                found = i;
                 se->last_slot = i;
                 break;
             }
         }
     }
-    if (found != NULL) {
-        if (found->state != AGG_SLOT_OPEN &&
+    if (found < AGG_SLOTS) {
+        if (se->state[found] != AGG_SLOT_OPEN &&
             a->watermark_ns - end > a->cfg.lateness_ns) {
             *v = SV_LATE_DROP;
             return NULL;
         }
-        return found;
+        return &se->slot[found];
     }
     if (a->watermark_ns - end > a->cfg.lateness_ns) {
         *v = SV_LATE_DROP;
@@ -512,65 +519,71 @@ static struct agg_slot *slot_for(struct agg *a, struct agg_stream *s,
     /* Not seen before. Reuse an empty slot, or the oldest emitted one
      * that is past the lateness horizon. */
     for (i = 0; i < AGG_SLOTS; i++) {
-        struct agg_slot *sl = &se->slot[i];
-        if (sl->state == AGG_SLOT_EMPTY) {
-            free_slot = sl;
+        if (se->state[i] == AGG_SLOT_EMPTY) {
+            free_ix = i;
             break;
         }
-        if (sl->state == AGG_SLOT_CLOSED &&
-            (oldest == NULL || sl->start_ns < oldest->start_ns)) {
-            oldest = sl;
+        if (se->state[i] == AGG_SLOT_CLOSED &&
+            (oldest == AGG_SLOTS || se->start_ns[i] < se->start_ns[oldest])) {
+            oldest = i;
         }
     }
-    if (free_slot == NULL) {
-        if (oldest == NULL || a->watermark_ns - (oldest->start_ns +
-                                                 se->interval_ns) <=
-                                  a->cfg.lateness_ns) {
+    if (free_ix == AGG_SLOTS) {
+        if (oldest == AGG_SLOTS ||
+            a->watermark_ns - (se->start_ns[oldest] + se->interval_ns) <=
+                a->cfg.lateness_ns) {
             /* Every slot is open or still revisable: the event is far in
              * the future (a skewed exchange clock). */
             *v = SV_FUTURE_DROP;
             return NULL;
         }
-        free_slot = oldest;
+        free_ix = oldest;
     }
-    memset(free_slot, 0, sizeof *free_slot);
-    se->last_slot = (unsigned)(free_slot - se->slot);
-    free_slot->state = AGG_SLOT_OPEN;
-    free_slot->start_ns = start;
+    sl = &se->slot[free_ix];
+    memset(sl, 0, sizeof *sl);
+    se->last_slot = free_ix;
+    se->state[free_ix] = AGG_SLOT_OPEN;
+    se->start_ns[free_ix] = start;
     if (start < s->first_ns) {
-        free_slot->flags |= BAR_F_PARTIAL_START;
+        sl->flags |= BAR_F_PARTIAL_START;
     }
     if (end + a->cfg.grace_ns <= a->watermark_ns) {
         /* Its close time has passed: it is emitted at the next advance,
          * as revision 0 with close_reason timer. */
-        free_slot->state = AGG_SLOT_DIRTY;
-        free_slot->revision = UINT32_MAX; /* +1 wraps to 0 at emit */
+        se->state[free_ix] = AGG_SLOT_DIRTY;
+        sl->revision = UINT32_MAX; /* +1 wraps to 0 at emit */
     }
     /* A new open or dirty slot only brings agg_next_deadline's answer
      * forward: kept up to date here, not recomputed over every series
      * (which, with a slot opening per series and interval, would make
      * the cost per bar quadratic in the series). */
     if (a->dl_valid) {
-        if (free_slot->state == AGG_SLOT_OPEN) {
+        if (se->state[free_ix] == AGG_SLOT_OPEN) {
             int64_t d = end + a->cfg.grace_ns;
             a->dl_open = d < a->dl_open ? d : a->dl_open;
         } else {
             a->dl_dirty = true;
         }
     }
-    return free_slot;
+    return sl;
 }
 
 /* A closed slot changed: a revision is due. */
-static void touch(struct agg *a, struct agg_slot *sl)
+static void touch(struct agg *a, struct agg_series *se,
+                  const struct agg_slot *sl)
 {
-    if (sl->state == AGG_SLOT_CLOSED) {
-        sl->state = AGG_SLOT_DIRTY;
+    size_t i = (size_t)(sl - se->slot);
+
+    if (se->state[i] == AGG_SLOT_CLOSED) {
+        se->state[i] = AGG_SLOT_DIRTY;
         a->dl_dirty = true; /* as agg_next_deadline would find */
         a->st.late_revisions++;
     }
 }
 
+/* first <= last always (arrival makes every order key distinct), so an
+ * event after the newest is not before the oldest: the oldest is read
+ * only for an event out of order. */
 static void add_px(struct agg_slot *sl, const struct agg_ord *o, double px)
 {
     if (!sl->has_px) {
@@ -586,15 +599,14 @@ static void add_px(struct agg_slot *sl, const struct agg_ord *o, double px)
     if (px < sl->low) {
         sl->low = px;
     }
-    if (ord_cmp(o, &sl->first) < 0) {
+    if (ord_cmp(o, &sl->last) > 0) {
+        sl->last = *o;
+        sl->close = px;
+    } else if (ord_cmp(o, &sl->first) < 0) {
         sl->first = *o;
         if (!sl->open_fixed) {
             sl->open = px;
         }
-    }
-    if (ord_cmp(o, &sl->last) > 0) {
-        sl->last = *o;
-        sl->close = px;
     }
 }
 
@@ -718,7 +730,7 @@ int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns)
             sl->sell += qty;
         }
         sl->trades++;
-        touch(a, sl);
+        touch(a, se, sl);
     }
     return MD_OK;
 }
@@ -825,7 +837,7 @@ int agg_cccagg(struct agg *a, const struct cc_ticker_state *st,
             sl->notional += dq;
             sl->has_volume = true;
         }
-        touch(a, sl);
+        touch(a, se, sl);
     }
     return MD_OK;
 }
@@ -893,7 +905,7 @@ int agg_ohlc(struct agg *a, const struct cc_ohlc *c, int64_t now_ns)
         sl->trades = (c->has & CC_OH_TOTALTRADES) && c->totaltrades >= 0
                          ? (uint64_t)c->totaltrades
                          : 0;
-        touch(a, sl);
+        touch(a, se, sl);
     }
     return MD_OK;
 }
@@ -949,7 +961,7 @@ void agg_gap_close(struct agg *a, int64_t at_ns)
 
 static void fill_bar(const struct agg *a, const struct agg_stream *s,
                      const struct agg_series *se, const struct agg_slot *sl,
-                     uint8_t reason, struct bar *b)
+                     int64_t start, uint8_t reason, struct bar *b)
 {
     memset(b, 0, sizeof *b);
     memcpy(b->market, s->market, sizeof b->market);
@@ -957,12 +969,12 @@ static void fill_bar(const struct agg *a, const struct agg_stream *s,
     memcpy(b->quote, s->quote, sizeof b->quote);
     b->interval_s = se->interval_ns / NS_PER_S;
     b->source = s->source;
-    b->start_ms = sl->start_ns / NS_PER_MS;
-    b->end_ms = (sl->start_ns + se->interval_ns) / NS_PER_MS;
+    b->start_ms = start / NS_PER_MS;
+    b->end_ms = (start + se->interval_ns) / NS_PER_MS;
     b->revision = sl->revision;
     b->close_reason = reason;
     b->flags = sl->flags;
-    gap_flags(a, sl->start_ns, sl->start_ns + se->interval_ns, &b->flags);
+    gap_flags(a, start, start + se->interval_ns, &b->flags);
     if (sl->has_px) {
         b->has |= BAR_HAS_OHLC;
         b->open = sl->open;
@@ -1026,16 +1038,17 @@ static void cccagg_open(struct agg_series *se, struct agg_slot *sl)
 /* Emit slot sl of series se: a first emission (timer/flush) or a
  * revision. */
 static int emit(struct agg *a, struct agg_stream *s, struct agg_series *se,
-                struct agg_slot *sl, uint8_t reason, struct agg_out *out)
+                unsigned ix, uint8_t reason, struct agg_out *out)
 {
+    struct agg_slot *sl = &se->slot[ix];
     struct bar *b;
-    int64_t end = sl->start_ns + se->interval_ns;
+    int64_t end = se->start_ns[ix] + se->interval_ns;
     int rc = push(out, &b);
 
     if (rc != MD_OK) {
         return rc;
     }
-    if (sl->state == AGG_SLOT_DIRTY) {
+    if (se->state[ix] == AGG_SLOT_DIRTY) {
         /* UINT32_MAX + 1 == 0: the first emission of a bucket that got
          * its first event after its close time: closed at once (timer). */
         sl->revision++;
@@ -1046,9 +1059,9 @@ static int emit(struct agg *a, struct agg_stream *s, struct agg_series *se,
         end >= se->emitted_until_ns) {
         cccagg_open(se, sl);
     }
-    fill_bar(a, s, se, sl, reason, b);
+    fill_bar(a, s, se, sl, se->start_ns[ix], reason, b);
     a->st.bars++;
-    sl->state = AGG_SLOT_CLOSED;
+    se->state[ix] = AGG_SLOT_CLOSED;
     a->dl_valid = false;
     if (end >= se->emitted_until_ns) {
         se->emitted_until_ns = end;
@@ -1079,12 +1092,11 @@ static int emit_empty(struct agg *a, struct agg_stream *s,
             return rc;
         }
         memset(&tmp, 0, sizeof tmp);
-        tmp.start_ns = t;
         tmp.has_px = true;
         tmp.open = tmp.high = tmp.low = tmp.close = se->last_close;
         tmp.has_volume = true;
         tmp.flags = BAR_F_SYNTHETIC;
-        fill_bar(a, s, se, &tmp, BAR_CLOSE_TIMER, b);
+        fill_bar(a, s, se, &tmp, t, BAR_CLOSE_TIMER, b);
         b->has &= ~(uint32_t)(BAR_HAS_FIRSTLAST | BAR_HAS_VWAP);
         a->st.bars++;
         a->st.synthetic++;
@@ -1099,40 +1111,40 @@ static int series_advance(struct agg *a, struct agg_stream *s,
                           struct agg_out *out)
 {
     for (;;) {
-        struct agg_slot *next = NULL;
-        unsigned i;
+        unsigned i, next = AGG_SLOTS;
         int rc;
 
         for (i = 0; i < AGG_SLOTS; i++) {
-            struct agg_slot *sl = &se->slot[i];
             bool due;
-            if (sl->state == AGG_SLOT_DIRTY) {
+            if (se->state[i] == AGG_SLOT_DIRTY) {
                 due = true;
-            } else if (sl->state == AGG_SLOT_OPEN) {
-                due = flush || sl->start_ns + se->interval_ns +
+            } else if (se->state[i] == AGG_SLOT_OPEN) {
+                due = flush || se->start_ns[i] + se->interval_ns +
                                        a->cfg.grace_ns <=
                                    a->watermark_ns;
             } else {
                 due = false;
             }
-            if (due && (next == NULL || sl->start_ns < next->start_ns)) {
-                next = sl;
+            if (due && (next == AGG_SLOTS ||
+                        se->start_ns[i] < se->start_ns[next])) {
+                next = i;
             }
         }
-        if (next == NULL) {
+        if (next == AGG_SLOTS) {
             return MD_OK;
         }
-        if (next->state == AGG_SLOT_OPEN && se->emitted_until_ns > 0 &&
-            next->start_ns > se->emitted_until_ns) {
-            rc = emit_empty(a, s, se, se->emitted_until_ns, next->start_ns,
-                            out);
+        if (se->state[next] == AGG_SLOT_OPEN && se->emitted_until_ns > 0 &&
+            se->start_ns[next] > se->emitted_until_ns) {
+            rc = emit_empty(a, s, se, se->emitted_until_ns,
+                            se->start_ns[next], out);
             if (rc != MD_OK) {
                 return rc;
             }
         }
         rc = emit(a, s, se, next,
-                  flush && next->state == AGG_SLOT_OPEN ? BAR_CLOSE_FLUSH
-                                                        : BAR_CLOSE_TIMER,
+                  flush && se->state[next] == AGG_SLOT_OPEN
+                      ? BAR_CLOSE_FLUSH
+                      : BAR_CLOSE_TIMER,
                   out);
         if (rc != MD_OK) {
             return rc;
@@ -1163,8 +1175,8 @@ static int advance_all(struct agg *a, bool flush, struct agg_out *out)
                     unsigned j;
                     bool pending = false;
                     for (j = 0; j < AGG_SLOTS; j++) {
-                        pending |= se->slot[j].state == AGG_SLOT_OPEN &&
-                                   se->slot[j].start_ns < upto;
+                        pending |= se->state[j] == AGG_SLOT_OPEN &&
+                                   se->start_ns[j] < upto;
                     }
                     if (!pending) {
                         rc = emit_empty(a, s, se, se->emitted_until_ns, upto,
@@ -1207,12 +1219,11 @@ int64_t agg_next_deadline(struct agg *a)
             for (i = 0; i < a->cfg.n_intervals; i++) {
                 const struct agg_series *se = &s->series[i];
                 for (j = 0; j < AGG_SLOTS; j++) {
-                    const struct agg_slot *sl = &se->slot[j];
-                    if (sl->state == AGG_SLOT_OPEN) {
-                        int64_t d = sl->start_ns + se->interval_ns +
+                    if (se->state[j] == AGG_SLOT_OPEN) {
+                        int64_t d = se->start_ns[j] + se->interval_ns +
                                     a->cfg.grace_ns;
                         best = d < best ? d : best;
-                    } else if (sl->state == AGG_SLOT_DIRTY) {
+                    } else if (se->state[j] == AGG_SLOT_DIRTY) {
                         a->dl_dirty = true;
                     }
                 }
@@ -1251,11 +1262,11 @@ static struct agg_slot *find_slot(const struct agg *a, const struct bar *id,
             }
             for (j = 0; j < AGG_SLOTS; j++) {
                 const struct agg_slot *sl = &se->slot[j];
-                if (sl->state != AGG_SLOT_EMPTY &&
-                    sl->state != AGG_SLOT_OPEN &&
-                    !(sl->state == AGG_SLOT_DIRTY &&
+                if (se->state[j] != AGG_SLOT_EMPTY &&
+                    se->state[j] != AGG_SLOT_OPEN &&
+                    !(se->state[j] == AGG_SLOT_DIRTY &&
                       sl->revision == UINT32_MAX) &&
-                    sl->start_ns == id->start_ms * NS_PER_MS) {
+                    se->start_ns[j] == id->start_ms * NS_PER_MS) {
                     *sp = s;
                     *sep = se;
                     return (struct agg_slot *)(uintptr_t)sl;
@@ -1290,7 +1301,8 @@ int agg_emitted_bar(const struct agg *a, const struct bar *id,
     if (sl == NULL) {
         return MD_E_NOTFOUND;
     }
-    fill_bar(a, s, se, sl, BAR_CLOSE_TIMER, out);
+    fill_bar(a, s, se, sl, se->start_ns[sl - se->slot], BAR_CLOSE_TIMER,
+             out);
     return MD_OK;
 }
 

@@ -96,30 +96,40 @@ struct agg_ord {
     char id[BAR_ID_MAX + 1];
 };
 
+/* A bucket's body; its state and start live in the series' index. Laid
+ * out by use, one cache line each (the tables start on a line): what
+ * every event reads and writes, the volumes, the newest event (which each
+ * event in order replaces), and the oldest (read only for an event older
+ * than the newest). */
 struct agg_slot {
-    uint8_t state;  /* enum agg_slot_state */
-    int64_t start_ns;
-    uint32_t revision; /* of the last emission */
-    uint32_t flags;
     bool has_px;
     bool open_fixed; /* CCCAGG: open is the previous close, kept */
-    struct agg_ord first, last; /* open and close events */
-    double open, high, low, close;
-    bar_i128 volume, notional, buy, sell;
-    uint64_t trades;
     bool has_volume;
+    uint32_t revision; /* of the last emission */
+    uint32_t flags;
+    double open, high, low, close;
+    uint64_t trades;
+    bar_i128 volume, notional, buy, sell;
+    struct agg_ord last;  /* the close event */
+    struct agg_ord first; /* the open event */
 };
 
+/* A series: its header and the index of its slots (state and start of
+ * each) first, the slots' bodies after them, so that the scans (a new
+ * bucket, the bar timer, the next deadline) read the three cache lines of
+ * the index, not one line of each of the AGG_SLOTS bodies. */
 struct agg_series {
     int64_t interval_ns;
     int64_t last_start_ns; /* the bucket of the last event (a cache that
                               saves the division): INT64_MIN for none */
+    int64_t emitted_until_ns; /* end of the newest bucket emitted */
+    double last_close;        /* close of the newest emitted bucket */
     unsigned last_slot;    /* the slot it was found in last (a cache that
                               saves the scan of the slots) */
-    struct agg_slot slot[AGG_SLOTS];
-    int64_t emitted_until_ns; /* end of the newest bucket emitted */
     bool has_last_close;
-    double last_close;        /* close of the newest emitted bucket */
+    uint8_t state[AGG_SLOTS];    /* enum agg_slot_state of each slot */
+    int64_t start_ns[AGG_SLOTS]; /* each used slot's bucket start */
+    struct agg_slot slot[AGG_SLOTS];
 };
 
 struct agg_stream {

@@ -157,6 +157,36 @@ int meta_i64(const char *json, const char *outer, const char *name,
     return 0;
 }
 
+/* qsort has no context argument: the book being sorted. One thread. */
+static const struct book *sorting;
+
+static int cmp_order(const void *pa, const void *pb)
+{
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    int c = strcmp(sorting->v[a].key, sorting->v[b].key);
+
+    return c != 0 ? c : (a > b) - (a < b);
+}
+
+/* The answers' indexes by key, then position: book_find's index. */
+static int book_index(struct book *b)
+{
+    size_t i;
+
+    free(b->order);
+    b->order = malloc((b->n ? b->n : 1) * sizeof *b->order);
+    if (b->order == NULL) {
+        return MD_E_NOMEM;
+    }
+    for (i = 0; i < b->n; i++) {
+        b->order[i] = i;
+    }
+    sorting = b;
+    qsort(b->order, b->n, sizeof *b->order, cmp_order);
+    sorting = NULL;
+    return MD_OK;
+}
+
 int book_load(struct book *b, const char *path, char *err,
                      size_t errlen)
 {
@@ -210,6 +240,13 @@ int book_load(struct book *b, const char *path, char *err,
     }
     free(pending_key);
     b->rd = r;
+    if (rc == MD_E_NOTFOUND || rc == MD_OK) {
+        rc = book_index(b);
+        if (rc != MD_OK) {
+            snprintf(err, errlen, "%s", md_strerror(rc));
+            return rc;
+        }
+    }
     if (rc != MD_E_NOTFOUND && rc != MD_OK) {
         snprintf(err, errlen, "%s", *store_reader_errmsg(r) != '\0'
                                         ? store_reader_errmsg(r)
@@ -241,13 +278,23 @@ int book_body(struct book *b, const struct answer *a, char **out,
     return MD_OK;
 }
 
+/* Binary search for the key's first answer, then the first unused of its
+ * group: answers are used in order, so the used ones lead each group. */
 struct answer *book_find(struct book *b, const char *key)
 {
-    size_t i;
+    size_t lo = 0, hi = b->n;
 
-    for (i = 0; i < b->n; i++) {
-        if (!b->v[i].used && strcmp(b->v[i].key, key) == 0) {
-            return &b->v[i];
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(b->v[b->order[mid]].key, key) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    for (; lo < b->n && strcmp(b->v[b->order[lo]].key, key) == 0; lo++) {
+        if (!b->v[b->order[lo]].used) {
+            return &b->v[b->order[lo]];
         }
     }
     return NULL;
@@ -261,6 +308,7 @@ void book_free(struct book *b)
         free(b->v[i].key);
     }
     free(b->v);
+    free(b->order);
     store_reader_close(b->rd);
 }
 

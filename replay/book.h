@@ -25,6 +25,7 @@ struct answer {
 struct book {
     struct answer *v;
     size_t n, cap;
+    size_t *order; /* v's indexes by key, then position (book_find) */
     struct store_reader *rd; /* the capture, for the bodies */
 };
 
