@@ -156,6 +156,7 @@ static void rollback(struct core *c)
     c->st.bars_rolled_back += closed;
     c->lost_unnoted += closed;
     c->s = c->stg.s;
+    bars_queue_rebuild(c); /* the ring's content is not in the undo log */
     c->feed.have_offset = c->stg.have_offset;
     c->feed.offset_ns = c->stg.offset_ns;
     if (c->stg.saved & (1u << MD_M_CONN)) {
@@ -789,6 +790,13 @@ static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
         case MD_A_REQUEUE:
             rc = bars_requeue(c);
             break;
+        case MD_A_REQUEUE_ALL:
+            rc = bars_requeue_all(c);
+            break;
+        case MD_A_DEAD_LETTER:
+            rc = bars_dead_letter(c, a);
+            break;
+        case MD_A_PRODUCER_RESET:
         case MD_A_INVALID:
         case MD_A_TRACE:
         case MD_A_ARM_TIMER:
@@ -894,6 +902,9 @@ static int valid_input(const struct core_in *in)
         /* what the Kafka shell reports; the rest is the core's own */
         return in->input == PUB_I_PUBLISH_SUCCESS ||
                in->input == PUB_I_PUBLISH_FAILURE ||
+               in->input == PUB_I_PUBLISH_REJECTED ||
+               in->input == PUB_I_QUEUE_FULL ||
+               in->input == PUB_I_PRODUCER_FATAL ||
                in->input == PUB_I_TOPIC_CREATED ||
                in->input == PUB_I_TOPIC_FAILED;
     case CORE_IN_TIMER:
@@ -914,13 +925,19 @@ static int from_old_socket(const struct core *c, const struct core_in *in)
            in->conn_id != c->conn.conn_id;
 }
 
-/* A delivery report must name a bar in flight; anything else (a report
- * for a bar already given up, or no bar at all) is not the publisher's
- * input. */
+/* A delivery report (or a refusal at once) must name a bar in flight;
+ * anything else (a report for a bar already given up, or no bar at all)
+ * is not the publisher's input, nor a fatal error with no bar in flight
+ * (an idempotent producer fails fatally only on a delivery). */
 static int stale_report(struct core *c, const struct core_in *in)
 {
+    if (in->kind == CORE_IN_PUB && in->input == PUB_I_PRODUCER_FATAL) {
+        return c->s.n_inflight == 0;
+    }
     if (in->kind != CORE_IN_PUB || (in->input != PUB_I_PUBLISH_SUCCESS &&
-                                    in->input != PUB_I_PUBLISH_FAILURE)) {
+                                    in->input != PUB_I_PUBLISH_FAILURE &&
+                                    in->input != PUB_I_PUBLISH_REJECTED &&
+                                    in->input != PUB_I_QUEUE_FULL)) {
         return 0;
     }
     if (in->bar_id == 0 || in->bar_id >= c->s.next_id ||
@@ -1018,7 +1035,9 @@ static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
         break;
     case CORE_IN_PUB:
         if (in->input == PUB_I_PUBLISH_SUCCESS ||
-            in->input == PUB_I_PUBLISH_FAILURE) {
+            in->input == PUB_I_PUBLISH_FAILURE ||
+            in->input == PUB_I_PUBLISH_REJECTED ||
+            in->input == PUB_I_QUEUE_FULL) {
             c->stg.report_id = in->bar_id;
         }
         PUSH(q, MD_M_PUB, in->input, in->n);
@@ -1057,6 +1076,7 @@ static bool internal(uint8_t kind)
 {
     return kind == MD_A_FETCH || kind == MD_A_FETCH_DONE ||
            kind == MD_A_FETCH_FAILED || kind == MD_A_REQUEUE ||
+           kind == MD_A_REQUEUE_ALL ||
            kind == MD_A_GAP_OPEN || kind == MD_A_GAP_CLOSED;
 }
 

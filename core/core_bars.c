@@ -150,7 +150,22 @@ int bars_discard(struct core *c, struct md_action *a)
     return MD_OK;
 }
 
-/* REQUEUE: the reported bar goes back to the tail of the queue. */
+void bars_queue_rebuild(struct core *c)
+{
+    const uint64_t ring = 2 * c->bar_cap;
+    uint64_t id, n = 0;
+
+    for (id = c->s.lo; id < c->s.next_id; id++) {
+        if (c->bar_state[id & (c->bar_cap - 1)] == CORE_BAR_QUEUED) {
+            c->queue[(c->s.q_head + n) % ring] = id;
+            n++;
+        }
+    }
+    c->s.q_n = n;
+}
+
+/* REQUEUE: the reported bar goes back to the queue, in its place (a
+ * failure is rare: the queue is rebuilt, not searched). */
 int bars_requeue(struct core *c)
 {
     uint64_t id = c->stg.report_id;
@@ -159,8 +174,38 @@ int bars_requeue(struct core *c)
         return MD_E_STATE;
     }
     bars_set_state(c, id, CORE_BAR_QUEUED);
-    c->queue[(c->s.q_head + c->s.q_n) % (2 * c->bar_cap)] = id;
-    c->s.q_n++;
+    bars_queue_rebuild(c);
+    return MD_OK;
+}
+
+int bars_requeue_all(struct core *c)
+{
+    uint64_t id;
+
+    if (!bars_ref_room(c, (size_t)c->s.n_inflight)) {
+        return MD_E_STATE;
+    }
+    for (id = c->s.lo; id < c->s.next_id; id++) {
+        if (c->bar_state[id & (c->bar_cap - 1)] == CORE_BAR_INFLIGHT) {
+            bars_set_state(c, id, CORE_BAR_QUEUED);
+        }
+    }
+    bars_queue_rebuild(c);
+    return MD_OK;
+}
+
+int bars_dead_letter(struct core *c, struct md_action *a)
+{
+    uint64_t id = c->stg.report_id;
+
+    if (id == 0 || !bars_ref_room(c, 1)) {
+        return MD_E_STATE;
+    }
+    bars_set_state(c, id, CORE_BAR_FREE);
+    c->stg.ref[c->stg.n_ref] = bars_at(c, id);
+    a->n = 1;
+    a->arg = 1;
+    a->p.bars = &c->stg.ref[c->stg.n_ref++];
     return MD_OK;
 }
 

@@ -42,7 +42,19 @@ int bars_produce(struct core *c, struct md_action *a);
  * flush deadline passed) every bar queued or in flight; named in a. */
 int bars_discard(struct core *c, struct md_action *a);
 
-/* REQUEUE: the reported bar goes back to the tail of the queue. */
+/* REQUEUE: the reported bar goes back to the queue, in its place. */
 int bars_requeue(struct core *c);
+
+/* REQUEUE_ALL: every bar in flight goes back to the queue (the producer
+ * died), each in its place. */
+int bars_requeue_all(struct core *c);
+
+/* DEAD_LETTER: the reported bar is given up for good; named in a. */
+int bars_dead_letter(struct core *c, struct md_action *a);
+
+/* The queue from the bars' states: the queued bars in id order, which is
+ * the order they were made, so a series' bars go out in order whatever
+ * failed and came back. */
+void bars_queue_rebuild(struct core *c);
 
 #endif /* CORE_INT_H */

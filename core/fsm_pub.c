@@ -29,6 +29,9 @@ static const char *const input_names[PUB_I__COUNT] = {
     [PUB_I_TOPIC_FAILED] = "TOPIC_FAILED",
     [PUB_I_STOP] = "STOP",
     [PUB_I_T_FLUSH] = "T_FLUSH",
+    [PUB_I_PUBLISH_REJECTED] = "PUBLISH_REJECTED",
+    [PUB_I_QUEUE_FULL] = "QUEUE_FULL",
+    [PUB_I_PRODUCER_FATAL] = "PRODUCER_FATAL",
 };
 
 static const char *const guard_names[PUB_G__COUNT] = {
@@ -37,6 +40,7 @@ static const char *const guard_names[PUB_G__COUNT] = {
     [PUB_G_LAST] = "last",
     [PUB_G_BUSY] = "busy",
     [PUB_G_TOPIC] = "topic",
+    [PUB_G_HELD] = "held",
 };
 
 static const char *const output_names[PUB_O__COUNT] = {
@@ -63,6 +67,15 @@ static const char *const output_names[PUB_O__COUNT] = {
     [PUB_O_FINISH_ACK] = "FINISH_ACK",
     [PUB_O_FINISH_LOSE] = "FINISH_LOSE",
     [PUB_O_ABANDON] = "ABANDON",
+    [PUB_O_DEAD_LETTER] = "DEAD_LETTER",
+    [PUB_O_FINISH_DEAD_LETTER] = "FINISH_DEAD_LETTER",
+    [PUB_O_HANDLE_ERROR_FATAL] = "HANDLE_ERROR_FATAL",
+    [PUB_O_REQUEUE_ALL] = "REQUEUE_ALL",
+    [PUB_O_REPRODUCE] = "REPRODUCE",
+    [PUB_O_BACKPRESSURE] = "BACKPRESSURE",
+    [PUB_O_GIVE_BACK] = "GIVE_BACK",
+    [PUB_O_GIVE_BACK_WAIT] = "GIVE_BACK_WAIT",
+    [PUB_O_RESUME] = "RESUME",
 };
 
 #define R FSM_R
@@ -76,11 +89,19 @@ static const char *const output_names[PUB_O__COUNT] = {
 #define LAST PUB_G_LAST
 #define BUSY PUB_G_BUSY
 #define TOPIC PUB_G_TOPIC
+#define HELD PUB_G_HELD
 
 /* No bar in flight: a delivery report cannot arrive. */
 #define NODR(s) C1(U, S(s), O(NONE))
 /* No Admin request outstanding: no topic result can arrive. */
 #define NOADMIN(s) C1(U, S(s), O(NONE))
+/* The producer refuses bars at once only in the step after a produce
+ * (PUBLISHING, DRAINING, or ERROR after the first refusal of a batch). */
+#define NOQF(s) C1(U, S(s), O(NONE))
+/* A fatal error is a producer's with bars in flight (an idempotent
+ * producer fails fatally only on a delivery); the composition counts one
+ * with none in flight as stale and never passes it on. */
+#define NOFATAL(s) C1(U, S(s), O(NONE))
 /* Stop with or without work left. */
 #define STOP_BUSY C2(R, BUSY, S(DRAINING), O(FLUSH), S(STOPPED), O(FINISH))
 
@@ -99,6 +120,9 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
         [PUB_I_TOPIC_FAILED] = NOADMIN(IDLE),
         [PUB_I_STOP] = C1(R, S(STOPPED), O(FINISH)),
         [PUB_I_T_FLUSH] = C1(U, S(IDLE), O(NONE)),
+        [PUB_I_PUBLISH_REJECTED] = NODR(IDLE),
+        [PUB_I_QUEUE_FULL] = NOQF(IDLE),
+        [PUB_I_PRODUCER_FATAL] = NOFATAL(IDLE),
     },
     [PUB_S_FETCHING] = {
         [PUB_I_FETCH_DATA] = C1(R, S(FETCHING), O(START_FETCH)),
@@ -114,6 +138,9 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
         [PUB_I_TOPIC_FAILED] = NOADMIN(FETCHING),
         [PUB_I_STOP] = C1(R, S(STOPPED), O(FINISH)),
         [PUB_I_T_FLUSH] = C1(U, S(FETCHING), O(NONE)),
+        [PUB_I_PUBLISH_REJECTED] = NODR(FETCHING),
+        [PUB_I_QUEUE_FULL] = NOQF(FETCHING),
+        [PUB_I_PRODUCER_FATAL] = NOFATAL(FETCHING),
     },
     [PUB_S_PUBLISHING] = {
         [PUB_I_FETCH_DATA] = C1(R, S(PUBLISHING), O(START_FETCH)),
@@ -130,6 +157,10 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
         [PUB_I_TOPIC_FAILED] = NOADMIN(PUBLISHING),
         [PUB_I_STOP] = C1(R, S(DRAINING), O(FLUSH)),
         [PUB_I_T_FLUSH] = C1(U, S(PUBLISHING), O(NONE)),
+        [PUB_I_PUBLISH_REJECTED] = C2(R, LAST, S(IDLE), O(DEAD_LETTER),
+                                      S(PUBLISHING), O(DEAD_LETTER)),
+        [PUB_I_QUEUE_FULL] = C1(R, S(ERROR), O(BACKPRESSURE)),
+        [PUB_I_PRODUCER_FATAL] = C1(R, S(ERROR), O(HANDLE_ERROR_FATAL)),
     },
     [PUB_S_ERROR] = {
         [PUB_I_FETCH_DATA] = C1(R, S(ERROR), O(START_FETCH)),
@@ -145,6 +176,9 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
         [PUB_I_TOPIC_FAILED] = NOADMIN(ERROR),
         [PUB_I_STOP] = STOP_BUSY,
         [PUB_I_T_FLUSH] = C1(U, S(ERROR), O(NONE)),
+        [PUB_I_PUBLISH_REJECTED] = C1(R, S(ERROR), O(DEAD_LETTER)),
+        [PUB_I_QUEUE_FULL] = C1(R, S(ERROR), O(GIVE_BACK)),
+        [PUB_I_PRODUCER_FATAL] = C1(R, S(ERROR), O(REQUEUE_ALL)),
     },
     [PUB_S_CREATING_TOPIC] = {
         [PUB_I_FETCH_DATA] = C1(R, S(CREATING_TOPIC), O(START_FETCH)),
@@ -163,6 +197,9 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
         [PUB_I_TOPIC_FAILED] = C1(R, S(ERROR), O(HANDLE_ERROR_TOPIC)),
         [PUB_I_STOP] = STOP_BUSY,
         [PUB_I_T_FLUSH] = C1(U, S(CREATING_TOPIC), O(NONE)),
+        [PUB_I_PUBLISH_REJECTED] = C1(R, S(CREATING_TOPIC), O(DEAD_LETTER)),
+        [PUB_I_QUEUE_FULL] = NOQF(CREATING_TOPIC),
+        [PUB_I_PRODUCER_FATAL] = C1(R, S(CREATING_TOPIC), O(REQUEUE_ALL)),
     },
     [PUB_S_DRAINING] = {
         [PUB_I_FETCH_DATA] = C1(U, S(DRAINING), O(NONE)),
@@ -171,13 +208,18 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
                                      S(DRAINING), O(ACK)),
         [PUB_I_PUBLISH_FAILURE] = C2(R, LAST, S(STOPPED), O(FINISH_LOSE),
                                      S(DRAINING), O(LOSE)),
-        [PUB_I_RESET] = C1(R, S(DRAINING), O(NONE)),
+        [PUB_I_RESET] = C2(R, HELD, S(DRAINING), O(RESUME), S(DRAINING),
+                           O(NONE)),
         [PUB_I_FETCH_FAILURE] = C1(U, S(DRAINING), O(NONE)),
         [PUB_I_CREATE_DYNAMIC_TOPIC] = C1(U, S(DRAINING), O(NONE)),
         [PUB_I_TOPIC_CREATED] = C1(R, S(DRAINING), O(NONE)),
         [PUB_I_TOPIC_FAILED] = C1(R, S(DRAINING), O(NONE)),
         [PUB_I_STOP] = C1(R, S(DRAINING), O(NONE)),
         [PUB_I_T_FLUSH] = C1(R, S(STOPPED), O(ABANDON)),
+        [PUB_I_PUBLISH_REJECTED] = C2(R, LAST, S(STOPPED), O(FINISH_DEAD_LETTER),
+                                      S(DRAINING), O(DEAD_LETTER)),
+        [PUB_I_QUEUE_FULL] = C1(R, S(DRAINING), O(GIVE_BACK_WAIT)),
+        [PUB_I_PRODUCER_FATAL] = C1(R, S(DRAINING), O(REPRODUCE)),
     },
     [PUB_S_STOPPED] = {
         [PUB_I_FETCH_DATA] = C1(U, S(STOPPED), O(NONE)),
@@ -193,6 +235,9 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
         [PUB_I_TOPIC_FAILED] = C1(R, S(STOPPED), O(NONE)),
         [PUB_I_STOP] = C1(R, S(STOPPED), O(NONE)),
         [PUB_I_T_FLUSH] = C1(U, S(STOPPED), O(NONE)),
+        [PUB_I_PUBLISH_REJECTED] = NODR(STOPPED),
+        [PUB_I_QUEUE_FULL] = NOQF(STOPPED),
+        [PUB_I_PRODUCER_FATAL] = NOFATAL(STOPPED),
     },
 };
 
@@ -217,6 +262,7 @@ void pub_config_default(struct pub_config *cfg)
     cfg->retry_min_ns = 1 * MD_NS_PER_S;
     cfg->retry_max_ns = 30 * MD_NS_PER_S;
     cfg->flush_timeout_ns = 10 * MD_NS_PER_S;
+    cfg->backpressure_ns = 100 * MD_NS_PER_MS;
 }
 
 void pub_init(struct pub *m, const struct pub_config *cfg,
@@ -245,12 +291,15 @@ uint32_t pub_guards(const struct pub *m, const struct pub_in *in)
     if (m->topic_pending) {
         g |= 1u << PUB_G_TOPIC;
     }
+    if (m->queued > 0) {
+        g |= 1u << PUB_G_HELD;
+    }
     return g;
 }
 
 /* Timer inputs: the timer each one reports (RESET is also what the retry
- * timer delivers; an operator RESET finds it armed only in ERROR, whose
- * every RESET arm cancels it). */
+ * timer delivers; an operator RESET finds it armed only in ERROR and in
+ * DRAINING with bars held, whose every RESET arm cancels it). */
 static const uint8_t input_timer[PUB_I__COUNT] = {
     [PUB_I_RESET] = MD_T_PUB_RETRY,
     [PUB_I_T_FLUSH] = MD_T_PUB_FLUSH,
@@ -259,6 +308,11 @@ static const uint8_t input_timer[PUB_I__COUNT] = {
 static void produce_queued(struct pub *m, mono_ns t, struct md_out *out)
 {
     if (m->queued > 0) {
+        if (m->fatal) {
+            /* the producer died: a new one produces */
+            fsm__act(out, t, MD_A_PRODUCER_RESET, 0);
+            m->fatal = 0;
+        }
         fsm__act(out, t, MD_A_PRODUCE, m->queued);
         m->st.produced += m->queued;
         m->inflight += m->queued;
@@ -311,6 +365,60 @@ static void arm_retry(struct pub *m, mono_ns t, struct md_out *out)
     fsm__arm(out, &m->timers, t, MD_T_PUB_RETRY, t + delay);
 }
 
+/* A bar refused for good: dead-lettered, never produced again. */
+static void dead_letter(struct pub *m, mono_ns t, struct md_out *out)
+{
+    if (m->inflight > 0) {
+        m->inflight--;
+    }
+    m->st.dead_lettered++;
+    fsm__act(out, t, MD_A_DEAD_LETTER, 1);
+    fsm__note(out, t, MD_N_DEAD_LETTER, 1);
+}
+
+/* The producer died: every bar in flight goes back to the queue, in
+ * order; the next produce makes a new producer first. */
+static void requeue_all(struct pub *m, mono_ns t, struct md_out *out)
+{
+    m->st.fatal_errors++;
+    fsm__note(out, t, MD_N_PRODUCER_FATAL, m->inflight);
+    if (m->inflight > 0) {
+        fsm__act(out, t, MD_A_REQUEUE_ALL, m->inflight);
+        m->queued += m->inflight;
+        m->inflight = 0;
+    }
+    m->fatal = 1;
+}
+
+/* A bar the producer refused at once goes back to the queue: not a
+ * failure (nothing counted as failed), a wait. */
+static void give_back(struct pub *m, mono_ns t, struct md_out *out)
+{
+    if (m->inflight > 0) {
+        m->inflight--;
+    }
+    m->st.backpressure++;
+    m->st.produced--;
+    m->queued++;
+    fsm__act(out, t, MD_A_REQUEUE, 1);
+}
+
+/* The short wait after a refusal: the retry timer, not counted as an
+ * error, no back-off. */
+static void arm_wait(struct pub *m, mono_ns t, struct md_out *out)
+{
+    fsm__note(out, t, MD_N_BACKPRESSURE, m->inflight);
+    fsm__arm(out, &m->timers, t, MD_T_PUB_RETRY, t + m->cfg.backpressure_ns);
+}
+
+/* Cancel the retry timer if it is armed (a wait for room may not be). */
+static void cancel_wait(struct pub *m, mono_ns t, struct md_out *out)
+{
+    if (m->timers & (1u << MD_T_PUB_RETRY)) {
+        fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
+    }
+}
+
 static void create_topic(struct pub *m, mono_ns t, struct md_out *out)
 {
     fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
@@ -336,6 +444,7 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         break;
     case PUB_O_START_PUBLISH:
         m->queued += in->n;
+        cancel_wait(m, t, out); /* all that waits is produced */
         produce_queued(m, t, out);
         break;
     case PUB_O_START_PUBLISH_QUEUED:
@@ -413,7 +522,45 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         lose(m, t, out);
         fsm__cancel(out, &m->timers, t, MD_T_PUB_FLUSH);
         break;
+    case PUB_O_DEAD_LETTER:
+        dead_letter(m, t, out);
+        break;
+    case PUB_O_FINISH_DEAD_LETTER:
+        dead_letter(m, t, out);
+        fsm__cancel(out, &m->timers, t, MD_T_PUB_FLUSH);
+        break;
+    case PUB_O_HANDLE_ERROR_FATAL:
+        requeue_all(m, t, out);
+        arm_retry(m, t, out);
+        break;
+    case PUB_O_REQUEUE_ALL:
+        requeue_all(m, t, out);
+        break;
+    case PUB_O_REPRODUCE:
+        requeue_all(m, t, out);
+        cancel_wait(m, t, out);
+        produce_queued(m, t, out);
+        break;
+    case PUB_O_BACKPRESSURE:
+        give_back(m, t, out);
+        arm_wait(m, t, out);
+        break;
+    case PUB_O_GIVE_BACK:
+        give_back(m, t, out);
+        break;
+    case PUB_O_GIVE_BACK_WAIT:
+        give_back(m, t, out);
+        if (!(m->timers & (1u << MD_T_PUB_RETRY))) {
+            arm_wait(m, t, out);
+        }
+        break;
+    case PUB_O_RESUME:
+        /* as every RESET arm: the retry timer, fired or not, is over */
+        fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
+        produce_queued(m, t, out);
+        break;
     case PUB_O_ABANDON:
+        cancel_wait(m, t, out);
         m->st.lost += m->inflight + m->queued;
         if (m->inflight + m->queued > 0) {
             fsm__act(out, t, MD_A_DISCARD, m->inflight + m->queued);
@@ -447,8 +594,13 @@ int pub_check(const struct pub *m, char *why, size_t why_size)
     case PUB_S_CREATING_TOPIC:
         break;
     case PUB_S_DRAINING:
-        want = 1u << MD_T_PUB_FLUSH;
-        publishing = 1;
+        /* the retry timer exactly while bars wait for room */
+        want = 1u << MD_T_PUB_FLUSH |
+               (m->queued > 0 ? 1u << MD_T_PUB_RETRY : 0u);
+        if (m->queued + m->inflight == 0) {
+            return fsm__broken(why, why_size, d, m->state,
+                               "draining with nothing outstanding");
+        }
         break;
     case PUB_S_STOPPED:
         counts_zero = 1;

@@ -7,14 +7,32 @@
  * bars in flight, queues bars while in ERROR or CREATING_TOPIC, and leaves
  * ERROR on its own back-off timer (MD_T_PUB_RETRY delivers RESET).
  *
- * Bars are counted, not stored: the shell keeps the encoded bars in a FIFO
- * and MD_A_PRODUCE(n) means "produce the next n from its head". A failed
- * delivery is decided by the machine in the same step: MD_A_REQUEUE(1)
- * puts that bar back in the queue (it will be produced again), or
- * MD_A_DISCARD(1) gives it up (while draining). ABANDON, at the flush
- * deadline, emits MD_A_DISCARD(queued + inflight): everything still
- * outstanding, queued or in flight, is given up (reports of bars in
- * flight may still arrive and are ignored). Pure: no I/O. */
+ * Bars are counted, not stored: the core keeps them in its bar store, the
+ * queue in the order they were made (bar ids), and MD_A_PRODUCE(n) means
+ * "produce the next n from its head". librdkafka retries inside itself,
+ * so a failed delivery report is final, and says which of three kinds of
+ * failure it was:
+ *   PUBLISH_FAILURE   timed out: the bar goes back to the queue, in its
+ *                     place (MD_A_REQUEUE), to be produced again;
+ *   PUBLISH_REJECTED  refused for what the bar is (too large, not
+ *                     authorised): dead-lettered (MD_A_DEAD_LETTER),
+ *                     never produced again, and publishing goes on;
+ *   PRODUCER_FATAL    the producer is dead (rd_kafka_fatal_error, e.g. a
+ *                     gapless-guarantee breach or fencing): every bar in
+ *                     flight goes back to the queue in order
+ *                     (MD_A_REQUEUE_ALL) and the next produce first makes
+ *                     a new producer (MD_A_PRODUCER_RESET).
+ * QUEUE_FULL is the producer refusing a bar at once (its local queue is
+ * full): back-pressure, not an error; the bar goes back to the queue and
+ * is produced again after a short wait. While draining, a failed bar is
+ * given up (MD_A_DISCARD(1)); ABANDON, at the flush deadline, emits
+ * MD_A_DISCARD(queued + inflight): everything still outstanding is given
+ * up (reports of bars in flight may still arrive and are ignored). The
+ * queue is always in bar order, a bar that comes back returns to its
+ * place; with librdkafka's idempotence, gapless guarantee and no message
+ * timeout (docs/bars.md), the only failure with later bars in flight is
+ * a fatal one, which gives them all back, so a series' bars also arrive
+ * in order. Pure: no I/O. */
 #ifndef FSM_PUB_H
 #define FSM_PUB_H
 
@@ -35,8 +53,10 @@
  *                   still counted.
  *   CREATING_TOPIC  an Admin CreateTopics is outstanding; bars queue; no
  *                   timer armed.
- *   DRAINING        shutting down: bars in flight (>= 1), none queued;
- *                   exactly the flush timer armed.
+ *   DRAINING        shutting down: bars in flight or queued (>= 1);
+ *                   the flush timer armed, and the retry timer exactly
+ *                   while bars are queued (they wait for room in the
+ *                   producer's queue).
  *   STOPPED         final; nothing queued or in flight, no timer. */
 enum pub_state {
     PUB_S_INVALID = 0,
@@ -64,6 +84,11 @@ enum pub_input {
     PUB_I_TOPIC_FAILED,         /* new: Admin result failed */
     PUB_I_STOP,                 /* new: shut down */
     PUB_I_T_FLUSH,              /* new: timer MD_T_PUB_FLUSH */
+    PUB_I_PUBLISH_REJECTED,     /* new: one delivery report, failed for
+                                   good (that bar only) */
+    PUB_I_QUEUE_FULL,           /* new: the producer refused one bar at
+                                   once: its queue is full */
+    PUB_I_PRODUCER_FATAL,       /* new: the producer failed fatally */
     PUB_I__COUNT
 };
 
@@ -73,6 +98,7 @@ enum pub_guard {
     PUB_G_LAST,  /* this report settles the last bar: in flight 1, queued 0 */
     PUB_G_BUSY,  /* bars queued or in flight */
     PUB_G_TOPIC, /* a topic still has to be created */
+    PUB_G_HELD,  /* bars queued */
     PUB_G__COUNT
 };
 
@@ -113,6 +139,22 @@ enum pub_output {
                                    lost (discard, note); cancel flush */
     PUB_O_ABANDON,              /* flush overdue: discard all that is
                                    outstanding, queued and in flight */
+    PUB_O_DEAD_LETTER,          /* one bar refused for good: dead-letter */
+    PUB_O_FINISH_DEAD_LETTER,   /* the last bar refused while draining:
+                                   dead-letter; cancel flush */
+    PUB_O_HANDLE_ERROR_FATAL,   /* pi HANDLE_ERROR: the producer died:
+                                   requeue all in flight; arm retry */
+    PUB_O_REQUEUE_ALL,          /* the producer died: requeue all in
+                                   flight (a new one produces them) */
+    PUB_O_REPRODUCE,            /* the producer died while draining:
+                                   requeue all in flight, produce again */
+    PUB_O_BACKPRESSURE,         /* a bar refused at once: requeue it; arm
+                                   the retry timer (short wait) */
+    PUB_O_GIVE_BACK,            /* a bar refused at once: requeue it */
+    PUB_O_GIVE_BACK_WAIT,       /* ... while draining: requeue it; arm the
+                                   retry timer if not armed */
+    PUB_O_RESUME,               /* draining: cancel retry; produce what
+                                   queued */
     PUB_O__COUNT
 };
 
@@ -120,6 +162,7 @@ struct pub_config {
     mono_ns retry_min_ns;  /* default 1 s */
     mono_ns retry_max_ns;  /* default 30 s */
     mono_ns flush_timeout_ns; /* default 10 s */
+    mono_ns backpressure_ns;  /* wait after QUEUE_FULL; default 100 ms */
 };
 
 /* n: bars in a DATA_READY; failed requests in a FETCH_FAILURE (>= 1);
@@ -133,6 +176,7 @@ struct pub_in {
 struct pub_stats {
     uint64_t produced, delivered, failed, lost, fetches, fetch_failures;
     uint64_t topics_created, topic_failures, errors;
+    uint64_t dead_lettered, fatal_errors, backpressure;
     uint64_t unreachable; /* cells labelled unreachable taken (note) */
 };
 
@@ -145,6 +189,8 @@ struct pub {
     uint64_t queued;     /* bars held back (shell FIFO) */
     uint64_t inflight;   /* bars produced, report pending */
     uint8_t topic_pending;
+    uint8_t fatal;       /* the producer died: the next produce makes a
+                            new one first (MD_A_PRODUCER_RESET) */
     unsigned attempt;    /* failures since the last delivery */
     uint32_t timers;     /* bit t: timer t armed (MD_T_PUB_*) */
     struct pub_stats st;

@@ -17,8 +17,9 @@ static const char *const act_names[] = {
     "ws_open",      "ws_subscribe", "ws_close",    "rest_send",
     "rest_cancel",  "topic_create", "produce",     "discard",
     "flush",        "bars",
-    "note",         "fetch",        "fetch_done",  "fetch_failed",
-    "requeue",      "gap_open",     "gap_closed",
+    "note",         "dead_letter",  "producer_reset",
+    "fetch",        "fetch_done",   "fetch_failed",
+    "requeue",      "requeue_all",  "gap_open",    "gap_closed",
 };
 _Static_assert(sizeof act_names / sizeof act_names[0] == MD_A__COUNT,
                "act_names out of step with enum md_act_kind");
@@ -33,6 +34,7 @@ static const char *const note_names[] = {
     "tickers_full",     "bars_wait",       "unreachable",
     "subscribe_timeout",
     "backfill_retry",   "backfill_dropped",
+    "dead_letter",      "producer_fatal",  "backpressure",
 };
 _Static_assert(sizeof note_names / sizeof note_names[0] == MD_N__COUNT,
                "note_names out of step with enum md_note");

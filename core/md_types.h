@@ -79,12 +79,19 @@ enum md_act_kind {
     MD_A_FLUSH,         /* flush the producer, bounded by the flush timer */
     MD_A_BARS,          /* bars[0..n) closed: new bars, each with its id */
     MD_A_NOTE,          /* a counted event for logs and metrics: note */
+    MD_A_DEAD_LETTER,   /* bars[0..n) failed for good (refused by the
+                           broker for what they are: too large, not
+                           authorised): write them to the dead-letter
+                           record, never produce them again */
+    MD_A_PRODUCER_RESET, /* the producer failed fatally: destroy it and
+                            create a new one before the next produce */
     /* Internal: machine outputs the composition (core.c) routes to other
      * machines within the step. They never reach the caller's out. */
     MD_A_FETCH,         /* pub -> rest: start a fetch job (arg = job kind) */
     MD_A_FETCH_DONE,    /* rest -> pub: a job finished, arg = bars ready */
     MD_A_FETCH_FAILED,  /* rest -> pub: arg = requests that failed */
     MD_A_REQUEUE,       /* pub: the reported bar goes back to the queue */
+    MD_A_REQUEUE_ALL,   /* pub: every bar in flight goes back to it */
     MD_A_GAP_OPEN,      /* conn: live data stopped at local time arg */
     MD_A_GAP_CLOSED,    /* conn: live again after a gap */
     MD_A__COUNT
@@ -121,6 +128,11 @@ enum md_note {
                               requests */
     MD_N_BACKFILL_DROPPED, /* gap bars older than the REST history: never
                               fetched; arg = bars */
+    MD_N_DEAD_LETTER,      /* a bar the broker refused for good */
+    MD_N_PRODUCER_FATAL,   /* the producer failed fatally; arg = bars in
+                              flight, to be produced again */
+    MD_N_BACKPRESSURE,     /* the producer's queue was full; arg = bars
+                              in flight */
     MD_N__COUNT
 };
 

@@ -203,6 +203,14 @@ static void dispatch(struct loop *l, const struct md_action *a)
         text_ids(l, "discard", a->p.bars, a->n);
         CALL(l->kafka, l->kafka_ctx, discard, t, a->p.bars, a->n);
         break;
+    case MD_A_DEAD_LETTER:
+        text_ids(l, "dead_letter", a->p.bars, a->n);
+        CALL(l->kafka, l->kafka_ctx, dead_letter, t, a->p.bars, a->n);
+        break;
+    case MD_A_PRODUCER_RESET:
+        text(l, "producer_reset\n");
+        CALL(l->kafka, l->kafka_ctx, producer_reset, t);
+        break;
     case MD_A_FLUSH:
         text(l, "flush %" PRIu64 "\n", a->arg);
         CALL(l->kafka, l->kafka_ctx, flush, t, a->arg);
@@ -230,6 +238,7 @@ static void dispatch(struct loop *l, const struct md_action *a)
     case MD_A_FETCH_DONE:
     case MD_A_FETCH_FAILED:
     case MD_A_REQUEUE:
+    case MD_A_REQUEUE_ALL:
     case MD_A_GAP_OPEN:
     case MD_A_GAP_CLOSED:
     case MD_A_INVALID:

@@ -68,6 +68,11 @@ struct loop_kafka_ops {
     void (*discard)(void *ctx, mono_ns t, const struct md_bar *const *bars,
                     size_t n);
     void (*flush)(void *ctx, mono_ns t, uint64_t inflight);
+    /* bars the broker refused for good: keep them aside, never again */
+    void (*dead_letter)(void *ctx, mono_ns t,
+                        const struct md_bar *const *bars, size_t n);
+    /* the producer failed fatally: make a new one (the next produce) */
+    void (*producer_reset)(void *ctx, mono_ns t);
 };
 
 /* Bars out, notes and transitions: logs, metrics, the bar file. */

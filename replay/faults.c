@@ -70,6 +70,11 @@ int fault_refused(struct run *r, int64_t t)
     return 0;
 }
 
+bool fault_queue_full(struct run *r, int64_t t)
+{
+    return take_inject(r, RPL_INJ_QUEUE_FULL, t);
+}
+
 void fault_reply(struct run *r, struct pend *p)
 {
     switch (p->kind) {
@@ -84,11 +89,18 @@ void fault_reply(struct run *r, struct pend *p)
             p->t = p->sent + 15 * NS_PER_S;
         }
         /* one injection, one result */
-        if (p->ok && take_inject(r, p->kind == PEND_ADMIN
-                                        ? RPL_INJ_TOPIC_FAIL
-                                        : RPL_INJ_PUBLISH_FAIL,
-                                 p->t)) {
-            p->ok = 0;
+        if (p->kind == PEND_ADMIN) {
+            if (p->ok && take_inject(r, RPL_INJ_TOPIC_FAIL, p->t)) {
+                p->ok = 0;
+            }
+        } else if (p->input == PUB_I_PUBLISH_SUCCESS) {
+            if (take_inject(r, RPL_INJ_PUBLISH_FAIL, p->t)) {
+                p->input = PUB_I_PUBLISH_FAILURE;
+            } else if (take_inject(r, RPL_INJ_PUBLISH_REJECT, p->t)) {
+                p->input = PUB_I_PUBLISH_REJECTED;
+            } else if (take_inject(r, RPL_INJ_KAFKA_FATAL, p->t)) {
+                p->input = PUB_I_PRODUCER_FATAL;
+            }
         }
         break;
     default:

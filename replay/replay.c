@@ -371,9 +371,26 @@ static int strict_input(struct run *r, const struct store_event *ev,
         return 1;
     case STORE_K_DELIVERY: {
         int64_t id = 0;
+        char *cls = meta_str(ev->meta, "class");
         in->kind = CORE_IN_PUB;
         in->input = ev->status == 0 ? PUB_I_PUBLISH_SUCCESS
                                     : PUB_I_PUBLISH_FAILURE;
+        if (cls != NULL) {
+            in->input = strcmp(cls, "permanent") == 0
+                            ? PUB_I_PUBLISH_REJECTED
+                        : strcmp(cls, "queue_full") == 0 ? PUB_I_QUEUE_FULL
+                        : strcmp(cls, "fatal") == 0 ? PUB_I_PRODUCER_FATAL
+                        : strcmp(cls, "timed_out") == 0
+                            ? PUB_I_PUBLISH_FAILURE
+                            : PUB_I_INVALID;
+            free(cls);
+            if (in->input == PUB_I_INVALID || ev->status == 0) {
+                return -1; /* an unknown class of failure */
+            }
+            if (in->input == PUB_I_PRODUCER_FATAL) {
+                return 1; /* the producer's, no bar's */
+            }
+        }
         if (ev->meta == NULL || !meta_i64(ev->meta, NULL, "bar", &id) ||
             id <= 0) {
             return -1; /* a delivery report must name its bar */
@@ -729,6 +746,9 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
         {"stall", RPL_INJ_STALL},
         {"refuse-auth", RPL_INJ_REFUSE_AUTH},
         {"refuse-rate", RPL_INJ_REFUSE_RATE},
+        {"publish-reject", RPL_INJ_PUBLISH_REJECT},
+        {"kafka-fatal", RPL_INJ_KAFKA_FATAL},
+        {"queue-full", RPL_INJ_QUEUE_FULL},
     };
     const char *colon, *tend;
     size_t tl;
@@ -953,6 +973,12 @@ out:
         sum->bars_lost = cs->bars_unpublished + cs->bars_rolled_back;
         sum->bars_waits = cs->bars_wait;
         sum->stale_reports = cs->stale_reports;
+        /* the publisher's own counts: the same in strict replay, where
+         * the recording, not the injector, holds the reports */
+        sum->deliveries_failed = r->core->pub.st.failed;
+        sum->dead_lettered = r->core->pub.st.dead_lettered;
+        sum->producer_fatal = r->core->pub.st.fatal_errors;
+        sum->queue_full = r->core->pub.st.backpressure;
         sum->subs_rejected = r->core->conn.st.subs_rejected;
         sum->bars_ohlc_outside = cs->bars_ohlc_outside;
         sum->streams_full = cs->streams_full;
@@ -1040,6 +1066,12 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
             s->bars, s->revisions, s->rest_bars, s->duplicates,
             s->late_revisions, s->late_dropped, s->malformed, transitions,
             s->rest_matched, s->rest_misses, s->deliveries_failed);
+    if (s->dead_lettered + s->producer_fatal + s->queue_full > 0) {
+        fprintf(f, "  kafka: %" PRIu64 " bars dead-lettered, %" PRIu64
+                " fatal producer errors, %" PRIu64
+                " bars refused at once (queue full)\n",
+                s->dead_lettered, s->producer_fatal, s->queue_full);
+    }
     if (s->bars_lost + s->bars_waits + s->stale_reports + s->streams_full +
             s->tickers_full + s->backfill_failed + s->backfill_dropped > 0) {
         fprintf(f, "  core: %" PRIu64 " bars lost (closed, never produced), "

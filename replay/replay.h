@@ -63,7 +63,15 @@ enum rpl_inject_kind {
     RPL_INJ_REFUSE_AUTH,  /* refuse-auth@T: the core's first connection
                              attempt at or after T is refused at the
                              handshake with HTTP 401 */
-    RPL_INJ_REFUSE_RATE   /* refuse-rate@T: ... with HTTP 429 */
+    RPL_INJ_REFUSE_RATE,  /* refuse-rate@T: ... with HTTP 429 */
+    RPL_INJ_PUBLISH_REJECT, /* publish-reject@T: the first delivery report
+                               at or after T is a refusal for good (the
+                               bar too large, not authorised) */
+    RPL_INJ_KAFKA_FATAL,  /* kafka-fatal@T: the producer fails fatally at
+                             its first delivery report at or after T; the
+                             reports still due from it never come */
+    RPL_INJ_QUEUE_FULL    /* queue-full@T: the producer refuses every bar
+                             of the first produce at or after T at once */
 };
 
 #define RPL_INJECT_TEXT_MAX 512
@@ -115,7 +123,11 @@ struct rpl_summary {
     uint64_t transitions; /* counted when traced (trace, coverage, record,
                              strict) */
     bool traced;
-    uint64_t rest_matched, rest_misses, deliveries_failed;
+    uint64_t rest_matched, rest_misses;
+    /* the publisher's counts (pub_stats): deliveries failed (timed out),
+     * bars dead-lettered (refused for good), fatal producer errors, bars
+     * refused at once (queue full) */
+    uint64_t deliveries_failed, dead_lettered, producer_fatal, queue_full;
     uint64_t stalled;     /* frames withheld by stall@T */
     /* the core's loss and refusal counters (core_stats), printed when
      * not zero */

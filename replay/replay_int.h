@@ -41,6 +41,8 @@ struct pend {
     int store_kind;   /* PEND_WS: the recorded kind */
     int64_t status;
     uint64_t bar_id;  /* PEND_DELIVERY */
+    int input;        /* PEND_DELIVERY: the publisher's input (PUB_I_*) */
+    unsigned gen;     /* PEND_DELIVERY: the producer it came from */
     char *data;       /* owned */
     size_t len;
 };
@@ -78,6 +80,8 @@ struct run {
     struct wsmap ws[64];
     unsigned n_ws;
     bool core_connecting;  /* the core asked for a socket not yet opened */
+    unsigned producer_gen; /* the virtual producer; a fatal error ends it
+                              and its reports still due never come */
     uint32_t want_id;      /* its id */
     int64_t want_t;
     int64_t t0;            /* virtual time origin: the first event */
@@ -154,5 +158,8 @@ bool fault_stalled(const struct run *r, int64_t t);
 /* The HTTP status (401, 429) an injection refuses the core's connection
  * attempt at t with, using the injection up; 0: not refused. */
 int fault_refused(struct run *r, int64_t t);
+/* Whether the producer refuses a produce at t at once (queue-full),
+ * using the injection up. */
+bool fault_queue_full(struct run *r, int64_t t);
 
 #endif /* REPLAY_INT_H */

@@ -393,14 +393,20 @@ static void w_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
     struct pend p;
     size_t k;
 
+    bool full;
+
     if (r->strict) {
         return;
     }
+    /* queue-full: every bar of this produce refused at once */
+    full = r->faulty && fault_queue_full(r, t);
     for (k = 0; k < n; k++) {
         memset(&p, 0, sizeof p);
         p.bar_id = bars[k]->id;
-        p.t = t + ACK_DELAY_NS;
+        p.t = full ? t : t + ACK_DELAY_NS;
         p.kind = PEND_DELIVERY;
+        p.input = full ? PUB_I_QUEUE_FULL : PUB_I_PUBLISH_SUCCESS;
+        p.gen = r->producer_gen;
         p.ok = 1;
         world_reply(r, t, p);
     }
@@ -409,7 +415,7 @@ static void w_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
 const struct loop_ws_ops world_ws = {w_ws_open, NULL, w_ws_close};
 const struct loop_http_ops world_http = {w_rest_send, w_rest_cancel};
 const struct loop_kafka_ops world_kafka = {w_topic_create, w_produce,
-                                                  NULL, NULL};
+                                           NULL, NULL, NULL, NULL};
 const struct loop_sink_ops world_sink = {w_bars, NULL, w_trace};
 
 /* Record one input (and later the core's actions) in the recording. */
@@ -696,6 +702,44 @@ int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
 }
 
 /* Deliver the world's pending events due at or before t (what-if). */
+/* One report of the virtual producer: recorded (its class in meta), then
+ * stepped. A fatal error ends the producer: reports still due from it
+ * never come; the core's next produce makes a new one. */
+static int deliver(struct run *r, const struct pend *p, struct core_in *in)
+{
+    char meta[64];
+    int64_t status = -1;
+
+    in->kind = CORE_IN_PUB;
+    in->input = (uint8_t)p->input;
+    in->bar_id = p->bar_id;
+    switch (p->input) {
+    case PUB_I_PUBLISH_SUCCESS:
+        status = 0;
+        snprintf(meta, sizeof meta, "{\"bar\":%" PRIu64 "}", p->bar_id);
+        break;
+    case PUB_I_PUBLISH_FAILURE:
+        snprintf(meta, sizeof meta, "{\"bar\":%" PRIu64 "}", p->bar_id);
+        break;
+    case PUB_I_PUBLISH_REJECTED:
+        snprintf(meta, sizeof meta,
+                 "{\"bar\":%" PRIu64 ",\"class\":\"permanent\"}", p->bar_id);
+        break;
+    case PUB_I_QUEUE_FULL:
+        snprintf(meta, sizeof meta,
+                 "{\"bar\":%" PRIu64 ",\"class\":\"queue_full\"}", p->bar_id);
+        break;
+    default: /* PUB_I_PRODUCER_FATAL */
+        r->producer_gen++;
+        in->bar_id = 0;
+        snprintf(meta, sizeof meta, "{\"class\":\"fatal\"}");
+        break;
+    }
+    record_input(r, STORE_K_DELIVERY, STORE_D_IN, 0, in->t_ns, status, meta,
+                 NULL, 0);
+    return step(r, in);
+}
+
 int drain_pending(struct run *r, int64_t t)
 {
     while (r->heap.n > 0 && r->heap.v[0].t <= t && r->rc == MD_OK) {
@@ -721,18 +765,11 @@ int drain_pending(struct run *r, int64_t t)
             rc = step(r, &in);
             break;
         case PEND_DELIVERY:
-            in.kind = CORE_IN_PUB;
-            in.input = p.ok ? PUB_I_PUBLISH_SUCCESS : PUB_I_PUBLISH_FAILURE;
-            in.bar_id = p.bar_id;
-            r->sum->deliveries_failed += !p.ok;
-            {
-                char meta[48];
-                snprintf(meta, sizeof meta, "{\"bar\":%" PRIu64 "}",
-                         p.bar_id);
-                record_input(r, STORE_K_DELIVERY, STORE_D_IN, 0, in.t_ns,
-                             p.ok ? 0 : -1, meta, NULL, 0);
+            if (p.gen != r->producer_gen) {
+                rc = MD_OK; /* from a producer that died: never comes */
+                break;
             }
-            rc = step(r, &in);
+            rc = deliver(r, &p, &in);
             break;
         case PEND_ADMIN:
             in.kind = CORE_IN_PUB;

@@ -699,6 +699,149 @@ static void test_core_rest_bar_outside_counted(void **state)
     assert_int_equal(C.st.bars_ohlc_outside, 1);
 }
 
+/* The publisher's report, naming bar id (0: none). */
+static void report(mono_ns t, uint8_t input, uint64_t id)
+{
+    struct core_in in = {0};
+
+    in.kind = CORE_IN_PUB;
+    in.input = input;
+    in.t_ns = t;
+    in.bar_id = id;
+    assert_int_equal(go(&in), MD_OK);
+}
+
+/* Index of the first action of kind in the last step, or -1. */
+static int first_of(enum md_act_kind k)
+{
+    size_t i;
+
+    for (i = 0; i < O.n; i++) {
+        if (O.a[i].kind == k) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+/* One CCCAGG update in minute m (from T0) at local L0 + 60 m + 1 s; the
+ * bar timer fired for every bar that ended; the ids produced. */
+static void minute_bar(int64_t m, uint64_t *ids, size_t *n, size_t cap)
+{
+    char buf[256];
+
+    snprintf(buf, sizeof buf,
+             "{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":"
+             "\"BTC\",\"TOSYMBOL\":\"USD\",\"FLAGS\":1,\"PRICE\":%lld,"
+             "\"LASTUPDATE\":%lld}", (long long)(100000 + m),
+             (long long)(T0 + 60 * m + 1));
+    frame(L0 + (60 * m + 1) * S, buf);
+    produced(ids, n, cap);
+    while (C.s.bar_armed && C.s.bar_deadline <= L0 + (60 * m + 59) * S) {
+        fire(MD_T_BAR, C.s.bar_deadline);
+        produced(ids, n, cap);
+    }
+}
+
+/* A series' bars leave in the order they were made, whatever fails: a
+ * timed-out bar goes back to its place, not to the tail; a dead producer
+ * gives every bar in flight back and a new producer (producer_reset
+ * first) produces them in order, before the bars made meanwhile; a bar
+ * refused for good is dead-lettered, named, and never produced again; a
+ * bar refused at once waits a short time, not a back-off. */
+static void test_core_order_through_failures(void **state)
+{
+    uint64_t ids[32], again[32];
+    size_t n_ids = 0, n_again = 0, k;
+    mono_ns t;
+    int reset, prod;
+    char buf[256];
+
+    (void)state;
+    init();
+    start(L0, T0 * 1000);
+    report(L0, PUB_I_TOPIC_CREATED, 0);
+    conn(L0 + S, CONN_I_WS_OPEN);
+    snprintf(buf, sizeof buf,
+             "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
+             "\"SERVER_TIME_MS\":%lld}", (long long)(T0 * 1000 + 1000));
+    frame(L0 + S, buf);
+    /* four minutes: four bars in flight, none reported */
+    for (k = 0; k < 5; k++) {
+        minute_bar((int64_t)k, ids, &n_ids, 32);
+    }
+    assert_int_equal(n_ids, 4);
+    for (k = 1; k < n_ids; k++) {
+        assert_true(ids[k] > ids[k - 1]);
+    }
+    assert_int_equal(C.pub.state, PUB_S_PUBLISHING);
+
+    /* the producer dies: all four wait, a fifth bar is made meanwhile */
+    t = L0 + 301 * S;
+    report(t, PUB_I_PRODUCER_FATAL, 0);
+    assert_int_equal(C.pub.state, PUB_S_ERROR);
+    assert_true(noted(MD_N_PRODUCER_FATAL));
+    assert_int_equal(C.s.n_inflight, 0);
+    minute_bar(5, ids, &n_ids, 32);
+    assert_int_equal(n_ids, 4); /* queued, not produced, in ERROR */
+    /* the back-off ends: a new producer first, then all five in order */
+    fire(MD_T_PUB_RETRY, C.pub.timers ? armed(MD_T_PUB_RETRY) : t);
+    reset = first_of(MD_A_PRODUCER_RESET);
+    prod = first_of(MD_A_PRODUCE);
+    assert_true(reset >= 0 && prod > reset);
+    produced(again, &n_again, 32);
+    assert_int_equal(n_again, 5);
+    for (k = 0; k < 4; k++) {
+        assert_int_equal(again[k], ids[k]);
+    }
+    assert_true(again[4] > ids[3]);
+
+    /* the second is refused for good: dead-lettered by name, and the
+     * third times out: it goes back before the fourth and fifth */
+    t += 400 * S;
+    report(t, PUB_I_PUBLISH_REJECTED, again[1]);
+    assert_int_equal(first_of(MD_A_DEAD_LETTER) >= 0, 1);
+    assert_int_equal(O.a[first_of(MD_A_DEAD_LETTER)].n, 1);
+    assert_int_equal(O.a[first_of(MD_A_DEAD_LETTER)].p.bars[0]->id,
+                     again[1]);
+    assert_int_equal(C.pub.state, PUB_S_PUBLISHING);
+    assert_int_equal(C.pub.st.dead_lettered, 1);
+    report(t, PUB_I_PUBLISH_FAILURE, again[2]);
+    assert_int_equal(C.pub.state, PUB_S_ERROR);
+    report(t, PUB_I_PUBLISH_FAILURE, again[4]);
+    report(t, PUB_I_PUBLISH_FAILURE, again[3]);
+    report(t, PUB_I_PUBLISH_SUCCESS, again[0]);
+    /* a dead-lettered bar's late report is stale, not an input */
+    report(t, PUB_I_PUBLISH_SUCCESS, again[1]);
+    assert_int_equal(C.st.stale_reports, 1);
+    fire(MD_T_PUB_RETRY, armed(MD_T_PUB_RETRY) > 0 ? armed(MD_T_PUB_RETRY)
+                                                   : t + 30 * S);
+    assert_int_equal(first_of(MD_A_PRODUCER_RESET), -1);
+    n_again = 0;
+    produced(again + 8, &n_again, 24);
+    assert_int_equal(n_again, 3); /* 3rd, 4th, 5th in id order */
+    assert_true(again[8] < again[9] && again[9] < again[10]);
+    assert_int_equal(again[8], ids[2]);
+
+    /* the producer's queue is full for the last two: they go back and
+     * wait 100 ms (back-pressure, no back-off, not a failure) */
+    report(t + 60 * S, PUB_I_QUEUE_FULL, again[10]);
+    assert_int_equal(C.pub.state, PUB_S_ERROR);
+    assert_int_equal(armed(MD_T_PUB_RETRY), t + 60 * S + S / 10);
+    assert_true(noted(MD_N_BACKPRESSURE));
+    report(t + 60 * S, PUB_I_QUEUE_FULL, again[9]);
+    fire(MD_T_PUB_RETRY, t + 60 * S + S / 10);
+    n_again = 0;
+    produced(again + 16, &n_again, 16);
+    assert_int_equal(n_again, 2);
+    assert_int_equal(again[16], again[9]);
+    assert_int_equal(again[17], again[10]);
+    assert_int_equal(C.pub.st.backpressure, 2);
+    /* the first of the three is still in flight; the other two now too */
+    assert_int_equal(C.s.n_inflight, 3);
+    assert_int_equal(C.st.bars_unpublished + C.st.bars_rolled_back, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -709,6 +852,7 @@ int main(void)
         cmocka_unit_test(test_core_subscriptions_of_longest_names),
         cmocka_unit_test(test_core_full_store_waits),
         cmocka_unit_test(test_core_rest_bar_outside_counted),
+        cmocka_unit_test(test_core_order_through_failures),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -385,14 +385,20 @@ static void test_effects_transcript(void **state)
         line += text[i] == '\n';
     }
     if (i != len || wlen != len) {
-        size_t e = i;
-        while (e < len && text[e] != '\n') {
+        char got[160];
+        size_t b = i, e = i;
+        while (b > 0 && text[b - 1] != '\n') {
+            b--;
+        }
+        while (e < len && text[e] != '\n' && e - b < sizeof got - 1) {
             e++;
         }
+        memcpy(got, text + b, e - b);
+        got[e - b] = '\0';
         free(want);
         libc_free(text);
-        fail_msg("the effects differ from %s at line %zu: %.*s", GOLDEN,
-                 line, (int)(e - i), text + i);
+        fail_msg("the effects differ from %s at line %zu: %s", GOLDEN,
+                 line + 1, got);
     }
     free(want);
     libc_free(text);

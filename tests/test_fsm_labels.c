@@ -44,6 +44,9 @@ struct world {
     uint64_t failed;     /* pub: reported failed, not yet requeued or
                             discarded by the machine */
     uint64_t abandoned;  /* pub: in flight, given up by the machine */
+    uint64_t refusable;  /* pub: bars of the produce just made that the
+                            producer may still refuse at once (only in
+                            the steps right after it) */
 };
 
 struct node {
@@ -123,6 +126,16 @@ static void apply_actions(struct world *w, const struct md_out *out)
             assert_true(w->fifo >= a->arg);
             w->fifo -= a->arg;
             w->inflight += a->arg;
+            w->refusable = a->arg;
+            break;
+        case MD_A_REQUEUE_ALL:
+        case MD_A_DEAD_LETTER:
+            /* decided: back to the queue, or given up for good */
+            assert_true(w->failed >= a->arg);
+            w->failed -= a->arg;
+            if (a->kind == MD_A_REQUEUE_ALL) {
+                w->fifo += a->arg;
+            }
             break;
         case MD_A_REQUEUE:
             /* a failed bar goes back to the queue */
@@ -289,6 +302,34 @@ static int fx_report_fail(struct world *w)
     w->failed++; /* the machine decides: requeue or discard */
     return 1;
 }
+/* A failure that names one bar in flight, decided in the same step. */
+static int fx_report_reject(struct world *w)
+{
+    return fx_report_fail(w);
+}
+/* The producer refuses a bar at once: only one of the produce just
+ * made, in the steps right after it. */
+static int fx_queue_full(struct world *w)
+{
+    if (w->refusable == 0 || w->inflight == 0) {
+        return 0;
+    }
+    w->refusable--;
+    w->inflight--;
+    w->failed++;
+    return 1;
+}
+/* The producer dies: a fatal error comes with bars in flight (the
+ * composition counts one without as stale); all of them are decided. */
+static int fx_fatal(struct world *w)
+{
+    if (w->inflight == 0) {
+        return 0;
+    }
+    w->failed += w->inflight;
+    w->inflight = 0;
+    return 1;
+}
 static int fx_admin(struct world *w)
 {
     if (!w->admin) {
@@ -416,6 +457,9 @@ static int pub_do(struct node *nd, const struct move *mv, mono_ns t,
                   struct md_out *out)
 {
     struct pub_in in = {mv->input, t, mv->n};
+    if (mv->input != PUB_I_QUEUE_FULL) {
+        nd->w.refusable = 0; /* a refusal comes right after its produce */
+    }
     return pub_step(&nd->m.pub, &in, out);
 }
 static void pub_key(const struct node *nd, unsigned char *k)
@@ -432,6 +476,8 @@ static void pub_key(const struct node *nd, unsigned char *k)
     k[6] = w->admin;
     k[7] = w->stopped;
     k[8] = (unsigned char)w->abandoned;
+    k[9] = (unsigned char)w->refusable;
+    k[10] = m->fatal;
     k[12] = (unsigned char)w->fifo;
     memcpy(k + 16, &(unsigned){armed_bits(w)}, sizeof(unsigned));
 }
@@ -511,6 +557,9 @@ static const struct move pub_moves[] = {
     {PUB_I_STOP, 0, 0, fx_stop},
     {PUB_I_RESET, MD_T_PUB_RETRY, 0, fx_none},
     {PUB_I_T_FLUSH, MD_T_PUB_FLUSH, 0, fx_none},
+    {PUB_I_PUBLISH_REJECTED, 0, 0, fx_report_reject},
+    {PUB_I_QUEUE_FULL, 0, 0, fx_queue_full},
+    {PUB_I_PRODUCER_FATAL, 0, 0, fx_fatal},
 };
 
 #define MAXN 200000

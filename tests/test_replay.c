@@ -84,7 +84,17 @@ static int replay(const char *cap, const char *tag, double speed,
     o.speed = speed;
     o.record = record;
     if (inject != NULL) {
-        assert_int_equal(rpl_add_inject(&o, inject), MD_OK);
+        /* several specs separated by ';' */
+        char specs[256], *p = specs, *semi;
+        snprintf(specs, sizeof specs, "%s", inject);
+        do {
+            semi = strchr(p, ';');
+            if (semi != NULL) {
+                *semi = '\0';
+            }
+            assert_int_equal(rpl_add_inject(&o, p), MD_OK);
+            p = semi + 1;
+        } while (semi != NULL);
     }
     snprintf(bars, sizeof bars, "%s/%s.bars", dir, tag);
     snprintf(trace, sizeof trace, "%s/%s.trace", dir, tag);
@@ -289,6 +299,71 @@ static void test_replay_publish_failure_path(void **state)
                          MD_OK);
         assert_int_equal(s.bars, s0.bars);
     }
+}
+
+/* The three classes of final delivery failure and the producer's refusal
+ * at once, in one what-if run: each is counted in the summary, recorded
+ * with its class in the capture's delivery events, and the recording
+ * replays in strict mode to the same bars and trace. */
+static void test_replay_kafka_failure_classes(void **state)
+{
+    struct rpl_summary s, s0;
+    char rec[128], path[128];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    size_t n;
+    int perm = -1, fatal = -1, full = -1;
+
+    (void)state;
+    snprintf(rec, sizeof rec, "%s/kf.db", dir);
+    assert_int_equal(replay(capture, "kf", 0,
+                            "queue-full@100s;publish-reject@130s;"
+                            "kafka-fatal@190s;queue-full@250s",
+                            rec, RPL_AUTO, &s),
+                     MD_OK);
+    assert_int_equal(s.dead_lettered, 1);
+    assert_int_equal(s.producer_fatal, 1);
+    assert_true(s.queue_full >= 2);
+    assert_int_equal(s.deliveries_failed, 0);
+    snprintf(path, sizeof path, "%s/kf.trace", dir);
+    n = slurp(path, A, sizeof A);
+    A[n] = '\0';
+    assert_non_null(strstr(A, "--QUEUE_FULL/BACKPRESSURE--> ERROR"));
+    assert_non_null(strstr(A, "/DEAD_LETTER--> "));
+    assert_non_null(strstr(A, "--PRODUCER_FATAL/HANDLE_ERROR_FATAL--> "));
+    /* every bar but the dead-lettered one is delivered */
+    assert_int_equal(replay(capture, "kf0", 0, NULL, NULL, RPL_AUTO, &s0),
+                     MD_OK);
+    assert_int_equal(s.bars, s0.bars);
+    assert_int_equal(s.bars_lost, 0);
+    /* the recording names each failure's class */
+    assert_int_equal(sqlite3_open(rec, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "SELECT sum(meta LIKE '%\"class\":\"permanent\"%'),"
+                           " sum(meta LIKE '%\"class\":\"fatal\"%'),"
+                           " sum(meta LIKE '%\"class\":\"queue_full\"%')"
+                           " FROM events WHERE kind = 31",
+                           -1, &st, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    perm = sqlite3_column_int(st, 0);
+    fatal = sqlite3_column_int(st, 1);
+    full = sqlite3_column_int(st, 2);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_int_equal(perm, 1);
+    assert_int_equal(fatal, 1);
+    assert_int_equal((uint64_t)full, s.queue_full);
+    /* strict replay of the recording: the same, no divergence */
+    assert_int_equal(replay(rec, "kfs", 0, NULL, NULL, RPL_AUTO, &s0),
+                     MD_OK);
+    assert_int_equal(s0.mode, RPL_STRICT);
+    assert_int_equal(s0.divergences, 0);
+    assert_int_equal(s0.dead_lettered, 1);
+    assert_int_equal(s0.producer_fatal, 1);
+    same_files("kf", "kfs", "bars");
+    same_files("kf", "kfs", "trace");
 }
 
 /* Bars still in flight when the flush deadline passes are given up; the
@@ -644,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_replay_abandoned_bars_reported),
         cmocka_unit_test(test_replay_outsized_events),
         cmocka_unit_test(test_replay_publish_failure_path),
+        cmocka_unit_test(test_replay_kafka_failure_classes),
         cmocka_unit_test(test_replay_rest_miss_takes_fetch_failure),
         cmocka_unit_test(test_replay_forty_symbols),
         cmocka_unit_test(test_replay_configured_pairs_only),

@@ -44,6 +44,8 @@ static size_t slurp(const char *path, char *buf, size_t cap, int must)
     return n;
 }
 
+#define MAX_FIXTURES 256
+
 static int list(char names[][64], int max)
 {
     DIR *d = opendir(DIR_);
@@ -53,11 +55,18 @@ static int list(char names[][64], int max)
     if (d == NULL) {
         fail_msg("cannot open %s (run from the repository root)", DIR_);
     }
-    while ((e = readdir(d)) != NULL && n < max) {
-        if (e->d_name[0] >= '0' && e->d_name[0] <= '9' &&
-            strlen(e->d_name) < 60) {
-            snprintf(names[n++], 64, "%.59s", e->d_name);
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') {
+            continue;
         }
+        /* no fixture is left out unnoticed */
+        if (n == max || strlen(e->d_name) >= 60) {
+            closedir(d);
+            fail_msg("%s/%s: more than %d fixtures or a name of 60 "
+                     "characters or more; raise MAX_FIXTURES", DIR_,
+                     e->d_name, max);
+        }
+        snprintf(names[n++], 64, "%.59s", e->d_name);
     }
     closedir(d);
     for (i = 1; i < n; i++) {
@@ -162,10 +171,10 @@ static void compare(const char *name, const char *tag, const char *ext,
 
 static void test_replay_golden(void **state)
 {
-    static char names[64][64];
+    static char names[MAX_FIXTURES][64];
     const char *u = getenv("CCSTREAM_UPDATE_GOLDEN");
     int update = u != NULL && strcmp(u, "1") == 0;
-    int n = list(names, 64), i;
+    int n = list(names, MAX_FIXTURES), i;
 
     (void)state;
     assert_true(n > 0);

@@ -213,6 +213,7 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
 {
     int empty = HOLDS(g, PUB_G_EMPTY), last = HOLDS(g, PUB_G_LAST);
     int busy = HOLDS(g, PUB_G_BUSY), topic = HOLDS(g, PUB_G_TOPIC);
+    int held = HOLDS(g, PUB_G_HELD);
     /* States in which the publisher is still running normally. */
     int running = s == PUB_S_IDLE || s == PUB_S_FETCHING ||
                   s == PUB_S_PUBLISHING || s == PUB_S_ERROR ||
@@ -268,6 +269,41 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
             } else {
                 SET(busy ? PUB_S_PUBLISHING : PUB_S_IDLE, PUB_O_RESET_ERROR);
             }
+        } else if (s == PUB_S_DRAINING && held) {
+            /* the wait for room is over: produce what waits */
+            SET(s, PUB_O_RESUME);
+        }
+        break;
+    case PUB_I_PUBLISH_REJECTED:
+        /* refused for good: dead-lettered wherever it is reported */
+        if (s == PUB_S_PUBLISHING) {
+            SET(last ? PUB_S_IDLE : s, PUB_O_DEAD_LETTER);
+        } else if (holding) {
+            SET(s, PUB_O_DEAD_LETTER);
+        } else if (s == PUB_S_DRAINING) {
+            SET(last ? PUB_S_STOPPED : s,
+                last ? PUB_O_FINISH_DEAD_LETTER : PUB_O_DEAD_LETTER);
+        }
+        break;
+    case PUB_I_QUEUE_FULL:
+        /* refused at once: back, then a short wait (no queue-full
+         * while a topic is created: nothing is produced then) */
+        if (s == PUB_S_PUBLISHING) {
+            SET(PUB_S_ERROR, PUB_O_BACKPRESSURE);
+        } else if (s == PUB_S_ERROR) {
+            SET(s, PUB_O_GIVE_BACK);
+        } else if (s == PUB_S_DRAINING) {
+            SET(s, PUB_O_GIVE_BACK_WAIT);
+        }
+        break;
+    case PUB_I_PRODUCER_FATAL:
+        /* the producer died: all in flight back, a new producer later */
+        if (s == PUB_S_PUBLISHING) {
+            SET(PUB_S_ERROR, PUB_O_HANDLE_ERROR_FATAL);
+        } else if (holding) {
+            SET(s, PUB_O_REQUEUE_ALL);
+        } else if (s == PUB_S_DRAINING) {
+            SET(s, PUB_O_REPRODUCE);
         }
         break;
     case PUB_I_FETCH_FAILURE:
