@@ -88,6 +88,10 @@ static void usage(FILE *f)
         "                            delivery report at or after T\n"
         "  --inject queue-full@T     the first produce from T on is refused\n"
         "                            at once (the producer's queue is full)\n"
+        "  --inject half-open@T      the socket dies without a close for\n"
+        "                            100 s: no frame, no pong to a ping\n"
+        "  --inject rest-hang@T      the first REST request from T on is\n"
+        "                            never answered (it times out)\n"
         "  (stop@0 and reset@0 come before the start; at most 16; T is a\n"
         "  duration from the first event: DIGITS[.DIGITS][ns|us|ms|s|m|h|d],\n"
         "  seconds without a unit; needs --what-if)\n"
@@ -262,7 +266,9 @@ int cmd_replay(int argc, char **argv)
                         "rest-fail@T, stop@T, reset@T, start@T, "
                         "frame@T:TEXT, slow-close@T, rest-param@T, "
                         "kafka-slow@T, stall@T, refuse-auth@T, "
-                        "refuse-rate@T; at most %d)\n", v,
+                        "refuse-rate@T, publish-reject@T, kafka-fatal@T, "
+                        "queue-full@T, half-open@T, rest-hang@T; at most "
+                        "%d)\n", v,
                         RPL_MAX_INJECT);
                 return 2;
             }

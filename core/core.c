@@ -797,6 +797,7 @@ static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
             rc = bars_dead_letter(c, a);
             break;
         case MD_A_PRODUCER_RESET:
+        case MD_A_WS_PING:
         case MD_A_INVALID:
         case MD_A_TRACE:
         case MD_A_ARM_TIMER:

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FSM_MAX_ARMS 3
+#define FSM_MAX_ARMS 4
 #define FSM_G_ALWAYS 0 /* guard 0: the arm always applies */
 #define FSM_O_NONE 1   /* output 1 of every machine: no-op */
 

@@ -45,11 +45,14 @@ static const char *const input_names[CONN_I__COUNT] = {
     [CONN_I_WS_REFUSED_AUTH] = "WS_REFUSED_AUTH",
     [CONN_I_WS_REFUSED_RATE] = "WS_REFUSED_RATE",
     [CONN_I_T_SUBSCRIBE] = "T_SUBSCRIBE",
+    [CONN_I_PONG] = "PONG",
 };
 
 static const char *const guard_names[CONN_G__COUNT] = {
     [CONN_G_ALWAYS] = "-",
     [CONN_G_QUIET] = "quiet",
+    [CONN_G_UNANSWERED] = "unanswered",
+    [CONN_G_IDLE] = "idle",
 };
 
 static const char *const output_names[CONN_O__COUNT] = {
@@ -78,6 +81,10 @@ static const char *const output_names[CONN_O__COUNT] = {
     [CONN_O_REFUSED_RATE] = "REFUSED_RATE",
     [CONN_O_DROP_SUB_TIMEOUT] = "DROP_SUB_TIMEOUT",
     [CONN_O_SUB_PROGRESS] = "SUB_PROGRESS",
+    [CONN_O_PROBE] = "PROBE",
+    [CONN_O_DROP_NO_PONG] = "DROP_NO_PONG",
+    [CONN_O_PONG] = "PONG",
+    [CONN_O_REARM_PROBE] = "REARM_PROBE",
 };
 
 /* Short names for the table only. */
@@ -85,12 +92,19 @@ static const char *const output_names[CONN_O__COUNT] = {
 #define U FSM_U
 #define C1 FSM_C1
 #define C2 FSM_C2
+#define C4 FSM_C4
 #define S(x) CONN_S_##x
 #define O(x) CONN_O_##x
 #define QUIET CONN_G_QUIET
+#define UNANSWERED CONN_G_UNANSWERED
+#define IDLE_ CONN_G_IDLE
 
 /* A socket event in a state with no socket: cannot happen (U), no-op. */
 #define NOSOCK(s) C1(U, S(s), O(NONE))
+
+/* A pong with no ping out: pings are sent only while streaming, and a
+ * socket the core asked to close delivers nothing more (U), no-op. */
+#define NOPING(s) C1(U, S(s), O(NONE))
 
 /* A refused upgrade outside CONNECTING: the shell reports a handshake's
  * status only for a socket still connecting that the core has not asked
@@ -125,6 +139,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(IDLE),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(IDLE),
         [CONN_I_T_SUBSCRIBE] = C1(U, S(IDLE), O(NONE)),
+        [CONN_I_PONG] = NOSOCK(IDLE),
     },
     [CONN_S_CONNECTING] = {
         [CONN_I_START] = C1(R, S(CONNECTING), O(NONE)),
@@ -150,6 +165,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_WS_REFUSED_AUTH] = C1(R, S(FAILED), O(REFUSED_AUTH)),
         [CONN_I_WS_REFUSED_RATE] = C1(R, S(BACKOFF), O(REFUSED_RATE)),
         [CONN_I_T_SUBSCRIBE] = C1(U, S(CONNECTING), O(NONE)),
+        [CONN_I_PONG] = NOSOCK(CONNECTING),
     },
     [CONN_S_WAIT_WELCOME] = {
         [CONN_I_START] = C1(R, S(WAIT_WELCOME), O(NONE)),
@@ -175,6 +191,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(WAIT_WELCOME),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(WAIT_WELCOME),
         [CONN_I_T_SUBSCRIBE] = C1(U, S(WAIT_WELCOME), O(NONE)),
+        [CONN_I_PONG] = NOPING(WAIT_WELCOME),
     },
     [CONN_S_SUBSCRIBING] = {
         [CONN_I_START] = C1(R, S(SUBSCRIBING), O(NONE)),
@@ -204,6 +221,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(SUBSCRIBING),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(SUBSCRIBING),
         [CONN_I_T_SUBSCRIBE] = C1(R, S(BACKOFF), O(DROP_SUB_TIMEOUT)),
+        [CONN_I_PONG] = NOPING(SUBSCRIBING),
     },
     [CONN_S_STREAMING] = {
         [CONN_I_START] = C1(R, S(STREAMING), O(NONE)),
@@ -223,13 +241,18 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_MALFORMED] = C1(R, S(STREAMING), O(NOTE_MALFORMED)),
         [CONN_I_OTHER] = C1(R, S(STREAMING), O(NOTE_OTHER)),
         [CONN_I_T_HANDSHAKE] = C1(U, S(STREAMING), O(NONE)),
-        [CONN_I_T_STALE] = C2(R, QUIET, S(BACKOFF), O(DROP),
-                              S(STREAMING), O(REARM_STALE)),
+        /* liveness: the server silent too long (data and heartbeats),
+         * or the socket dead (a ping unanswered); asked when idle */
+        [CONN_I_T_STALE] = C4(R, QUIET, S(BACKOFF), O(DROP), UNANSWERED,
+                              S(BACKOFF), O(DROP_NO_PONG), IDLE_,
+                              S(STREAMING), O(PROBE), S(STREAMING),
+                              O(REARM_PROBE)),
         [CONN_I_T_BACKOFF] = C1(U, S(STREAMING), O(NONE)),
         [CONN_I_T_CLOSE] = C1(U, S(STREAMING), O(NONE)),
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(STREAMING),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(STREAMING),
         [CONN_I_T_SUBSCRIBE] = C1(U, S(STREAMING), O(NONE)),
+        [CONN_I_PONG] = C1(R, S(STREAMING), O(PONG)),
     },
     [CONN_S_BACKOFF] = {
         [CONN_I_START] = C1(R, S(BACKOFF), O(NONE)),
@@ -256,6 +279,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(BACKOFF),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(BACKOFF),
         [CONN_I_T_SUBSCRIBE] = C1(U, S(BACKOFF), O(NONE)),
+        [CONN_I_PONG] = NOSOCK(BACKOFF),
     },
     [CONN_S_CLOSING] = {
         [CONN_I_START] = C1(R, S(CLOSING), O(NONE)),
@@ -281,6 +305,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(CLOSING),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(CLOSING),
         [CONN_I_T_SUBSCRIBE] = C1(U, S(CLOSING), O(NONE)),
+        [CONN_I_PONG] = NOPING(CLOSING),
     },
     [CONN_S_STOPPED] = {
         [CONN_I_START] = C1(R, S(STOPPED), O(NONE)),
@@ -307,6 +332,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(STOPPED),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(STOPPED),
         [CONN_I_T_SUBSCRIBE] = C1(U, S(STOPPED), O(NONE)),
+        [CONN_I_PONG] = NOSOCK(STOPPED),
     },
     [CONN_S_FAILED] = {
         [CONN_I_START] = C1(R, S(FAILED), O(NONE)),
@@ -332,6 +358,7 @@ static const struct fsm_cell conn_cells[CONN_S__COUNT][CONN_I__COUNT] = {
         [CONN_I_WS_REFUSED_AUTH] = REFUSED(FAILED),
         [CONN_I_WS_REFUSED_RATE] = REFUSED(FAILED),
         [CONN_I_T_SUBSCRIBE] = C1(U, S(FAILED), O(NONE)),
+        [CONN_I_PONG] = NOSOCK(FAILED),
     },
 };
 
@@ -360,6 +387,8 @@ void conn_config_default(struct conn_config *cfg)
     cfg->backoff_long_ns = 300 * MD_NS_PER_S;
     cfg->close_timeout_ns = 5 * MD_NS_PER_S;
     cfg->subscribe_timeout_ns = 30 * MD_NS_PER_S;
+    cfg->probe_after_ns = 30 * MD_NS_PER_S;
+    cfg->pong_timeout_ns = 10 * MD_NS_PER_S;
 }
 
 void conn_init(struct conn *m, const struct conn_config *cfg,
@@ -372,12 +401,43 @@ void conn_init(struct conn *m, const struct conn_config *cfg,
     m->rng = rng;
 }
 
+mono_ns conn_alive(const struct conn *m)
+{
+    return m->last_pong > m->last_activity ? m->last_pong : m->last_activity;
+}
+
+/* A ping of this socket is out: sent, and nothing received since. */
+static int ping_out(const struct conn *m)
+{
+    return m->ping_t != 0 && conn_alive(m) < m->ping_t;
+}
+
+/* The next liveness deadline while streaming: the stale timeout, and
+ * the pong timeout of the ping out or else the next probe. */
+static mono_ns next_liveness(const struct conn *m)
+{
+    mono_ns stale = m->last_activity + m->cfg.stale_timeout_ns;
+    mono_ns probe = ping_out(m) ? m->ping_t + m->cfg.pong_timeout_ns
+                                : conn_alive(m) + m->cfg.probe_after_ns;
+
+    return probe < stale ? probe : stale;
+}
+
 uint32_t conn_guards(const struct conn *m, const struct conn_in *in)
 {
     uint32_t g = 0;
 
+    mono_ns alive = conn_alive(m);
+
     if (in->t_ns - m->last_activity >= m->cfg.stale_timeout_ns) {
         g |= 1u << CONN_G_QUIET;
+    }
+    if (ping_out(m)) {
+        if (in->t_ns - m->ping_t >= m->cfg.pong_timeout_ns) {
+            g |= 1u << CONN_G_UNANSWERED;
+        }
+    } else if (in->t_ns - alive >= m->cfg.probe_after_ns) {
+        g |= 1u << CONN_G_IDLE;
     }
     return g;
 }
@@ -457,6 +517,8 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
         fsm__cancel(out, &m->timers, t, MD_T_CONN_HANDSHAKE);
         fsm__act(out, t, MD_A_WS_SUBSCRIBE, m->conn_id);
         m->last_activity = t;
+        m->last_pong = 0; /* a new socket: no ping out */
+        m->ping_t = 0;
         fsm__arm(out, &m->timers, t, MD_T_CONN_STALE,
                  t + m->cfg.stale_timeout_ns);
         fsm__arm(out, &m->timers, t, MD_T_CONN_SUBSCRIBE,
@@ -471,6 +533,7 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
         m->attempt = 0;
         m->was_live = 1;
         m->last_activity = t;
+        fsm__arm(out, &m->timers, t, MD_T_CONN_STALE, next_liveness(m));
         if (m->gap_open) {
             m->gap_open = 0;
             fsm__note(out, t, MD_N_GAP_CLOSED, (uint64_t)m->gap_start);
@@ -495,6 +558,24 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
     case CONN_O_NOTE_OTHER:
         m->st.other++;
         fsm__note(out, t, MD_N_OTHER_FRAME, m->conn_id);
+        break;
+    case CONN_O_PROBE:
+        m->ping_t = t;
+        m->st.pings++;
+        fsm__act(out, t, MD_A_WS_PING, m->conn_id);
+        fsm__arm(out, &m->timers, t, MD_T_CONN_STALE, next_liveness(m));
+        break;
+    case CONN_O_DROP_NO_PONG:
+        m->st.ping_timeouts++;
+        fsm__note(out, t, MD_N_PING_TIMEOUT, m->conn_id);
+        drop(m, t, out, 1, 0);
+        break;
+    case CONN_O_PONG:
+        m->st.pongs++;
+        m->last_pong = t;
+        break;
+    case CONN_O_REARM_PROBE:
+        fsm__arm(out, &m->timers, t, MD_T_CONN_STALE, next_liveness(m));
         break;
     case CONN_O_REARM_STALE:
         fsm__arm(out, &m->timers, t, MD_T_CONN_STALE,

@@ -21,7 +21,10 @@
  *                 timer armed.
  *   SUBSCRIBING   SubAdd sent, LOADCOMPLETE not yet seen; exactly the stale
  *                 timer armed.
- *   STREAMING     live (was_live, no gap open); exactly the stale timer.
+ *   STREAMING     live (was_live, no gap open); exactly the stale timer,
+ *                 at the next liveness deadline: the stale timeout (no
+ *                 data or heartbeat), the pong timeout of a ping out, or
+ *                 the next probe (nothing received for probe_after).
  *   BACKOFF       no usable socket (not live); exactly the back-off timer.
  *   CLOSING       close requested by STOP; exactly the close timer armed.
  *   STOPPED       final; no timer armed.
@@ -74,12 +77,17 @@ enum conn_input {
     CONN_I_WS_REFUSED_AUTH,  /* 401 (or 403): the key was refused */
     CONN_I_WS_REFUSED_RATE,  /* 429: too many sockets or too fast */
     CONN_I_T_SUBSCRIBE,      /* timer MD_T_CONN_SUBSCRIBE */
+    CONN_I_PONG,             /* the pong of the socket's last ping */
     CONN_I__COUNT
 };
 
 enum conn_guard {
     CONN_G_ALWAYS = FSM_G_ALWAYS,
     CONN_G_QUIET, /* now - last activity >= stale timeout */
+    CONN_G_UNANSWERED, /* a ping is out, nothing received since it was
+                          sent, and its pong timeout has passed */
+    CONN_G_IDLE,  /* no ping out, nothing received (data, heartbeat or
+                     pong) for probe_after: time to ask */
     CONN_G__COUNT
 };
 
@@ -119,6 +127,15 @@ enum conn_output {
     CONN_O_SUB_PROGRESS,   /* one subscription completed while subscribing:
                               as SUB_ACK, and the subscribe timer starts
                               again (it times silence, not the whole) */
+    CONN_O_PROBE,          /* ws_ping; the stale timer at the pong
+                              deadline */
+    CONN_O_DROP_NO_PONG,   /* no pong and nothing else: note
+                              ping_timeout; as DROP */
+    CONN_O_PONG,           /* the pong: alive := now (the ping is
+                              answered) */
+    CONN_O_REARM_PROBE,    /* arm stale at the next liveness deadline:
+                              the stale timeout, the pong timeout of a
+                              ping out, or the next probe */
     CONN_O__COUNT
 };
 
@@ -131,6 +148,11 @@ struct conn_config {
                                      jittered up to 1.5 times that */
     mono_ns close_timeout_ns;     /* default 5 s */
     mono_ns subscribe_timeout_ns; /* SubAdd to LOADCOMPLETE; default 30 s */
+    mono_ns probe_after_ns;   /* streaming, nothing received this long:
+                                 ping; default 30 s (CryptoCompare asks
+                                 for at most one ping every 30 s) */
+    mono_ns pong_timeout_ns;  /* a ping unanswered this long, nothing
+                                 else received: dead; default 10 s */
 };
 
 /* One input. server_ms is the server time of a WELCOME (SERVER_TIME_MS)
@@ -146,6 +168,7 @@ struct conn_in {
 struct conn_stats {
     uint64_t frames, malformed, other, subs_ok, subs_rejected;
     uint64_t drops, connects;
+    uint64_t pings, pongs, ping_timeouts;
     uint64_t unreachable; /* cells labelled unreachable taken (note) */
 };
 
@@ -160,7 +183,10 @@ struct conn {
     struct md_prng *rng; /* borrowed from the composition */
     unsigned attempt;    /* failed attempts since the last LIVE */
     uint32_t conn_id;    /* id of the current socket (bumped by OPEN) */
-    mono_ns last_activity;
+    mono_ns last_activity; /* last data or heartbeat (the server speaks) */
+    mono_ns last_pong;     /* last pong (the socket carries) */
+    mono_ns ping_t;        /* when the last ping was sent; 0: none on
+                              this socket */
     uint8_t was_live;    /* LOADCOMPLETE seen since the last drop */
     uint8_t gap_open;    /* lost a live connection, not yet live again */
     mono_ns gap_start;   /* last activity before the drop */
@@ -182,6 +208,10 @@ void conn_init(struct conn *m, const struct conn_config *cfg,
 
 /* Guard mask for an input in the current extended state. */
 uint32_t conn_guards(const struct conn *m, const struct conn_in *in);
+
+/* The last time the socket showed it carries: data, a heartbeat or a
+ * pong. */
+mono_ns conn_alive(const struct conn *m);
 
 /* The only way the machine changes: one input, its actions appended to
  * out. MD_OK; MD_E_FULL (room < CONN_MAX_ACTIONS: nothing changed);

@@ -26,6 +26,14 @@
             { (g1), (n1), (o1) }, { (g2), (n2), (o2) }, { 0, (n3), (o3) } \
         }                                                                 \
     }
+#define FSM_C4(r, g1, n1, o1, g2, n2, o2, g3, n3, o3, n4, o4)             \
+    {                                                                     \
+        (r), 4,                                                           \
+        {                                                                 \
+            { (g1), (n1), (o1) }, { (g2), (n2), (o2) },                   \
+                { (g3), (n3), (o3) }, { 0, (n4), (o4) }                   \
+        }                                                                 \
+    }
 
 /* Select the arm for (state, input, guards) of machine d, check room for
  * max_actions, emit the trace action if trace is set. A cell labelled

@@ -17,7 +17,7 @@ static const char *const act_names[] = {
     "ws_open",      "ws_subscribe", "ws_close",    "rest_send",
     "rest_cancel",  "topic_create", "produce",     "discard",
     "flush",        "bars",
-    "note",         "dead_letter",  "producer_reset",
+    "note",         "dead_letter",  "producer_reset", "ws_ping",
     "fetch",        "fetch_done",   "fetch_failed",
     "requeue",      "requeue_all",  "gap_open",    "gap_closed",
 };
@@ -35,6 +35,7 @@ static const char *const note_names[] = {
     "subscribe_timeout",
     "backfill_retry",   "backfill_dropped",
     "dead_letter",      "producer_fatal",  "backpressure",
+    "ping_timeout",
 };
 _Static_assert(sizeof note_names / sizeof note_names[0] == MD_N__COUNT,
                "note_names out of step with enum md_note");

@@ -85,6 +85,8 @@ enum md_act_kind {
                            record, never produce them again */
     MD_A_PRODUCER_RESET, /* the producer failed fatally: destroy it and
                             create a new one before the next produce */
+    MD_A_WS_PING,       /* send a WebSocket ping on socket arg; its pong
+                           comes back as CONN_I_PONG */
     /* Internal: machine outputs the composition (core.c) routes to other
      * machines within the step. They never reach the caller's out. */
     MD_A_FETCH,         /* pub -> rest: start a fetch job (arg = job kind) */
@@ -133,6 +135,8 @@ enum md_note {
                               flight, to be produced again */
     MD_N_BACKPRESSURE,     /* the producer's queue was full; arg = bars
                               in flight */
+    MD_N_PING_TIMEOUT,     /* a ping unanswered, nothing received since:
+                              the socket is dead; arg = socket id */
     MD_N__COUNT
 };
 

@@ -182,6 +182,10 @@ static void dispatch(struct loop *l, const struct md_action *a)
         text(l, "ws_close %" PRIu64 "\n", a->arg);
         CALL(l->ws, l->ws_ctx, close, t, a->arg);
         break;
+    case MD_A_WS_PING:
+        text(l, "ws_ping %" PRIu64 "\n", a->arg);
+        CALL(l->ws, l->ws_ctx, ping, t, a->arg);
+        break;
     case MD_A_REST_SEND:
         text(l, "rest_send %" PRIu64 " %s %.*s\n", a->arg, a->p.req->method,
              (int)a->p.req->target_len, a->p.req->target);

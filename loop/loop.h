@@ -53,6 +53,7 @@ struct loop_ws_ops {
     void (*subscribe)(void *ctx, mono_ns t, uint64_t sock,
                       const char *const *subs, size_t n);
     void (*close)(void *ctx, mono_ns t, uint64_t sock);
+    void (*ping)(void *ctx, mono_ns t, uint64_t sock);
 };
 
 struct loop_http_ops {

@@ -59,6 +59,20 @@ bool fault_stalled(const struct run *r, int64_t t)
     return false;
 }
 
+bool fault_half_open(const struct run *r, int64_t t)
+{
+    unsigned k;
+
+    for (k = 0; k < r->o->n_inject; k++) {
+        const struct rpl_inject *in = &r->o->inject[k];
+        if (in->kind == RPL_INJ_HALF_OPEN && t - r->t0 >= in->at_ns &&
+            t - r->t0 < in->at_ns + 100 * NS_PER_S) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int fault_refused(struct run *r, int64_t t)
 {
     if (take_inject(r, RPL_INJ_REFUSE_AUTH, t)) {
@@ -108,9 +122,9 @@ void fault_reply(struct run *r, struct pend *p)
     }
 }
 
-/* rest-fail: a transport error 1 ms later; rest-param: the server's
- * answer to a request missing a parameter. Either way the world never
- * sees the request. */
+/* rest-fail: a transport error 1 ms later; rest-hang: no answer at all;
+ * rest-param: the server's answer to a request missing a parameter.
+ * Either way the world never sees the request. */
 static void f_rest_send(void *ctx, mono_ns t, uint64_t id,
                         const struct md_request *req)
 {
@@ -129,6 +143,9 @@ static void f_rest_send(void *ctx, mono_ns t, uint64_t id,
         r->sum->rest_misses++;
         world_reply(r, t, p);
         return;
+    }
+    if (take_inject(r, RPL_INJ_REST_HANG, t)) {
+        return; /* no answer: the core's request timeout ends it */
     }
     if (take_inject(r, RPL_INJ_REST_PARAM, t)) {
         p.status = 200;

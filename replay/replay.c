@@ -341,6 +341,10 @@ static int strict_input(struct run *r, const struct store_event *ev,
             in->http_status = (int)ev->status;
         }
         return 1;
+    case STORE_K_WS_PONG:
+        in->kind = CORE_IN_CONN;
+        in->input = CONN_I_PONG;
+        return 1;
     case STORE_K_WS_CLOSED:
     case STORE_K_WS_ERROR:
         in->kind = CORE_IN_CONN;
@@ -749,6 +753,8 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
         {"publish-reject", RPL_INJ_PUBLISH_REJECT},
         {"kafka-fatal", RPL_INJ_KAFKA_FATAL},
         {"queue-full", RPL_INJ_QUEUE_FULL},
+        {"half-open", RPL_INJ_HALF_OPEN},
+        {"rest-hang", RPL_INJ_REST_HANG},
     };
     const char *colon, *tend;
     size_t tl;

@@ -70,8 +70,12 @@ enum rpl_inject_kind {
     RPL_INJ_KAFKA_FATAL,  /* kafka-fatal@T: the producer fails fatally at
                              its first delivery report at or after T; the
                              reports still due from it never come */
-    RPL_INJ_QUEUE_FULL    /* queue-full@T: the producer refuses every bar
+    RPL_INJ_QUEUE_FULL,   /* queue-full@T: the producer refuses every bar
                              of the first produce at or after T at once */
+    RPL_INJ_HALF_OPEN,    /* half-open@T: the socket dies without a close
+                             for 100 s: no frame, no pong */
+    RPL_INJ_REST_HANG     /* rest-hang@T: the first REST request at or
+                             after T is never answered (it times out) */
 };
 
 #define RPL_INJECT_TEXT_MAX 512

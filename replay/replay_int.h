@@ -27,6 +27,7 @@ enum pend_kind {
     PEND_ADMIN,      /* topic created/failed */
     PEND_WS,         /* a recorded WebSocket event of a shifted connection */
     PEND_WS_CLOSED,  /* the end of a socket the core closed */
+    PEND_WS_PONG,    /* the server's pong to the core's ping */
     PEND_WS_REFUSED  /* the end of a socket refused at the handshake
                         (status: its HTTP status) */
 };
@@ -131,8 +132,9 @@ void record_input(struct run *r, int kind, int dir, int64_t conn_id,
 void rec_actions(void *ctx, mono_ns t, const char *text, size_t len);
 void timer_input(void *ctx, const struct core_in *in);
 
-/* One core step through the executor; fire every timer due at or before
- * t. The core's rc (r->err set) or r->rc. */
+/* One core step through the executor. fire_due: everything due at or
+ * before t, the core's timers and the world's answers, in time order (a
+ * timer first on a tie). The core's rc (r->err set) or r->rc. */
 int step(struct run *r, struct core_in *in);
 int fire_due(struct run *r, int64_t t);
 
@@ -144,7 +146,8 @@ int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
             int64_t status, const void *data, size_t len);
 void unpark(struct run *r, int64_t t);
 
-/* Deliver the world's pending events due at or before t (what-if). */
+/* The same as fire_due: the world's pending events and the timers due
+ * at or before t, in time order. */
 int drain_pending(struct run *r, int64_t t);
 
 /* faults.c: the fault injector around the world. fault_http wraps
@@ -155,6 +158,10 @@ int drain_pending(struct run *r, int64_t t);
 extern const struct loop_http_ops fault_http;
 void fault_reply(struct run *r, struct pend *p);
 bool fault_stalled(const struct run *r, int64_t t);
+
+/* fault_half_open says whether the socket is dead at t (half-open@T: no
+ * frame and no pong for 100 s from T). */
+bool fault_half_open(const struct run *r, int64_t t);
 /* The HTTP status (401, 429) an injection refuses the core's connection
  * attempt at t with, using the injection up; 0: not refused. */
 int fault_refused(struct run *r, int64_t t);

@@ -188,7 +188,8 @@ static bool quiet_output(const struct fsm_def *d, unsigned out)
 
     return strcmp(n, "-") == 0 || strcmp(n, "FEED") == 0 ||
            strcmp(n, "BEAT") == 0 || strcmp(n, "SUB_ACK") == 0 ||
-           strcmp(n, "SUB_PROGRESS") == 0 ||
+           strcmp(n, "SUB_PROGRESS") == 0 || strcmp(n, "PONG") == 0 ||
+           strcmp(n, "REARM_PROBE") == 0 ||
            strcmp(n, "ACK") == 0;
 }
 
@@ -412,7 +413,26 @@ static void w_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
     }
 }
 
-const struct loop_ws_ops world_ws = {w_ws_open, NULL, w_ws_close};
+/* The virtual server answers a ping 1 ms later on the same socket (a
+ * dead one, half-open@T, does not). A recording keeps the pong (the
+ * ping is in the core's actions), so strict replay feeds the same. */
+static void w_ws_ping(void *ctx, mono_ns t, uint64_t sock)
+{
+    struct run *r = ctx;
+    struct pend p;
+
+    if (r->strict || (r->faulty && fault_half_open(r, t))) {
+        return;
+    }
+    memset(&p, 0, sizeof p);
+    p.t = t + NS_PER_MS;
+    p.kind = PEND_WS_PONG;
+    p.conn_id = (uint32_t)sock;
+    world_reply(r, t, p);
+}
+
+const struct loop_ws_ops world_ws = {w_ws_open, NULL, w_ws_close,
+                                     w_ws_ping};
 const struct loop_http_ops world_http = {w_rest_send, w_rest_cancel};
 const struct loop_kafka_ops world_kafka = {w_topic_create, w_produce,
                                            NULL, NULL, NULL, NULL};
@@ -515,8 +535,8 @@ void timer_input(void *ctx, const struct core_in *in)
     }
 }
 
-/* Fire every timer due at or before t (the executor's ordering rule). */
-int fire_due(struct run *r, int64_t t)
+/* Fire every timer due at or before t, and only timers. */
+static int fire_timers(struct run *r, int64_t t)
 {
     int rc;
 
@@ -675,7 +695,8 @@ int feed_ws(struct run *r, struct wsmap *w, int kind, int64_t t,
         return MD_OK;
     }
     in.conn_id = w->core_id;
-    if (kind == STORE_K_WS_TEXT && r->faulty && fault_stalled(r, t)) {
+    if (kind == STORE_K_WS_TEXT && r->faulty &&
+        (fault_stalled(r, t) || fault_half_open(r, t))) {
         r->sum->stalled++;
         return MD_OK; /* the server says nothing for a while */
     }
@@ -740,16 +761,38 @@ static int deliver(struct run *r, const struct pend *p, struct core_in *in)
     return step(r, in);
 }
 
+/* Everything due at or before t, in time order: the world's answers and
+ * the core's timers, a timer first when both are due at the same time.
+ * An answer a timer's step asks for (a pong 1 ms after a ping) comes
+ * before a later timer, and before the capture's next event. */
+int fire_due(struct run *r, int64_t t)
+{
+    return drain_pending(r, t);
+}
+
 int drain_pending(struct run *r, int64_t t)
 {
-    while (r->heap.n > 0 && r->heap.v[0].t <= t && r->rc == MD_OK) {
-        struct pend p = heap_pop(&r->heap);
+    for (;;) {
+        int64_t nt = loop_next_deadline(&r->loop);
+        int64_t np = r->heap.n > 0 ? r->heap.v[0].t : INT64_MAX;
+        struct pend p;
         struct core_in in;
-        int rc = fire_due(r, p.t);
-        if (rc != MD_OK) {
-            free(p.data);
-            return rc;
+        int rc;
+
+        if (r->rc != MD_OK) {
+            return r->rc;
         }
+        if (nt <= t && nt <= np) {
+            rc = fire_timers(r, nt);
+            if (rc != MD_OK) {
+                return rc;
+            }
+            continue;
+        }
+        if (np > t) {
+            return MD_OK;
+        }
+        p = heap_pop(&r->heap);
         memset(&in, 0, sizeof in);
         in.t_ns = p.t > r->loop.now ? p.t : r->loop.now;
         switch (p.kind) {
@@ -792,6 +835,18 @@ int drain_pending(struct run *r, int64_t t)
             break;
         case PEND_WS_REFUSED:
             rc = ws_refused(r, p.conn_id, in.t_ns, p.status);
+            break;
+        case PEND_WS_PONG:
+            if (p.conn_id != r->cur_sock) {
+                rc = MD_OK; /* a socket gone since: nothing arrives */
+                break;
+            }
+            in.kind = CORE_IN_CONN;
+            in.input = CONN_I_PONG;
+            in.conn_id = p.conn_id;
+            record_input(r, STORE_K_WS_PONG, STORE_D_IN, p.conn_id, in.t_ns,
+                         0, NULL, NULL, 0);
+            rc = step(r, &in);
             break;
         case PEND_WS_CLOSED:
             in.kind = CORE_IN_CONN;

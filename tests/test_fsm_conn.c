@@ -380,6 +380,84 @@ static void test_refused_handshake(void **state)
     assert_int_equal(count_note(&O, MD_N_TOO_MANY_SOCKETS), 0);
 }
 
+/* To STREAMING at t0 (welcome, LOADCOMPLETE on socket 1). */
+static void to_streaming(struct run *r, mono_ns t0)
+{
+    put(r, CONN_I_START, t0 - 3 * SEC);
+    put(r, CONN_I_WS_OPEN, t0 - 2 * SEC);
+    put(r, CONN_I_WELCOME, t0 - SEC);
+    put(r, CONN_I_LOAD_COMPLETE, t0);
+    assert_int_equal(r->m.state, CONN_S_STREAMING);
+}
+
+/* The machine's own liveness: a socket that dies without a close (a
+ * half-open TCP connection: no frame, no pong) is found by an unanswered
+ * ping within probe_after + pong_timeout (40 s), not by the server's
+ * silence (75 s); a socket that carries pongs while the server says
+ * nothing still drops at the stale timeout; a busy socket is never
+ * pinged. */
+static void test_ping_pong_liveness(void **state)
+{
+    struct run r;
+    mono_ns t0 = 100 * SEC, t, d;
+    unsigned pings = 0;
+
+    (void)state;
+    /* dead socket: the ping at 30 s goes unanswered, the drop at 40 s */
+    run_init(&r, 1);
+    to_streaming(&r, t0);
+    d = armed_in(&r.out, MD_T_CONN_STALE);
+    assert_int_equal(d, t0 + 30 * SEC);
+    put(&r, CONN_I_T_STALE, d);
+    assert_int_equal(r.m.state, CONN_S_STREAMING);
+    assert_int_equal(count_kind(&r.out, MD_A_WS_PING), 1);
+    d = armed_in(&r.out, MD_T_CONN_STALE);
+    assert_int_equal(d, t0 + 40 * SEC);
+    put(&r, CONN_I_T_STALE, d);
+    assert_int_equal(r.m.state, CONN_S_BACKOFF);
+    assert_int_equal(count_note(&r.out, MD_N_PING_TIMEOUT), 1);
+    assert_int_equal(count_kind(&r.out, MD_A_WS_CLOSE), 1);
+    assert_int_equal(count_kind(&r.out, MD_A_GAP_OPEN), 1);
+    assert_int_equal(r.m.st.ping_timeouts, 1);
+
+    /* the socket answers, the server is silent: pings and pongs until
+     * the stale timeout, 75 s after the last word */
+    run_init(&r, 2);
+    to_streaming(&r, t0);
+    d = armed_in(&r.out, MD_T_CONN_STALE);
+    while (r.m.state == CONN_S_STREAMING) {
+        assert_true(d > 0 && d <= t0 + 75 * SEC);
+        put(&r, CONN_I_T_STALE, d);
+        if (count_kind(&r.out, MD_A_WS_PING) == 1) {
+            pings++;
+            t = d + SEC / 10;
+            d = armed_in(&r.out, MD_T_CONN_STALE);
+            put(&r, CONN_I_PONG, t);
+        } else {
+            d = armed_in(&r.out, MD_T_CONN_STALE);
+        }
+    }
+    assert_int_equal(count_note(&r.out, MD_N_PING_TIMEOUT), 0);
+    assert_int_equal(r.m.st.drops, 1);
+    assert_int_equal(pings, 2); /* at 30 s and at 60.1 s */
+    assert_int_equal(r.m.st.pongs, 2);
+
+    /* busy: data every 5 s for ten minutes, never a ping, never a drop */
+    run_init(&r, 3);
+    to_streaming(&r, t0);
+    d = armed_in(&r.out, MD_T_CONN_STALE);
+    for (t = t0 + 5 * SEC; t <= t0 + 600 * SEC; t += 5 * SEC) {
+        while (d > 0 && d <= t) {
+            put(&r, CONN_I_T_STALE, d);
+            assert_int_equal(count_kind(&r.out, MD_A_WS_PING), 0);
+            d = armed_in(&r.out, MD_T_CONN_STALE);
+        }
+        put(&r, CONN_I_DATA, t);
+    }
+    assert_int_equal(r.m.state, CONN_S_STREAMING);
+    assert_int_equal(r.m.st.pings, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_data_only_when_fed),
         cmocka_unit_test(test_unauthorized_while_streaming_opens_gap),
         cmocka_unit_test(test_refused_handshake),
+        cmocka_unit_test(test_ping_pong_liveness),
     };
     (void)count_kind;
     return cmocka_run_group_tests_name("fsm_conn", tests, NULL, NULL);

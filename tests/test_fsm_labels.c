@@ -35,6 +35,8 @@ struct world {
     uint8_t armed[MD_T__COUNT];
     mono_ns deadline[MD_T__COUNT];
     uint8_t sock;        /* conn */
+    uint8_t ping_out;    /* conn: a ping sent on the open socket, its
+                            pong not yet delivered */
     uint8_t req;         /* rest: a request outstanding */
     uint8_t stopped;     /* STOP was given */
     uint8_t fetch_out;   /* pub: fetches outstanding */
@@ -109,6 +111,11 @@ static void apply_actions(struct world *w, const struct md_out *out)
             break;
         case MD_A_WS_OPEN:
             w->sock = SOCK_CONNECTING; /* a new socket replaces the old */
+            w->ping_out = 0;
+            break;
+        case MD_A_WS_PING:
+            assert_int_equal(w->sock, SOCK_OPEN);
+            w->ping_out = 1;
             break;
         case MD_A_WS_CLOSE:
             if (w->sock == SOCK_CONNECTING || w->sock == SOCK_OPEN) {
@@ -243,6 +250,15 @@ static int fx_frame(struct world *w)
 {
     return w->sock == SOCK_OPEN;
 }
+/* A pong answers a ping, on the socket it was sent on, while open. */
+static int fx_pong(struct world *w)
+{
+    if (w->sock != SOCK_OPEN || !w->ping_out) {
+        return 0;
+    }
+    w->ping_out = 0;
+    return 1;
+}
 static int fx_resp(struct world *w)
 {
     if (!w->req) {
@@ -374,6 +390,13 @@ static void conn_key(const struct node *nd, unsigned char *k)
     k[2] = m->gap_open;
     k[3] = w->sock;
     k[4] = (unsigned char)fresh;
+    k[5] = w->ping_out;
+    if (w->armed[MD_T_CONN_STALE]) {
+        /* which liveness arm the stale timer will take */
+        struct conn_in at = {CONN_I_T_STALE, w->deadline[MD_T_CONN_STALE],
+                             0};
+        k[6] = (unsigned char)conn_guards(m, &at);
+    }
     memcpy(k + 16, &(unsigned){armed_bits(w)}, sizeof(unsigned));
 }
 static uint8_t conn_state_of(const struct node *nd)
@@ -530,6 +553,7 @@ static const struct move conn_moves[] = {
     {CONN_I_T_SUBSCRIBE, MD_T_CONN_SUBSCRIBE, 0, fx_none},
     {CONN_I_WS_REFUSED_AUTH, 0, 0, fx_ws_refused},
     {CONN_I_WS_REFUSED_RATE, 0, 0, fx_ws_refused},
+    {CONN_I_PONG, 0, 0, fx_pong},
 };
 static const struct move rest_moves[] = {
     {REST_I_FETCH, 0, 0, fx_fetch_req},

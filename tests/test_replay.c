@@ -366,6 +366,61 @@ static void test_replay_kafka_failure_classes(void **state)
     same_files("kf", "kfs", "trace");
 }
 
+/* The connection's own liveness in a what-if run: a server that stalls
+ * still answers pings (the recording keeps the pongs and strict replay
+ * feeds them back: the same trace), and stays connected until the stale
+ * timeout; a socket that dies without a close (half-open) is dropped
+ * 40 s after its last word, by the unanswered ping. */
+static void test_replay_ping_pong(void **state)
+{
+    struct rpl_summary s, s2;
+    char rec[128], path[128];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    size_t n;
+    int pongs;
+
+    (void)state;
+    snprintf(rec, sizeof rec, "%s/pp.db", dir);
+    assert_int_equal(replay(capture, "pp", 0, "stall@100s", rec, RPL_AUTO,
+                            &s),
+                     MD_OK);
+    snprintf(path, sizeof path, "%s/pp.trace", dir);
+    n = slurp(path, A, sizeof A);
+    A[n] = '\0';
+    assert_non_null(strstr(A, "--T_STALE[idle]/PROBE--> STREAMING"));
+    assert_non_null(strstr(A, "--PONG/PONG--> STREAMING"));
+    assert_non_null(strstr(A, "--T_STALE[quiet]/DROP--> BACKOFF"));
+    assert_null(strstr(A, "DROP_NO_PONG"));
+    assert_int_equal(sqlite3_open(rec, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM events "
+                                            "WHERE kind = 6 AND dir = 0",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    pongs = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_true(pongs >= 1);
+    assert_int_equal(replay(rec, "pps", 0, NULL, NULL, RPL_AUTO, &s2),
+                     MD_OK);
+    assert_int_equal(s2.mode, RPL_STRICT);
+    assert_int_equal(s2.divergences, 0);
+    same_files("pp", "pps", "trace");
+    same_files("pp", "pps", "bars");
+
+    assert_int_equal(replay(capture, "ho", 0, "half-open@100s", NULL,
+                            RPL_AUTO, &s),
+                     MD_OK);
+    snprintf(path, sizeof path, "%s/ho.trace", dir);
+    n = slurp(path, A, sizeof A);
+    A[n] = '\0';
+    assert_non_null(strstr(A, "--T_STALE[unanswered]/DROP_NO_PONG--> "
+                              "BACKOFF"));
+    printf("  stall: %d pongs recorded, strict replay the same; half-open: "
+           "dropped by the unanswered ping\n", pongs);
+}
+
 /* Bars still in flight when the flush deadline passes are given up; the
  * broker's late reports for them name no bar in flight: the summary says
  * how many bars were lost and how many reports were stale. */
@@ -720,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_replay_outsized_events),
         cmocka_unit_test(test_replay_publish_failure_path),
         cmocka_unit_test(test_replay_kafka_failure_classes),
+        cmocka_unit_test(test_replay_ping_pong),
         cmocka_unit_test(test_replay_rest_miss_takes_fetch_failure),
         cmocka_unit_test(test_replay_forty_symbols),
         cmocka_unit_test(test_replay_configured_pairs_only),

@@ -61,12 +61,23 @@ void spec_conn(unsigned s, unsigned i, uint32_t g, unsigned *next,
         }
         return;
     case CONN_I_T_STALE:
-        if (subscribed) {
-            if (HOLDS(g, CONN_G_QUIET)) {
-                SET(CONN_S_BACKOFF, CONN_O_DROP);
-            } else {
-                SET(s, CONN_O_REARM_STALE);
-            }
+        /* the server silent too long drops; while streaming, a ping
+         * unanswered drops too, and nothing received for a while asks */
+        if (subscribed && HOLDS(g, CONN_G_QUIET)) {
+            SET(CONN_S_BACKOFF, CONN_O_DROP);
+        } else if (s == CONN_S_STREAMING && HOLDS(g, CONN_G_UNANSWERED)) {
+            SET(CONN_S_BACKOFF, CONN_O_DROP_NO_PONG);
+        } else if (s == CONN_S_STREAMING && HOLDS(g, CONN_G_IDLE)) {
+            SET(s, CONN_O_PROBE);
+        } else if (subscribed) {
+            SET(s, s == CONN_S_STREAMING ? CONN_O_REARM_PROBE
+                                         : CONN_O_REARM_STALE);
+        }
+        return;
+    case CONN_I_PONG:
+        /* pings go out only while streaming */
+        if (s == CONN_S_STREAMING) {
+            SET(s, CONN_O_PONG);
         }
         return;
     case CONN_I_T_BACKOFF:
