@@ -117,9 +117,12 @@ int outfile_open(struct outfile *o, const char *path, const char *mode,
         return MD_E_NOMEM;
     }
     snprintf(o->tmp, n, "%s.tmp-XXXXXX", path);
+    /* cleaned up on a signal from before it exists: no window */
+    outfile_on_signal(o->tmp);
     fd = mkstemp(o->tmp);
     if (fd < 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        outfile_forget(o->tmp);
         free(o->tmp);
         o->tmp = NULL;
         return MD_E_IO;
@@ -130,11 +133,11 @@ int outfile_open(struct outfile *o, const char *path, const char *mode,
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
         close(fd);
         unlink(o->tmp);
+        outfile_forget(o->tmp);
         free(o->tmp);
         o->tmp = NULL;
         return MD_E_IO;
     }
-    outfile_on_signal(o->tmp);
     return MD_OK;
 }
 
@@ -236,9 +239,12 @@ int outfile_db_begin(const char *path, char *tmp, size_t cap, char *err,
         snprintf(err, errlen, "%s: name too long", path);
         return MD_E_IO;
     }
+    /* cleaned up on a signal from before it exists: no window */
+    outfile_on_signal(tmp);
     fd = mkstemp(tmp);
     if (fd < 0) {
         snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+        outfile_forget(tmp);
         return MD_E_IO;
     }
     close(fd);
@@ -315,6 +321,11 @@ void outfile_on_signal(const char *tmp)
     static bool installed;
     size_t k;
 
+    for (k = 0; k < sizeof g_tmp / sizeof g_tmp[0]; k++) {
+        if (g_tmp[k] == tmp) {
+            return; /* already registered */
+        }
+    }
     for (k = 0; k < sizeof g_tmp / sizeof g_tmp[0]; k++) {
         if (g_tmp[k] == NULL) {
             g_tmp[k] = tmp;

@@ -398,6 +398,10 @@ static int backfill_arm(struct core *c, mono_ns t)
         return MD_OK;
     }
     d = feed_local_ns(&c->feed, due);
+    if (d < t) {
+        d = t; /* due already (the clock offset moved): now, never in
+                  the past, as the bar timer */
+    }
     if (c->s.backfill_armed && c->s.backfill_deadline == d) {
         return MD_OK;
     }

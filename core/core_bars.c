@@ -120,7 +120,9 @@ void bars_queue_remove(struct core *c, uint64_t id)
 }
 
 /* DISCARD: during a delivery report, the reported bar (lost); otherwise
- * (the flush deadline passed) every bar queued or in flight. */
+ * a->arg bars, the queued ones first, then those in flight: all of them
+ * when the flush deadline passed, the queued ones when the topic they
+ * waited for failed. */
 int bars_discard(struct core *c, struct md_action *a)
 {
     size_t first = c->stg.n_ref;
@@ -136,13 +138,19 @@ int bars_discard(struct core *c, struct md_action *a)
         if (!bars_ref_room(c, (size_t)(c->s.next_id - c->s.lo))) {
             return MD_E_STATE;
         }
-        for (id = c->s.lo; id < c->s.next_id; id++) {
-            if (c->bar_state[id & (c->bar_cap - 1)] != CORE_BAR_FREE) {
-                bars_set_state(c, id, CORE_BAR_FREE);
-                c->stg.ref[c->stg.n_ref++] = bars_at(c, id);
+        uint64_t want = a->arg;
+        int pass;
+        for (pass = 0; pass < 2; pass++) {
+            uint8_t which = pass == 0 ? CORE_BAR_QUEUED : CORE_BAR_INFLIGHT;
+            for (id = c->s.lo; id < c->s.next_id && c->stg.n_ref - first <
+                                                        want; id++) {
+                if (c->bar_state[id & (c->bar_cap - 1)] == which) {
+                    bars_set_state(c, id, CORE_BAR_FREE);
+                    c->stg.ref[c->stg.n_ref++] = bars_at(c, id);
+                }
             }
         }
-        c->s.q_n = 0;
+        bars_queue_rebuild(c);
     }
     a->n = c->stg.n_ref - first;
     a->arg = a->n;

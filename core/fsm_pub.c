@@ -41,6 +41,8 @@ static const char *const guard_names[PUB_G__COUNT] = {
     [PUB_G_BUSY] = "busy",
     [PUB_G_TOPIC] = "topic",
     [PUB_G_HELD] = "held",
+    [PUB_G_TOPIC_WAIT] = "topic_wait",
+    [PUB_G_WAIT_ONLY] = "wait_only",
 };
 
 static const char *const output_names[PUB_O__COUNT] = {
@@ -76,6 +78,10 @@ static const char *const output_names[PUB_O__COUNT] = {
     [PUB_O_GIVE_BACK] = "GIVE_BACK",
     [PUB_O_GIVE_BACK_WAIT] = "GIVE_BACK_WAIT",
     [PUB_O_RESUME] = "RESUME",
+    [PUB_O_FLUSH_HOLD] = "FLUSH_HOLD",
+    [PUB_O_RELEASE] = "RELEASE",
+    [PUB_O_LOSE_HELD] = "LOSE_HELD",
+    [PUB_O_FINISH_LOSE_HELD] = "FINISH_LOSE_HELD",
 };
 
 #define R FSM_R
@@ -90,6 +96,8 @@ static const char *const output_names[PUB_O__COUNT] = {
 #define BUSY PUB_G_BUSY
 #define TOPIC PUB_G_TOPIC
 #define HELD PUB_G_HELD
+#define TOPIC_WAIT PUB_G_TOPIC_WAIT
+#define WAIT_ONLY PUB_G_WAIT_ONLY
 
 /* No bar in flight: a delivery report cannot arrive. */
 #define NODR(s) C1(U, S(s), O(NONE))
@@ -195,7 +203,10 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
                S(PUBLISHING), O(START_PUBLISH_QUEUED), S(IDLE),
                O(TOPIC_READY)),
         [PUB_I_TOPIC_FAILED] = C1(R, S(ERROR), O(HANDLE_ERROR_TOPIC)),
-        [PUB_I_STOP] = STOP_BUSY,
+        /* queued bars wait for the topic: never produced into a topic
+         * that may not exist */
+        [PUB_I_STOP] = C3(R, HELD, S(DRAINING), O(FLUSH_HOLD), BUSY,
+                          S(DRAINING), O(FLUSH), S(STOPPED), O(FINISH)),
         [PUB_I_T_FLUSH] = C1(U, S(CREATING_TOPIC), O(NONE)),
         [PUB_I_PUBLISH_REJECTED] = C1(R, S(CREATING_TOPIC), O(DEAD_LETTER)),
         [PUB_I_QUEUE_FULL] = NOQF(CREATING_TOPIC),
@@ -208,12 +219,16 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
                                      S(DRAINING), O(ACK)),
         [PUB_I_PUBLISH_FAILURE] = C2(R, LAST, S(STOPPED), O(FINISH_LOSE),
                                      S(DRAINING), O(LOSE)),
-        [PUB_I_RESET] = C2(R, HELD, S(DRAINING), O(RESUME), S(DRAINING),
-                           O(NONE)),
+        [PUB_I_RESET] = C3(R, TOPIC_WAIT, S(DRAINING), O(NONE), HELD,
+                           S(DRAINING), O(RESUME), S(DRAINING), O(NONE)),
         [PUB_I_FETCH_FAILURE] = C1(U, S(DRAINING), O(NONE)),
         [PUB_I_CREATE_DYNAMIC_TOPIC] = C1(U, S(DRAINING), O(NONE)),
-        [PUB_I_TOPIC_CREATED] = C1(R, S(DRAINING), O(NONE)),
-        [PUB_I_TOPIC_FAILED] = C1(R, S(DRAINING), O(NONE)),
+        [PUB_I_TOPIC_CREATED] = C2(R, TOPIC_WAIT, S(DRAINING), O(RELEASE),
+                                   S(DRAINING), O(NONE)),
+        [PUB_I_TOPIC_FAILED] = C3(R, WAIT_ONLY, S(STOPPED),
+                                  O(FINISH_LOSE_HELD), TOPIC_WAIT,
+                                  S(DRAINING), O(LOSE_HELD), S(DRAINING),
+                                  O(NONE)),
         [PUB_I_STOP] = C1(R, S(DRAINING), O(NONE)),
         [PUB_I_T_FLUSH] = C1(R, S(STOPPED), O(ABANDON)),
         [PUB_I_PUBLISH_REJECTED] = C2(R, LAST, S(STOPPED), O(FINISH_DEAD_LETTER),
@@ -293,6 +308,12 @@ uint32_t pub_guards(const struct pub *m, const struct pub_in *in)
     }
     if (m->queued > 0) {
         g |= 1u << PUB_G_HELD;
+    }
+    if (m->topic_wait) {
+        g |= 1u << PUB_G_TOPIC_WAIT;
+        if (m->inflight == 0) {
+            g |= 1u << PUB_G_WAIT_ONLY;
+        }
     }
     return g;
 }
@@ -539,7 +560,9 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
     case PUB_O_REPRODUCE:
         requeue_all(m, t, out);
         cancel_wait(m, t, out);
-        produce_queued(m, t, out);
+        if (!m->topic_wait) {
+            produce_queued(m, t, out);
+        }
         break;
     case PUB_O_BACKPRESSURE:
         give_back(m, t, out);
@@ -550,7 +573,7 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         break;
     case PUB_O_GIVE_BACK_WAIT:
         give_back(m, t, out);
-        if (!(m->timers & (1u << MD_T_PUB_RETRY))) {
+        if (!m->topic_wait && !(m->timers & (1u << MD_T_PUB_RETRY))) {
             arm_wait(m, t, out);
         }
         break;
@@ -558,6 +581,34 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         /* as every RESET arm: the retry timer, fired or not, is over */
         fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
         produce_queued(m, t, out);
+        break;
+    case PUB_O_FLUSH_HOLD:
+        m->topic_wait = 1;
+        fsm__act(out, t, MD_A_FLUSH, m->inflight);
+        fsm__arm(out, &m->timers, t, MD_T_PUB_FLUSH,
+                 t + m->cfg.flush_timeout_ns);
+        break;
+    case PUB_O_RELEASE:
+        m->topic_wait = 0;
+        m->st.topics_created++;
+        cancel_wait(m, t, out);
+        produce_queued(m, t, out);
+        break;
+    case PUB_O_LOSE_HELD:
+    case PUB_O_FINISH_LOSE_HELD:
+        m->topic_wait = 0;
+        m->st.topic_failures++;
+        fsm__note(out, t, MD_N_TOPIC_FAILED, m->queued);
+        cancel_wait(m, t, out);
+        if (m->queued > 0) {
+            m->st.lost += m->queued;
+            fsm__act(out, t, MD_A_DISCARD, m->queued);
+            fsm__note(out, t, MD_N_BARS_LOST, m->queued);
+            m->queued = 0;
+        }
+        if (o == PUB_O_FINISH_LOSE_HELD) {
+            fsm__cancel(out, &m->timers, t, MD_T_PUB_FLUSH);
+        }
         break;
     case PUB_O_ABANDON:
         cancel_wait(m, t, out);
@@ -596,7 +647,8 @@ int pub_check(const struct pub *m, char *why, size_t why_size)
     case PUB_S_DRAINING:
         /* the retry timer exactly while bars wait for room */
         want = 1u << MD_T_PUB_FLUSH |
-               (m->queued > 0 ? 1u << MD_T_PUB_RETRY : 0u);
+               (m->queued > 0 && !m->topic_wait ? 1u << MD_T_PUB_RETRY
+                                                : 0u);
         if (m->queued + m->inflight == 0) {
             return fsm__broken(why, why_size, d, m->state,
                                "draining with nothing outstanding");
@@ -622,6 +674,10 @@ int pub_check(const struct pub *m, char *why, size_t why_size)
         return fsm__broken(why, why_size, d, m->state,
                            "wants bars in flight and none queued");
     }
+    if (m->topic_wait && m->state != PUB_S_DRAINING) {
+        return fsm__broken(why, why_size, d, m->state,
+                           "waiting for a topic outside DRAINING");
+    }
     if (no_topic && m->topic_pending) {
         return fsm__broken(why, why_size, d, m->state, "a topic is pending");
     }
@@ -644,5 +700,8 @@ int pub_step(struct pub *m, const struct pub_in *in, struct md_out *out)
     fsm__fired(&m->timers, (enum md_timer)input_timer[in->input]);
     effect(m, (enum pub_output)arm->out, in, out);
     m->state = arm->next;
+    if (m->state != PUB_S_DRAINING) {
+        m->topic_wait = 0; /* the drain is over, and its wait */
+    }
     return FSM_CHECKED(pub_check(m, NULL, 0));
 }

@@ -55,8 +55,9 @@
  *                   timer armed.
  *   DRAINING        shutting down: bars in flight or queued (>= 1);
  *                   the flush timer armed, and the retry timer exactly
- *                   while bars are queued (they wait for room in the
- *                   producer's queue).
+ *                   while bars are queued for room in the producer's
+ *                   queue; bars queued while topic_wait wait for the
+ *                   topic being created instead (no retry timer).
  *   STOPPED         final; nothing queued or in flight, no timer. */
 enum pub_state {
     PUB_S_INVALID = 0,
@@ -99,6 +100,9 @@ enum pub_guard {
     PUB_G_BUSY,  /* bars queued or in flight */
     PUB_G_TOPIC, /* a topic still has to be created */
     PUB_G_HELD,  /* bars queued */
+    PUB_G_TOPIC_WAIT, /* draining: the queued bars wait for the topic
+                         being created */
+    PUB_G_WAIT_ONLY,  /* ... and none is in flight */
     PUB_G__COUNT
 };
 
@@ -155,6 +159,15 @@ enum pub_output {
                                    retry timer if not armed */
     PUB_O_RESUME,               /* draining: cancel retry; produce what
                                    queued */
+    PUB_O_FLUSH_HOLD,           /* stop while a topic is created: flush
+                                   what is in flight, hold the queued bars
+                                   for the topic; arm flush */
+    PUB_O_RELEASE,              /* the topic exists: produce the held bars
+                                   (count the topic) */
+    PUB_O_LOSE_HELD,            /* the topic failed while draining: the
+                                   held bars are lost (discard, note) */
+    PUB_O_FINISH_LOSE_HELD,     /* ... and nothing is in flight: cancel
+                                   flush */
     PUB_O__COUNT
 };
 
@@ -191,6 +204,9 @@ struct pub {
     uint8_t topic_pending;
     uint8_t fatal;       /* the producer died: the next produce makes a
                             new one first (MD_A_PRODUCER_RESET) */
+    uint8_t topic_wait;  /* draining only: the queued bars wait for the
+                            topic being created (never produced into a
+                            topic that may not exist) */
     unsigned attempt;    /* failures since the last delivery */
     uint32_t timers;     /* bit t: timer t armed (MD_T_PUB_*) */
     struct pub_stats st;

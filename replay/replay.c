@@ -985,6 +985,7 @@ out:
         sum->dead_lettered = r->core->pub.st.dead_lettered;
         sum->producer_fatal = r->core->pub.st.fatal_errors;
         sum->queue_full = r->core->pub.st.backpressure;
+        sum->bars_given_up = r->core->pub.st.lost;
         sum->subs_rejected = r->core->conn.st.subs_rejected;
         sum->bars_ohlc_outside = cs->bars_ohlc_outside;
         sum->streams_full = cs->streams_full;
@@ -1072,11 +1073,15 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
             s->bars, s->revisions, s->rest_bars, s->duplicates,
             s->late_revisions, s->late_dropped, s->malformed, transitions,
             s->rest_matched, s->rest_misses, s->deliveries_failed);
-    if (s->dead_lettered + s->producer_fatal + s->queue_full > 0) {
-        fprintf(f, "  kafka: %" PRIu64 " bars dead-lettered, %" PRIu64
+    if (s->dead_lettered + s->producer_fatal + s->queue_full +
+            s->bars_given_up > 0) {
+        fprintf(f, "  kafka: %" PRIu64 " bars given up while stopping (not "
+                "delivered by the flush deadline, failed, or their topic "
+                "failed), %" PRIu64 " bars dead-lettered, %" PRIu64
                 " fatal producer errors, %" PRIu64
                 " bars refused at once (queue full)\n",
-                s->dead_lettered, s->producer_fatal, s->queue_full);
+                s->bars_given_up, s->dead_lettered, s->producer_fatal,
+                s->queue_full);
     }
     if (s->bars_lost + s->bars_waits + s->stale_reports + s->streams_full +
             s->tickers_full + s->backfill_failed + s->backfill_dropped > 0) {

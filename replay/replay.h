@@ -132,6 +132,9 @@ struct rpl_summary {
      * bars dead-lettered (refused for good), fatal producer errors, bars
      * refused at once (queue full) */
     uint64_t deliveries_failed, dead_lettered, producer_fatal, queue_full;
+    uint64_t bars_given_up; /* produced or held, then given up while
+                               draining: failed, past the flush deadline,
+                               or their topic failed (pub_stats.lost) */
     uint64_t stalled;     /* frames withheld by stall@T */
     /* the core's loss and refusal counters (core_stats), printed when
      * not zero */

@@ -842,6 +842,65 @@ static void test_core_order_through_failures(void **state)
     assert_int_equal(C.st.bars_unpublished + C.st.bars_rolled_back, 0);
 }
 
+/* STOP while a topic is being created: the bars in flight are flushed,
+ * the queued ones are held for the topic's result, never produced into
+ * a topic that may not exist; when the creation fails, exactly the held
+ * bars are discarded (named), and those in flight still settle. */
+static void test_core_stop_while_creating_topic(void **state)
+{
+    uint64_t ids[16], held[16];
+    size_t n_ids = 0, n_held = 0, i;
+    struct core_in in = {0};
+    char buf[256];
+    int d;
+
+    (void)state;
+    init();
+    start(L0, T0 * 1000);
+    report(L0, PUB_I_TOPIC_CREATED, 0);
+    conn(L0 + S, CONN_I_WS_OPEN);
+    snprintf(buf, sizeof buf,
+             "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
+             "\"SERVER_TIME_MS\":%lld}", (long long)(T0 * 1000 + 1000));
+    frame(L0 + S, buf);
+    for (i = 0; i < 3; i++) {
+        minute_bar((int64_t)i, ids, &n_ids, 16);
+    }
+    assert_int_equal(n_ids, 2); /* in flight, unreported */
+    /* the operator's START asks for the topic again; a bar closes */
+    in.kind = CORE_IN_START;
+    in.t_ns = L0 + 150 * S;
+    in.server_ms = (T0 + 150) * 1000;
+    assert_int_equal(go(&in), MD_OK);
+    assert_int_equal(C.pub.state, PUB_S_CREATING_TOPIC);
+    minute_bar(3, held, &n_held, 16);
+    assert_int_equal(n_held, 0); /* queued for the topic */
+    /* STOP: flush what is in flight, hold the rest */
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_STOP;
+    in.t_ns = L0 + 200 * S;
+    assert_int_equal(go(&in), MD_OK);
+    assert_int_equal(C.pub.state, PUB_S_DRAINING);
+    assert_int_equal(sum(MD_A_PRODUCE), 0);
+    assert_true(C.pub.topic_wait);
+    assert_true(C.pub.queued >= 1);
+    /* the topic failed: the held bars, and only they, are given up */
+    report(L0 + 201 * S, PUB_I_TOPIC_FAILED, 0);
+    d = first_of(MD_A_DISCARD);
+    assert_true(d >= 0);
+    assert_int_equal(O.a[d].n, C.pub.st.lost);
+    for (i = 0; i < O.a[d].n; i++) {
+        assert_true(O.a[d].p.bars[i]->id > ids[n_ids - 1]);
+    }
+    assert_int_equal(sum(MD_A_PRODUCE), 0);
+    assert_int_equal(C.pub.state, PUB_S_DRAINING);
+    assert_int_equal(C.s.n_inflight, 2);
+    report(L0 + 202 * S, PUB_I_PUBLISH_SUCCESS, ids[0]);
+    report(L0 + 202 * S, PUB_I_PUBLISH_SUCCESS, ids[1]);
+    assert_int_equal(C.pub.state, PUB_S_STOPPED);
+    assert_int_equal(C.st.stale_reports, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -853,6 +912,7 @@ int main(void)
         cmocka_unit_test(test_core_full_store_waits),
         cmocka_unit_test(test_core_rest_bar_outside_counted),
         cmocka_unit_test(test_core_order_through_failures),
+        cmocka_unit_test(test_core_stop_while_creating_topic),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -501,6 +501,7 @@ static void pub_key(const struct node *nd, unsigned char *k)
     k[8] = (unsigned char)w->abandoned;
     k[9] = (unsigned char)w->refusable;
     k[10] = m->fatal;
+    k[11] = m->topic_wait;
     k[12] = (unsigned char)w->fifo;
     memcpy(k + 16, &(unsigned){armed_bits(w)}, sizeof(unsigned));
 }

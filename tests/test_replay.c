@@ -447,11 +447,13 @@ static void test_replay_abandoned_bars_reported(void **state)
     n = slurp(path, A, sizeof A);
     A[n] = '\0';
     assert_non_null(strstr(A, "stale delivery reports"));
+    assert_true(s.bars_given_up > 0);
+    assert_non_null(strstr(A, " bars given up while stopping"));
     /* without the faults there is no such line */
     rpl_opts_default(&o);
     o.capture = capture;
     assert_int_equal(rpl_run(&o, &s, err, sizeof err), MD_OK);
-    assert_int_equal(s.stale_reports + s.bars_lost, 0);
+    assert_int_equal(s.stale_reports + s.bars_lost + s.bars_given_up, 0);
 }
 
 static void test_replay_rest_miss_takes_fetch_failure(void **state)

@@ -225,6 +225,8 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
     int empty = HOLDS(g, PUB_G_EMPTY), last = HOLDS(g, PUB_G_LAST);
     int busy = HOLDS(g, PUB_G_BUSY), topic = HOLDS(g, PUB_G_TOPIC);
     int held = HOLDS(g, PUB_G_HELD);
+    int topic_wait = HOLDS(g, PUB_G_TOPIC_WAIT);
+    int wait_only = HOLDS(g, PUB_G_WAIT_ONLY);
     /* States in which the publisher is still running normally. */
     int running = s == PUB_S_IDLE || s == PUB_S_FETCHING ||
                   s == PUB_S_PUBLISHING || s == PUB_S_ERROR ||
@@ -280,8 +282,9 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
             } else {
                 SET(busy ? PUB_S_PUBLISHING : PUB_S_IDLE, PUB_O_RESET_ERROR);
             }
-        } else if (s == PUB_S_DRAINING && held) {
-            /* the wait for room is over: produce what waits */
+        } else if (s == PUB_S_DRAINING && held && !topic_wait) {
+            /* the wait for room is over: produce what waits (bars
+             * waiting for a topic wait for its result instead) */
             SET(s, PUB_O_RESUME);
         }
         break;
@@ -332,6 +335,9 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
         }
         break;
     case PUB_I_TOPIC_CREATED:
+        if (s == PUB_S_DRAINING && topic_wait) {
+            SET(s, PUB_O_RELEASE); /* the held bars may go now */
+        }
         if (s == PUB_S_CREATING_TOPIC) {
             /* a topic was created; then the next, or the queue */
             if (topic) {
@@ -346,6 +352,12 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
     case PUB_I_TOPIC_FAILED:
         if (s == PUB_S_CREATING_TOPIC) {
             SET(PUB_S_ERROR, PUB_O_HANDLE_ERROR_TOPIC);
+        } else if (s == PUB_S_DRAINING && wait_only) {
+            /* no topic for the held bars: lost; nothing else in
+             * flight, the drain ends */
+            SET(PUB_S_STOPPED, PUB_O_FINISH_LOSE_HELD);
+        } else if (s == PUB_S_DRAINING && topic_wait) {
+            SET(s, PUB_O_LOSE_HELD);
         }
         break;
     case PUB_I_STOP:
@@ -353,6 +365,9 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
             SET(PUB_S_STOPPED, PUB_O_FINISH);
         } else if (s == PUB_S_PUBLISHING) {
             SET(PUB_S_DRAINING, PUB_O_FLUSH);
+        } else if (s == PUB_S_CREATING_TOPIC && held) {
+            /* never produced into a topic that may not exist */
+            SET(PUB_S_DRAINING, PUB_O_FLUSH_HOLD);
         } else if (holding) {
             SET(busy ? PUB_S_DRAINING : PUB_S_STOPPED,
                 busy ? PUB_O_FLUSH : PUB_O_FINISH);
