@@ -104,6 +104,10 @@ static void usage(FILE *f)
         "                  --bars-out writes the configured pairs' bars\n"
         "                  only, the summary counts the others and names\n"
         "                  configured pairs that made none\n"
+        "  --topic T       the topic of each bar (default\n"
+        "                  ohlcv.{market}.{interval}; also {base}, {quote},\n"
+        "                  {source}): a topic is asked for by name when the\n"
+        "                  first bar bound for it closes\n"
         "  --emit-empty    a flat synthetic bar for empty intervals\n"
         "  --grace T       close a bar at its end + T (default 2s; T a\n"
         "                  duration as above, at most 7d)\n"
@@ -154,6 +158,7 @@ enum {
     OPT_EXCHANGE,
     OPT_QUOTE,
     OPT_INTERVALS,
+    OPT_TOPIC,
     OPT_GRACE,
     OPT_LATENESS,
     OPT_API_KEY_FILE
@@ -179,6 +184,7 @@ static const struct option longopts[] = {
     {"exchange", required_argument, NULL, OPT_EXCHANGE},
     {"quote", required_argument, NULL, OPT_QUOTE},
     {"intervals", required_argument, NULL, OPT_INTERVALS},
+    {"topic", required_argument, NULL, OPT_TOPIC},
     {"grace", required_argument, NULL, OPT_GRACE},
     {"lateness", required_argument, NULL, OPT_LATENESS},
     {NULL, 0, NULL, 0},
@@ -284,6 +290,9 @@ int cmd_replay(int argc, char **argv)
             break;
         case OPT_INTERVALS:
             o.intervals = v;
+            break;
+        case OPT_TOPIC:
+            o.topic = v;
             break;
         case OPT_GRACE:
             o.grace = v;

@@ -100,6 +100,10 @@ static void stage_begin(struct core *c)
     c->stg.seed = false;
     c->stg.unannounced = 0;
     c->stg.dropped_new = 0;
+    c->stg.topics_saved = false;
+    c->stg.topic_wanted = false;
+    c->stg.parked = 0;
+    c->stg.rest_parked = 0;
 }
 
 static void save_machine(struct core *c, enum md_machine m)
@@ -174,6 +178,7 @@ static void rollback(struct core *c)
     if ((c->stg.saved & SAVED_BF) && c->cfg.n_series > 0) {
         memcpy(c->bf, c->stg.bf, sizeof c->bf[0] * c->cfg.n_series);
     }
+    topics_restore(c);
     c->st.rollbacks++;
 }
 
@@ -259,6 +264,7 @@ static int bars_close(struct core *c, int64_t now, bool flush, mono_ns t,
                       struct evq *q)
 {
     size_t first = c->stg.n_ref, n = 0, k;
+    uint64_t parked0 = c->stg.parked, ready;
     int rc;
 
     do {
@@ -284,10 +290,12 @@ static int bars_close(struct core *c, int64_t now, bool flush, mono_ns t,
         return MD_OK;
     }
     rc = announce(c, first, n, t);
-    if (rc == MD_OK) {
+    /* bars whose topic does not exist yet wait for it, parked */
+    ready = n - (c->stg.parked - parked0);
+    if (rc == MD_OK && ready + c->s.held > 0) {
         /* bars a running fetch held go with them (they are ahead of them
          * in the queue) */
-        PUSH(q, MD_M_PUB, PUB_I_DATA_READY, n + c->s.held);
+        PUSH(q, MD_M_PUB, PUB_I_DATA_READY, ready + c->s.held);
         c->s.held = 0;
     }
     return rc;
@@ -592,6 +600,7 @@ static uint64_t rest_bars(struct core *c, const struct rp_fetch *f,
     uint64_t wrote = 0;
 
     c->stg.rest_first = c->stg.n_ref;
+    c->stg.rest_parked = c->stg.parked;
     if (rp_histo_to_bars(&c->cfg.rp, f, h, c->histo, h->n_bars, now,
                          c->conv, CORE_HISTO_CAP, &n, &cs) != MD_OK) {
         return 0;
@@ -626,6 +635,7 @@ static uint64_t rest_bars(struct core *c, const struct rp_fetch *f,
             c->st.bars_rest++;
         }
         c->stg.rest_n = wrote;
+        c->stg.rest_parked = c->stg.parked - c->stg.rest_parked;
         return wrote;
     }
     for (k = 0; k < n; k++) {
@@ -654,6 +664,7 @@ static uint64_t rest_bars(struct core *c, const struct rp_fetch *f,
         }
     }
     c->stg.rest_n = wrote;
+    c->stg.rest_parked = c->stg.parked - c->stg.rest_parked;
     return wrote;
 }
 
@@ -751,7 +762,9 @@ static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
                 c->stg.unannounced = 0;
             }
             if (rc == MD_OK) {
-                rc = fetch_ended(c, q, a->arg, 0);
+                /* the bars parked for their topic are not the
+                 * publisher's yet */
+                rc = fetch_ended(c, q, a->arg - c->stg.rest_parked, 0);
             }
             break;
         }
@@ -800,6 +813,12 @@ static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
         case MD_A_DEAD_LETTER:
             rc = bars_dead_letter(c, a);
             break;
+        case MD_A_TOPIC_CREATE:
+            if (topics_ask(c, a) == 0) {
+                /* nothing wanted any more: done at once */
+                PUSH(q, MD_M_PUB, PUB_I_TOPIC_CREATED, 0);
+            }
+            break;
         case MD_A_PRODUCER_RESET:
         case MD_A_WS_PING:
         case MD_A_INVALID:
@@ -809,7 +828,6 @@ static int route(struct core *c, struct evq *q, size_t from, mono_ns t)
         case MD_A_WS_OPEN:
         case MD_A_WS_CLOSE:
         case MD_A_REST_CANCEL:
-        case MD_A_TOPIC_CREATE:
         case MD_A_FLUSH:
         case MD_A_BARS:
         case MD_A_NOTE:
@@ -954,6 +972,65 @@ static int stale_report(struct core *c, const struct core_in *in)
 }
 
 /* Turn the input into the step's first events. */
+/* One Admin result, naming its topic: the bars parked for a topic
+ * created go to the publisher at once (DATA_READY), ahead of the
+ * request's own end; the publisher hears TOPIC_CREATED, or TOPIC_FAILED
+ * if any topic of the request failed, with its last result. A result for
+ * no topic asked for is counted and goes no further. */
+static int on_topic_result(struct core *c, const struct core_in *in,
+                           struct evq *q)
+{
+    uint64_t released;
+    bool last;
+    int rc = topics_result(c, in->data, in->len,
+                           in->input == PUB_I_TOPIC_CREATED, &released,
+                           &last);
+
+    if (rc == MD_E_STATE) {
+        return MD_OK; /* stale: counted */
+    }
+    if (rc != MD_OK) {
+        return rc;
+    }
+    if (released > 0) {
+        /* bars a running fetch held go with them, as with live bars */
+        PUSH(q, MD_M_PUB, PUB_I_DATA_READY, released + c->s.held);
+        c->s.held = 0;
+    }
+    if (last) {
+        PUSH(q, MD_M_PUB, c->s.admin_failed ? PUB_I_TOPIC_FAILED
+                                            : PUB_I_TOPIC_CREATED,
+             0);
+    }
+    return MD_OK;
+}
+
+/* The publisher has stopped: bars still parked for a topic that never
+ * came are given up, named (discard), counted and noted. */
+static int parked_lost(struct core *c, mono_ns t)
+{
+    size_t first = c->stg.n_ref;
+    struct md_action *a;
+    uint64_t id;
+
+    if (md_out_room(&c->stg.out) < 2 ||
+        !bars_ref_room(c, (size_t)c->s.n_parked)) {
+        return MD_E_FULL;
+    }
+    for (id = c->s.lo; id < c->s.next_id; id++) {
+        if (c->bar_state[id & (c->bar_cap - 1)] == CORE_BAR_PARKED) {
+            bars_set_state(c, id, CORE_BAR_FREE);
+            c->stg.ref[c->stg.n_ref++] = bars_at(c, id);
+        }
+    }
+    a = md_out_push(&c->stg.out, MD_A_DISCARD, t);
+    a->n = c->stg.n_ref - first;
+    a->arg = a->n;
+    a->p.bars = &c->stg.ref[first];
+    c->st.bars_parked_lost += a->n;
+    return stage_note(c, t, MD_N_BARS_LOST, a->n);
+}
+
 static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
 {
     enum md_machine tm;
@@ -972,7 +1049,6 @@ static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
             PUSH(q, MD_M_CONN, CONN_I_START, 0);
             break;
         }
-        PUSH(q, MD_M_PUB, PUB_I_CREATE_DYNAMIC_TOPIC, 0);
         PUSH(q, MD_M_CONN, CONN_I_START, 0);
         PUSH(q, MD_M_PUB, PUB_I_FETCH_DATA, JOB_PREFLIGHT);
         break;
@@ -1004,6 +1080,15 @@ static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
             c->s.held = 0;
         }
         c->s.fetch_failed = 0;
+        /* a flushed bar bound for a topic never asked for asks before
+         * the publisher stops, so the drain waits for it */
+        if (c->stg.topic_wanted) {
+            c->stg.topic_wanted = false;
+            if (c->pub.state != PUB_S_STOPPED &&
+                c->pub.state != PUB_S_DRAINING) {
+                PUSH(q, MD_M_PUB, PUB_I_CREATE_DYNAMIC_TOPIC, 0);
+            }
+        }
         PUSH(q, MD_M_CONN, CONN_I_STOP, 0);
         PUSH(q, MD_M_REST, REST_I_STOP, 0);
         PUSH(q, MD_M_PUB, PUB_I_STOP, 0);
@@ -1039,6 +1124,10 @@ static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
         e->retry_after_ns = in->retry_after_ns;
         break;
     case CORE_IN_PUB:
+        if (in->input == PUB_I_TOPIC_CREATED ||
+            in->input == PUB_I_TOPIC_FAILED) {
+            return on_topic_result(c, in, q);
+        }
         if (in->input == PUB_I_PUBLISH_SUCCESS ||
             in->input == PUB_I_PUBLISH_FAILURE ||
             in->input == PUB_I_PUBLISH_REJECTED ||
@@ -1238,15 +1327,32 @@ int core_step(struct core *c, const struct core_in *in, struct md_out *out)
     stage_begin(c);
     q.head = q.n = 0;
     rc = dispatch(c, in, &q);
-    while (q.n > 0 && rc == MD_OK) {
-        struct ev e = q.e[q.head];
-        size_t from = c->stg.out.n;
-        q.head = (q.head + 1) % EVQ_CAP;
-        q.n--;
-        rc = step_one(c, &e, in);
-        if (rc == MD_OK) {
-            rc = route(c, &q, from, in->t_ns);
+    for (;;) {
+        while (q.n > 0 && rc == MD_OK) {
+            struct ev e = q.e[q.head];
+            size_t from = c->stg.out.n;
+            q.head = (q.head + 1) % EVQ_CAP;
+            q.n--;
+            rc = step_one(c, &e, in);
+            if (rc == MD_OK) {
+                rc = route(c, &q, from, in->t_ns);
+            }
         }
+        if (rc != MD_OK || !c->stg.topic_wanted) {
+            break;
+        }
+        /* a bar is bound for a topic not asked for yet: ask (a publisher
+         * draining or stopped asks for nothing new: such bars are given
+         * up, counted, when it stops) */
+        c->stg.topic_wanted = false;
+        if (c->pub.state != PUB_S_STOPPED &&
+            c->pub.state != PUB_S_DRAINING &&
+            evq_push(&q, MD_M_PUB, PUB_I_CREATE_DYNAMIC_TOPIC, 0) == NULL) {
+            rc = MD_E_STATE;
+        }
+    }
+    if (rc == MD_OK && c->pub.state == PUB_S_STOPPED && c->s.n_parked > 0) {
+        rc = parked_lost(c, in->t_ns);
     }
     if (rc == MD_OK && c->stg.unannounced > 0) {
         rc = release_unannounced(c);

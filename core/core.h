@@ -39,12 +39,20 @@
 /* one subscription, "5~CCCAGG~BTC~USD": type, market, base, quote */
 #define CORE_SUB_LEN (2 + BAR_MARKET_MAX + 2 * (1 + BAR_SYM_MAX) + 1)
 #define CORE_TARGET_MAX 1024 /* a REST request's path and query */
+/* A Kafka topic name: at most 249 characters of [a-zA-Z0-9._-]. */
+#define CORE_TOPIC_MAX 250
+#define CORE_TOPIC_TEMPLATE_MAX 128
+/* The topic of a bar: placeholders {market}, {base}, {quote}, {interval}
+ * ("1m", "1h", "1d") and {source} ("trades", "cccagg"); any other
+ * character of a name outside [a-zA-Z0-9._-] becomes '_'. A handful of
+ * topics, keyed by series: */
+#define CORE_TOPIC_DEFAULT "ohlcv.{market}.{interval}"
 
 /* The version of the core's behaviour as a recording sees it: what it
  * takes in and what it gives out. A recording made by another version
  * cannot be replayed strictly. Bumped with every change to an action's
  * meaning or text, an input, or a machine table. */
-#define CORE_VERSION 3
+#define CORE_VERSION 4
 #define CORE_SERIES_LIMIT (1u << 20) /* largest n_series accepted */
 
 struct core_config {
@@ -69,6 +77,9 @@ struct core_config {
      * the caller sizes the array. */
     struct rp_series *series;
     unsigned n_series, cap_series;
+    /* the topic of each bar (CORE_TOPIC_DEFAULT); a topic is asked for
+     * by name when the first bar bound for it closes */
+    char topic_template[CORE_TOPIC_TEMPLATE_MAX];
 };
 
 /* What arrives from outside. */
@@ -113,6 +124,7 @@ struct core_in {
 /* A closed bar in the core's bar store (md_types.h). */
 struct md_bar {
     uint64_t id;
+    const char *topic; /* its topic's name, in the core's table */
     struct bar bar;
 };
 
@@ -138,6 +150,11 @@ struct core_stats {
     uint64_t backfill_dropped; /* gap bars beyond the REST history: never
                                   fetched (noted) */
     uint64_t streams_full, tickers_full; /* frames whose data was dropped */
+    uint64_t topics_asked, topics_created, topics_failed;
+    uint64_t topic_results_stale; /* Admin results naming no topic asked
+                                     for: not passed on */
+    uint64_t bars_parked_lost;    /* bars whose topic never came: given up
+                                     when the publisher stopped (noted) */
 };
 
 /* The reconnect gap one series still has to backfill. */
@@ -162,7 +179,21 @@ struct core_undo {
 enum core_bar_state {
     CORE_BAR_FREE = 0,
     CORE_BAR_QUEUED,   /* waiting to be produced */
-    CORE_BAR_INFLIGHT  /* produced, delivery report pending */
+    CORE_BAR_INFLIGHT, /* produced, delivery report pending */
+    CORE_BAR_PARKED    /* its topic does not exist yet: not the
+                          publisher's until it does */
+};
+
+/* A topic, by name: asked for when the first bar bound for it closes. */
+enum core_topic_state {
+    CORE_TOPIC_NEW = 0, /* no bar for it yet, or its creation failed */
+    CORE_TOPIC_WANTED,  /* bars wait for it; to be asked for */
+    CORE_TOPIC_ASKED,   /* in an Admin request, its result due */
+    CORE_TOPIC_READY    /* exists: its bars go to the publisher */
+};
+
+struct core_topic {
+    char name[CORE_TOPIC_MAX];
 };
 
 /* The composition's own small state: staged as a whole every step. */
@@ -178,6 +209,10 @@ struct core_small {
     uint64_t next_id, lo;             /* bar store */
     uint64_t q_head, q_n;             /* bar queue */
     uint64_t n_queued, n_inflight;    /* bars by state */
+    uint64_t n_parked;
+    unsigned n_topics;                /* names in the topic table */
+    unsigned n_asked;                 /* results due of the Admin request */
+    bool admin_failed;                /* ... and one of them failed */
     uint64_t req_id;                  /* REST requests sent */
     /* the running fetch (REST requests queued) while the publisher is
      * FETCHING: what its ended requests gave, told to the publisher when
@@ -217,6 +252,14 @@ struct core {
     uint8_t *bar_state;
     struct md_bar *bar;
     uint64_t *queue;          /* 2 * bar_cap */
+    /* the topic table: topic_cap names (core_topic.c), their states, an
+     * open-addressing index of 2 * topic_cap (a power of two) slots, and
+     * the names of the Admin request being made */
+    unsigned topic_cap, topic_mask;
+    struct core_topic *topic;
+    uint8_t *topic_state;
+    uint32_t *topic_index;
+    const char **topic_ask;
     /* the step being staged (core.c) */
     struct {
         struct core_small s;
@@ -247,6 +290,12 @@ struct core {
         int64_t seed_end_ns;
         double seed_close;
         uint64_t unannounced, dropped_new;
+        uint8_t *topic_state;        /* saved before the first change */
+        bool topics_saved;
+        bool topic_wanted;           /* a topic became wanted: ask */
+        uint64_t parked;             /* bars parked this step */
+        uint64_t rest_parked;        /* ... of the REST body */
+        char topic_name[CORE_TOPIC_MAX]; /* a bar's, being looked up */
     } stg;
     /* the request sent last (REST_SEND's payload) */
     char target[CORE_TARGET_MAX];
@@ -279,6 +328,15 @@ void core_config_default(struct core_config *cfg);
 int core_config_add_series(struct core_config *cfg, const char *market,
                            const char *base, const char *quote,
                            int64_t interval_s);
+
+/* MD_OK if tmpl is a topic template (CORE_TOPIC_DEFAULT: the characters
+ * of a Kafka topic name and the placeholders), else MD_E_INVAL. */
+int core_topic_template_check(const char *tmpl);
+
+/* Bar b's topic under tmpl into out[0..cap); its length, 0 if it does
+ * not fit. */
+size_t core_topic_render(const char *tmpl, const struct bar *b, char *out,
+                         size_t cap);
 
 /* Bytes of memory core_init needs for cfg: the aggregator and feed
  * (feed_mem_size), a copy of the series with their backfill state and

@@ -24,12 +24,16 @@ void bars_set_state(struct core *c, uint64_t id, uint8_t st)
         c->s.n_queued--;
     } else if (*p == CORE_BAR_INFLIGHT) {
         c->s.n_inflight--;
+    } else if (*p == CORE_BAR_PARKED) {
+        c->s.n_parked--;
     }
     *p = st;
     if (st == CORE_BAR_QUEUED) {
         c->s.n_queued++;
     } else if (st == CORE_BAR_INFLIGHT) {
         c->s.n_inflight++;
+    } else if (st == CORE_BAR_PARKED) {
+        c->s.n_parked++;
     }
 }
 
@@ -57,11 +61,14 @@ int bars_ref_room(const struct core *c, size_t n)
            c->stg.n_undo + n <= 3 * c->bar_cap;
 }
 
-/* Store a new closed bar, queued; returns it (NULL: no room). */
+/* Store a new closed bar, queued, or parked while its topic does not
+ * exist (counted in stg.parked); returns it (NULL: no room, in the store
+ * or the topic table). */
 const struct md_bar *bars_new(struct core *c, const struct bar *b)
 {
     struct md_bar *m;
     uint64_t id = c->s.next_id;
+    bool ready = false;
 
     if (bars_free(c) == 0 || !bars_ref_room(c, 1)) {
         return NULL;
@@ -69,10 +76,19 @@ const struct md_bar *bars_new(struct core *c, const struct bar *b)
     m = bars_at(c, id);
     m->id = id;
     m->bar = *b;
+    if (topics_of_bar(c, m, &ready) != MD_OK) {
+        return NULL;
+    }
     /* REST values as received that are no valid OHLC record: counted
      * (the flag itself is in memory only) */
     c->st.bars_ohlc_outside += (b->flags & BAR_F_OHLC_OUTSIDE) != 0;
     c->s.next_id++;
+    if (!ready) {
+        bars_set_state(c, id, CORE_BAR_PARKED);
+        c->stg.parked++;
+        c->stg.ref[c->stg.n_ref++] = m;
+        return m;
+    }
     bars_set_state(c, id, CORE_BAR_QUEUED);
     c->queue[(c->s.q_head + c->s.q_n) % (2 * c->bar_cap)] = id;
     c->s.q_n++;

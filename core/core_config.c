@@ -17,6 +17,8 @@ void core_config_default(struct core_config *cfg)
     rp_config_default(&cfg->rp);
     cfg->agg.max_streams = 0; /* from the series (core_mem_size) */
     cfg->rest.queue_cap = 0;  /* from the series (fetch_cap_of) */
+    memcpy(cfg->topic_template, CORE_TOPIC_DEFAULT,
+           sizeof CORE_TOPIC_DEFAULT);
 }
 
 static bool copy_name(char *dst, size_t cap, const char *src)
@@ -148,11 +150,50 @@ static uint64_t bar_cap_of(const struct core_config *cfg)
     return cap;
 }
 
+/* The topic table's names: as many as distinct (stream, interval) a bar
+ * can come from, whatever the template (the aggregator's intervals, and
+ * the series' for REST bars). */
+static unsigned topic_cap_of(const struct core_config *cfg)
+{
+    int64_t seen[64];
+    unsigned k, j, n = 0;
+    uint64_t cap;
+
+    for (k = 0; k < cfg->n_series; k++) {
+        for (j = 0; j < n && seen[j] != cfg->series[k].interval_s; j++) {
+        }
+        if (j < n) {
+            continue;
+        }
+        if (n == sizeof seen / sizeof seen[0]) {
+            n = cfg->n_series; /* many intervals: one per series at most */
+            break;
+        }
+        seen[n++] = cfg->series[k].interval_s;
+    }
+    /* a stream's bars: the aggregator's intervals; REST bars: the
+     * series' */
+    cap = (uint64_t)cfg->agg.max_streams * (n + cfg->agg.n_intervals + 1);
+    return cap < 16 ? 16 : cap > (1u << 24) ? 1u << 24 : (unsigned)cap;
+}
+
+/* The topic index's slots: a power of two, at least twice the names. */
+static unsigned topic_slots_of(unsigned cap)
+{
+    unsigned s = 32;
+
+    while (s < 2 * cap) {
+        s *= 2;
+    }
+    return s;
+}
+
 /* The tables core_init carves from its memory, in order. */
 enum core_table {
     CT_FEED, CT_SERIES, CT_FETCH, CT_PLAN, CT_BF, CT_STG_BF, CT_SUB_TEXT,
     CT_SUBS, CT_BAR_STATE, CT_BAR, CT_QUEUE, CT_REF, CT_UNDO, CT_HISTO,
-    CT_CONV, CT_CLOSING, CT__COUNT
+    CT_CONV, CT_CLOSING, CT_TOPIC, CT_TOPIC_STATE, CT_STG_TOPIC_STATE,
+    CT_TOPIC_INDEX, CT_TOPIC_ASK, CT__COUNT
 };
 
 /* The bytes of each table for a sized configuration (SIZE_MAX on
@@ -178,6 +219,14 @@ static void layout(const struct core_config *cfg, size_t sz[CT__COUNT])
     sz[CT_HISTO] = CORE_HISTO_CAP * sizeof(struct cc_bar);
     sz[CT_CONV] = CORE_HISTO_CAP * sizeof(struct bar);
     sz[CT_CLOSING] = CORE_CLOSING * sizeof(struct bar);
+    {
+        unsigned tc = topic_cap_of(cfg);
+        sz[CT_TOPIC] = md_mem_mul(tc, sizeof(struct core_topic));
+        sz[CT_TOPIC_STATE] = tc;
+        sz[CT_STG_TOPIC_STATE] = tc;
+        sz[CT_TOPIC_INDEX] = md_mem_mul(topic_slots_of(tc), sizeof(uint32_t));
+        sz[CT_TOPIC_ASK] = md_mem_mul(tc, sizeof(const char *));
+    }
 }
 
 size_t core_mem_size(const struct core_config *in)
@@ -187,7 +236,8 @@ size_t core_mem_size(const struct core_config *in)
     unsigned k;
 
     if (in->n_series > CORE_SERIES_LIMIT ||
-        (in->n_series > 0 && in->series == NULL)) {
+        (in->n_series > 0 && in->series == NULL) ||
+        core_topic_template_check(in->topic_template) != MD_OK) {
         return SIZE_MAX;
     }
     sized(in, &cfg);
@@ -242,6 +292,15 @@ int core_init(struct core *c, const struct core_config *cfg, void *mem,
     c->histo = t[CT_HISTO];
     c->conv = t[CT_CONV];
     c->closing = t[CT_CLOSING];
+    c->topic_cap = topic_cap_of(&c->cfg);
+    c->topic_mask = topic_slots_of(c->topic_cap) - 1;
+    c->topic = t[CT_TOPIC];
+    c->topic_state = t[CT_TOPIC_STATE];
+    c->stg.topic_state = t[CT_STG_TOPIC_STATE];
+    c->topic_index = t[CT_TOPIC_INDEX];
+    c->topic_ask = t[CT_TOPIC_ASK];
+    memset(c->topic_state, 0, c->topic_cap);
+    topics_init(c);
     if (sz[CT_BF] > 0) {
         memset(c->bf, 0, sz[CT_BF]);
     }

@@ -57,4 +57,31 @@ int bars_dead_letter(struct core *c, struct md_action *a);
  * failed and came back. */
 void bars_queue_rebuild(struct core *c);
 
+/* ---- topics (core_topic.c) ---- */
+
+
+/* The empty index (core_init). */
+void topics_init(struct core *c);
+
+/* Save the topics' states before the step's first change; restore them
+ * when the step is undone. */
+void topics_save(struct core *c);
+void topics_restore(struct core *c);
+
+/* Bar m's topic: m->topic set, *ready if the topic exists; a topic never
+ * seen becomes wanted (stg.topic_wanted). MD_E_FULL: the table is full. */
+int topics_of_bar(struct core *c, struct md_bar *m, bool *ready);
+
+/* TOPIC_CREATE: every wanted topic is asked for, named in a; how many. */
+size_t topics_ask(struct core *c, struct md_action *a);
+
+/* One Admin result for the topic name[0..len): a topic created releases
+ * its parked bars to the queue (*released); *last when it was the
+ * request's last result. A topic reported to exist that was not asked
+ * for (the shell read the broker's metadata) is ready at once, no
+ * request's. MD_E_STATE: a failure for no topic asked for, or no topic
+ * name (counted, not passed on); MD_E_FULL: no room in the undo log. */
+int topics_result(struct core *c, const char *name, size_t len, bool ok,
+                  uint64_t *released, bool *last);
+
 #endif /* CORE_INT_H */

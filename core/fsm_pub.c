@@ -78,10 +78,11 @@ static const char *const output_names[PUB_O__COUNT] = {
     [PUB_O_GIVE_BACK] = "GIVE_BACK",
     [PUB_O_GIVE_BACK_WAIT] = "GIVE_BACK_WAIT",
     [PUB_O_RESUME] = "RESUME",
-    [PUB_O_FLUSH_HOLD] = "FLUSH_HOLD",
-    [PUB_O_RELEASE] = "RELEASE",
-    [PUB_O_LOSE_HELD] = "LOSE_HELD",
-    [PUB_O_FINISH_LOSE_HELD] = "FINISH_LOSE_HELD",
+    [PUB_O_FLUSH_TOPIC] = "FLUSH_TOPIC",
+    [PUB_O_TOPIC_DONE] = "TOPIC_DONE",
+    [PUB_O_FINISH_TOPIC_DONE] = "FINISH_TOPIC_DONE",
+    [PUB_O_TOPIC_LOST] = "TOPIC_LOST",
+    [PUB_O_FINISH_TOPIC_LOST] = "FINISH_TOPIC_LOST",
 };
 
 #define R FSM_R
@@ -190,7 +191,9 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
     },
     [PUB_S_CREATING_TOPIC] = {
         [PUB_I_FETCH_DATA] = C1(R, S(CREATING_TOPIC), O(START_FETCH)),
-        [PUB_I_DATA_READY] = C1(R, S(CREATING_TOPIC), O(QUEUE)),
+        /* bars for topics that exist keep flowing meanwhile (those for
+         * the topics asked for wait in the core, parked) */
+        [PUB_I_DATA_READY] = C1(R, S(CREATING_TOPIC), O(START_PUBLISH)),
         [PUB_I_PUBLISH_SUCCESS] = C1(R, S(CREATING_TOPIC), O(ACK)),
         [PUB_I_PUBLISH_FAILURE] = C1(R, S(CREATING_TOPIC), O(REQUEUE)),
         [PUB_I_RESET] = C1(R, S(CREATING_TOPIC), O(NONE)),
@@ -203,31 +206,33 @@ static const struct fsm_cell pub_cells[PUB_S__COUNT][PUB_I__COUNT] = {
                S(PUBLISHING), O(START_PUBLISH_QUEUED), S(IDLE),
                O(TOPIC_READY)),
         [PUB_I_TOPIC_FAILED] = C1(R, S(ERROR), O(HANDLE_ERROR_TOPIC)),
-        /* queued bars wait for the topic: never produced into a topic
-         * that may not exist */
-        [PUB_I_STOP] = C3(R, HELD, S(DRAINING), O(FLUSH_HOLD), BUSY,
-                          S(DRAINING), O(FLUSH), S(STOPPED), O(FINISH)),
+        /* the drain waits for the topics' result too: their bars, parked
+         * in the core, may still go */
+        [PUB_I_STOP] = C1(R, S(DRAINING), O(FLUSH_TOPIC)),
         [PUB_I_T_FLUSH] = C1(U, S(CREATING_TOPIC), O(NONE)),
         [PUB_I_PUBLISH_REJECTED] = C1(R, S(CREATING_TOPIC), O(DEAD_LETTER)),
-        [PUB_I_QUEUE_FULL] = NOQF(CREATING_TOPIC),
+        [PUB_I_QUEUE_FULL] = C1(R, S(CREATING_TOPIC), O(GIVE_BACK)),
         [PUB_I_PRODUCER_FATAL] = C1(R, S(CREATING_TOPIC), O(REQUEUE_ALL)),
     },
     [PUB_S_DRAINING] = {
         [PUB_I_FETCH_DATA] = C1(U, S(DRAINING), O(NONE)),
-        [PUB_I_DATA_READY] = C1(U, S(DRAINING), O(START_PUBLISH)),
+        /* the bars of a topic created while draining */
+        [PUB_I_DATA_READY] = C1(R, S(DRAINING), O(START_PUBLISH)),
         [PUB_I_PUBLISH_SUCCESS] = C2(R, LAST, S(STOPPED), O(FINISH_ACK),
                                      S(DRAINING), O(ACK)),
         [PUB_I_PUBLISH_FAILURE] = C2(R, LAST, S(STOPPED), O(FINISH_LOSE),
                                      S(DRAINING), O(LOSE)),
-        [PUB_I_RESET] = C3(R, TOPIC_WAIT, S(DRAINING), O(NONE), HELD,
-                           S(DRAINING), O(RESUME), S(DRAINING), O(NONE)),
+        [PUB_I_RESET] = C2(R, HELD, S(DRAINING), O(RESUME), S(DRAINING),
+                           O(NONE)),
         [PUB_I_FETCH_FAILURE] = C1(U, S(DRAINING), O(NONE)),
         [PUB_I_CREATE_DYNAMIC_TOPIC] = C1(U, S(DRAINING), O(NONE)),
-        [PUB_I_TOPIC_CREATED] = C2(R, TOPIC_WAIT, S(DRAINING), O(RELEASE),
-                                   S(DRAINING), O(NONE)),
+        [PUB_I_TOPIC_CREATED] = C3(R, WAIT_ONLY, S(STOPPED),
+                                   O(FINISH_TOPIC_DONE), TOPIC_WAIT,
+                                   S(DRAINING), O(TOPIC_DONE), S(DRAINING),
+                                   O(NONE)),
         [PUB_I_TOPIC_FAILED] = C3(R, WAIT_ONLY, S(STOPPED),
-                                  O(FINISH_LOSE_HELD), TOPIC_WAIT,
-                                  S(DRAINING), O(LOSE_HELD), S(DRAINING),
+                                  O(FINISH_TOPIC_LOST), TOPIC_WAIT,
+                                  S(DRAINING), O(TOPIC_LOST), S(DRAINING),
                                   O(NONE)),
         [PUB_I_STOP] = C1(R, S(DRAINING), O(NONE)),
         [PUB_I_T_FLUSH] = C1(R, S(STOPPED), O(ABANDON)),
@@ -297,7 +302,7 @@ uint32_t pub_guards(const struct pub *m, const struct pub_in *in)
     if (in->input == PUB_I_DATA_READY && in->n == 0) {
         g |= 1u << PUB_G_EMPTY;
     }
-    if (m->inflight == 1 && m->queued == 0) {
+    if (m->inflight == 1 && m->queued == 0 && !m->topic_wait) {
         g |= 1u << PUB_G_LAST;
     }
     if (m->inflight > 0 || m->queued > 0) {
@@ -311,7 +316,7 @@ uint32_t pub_guards(const struct pub *m, const struct pub_in *in)
     }
     if (m->topic_wait) {
         g |= 1u << PUB_G_TOPIC_WAIT;
-        if (m->inflight == 0) {
+        if (m->inflight == 0 && m->queued == 0) {
             g |= 1u << PUB_G_WAIT_ONLY;
         }
     }
@@ -445,6 +450,8 @@ static void create_topic(struct pub *m, mono_ns t, struct md_out *out)
     fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
     m->topic_pending = 0;
     fsm__act(out, t, MD_A_TOPIC_CREATE, 0);
+    /* what waited is for topics that exist: it goes meanwhile */
+    produce_queued(m, t, out);
 }
 
 /* The effects of output o. They depend on the output and the extended
@@ -560,9 +567,7 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
     case PUB_O_REPRODUCE:
         requeue_all(m, t, out);
         cancel_wait(m, t, out);
-        if (!m->topic_wait) {
-            produce_queued(m, t, out);
-        }
+        produce_queued(m, t, out);
         break;
     case PUB_O_BACKPRESSURE:
         give_back(m, t, out);
@@ -573,7 +578,7 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         break;
     case PUB_O_GIVE_BACK_WAIT:
         give_back(m, t, out);
-        if (!m->topic_wait && !(m->timers & (1u << MD_T_PUB_RETRY))) {
+        if (!(m->timers & (1u << MD_T_PUB_RETRY))) {
             arm_wait(m, t, out);
         }
         break;
@@ -582,31 +587,30 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
         fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
         produce_queued(m, t, out);
         break;
-    case PUB_O_FLUSH_HOLD:
+    case PUB_O_FLUSH_TOPIC:
         m->topic_wait = 1;
+        fsm__cancel(out, &m->timers, t, MD_T_PUB_RETRY);
+        produce_queued(m, t, out);
         fsm__act(out, t, MD_A_FLUSH, m->inflight);
         fsm__arm(out, &m->timers, t, MD_T_PUB_FLUSH,
                  t + m->cfg.flush_timeout_ns);
         break;
-    case PUB_O_RELEASE:
+    case PUB_O_TOPIC_DONE:
+    case PUB_O_FINISH_TOPIC_DONE:
         m->topic_wait = 0;
         m->st.topics_created++;
-        cancel_wait(m, t, out);
-        produce_queued(m, t, out);
+        if (o == PUB_O_FINISH_TOPIC_DONE) {
+            fsm__cancel(out, &m->timers, t, MD_T_PUB_FLUSH);
+        }
         break;
-    case PUB_O_LOSE_HELD:
-    case PUB_O_FINISH_LOSE_HELD:
+    case PUB_O_TOPIC_LOST:
+    case PUB_O_FINISH_TOPIC_LOST:
+        /* the bars of the topics that failed are the core's: given up
+         * when the publisher stops */
         m->topic_wait = 0;
         m->st.topic_failures++;
-        fsm__note(out, t, MD_N_TOPIC_FAILED, m->queued);
-        cancel_wait(m, t, out);
-        if (m->queued > 0) {
-            m->st.lost += m->queued;
-            fsm__act(out, t, MD_A_DISCARD, m->queued);
-            fsm__note(out, t, MD_N_BARS_LOST, m->queued);
-            m->queued = 0;
-        }
-        if (o == PUB_O_FINISH_LOSE_HELD) {
+        fsm__note(out, t, MD_N_TOPIC_FAILED, 0);
+        if (o == PUB_O_FINISH_TOPIC_LOST) {
             fsm__cancel(out, &m->timers, t, MD_T_PUB_FLUSH);
         }
         break;
@@ -647,9 +651,8 @@ int pub_check(const struct pub *m, char *why, size_t why_size)
     case PUB_S_DRAINING:
         /* the retry timer exactly while bars wait for room */
         want = 1u << MD_T_PUB_FLUSH |
-               (m->queued > 0 && !m->topic_wait ? 1u << MD_T_PUB_RETRY
-                                                : 0u);
-        if (m->queued + m->inflight == 0) {
+               (m->queued > 0 ? 1u << MD_T_PUB_RETRY : 0u);
+        if (m->queued + m->inflight == 0 && !m->topic_wait) {
             return fsm__broken(why, why_size, d, m->state,
                                "draining with nothing outstanding");
         }

@@ -4,8 +4,12 @@
  * FETCH_DATA, DATA_READY, PUBLISH_SUCCESS, PUBLISH_FAILURE, RESET,
  * FETCH_FAILURE, CREATE_DYNAMIC_TOPIC; actions START_FETCH, START_PUBLISH,
  * HANDLE_ERROR, RESET_ERROR, CREATE_NEW_TOPIC. Unlike the seed it keeps many
- * bars in flight, queues bars while in ERROR or CREATING_TOPIC, and leaves
- * ERROR on its own back-off timer (MD_T_PUB_RETRY delivers RESET).
+ * bars in flight, queues bars while in ERROR, keeps publishing while topics
+ * are created, and leaves ERROR on its own back-off timer (MD_T_PUB_RETRY
+ * delivers RESET). Topics are the core's: a bar whose topic does not
+ * exist yet waits in the core (parked) and asks for it
+ * (CREATE_DYNAMIC_TOPIC); the machine sees only bars for topics that
+ * exist, and one result per Admin request.
  *
  * Bars are counted, not stored: the core keeps them in its bar store, the
  * queue in the order they were made (bar ids), and MD_A_PRODUCE(n) means
@@ -51,13 +55,15 @@
  *   ERROR           a delivery, topic or fetch failed; exactly the retry
  *                   timer armed; new bars are queued, in-flight reports
  *                   still counted.
- *   CREATING_TOPIC  an Admin CreateTopics is outstanding; bars queue; no
- *                   timer armed.
- *   DRAINING        shutting down: bars in flight or queued (>= 1);
- *                   the flush timer armed, and the retry timer exactly
- *                   while bars are queued for room in the producer's
- *                   queue; bars queued while topic_wait wait for the
- *                   topic being created instead (no retry timer).
+ *   CREATING_TOPIC  an Admin CreateTopics is outstanding; bars for topics
+ *                   that exist keep being produced (bars for the topics
+ *                   asked for wait in the core, parked, until their
+ *                   result); a failed bar waits for the result; no timer
+ *                   armed.
+ *   DRAINING        shutting down: bars in flight or queued (>= 1), or
+ *                   an Admin result due (topic_wait); the flush timer
+ *                   armed, and the retry timer exactly while bars are
+ *                   queued (waiting for room in the producer's queue).
  *   STOPPED         final; nothing queued or in flight, no timer. */
 enum pub_state {
     PUB_S_INVALID = 0,
@@ -100,9 +106,8 @@ enum pub_guard {
     PUB_G_BUSY,  /* bars queued or in flight */
     PUB_G_TOPIC, /* a topic still has to be created */
     PUB_G_HELD,  /* bars queued */
-    PUB_G_TOPIC_WAIT, /* draining: the queued bars wait for the topic
-                         being created */
-    PUB_G_WAIT_ONLY,  /* ... and none is in flight */
+    PUB_G_TOPIC_WAIT, /* draining: an Admin request's result is due */
+    PUB_G_WAIT_ONLY,  /* ... and no bar is queued or in flight */
     PUB_G__COUNT
 };
 
@@ -159,15 +164,18 @@ enum pub_output {
                                    retry timer if not armed */
     PUB_O_RESUME,               /* draining: cancel retry; produce what
                                    queued */
-    PUB_O_FLUSH_HOLD,           /* stop while a topic is created: flush
-                                   what is in flight, hold the queued bars
-                                   for the topic; arm flush */
-    PUB_O_RELEASE,              /* the topic exists: produce the held bars
-                                   (count the topic) */
-    PUB_O_LOSE_HELD,            /* the topic failed while draining: the
-                                   held bars are lost (discard, note) */
-    PUB_O_FINISH_LOSE_HELD,     /* ... and nothing is in flight: cancel
-                                   flush */
+    PUB_O_FLUSH_TOPIC,          /* stop while topics are created: as
+                                   FLUSH, and the drain waits for their
+                                   result too (topic_wait) */
+    PUB_O_TOPIC_DONE,           /* draining, the topics exist (their bars
+                                   came as DATA_READY): count it */
+    PUB_O_FINISH_TOPIC_DONE,    /* ... and nothing else is outstanding:
+                                   cancel flush */
+    PUB_O_TOPIC_LOST,           /* draining, a topic failed: note (its
+                                   bars are the core's, given up when the
+                                   publisher stops) */
+    PUB_O_FINISH_TOPIC_LOST,    /* ... and nothing else is outstanding:
+                                   cancel flush */
     PUB_O__COUNT
 };
 
@@ -204,9 +212,9 @@ struct pub {
     uint8_t topic_pending;
     uint8_t fatal;       /* the producer died: the next produce makes a
                             new one first (MD_A_PRODUCER_RESET) */
-    uint8_t topic_wait;  /* draining only: the queued bars wait for the
-                            topic being created (never produced into a
-                            topic that may not exist) */
+    uint8_t topic_wait;  /* draining only: an Admin request's result is
+                            due (bars parked in the core for its topics
+                            may still come) */
     unsigned attempt;    /* failures since the last delivery */
     uint32_t timers;     /* bit t: timer t armed (MD_T_PUB_*) */
     struct pub_stats st;

@@ -73,7 +73,9 @@ enum md_act_kind {
     MD_A_WS_CLOSE,      /* close socket arg with code 1000 */
     MD_A_REST_SEND,     /* send req (request id = arg) */
     MD_A_REST_CANCEL,   /* abandon the outstanding request (id = arg) */
-    MD_A_TOPIC_CREATE,  /* Admin CreateTopics for the pending topics */
+    MD_A_TOPIC_CREATE,  /* Admin CreateTopics for topics[0..n), by name;
+                           each result comes back as TOPIC_CREATED or
+                           TOPIC_FAILED naming its topic */
     MD_A_PRODUCE,       /* produce bars[0..n), each under its id */
     MD_A_DISCARD,       /* bars[0..n) are given up (lost): forget them */
     MD_A_FLUSH,         /* flush the producer, bounded by the flush timer */
@@ -177,6 +179,7 @@ struct md_action {
         const char *const *subs;          /* WS_SUBSCRIBE: "0~Coinbase~BTC~USD" */
         const struct md_request *req;     /* REST_SEND */
         const struct md_bar *const *bars; /* BARS, PRODUCE, DISCARD */
+        const char *const *topics;        /* TOPIC_CREATE: names */
     } p;
 };
 

@@ -196,8 +196,12 @@ static void dispatch(struct loop *l, const struct md_action *a)
         CALL(l->http, l->http_ctx, cancel, t, a->arg);
         break;
     case MD_A_TOPIC_CREATE:
-        text(l, "topic_create\n");
-        CALL(l->kafka, l->kafka_ctx, topic_create, t);
+        text(l, "topic_create");
+        for (k = 0; k < a->n; k++) {
+            text(l, "%s%s", k == 0 ? " " : ",", a->p.topics[k]);
+        }
+        text(l, "\n");
+        CALL(l->kafka, l->kafka_ctx, topic_create, t, a->p.topics, a->n);
         break;
     case MD_A_PRODUCE:
         text_ids(l, "produce", a->p.bars, a->n);

@@ -63,7 +63,8 @@ struct loop_http_ops {
 };
 
 struct loop_kafka_ops {
-    void (*topic_create)(void *ctx, mono_ns t);
+    void (*topic_create)(void *ctx, mono_ns t, const char *const *topics,
+                         size_t n);
     void (*produce)(void *ctx, mono_ns t, const struct md_bar *const *bars,
                     size_t n);
     void (*discard)(void *ctx, mono_ns t, const struct md_bar *const *bars,

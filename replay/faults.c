@@ -99,7 +99,9 @@ void fault_reply(struct run *r, struct pend *p)
         break;
     case PEND_ADMIN:
     case PEND_DELIVERY:
-        if (in_force(r, RPL_INJ_KAFKA_SLOW, p->sent)) {
+        /* a refusal at once is the produce call's own answer: never late */
+        if (p->input != PUB_I_QUEUE_FULL &&
+            in_force(r, RPL_INJ_KAFKA_SLOW, p->sent)) {
             p->t = p->sent + 15 * NS_PER_S;
         }
         /* one injection, one result */

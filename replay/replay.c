@@ -121,6 +121,18 @@ static int configure(struct run *r, const char *session_config)
         }
     }
     r->cfg.agg.emit_empty = o->emit_empty;
+    if (o->topic != NULL) {
+        if (strlen(o->topic) >= sizeof r->cfg.topic_template ||
+            core_topic_template_check(o->topic) != MD_OK) {
+            snprintf(r->err, r->errlen, "bad --topic '%.64s' (characters "
+                     "a-z A-Z 0-9 . _ - and the placeholders {market} "
+                     "{base} {quote} {interval} {source}, at most %d)",
+                     o->topic, CORE_TOPIC_TEMPLATE_MAX - 1);
+            rc = MD_E_USAGE;
+            goto out;
+        }
+        memcpy(r->cfg.topic_template, o->topic, strlen(o->topic) + 1);
+    }
     if (o->grace != NULL) {
         int64_t g;
         if (md_parse_duration(o->grace, strlen(o->grace), NS_PER_S,
@@ -402,10 +414,21 @@ static int strict_input(struct run *r, const struct store_event *ev,
         in->bar_id = (uint64_t)id;
         return 1;
     }
-    case STORE_K_ADMIN:
+    case STORE_K_ADMIN: {
+        char *name = meta_str(ev->meta, "topic");
+        size_t len = name != NULL ? strlen(name) : 0;
         in->kind = CORE_IN_PUB;
         in->input = ev->status == 0 ? PUB_I_TOPIC_CREATED : PUB_I_TOPIC_FAILED;
+        if (len == 0 || len >= sizeof r->topic) {
+            free(name);
+            return -1; /* an Admin result must name its topic */
+        }
+        memcpy(r->topic, name, len + 1);
+        free(name);
+        in->data = r->topic;
+        in->len = len;
         return 1;
+    }
     default:
         return 0;
     }
@@ -443,9 +466,13 @@ static int run_strict(struct run *r, struct prefetch *rd)
         rc = strict_input(r, &ev, &in);
         if (rc < 0) {
             snprintf(r->err, r->errlen, "%s: event seq %" PRId64 " (%s): "
-                     "a delivery report without its bar id (meta "
-                     "{\"bar\":N}); recorded by another core version?",
-                     r->o->capture, ev.seq, store_kind_name(ev.kind));
+                     "%s; recorded by another core version?",
+                     r->o->capture, ev.seq, store_kind_name(ev.kind),
+                     ev.kind == STORE_K_ADMIN
+                         ? "an Admin result without its topic (meta "
+                           "{\"topic\":NAME})"
+                         : "a delivery report without its bar id or with "
+                           "an unknown class (meta {\"bar\":N})");
             return MD_E_CORRUPT;
         }
         if (rc == 0) {
@@ -986,6 +1013,9 @@ out:
         sum->producer_fatal = r->core->pub.st.fatal_errors;
         sum->queue_full = r->core->pub.st.backpressure;
         sum->bars_given_up = r->core->pub.st.lost;
+        sum->bars_topic_lost = cs->bars_parked_lost;
+        sum->topics_created = cs->topics_created;
+        sum->topics_failed = cs->topics_failed;
         sum->subs_rejected = r->core->conn.st.subs_rejected;
         sum->bars_ohlc_outside = cs->bars_ohlc_outside;
         sum->streams_full = cs->streams_full;
@@ -1074,14 +1104,16 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
             s->late_revisions, s->late_dropped, s->malformed, transitions,
             s->rest_matched, s->rest_misses, s->deliveries_failed);
     if (s->dead_lettered + s->producer_fatal + s->queue_full +
-            s->bars_given_up > 0) {
+            s->bars_given_up + s->bars_topic_lost + s->topics_failed > 0) {
         fprintf(f, "  kafka: %" PRIu64 " bars given up while stopping (not "
-                "delivered by the flush deadline, failed, or their topic "
-                "failed), %" PRIu64 " bars dead-lettered, %" PRIu64
-                " fatal producer errors, %" PRIu64
-                " bars refused at once (queue full)\n",
-                s->bars_given_up, s->dead_lettered, s->producer_fatal,
-                s->queue_full);
+                "delivered by the flush deadline, or failed), %" PRIu64
+                " bars whose topic never came, %" PRIu64
+                " bars dead-lettered, %" PRIu64 " fatal producer errors, %"
+                PRIu64 " bars refused at once (queue full); topics: %"
+                PRIu64 " created, %" PRIu64 " failed\n",
+                s->bars_given_up, s->bars_topic_lost, s->dead_lettered,
+                s->producer_fatal, s->queue_full, s->topics_created,
+                s->topics_failed);
     }
     if (s->bars_lost + s->bars_waits + s->stale_reports + s->streams_full +
             s->tickers_full + s->backfill_failed + s->backfill_dropped > 0) {

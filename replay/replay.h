@@ -110,6 +110,7 @@ struct rpl_opts {
     const char *exchange; /* "Coinbase" */
     const char *quote;    /* "USD" */
     const char *intervals;/* "1m,5m" */
+    const char *topic;    /* the topic template (CORE_TOPIC_DEFAULT) */
     bool emit_empty;
     const char *grace;    /* "2s": close bars at end + grace */
     const char *lateness; /* "120s": revise bars up to end + lateness */
@@ -132,9 +133,12 @@ struct rpl_summary {
      * bars dead-lettered (refused for good), fatal producer errors, bars
      * refused at once (queue full) */
     uint64_t deliveries_failed, dead_lettered, producer_fatal, queue_full;
-    uint64_t bars_given_up; /* produced or held, then given up while
-                               draining: failed, past the flush deadline,
-                               or their topic failed (pub_stats.lost) */
+    uint64_t bars_given_up; /* produced or queued, then given up while
+                               draining: failed or past the flush
+                               deadline (pub_stats.lost) */
+    uint64_t bars_topic_lost; /* waiting for a topic that never came when
+                                 the publisher stopped */
+    uint64_t topics_created, topics_failed; /* Admin results */
     uint64_t stalled;     /* frames withheld by stall@T */
     /* the core's loss and refusal counters (core_stats), printed when
      * not zero */

@@ -44,6 +44,8 @@ struct pend {
     uint64_t bar_id;  /* PEND_DELIVERY */
     int input;        /* PEND_DELIVERY: the publisher's input (PUB_I_*) */
     unsigned gen;     /* PEND_DELIVERY: the producer it came from */
+    int urgent;       /* the answer of the call itself (a refusal at
+                         once): first among those due at its time */
     char *data;       /* owned */
     size_t len;
 };
@@ -75,6 +77,8 @@ struct run {
     struct loop loop;      /* the executor */
     struct loop_vclock vclock;
     uint32_t cur_sock;     /* the socket the core opened last */
+    char topic[CORE_TOPIC_MAX]; /* strict: the topic an Admin result
+                                   names */
     struct timespec speed0; /* --speed: wall time of the first paced event */
     struct heap heap;
     struct book book;

@@ -17,7 +17,11 @@
 
 static int heap_less(const struct pend *a, const struct pend *b)
 {
-    return a->t < b->t || (a->t == b->t && a->seq < b->seq);
+    /* at the same instant, the answer of a call (a refusal at once)
+     * before anything else, then in the order they were made */
+    return a->t < b->t ||
+           (a->t == b->t && (a->urgent > b->urgent ||
+                             (a->urgent == b->urgent && a->seq < b->seq)));
 }
 
 int heap_push(struct heap *h, struct pend p)
@@ -370,19 +374,33 @@ static void w_rest_cancel(void *ctx, mono_ns t, uint64_t id)
     }
 }
 
-static void w_topic_create(void *ctx, mono_ns t)
+/* The virtual broker creates each topic asked for 1 ms later, one
+ * result per topic, in the order asked. */
+static void w_topic_create(void *ctx, mono_ns t, const char *const *topics,
+                           size_t n)
 {
     struct run *r = ctx;
     struct pend p;
+    size_t k;
 
     if (r->strict) {
         return;
     }
-    memset(&p, 0, sizeof p);
-    p.t = t + NS_PER_MS;
-    p.kind = PEND_ADMIN;
-    p.ok = 1;
-    world_reply(r, t, p);
+    for (k = 0; k < n; k++) {
+        size_t len = strlen(topics[k]);
+        memset(&p, 0, sizeof p);
+        p.t = t + NS_PER_MS;
+        p.kind = PEND_ADMIN;
+        p.ok = 1;
+        p.data = malloc(len + 1);
+        if (p.data == NULL) {
+            world_fail(r, MD_E_NOMEM, "out of memory");
+            return;
+        }
+        memcpy(p.data, topics[k], len + 1);
+        p.len = len;
+        world_reply(r, t, p);
+    }
 }
 
 /* The virtual broker acknowledges each bar 1 ms after it was produced,
@@ -407,6 +425,7 @@ static void w_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
         p.t = full ? t : t + ACK_DELAY_NS;
         p.kind = PEND_DELIVERY;
         p.input = full ? PUB_I_QUEUE_FULL : PUB_I_PUBLISH_SUCCESS;
+        p.urgent = full;
         p.gen = r->producer_gen;
         p.ok = 1;
         world_reply(r, t, p);
@@ -814,13 +833,20 @@ int drain_pending(struct run *r, int64_t t)
             }
             rc = deliver(r, &p, &in);
             break;
-        case PEND_ADMIN:
+        case PEND_ADMIN: {
+            char meta[CORE_TOPIC_MAX + 16];
             in.kind = CORE_IN_PUB;
             in.input = p.ok ? PUB_I_TOPIC_CREATED : PUB_I_TOPIC_FAILED;
+            in.data = p.data;
+            in.len = p.len;
+            /* a topic name needs no JSON escape: [a-zA-Z0-9._-] */
+            snprintf(meta, sizeof meta, "{\"topic\":\"%.*s\"}", (int)p.len,
+                     p.data != NULL ? (const char *)p.data : "");
             record_input(r, STORE_K_ADMIN, STORE_D_IN, 0, in.t_ns,
-                         p.ok ? 0 : -1, NULL, NULL, 0);
+                         p.ok ? 0 : -1, meta, NULL, 0);
             rc = step(r, &in);
             break;
+        }
         case PEND_WS:
             if (p.conn_id < r->n_ws) {
                 struct wsmap *w = &r->ws[p.conn_id];

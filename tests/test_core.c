@@ -33,6 +33,16 @@ static struct md_out O;
 static struct core_config CFG;
 static struct rp_series SERIES[4];
 static void *MEM; /* C's tables */
+static bool MANUAL_TOPICS; /* answer_topics off */
+/* Every bar produced, in order, by any step (the test's and the broker's
+ * topic results): what produced() hands out. */
+static uint64_t PROD[4096];
+static size_t NPROD;
+/* The topics the last step asked for, not answered yet. */
+static char ASKED[16][CORE_TOPIC_MAX];
+static size_t NASKED;
+static void produced(uint64_t *ids, size_t *n, size_t cap);
+
 
 /* core_init with memory of core_mem_size, the last one freed. */
 static int core_init_mem(struct core *c, const struct core_config *cfg)
@@ -47,6 +57,8 @@ static int core_init_mem(struct core *c, const struct core_config *cfg)
 
 static void init(void)
 {
+    MANUAL_TOPICS = false;
+    NPROD = NASKED = 0;
     core_config_default(&CFG);
     CFG.series = SERIES;
     CFG.cap_series = 4;
@@ -96,13 +108,62 @@ static const struct md_request *sent(void)
     return NULL;
 }
 
+
+static void log_step(const struct md_out *o)
+{
+    size_t i, k;
+
+    for (i = 0; i < o->n; i++) {
+        if (o->a[i].kind == MD_A_PRODUCE) {
+            for (k = 0; k < o->a[i].n; k++) {
+                assert_true(NPROD < sizeof PROD / sizeof PROD[0]);
+                PROD[NPROD++] = o->a[i].p.bars[k]->id;
+            }
+        }
+        if (o->a[i].kind == MD_A_TOPIC_CREATE) {
+            for (k = 0; k < o->a[i].n && NASKED < 16; k++) {
+                snprintf(ASKED[NASKED++], CORE_TOPIC_MAX, "%s",
+                         o->a[i].p.topics[k]);
+            }
+        }
+    }
+}
+
+/* Unless a test says otherwise (MANUAL_TOPICS), the broker creates every
+ * topic asked for before the next input arrives. */
+static void answer_topics(mono_ns t)
+{
+    static struct md_out extra;
+    size_t k, n = NASKED;
+
+    NASKED = 0;
+    for (k = 0; k < n; k++) {
+        struct core_in in = {0};
+        in.kind = CORE_IN_PUB;
+        in.input = PUB_I_TOPIC_CREATED;
+        in.t_ns = t;
+        in.data = ASKED[k];
+        in.len = strlen(ASKED[k]);
+        md_out_reset(&extra);
+        assert_int_equal(core_step(&C, &in, &extra), MD_OK);
+        assert_int_equal(core_check(&C), MD_OK);
+        log_step(&extra);
+    }
+}
+
 static int go(struct core_in *in)
 {
     int rc;
 
+    if (!MANUAL_TOPICS) {
+        answer_topics(in->t_ns);
+    }
     md_out_reset(&O);
     rc = core_step(&C, in, &O);
     assert_int_equal(core_check(&C), MD_OK);
+    if (rc == MD_OK) {
+        log_step(&O);
+    }
     return rc;
 }
 
@@ -223,24 +284,39 @@ static void test_core_preflight_stream_close_publish_stop(void **state)
     assert_true(strncmp(sent()->target, "/data/v2/histominute?",
                         21) == 0);
     assert_int_equal(strlen(sent()->target), sent()->target_len);
-    /* the topic exists; then the preflight answer */
-    {
-        struct core_in in = {0};
-        in.kind = CORE_IN_PUB;
-        in.input = PUB_I_TOPIC_CREATED;
-        in.t_ns = L0 + 10000000;
-        assert_int_equal(go(&in), MD_OK);
-    }
+    /* the preflight answer: its bar waits for its topic, asked for by
+     * name (the broker of these tests creates it before the next input) */
     http(L0 + 50000000, 200, PREFLIGHT);
+    {
+        size_t i;
+        int asked = 0;
+        for (i = 0; i < O.n; i++) {
+            if (O.a[i].kind == MD_A_TOPIC_CREATE) {
+                assert_int_equal(O.a[i].n, 1);
+                assert_string_equal(O.a[i].p.topics[0], "ohlcv.CCCAGG.1m");
+                asked++;
+            }
+        }
+        assert_int_equal(asked, 1);
+    }
     /* one settled bar (13:17 ends 2 min before now), announced and
-     * produced; 13:18 and 13:19 may still be revised by the server */
+     * parked; 13:18 and 13:19 may still be revised by the server */
     assert_int_equal(sum(MD_A_BARS), 1);
-    assert_int_equal(sum(MD_A_PRODUCE), 1);
+    assert_int_equal(sum(MD_A_PRODUCE), 0);
     assert_int_equal((*bar_at(0)).source, BAR_SRC_REST);
-    assert_int_equal(C.pub.state, PUB_S_PUBLISHING);
+    assert_int_equal(C.pub.state, PUB_S_CREATING_TOPIC);
     assert_int_equal(C.rest.state, REST_S_IDLE);
+    assert_int_equal(C.s.n_parked, 1);
 
+    /* the topic exists: the bar is produced */
     conn(L0 + S, CONN_I_WS_OPEN);
+    {
+        uint64_t ids[4];
+        size_t n = 0;
+        produced(ids, &n, 4);
+        assert_int_equal(n, 1);
+    }
+    assert_int_equal(C.pub.state, PUB_S_PUBLISHING);
     snprintf(welcome, sizeof welcome,
              "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
              "\"SERVER_TIME_MS\":%lld,\"SOCKETS_ACTIVE\":1}",
@@ -444,18 +520,16 @@ static void test_core_subscriptions_of_longest_names(void **state)
 }
 
 /* Ids the last step produced, appended to ids[*n]. */
+/* The bars produced since the last call, appended to ids. */
 static void produced(uint64_t *ids, size_t *n, size_t cap)
 {
-    size_t i, k;
+    size_t i;
 
-    for (i = 0; i < O.n; i++) {
-        if (O.a[i].kind == MD_A_PRODUCE) {
-            for (k = 0; k < O.a[i].n; k++) {
-                assert_true(*n < cap);
-                ids[(*n)++] = O.a[i].p.bars[k]->id;
-            }
-        }
+    for (i = 0; i < NPROD; i++) {
+        assert_true(*n < cap);
+        ids[(*n)++] = PROD[i];
     }
+    NPROD = 0;
 }
 
 static bool noted(enum md_note n)
@@ -487,10 +561,6 @@ static void test_core_full_store_waits(void **state)
     (void)state;
     init();
     start(L0, T0 * 1000);
-    in.kind = CORE_IN_PUB;
-    in.input = PUB_I_TOPIC_CREATED;
-    in.t_ns = L0;
-    assert_int_equal(go(&in), MD_OK);
     conn(t, CONN_I_WS_OPEN);
     snprintf(buf, sizeof buf,
              "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
@@ -675,13 +745,6 @@ static void test_core_rest_bar_outside_counted(void **state)
     (void)state;
     init();
     start(L0, T0 * 1000);
-    {
-        struct core_in in = {0};
-        in.kind = CORE_IN_PUB;
-        in.input = PUB_I_TOPIC_CREATED;
-        in.t_ns = L0 + 10000000;
-        assert_int_equal(go(&in), MD_OK);
-    }
     /* 13:17, the one settled bar, is the one whose open is above high */
     http(L0 + 50000000, 200, body);
     for (k = 0; k < O.n; k++) {
@@ -760,7 +823,6 @@ static void test_core_order_through_failures(void **state)
     (void)state;
     init();
     start(L0, T0 * 1000);
-    report(L0, PUB_I_TOPIC_CREATED, 0);
     conn(L0 + S, CONN_I_WS_OPEN);
     snprintf(buf, sizeof buf,
              "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
@@ -842,62 +904,98 @@ static void test_core_order_through_failures(void **state)
     assert_int_equal(C.st.bars_unpublished + C.st.bars_rolled_back, 0);
 }
 
-/* STOP while a topic is being created: the bars in flight are flushed,
- * the queued ones are held for the topic's result, never produced into
- * a topic that may not exist; when the creation fails, exactly the held
- * bars are discarded (named), and those in flight still settle. */
-static void test_core_stop_while_creating_topic(void **state)
+/* Topics on demand: the first bar bound for a topic that does not exist
+ * yet waits for it, parked, and asks for it by name; bars for topics that
+ * exist keep flowing meanwhile; each result names its topic. STOP while
+ * the topic is being created: the drain waits for the result; the topic
+ * fails: its bars, never produced into a topic that may not exist, are
+ * given up (named, counted) when the publisher stops, after the bars in
+ * flight settle. */
+static void test_core_topics_on_demand(void **state)
 {
-    uint64_t ids[16], held[16];
-    size_t n_ids = 0, n_held = 0, i;
+    uint64_t ids[16];
+    size_t n_ids = 0, i, asked = 0;
     struct core_in in = {0};
     char buf[256];
     int d;
 
     (void)state;
     init();
+    /* 1m and 5m: two topics, ohlcv.CCCAGG.1m and ohlcv.CCCAGG.5m */
+    assert_int_equal(core_config_add_series(&CFG, "CCCAGG", "BTC", "USD",
+                                            300),
+                     MD_OK);
+    CFG.agg.intervals_s[1] = 300;
+    CFG.agg.n_intervals = 2;
+    assert_int_equal(core_init_mem(&C, &CFG), MD_OK);
     start(L0, T0 * 1000);
-    report(L0, PUB_I_TOPIC_CREATED, 0);
     conn(L0 + S, CONN_I_WS_OPEN);
     snprintf(buf, sizeof buf,
              "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
              "\"SERVER_TIME_MS\":%lld}", (long long)(T0 * 1000 + 1000));
     frame(L0 + S, buf);
+    /* the first 1m bars: their topic is created at once (the default
+     * broker of these tests); then the broker stops answering */
     for (i = 0; i < 3; i++) {
         minute_bar((int64_t)i, ids, &n_ids, 16);
     }
-    assert_int_equal(n_ids, 2); /* in flight, unreported */
-    /* the operator's START asks for the topic again; a bar closes */
-    in.kind = CORE_IN_START;
-    in.t_ns = L0 + 150 * S;
-    in.server_ms = (T0 + 150) * 1000;
-    assert_int_equal(go(&in), MD_OK);
+    assert_true(n_ids >= 2); /* in flight, unreported */
+    MANUAL_TOPICS = true;
+    /* minute 5: the first 5m bar asks for its topic by name, parked; the
+     * 1m bar of the same close is produced at once */
+    for (i = 3; i < 7 && asked == 0; i++) {
+        size_t before = n_ids;
+        minute_bar((int64_t)i, ids, &n_ids, 16);
+        if (NASKED > 0) {
+            assert_int_equal(NASKED, 1);
+            assert_string_equal(ASKED[0], "ohlcv.CCCAGG.5m");
+            asked++;
+            assert_int_equal(n_ids, before + 1); /* the 1m bar flowed */
+        }
+    }
+    assert_int_equal(asked, 1);
     assert_int_equal(C.pub.state, PUB_S_CREATING_TOPIC);
-    minute_bar(3, held, &n_held, 16);
-    assert_int_equal(n_held, 0); /* queued for the topic */
-    /* STOP: flush what is in flight, hold the rest */
+    assert_int_equal(C.s.n_parked, 1);
+    /* STOP: the drain waits for the topic's result */
     memset(&in, 0, sizeof in);
     in.kind = CORE_IN_STOP;
-    in.t_ns = L0 + 200 * S;
+    in.t_ns = L0 + 400 * S;
     assert_int_equal(go(&in), MD_OK);
     assert_int_equal(C.pub.state, PUB_S_DRAINING);
-    assert_int_equal(sum(MD_A_PRODUCE), 0);
     assert_true(C.pub.topic_wait);
-    assert_true(C.pub.queued >= 1);
-    /* the topic failed: the held bars, and only they, are given up */
-    report(L0 + 201 * S, PUB_I_TOPIC_FAILED, 0);
-    d = first_of(MD_A_DISCARD);
-    assert_true(d >= 0);
-    assert_int_equal(O.a[d].n, C.pub.st.lost);
-    for (i = 0; i < O.a[d].n; i++) {
-        assert_true(O.a[d].p.bars[i]->id > ids[n_ids - 1]);
-    }
+    produced(ids, &n_ids, 16); /* the open 1m bar, flushed */
+    /* a failure for a topic nobody asked for is stale, counted */
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_PUB;
+    in.input = PUB_I_TOPIC_FAILED;
+    in.t_ns = L0 + 401 * S;
+    in.data = "ohlcv.CCCAGG.1h";
+    in.len = strlen(in.data);
+    assert_int_equal(go(&in), MD_OK);
+    assert_int_equal(C.st.topic_results_stale, 1);
+    /* the topic failed: nothing produced into it; the drain goes on */
+    in.input = PUB_I_TOPIC_FAILED;
+    in.data = "ohlcv.CCCAGG.5m";
+    in.len = strlen(in.data);
+    assert_int_equal(go(&in), MD_OK);
     assert_int_equal(sum(MD_A_PRODUCE), 0);
     assert_int_equal(C.pub.state, PUB_S_DRAINING);
-    assert_int_equal(C.s.n_inflight, 2);
-    report(L0 + 202 * S, PUB_I_PUBLISH_SUCCESS, ids[0]);
-    report(L0 + 202 * S, PUB_I_PUBLISH_SUCCESS, ids[1]);
+    /* the first 5m bar and the open one the stop flushed */
+    assert_int_equal(C.s.n_parked, 2);
+    /* the bars in flight settle; then the parked ones are given up */
+    for (i = 0; i + 1 < n_ids; i++) {
+        report(L0 + 402 * S, PUB_I_PUBLISH_SUCCESS, ids[i]);
+    }
+    report(L0 + 402 * S, PUB_I_PUBLISH_SUCCESS, ids[n_ids - 1]);
     assert_int_equal(C.pub.state, PUB_S_STOPPED);
+    d = first_of(MD_A_DISCARD);
+    assert_true(d >= 0);
+    assert_int_equal(O.a[d].n, C.st.bars_parked_lost);
+    assert_true(C.st.bars_parked_lost >= 1);
+    for (i = 0; i < O.a[d].n; i++) {
+        assert_string_equal(O.a[d].p.bars[i]->topic, "ohlcv.CCCAGG.5m");
+    }
+    assert_int_equal(C.s.n_parked, 0);
     assert_int_equal(C.st.stale_reports, 0);
 }
 
@@ -912,7 +1010,7 @@ int main(void)
         cmocka_unit_test(test_core_full_store_waits),
         cmocka_unit_test(test_core_rest_bar_outside_counted),
         cmocka_unit_test(test_core_order_through_failures),
-        cmocka_unit_test(test_core_stop_while_creating_topic),
+        cmocka_unit_test(test_core_topics_on_demand),
     };
     return cmocka_run_group_tests_name("core", tests, NULL, NULL);
 }

@@ -53,7 +53,9 @@ struct world {
     uint8_t armed[MD_T__COUNT];
     mono_ns deadline[MD_T__COUNT];
     uint32_t sock_id;
-    uint8_t sock, ping_out, req, admin, started;
+    uint8_t sock, ping_out, req, started;
+    char asked[8][CORE_TOPIC_MAX]; /* topics whose result is due */
+    size_t n_asked;
     uint64_t inflight[MAX_INFLIGHT];
     size_t n_inflight;
     uint64_t refusable[MAX_INFLIGHT];
@@ -155,7 +157,11 @@ static void apply(void)
             W.req = 0;
             break;
         case MD_A_TOPIC_CREATE:
-            W.admin = 1;
+            for (k = 0; k < a->n; k++) {
+                assert_true(W.n_asked < 8);
+                snprintf(W.asked[W.n_asked++], CORE_TOPIC_MAX, "%s",
+                         a->p.topics[k]);
+            }
             break;
         case MD_A_PRODUCE:
             W.n_refusable = 0; /* only this produce may be refused */
@@ -173,6 +179,16 @@ static void apply(void)
             break;
         case MD_A_NOTE:
             if (a->note == MD_N_UNREACHABLE) {
+                size_t j;
+                for (j = 0; j < O.n; j++) {
+                    if (O.a[j].kind == MD_A_TRACE) {
+                        const struct fsm_def *d = core_defs[O.a[j].tr.machine];
+                        printf("    step: %s %s --%s--> %s\n", d->name,
+                               d->state_names[O.a[j].tr.from],
+                               d->input_names[O.a[j].tr.input],
+                               d->state_names[O.a[j].tr.to]);
+                    }
+                }
                 fail_msg("a cell labelled unreachable was taken: 0x%llx",
                          (unsigned long long)a->arg);
             }
@@ -496,11 +512,22 @@ static void move(void)
             return;
         }
     }
-    if (pick < 70 && W.admin) {
-        W.admin = 0;
-        pub_in(md_prng_below(&R, 4) == 0 ? PUB_I_TOPIC_FAILED
-                                         : PUB_I_TOPIC_CREATED,
-               0);
+    if (pick < 70 && W.n_asked > 0) {
+        /* one topic's result, any of those due */
+        static char name[CORE_TOPIC_MAX];
+        struct core_in in = {0};
+        k = (size_t)md_prng_below(&R, W.n_asked);
+        memcpy(name, W.asked[k], CORE_TOPIC_MAX);
+        memmove(W.asked[k], W.asked[k + 1],
+                (W.n_asked - k - 1) * sizeof W.asked[0]);
+        W.n_asked--;
+        in.kind = CORE_IN_PUB;
+        in.input = md_prng_below(&R, 4) == 0 ? PUB_I_TOPIC_FAILED
+                                             : PUB_I_TOPIC_CREATED;
+        in.t_ns = W.now;
+        in.data = name;
+        in.len = strlen(name);
+        go(&in);
         return;
     }
     if (pick < 95 && refusable > 0 && md_prng_below(&R, 2) == 0) {
@@ -587,6 +614,12 @@ static void test_composition_explored(void **state)
     assert_int_equal(core_config_add_series(&CFG, "CCCAGG", "ETH", "USD",
                                             300),
                      MD_OK);
+    /* bars close at 1 and 5 minutes, one topic per series: topics are
+     * asked for while others publish */
+    CFG.agg.intervals_s[1] = 300;
+    CFG.agg.n_intervals = 2;
+    snprintf(CFG.topic_template, sizeof CFG.topic_template, "%s",
+             "ohlcv.{market}.{base}-{quote}.{interval}");
     for (walks = 0; walks < WALKS; walks++) {
         walk(1000 + walks);
         steps += C.st.steps;

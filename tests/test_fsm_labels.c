@@ -46,6 +46,9 @@ struct world {
     uint64_t failed;     /* pub: reported failed, not yet requeued or
                             discarded by the machine */
     uint64_t abandoned;  /* pub: in flight, given up by the machine */
+    uint8_t finished;    /* pub: the publisher ended (its flush timer
+                            cancelled or fired): the core holds no
+                            parked bar any more */
     uint64_t refusable;  /* pub: bars of the produce just made that the
                             producer may still refuse at once (only in
                             the steps right after it) */
@@ -108,6 +111,7 @@ static void apply_actions(struct world *w, const struct md_out *out)
             break;
         case MD_A_CANCEL_TIMER:
             w->armed[a->timer] = 0;
+            w->finished |= a->timer == MD_T_PUB_FLUSH;
             break;
         case MD_A_WS_OPEN:
             w->sock = SOCK_CONNECTING; /* a new socket replaces the old */
@@ -318,6 +322,17 @@ static int fx_report_fail(struct world *w)
     w->failed++; /* the machine decides: requeue or discard */
     return 1;
 }
+/* Bars the core parked for a topic being created, released by a result
+ * for that topic before the request's last one: only while an Admin
+ * request is outstanding. */
+static int fx_released(struct world *w)
+{
+    if (!w->admin || w->finished || w->inflight + w->fifo >= 3) {
+        return 0;
+    }
+    w->fifo++;
+    return 1;
+}
 /* A failure that names one bar in flight, decided in the same step. */
 static int fx_report_reject(struct world *w)
 {
@@ -483,6 +498,9 @@ static int pub_do(struct node *nd, const struct move *mv, mono_ns t,
     if (mv->input != PUB_I_QUEUE_FULL) {
         nd->w.refusable = 0; /* a refusal comes right after its produce */
     }
+    if (mv->timer == MD_T_PUB_FLUSH) {
+        nd->w.finished = 1; /* ABANDON: the end */
+    }
     return pub_step(&nd->m.pub, &in, out);
 }
 static void pub_key(const struct node *nd, unsigned char *k)
@@ -502,6 +520,7 @@ static void pub_key(const struct node *nd, unsigned char *k)
     k[9] = (unsigned char)w->refusable;
     k[10] = m->fatal;
     k[11] = m->topic_wait;
+    k[13] = w->finished;
     k[12] = (unsigned char)w->fifo;
     memcpy(k + 16, &(unsigned){armed_bits(w)}, sizeof(unsigned));
 }
@@ -572,6 +591,7 @@ static const struct move pub_moves[] = {
     {PUB_I_DATA_READY, 0, 1, fx_live_bar},
     {PUB_I_DATA_READY, 0, 0, fx_fetch_done},
     {PUB_I_DATA_READY, 0, 1, fx_fetch_bar},
+    {PUB_I_DATA_READY, 0, 1, fx_released},
     {PUB_I_FETCH_FAILURE, 0, 1, fx_fetch_done},
     {PUB_I_PUBLISH_SUCCESS, 0, 0, fx_report_ok},
     {PUB_I_PUBLISH_FAILURE, 0, 0, fx_report_fail},

@@ -688,6 +688,8 @@ static int report(mono_ns t, uint64_t id, int ok)
     return core_step(&C, &in, &O);
 }
 
+static const char TOPIC[] = "ohlcv.CCCAGG.1m";
+
 static int step(uint8_t kind, uint8_t input, mono_ns t, uint64_t n)
 {
     struct core_in in;
@@ -700,6 +702,13 @@ static int step(uint8_t kind, uint8_t input, mono_ns t, uint64_t n)
     in.conn_id = C.conn.conn_id;
     if (kind == CORE_IN_START) {
         in.server_ms = INT64_C(1753190400000); /* the wall clock */
+    }
+    if (kind == CORE_IN_PUB && (input == PUB_I_TOPIC_CREATED ||
+                                input == PUB_I_TOPIC_FAILED)) {
+        /* the result names its topic: the series' (or, not asked for,
+         * a topic the shell knows exists) */
+        in.data = TOPIC;
+        in.len = sizeof TOPIC - 1;
     }
     md_out_reset(&O);
     return core_step(&C, &in, &O);
@@ -736,13 +745,14 @@ static void test_core_start_and_stream(void **state)
     (void)state;
     core_start(42);
     assert_int_equal(step(CORE_IN_START, 0, 10 * s, 0), MD_OK);
-    assert_int_equal(count_kind(&O, MD_A_TOPIC_CREATE, NULL), 1);
+    /* topics on demand: none asked for before a bar is bound for one */
+    assert_int_equal(count_kind(&O, MD_A_TOPIC_CREATE, NULL), 0);
     assert_int_equal(count_kind(&O, MD_A_WS_OPEN, NULL), 1);
     assert_int_equal(count_kind(&O, MD_A_FETCH, NULL), 0); /* internal */
     /* pub's START_FETCH reached rest within the same step: preflight */
     assert_int_equal(count_kind(&O, MD_A_REST_SEND, NULL), 1);
     assert_int_equal(armed(MD_T_CONN_HANDSHAKE), 25 * s);
-    assert_int_equal(C.pub.state, PUB_S_CREATING_TOPIC);
+    assert_int_equal(C.pub.state, PUB_S_FETCHING);
     assert_int_equal(C.rest.state, REST_S_REQUESTING);
 
     assert_int_equal(step(CORE_IN_CONN, CONN_I_WS_OPEN, 11 * s, 0), MD_OK);
@@ -754,9 +764,13 @@ static void test_core_start_and_stream(void **state)
                      MD_OK);
     assert_int_equal(C.conn.state, CONN_S_STREAMING);
 
-    /* preflight answered with 3 bars; the topic is still being created */
+    /* preflight answered with 3 bars: they wait for their topic, asked
+     * for by name */
     assert_int_equal(preflight(10 * s, 13 * s), MD_OK);
-    assert_int_equal(C.pub.queued, 3);
+    assert_int_equal(count_kind(&O, MD_A_TOPIC_CREATE, NULL), 1);
+    assert_int_equal(C.pub.state, PUB_S_CREATING_TOPIC);
+    assert_int_equal(C.s.n_parked, 3);
+    assert_int_equal(C.pub.queued, 0);
     assert_int_equal(step(CORE_IN_PUB, PUB_I_TOPIC_CREATED, 14 * s, 0),
                      MD_OK);
     assert_int_equal(C.pub.state, PUB_S_PUBLISHING);
@@ -908,12 +922,11 @@ static void test_core_rest_rate_limit_and_failure(void **state)
         assert_int_equal(fire(MD_T_REST_RETRY, (40 + 100 * k) * s), MD_OK);
         step(CORE_IN_REST, REST_I_RESP_FAIL, (41 + 100 * k) * s, 0);
     }
-    /* 4 attempts spent: the fetch fails and the publisher says so; the
-     * preflight was asked for while the topic was being created, so the
-     * publisher is not FETCHING and the failure does not stop it. */
+    /* 4 attempts spent: the fetch fails and the publisher, which was
+     * waiting for it (FETCHING), takes the error path and its back-off */
     assert_int_equal(C.rest.state, REST_S_IDLE);
     assert_int_equal(C.rest.st.sent, 4);
-    assert_int_equal(C.pub.state, PUB_S_IDLE);
+    assert_int_equal(C.pub.state, PUB_S_ERROR);
     assert_int_equal(C.pub.st.fetch_failures, 1);
 }
 
@@ -994,9 +1007,9 @@ static void test_core_backfill_timer_armed_once(void **state)
 }
 
 /* A later machine step that fails leaves the core as it was: START steps
- * pub (topic), conn (open) and pub again (fetch); with the third cell
- * emptied in a copy of pub's table the step fails and nothing of the
- * first two stays, nor any action. */
+ * conn (open), then pub (fetch) and rest (send); with pub's cell emptied
+ * in a copy of its table the step fails and nothing of conn's step
+ * stays, nor any action. */
 static void test_core_failing_later_step_changes_nothing(void **state)
 {
     static struct fsm_cell cells[PUB_S__COUNT][PUB_I__COUNT];
@@ -1007,7 +1020,7 @@ static void test_core_failing_later_step_changes_nothing(void **state)
     (void)state;
     core_start(3);
     memcpy(cells, pub_def.cells, sizeof cells);
-    cells[PUB_S_CREATING_TOPIC][PUB_I_FETCH_DATA].narms = 0;
+    cells[PUB_S_IDLE][PUB_I_FETCH_DATA].narms = 0;
     def = pub_def;
     def.cells = &cells[0][0];
     C.pub.def = &def;
@@ -1076,9 +1089,7 @@ static void test_trace_line_format(void **state)
     assert_int_equal(O.a[0].kind, MD_A_TRACE);
     mealy_print_trace(f, &O.a[0]);
     fclose(f);
-    assert_string_equal(buf,
-                        "1234 pub IDLE --CREATE_DYNAMIC_TOPIC/"
-                        "CREATE_NEW_TOPIC--> CREATING_TOPIC");
+    assert_string_equal(buf, "1234 conn IDLE --START/OPEN--> CONNECTING");
 }
 
 int main(void)

@@ -231,7 +231,9 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
     int running = s == PUB_S_IDLE || s == PUB_S_FETCHING ||
                   s == PUB_S_PUBLISHING || s == PUB_S_ERROR ||
                   s == PUB_S_CREATING_TOPIC;
-    /* States that hold bars back instead of producing them. */
+    /* States that keep a failed bar back until they end (ERROR holds
+     * new bars too; CREATING_TOPIC produces bars for topics that exist:
+     * those for the topics asked for wait in the core). */
     int holding = s == PUB_S_ERROR || s == PUB_S_CREATING_TOPIC;
 
     SET(s, PUB_O_NONE);
@@ -242,9 +244,9 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
         }
         break;
     case PUB_I_DATA_READY:
-        if (holding) {
+        if (s == PUB_S_ERROR) {
             SET(s, PUB_O_QUEUE);
-        } else if (s == PUB_S_DRAINING) {
+        } else if (s == PUB_S_CREATING_TOPIC || s == PUB_S_DRAINING) {
             SET(s, PUB_O_START_PUBLISH);
         } else if (s == PUB_S_IDLE || s == PUB_S_FETCHING) {
             if (empty) {
@@ -282,9 +284,8 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
             } else {
                 SET(busy ? PUB_S_PUBLISHING : PUB_S_IDLE, PUB_O_RESET_ERROR);
             }
-        } else if (s == PUB_S_DRAINING && held && !topic_wait) {
-            /* the wait for room is over: produce what waits (bars
-             * waiting for a topic wait for its result instead) */
+        } else if (s == PUB_S_DRAINING && held) {
+            /* the wait for room is over: produce what waits */
             SET(s, PUB_O_RESUME);
         }
         break;
@@ -300,11 +301,11 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
         }
         break;
     case PUB_I_QUEUE_FULL:
-        /* refused at once: back, then a short wait (no queue-full
-         * while a topic is created: nothing is produced then) */
+        /* refused at once: back, then a short wait (while a topic is
+         * created: until its result) */
         if (s == PUB_S_PUBLISHING) {
             SET(PUB_S_ERROR, PUB_O_BACKPRESSURE);
-        } else if (s == PUB_S_ERROR) {
+        } else if (holding) {
             SET(s, PUB_O_GIVE_BACK);
         } else if (s == PUB_S_DRAINING) {
             SET(s, PUB_O_GIVE_BACK_WAIT);
@@ -335,8 +336,12 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
         }
         break;
     case PUB_I_TOPIC_CREATED:
-        if (s == PUB_S_DRAINING && topic_wait) {
-            SET(s, PUB_O_RELEASE); /* the held bars may go now */
+        if (s == PUB_S_DRAINING && wait_only) {
+            /* the topics exist (their bars came before); nothing else
+             * outstanding: the drain ends */
+            SET(PUB_S_STOPPED, PUB_O_FINISH_TOPIC_DONE);
+        } else if (s == PUB_S_DRAINING && topic_wait) {
+            SET(s, PUB_O_TOPIC_DONE);
         }
         if (s == PUB_S_CREATING_TOPIC) {
             /* a topic was created; then the next, or the queue */
@@ -353,11 +358,11 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
         if (s == PUB_S_CREATING_TOPIC) {
             SET(PUB_S_ERROR, PUB_O_HANDLE_ERROR_TOPIC);
         } else if (s == PUB_S_DRAINING && wait_only) {
-            /* no topic for the held bars: lost; nothing else in
-             * flight, the drain ends */
-            SET(PUB_S_STOPPED, PUB_O_FINISH_LOSE_HELD);
+            /* a topic failed (its bars are the core's, given up when
+             * the publisher stops); nothing else outstanding: the end */
+            SET(PUB_S_STOPPED, PUB_O_FINISH_TOPIC_LOST);
         } else if (s == PUB_S_DRAINING && topic_wait) {
-            SET(s, PUB_O_LOSE_HELD);
+            SET(s, PUB_O_TOPIC_LOST);
         }
         break;
     case PUB_I_STOP:
@@ -365,9 +370,9 @@ void spec_pub(unsigned s, unsigned i, uint32_t g, unsigned *next,
             SET(PUB_S_STOPPED, PUB_O_FINISH);
         } else if (s == PUB_S_PUBLISHING) {
             SET(PUB_S_DRAINING, PUB_O_FLUSH);
-        } else if (s == PUB_S_CREATING_TOPIC && held) {
-            /* never produced into a topic that may not exist */
-            SET(PUB_S_DRAINING, PUB_O_FLUSH_HOLD);
+        } else if (s == PUB_S_CREATING_TOPIC) {
+            /* the drain waits for the topics' result too */
+            SET(PUB_S_DRAINING, PUB_O_FLUSH_TOPIC);
         } else if (holding) {
             SET(busy ? PUB_S_DRAINING : PUB_S_STOPPED,
                 busy ? PUB_O_FLUSH : PUB_O_FINISH);
