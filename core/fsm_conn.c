@@ -516,9 +516,7 @@ static void effect(struct conn *m, enum conn_output o, const struct conn_in *in,
     case CONN_O_SUBSCRIBE:
         fsm__cancel(out, &m->timers, t, MD_T_CONN_HANDSHAKE);
         fsm__act(out, t, MD_A_WS_SUBSCRIBE, m->conn_id);
-        m->last_activity = t;
-        m->last_pong = 0; /* a new socket: no ping out */
-        m->ping_t = 0;
+        m->last_activity = t; /* after any ping: none is out */
         fsm__arm(out, &m->timers, t, MD_T_CONN_STALE,
                  t + m->cfg.stale_timeout_ns);
         fsm__arm(out, &m->timers, t, MD_T_CONN_SUBSCRIBE,

@@ -614,16 +614,18 @@ static void effect(struct pub *m, enum pub_output o, const struct pub_in *in,
             fsm__cancel(out, &m->timers, t, MD_T_PUB_FLUSH);
         }
         break;
-    case PUB_O_ABANDON:
+    case PUB_O_ABANDON: {
+        uint64_t n = m->inflight + m->queued;
         cancel_wait(m, t, out);
-        m->st.lost += m->inflight + m->queued;
-        if (m->inflight + m->queued > 0) {
-            fsm__act(out, t, MD_A_DISCARD, m->inflight + m->queued);
+        m->st.lost += n;
+        if (n > 0) {
+            fsm__act(out, t, MD_A_DISCARD, n);
         }
-        fsm__note(out, t, MD_N_BARS_LOST, m->inflight + m->queued);
+        fsm__note(out, t, MD_N_BARS_LOST, n);
         m->inflight = 0;
         m->queued = 0;
         break;
+    }
     }
 }
 
@@ -649,6 +651,7 @@ int pub_check(const struct pub *m, char *why, size_t why_size)
     case PUB_S_CREATING_TOPIC:
         break;
     case PUB_S_DRAINING:
+        no_topic = 1;
         /* the retry timer exactly while bars wait for room */
         want = 1u << MD_T_PUB_FLUSH |
                (m->queued > 0 ? 1u << MD_T_PUB_RETRY : 0u);
@@ -659,6 +662,7 @@ int pub_check(const struct pub *m, char *why, size_t why_size)
         break;
     case PUB_S_STOPPED:
         counts_zero = 1;
+        no_topic = 1;
         break;
     case PUB_S_INVALID:
     case PUB_S__COUNT:
@@ -705,6 +709,9 @@ int pub_step(struct pub *m, const struct pub_in *in, struct md_out *out)
     m->state = arm->next;
     if (m->state != PUB_S_DRAINING) {
         m->topic_wait = 0; /* the drain is over, and its wait */
+    }
+    if (m->state == PUB_S_DRAINING || m->state == PUB_S_STOPPED) {
+        m->topic_pending = 0; /* stopping asks for no new topic */
     }
     return FSM_CHECKED(pub_check(m, NULL, 0));
 }

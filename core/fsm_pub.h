@@ -64,7 +64,10 @@
  *                   an Admin result due (topic_wait); the flush timer
  *                   armed, and the retry timer exactly while bars are
  *                   queued (waiting for room in the producer's queue).
- *   STOPPED         final; nothing queued or in flight, no timer. */
+ *   STOPPED         final; nothing queued or in flight, no timer.
+ * DRAINING and STOPPED have no topic pending: stopping asks for no new
+ * topic (the bars waiting for one are the core's, given up when the
+ * publisher stops). */
 enum pub_state {
     PUB_S_INVALID = 0,
     PUB_S_IDLE,

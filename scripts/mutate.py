@@ -41,7 +41,8 @@ import time
 
 MACHINES = ["core/fsm_conn.c", "core/fsm_rest.c", "core/fsm_pub.c"]
 TESTS = ["test_fsm_spec", "test_fsm_scenarios", "test_core",
-         "test_fsm_labels", "test_fsm_effects"]
+         "test_fsm_labels", "test_fsm_effects", "test_fsm_conn",
+         "test_fsm_compose", "test_core_rest"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 

@@ -843,6 +843,7 @@ static void test_core_order_through_failures(void **state)
     report(t, PUB_I_PRODUCER_FATAL, 0);
     assert_int_equal(C.pub.state, PUB_S_ERROR);
     assert_true(noted(MD_N_PRODUCER_FATAL));
+    assert_int_equal(C.pub.st.fatal_errors, 1);
     assert_int_equal(C.s.n_inflight, 0);
     minute_bar(5, ids, &n_ids, 32);
     assert_int_equal(n_ids, 4); /* queued, not produced, in ERROR */

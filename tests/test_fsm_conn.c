@@ -419,6 +419,10 @@ static void test_ping_pong_liveness(void **state)
     assert_int_equal(count_kind(&r.out, MD_A_WS_CLOSE), 1);
     assert_int_equal(count_kind(&r.out, MD_A_GAP_OPEN), 1);
     assert_int_equal(r.m.st.ping_timeouts, 1);
+    assert_int_equal(r.m.st.pings, 1);
+    /* an ordinary drop: the first back-off, not the long one */
+    d = armed_in(&r.out, MD_T_CONN_BACKOFF);
+    assert_true(d >= t0 + 45 * SEC && d < t0 + 40 * SEC + 60 * SEC);
 
     /* the socket answers, the server is silent: pings and pongs until
      * the stale timeout, 75 s after the last word */
@@ -458,6 +462,92 @@ static void test_ping_pong_liveness(void **state)
     assert_int_equal(r.m.st.pings, 0);
 }
 
+/* The pong deadline counts from the ping, whenever it was sent: with a
+ * ping 1 s into the clock, no pong by 11 s is a dead socket. */
+static void test_pong_deadline_from_the_ping(void **state)
+{
+    struct run r;
+    struct conn_config cfg;
+
+    (void)state;
+    run_init(&r, 4);
+    conn_config_default(&cfg);
+    cfg.probe_after_ns = SEC;
+    conn_init(&r.m, &cfg, &r.rng);
+    to_streaming(&r, 5 * SEC);
+    put(&r, CONN_I_T_STALE, 6 * SEC);
+    assert_int_equal(count_kind(&r.out, MD_A_WS_PING), 1);
+    assert_int_equal(armed_in(&r.out, MD_T_CONN_STALE), 16 * SEC);
+    put(&r, CONN_I_T_STALE, 16 * SEC);
+    assert_int_equal(r.m.state, CONN_S_BACKOFF);
+    assert_int_equal(count_note(&r.out, MD_N_PING_TIMEOUT), 1);
+}
+
+/* Everything the server says counts as activity while streaming: data,
+ * a heartbeat, a late subscription's completion, a pong; 25 s after one
+ * of them the stale timer (30 s after LIVE) only re-arms, 30 s after it. */
+static void test_activity_defers_the_probe(void **state)
+{
+    static const enum conn_input said[] = {CONN_I_DATA, CONN_I_HEARTBEAT,
+                                           CONN_I_SUB_OK};
+    struct run r;
+    mono_ns t0 = 100 * SEC;
+    unsigned k;
+
+    (void)state;
+    for (k = 0; k < sizeof said / sizeof said[0]; k++) {
+        run_init(&r, 5 + k);
+        to_streaming(&r, t0);
+        put(&r, said[k], t0 + 25 * SEC);
+        put(&r, CONN_I_T_STALE, t0 + 30 * SEC);
+        assert_int_equal(count_kind(&r.out, MD_A_WS_PING), 0);
+        assert_int_equal(armed_in(&r.out, MD_T_CONN_STALE), t0 + 55 * SEC);
+    }
+    assert_int_equal(r.m.st.subs_ok, 1);
+    /* a subscription refused is noted and counted */
+    put(&r, CONN_I_SUB_REJECTED, t0 + 31 * SEC);
+    assert_int_equal(count_note(&r.out, MD_N_SUB_REJECTED), 1);
+    assert_int_equal(r.m.st.subs_rejected, 1);
+}
+
+/* Subscribing: each completion restarts the subscribe timer and counts;
+ * with a subscribe timeout longer than the stale one, the stale timer
+ * re-arms from the last completion; a subscription that stalls drops
+ * with the ordinary back-off. */
+static void test_subscribing_progress_and_stale(void **state)
+{
+    struct run r;
+    struct conn_config cfg;
+    mono_ns t0 = 100 * SEC, d;
+
+    (void)state;
+    run_init(&r, 9);
+    conn_config_default(&cfg);
+    cfg.subscribe_timeout_ns = 120 * SEC;
+    conn_init(&r.m, &cfg, &r.rng);
+    put(&r, CONN_I_START, t0 - 2 * SEC);
+    put(&r, CONN_I_WS_OPEN, t0 - SEC);
+    put(&r, CONN_I_WELCOME, t0);
+    assert_int_equal(r.m.state, CONN_S_SUBSCRIBING);
+    assert_int_equal(armed_in(&r.out, MD_T_CONN_STALE), t0 + 75 * SEC);
+    put(&r, CONN_I_SUB_OK, t0 + 50 * SEC);
+    assert_int_equal(r.m.st.subs_ok, 1);
+    assert_int_equal(armed_in(&r.out, MD_T_CONN_SUBSCRIBE), t0 + 170 * SEC);
+    put(&r, CONN_I_T_STALE, t0 + 75 * SEC);
+    assert_int_equal(r.m.state, CONN_S_SUBSCRIBING);
+    assert_int_equal(armed_in(&r.out, MD_T_CONN_STALE), t0 + 125 * SEC);
+    /* defaults: no completion for 30 s drops, the first back-off */
+    run_init(&r, 10);
+    put(&r, CONN_I_START, t0 - 2 * SEC);
+    put(&r, CONN_I_WS_OPEN, t0 - SEC);
+    put(&r, CONN_I_WELCOME, t0);
+    put(&r, CONN_I_T_SUBSCRIBE, t0 + 30 * SEC);
+    assert_int_equal(r.m.state, CONN_S_BACKOFF);
+    assert_int_equal(count_note(&r.out, MD_N_SUBSCRIBE_TIMEOUT), 1);
+    d = armed_in(&r.out, MD_T_CONN_BACKOFF);
+    assert_true(d >= t0 + 35 * SEC && d < t0 + 90 * SEC);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -467,6 +557,9 @@ int main(void)
         cmocka_unit_test(test_unauthorized_while_streaming_opens_gap),
         cmocka_unit_test(test_refused_handshake),
         cmocka_unit_test(test_ping_pong_liveness),
+        cmocka_unit_test(test_activity_defers_the_probe),
+        cmocka_unit_test(test_pong_deadline_from_the_ping),
+        cmocka_unit_test(test_subscribing_progress_and_stale),
     };
     (void)count_kind;
     return cmocka_run_group_tests_name("fsm_conn", tests, NULL, NULL);

@@ -180,6 +180,46 @@ static void test_seed_fetch_failure(void **state)
     assert_int_equal(r.m.st.failed, 0);
 }
 
+/* STOP while topics are created: the drain waits for their result (a
+ * bar that settles meanwhile does not end it), produces the bars the
+ * result releases, and ends with the last report; a drain past its
+ * deadline gives up every bar still in flight, named by count. */
+static void test_pub_drain_waits_for_topic(void **state)
+{
+    struct pubrun r;
+    uint64_t n = 0;
+
+    (void)state;
+    pubrun_init(&r);
+    feed(&r, PUB_I_DATA_READY, 1);
+    feed(&r, PUB_I_CREATE_DYNAMIC_TOPIC, 0);
+    assert_int_equal(r.m.state, PUB_S_CREATING_TOPIC);
+    feed(&r, PUB_I_STOP, 0);
+    assert_int_equal(r.m.state, PUB_S_DRAINING);
+    assert_true(r.m.topic_wait);
+    feed(&r, PUB_I_PUBLISH_SUCCESS, 0); /* the last bar in flight */
+    assert_int_equal(r.m.state, PUB_S_DRAINING);
+    feed(&r, PUB_I_DATA_READY, 2);      /* the topic's bars, released */
+    assert_int_equal(count_kind(&r.out, MD_A_PRODUCE, &n), 1);
+    assert_int_equal(n, 2);
+    feed(&r, PUB_I_TOPIC_CREATED, 0);
+    assert_int_equal(r.m.state, PUB_S_DRAINING);
+    assert_false(r.m.topic_wait);
+    assert_int_equal(r.m.st.topics_created, 1);
+    feed(&r, PUB_I_PUBLISH_SUCCESS, 0);
+    feed(&r, PUB_I_PUBLISH_SUCCESS, 0);
+    assert_int_equal(r.m.state, PUB_S_STOPPED);
+    /* past the deadline: both bars in flight given up */
+    pubrun_init(&r);
+    feed(&r, PUB_I_DATA_READY, 2);
+    feed(&r, PUB_I_STOP, 0);
+    feed(&r, PUB_I_T_FLUSH, 0);
+    assert_int_equal(r.m.state, PUB_S_STOPPED);
+    assert_int_equal(count_kind(&r.out, MD_A_DISCARD, &n), 1);
+    assert_int_equal(n, 2);
+    assert_int_equal(r.m.st.lost, 2);
+}
+
 static void test_seed_dynamic_topic(void **state)
 {
     struct pubrun r;
@@ -1099,6 +1139,7 @@ int main(void)
         cmocka_unit_test(test_seed_publish_failure_reset),
         cmocka_unit_test(test_seed_fetch_failure),
         cmocka_unit_test(test_seed_dynamic_topic),
+        cmocka_unit_test(test_pub_drain_waits_for_topic),
         cmocka_unit_test(test_seed_defects_fixed),
         cmocka_unit_test(test_pub_stop_drains_then_abandons),
         cmocka_unit_test(test_one_output_per_effect),
