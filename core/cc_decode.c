@@ -33,6 +33,7 @@ enum fkind {
 
 struct field {
     const char *name;
+    const char *pat; /* ,"name": as it follows a member in place */
     uint8_t len;
     uint8_t kind;  /* enum fkind */
     uint8_t bit;   /* has bit index, NOBIT for none */
@@ -41,7 +42,8 @@ struct field {
 
 #define NOBIT 0xFFu
 #define NOOFF 0xFFFFu
-#define FLD(nm, k, b, o) {nm, (uint8_t)(sizeof(nm) - 1), k, b, (uint16_t)(o)}
+#define FLD(nm, k, b, o) \
+    {nm, ",\"" nm "\":", (uint8_t)(sizeof(nm) - 1), k, b, (uint16_t)(o)}
 
 #define TR(m) offsetof(struct cc_trade, m)
 static const struct field trade_tab[] = {
@@ -503,6 +505,9 @@ static int pass_field(struct cc_json *j, const struct field *f)
     if (c != '-' && (c < '0' || c > '9')) {
         return cc_json__expect(j, "expected a number");
     }
+    if (cc_json_num_pass(j)) {
+        return MD_OK;
+    }
     return cc_json_skip(j);
 }
 
@@ -614,7 +619,7 @@ static int lookup(const struct field *tab, size_t n, size_t from,
     for (c = 0, i = from < n ? from : 0; c < n; c++) {
         const char *nm = tab[i].name;
         if (tab[i].len == klen && nm[0] == k[0] &&
-            md_bytes_eq(nm + 1, k + 1, klen - 1)) {
+            cc_json__bytes_eq(nm, k, klen)) {
             return (int)i;
         }
         i = i + 1 < n ? i + 1 : 0;
@@ -637,7 +642,7 @@ static int decode_members(struct cc_json *j, const struct field *tab,
         int idx;
         /* the usual order: the expected name, matched in place */
         if (from < n &&
-            cc_json_next_key_is(j, tab[from].name, tab[from].len, &key)) {
+            cc_json_next_key_is(j, tab[from].pat, tab[from].len + 4u, &key)) {
             idx = (int)from;
         } else {
             rc = cc_json_obj_next(j, &key);
@@ -668,7 +673,12 @@ static bool table_ok(const struct field *tab, size_t n, bool type_first)
 {
     size_t i, k;
     for (i = 0; i < n; i++) {
-        if (tab[i].len == 0 || strlen(tab[i].name) != tab[i].len) {
+        if (tab[i].len == 0 || strlen(tab[i].name) != tab[i].len ||
+            strlen(tab[i].pat) != tab[i].len + 4u || tab[i].pat[0] != ',' ||
+            tab[i].pat[1] != '"' ||
+            memcmp(tab[i].pat + 2, tab[i].name, tab[i].len) != 0 ||
+            tab[i].pat[tab[i].len + 2] != '"' ||
+            tab[i].pat[tab[i].len + 3] != ':') {
             return false;
         }
         for (k = 0; k < i; k++) {
@@ -1058,6 +1068,9 @@ int cc_ticker_merge(struct cc_ticker_state *st,
     const struct cc_str *src[5];
     struct cc_fixstr *dst[5];
     uint64_t h;
+#if defined(__GNUC__)
+    uint64_t m;
+#endif
     size_t i;
     int rc;
 
@@ -1114,11 +1127,19 @@ int cc_ticker_merge(struct cc_ticker_state *st,
             *dst[i] = strs[i];
         }
     }
+#if defined(__GNUC__)
+    /* the set bits only: an update carries a few of the 45 */
+    for (m = h & (CC_TKM(CC_TK__NUM) - 1u); m != 0; m &= m - 1u) {
+        i = (size_t)__builtin_ctzll(m);
+        st->num[i] = update->num[i];
+    }
+#else
     for (i = 0; i < CC_TK__NUM; i++) {
         if (h & CC_TKM(i)) {
             st->num[i] = update->num[i];
         }
     }
+#endif
     if (h & CC_TKM(CC_TK_LASTUPDATE)) {
         st->lastupdate = update->lastupdate;
     }
