@@ -657,9 +657,18 @@ static int decode_members(struct cc_json *j, const struct field *tab,
             return cc_json_fail(j, MD_E_PROTO, off_of(j, key.p) - 1,
                                 "duplicate key");
         } else {
+            const struct field *f = &tab[idx];
             seen |= UINT64_C(1) << idx;
             from = (size_t)idx + 1;
-            rc = read_field(j, &tab[idx], base, has, want);
+            /* most numbers of a CCCAGG update are not wanted: passed
+             * over here, without the call (null and the unusual shapes
+             * go to read_field and pass_field, which decide as before) */
+            if (f->kind == FK_NUM && f->bit != NOBIT &&
+                !((want >> f->bit) & 1u) && cc_json_num_pass(j)) {
+                rc = MD_OK;
+            } else {
+                rc = read_field(j, f, base, has, want);
+            }
         }
         if (rc < 0) {
             return rc;
@@ -1038,7 +1047,17 @@ void cc_ticker_reset(struct cc_ticker_state *st)
 static int fix_set(struct cc_fixstr *dst, const struct cc_str *src)
 {
     size_t len;
-    int rc = cc_str_unescape(src, dst->s, sizeof dst->s, &len);
+    int rc;
+
+    if (!src->esc && src->len <= sizeof dst->s) {
+        /* no escapes: the bytes as they are (cc_str_unescape's copy) */
+        if (src->len > 0) {
+            memcpy(dst->s, src->p, src->len);
+        }
+        dst->len = (uint8_t)src->len;
+        return MD_OK;
+    }
+    rc = cc_str_unescape(src, dst->s, sizeof dst->s, &len);
     if (rc == MD_E_FULL) {
         return MD_E_RANGE;
     }

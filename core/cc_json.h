@@ -259,18 +259,15 @@ static inline uint64_t cc_json__8digits_val(uint64_t w)
             (((w >> 16) & mask) * UINT64_C(0x0000271000000001))) >> 32;
 }
 /* How many of the 8 bytes of w (little-endian load) are digits before
- * the first non-digit: 0..8. A byte is a digit when its high nibble is 3
- * and its low nibble at most 9; a carry out of a non-digit byte can only
- * disturb later bytes, which are not counted. */
+ * the first non-digit: 0..8. After x = w ^ '0' a byte is a digit when it
+ * is 0..9; adding 0x76 sets the high bit of any byte 10..127, and bytes
+ * from 128 have it already. A carry out of a byte (from 0x8A) only
+ * disturbs later bytes, after a non-digit, which are not counted. */
 static inline unsigned cc_json__digit_run(uint64_t w)
 {
-    const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0);
-    const uint64_t d3 = UINT64_C(0x3030303030303030);
-    const uint64_t low7 = UINT64_C(0x7F7F7F7F7F7F7F7F);
-    uint64_t bad = ((w & hi) ^ d3) |
-                   (((w + UINT64_C(0x0606060606060606)) & hi) ^ d3);
-    /* the high bit of every non-zero byte of bad, exactly */
-    uint64_t flag = (((bad & low7) + low7) | bad) & ~low7;
+    uint64_t x = w ^ UINT64_C(0x3030303030303030);
+    uint64_t flag = ((x + UINT64_C(0x7676767676767676)) | x) &
+                    UINT64_C(0x8080808080808080);
 
     return flag == 0 ? 8u : (unsigned)__builtin_ctzll(flag) / 8u;
 }
