@@ -227,6 +227,14 @@ _Static_assert(NELEM(welcome_tab) <= 64, "seen mask is 64 bits");
  * Field readers
  * ------------------------------------------------------------------- */
 
+/* The readers of rare members (INFO_OBJ, RateLimit, Err) stay out of
+ * read_field, whose common cases then need fewer saved registers. */
+#if defined(__GNUC__)
+#define RARE __attribute__((noinline, cold))
+#else
+#define RARE
+#endif
+
 static void *at(void *base, size_t off)
 {
     return (char *)base + off;
@@ -356,7 +364,7 @@ static int read_type(struct cc_json *j, int32_t *num, struct cc_str *text)
 }
 
 /* {"valid":1,"invalid":0} of TYPE 18. */
-static int read_info_obj(struct cc_json *j, struct cc_ctl *ctl)
+RARE static int read_info_obj(struct cc_json *j, struct cc_ctl *ctl)
 {
     struct cc_str key;
     int rc = cc_json_obj_begin(j);
@@ -416,7 +424,7 @@ static int read_periods(struct cc_json *j, int64_t *vals, uint32_t *has,
     return rc < 0 ? rc : MD_OK;
 }
 
-static int read_ratelimit(struct cc_json *j, struct cc_ratelimit *rl)
+RARE static int read_ratelimit(struct cc_json *j, struct cc_ratelimit *rl)
 {
     struct cc_str key;
     int rc = cc_json_obj_begin(j);
@@ -445,7 +453,7 @@ static int read_ratelimit(struct cc_json *j, struct cc_ratelimit *rl)
 }
 
 /* Err of the data-api envelope; has bits go to st->has. */
-static int read_err(struct cc_json *j, struct cc_rest_status *st)
+RARE static int read_err(struct cc_json *j, struct cc_rest_status *st)
 {
     struct cc_str key;
     int rc = cc_json_obj_begin(j);
@@ -599,13 +607,20 @@ static int read_field(struct cc_json *j, const struct field *f, void *base,
  * the table (each slot rejected by its length or first byte). Keys with
  * escapes are unescaped first ("\u0050RICE" is PRICE). Returns the slot,
  * or -1. */
+static inline bool slot_is(const struct field *f, const char *k,
+                           size_t klen)
+{
+    return f->len == klen && f->name[0] == k[0] &&
+           cc_json__bytes_eq(f->name, k, klen);
+}
+
 static int lookup(const struct field *tab, size_t n, size_t from,
                   const struct cc_str *key)
 {
     char tmp[64];
     const char *k = key->p;
     size_t klen = key->len;
-    size_t c, i;
+    size_t start, i;
 
     if (key->esc) {
         if (cc_str_unescape(key, tmp, sizeof tmp, &klen) != MD_OK) {
@@ -616,13 +631,18 @@ static int lookup(const struct field *tab, size_t n, size_t from,
     if (klen == 0 || klen > UINT8_MAX) {
         return -1;
     }
-    for (c = 0, i = from < n ? from : 0; c < n; c++) {
-        const char *nm = tab[i].name;
-        if (tab[i].len == klen && nm[0] == k[0] &&
-            cc_json__bytes_eq(nm, k, klen)) {
+    /* two plain loops, from..n then 0..from (names are unique, so the
+     * order of the search decides nothing but its cost) */
+    start = from < n ? from : 0;
+    for (i = start; i < n; i++) {
+        if (slot_is(&tab[i], k, klen)) {
             return (int)i;
         }
-        i = i + 1 < n ? i + 1 : 0;
+    }
+    for (i = 0; i < start; i++) {
+        if (slot_is(&tab[i], k, klen)) {
+            return (int)i;
+        }
     }
     return -1;
 }
