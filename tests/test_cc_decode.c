@@ -922,6 +922,21 @@ static void test_cc_decode_unknown_type(void **state)
     assert_str(m.type_text, "ABC");
     decode_ok(S("{\"TYPE\":\"05\"}"), &m); /* not canonical: unknown */
     assert_int_equal(m.type, CC_T_UNKNOWN);
+    assert_int_equal(m.type_num, -1);
+    decode_ok(S("{\"TYPE\":\"1\"}"), &m);
+    assert_int_equal(m.type_num, 1);
+    assert_str(m.type_text, "1");
+    decode_ok(S("{\"TYPE\":\"99\"}"), &m);
+    assert_int_equal(m.type_num, 99);
+    assert_str(m.type_text, "99");
+    decode_ok(S("{\"TYPE\":\"5\\u0030\"}"), &m); /* "50", escaped */
+    assert_int_equal(m.type, CC_T_UNKNOWN);
+    assert_int_equal(m.type_num, -1);
+    decode_ok(S(" {\"TYPE\":\"16\",\"MESSAGE\":\"SUBSCRIBECOMPLETE\"}"), &m);
+    assert_int_equal(m.type, CC_T_SUB_COMPLETE);
+    decode_ok(S("{\"TYPE\" :\"16\",\"MESSAGE\":\"SUBSCRIBECOMPLETE\"}"), &m);
+    assert_int_equal(m.type, CC_T_SUB_COMPLETE);
+    expect_err(S("{\"TYPE\":\"5\"\"MARKET\":1}"), MD_E_PROTO, 11);
     decode_ok(S("{\"TYPE\":5.5,\"MARKET\":1}"), &m);
     assert_int_equal(m.type, CC_T_UNKNOWN);
     assert_str(m.type_text, "5.5");
