@@ -33,6 +33,7 @@ enum fkind {
 
 struct field {
     const char *name;
+    const char *pat; /* ,"name": as it follows a member in place */
     uint8_t len;
     uint8_t kind;  /* enum fkind */
     uint8_t bit;   /* has bit index, NOBIT for none */
@@ -41,7 +42,8 @@ struct field {
 
 #define NOBIT 0xFFu
 #define NOOFF 0xFFFFu
-#define FLD(nm, k, b, o) {nm, (uint8_t)(sizeof(nm) - 1), k, b, (uint16_t)(o)}
+#define FLD(nm, k, b, o) \
+    {nm, ",\"" nm "\":", (uint8_t)(sizeof(nm) - 1), k, b, (uint16_t)(o)}
 
 #define TR(m) offsetof(struct cc_trade, m)
 static const struct field trade_tab[] = {
@@ -225,6 +227,14 @@ _Static_assert(NELEM(welcome_tab) <= 64, "seen mask is 64 bits");
  * Field readers
  * ------------------------------------------------------------------- */
 
+/* The readers of rare members (INFO_OBJ, RateLimit, Err) stay out of
+ * read_field, whose common cases then need fewer saved registers. */
+#if defined(__GNUC__)
+#define RARE __attribute__((noinline, cold))
+#else
+#define RARE
+#endif
+
 static void *at(void *base, size_t off)
 {
     return (char *)base + off;
@@ -324,7 +334,22 @@ static int read_type(struct cc_json *j, int32_t *num, struct cc_str *text)
     int64_t v;
     int rc;
     int c = cc_json_peek(j);
+    const char *b = j->buf + j->pos;
+    size_t left = j->len - j->pos;
 
+    /* the usual "0", "5" or "16": one digit, or two without a leading
+     * zero, as cc_json_str and digits_i64 below would take them */
+    if (c == '"' && left >= 3 && (unsigned)(b[1] - '0') <= 9u &&
+        (b[2] == '"' || (left >= 4 && b[1] != '0' &&
+                         (unsigned)(b[2] - '0') <= 9u && b[3] == '"'))) {
+        size_t nd = b[2] == '"' ? 1u : 2u;
+        text->p = b + 1;
+        text->len = nd;
+        text->esc = false;
+        *num = nd == 1 ? b[1] - '0' : (b[1] - '0') * 10 + (b[2] - '0');
+        j->pos += nd + 2;
+        return MD_OK;
+    }
     if (c == '"') {
         rc = cc_json_str(j, text);
         if (rc < 0) {
@@ -354,7 +379,7 @@ static int read_type(struct cc_json *j, int32_t *num, struct cc_str *text)
 }
 
 /* {"valid":1,"invalid":0} of TYPE 18. */
-static int read_info_obj(struct cc_json *j, struct cc_ctl *ctl)
+RARE static int read_info_obj(struct cc_json *j, struct cc_ctl *ctl)
 {
     struct cc_str key;
     int rc = cc_json_obj_begin(j);
@@ -414,7 +439,7 @@ static int read_periods(struct cc_json *j, int64_t *vals, uint32_t *has,
     return rc < 0 ? rc : MD_OK;
 }
 
-static int read_ratelimit(struct cc_json *j, struct cc_ratelimit *rl)
+RARE static int read_ratelimit(struct cc_json *j, struct cc_ratelimit *rl)
 {
     struct cc_str key;
     int rc = cc_json_obj_begin(j);
@@ -443,7 +468,7 @@ static int read_ratelimit(struct cc_json *j, struct cc_ratelimit *rl)
 }
 
 /* Err of the data-api envelope; has bits go to st->has. */
-static int read_err(struct cc_json *j, struct cc_rest_status *st)
+RARE static int read_err(struct cc_json *j, struct cc_rest_status *st)
 {
     struct cc_str key;
     int rc = cc_json_obj_begin(j);
@@ -502,6 +527,9 @@ static int pass_field(struct cc_json *j, const struct field *f)
     c = cc_json_peek(j);
     if (c != '-' && (c < '0' || c > '9')) {
         return cc_json__expect(j, "expected a number");
+    }
+    if (cc_json_num_pass(j)) {
+        return MD_OK;
     }
     return cc_json_skip(j);
 }
@@ -594,13 +622,20 @@ static int read_field(struct cc_json *j, const struct field *f, void *base,
  * the table (each slot rejected by its length or first byte). Keys with
  * escapes are unescaped first ("\u0050RICE" is PRICE). Returns the slot,
  * or -1. */
+static inline bool slot_is(const struct field *f, const char *k,
+                           size_t klen)
+{
+    return f->len == klen && f->name[0] == k[0] &&
+           cc_json__bytes_eq(f->name, k, klen);
+}
+
 static int lookup(const struct field *tab, size_t n, size_t from,
                   const struct cc_str *key)
 {
     char tmp[64];
     const char *k = key->p;
     size_t klen = key->len;
-    size_t c, i;
+    size_t start, i;
 
     if (key->esc) {
         if (cc_str_unescape(key, tmp, sizeof tmp, &klen) != MD_OK) {
@@ -611,13 +646,18 @@ static int lookup(const struct field *tab, size_t n, size_t from,
     if (klen == 0 || klen > UINT8_MAX) {
         return -1;
     }
-    for (c = 0, i = from < n ? from : 0; c < n; c++) {
-        const char *nm = tab[i].name;
-        if (tab[i].len == klen && nm[0] == k[0] &&
-            md_bytes_eq(nm + 1, k + 1, klen - 1)) {
+    /* two plain loops, from..n then 0..from (names are unique, so the
+     * order of the search decides nothing but its cost) */
+    start = from < n ? from : 0;
+    for (i = start; i < n; i++) {
+        if (slot_is(&tab[i], k, klen)) {
             return (int)i;
         }
-        i = i + 1 < n ? i + 1 : 0;
+    }
+    for (i = 0; i < start; i++) {
+        if (slot_is(&tab[i], k, klen)) {
+            return (int)i;
+        }
     }
     return -1;
 }
@@ -637,7 +677,7 @@ static int decode_members(struct cc_json *j, const struct field *tab,
         int idx;
         /* the usual order: the expected name, matched in place */
         if (from < n &&
-            cc_json_next_key_is(j, tab[from].name, tab[from].len, &key)) {
+            cc_json_next_key_is(j, tab[from].pat, tab[from].len + 4u, &key)) {
             idx = (int)from;
         } else {
             rc = cc_json_obj_next(j, &key);
@@ -652,9 +692,18 @@ static int decode_members(struct cc_json *j, const struct field *tab,
             return cc_json_fail(j, MD_E_PROTO, off_of(j, key.p) - 1,
                                 "duplicate key");
         } else {
+            const struct field *f = &tab[idx];
             seen |= UINT64_C(1) << idx;
             from = (size_t)idx + 1;
-            rc = read_field(j, &tab[idx], base, has, want);
+            /* most numbers of a CCCAGG update are not wanted: passed
+             * over here, without the call (null and the unusual shapes
+             * go to read_field and pass_field, which decide as before) */
+            if (f->kind == FK_NUM && f->bit != NOBIT &&
+                !((want >> f->bit) & 1u) && cc_json_num_pass(j)) {
+                rc = MD_OK;
+            } else {
+                rc = read_field(j, f, base, has, want);
+            }
         }
         if (rc < 0) {
             return rc;
@@ -668,7 +717,12 @@ static bool table_ok(const struct field *tab, size_t n, bool type_first)
 {
     size_t i, k;
     for (i = 0; i < n; i++) {
-        if (tab[i].len == 0 || strlen(tab[i].name) != tab[i].len) {
+        if (tab[i].len == 0 || strlen(tab[i].name) != tab[i].len ||
+            strlen(tab[i].pat) != tab[i].len + 4u || tab[i].pat[0] != ',' ||
+            tab[i].pat[1] != '"' ||
+            memcmp(tab[i].pat + 2, tab[i].name, tab[i].len) != 0 ||
+            tab[i].pat[tab[i].len + 2] != '"' ||
+            tab[i].pat[tab[i].len + 3] != ':') {
             return false;
         }
         for (k = 0; k < i; k++) {
@@ -902,25 +956,36 @@ int cc_ws_decode_want(const char *buf, size_t len, struct cc_msg *msg,
     msg->type_text.len = 0;
     msg->type_text.esc = false;
 
-    rc = cc_json_obj_begin(&j);
-    if (rc < 0) {
-        return rc;
-    }
-    body = j;
-    rc = cc_json_obj_next(&j, &key);
-    if (rc < 0) {
-        return rc;
-    }
-    if (rc == 0) {
-        return cc_json_fail(&j, MD_E_PROTO, j.pos - 1, "missing TYPE");
-    }
-    if (is_type_key(&key)) {
-        /* Fast path: TYPE first, as in every real frame. */
+    if (len >= 8 && cc_json__bytes_eq(buf, "{\"TYPE\":", 8)) {
+        /* Fastest path: the frame opens with {"TYPE": (no whitespace,
+         * no escape), as every real frame does; the cursor as
+         * cc_json_obj_begin and cc_json_obj_next leave it there. */
+        j.depth = 1;
+        j.first = false;
+        j.pos = 8;
         rc = read_type(&j, &msg->type_num, &msg->type_text);
         seen = 1; /* TYPE's slot, 0 in every streamer table */
     } else {
-        j = body;
-        rc = prescan_type(&j, msg);
+        rc = cc_json_obj_begin(&j);
+        if (rc < 0) {
+            return rc;
+        }
+        body = j;
+        rc = cc_json_obj_next(&j, &key);
+        if (rc < 0) {
+            return rc;
+        }
+        if (rc == 0) {
+            return cc_json_fail(&j, MD_E_PROTO, j.pos - 1, "missing TYPE");
+        }
+        if (is_type_key(&key)) {
+            /* Fast path: TYPE first, as in every real frame. */
+            rc = read_type(&j, &msg->type_num, &msg->type_text);
+            seen = 1; /* TYPE's slot, 0 in every streamer table */
+        } else {
+            j = body;
+            rc = prescan_type(&j, msg);
+        }
     }
     if (rc < 0) {
         return rc;
@@ -1028,7 +1093,17 @@ void cc_ticker_reset(struct cc_ticker_state *st)
 static int fix_set(struct cc_fixstr *dst, const struct cc_str *src)
 {
     size_t len;
-    int rc = cc_str_unescape(src, dst->s, sizeof dst->s, &len);
+    int rc;
+
+    if (!src->esc && src->len <= sizeof dst->s) {
+        /* no escapes: the bytes as they are (cc_str_unescape's copy) */
+        if (src->len > 0) {
+            memcpy(dst->s, src->p, src->len);
+        }
+        dst->len = (uint8_t)src->len;
+        return MD_OK;
+    }
+    rc = cc_str_unescape(src, dst->s, sizeof dst->s, &len);
     if (rc == MD_E_FULL) {
         return MD_E_RANGE;
     }
@@ -1058,6 +1133,9 @@ int cc_ticker_merge(struct cc_ticker_state *st,
     const struct cc_str *src[5];
     struct cc_fixstr *dst[5];
     uint64_t h;
+#if defined(__GNUC__)
+    uint64_t m;
+#endif
     size_t i;
     int rc;
 
@@ -1114,11 +1192,19 @@ int cc_ticker_merge(struct cc_ticker_state *st,
             *dst[i] = strs[i];
         }
     }
+#if defined(__GNUC__)
+    /* the set bits only: an update carries a few of the 45 */
+    for (m = h & (CC_TKM(CC_TK__NUM) - 1u); m != 0; m &= m - 1u) {
+        i = (size_t)__builtin_ctzll(m);
+        st->num[i] = update->num[i];
+    }
+#else
     for (i = 0; i < CC_TK__NUM; i++) {
         if (h & CC_TKM(i)) {
             st->num[i] = update->num[i];
         }
     }
+#endif
     if (h & CC_TKM(CC_TK_LASTUPDATE)) {
         st->lastupdate = update->lastupdate;
     }

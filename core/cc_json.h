@@ -259,18 +259,15 @@ static inline uint64_t cc_json__8digits_val(uint64_t w)
             (((w >> 16) & mask) * UINT64_C(0x0000271000000001))) >> 32;
 }
 /* How many of the 8 bytes of w (little-endian load) are digits before
- * the first non-digit: 0..8. A byte is a digit when its high nibble is 3
- * and its low nibble at most 9; a carry out of a non-digit byte can only
- * disturb later bytes, which are not counted. */
+ * the first non-digit: 0..8. After x = w ^ '0' a byte is a digit when it
+ * is 0..9; adding 0x76 sets the high bit of any byte 10..127, and bytes
+ * from 128 have it already. A carry out of a byte (from 0x8A) only
+ * disturbs later bytes, after a non-digit, which are not counted. */
 static inline unsigned cc_json__digit_run(uint64_t w)
 {
-    const uint64_t hi = UINT64_C(0xF0F0F0F0F0F0F0F0);
-    const uint64_t d3 = UINT64_C(0x3030303030303030);
-    const uint64_t low7 = UINT64_C(0x7F7F7F7F7F7F7F7F);
-    uint64_t bad = ((w & hi) ^ d3) |
-                   (((w + UINT64_C(0x0606060606060606)) & hi) ^ d3);
-    /* the high bit of every non-zero byte of bad, exactly */
-    uint64_t flag = (((bad & low7) + low7) | bad) & ~low7;
+    uint64_t x = w ^ UINT64_C(0x3030303030303030);
+    uint64_t flag = ((x + UINT64_C(0x7676767676767676)) | x) &
+                    UINT64_C(0x8080808080808080);
 
     return flag == 0 ? 8u : (unsigned)__builtin_ctzll(flag) / 8u;
 }
@@ -323,25 +320,64 @@ static inline void cc_json__digits(const char *b, size_t n, size_t *i,
     *m = v;
 }
 
+/* a[0..n) == b[0..n), for member names (a few to some thirty bytes),
+ * where a call to memcmp costs more than the comparison: unaligned 8-byte
+ * (or, under 8 bytes, 4-byte) loads, the last one overlapping the one
+ * before it so that no load leaves either range; under 4 bytes, byte by
+ * byte. */
+static inline bool cc_json__bytes_eq(const char *a, const char *b, size_t n)
+{
+    size_t i;
+
+    if (n >= 8) {
+        uint64_t x, y;
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y) {
+                return false;
+            }
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        uint32_t x0, y0, x1, y1;
+        memcpy(&x0, a, 4);
+        memcpy(&y0, b, 4);
+        memcpy(&x1, a + n - 4, 4);
+        memcpy(&y1, b + n - 4, 4);
+        return ((x0 ^ y0) | (x1 ^ y1)) == 0;
+    }
+    for (i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return false;
+        }
+    }
+    return true;
+}
+
 /* The common case of cc_json_obj_next after the first member, when the
- * caller knows which name most likely comes: if the input continues with
- * exactly ,"name": (no whitespace, no escapes) consume it and return
- * true with *key set as cc_json_obj_next would; else consume nothing and
- * return false (the caller then calls cc_json_obj_next). */
-static inline bool cc_json_next_key_is(struct cc_json *j, const char *name,
-                                       size_t len, struct cc_str *key)
+ * caller knows which name most likely comes: pat[0..plen) is that name
+ * as it appears in place, ,"name": (plen is the name's length + 4). If
+ * the input continues with exactly those bytes (no whitespace, no
+ * escapes) consume them and return true with *key set as
+ * cc_json_obj_next would; else consume nothing and return false (the
+ * caller then calls cc_json_obj_next). */
+static inline bool cc_json_next_key_is(struct cc_json *j, const char *pat,
+                                       size_t plen, struct cc_str *key)
 {
     const char *b = j->buf + j->pos;
 
-    if (j->first || j->len - j->pos < len + 4 || b[0] != ',' ||
-        b[1] != '"' || b[len + 2] != '"' || b[len + 3] != ':' ||
-        !md_bytes_eq(b + 2, name, len)) {
+    if (j->first || j->len - j->pos < plen ||
+        !cc_json__bytes_eq(b, pat, plen)) {
         return false;
     }
     key->p = b + 2;
-    key->len = len;
+    key->len = plen - 4;
     key->esc = false;
-    j->pos += len + 4;
+    j->pos += plen;
     return true;
 }
 
@@ -369,6 +405,72 @@ static inline bool cc_json_int_fast(struct cc_json *j, int64_t *out)
         return false; /* a wrapped m (over 18 digits) is never used */
     }
     *out = neg ? -(int64_t)m : (int64_t)m;
+    j->pos = i;
+    return true;
+}
+
+/* Pass over the digits at b[*i..). */
+static inline void cc_json__skip_digits(const char *b, size_t n, size_t *i)
+{
+    size_t k = *i;
+
+#ifdef CC_JSON_SWAR_DIGITS
+    while (n - k >= 8) {
+        uint64_t w;
+        unsigned r;
+        memcpy(&w, b + k, 8);
+        r = cc_json__digit_run(w);
+        k += r;
+        if (r < 8) {
+            *i = k;
+            return;
+        }
+    }
+#endif
+    while (k < n && (unsigned)(b[k] - '0') <= 9u) {
+        k++;
+    }
+    *i = k;
+}
+
+/* The common number not wanted: -?(0|[1-9][0-9]*)(.[0-9]+)? not
+ * followed by an exponent or a digit, at most CC_JSON_MAX_NUM bytes. Pass
+ * over it and return true; else consume nothing and return false (the
+ * caller then calls cc_json_skip, which accepts or rejects the token as
+ * it always did: "1e3", "01", "1.", errors). */
+static inline bool cc_json_num_pass(struct cc_json *j)
+{
+    const char *b = j->buf;
+    size_t n = j->len;
+    size_t i;
+    size_t d0;
+
+    (void)cc_json_peek(j);
+    i = j->pos;
+    if (i < n && b[i] == '-') {
+        i++;
+    }
+    d0 = i;
+    if (i < n && b[i] == '0') {
+        i++;
+    } else {
+        cc_json__skip_digits(b, n, &i);
+    }
+    if (i == d0) {
+        return false;
+    }
+    if (i < n && b[i] == '.') {
+        size_t f0 = ++i;
+        cc_json__skip_digits(b, n, &i);
+        if (i == f0) {
+            return false;
+        }
+    }
+    if ((i < n && (b[i] == 'e' || b[i] == 'E' ||
+                   (unsigned)(b[i] - '0') <= 9u)) ||
+        i - j->pos > CC_JSON_MAX_NUM) {
+        return false;
+    }
     j->pos = i;
     return true;
 }

@@ -922,6 +922,21 @@ static void test_cc_decode_unknown_type(void **state)
     assert_str(m.type_text, "ABC");
     decode_ok(S("{\"TYPE\":\"05\"}"), &m); /* not canonical: unknown */
     assert_int_equal(m.type, CC_T_UNKNOWN);
+    assert_int_equal(m.type_num, -1);
+    decode_ok(S("{\"TYPE\":\"1\"}"), &m);
+    assert_int_equal(m.type_num, 1);
+    assert_str(m.type_text, "1");
+    decode_ok(S("{\"TYPE\":\"99\"}"), &m);
+    assert_int_equal(m.type_num, 99);
+    assert_str(m.type_text, "99");
+    decode_ok(S("{\"TYPE\":\"5\\u0030\"}"), &m); /* "50", escaped */
+    assert_int_equal(m.type, CC_T_UNKNOWN);
+    assert_int_equal(m.type_num, -1);
+    decode_ok(S(" {\"TYPE\":\"16\",\"MESSAGE\":\"SUBSCRIBECOMPLETE\"}"), &m);
+    assert_int_equal(m.type, CC_T_SUB_COMPLETE);
+    decode_ok(S("{\"TYPE\" :\"16\",\"MESSAGE\":\"SUBSCRIBECOMPLETE\"}"), &m);
+    assert_int_equal(m.type, CC_T_SUB_COMPLETE);
+    expect_err(S("{\"TYPE\":\"5\"\"MARKET\":1}"), MD_E_PROTO, 11);
     decode_ok(S("{\"TYPE\":5.5,\"MARKET\":1}"), &m);
     assert_int_equal(m.type, CC_T_UNKNOWN);
     assert_str(m.type_text, "5.5");
@@ -1405,6 +1420,16 @@ static int dec_ws(const char *p, size_t n, struct cc_err *e)
     return cc_ws_decode(p, n, &m, e);
 }
 
+/* With a want mask of P and PRICE only: the other numbers are passed
+ * over (cc_json_num_pass), not converted. */
+static const struct cc_want want_price = {CC_TR_P, CC_TKM(CC_TK_PRICE)};
+
+static int dec_ws_want(const char *p, size_t n, struct cc_err *e)
+{
+    struct cc_msg m;
+    return cc_ws_decode_want(p, n, &m, e, &want_price);
+}
+
 static int dec_histo(const char *p, size_t n, struct cc_err *e)
 {
     struct cc_histo h;
@@ -1458,6 +1483,7 @@ static void test_cc_decode_truncation_guarded(void **state)
     assert_int_equal(guard_init(&g, 8192), 0);
     for (i = 0; i < sizeof frames / sizeof frames[0]; i++) {
         truncate_all(&g, frames[i], strlen(frames[i]), dec_ws);
+        truncate_all(&g, frames[i], strlen(frames[i]), dec_ws_want);
     }
     for (i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         truncate_all(&g, bodies[i], strlen(bodies[i]), dec_histo);
@@ -1468,6 +1494,98 @@ static void test_cc_decode_truncation_guarded(void **state)
     truncate_all(&g, err_param, strlen(err_param), dec_price);
     truncate_all(&g, pmf_body, strlen(pmf_body), dec_pmf);
     truncate_all(&g, err_rate, strlen(err_rate), dec_pmf);
+    guard_free(&g);
+}
+
+/* A number passed over (not in the want mask) is accepted or refused
+ * exactly as the full decode accepts or refuses it, at the same offset
+ * with the same phrase; only a token too large for a double (MD_E_RANGE
+ * in the full decode) may pass. Each token is placed last and before
+ * another member, in a trade (TOTAL) and a CCCAGG update (VOLUMEHOUR),
+ * each input right before a PROT_NONE page. */
+static void test_cc_decode_want_pass(void **state)
+{
+    static const char *const tokens[] = {
+        "0", "-0", "1", "-1", "7", "0.5", "-0.5", "10.25", "1234567",
+        "12345678", "123456789", "1234567.12345678", "0.000000001",
+        "12345678901234567890123", "1.2345678901234567890123",
+        "99999999999999999999.99999999999999999999", "1e400", "-1e400",
+        "01", "-01", "00", "0.", "1.", "1.e5", ".5", "-", "--1", "-a",
+        "1e5", "1E+5", "1e-5", "1e", "1e+", "1.5e-3", "0e0", "1.5.5", "1-",
+        "+1", "1a", "0x10", " 1", "1 ", "\"1\"", "null", "true", "[1]",
+        "{}", "1.2345678a", "12345678.9x", "-12345678", "0.12345678e1",
+    };
+    static const char *const shapes[][2] = {
+        {"{\"TYPE\":\"0\",\"M\":\"Coinbase\",\"FSYM\":\"BTC\","
+         "\"TSYM\":\"USD\",\"F\":\"1\",\"TOTAL\":",
+         "}"},
+        {"{\"TYPE\":\"0\",\"M\":\"Coinbase\",\"FSYM\":\"BTC\","
+         "\"TSYM\":\"USD\",\"TOTAL\":",
+         ",\"P\":1.5,\"F\":\"1\"}"},
+        {"{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+         "\"TOSYMBOL\":\"USD\",\"FLAGS\":1,\"VOLUMEHOUR\":",
+         "}"},
+        {"{\"TYPE\":\"5\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":\"BTC\","
+         "\"TOSYMBOL\":\"USD\",\"FLAGS\":1,\"VOLUMEHOUR\":",
+         ",\"PRICE\":2.5}"},
+    };
+    char text[512], big[160];
+    struct guard g;
+    size_t i, k;
+    (void)state;
+
+    assert_int_equal(guard_init(&g, 8192), 0);
+    for (i = 0; i <= sizeof tokens / sizeof tokens[0] + 1; i++) {
+        const char *tok = i < sizeof tokens / sizeof tokens[0] ? tokens[i]
+                                                                : big;
+        if (i >= sizeof tokens / sizeof tokens[0]) {
+            /* 128 digits (the longest token accepted), then 129 */
+            size_t nd = i == sizeof tokens / sizeof tokens[0] ? 128 : 129;
+            memset(big, '7', nd);
+            big[nd] = '\0';
+        }
+        for (k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+            struct cc_msg full, part;
+            struct cc_err ef, ep;
+            const char *p;
+            int n = snprintf(text, sizeof text, "%s%s%s", shapes[k][0], tok,
+                             shapes[k][1]);
+            int rf, rp;
+
+            assert_true(n > 0 && (size_t)n < sizeof text);
+            p = guard_put(&g, text, (size_t)n);
+            assert_non_null(p);
+            rf = cc_ws_decode(p, (size_t)n, &full, &ef);
+            rp = cc_ws_decode_want(p, (size_t)n, &part, &ep, &want_price);
+            if (rf == MD_E_RANGE && rp == MD_OK) {
+                continue;
+            }
+            /* the phrase of MD_E_RANGE names the check: the conversion
+             * ("number out of range") or the length ("number too long") */
+            if (rf != rp || ef.rc != ep.rc || ef.off != ep.off ||
+                (rf != MD_OK && rf != MD_E_RANGE &&
+                 strcmp(ef.what, ep.what) != 0)) {
+                fail_msg("%s: full %s at %zu (%s), want-mask %s at %zu (%s)",
+                         text, md_errname(rf), ef.off,
+                         ef.what ? ef.what : "-", md_errname(rp), ep.off,
+                         ep.what ? ep.what : "-");
+            }
+            if (rf == MD_OK && full.type == CC_T_TRADE) {
+                /* null is an absent field */
+                assert_int_equal((full.u.trade.has & CC_TR_TOTAL) != 0,
+                                 strcmp(tok, "null") != 0);
+                assert_false(part.u.trade.has & CC_TR_TOTAL);
+                assert_int_equal(full.u.trade.has & ~CC_TR_TOTAL,
+                                 part.u.trade.has);
+                assert_true(k != 1 || part.u.trade.p.d == 1.5);
+            } else if (rf == MD_OK) {
+                assert_int_equal(full.u.ticker.has &
+                                     ~CC_TKM(CC_TK_VOLUMEHOUR),
+                                 part.u.ticker.has);
+                assert_true(k != 3 || part.u.ticker.num[CC_TK_PRICE].d == 2.5);
+            }
+        }
+    }
     guard_free(&g);
 }
 
@@ -1812,6 +1930,7 @@ int main(void)
         cmocka_unit_test(test_cc_decode_malformed),
         cmocka_unit_test(test_cc_decode_deep_nesting),
         cmocka_unit_test(test_cc_decode_truncation_guarded),
+        cmocka_unit_test(test_cc_decode_want_pass),
         cmocka_unit_test(test_cc_decode_histo_v2),
         cmocka_unit_test(test_cc_decode_histo_v1),
         cmocka_unit_test(test_cc_decode_histo_full),
