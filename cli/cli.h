@@ -10,6 +10,7 @@ int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Option parsing shared by the subcommands: getopt_long with the GNU
  * rules (options and operands in any order, "--" ends the options,

@@ -23,6 +23,8 @@ static const struct command commands[] = {
     {"export", cmd_export, "write a capture as JSON lines"},
     {"import", cmd_import, "read JSON lines back into a capture"},
     {"synth", cmd_synth, "generate a realistic session into a capture"},
+    {"serve", cmd_serve,
+     "a fake CryptoCompare (WebSocket and REST) on loopback"},
 };
 
 static void usage(FILE *f)
