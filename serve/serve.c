@@ -584,9 +584,6 @@ static int probe_port(const char *host, int port, char *errbuf,
         snprintf(errbuf, errlen, "--listen %s: not an IP address", host);
         return MD_E_USAGE;
     }
-    if (port == 0) {
-        return MD_OK;
-    }
     fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
     if (fd < 0) {
         snprintf(errbuf, errlen, "socket: %s", strerror(errno));
@@ -753,11 +750,17 @@ int serve_run(const struct serve_opts *o, char *errbuf, size_t errlen)
         lws_sul_schedule(sv.ctx, 0, &stop_sul, stop_due,
                          (lws_usec_t)(o->max_time_ns / 1000));
     }
-    printf("ccstream serve: listening on %s:%d\n", o->host, sv.port);
-    printf("  streamer  %s://%s:%d/v2?api_key=KEY\n", o->tls ? "wss" : "ws",
-           o->host, sv.port);
-    printf("  REST      %s://%s:%d/data/v2/histominute?fsym=BTC&tsym=USD\n",
-           o->tls ? "https" : "http", o->host, sv.port);
+    {
+        bool v6 = strchr(o->host, ':') != NULL;
+        char hp[300];
+        snprintf(hp, sizeof hp, "%s%s%s:%d", v6 ? "[" : "", o->host,
+                 v6 ? "]" : "", sv.port);
+        printf("ccstream serve: listening on %s\n", hp);
+        printf("  streamer  %s://%s/v2?api_key=KEY\n",
+               o->tls ? "wss" : "ws", hp);
+        printf("  REST      %s://%s/data/v2/histominute?fsym=BTC&tsym=USD\n",
+               o->tls ? "https" : "http", hp);
+    }
     if (o->tls) {
         printf("  CA file   %s\n", tf.ca);
     }

@@ -1,0 +1,377 @@
+/* test_serve.c: `ccstream serve` end to end on 127.0.0.1: servers started
+ * as processes (the real binary, --port 0), checked by clients nobody
+ * here wrote (tests/serve_check.py over python3-websockets; the curl
+ * CLI), stopped by SIGTERM by their PID. Every wait is bounded.
+ * Run from the repository root (tests/run-tests.sh does); $BUILD names the
+ * build directory (default "build"). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmocka_inc.h"
+
+#define SYNTH "synth:minutes=10,seed=3"
+
+static char g_dir[256];
+static char g_bin[512];
+
+struct server {
+    pid_t pid;
+    int port;
+    char err[300];      /* its stderr */
+    char ca[512];       /* the CA file it printed (--tls) */
+};
+
+static int group_setup(void **state)
+{
+    const char *b = getenv("BUILD");
+
+    (void)state;
+    snprintf(g_bin, sizeof g_bin, "%s/ccstream", b && *b ? b : "build");
+    snprintf(g_dir, sizeof g_dir, "/tmp/test_serve.XXXXXX");
+    return mkdtemp(g_dir) == NULL ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[300];
+
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Start `ccstream serve` with the NULL-terminated arguments (after
+ * "serve"; --port 0 is added) and read its banner: the port, the CA. */
+static void start(struct server *s, ...)
+{
+    static int n;
+    char *argv[40];
+    int argc = 0, pfd[2];
+    const char *a;
+    va_list ap;
+    char buf[4096];
+    size_t used = 0;
+    int64_t deadline = now_ms() + 15000;
+
+    memset(s, 0, sizeof *s);
+    snprintf(s->err, sizeof s->err, "%s/serve-%d.err", g_dir, ++n);
+    static char pool[40][512];
+
+    snprintf(pool[argc], sizeof pool[argc], "%s", g_bin);
+    argv[argc] = pool[argc];
+    argc++;
+    snprintf(pool[argc], sizeof pool[argc], "serve");
+    argv[argc] = pool[argc];
+    argc++;
+    va_start(ap, s);
+    while ((a = va_arg(ap, const char *)) != NULL && argc < 36) {
+        snprintf(pool[argc], sizeof pool[argc], "%s", a);
+        argv[argc] = pool[argc];
+        argc++;
+    }
+    va_end(ap);
+    snprintf(pool[argc], sizeof pool[argc], "--port");
+    argv[argc] = pool[argc];
+    argc++;
+    snprintf(pool[argc], sizeof pool[argc], "0");
+    argv[argc] = pool[argc];
+    argc++;
+    argv[argc] = NULL;
+    assert_int_equal(pipe(pfd), 0);
+    s->pid = fork();
+    assert_true(s->pid >= 0);
+    if (s->pid == 0) {
+        int fe = open(s->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(pfd[1], 1);
+        if (fe >= 0) {
+            dup2(fe, 2);
+        }
+        close(pfd[0]);
+        close(pfd[1]);
+        execv(g_bin, argv);
+        _exit(127);
+    }
+    close(pfd[1]);
+    /* the banner ends with the "  source" line */
+    buf[0] = '\0';
+    while (!(used > 0 && buf[used - 1] == '\n' &&
+             strstr(buf, "  source") != NULL)) {
+        struct pollfd p = {pfd[0], POLLIN, 0};
+        ssize_t r;
+        int left = (int)(deadline - now_ms());
+        if (left <= 0 || poll(&p, 1, left) <= 0) {
+            fail_msg("serve did not start in 15 s; stderr in %s", s->err);
+        }
+        r = read(pfd[0], buf + used, sizeof buf - 1 - used);
+        if (r <= 0) {
+            fail_msg("serve exited before listening; stderr in %s", s->err);
+        }
+        used += (size_t)r;
+        buf[used] = '\0';
+    }
+    close(pfd[0]);
+    {
+        const char *l = strstr(buf, "listening on ");
+        const char *eol, *c, *ca = strstr(buf, "CA file   ");
+        assert_non_null(l);
+        eol = strchr(l, '\n');
+        assert_non_null(eol);
+        for (c = eol; c > l && *c != ':'; c--) {
+        }
+        s->port = atoi(c + 1);
+        assert_true(s->port > 0 && s->port < 65536);
+        if (ca != NULL) {
+            size_t k = strcspn(ca + 10, "\n");
+            snprintf(s->ca, sizeof s->ca, "%.*s", (int)k, ca + 10);
+        }
+    }
+}
+
+/* SIGTERM (or sig), then wait up to 10 s: the exit status. */
+static int stop_sig(struct server *s, int sig)
+{
+    int st = 0;
+    int64_t deadline = now_ms() + 10000;
+
+    kill(s->pid, sig);
+    for (;;) {
+        pid_t w = waitpid(s->pid, &st, WNOHANG);
+        if (w == s->pid) {
+            break;
+        }
+        if (now_ms() > deadline) {
+            kill(s->pid, SIGKILL);
+            waitpid(s->pid, &st, 0);
+            fail_msg("serve did not stop in 10 s after signal %d", sig);
+        }
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+    s->pid = 0;
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void stop(struct server *s)
+{
+    assert_int_equal(stop_sig(s, SIGTERM), 0);
+}
+
+/* Run a shell command; its status. */
+static int sh(const char *fmt, ...)
+{
+    char cmd[4096];
+    va_list ap;
+    int st;
+
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    st = system(cmd);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static void check_py(const char *scenario, int port, const char *extra)
+{
+    int rc = sh("timeout 90 /usr/bin/python3 tests/serve_check.py %s %d %s",
+                scenario, port, extra ? extra : "");
+    if (rc != 0) {
+        fail_msg("serve_check.py %s failed (status %d)", scenario, rc);
+    }
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *b;
+    long n;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = '\0';
+    fclose(f);
+    return b;
+}
+
+/* ---- the streamer ------------------------------------------------------ */
+
+static void test_protocol_and_fanout(void **state)
+{
+    struct server s;
+    char *err;
+
+    (void)state;
+    start(&s, SYNTH, "--heartbeat", "1s", NULL);
+    check_py("protocol", s.port, NULL);
+    check_py("fanout", s.port, NULL);
+    stop(&s);
+    /* the summary counts what happened */
+    err = slurp(s.err);
+    assert_non_null(strstr(err, "serve: "));
+    assert_null(strstr(err, " 0 subscriptions"));
+    free(err);
+}
+
+static void test_rebase_keeps_phase(void **state)
+{
+    struct server a, b;
+    char port[16];
+
+    (void)state;
+    start(&a, SYNTH, "--speed", "max", "--no-rebase", NULL);
+    start(&b, SYNTH, "--speed", "max", NULL);
+    snprintf(port, sizeof port, "%d", b.port);
+    check_py("rebase", a.port, port);
+    stop(&a);
+    stop(&b);
+}
+
+static void test_faults_seen_by_a_client(void **state)
+{
+    static const char *const kinds[][2] = {
+        {"drop@2s", "drop"},
+        {"close@2s:4001", "close"},
+        {"force-disconnect@2s", "force-disconnect"},
+        {"malformed@2s", "malformed"},
+        {"truncated@2s", "truncated"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        struct server s;
+        start(&s, SYNTH, "--speed", "max", "--fault", kinds[i][0], NULL);
+        check_py("fault", s.port, kinds[i][1]);
+        stop(&s);
+    }
+}
+
+static void test_windows_seen_by_a_client(void **state)
+{
+    static const char *const kinds[][2] = {
+        {"stall@5s:100s", "stall"},
+        {"gap@5s:60s", "gap"},
+        {"heartbeat-stall@5s:100s", "heartbeat-stall"},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        struct server s;
+        start(&s, SYNTH, "--speed", "max", "--heartbeat", "5s", "--fault",
+              kinds[i][0], NULL);
+        check_py("window", s.port, kinds[i][1]);
+        stop(&s);
+    }
+}
+
+static void test_one_socket_per_key(void **state)
+{
+    struct server s;
+
+    (void)state;
+    start(&s, SYNTH, "--one-socket-per-key", NULL);
+    check_py("sockets", s.port, NULL);
+    stop(&s);
+}
+
+/* ---- the process -------------------------------------------------------- */
+
+static void test_signals_stop_cleanly(void **state)
+{
+    struct server s;
+
+    (void)state;
+    start(&s, SYNTH, "--quiet", NULL);
+    assert_int_equal(stop_sig(&s, SIGINT), 0);
+    start(&s, SYNTH, NULL);
+    assert_int_equal(stop_sig(&s, SIGTERM), 0);
+}
+
+static void test_errors_are_clear(void **state)
+{
+    struct server s;
+    char out[512], *e;
+
+    (void)state;
+    snprintf(out, sizeof out, "%s/err.txt", g_dir);
+    /* the port is taken */
+    start(&s, SYNTH, NULL);
+    assert_int_equal(sh("%s serve %s --port %d --max-time 2 2>%s >/dev/null",
+                        g_bin, SYNTH, s.port, out),
+                     1);
+    e = slurp(out);
+    assert_non_null(strstr(e, "Address already in use"));
+    free(e);
+    stop(&s);
+    /* no such source, a bad synth spec, bad flags, a bad fault */
+    assert_int_equal(sh("%s serve %s/none.db 2>%s", g_bin, g_dir, out), 1);
+    e = slurp(out);
+    assert_non_null(strstr(e, "none.db"));
+    free(e);
+    assert_int_equal(sh("%s serve synth:minutes=0 2>%s", g_bin, out), 2);
+    assert_int_equal(sh("%s serve %s --speed fast 2>%s", g_bin, SYNTH, out),
+                     2);
+    assert_int_equal(sh("%s serve %s --fault boom@1s 2>%s", g_bin, SYNTH,
+                        out),
+                     2);
+    e = slurp(out);
+    assert_non_null(strstr(e, "boom"));
+    free(e);
+    assert_int_equal(sh("%s serve %s --listen 192.0.2.1:0 2>%s", g_bin,
+                        SYNTH, out),
+                     1);
+    /* a fault script names its line */
+    {
+        char script[512];
+        FILE *f;
+        snprintf(script, sizeof script, "%s/faults.txt", g_dir);
+        f = fopen(script, "w");
+        assert_non_null(f);
+        fputs("# faults\ndrop@1m\n\ngap@2m:30s   # a gap\nstall@x\n", f);
+        fclose(f);
+        assert_int_equal(sh("%s serve %s --faults %s 2>%s", g_bin, SYNTH,
+                            script, out),
+                         2);
+        e = slurp(out);
+        assert_non_null(strstr(e, "faults.txt:5:"));
+        free(e);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_protocol_and_fanout),
+        cmocka_unit_test(test_rebase_keeps_phase),
+        cmocka_unit_test(test_faults_seen_by_a_client),
+        cmocka_unit_test(test_windows_seen_by_a_client),
+        cmocka_unit_test(test_one_socket_per_key),
+        cmocka_unit_test(test_signals_stop_cleanly),
+        cmocka_unit_test(test_errors_are_clear),
+    };
+
+    signal(SIGPIPE, SIG_IGN);
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
