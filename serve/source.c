@@ -874,6 +874,26 @@ size_t src_frame_after(const struct src *s, int64_t t_ns)
     return lo;
 }
 
+/* v in decimal into out (at least 21 bytes); its length. */
+static int fmt_i64(int64_t v, char *out)
+{
+    char t[24];
+    int n = 0, k = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+    do {
+        t[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0) {
+        out[k++] = '-';
+    }
+    while (n > 0) {
+        out[k++] = t[--n];
+    }
+    return k;
+}
+
 size_t src_render(const struct src *s, const struct src_frame *f,
                   int64_t shift_s, int64_t id_shift, char *out, size_t cap)
 {
@@ -904,8 +924,7 @@ size_t src_render(const struct src *s, const struct src_frame *f,
             n = (int)p->len;
             memcpy(num, in + p->off, p->len);
         } else {
-            n = snprintf(num, sizeof num, "%" PRId64,
-                         digits_value(in + p->off, p->len) + add);
+            n = fmt_i64(digits_value(in + p->off, p->len) + add, num);
         }
         if (n < 0 || used + (size_t)n > cap) {
             return 0;
