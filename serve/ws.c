@@ -912,8 +912,11 @@ static int one_shots(struct client *c, int64_t now, int *ret,
             *ret = drop(c);
             return 1;
         case SF_CLOSE:
-            lws_close_reason(c->wsi, (enum lws_close_status)f->arg, NULL, 0);
-            *ret = -1;
+            /* at the next WRITEABLE: what was written goes out first */
+            c->closing = true;
+            c->close_code = (uint16_t)f->arg;
+            lws_callback_on_writable(c->wsi);
+            *ret = 0;
             return 1;
         case SF_FORCE: {
             static const char fd[] = "{\"TYPE\":\"500\",\"MESSAGE\":"
@@ -973,10 +976,13 @@ int ws_writeable(struct client *c)
                 c->rx_paused = false;
             }
             if (m->close_after) {
-                lws_close_reason(c->wsi, (enum lws_close_status)m->close_code,
-                                 NULL, 0);
+                /* closed at the next WRITEABLE, once this went out */
+                c->closing = true;
+                c->close_code = m->close_code;
+                q_free(c);
                 free(m);
-                return -1;
+                lws_callback_on_writable(c->wsi);
+                return 0;
             }
             free(m);
             budget--;

@@ -372,6 +372,50 @@ async def s_window(port, kind):
                                                           bgap[0]))
 
 
+async def s_slow(port):
+    """slow@5s:2s with --speed max: the frames of those 2 s of source time
+    come one per 200 ms of real time; the rest as fast as they are read."""
+    async with websockets.connect(url(port), max_queue=None) as ws:
+        await welcome(ws)
+        await sub_add(ws, [BTC_TRADES, BTC_AGG])
+        got = []
+        first = None
+        while len(got) < 400:
+            d = await recv(ws)
+            if d["TYPE"] not in ("0", "5") or "LASTUPDATE" not in d and \
+                    d["TYPE"] == "5":
+                continue
+            t = d["TS"] + d.get("TSNS", 0) / 1e9 if d["TYPE"] == "0" \
+                else d["LASTUPDATE"]
+            got.append((t, time.monotonic()))
+            if first is None:
+                first = t
+    slow = [(b[1] - a[1]) for a, b in zip(got, got[1:])
+            if first + 6 < b[0] < first + 6.9]
+    fast = [(b[1] - a[1]) for a, b in zip(got, got[1:])
+            if b[0] > first + 12]
+    check(len(slow) >= 3 and min(slow) >= 0.15, "slow frames: %r" % slow)
+    check(fast and sorted(fast)[len(fast) // 2] < 0.05,
+          "fast again after the window")
+
+
+async def s_refused(port):
+    """too-many-sockets@0s: the first socket gets TYPE 429 and is closed;
+    the next one is welcome."""
+    async with websockets.connect(url(port)) as ws:
+        d = await recv(ws)
+        check(d["TYPE"] == "429" and
+              d["MESSAGE"] == "TOO_MANY_SOCKETS_MAX_1_PER_CLIENT",
+              "refused socket: %r" % d)
+        try:
+            await asyncio.wait_for(ws.recv(), TIMEOUT)
+            raise Fail("the refused socket stayed open")
+        except websockets.ConnectionClosed:
+            pass
+    async with websockets.connect(url(port)) as ws:
+        await welcome(ws)
+
+
 async def s_sockets(port):
     """--one-socket-per-key: a second socket of the key gets TYPE 429 and
     is closed; another key is welcome."""
@@ -420,6 +464,8 @@ def main():
         "fault": lambda: s_fault(port, rest[0]),
         "sockets": lambda: s_sockets(port),
         "window": lambda: s_window(port, rest[0]),
+        "slow": lambda: s_slow(port),
+        "refused": lambda: s_refused(port),
         "tls": lambda: s_tls(port, rest[0]),
     }
     if name not in scen:

@@ -286,6 +286,16 @@ static void test_windows_seen_by_a_client(void **state)
     }
 }
 
+static void test_slow_frames(void **state)
+{
+    struct server s;
+
+    (void)state;
+    start(&s, SYNTH, "--speed", "max", "--fault", "slow@5s:2s", NULL);
+    check_py("slow", s.port, NULL);
+    stop(&s);
+}
+
 static void test_one_socket_per_key(void **state)
 {
     struct server s;
@@ -293,6 +303,9 @@ static void test_one_socket_per_key(void **state)
     (void)state;
     start(&s, SYNTH, "--one-socket-per-key", NULL);
     check_py("sockets", s.port, NULL);
+    stop(&s);
+    start(&s, SYNTH, "--fault", "too-many-sockets@0s", NULL);
+    check_py("refused", s.port, NULL);
     stop(&s);
 }
 
@@ -367,6 +380,7 @@ int main(void)
         cmocka_unit_test(test_rebase_keeps_phase),
         cmocka_unit_test(test_faults_seen_by_a_client),
         cmocka_unit_test(test_windows_seen_by_a_client),
+        cmocka_unit_test(test_slow_frames),
         cmocka_unit_test(test_one_socket_per_key),
         cmocka_unit_test(test_signals_stop_cleanly),
         cmocka_unit_test(test_errors_are_clear),
