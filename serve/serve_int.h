@@ -48,6 +48,10 @@ struct client {
     int64_t slow_until_real; /* SF_SLOW: the next frame not before */
     bool fault_done[SERVE_MAX_FAULTS];
     bool truncate_next;
+    /* a request arriving in several fragments */
+    char *rx;
+    size_t rxn, rxcap;
+    bool rx_skip;        /* the rest of a refused (too large) message */
     /* output */
     struct qmsg *qhead, *qtail;
     size_t qbytes;

@@ -747,43 +747,50 @@ int ws_established(struct srv *sv, struct lws *wsi, struct pss *p)
 
 int ws_receive(struct client *c, const char *in, size_t len, bool final)
 {
-    static __thread char *rx;
-    static __thread size_t rxn, rxcap;
     int rc;
 
     if (c->closing) {
         return 0;
     }
-    if (!final || rxn > 0) {
+    if (!final || c->rxn > 0) {
         /* a message in several pieces: gather it */
-        if (rxn + len > RX_MAX) {
-            rxn = 0;
+        if (c->rxn + len > RX_MAX) {
+            c->rxn = 0;
+            c->rx_skip = !final;
             return send_error(c, "500", "INVALID_JSON", NULL, 0,
                               "The message is too large.", false, 0) ==
                            MD_OK
                        ? (lws_callback_on_writable(c->wsi), 0)
                        : -1;
         }
-        if (rxn + len > rxcap) {
-            size_t cap = rxcap ? rxcap * 2 : 4096;
+        if (c->rx_skip) {
+            /* the rest of a message already refused */
+            c->rx_skip = !final;
+            return 0;
+        }
+        if (c->rxn + len > c->rxcap) {
+            size_t cap = c->rxcap ? c->rxcap * 2 : 4096;
             char *p;
-            while (cap < rxn + len) {
+            while (cap < c->rxn + len) {
                 cap *= 2;
             }
-            p = realloc(rx, cap);
+            p = realloc(c->rx, cap);
             if (p == NULL) {
                 return -1;
             }
-            rx = p;
-            rxcap = cap;
+            c->rx = p;
+            c->rxcap = cap;
         }
-        memcpy(rx + rxn, in, len);
-        rxn += len;
+        memcpy(c->rx + c->rxn, in, len);
+        c->rxn += len;
         if (!final) {
             return 0;
         }
-        rc = handle_message(c, rx, rxn);
-        rxn = 0;
+        rc = handle_message(c, c->rx, c->rxn);
+        c->rxn = 0;
+    } else if (c->rx_skip) {
+        c->rx_skip = false;
+        return 0;
     } else {
         rc = handle_message(c, in, len);
     }
@@ -805,6 +812,7 @@ void ws_closed(struct client *c)
     }
     sv->st.clients--;
     q_free(c);
+    free(c->rx);
     free(c->since);
     free(c->has_state);
     free(c);

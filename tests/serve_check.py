@@ -155,6 +155,17 @@ async def s_protocol(port):
         d = await ctl(ws)
         check(d["MESSAGE"] == "INVALID_PARAMETER" and
               d.get("PARAMETER") == "subs", "subs not an array: %r" % d)
+        # a message in fragments is one message; one too large is refused
+        await ws.send(iter(['{"action":"SubRemove",', '"subs":["x"]}']))
+        d = await ctl(ws)
+        check(d["MESSAGE"] == "SUBSCRIPTION_UNRECOGNIZED" and
+              d["PARAMETER"] == "x", "fragmented message: %r" % d)
+        d = await ctl(ws)
+        check(d["TYPE"] == "18", "fragmented message: its 18: %r" % d)
+        await ws.send('{"action":"SubAdd","subs":["' + "x" * 1100000 +
+                      '"]}')
+        d = await ctl(ws)
+        check(d["MESSAGE"] == "INVALID_JSON", "1.1 MB message: %r" % d)
         # a batch: valid, invalid, a market in another case
         batch = [BTC_AGG, BTC_TRADES, "5~CCCAGG~FOO~USD", "0~coinbase~ETH~USD"]
         await sub_add(ws, batch)
