@@ -413,10 +413,16 @@ static int http_request(struct srv *sv, struct lws *wsi, struct pss *p,
     return 0;
 }
 
-static int http_writeable(struct hreq *h)
+static void http_done(struct pss *p);
+
+/* Write the answer's next part. After the last, the request is freed and
+ * the transaction completed: lws frees p for the next request on the
+ * connection, so nothing may touch p after this returns. */
+static int http_writeable(struct pss *p)
 {
+    struct hreq *h = p->h;
     struct lws *wsi = h->wsi;
-    unsigned char hb[LWS_PRE + 2048], *start = hb + LWS_PRE, *p = start,
+    unsigned char hb[LWS_PRE + 2048], *start = hb + LWS_PRE, *w = start,
                                        *end = hb + sizeof hb - 1;
     unsigned i;
 
@@ -433,7 +439,7 @@ static int http_writeable(struct hreq *h)
     if (!h->headers_sent) {
         if (lws_add_http_common_headers(
                 wsi, (unsigned)h->resp.status | LWSAHH_FLAG_NO_SERVER_NAME,
-                "application/json; charset=UTF-8", h->resp.len, &p, end)) {
+                "application/json; charset=UTF-8", h->resp.len, &w, end)) {
             return -1;
         }
         for (i = 0; i < h->resp.n_hdr; i++) {
@@ -442,11 +448,11 @@ static int http_writeable(struct hreq *h)
             if (lws_add_http_header_by_name(
                     wsi, (const unsigned char *)name,
                     (const unsigned char *)h->resp.hdr[i].value,
-                    (int)strlen(h->resp.hdr[i].value), &p, end)) {
+                    (int)strlen(h->resp.hdr[i].value), &w, end)) {
                 return -1;
             }
         }
-        if (lws_finalize_write_http_header(wsi, start, &p, end)) {
+        if (lws_finalize_write_http_header(wsi, start, &w, end)) {
             return -1;
         }
         h->headers_sent = true;
@@ -456,15 +462,15 @@ static int http_writeable(struct hreq *h)
     {
         size_t left = h->resp.len - h->sent, n = left > 16384 ? 16384 : left;
         unsigned char *buf = malloc(LWS_PRE + n + 1);
-        int w;
+        int wr;
         if (buf == NULL) {
             return -1;
         }
         memcpy(buf + LWS_PRE, h->resp.body + h->sent, n);
-        w = lws_write(wsi, buf + LWS_PRE, n,
+        wr = lws_write(wsi, buf + LWS_PRE, n,
                       n == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP);
         free(buf);
-        if (w < (int)n) {
+        if (wr < (int)n) {
             return -1;
         }
         h->sent += n;
@@ -473,10 +479,8 @@ static int http_writeable(struct hreq *h)
             return 0;
         }
     }
-    if (lws_http_transaction_completed(wsi)) {
-        return -1;
-    }
-    return 0;
+    http_done(p);
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
 static void http_done(struct pss *p)
@@ -535,14 +539,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
         if (p->h == NULL) {
             return 0;
         }
-        {
-            int rc = http_writeable(p->h);
-            if (rc == 0 && p->h->have && p->h->sent == p->h->resp.len &&
-                p->h->headers_sent) {
-                http_done(p);
-            }
-            return rc;
-        }
+        return http_writeable(p);
     case LWS_CALLBACK_CLOSED_HTTP:
         http_done(p);
         return 0;

@@ -463,6 +463,118 @@ async def s_tls(port, cafile):
         pass
 
 
+def curl(args, timeout=20):
+    """Run the curl CLI; (exit status, HTTP status, headers, body)."""
+    import subprocess
+    p = subprocess.run(["curl", "-sS", "-i", "--max-time", "15"] + args,
+                       capture_output=True, timeout=timeout)
+    out = p.stdout.decode("utf-8", "replace")
+    if p.returncode != 0:
+        return p.returncode, 0, {}, ""
+    head, _, body = out.partition("\r\n\r\n")
+    lines = head.split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return 0, status, hdrs, body
+
+
+def rest_json(base, path, extra=()):
+    rc, status, hdrs, body = curl(list(extra) + [base + path])
+    check(rc == 0, "curl %s: exit %d" % (path, rc))
+    check(hdrs.get("content-type", "").startswith("application/json"),
+          "%s: Content-Type %r" % (path, hdrs.get("content-type")))
+    try:
+        return status, hdrs, json.loads(body)
+    except ValueError:
+        raise Fail("%s: not JSON: %r" % (path, body[:200]))
+
+
+async def s_rest(port, cafile=None):
+    """The REST endpoints through the curl CLI (over TLS with the printed
+    CA when cafile is given)."""
+    if cafile:
+        base = "https://localhost:%d" % port
+        extra = ["--cacert", cafile]
+        rc, _, _, _ = curl([base + "/data/price?fsym=BTC&tsyms=USD"])
+        check(rc == 60, "TLS without the CA: curl exit %d (want 60)" % rc)
+    else:
+        base = "http://127.0.0.1:%d" % port
+        extra = []
+    k = "&api_key=" + KEY
+    now = time.time()
+    st, h, v2 = rest_json(base, "/data/v2/histominute?fsym=BTC&tsym=USD"
+                          "&limit=10" + k, extra)
+    check(st == 200 and v2.get("Response") == "Success", "v2: %r" %
+          str(v2)[:200])
+    bars = v2["Data"]["Data"]
+    check(len(bars) == 11, "v2: limit+1 bars: %d" % len(bars))
+    times = [b["time"] for b in bars]
+    check(all(t % 60 == 0 for t in times) and
+          all(b - a == 60 for a, b in zip(times, times[1:])),
+          "v2: aligned, consecutive minutes")
+    check(v2["Data"]["TimeFrom"] == times[0] and
+          v2["Data"]["TimeTo"] == times[-1], "v2: TimeFrom/TimeTo")
+    check(now - 86400 - 3600 <= times[-1] <= now + 120,
+          "v2: re-based near now: %d" % times[-1])
+    for b in bars:
+        for f in ("high", "low", "open", "close", "volumefrom", "volumeto"):
+            check(isinstance(b[f], (int, float)), "v2: bar %s" % f)
+    st, h, v1 = rest_json(base, "/data/histominute?fsym=BTC&tsym=USD"
+                          "&limit=5" + k, extra)
+    check(v1.get("Response") == "Success" and
+          v1.get("FirstValueInArray") is True and
+          isinstance(v1.get("Data"), list) and len(v1["Data"]) == 6,
+          "v1 shape: %r" % str(v1)[:200])
+    st, h, pr = rest_json(base, "/data/price?fsym=BTC&tsyms=USD" + k, extra)
+    check(isinstance(pr.get("USD"), (int, float)) and "Response" not in pr,
+          "price: %r" % pr)
+    st, h, pm = rest_json(base, "/data/pricemulti?fsyms=BTC,ETH&tsyms=USD"
+                          + k, extra)
+    check(isinstance(pm.get("BTC", {}).get("USD"), (int, float)) and
+          isinstance(pm.get("ETH", {}).get("USD"), (int, float)),
+          "pricemulti: %r" % pm)
+    st, h, pf = rest_json(base, "/data/pricemultifull?fsyms=BTC&tsyms=USD" +
+                          k, extra)
+    raw = pf.get("RAW", {}).get("BTC", {}).get("USD", {})
+    check(isinstance(raw.get("PRICE"), (int, float)) and
+          isinstance(raw.get("FLAGS"), str) and raw.get("TYPE") == "5",
+          "pricemultifull RAW: %r" % str(pf)[:200])
+    # errors: the envelope, HTTP 200
+    for path, param in (("/data/v2/histominute?tsym=USD", "fsym"),
+                        ("/data/v2/histominute?fsym=BTC", "tsym"),
+                        ("/data/price?fsym=NOPE9&tsyms=USD", "fsym")):
+        st, h, e = rest_json(base, path + k, extra)
+        check(st == 200 and e.get("Response") == "Error" and
+              e.get("Message") and e.get("ParamWithError") == param,
+              "%s: %r" % (path, e))
+    st, h, e = rest_json(base, "/data/nothing-here?x=1" + k, extra)
+    check(e.get("Response") == "Error" and "Path does not exist" in
+          e.get("Message", ""), "unknown path: %r" % e)
+
+
+async def s_rest_faults(port):
+    """rest-error@0s:503, rest-delay@0s:2s, rest-rate-limit@0s and
+    rest-drop@0s, each taken by the next request, in that order."""
+    base = "http://127.0.0.1:%d/data/price?fsym=BTC&tsyms=USD&api_key=%s" % (
+        port, KEY)
+    rc, st, h, body = curl([base])
+    check(rc == 0 and st == 503, "rest-error: %d %d" % (rc, st))
+    t0 = time.monotonic()
+    rc, st, h, body = curl([base])
+    check(rc == 0 and time.monotonic() - t0 >= 1.9, "rest-delay: %.2f s" %
+          (time.monotonic() - t0))
+    rc, st, h, body = curl([base])
+    check(rc == 0 and st == 200 and json.loads(body).get("Type") == 99,
+          "rest-rate-limit: %r" % body[:200])
+    rc, st, h, body = curl([base])
+    check(rc == 52, "rest-drop: curl exit %d (want 52, empty reply)" % rc)
+    rc, st, h, body = curl([base])
+    check(rc == 0 and st == 200, "after the faults: %d %d" % (rc, st))
+
+
 def main():
     if len(sys.argv) < 3:
         print(__doc__, file=sys.stderr)
@@ -477,6 +589,8 @@ def main():
         "window": lambda: s_window(port, rest[0]),
         "slow": lambda: s_slow(port),
         "refused": lambda: s_refused(port),
+        "rest": lambda: s_rest(port, rest[0] if rest else None),
+        "rest-faults": lambda: s_rest_faults(port),
         "tls": lambda: s_tls(port, rest[0]),
     }
     if name not in scen:

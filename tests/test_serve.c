@@ -309,6 +309,20 @@ static void test_one_socket_per_key(void **state)
     stop(&s);
 }
 
+/* ---- REST --------------------------------------------------------------- */
+
+static void test_rest_faults(void **state)
+{
+    struct server s;
+
+    (void)state;
+    start(&s, SYNTH, "--fault", "rest-error@0s:503", "--fault",
+          "rest-delay@0s:2s", "--fault", "rest-rate-limit@0s", "--fault",
+          "rest-drop@0s", NULL);
+    check_py("rest-faults", s.port, NULL);
+    stop(&s);
+}
+
 /* ---- the process -------------------------------------------------------- */
 
 static void test_signals_stop_cleanly(void **state)
@@ -382,6 +396,7 @@ int main(void)
         cmocka_unit_test(test_windows_seen_by_a_client),
         cmocka_unit_test(test_slow_frames),
         cmocka_unit_test(test_one_socket_per_key),
+        cmocka_unit_test(test_rest_faults),
         cmocka_unit_test(test_signals_stop_cleanly),
         cmocka_unit_test(test_errors_are_clear),
     };
