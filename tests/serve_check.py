@@ -35,6 +35,14 @@ def check(cond, what):
         raise Fail(what)
 
 
+def connect(u, **kw):
+    """websockets.connect, not waiting long for a closing handshake: a
+    server streaming as fast as the client reads has megabytes in flight
+    when the client closes."""
+    kw.setdefault("close_timeout", 0.2)
+    return websockets.connect(u, **kw)
+
+
 def url(port, key=KEY, scheme="ws"):
     q = "?api_key=" + key if key else ""
     return "%s://127.0.0.1:%d/v2%s" % (scheme, port, q)
@@ -123,7 +131,7 @@ async def sub_add(ws, subs):
 
 async def s_protocol(port):
     # no key: TYPE 401, then the socket closes
-    async with websockets.connect(url(port, key=None)) as ws:
+    async with connect(url(port, key=None)) as ws:
         d = await recv(ws)
         check(d["TYPE"] == "401" and d["MESSAGE"] == "UNAUTHORIZED" and
               d.get("PARAMETER") == "format", "no key: %r" % d)
@@ -133,11 +141,11 @@ async def s_protocol(port):
         except websockets.ConnectionClosed:
             pass
     # the key in the Authorization header
-    async with websockets.connect(
+    async with connect(
             url(port, key=None),
             extra_headers={"Authorization": "Apikey " + KEY}) as ws:
         await welcome(ws)
-    async with websockets.connect(url(port)) as ws:
+    async with connect(url(port)) as ws:
         w = await welcome(ws)
         now_ms = time.time() * 1000
         check(abs(w["SERVER_TIME_MS"] - now_ms) < 86400e3 + 60e3,
@@ -218,7 +226,7 @@ async def s_protocol(port):
         pong = await ws.ping()
         await asyncio.wait_for(pong, TIMEOUT)
         kinds, beats = {}, []
-        t_end = time.time() + 3.5
+        t_end = time.time() + 2.6
         while time.time() < t_end:
             d = await recv(ws)
             s = sub_of(d)
@@ -238,8 +246,8 @@ async def s_protocol(port):
 
 
 async def s_fanout(port):
-    async with websockets.connect(url(port, KEY + "a")) as a, \
-            websockets.connect(url(port, KEY + "b")) as b:
+    async with connect(url(port, KEY + "a")) as a, \
+            connect(url(port, KEY + "b")) as b:
         await welcome(a)
         await welcome(b)
         await sub_add(a, [BTC_TRADES])
@@ -247,7 +255,7 @@ async def s_fanout(port):
         got = {BTC_TRADES: 0, ETH_AGG: 0}
 
         async def read(ws, mine):
-            end = time.time() + 2.5
+            end = time.time() + 1.5
             while time.time() < end:
                 d = await recv(ws)
                 s = sub_of(d)
@@ -260,7 +268,7 @@ async def s_fanout(port):
 
 
 async def first_frames(port, n, subs):
-    async with websockets.connect(url(port), max_queue=None) as ws:
+    async with connect(url(port)) as ws:
         w = await welcome(ws)
         await sub_add(ws, subs)
         out = []
@@ -305,7 +313,7 @@ async def s_rebase(port_plain, port_rebased):
 async def s_fault(port, kind):
     """Faults as the client sees them (the server runs --speed max with the
     fault at 2 s of source time)."""
-    async with websockets.connect(url(port), max_queue=None) as ws:
+    async with connect(url(port)) as ws:
         await welcome(ws)
         await sub_add(ws, [BTC_TRADES, BTC_AGG])
         n = 0
@@ -345,7 +353,7 @@ async def s_window(port, kind):
     """A window fault at 5 s of source time (the server runs --speed max
     --heartbeat 5s): stall, nothing at all for 100 s; gap, no data for 60 s
     but heartbeats; heartbeat-stall, no heartbeat for 100 s but data."""
-    async with websockets.connect(url(port), max_queue=None) as ws:
+    async with connect(url(port)) as ws:
         await welcome(ws)
         await sub_add(ws, [BTC_TRADES, BTC_AGG])
         data, beats, events = [], [], []
@@ -386,7 +394,7 @@ async def s_window(port, kind):
 async def s_slow(port):
     """slow@5s:2s with --speed max: the frames of those 2 s of source time
     come one per 200 ms of real time; the rest as fast as they are read."""
-    async with websockets.connect(url(port), max_queue=None) as ws:
+    async with connect(url(port)) as ws:
         await welcome(ws)
         await sub_add(ws, [BTC_TRADES, BTC_AGG])
         got = []
@@ -413,7 +421,7 @@ async def s_slow(port):
 async def s_refused(port):
     """too-many-sockets@0s: the first socket gets TYPE 429 and is closed;
     the next one is welcome."""
-    async with websockets.connect(url(port)) as ws:
+    async with connect(url(port)) as ws:
         d = await recv(ws)
         check(d["TYPE"] == "429" and
               d["MESSAGE"] == "TOO_MANY_SOCKETS_MAX_1_PER_CLIENT",
@@ -423,16 +431,71 @@ async def s_refused(port):
             raise Fail("the refused socket stayed open")
         except websockets.ConnectionClosed:
             pass
-    async with websockets.connect(url(port)) as ws:
+    async with connect(url(port)) as ws:
         await welcome(ws)
+
+
+async def s_loop(port):
+    """--loop with a one-minute source, as fast as the client reads: the
+    times go on across the end, by the source's length rounded up to a
+    minute, and the trade ids are shifted so none repeats."""
+    async with connect(url(port)) as ws:
+        await welcome(ws)
+        await sub_add(ws, [BTC_TRADES])
+        trades = []
+        while len(trades) < 2500:
+            d = await recv(ws)
+            if d["TYPE"] == "0":
+                trades.append(d)
+    ids = [int(d["ID"]) for d in trades]
+    check(len(set(ids)) == len(ids), "a trade id repeats across loops")
+    ts = [d["TS"] for d in trades]
+    back = [(a, b) for a, b in zip(ts, ts[1:]) if b < a - 5]
+    check(not back, "time went back across the loop: %r" % back[:3])
+    check(ts[-1] - ts[0] > 180, "several loops played: %d s" %
+          (ts[-1] - ts[0]))
+    first = trades[0]
+    again = [d for d in trades[1:] if d["P"] == first["P"] and
+             d["Q"] == first["Q"] and d.get("TSNS") == first.get("TSNS")]
+    check(again, "the first trade comes again")
+    check((again[0]["TS"] - first["TS"]) % 60 == 0,
+          "a loop is a whole number of minutes: %d" %
+          (again[0]["TS"] - first["TS"]))
+
+
+async def s_backpressure(port, pid):
+    """A client that stops reading: serve writes only what the socket
+    takes, so its memory stays flat; then the client reads on, in order."""
+    def rss():
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+    async with connect(url(port), max_queue=4,
+                                  read_limit=2 ** 16) as ws:
+        await welcome(ws)
+        await sub_add(ws, [BTC_TRADES, BTC_AGG, ETH_TRADES, ETH_AGG])
+        before = rss()
+        await asyncio.sleep(3)   # not reading
+        after = rss()
+        check(after - before < 20000, "serve grew by %d KiB while the "
+              "client did not read" % (after - before))
+        last = None
+        for _ in range(3000):
+            d = await recv(ws)
+            if d["TYPE"] == "0" and d["FSYM"] == "BTC":
+                t = (d["TS"], d.get("TSNS", 0))
+                last = t
+        check(last is not None, "data after the pause")
 
 
 async def s_sockets(port):
     """--one-socket-per-key: a second socket of the key gets TYPE 429 and
     is closed; another key is welcome."""
-    async with websockets.connect(url(port)) as a:
+    async with connect(url(port)) as a:
         await welcome(a)
-        async with websockets.connect(url(port)) as b:
+        async with connect(url(port)) as b:
             d = await recv(b)
             check(d["TYPE"] == "429" and
                   d["MESSAGE"] == "TOO_MANY_SOCKETS_MAX_1_PER_CLIENT",
@@ -442,21 +505,21 @@ async def s_sockets(port):
                 raise Fail("the refused socket stayed open")
             except websockets.ConnectionClosed:
                 pass
-        async with websockets.connect(url(port, KEY + "x")) as c:
+        async with connect(url(port, KEY + "x")) as c:
             await welcome(c)
-    async with websockets.connect(url(port)) as a:
+    async with connect(url(port)) as a:
         await welcome(a)   # the first one closed: the key may open again
 
 
 async def s_tls(port, cafile):
     ctx = ssl.create_default_context(cafile=cafile)
-    async with websockets.connect(url(port, scheme="wss"), ssl=ctx) as ws:
+    async with connect(url(port, scheme="wss"), ssl=ctx) as ws:
         await welcome(ws)
         await sub_add(ws, [BTC_AGG])
         d, _ = await until(ws, lambda d: d["TYPE"] == "16", "TYPE 16")
     # a client that trusts only the system CAs must refuse it
     try:
-        async with websockets.connect(url(port, scheme="wss"),
+        async with connect(url(port, scheme="wss"),
                                       ssl=ssl.create_default_context()):
             raise Fail("TLS accepted without the CA")
     except ssl.SSLCertVerificationError:
@@ -590,6 +653,8 @@ def main():
         "slow": lambda: s_slow(port),
         "refused": lambda: s_refused(port),
         "rest": lambda: s_rest(port, rest[0] if rest else None),
+        "loop": lambda: s_loop(port),
+        "backpressure": lambda: s_backpressure(port, int(rest[0])),
         "rest-faults": lambda: s_rest_faults(port),
         "tls": lambda: s_tls(port, rest[0]),
     }

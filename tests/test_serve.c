@@ -189,8 +189,12 @@ static int sh(const char *fmt, ...)
 
 static void check_py(const char *scenario, int port, const char *extra)
 {
+    int64_t t0 = now_ms();
     int rc = sh("timeout 90 /usr/bin/python3 tests/serve_check.py %s %d %s",
                 scenario, port, extra ? extra : "");
+
+    fprintf(stderr, "  (%s %s: %.1f s)\n", scenario, extra ? extra : "",
+            (double)(now_ms() - t0) / 1000.0);
     if (rc != 0) {
         fail_msg("serve_check.py %s failed (status %d)", scenario, rc);
     }
@@ -296,6 +300,28 @@ static void test_slow_frames(void **state)
     stop(&s);
 }
 
+static void test_loop(void **state)
+{
+    struct server s;
+
+    (void)state;
+    start(&s, "synth:minutes=1,seed=5", "--speed", "max", "--loop", NULL);
+    check_py("loop", s.port, NULL);
+    stop(&s);
+}
+
+static void test_backpressure(void **state)
+{
+    struct server s;
+    char pid[16];
+
+    (void)state;
+    start(&s, "synth:minutes=60,seed=3", "--speed", "max", NULL);
+    snprintf(pid, sizeof pid, "%d", (int)s.pid);
+    check_py("backpressure", s.port, pid);
+    stop(&s);
+}
+
 static void test_one_socket_per_key(void **state)
 {
     struct server s;
@@ -395,6 +421,8 @@ int main(void)
         cmocka_unit_test(test_faults_seen_by_a_client),
         cmocka_unit_test(test_windows_seen_by_a_client),
         cmocka_unit_test(test_slow_frames),
+        cmocka_unit_test(test_loop),
+        cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_one_socket_per_key),
         cmocka_unit_test(test_rest_faults),
         cmocka_unit_test(test_signals_stop_cleanly),
