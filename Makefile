@@ -30,7 +30,7 @@ Q := @
 endif
 
 # Shell libraries. msgpack-c 4 is "msgpack"; from 6 on it is "msgpack-c".
-SHELL_PKGS := libcurl libwebsockets rdkafka msgpack sqlite3
+SHELL_PKGS := libcurl libwebsockets rdkafka msgpack sqlite3 openssl
 TEST_PKGS  := cmocka
 
 # '=' (not ':='): evaluated only when a recipe runs, after 'deps'.

@@ -485,7 +485,7 @@ static int http_writeable(struct pss *p)
 
 static void http_done(struct pss *p)
 {
-    if (p->h != NULL) {
+    if (p != NULL && p->h != NULL) {
         if (p->h->sul_armed) {
             lws_sul_cancel(&p->h->sul);
         }
@@ -513,30 +513,36 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
         return 0;
     }
     case LWS_CALLBACK_ESTABLISHED:
+        if (p == NULL) {
+            return -1;
+        }
         return ws_established(sv, wsi, p);
     case LWS_CALLBACK_RECEIVE:
-        if (p->c == NULL) {
+        if (p == NULL || p->c == NULL) {
             return -1;
         }
         return ws_receive(p->c, in, len, lws_is_final_fragment(wsi) != 0);
     case LWS_CALLBACK_SERVER_WRITEABLE:
-        if (p->c == NULL) {
+        if (p == NULL || p->c == NULL) {
             return 0;
         }
         return ws_writeable(p->c);
     case LWS_CALLBACK_CLOSED:
-        if (p->c != NULL) {
+        if (p != NULL && p->c != NULL) {
             ws_closed(p->c);
             p->c = NULL;
         }
         return 0;
     case LWS_CALLBACK_HTTP:
+        if (p == NULL) {
+            return -1;
+        }
         if (p->h != NULL) {
             http_done(p);
         }
         return http_request(sv, wsi, p, (const char *)in);
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        if (p->h == NULL) {
+        if (p == NULL || p->h == NULL) {
             return 0;
         }
         return http_writeable(p);

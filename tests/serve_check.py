@@ -517,6 +517,16 @@ async def s_tls(port, cafile):
         await welcome(ws)
         await sub_add(ws, [BTC_AGG])
         d, _ = await until(ws, lambda d: d["TYPE"] == "16", "TYPE 16")
+    # curl over https with the printed CA, and refusing without it
+    base = "https://localhost:%d/data/price?fsym=BTC&tsyms=USD" % port
+    rc, st, h, body = curl(["--cacert", cafile, base])
+    check(rc == 0 and st == 200, "https with the CA: curl %d, HTTP %d" %
+          (rc, st))
+    rc, st, h, body = curl([base.replace("localhost", "127.0.0.1"),
+                            "--cacert", cafile])
+    check(rc == 0 and st == 200, "https to 127.0.0.1: curl %d" % rc)
+    rc, st, h, body = curl([base])
+    check(rc == 60, "https without the CA: curl exit %d (want 60)" % rc)
     # a client that trusts only the system CAs must refuse it
     try:
         async with connect(url(port, scheme="wss"),

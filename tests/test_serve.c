@@ -349,6 +349,30 @@ static void test_rest_faults(void **state)
     stop(&s);
 }
 
+static void test_tls(void **state)
+{
+    struct server s;
+    char ca[600], dir[600];
+    struct stat st;
+
+    (void)state;
+    start(&s, SYNTH, "--tls", NULL);
+    assert_true(s.ca[0] != '\0');
+    assert_int_equal(stat(s.ca, &st), 0);
+    snprintf(ca, sizeof ca, "%s", s.ca);
+    check_py("tls", s.port, s.ca);
+    stop(&s);
+    /* its temporary directory is gone with it */
+    assert_int_not_equal(stat(ca, &st), 0);
+    /* --tls-dir keeps the files */
+    snprintf(dir, sizeof dir, "%s/tls", g_dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    start(&s, SYNTH, "--tls-dir", dir, NULL);
+    check_py("tls", s.port, s.ca);
+    stop(&s);
+    assert_int_equal(stat(s.ca, &st), 0);
+}
+
 /* ---- the process -------------------------------------------------------- */
 
 static void test_signals_stop_cleanly(void **state)
@@ -425,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_one_socket_per_key),
         cmocka_unit_test(test_rest_faults),
+        cmocka_unit_test(test_tls),
         cmocka_unit_test(test_signals_stop_cleanly),
         cmocka_unit_test(test_errors_are_clear),
     };
