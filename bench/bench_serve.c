@@ -291,7 +291,7 @@ static pid_t start_serve(int *port)
     if (l == NULL) {
         return -1;
     }
-    *port = atoi(l + 23);
+    *port = (int)strtol(l + 23, NULL, 10);
     return pid;
 }
 
@@ -319,7 +319,7 @@ static pid_t start_bare(int *port)
 
 int main(int argc, char **argv)
 {
-    double secs = argc > 1 ? atof(argv[1]) : 3.0;
+    double secs = argc > 1 ? strtod(argv[1], NULL) : 3.0;
     int sport = 0, bport = 0, round, nc;
     pid_t sp, bp;
     static const int clients[2] = {1, 10};

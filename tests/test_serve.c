@@ -136,7 +136,7 @@ static void start(struct server *s, ...)
         assert_non_null(eol);
         for (c = eol; c > l && *c != ':'; c--) {
         }
-        s->port = atoi(c + 1);
+        s->port = (int)strtol(c + 1, NULL, 10);
         assert_true(s->port > 0 && s->port < 65536);
         if (ca != NULL) {
             size_t k = strcspn(ca + 10, "\n");
