@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "cc_json.h"
+#include "jbuf.h"
 #include "md_err.h"
 #include "serve_int.h"
 
@@ -23,72 +24,6 @@
 #define REPLAY_TRADES 20
 #define RX_MAX (1u << 20)
 #define SLOW_GAP_NS (200 * INT64_C(1000000))
-
-/* ---- a small JSON writer ---------------------------------------------- */
-
-struct jb {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void jb_put(struct jb *b, const char *s, size_t n)
-{
-    if (b->oom) {
-        return;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 512;
-        char *p;
-        while (cap < b->len + n + 1) {
-            cap *= 2;
-        }
-        p = realloc(b->p, cap);
-        if (p == NULL) {
-            b->oom = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void jb_s(struct jb *b, const char *s)
-{
-    jb_put(b, s, strlen(s));
-}
-
-static void jb_i64(struct jb *b, int64_t v)
-{
-    char t[24];
-    int n = snprintf(t, sizeof t, "%" PRId64, v);
-    jb_put(b, t, (size_t)n);
-}
-
-/* s[0..n) as a JSON string, quotes included */
-static void jb_str(struct jb *b, const char *s, size_t n)
-{
-    size_t i;
-
-    jb_put(b, "\"", 1);
-    for (i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') {
-            char e[2] = {'\\', (char)ch};
-            jb_put(b, e, 2);
-        } else if (ch < 0x20 || ch == 0x7f) {
-            char e[8];
-            int k = snprintf(e, sizeof e, "\\u%04x", ch);
-            jb_put(b, e, (size_t)k);
-        } else {
-            jb_put(b, s + i, 1);
-        }
-    }
-    jb_put(b, "\"", 1);
-}
 
 /* ---- the queue ------------------------------------------------------- */
 

@@ -337,6 +337,39 @@ static void test_one_socket_per_key(void **state)
 
 /* ---- REST --------------------------------------------------------------- */
 
+static void test_rest_through_curl(void **state)
+{
+    struct server s;
+
+    (void)state;
+    /* as fast as clients read, REST answers at the source's end: every
+     * pair has its prices by then */
+    start(&s, SYNTH, "--speed", "max", NULL);
+    check_py("rest", s.port, NULL);
+    stop(&s);
+}
+
+/* The bars serve answers with are the bars replay computes from the same
+ * capture. */
+static void test_rest_equals_replay(void **state)
+{
+    struct server s;
+    char db[600], bars[600];
+
+    (void)state;
+    snprintf(db, sizeof db, "%s/s.db", g_dir);
+    snprintf(bars, sizeof bars, "%s/s.bars", g_dir);
+    assert_int_equal(sh("%s synth --out %s --minutes 10 --seed 3 >/dev/null",
+                        g_bin, db),
+                     0);
+    assert_int_equal(sh("%s replay %s --bars-out %s --quiet", g_bin, db,
+                        bars),
+                     0);
+    start(&s, db, "--speed", "max", "--no-rebase", "--no-recorded", NULL);
+    check_py("rest-replay", s.port, bars);
+    stop(&s);
+}
+
 static void test_rest_faults(void **state)
 {
     struct server s;
@@ -356,11 +389,12 @@ static void test_tls(void **state)
     struct stat st;
 
     (void)state;
-    start(&s, SYNTH, "--tls", NULL);
+    start(&s, SYNTH, "--tls", "--speed", "max", NULL);
     assert_true(s.ca[0] != '\0');
     assert_int_equal(stat(s.ca, &st), 0);
     snprintf(ca, sizeof ca, "%s", s.ca);
     check_py("tls", s.port, s.ca);
+    check_py("rest", s.port, s.ca);
     stop(&s);
     /* its temporary directory is gone with it */
     assert_int_not_equal(stat(ca, &st), 0);
@@ -448,6 +482,8 @@ int main(void)
         cmocka_unit_test(test_loop),
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_one_socket_per_key),
+        cmocka_unit_test(test_rest_through_curl),
+        cmocka_unit_test(test_rest_equals_replay),
         cmocka_unit_test(test_rest_faults),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_signals_stop_cleanly),
