@@ -742,8 +742,31 @@ static void test_read_only_dead_writer(void **state)
               (char *)NULL);
         _exit(127);
     }
+    /* killed once its WAL holds batches of events (a fixed wait was too
+     * short for a sanitizer build on a busy machine), within 20 s */
     {
-        struct timespec ts = {0, 400 * 1000000L};
+        struct timespec ts = {0, 50 * 1000000L};
+        int tries, found = 0;
+        for (tries = 0; tries < 400 && !found; tries++) {
+            DIR *d = opendir(dir);
+            struct dirent *e;
+            nanosleep(&ts, NULL);
+            while (d != NULL && (e = readdir(d)) != NULL) {
+                size_t nl = strlen(e->d_name);
+                char path[512];
+                struct stat sb;
+                snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+                if (strstr(e->d_name, "tmp-") != NULL && nl > 4 &&
+                    strcmp(e->d_name + nl - 4, "-wal") == 0 &&
+                    stat(path, &sb) == 0 && sb.st_size > 262144) {
+                    found = 1;
+                }
+            }
+            if (d != NULL) {
+                closedir(d);
+            }
+        }
+        assert_true(found);
         nanosleep(&ts, NULL);
     }
     kill(pid, SIGKILL);
