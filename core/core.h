@@ -125,6 +125,9 @@ struct core_in {
 struct md_bar {
     uint64_t id;
     const char *topic; /* its topic's name, in the core's table */
+    int64_t emit_ms;   /* the server-time watermark when it was made: a
+                          record's timestamp when the bar was flushed
+                          before its end (docs/bars.md, "On Kafka") */
     struct bar bar;
 };
 

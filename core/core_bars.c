@@ -76,6 +76,7 @@ const struct md_bar *bars_new(struct core *c, const struct bar *b)
     m = bars_at(c, id);
     m->id = id;
     m->bar = *b;
+    m->emit_ms = c->feed.agg.watermark_ns / 1000000;
     if (topics_of_bar(c, m, &ready) != MD_OK) {
         return NULL;
     }

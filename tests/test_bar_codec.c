@@ -238,7 +238,8 @@ static const char golden_cccagg[] =
     "\"open\":3201.5,\"high\":3210,\"low\":3199.87,\"close\":3205.25,"
     "\"volume\":152.004,\"quote_volume\":487231.9981}";
 
-/* A REST-backfilled revision of a 1h bar that spanned a disconnect. */
+/* A REST-backfilled revision of a 1h bar that spanned a disconnect: it
+ * keeps the live bar's identity (docs/rest-policy.md), source trades. */
 static struct bar bar_rest(void)
 {
     struct bar b;
@@ -247,7 +248,7 @@ static struct bar bar_rest(void)
     SETS(b.base, "SOL");
     SETS(b.quote, "USDT");
     b.interval_s = 3600;
-    b.source = BAR_SRC_REST;
+    b.source = BAR_SRC_TRADES;
     b.start_ms = 1753189200000;
     b.end_ms = 1753192800000;
     b.revision = 2;
@@ -265,7 +266,7 @@ static struct bar bar_rest(void)
 
 static const char golden_rest[] =
     "{\"v\":1,\"market\":\"Binance\",\"base\":\"SOL\",\"quote\":\"USDT\","
-    "\"interval\":\"1h\",\"interval_s\":3600,\"source\":\"rest\","
+    "\"interval\":\"1h\",\"interval_s\":3600,\"source\":\"trades\","
     "\"start_ms\":1753189200000,\"end_ms\":1753192800000,\"revision\":2,"
     "\"close_reason\":\"backfill\","
     "\"flags\":[\"spans_disconnect\",\"backfilled\"],"
@@ -349,7 +350,7 @@ static const struct fixture {
 } fixtures[] = {
     {"coinbase", bar_coinbase, golden_coinbase, "Coinbase:BTC-USD:1m:trades"},
     {"cccagg", bar_cccagg, golden_cccagg, "CCCAGG:ETH-EUR:5m:cccagg"},
-    {"rest", bar_rest, golden_rest, "Binance:SOL-USDT:1h:rest"},
+    {"backfill", bar_rest, golden_rest, "Binance:SOL-USDT:1h:trades"},
     {"synthetic", bar_synthetic, golden_synthetic, "Kraken:BTC-USD:1m:trades"},
 };
 #define NFIX (sizeof fixtures / sizeof fixtures[0])
