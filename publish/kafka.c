@@ -1,0 +1,549 @@
+/* kafka.c: the publisher shell over librdkafka. See kafka.h. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "core.h"
+#include "fsm_pub.h"
+#include "kafka.h"
+#include "md_err.h"
+#include "record.h"
+
+#define VALUE_CAP 8192
+#define ADMIN_TIMEOUT_MS 30000
+
+struct pub_kafka {
+    struct pub_kafka_opts o;
+    rd_kafka_t *rk;
+    rd_kafka_queue_t *admin_q;
+    bool dead;              /* fatal: reports of this handle are ignored */
+    size_t admin_pending;   /* topics asked for, not answered */
+    /* events waiting for pub_kafka_next: a ring */
+    struct pub_kafka_event *ev;
+    size_t ev_head, ev_n, ev_cap;
+    bool oom;
+    unsigned char value[VALUE_CAP];
+    struct pub_kafka_stats st;
+};
+
+void pub_kafka_opts_default(struct pub_kafka_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->format = PUB_FMT_MSGPACK;
+    o->partitions = 6;
+    o->replication = -1;
+}
+
+static struct pub_kafka_event *ev_push(struct pub_kafka *k)
+{
+    struct pub_kafka_event *e;
+
+    if (k->ev_n == k->ev_cap) {
+        size_t cap = k->ev_cap ? k->ev_cap * 2 : 256, i;
+        struct pub_kafka_event *v = malloc(cap * sizeof *v);
+        if (v == NULL) {
+            k->oom = true;
+            return NULL;
+        }
+        for (i = 0; i < k->ev_n; i++) {
+            v[i] = k->ev[(k->ev_head + i) % k->ev_cap];
+        }
+        free(k->ev);
+        k->ev = v;
+        k->ev_cap = cap;
+        k->ev_head = 0;
+    }
+    e = &k->ev[(k->ev_head + k->ev_n++) % k->ev_cap];
+    memset(e, 0, sizeof *e);
+    return e;
+}
+
+/* The publisher machine's input for a final delivery error. */
+static uint8_t classify(rd_kafka_resp_err_t err)
+{
+    switch (err) {
+    case RD_KAFKA_RESP_ERR_NO_ERROR:
+        return PUB_I_PUBLISH_SUCCESS;
+    case RD_KAFKA_RESP_ERR__FATAL:
+        return PUB_I_PRODUCER_FATAL;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG:
+    case RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_INVALID_TIMESTAMP:
+    case RD_KAFKA_RESP_ERR__INVALID_ARG:
+        return PUB_I_PUBLISH_REJECTED;
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+        return PUB_I_QUEUE_FULL;
+    default:
+        /* timed out, or retriable errors librdkafka gave up on */
+        return PUB_I_PUBLISH_FAILURE;
+    }
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m,
+                        void *opaque)
+{
+    struct pub_kafka *k = opaque;
+    struct pub_kafka_event *e;
+
+    (void)rk;
+    if (k->dead) {
+        return; /* the core took these bars back with the fatal error */
+    }
+    e = ev_push(k);
+    if (e == NULL) {
+        return;
+    }
+    e->kind = PKE_DELIVERY;
+    e->bar_id = (uint64_t)(uintptr_t)m->_private;
+    e->err = m->err;
+    e->input = classify(m->err);
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(e->reason, sizeof e->reason, "%s", rd_kafka_err2str(m->err));
+    }
+    switch (e->input) {
+    case PUB_I_PUBLISH_SUCCESS:
+        k->st.delivered++;
+        break;
+    case PUB_I_PUBLISH_REJECTED:
+        k->st.rejected++;
+        break;
+    default:
+        k->st.failed++;
+        break;
+    }
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason,
+                     void *opaque)
+{
+    struct pub_kafka *k = opaque;
+    struct pub_kafka_event *e;
+    char why[256];
+
+    if (err != RD_KAFKA_RESP_ERR__FATAL || k->dead) {
+        /* retriable: librdkafka goes on by itself (logged by the caller's
+         * log level) */
+        return;
+    }
+    k->dead = true;
+    k->st.fatal++;
+    e = ev_push(k);
+    if (e == NULL) {
+        return;
+    }
+    e->kind = PKE_DELIVERY;
+    e->input = PUB_I_PRODUCER_FATAL;
+    e->err = rd_kafka_fatal_error(rk, why, sizeof why);
+    snprintf(e->reason, sizeof e->reason, "%.100s: %.140s", reason, why);
+}
+
+static int conf_set(rd_kafka_conf_t *c, const char *name, const char *value,
+                    char *errbuf, size_t errlen)
+{
+    char e[512];
+
+    if (rd_kafka_conf_set(c, name, value, e, sizeof e) != RD_KAFKA_CONF_OK) {
+        snprintf(errbuf, errlen, "Kafka property %s=%s: %s", name, value, e);
+        return MD_E_USAGE;
+    }
+    return MD_OK;
+}
+
+static int make_producer(struct pub_kafka *k, char *errbuf, size_t errlen)
+{
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    char e[512];
+    unsigned i;
+    int rc;
+    static const char *const defaults[][2] = {
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"enable.gapless.guarantee", "true"},
+        {"message.timeout.ms", "0"},
+        {"linger.ms", "5"},
+        {"compression.type", "lz4"},
+        {"client.id", "ccstream"},
+    };
+
+    if (c == NULL) {
+        return MD_E_NOMEM;
+    }
+    if ((rc = conf_set(c, "bootstrap.servers", k->o.brokers, errbuf,
+                       errlen)) != MD_OK) {
+        rd_kafka_conf_destroy(c);
+        return rc;
+    }
+    for (i = 0; i < sizeof defaults / sizeof defaults[0]; i++) {
+        if ((rc = conf_set(c, defaults[i][0], defaults[i][1], errbuf,
+                           errlen)) != MD_OK) {
+            rd_kafka_conf_destroy(c);
+            return rc;
+        }
+    }
+    for (i = 0; i < k->o.n_props; i++) {
+        if ((rc = conf_set(c, k->o.props[i][0], k->o.props[i][1], errbuf,
+                           errlen)) != MD_OK) {
+            rd_kafka_conf_destroy(c);
+            return rc;
+        }
+    }
+    rd_kafka_conf_set_opaque(c, k);
+    rd_kafka_conf_set_dr_msg_cb(c, on_delivery);
+    rd_kafka_conf_set_error_cb(c, on_error);
+    k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
+    if (k->rk == NULL) {
+        snprintf(errbuf, errlen, "Kafka producer: %s", e);
+        return MD_E_KAFKA; /* c was destroyed with the failure */
+    }
+    k->admin_q = rd_kafka_queue_new(k->rk);
+    k->dead = false;
+    return MD_OK;
+}
+
+static void drop_producer(struct pub_kafka *k)
+{
+    if (k->rk == NULL) {
+        return;
+    }
+    k->dead = true; /* what destroy reports is not the core's any more */
+    rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_queue_destroy(k->admin_q);
+    k->admin_q = NULL;
+    rd_kafka_destroy(k->rk);
+    k->rk = NULL;
+    k->admin_pending = 0;
+}
+
+int pub_kafka_new(const struct pub_kafka_opts *o, struct pub_kafka **out,
+                  char *errbuf, size_t errlen)
+{
+    struct pub_kafka *k = calloc(1, sizeof *k);
+    int rc;
+
+    *out = NULL;
+    if (k == NULL) {
+        snprintf(errbuf, errlen, "out of memory");
+        return MD_E_NOMEM;
+    }
+    k->o = *o;
+    if (k->o.brokers == NULL || *k->o.brokers == '\0') {
+        snprintf(errbuf, errlen, "no Kafka brokers given");
+        free(k);
+        return MD_E_USAGE;
+    }
+    if ((rc = make_producer(k, errbuf, errlen)) != MD_OK) {
+        free(k);
+        return rc;
+    }
+    *out = k;
+    return MD_OK;
+}
+
+size_t pub_kafka_free(struct pub_kafka *k, int timeout_ms)
+{
+    size_t left = 0;
+
+    if (k == NULL) {
+        return 0;
+    }
+    if (k->rk != NULL && !k->dead) {
+        rd_kafka_flush(k->rk, timeout_ms);
+        left = (size_t)rd_kafka_outq_len(k->rk);
+    }
+    drop_producer(k);
+    free(k->ev);
+    free(k);
+    return left;
+}
+
+/* ---- the executor's operations ----------------------------------------- */
+
+static void k_topic_create(void *ctx, mono_ns t, const char *const *topics,
+                           size_t n)
+{
+    struct pub_kafka *k = ctx;
+    rd_kafka_NewTopic_t **nt;
+    rd_kafka_AdminOptions_t *ao;
+    char e[512];
+    size_t i;
+
+    (void)t;
+    if (n == 0 || k->rk == NULL) {
+        return;
+    }
+    nt = calloc(n, sizeof *nt);
+    if (nt == NULL) {
+        k->oom = true;
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        nt[i] = rd_kafka_NewTopic_new(topics[i], k->o.partitions,
+                                      k->o.replication, e, sizeof e);
+        if (nt[i] != NULL && k->o.retention_ms != NULL) {
+            rd_kafka_NewTopic_set_config(nt[i], "retention.ms",
+                                         k->o.retention_ms);
+        }
+        if (nt[i] == NULL) {
+            struct pub_kafka_event *ev = ev_push(k);
+            if (ev != NULL) {
+                ev->kind = PKE_TOPIC;
+                ev->input = PUB_I_TOPIC_FAILED;
+                snprintf(ev->topic, sizeof ev->topic, "%s", topics[i]);
+                snprintf(ev->reason, sizeof ev->reason, "%.200s", e);
+            }
+            k->st.topics_failed++;
+        }
+    }
+    {
+        /* only the valid ones go to the broker */
+        size_t m = 0;
+        for (i = 0; i < n; i++) {
+            if (nt[i] != NULL) {
+                nt[m++] = nt[i];
+            }
+        }
+        if (m > 0) {
+            ao = rd_kafka_AdminOptions_new(k->rk,
+                                           RD_KAFKA_ADMIN_OP_CREATETOPICS);
+            rd_kafka_AdminOptions_set_request_timeout(ao, ADMIN_TIMEOUT_MS,
+                                                      e, sizeof e);
+            rd_kafka_CreateTopics(k->rk, nt, m, ao, k->admin_q);
+            rd_kafka_AdminOptions_destroy(ao);
+            k->admin_pending += m;
+        }
+        rd_kafka_NewTopic_destroy_array(nt, m);
+    }
+    free(nt);
+}
+
+static void k_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                      size_t n)
+{
+    struct pub_kafka *k = ctx;
+    size_t i;
+
+    (void)t;
+    for (i = 0; i < n; i++) {
+        const struct md_bar *m = bars[i];
+        struct pub_record r;
+        rd_kafka_headers_t *h;
+        rd_kafka_resp_err_t err;
+        unsigned j;
+        int rc;
+
+        rc = pub_record_make(&m->bar, m->emit_ms, k->o.format, k->value,
+                             sizeof k->value, &r);
+        if (rc != MD_OK || k->rk == NULL) {
+            struct pub_kafka_event *e = ev_push(k);
+            if (e != NULL) {
+                e->kind = PKE_DELIVERY;
+                e->bar_id = m->id;
+                e->input = PUB_I_PUBLISH_REJECTED;
+                snprintf(e->reason, sizeof e->reason, "%s",
+                         k->rk == NULL ? "no producer"
+                                       : "the bar cannot be encoded");
+            }
+            k->st.rejected++;
+            continue;
+        }
+        h = rd_kafka_headers_new(r.n_hdr);
+        for (j = 0; j < r.n_hdr; j++) {
+            rd_kafka_header_add(h, r.hdr[j].name, -1, r.hdr[j].value,
+                                (ssize_t)r.hdr[j].len);
+        }
+        err = rd_kafka_producev(
+            k->rk, RD_KAFKA_V_TOPIC(m->topic),
+            RD_KAFKA_V_KEY(r.key, r.key_len),
+            RD_KAFKA_V_VALUE((void *)(uintptr_t)r.value, r.value_len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_TIMESTAMP(r.timestamp_ms), RD_KAFKA_V_HEADERS(h),
+            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)m->id), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            struct pub_kafka_event *e;
+            rd_kafka_headers_destroy(h); /* not taken on failure */
+            e = ev_push(k);
+            if (e != NULL) {
+                e->kind = PKE_DELIVERY;
+                e->bar_id = m->id;
+                e->err = err;
+                e->input = classify(err);
+                if (e->input == PUB_I_PUBLISH_SUCCESS) {
+                    e->input = PUB_I_PUBLISH_FAILURE;
+                }
+                snprintf(e->reason, sizeof e->reason, "%s",
+                         rd_kafka_err2str(err));
+                if (e->input == PUB_I_QUEUE_FULL) {
+                    k->st.queue_full++;
+                } else if (e->input == PUB_I_PUBLISH_REJECTED) {
+                    k->st.rejected++;
+                } else {
+                    k->st.failed++;
+                }
+            }
+            continue;
+        }
+        k->st.produced++;
+    }
+}
+
+static void k_discard(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                      size_t n)
+{
+    struct pub_kafka *k = ctx;
+
+    (void)t;
+    (void)bars;
+    k->st.discarded += n;
+}
+
+static void k_flush(void *ctx, mono_ns t, uint64_t inflight)
+{
+    struct pub_kafka *k = ctx;
+
+    (void)t;
+    (void)inflight;
+    if (k->rk != NULL && !k->dead) {
+        /* send what lingers now; the reports come through
+         * pub_kafka_next, the core's flush deadline bounds the wait */
+        rd_kafka_flush(k->rk, 0);
+    }
+}
+
+static void k_dead_letter(void *ctx, mono_ns t,
+                          const struct md_bar *const *bars, size_t n)
+{
+    struct pub_kafka *k = ctx;
+
+    (void)t;
+    (void)bars;
+    k->st.dead_letters += n;
+}
+
+static void k_producer_reset(void *ctx, mono_ns t)
+{
+    struct pub_kafka *k = ctx;
+    char err[512];
+
+    (void)t;
+    drop_producer(k);
+    k->st.resets++;
+    if (make_producer(k, err, sizeof err) != MD_OK) {
+        /* the same settings worked before: the next produce reports each
+         * bar refused (no producer), which the core dead-letters */
+        k->rk = NULL;
+    }
+}
+
+const struct loop_kafka_ops pub_kafka_ops = {
+    k_topic_create, k_produce,     k_discard,
+    k_flush,        k_dead_letter, k_producer_reset,
+};
+
+/* ---- events ------------------------------------------------------------- */
+
+static void admin_results(struct pub_kafka *k)
+{
+    rd_kafka_event_t *rev;
+
+    while (k->admin_q != NULL &&
+           (rev = rd_kafka_queue_poll(k->admin_q, 0)) != NULL) {
+        const rd_kafka_CreateTopics_result_t *res =
+            rd_kafka_event_CreateTopics_result(rev);
+        size_t n = 0, i;
+        const rd_kafka_topic_result_t **tr =
+            res ? rd_kafka_CreateTopics_result_topics(res, &n) : NULL;
+        for (i = 0; i < n; i++) {
+            rd_kafka_resp_err_t err = rd_kafka_topic_result_error(tr[i]);
+            struct pub_kafka_event *e = ev_push(k);
+            if (e == NULL) {
+                break;
+            }
+            e->kind = PKE_TOPIC;
+            e->err = err;
+            snprintf(e->topic, sizeof e->topic, "%s",
+                     rd_kafka_topic_result_name(tr[i]));
+            if (err == RD_KAFKA_RESP_ERR_NO_ERROR ||
+                err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+                e->input = PUB_I_TOPIC_CREATED;
+                k->st.topics_created++;
+            } else {
+                const char *why = rd_kafka_topic_result_error_string(tr[i]);
+                e->input = PUB_I_TOPIC_FAILED;
+                snprintf(e->reason, sizeof e->reason, "%s",
+                         why ? why : rd_kafka_err2str(err));
+                k->st.topics_failed++;
+            }
+        }
+        if (res == NULL || n == 0) {
+            /* the whole request failed (timeout): every topic failed,
+             * named by the request's own error */
+            k->admin_pending = 0;
+        } else {
+            k->admin_pending = k->admin_pending > n ? k->admin_pending - n
+                                                    : 0;
+        }
+        rd_kafka_event_destroy(rev);
+    }
+}
+
+int pub_kafka_next(struct pub_kafka *k, int timeout_ms,
+                   struct pub_kafka_event *ev)
+{
+    if (k->ev_n == 0 && k->rk != NULL) {
+        rd_kafka_poll(k->rk, 0);
+        admin_results(k);
+        if (k->ev_n == 0 && timeout_ms > 0) {
+            rd_kafka_poll(k->rk, timeout_ms);
+            admin_results(k);
+        }
+    }
+    if (k->ev_n == 0) {
+        return 0;
+    }
+    *ev = k->ev[k->ev_head];
+    k->ev_head = (k->ev_head + 1) % k->ev_cap;
+    k->ev_n--;
+    return 1;
+}
+
+size_t pub_kafka_outstanding(const struct pub_kafka *k)
+{
+    size_t n = k->admin_pending + k->ev_n;
+
+    if (k->rk != NULL && !k->dead) {
+        n += (size_t)rd_kafka_outq_len(k->rk);
+    }
+    return n;
+}
+
+int pub_kafka_fd(const struct pub_kafka *k)
+{
+    (void)k;
+    return -1; /* the live loop's driver (a later issue) wires the queue's
+                  event fd */
+}
+
+void pub_kafka_stats(const struct pub_kafka *k, struct pub_kafka_stats *st)
+{
+    *st = k->st;
+}
+
+int pub_kafka_test_fatal(struct pub_kafka *k)
+{
+    if (k->rk == NULL ||
+        rd_kafka_test_fatal_error(k->rk, RD_KAFKA_RESP_ERR__FENCED,
+                                  "injected by a test") !=
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return MD_E_KAFKA;
+    }
+    return MD_OK;
+}

@@ -1,0 +1,98 @@
+/* kafka.h: the publisher shell: librdkafka under the executor's Kafka
+ * operations (loop.h, struct loop_kafka_ops). The core decides what to
+ * produce, discard, flush and create; this shell carries it out and gives
+ * back, as events, what librdkafka answered: one delivery report per bar
+ * (by bar id, through msg_opaque), classified into the publisher
+ * machine's inputs (docs/mealy.md, pub), one result per topic asked for,
+ * and a fatal error of the producer.
+ *
+ * The producer is idempotent (acks=all) with enable.gapless.guarantee and
+ * no local message timeout (message.timeout.ms=0), the settings docs/bars.md
+ * gives for per-series order through failures; librdkafka retries
+ * retriable errors and outages itself. A fatal error destroys the handle;
+ * the next produce after the core's producer_reset makes a new one.
+ *
+ * Shell code. Locality: one thread (the loop's); librdkafka's own threads
+ * only queue events, read by pub_kafka_next. */
+#ifndef PUBLISH_KAFKA_H
+#define PUBLISH_KAFKA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loop.h"
+
+#define PUB_KAFKA_MAX_PROPS 64
+#define PUB_TOPIC_MAX 249
+
+struct pub_kafka_opts {
+    const char *brokers;   /* bootstrap.servers */
+    int format;            /* enum pub_format (record.h) */
+    int partitions;        /* of the topics it creates (default 6) */
+    int replication;       /* their replication factor (-1: the broker's) */
+    const char *retention_ms; /* their retention.ms (NULL: the broker's) */
+    /* librdkafka properties given as they are (-X key=value), after the
+     * defaults above, so a user may change any of them */
+    const char *props[PUB_KAFKA_MAX_PROPS][2];
+    unsigned n_props;
+};
+
+void pub_kafka_opts_default(struct pub_kafka_opts *o);
+
+/* What librdkafka answered. */
+enum pub_kafka_ev {
+    PKE_NONE = 0,
+    PKE_DELIVERY, /* input: PUB_I_PUBLISH_SUCCESS, _FAILURE (timed out or
+                     retriable), _REJECTED (refused for good), _QUEUE_FULL
+                     (refused at once: back-pressure), _PRODUCER_FATAL */
+    PKE_TOPIC     /* input: PUB_I_TOPIC_CREATED (or it exists already),
+                     PUB_I_TOPIC_FAILED */
+};
+
+struct pub_kafka_event {
+    int kind;          /* enum pub_kafka_ev */
+    uint8_t input;     /* enum pub_input */
+    uint64_t bar_id;   /* PKE_DELIVERY */
+    char topic[PUB_TOPIC_MAX + 1]; /* PKE_TOPIC */
+    int err;           /* rd_kafka_resp_err_t, 0 for none */
+    char reason[256];  /* librdkafka's words */
+};
+
+struct pub_kafka;
+
+/* A publisher for o (copied; the strings must outlive it). The producer
+ * is made at once so bad properties fail here. MD_OK; MD_E_USAGE (a
+ * property librdkafka refuses, errbuf names it); MD_E_KAFKA; MD_E_NOMEM. */
+int pub_kafka_new(const struct pub_kafka_opts *o, struct pub_kafka **k,
+                  char *errbuf, size_t errlen);
+
+/* Flush what is queued (up to timeout_ms) and free everything. Returns how
+ * many messages were still undelivered. NULL: 0. */
+size_t pub_kafka_free(struct pub_kafka *k, int timeout_ms);
+
+/* The executor's Kafka operations; ctx is the struct pub_kafka *. */
+extern const struct loop_kafka_ops pub_kafka_ops;
+
+/* Serve librdkafka for up to timeout_ms (0: what is ready) and take the
+ * next event into *ev: 1 if there was one, 0 if none. */
+int pub_kafka_next(struct pub_kafka *k, int timeout_ms,
+                   struct pub_kafka_event *ev);
+
+/* Messages produced and not yet reported, Admin requests not answered. */
+size_t pub_kafka_outstanding(const struct pub_kafka *k);
+
+/* A file descriptor that becomes readable when librdkafka has something
+ * for pub_kafka_next (for the live loop's driver), or -1. */
+int pub_kafka_fd(const struct pub_kafka *k);
+
+struct pub_kafka_stats {
+    uint64_t produced, delivered, failed, rejected, queue_full, fatal;
+    uint64_t dead_letters, discarded, resets, topics_created, topics_failed;
+};
+void pub_kafka_stats(const struct pub_kafka *k, struct pub_kafka_stats *st);
+
+/* Testing: make the producer fail fatally now (rd_kafka_test_fatal_error).
+ * MD_OK or MD_E_KAFKA. */
+int pub_kafka_test_fatal(struct pub_kafka *k);
+
+#endif /* PUBLISH_KAFKA_H */
