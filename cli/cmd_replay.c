@@ -109,6 +109,14 @@ static void usage(FILE *f)
         "                  {source}): a topic is asked for by name when the\n"
         "                  first bar bound for it closes\n"
         "  --emit-empty    a flat synthetic bar for empty intervals\n"
+        "\n"
+        "Kafka (what-if; default: a virtual broker acknowledging in 1 ms):\n"
+        "  --brokers LIST  publish the bars through the real producer to\n"
+        "                  host:port,... or 'embedded' (librdkafka's mock\n"
+        "                  cluster in this process); virtual time waits for\n"
+        "                  every report before the next input or timer\n"
+        "  --kafka-format F  record values: msgpack (default) or json\n"
+        "  -X KEY=VALUE    a librdkafka property, as kcat takes it\n"
         "  --grace T       close a bar at its end + T (default 2s; T a\n"
         "                  duration as above, at most 7d)\n"
         "  --lateness T    revise a bar for late trades up to its end + T\n"
@@ -161,7 +169,9 @@ enum {
     OPT_TOPIC,
     OPT_GRACE,
     OPT_LATENESS,
-    OPT_API_KEY_FILE
+    OPT_API_KEY_FILE,
+    OPT_BROKERS,
+    OPT_KAFKA_FORMAT
 };
 
 static const struct option longopts[] = {
@@ -185,6 +195,8 @@ static const struct option longopts[] = {
     {"quote", required_argument, NULL, OPT_QUOTE},
     {"intervals", required_argument, NULL, OPT_INTERVALS},
     {"topic", required_argument, NULL, OPT_TOPIC},
+    {"brokers", required_argument, NULL, OPT_BROKERS},
+    {"kafka-format", required_argument, NULL, OPT_KAFKA_FORMAT},
     {"grace", required_argument, NULL, OPT_GRACE},
     {"lateness", required_argument, NULL, OPT_LATENESS},
     {NULL, 0, NULL, 0},
@@ -206,7 +218,7 @@ int cmd_replay(int argc, char **argv)
     memset(&trace_out, 0, sizeof trace_out);
     memset(&cov_out, 0, sizeof cov_out);
     cli_opt_begin();
-    while ((c = cli_opt_next("replay", argc, argv, ":h", longopts)) != -1) {
+    while ((c = cli_opt_next("replay", argc, argv, ":hX:", longopts)) != -1) {
         const char *v = optarg;
 
         switch (c) {
@@ -294,6 +306,32 @@ int cmd_replay(int argc, char **argv)
         case OPT_TOPIC:
             o.topic = v;
             break;
+        case OPT_BROKERS:
+            o.brokers = v;
+            break;
+        case OPT_KAFKA_FORMAT:
+            if (strcmp(v, "msgpack") == 0) {
+                o.kafka_format = 0;
+            } else if (strcmp(v, "json") == 0) {
+                o.kafka_format = 1;
+            } else {
+                fprintf(stderr, "ccstream replay: --kafka-format takes "
+                                "msgpack or json\n");
+                return 2;
+            }
+            break;
+        case 'X': {
+            char *eq = strchr(v, '=');
+            if (eq == NULL || eq == v || o.n_kafka_props >= 64) {
+                fprintf(stderr, "ccstream replay: -X takes KEY=VALUE (a "
+                                "librdkafka property), at most 64\n");
+                return 2;
+            }
+            *eq = '\0';
+            o.kafka_props[o.n_kafka_props][0] = v;
+            o.kafka_props[o.n_kafka_props++][1] = eq + 1;
+            break;
+        }
         case OPT_GRACE:
             o.grace = v;
             break;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include "core.h"
 #include "fsm_pub.h"
@@ -280,6 +281,31 @@ static void k_topic_create(void *ctx, mono_ns t, const char *const *topics,
     if (n == 0 || k->rk == NULL) {
         return;
     }
+    if (k->o.mock != NULL) {
+        for (i = 0; i < n; i++) {
+            rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
+                k->o.mock, topics[i], k->o.partitions, 1);
+            struct pub_kafka_event *ev = ev_push(k);
+            if (ev == NULL) {
+                return;
+            }
+            ev->kind = PKE_TOPIC;
+            ev->err = err;
+            ev->input = err == RD_KAFKA_RESP_ERR_NO_ERROR ||
+                                err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS
+                            ? PUB_I_TOPIC_CREATED
+                            : PUB_I_TOPIC_FAILED;
+            snprintf(ev->topic, sizeof ev->topic, "%s", topics[i]);
+            if (ev->input == PUB_I_TOPIC_CREATED) {
+                k->st.topics_created++;
+            } else {
+                snprintf(ev->reason, sizeof ev->reason, "%s",
+                         rd_kafka_err2str(err));
+                k->st.topics_failed++;
+            }
+        }
+        return;
+    }
     nt = calloc(n, sizeof *nt);
     if (nt == NULL) {
         k->oom = true;
@@ -304,21 +330,44 @@ static void k_topic_create(void *ctx, mono_ns t, const char *const *topics,
         }
     }
     {
-        /* only the valid ones go to the broker */
-        size_t m = 0;
+        /* only the valid ones go to the broker; their names travel with
+         * the request, for a failure of the whole request (no per-topic
+         * results) */
+        size_t m = 0, total = 1, at = 0;
+        char *names;
         for (i = 0; i < n; i++) {
             if (nt[i] != NULL) {
+                total += strlen(topics[i]) + 1;
+            }
+        }
+        names = malloc(total);
+        if (names == NULL) {
+            k->oom = true;
+        }
+        for (i = 0; i < n; i++) {
+            if (nt[i] != NULL) {
+                if (names != NULL) {
+                    size_t l = strlen(topics[i]);
+                    memcpy(names + at, topics[i], l + 1);
+                    at += l + 1;
+                }
                 nt[m++] = nt[i];
             }
         }
-        if (m > 0) {
+        if (names != NULL) {
+            names[at] = '\0'; /* the list ends with an empty name */
+        }
+        if (m > 0 && names != NULL) {
             ao = rd_kafka_AdminOptions_new(k->rk,
                                            RD_KAFKA_ADMIN_OP_CREATETOPICS);
+            rd_kafka_AdminOptions_set_opaque(ao, names);
             rd_kafka_AdminOptions_set_request_timeout(ao, ADMIN_TIMEOUT_MS,
                                                       e, sizeof e);
             rd_kafka_CreateTopics(k->rk, nt, m, ao, k->admin_q);
             rd_kafka_AdminOptions_destroy(ao);
             k->admin_pending += m;
+        } else {
+            free(names);
         }
         rd_kafka_NewTopic_destroy_array(nt, m);
     }
@@ -483,13 +532,32 @@ static void admin_results(struct pub_kafka *k)
                 k->st.topics_failed++;
             }
         }
-        if (res == NULL || n == 0) {
-            /* the whole request failed (timeout): every topic failed,
-             * named by the request's own error */
-            k->admin_pending = 0;
-        } else {
-            k->admin_pending = k->admin_pending > n ? k->admin_pending - n
-                                                    : 0;
+        {
+            char *names = rd_kafka_event_opaque(rev);
+            if (n == 0 && names != NULL) {
+                /* the whole request failed (a timeout, no broker): every
+                 * topic it named failed, with the request's error */
+                const char *nm;
+                for (nm = names; *nm != '\0'; nm += strlen(nm) + 1) {
+                    struct pub_kafka_event *e = ev_push(k);
+                    if (e == NULL) {
+                        break;
+                    }
+                    e->kind = PKE_TOPIC;
+                    e->input = PUB_I_TOPIC_FAILED;
+                    e->err = rd_kafka_event_error(rev);
+                    snprintf(e->topic, sizeof e->topic, "%s", nm);
+                    snprintf(e->reason, sizeof e->reason, "%s",
+                             rd_kafka_event_error_string(rev));
+                    k->st.topics_failed++;
+                    k->admin_pending -= k->admin_pending > 0;
+                }
+            } else {
+                k->admin_pending = k->admin_pending > n
+                                       ? k->admin_pending - n
+                                       : 0;
+            }
+            free(names);
         }
         rd_kafka_event_destroy(rev);
     }

@@ -935,6 +935,10 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         r->loop.http_ctx = r;
         r->loop.kafka = &world_kafka;
         r->loop.kafka_ctx = r;
+        if (o->brokers != NULL &&
+            (rc = rpl_kafka_open(r, errbuf, errlen)) != MD_OK) {
+            goto out;
+        }
     }
     r->loop.want_text = o->record != NULL || r->strict;
     r->loop.bar_json = bar_to_json;
@@ -1036,6 +1040,7 @@ out:
             }
         }
     }
+    rpl_kafka_close(r);
     if (r->rec != NULL) {
         char e2[256];
         int rc2 = store_writer_close(r->rec, e2, sizeof e2);
@@ -1082,6 +1087,13 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
 {
     char transitions[32];
 
+    if (s->kafka_produced > 0 || s->kafka_bootstrap[0] != '\0') {
+        fprintf(f, "broker: %" PRIu64 " records produced, %" PRIu64
+                " acknowledged, %" PRIu64 " undelivered%s%s\n",
+                s->kafka_produced, s->kafka_acked, s->kafka_undelivered,
+                s->kafka_bootstrap[0] ? "; embedded broker at " : "",
+                s->kafka_bootstrap);
+    }
     if (s->traced) {
         snprintf(transitions, sizeof transitions, "%" PRIu64, s->transitions);
     } else {

@@ -111,6 +111,13 @@ struct rpl_opts {
     const char *quote;    /* "USD" */
     const char *intervals;/* "1m,5m" */
     const char *topic;    /* the topic template (CORE_TOPIC_DEFAULT) */
+    /* publish through the real shell (publish/kafka.h) to these brokers
+     * ("host:port,..." or "embedded": librdkafka's mock cluster in this
+     * process) instead of the virtual Kafka; NULL: virtual */
+    const char *brokers;
+    int kafka_format;     /* enum pub_format */
+    const char *kafka_props[64][2]; /* -X key=value */
+    unsigned n_kafka_props;
     bool emit_empty;
     const char *grace;    /* "2s": close bars at end + grace */
     const char *lateness; /* "120s": revise bars up to end + lateness */
@@ -139,6 +146,10 @@ struct rpl_summary {
     uint64_t bars_topic_lost; /* waiting for a topic that never came when
                                  the publisher stopped */
     uint64_t topics_created, topics_failed; /* Admin results */
+    /* --brokers: records produced, acknowledged, and still undelivered
+     * when the run ended (after a bounded flush) */
+    uint64_t kafka_produced, kafka_acked, kafka_undelivered;
+    char kafka_bootstrap[256]; /* the embedded broker's address */
     uint64_t stalled;     /* frames withheld by stall@T */
     /* the core's loss and refusal counters (core_stats), printed when
      * not zero */

@@ -93,6 +93,10 @@ struct run {
     int64_t wall0;
     bool strict;
     bool faulty;           /* faults injected (--inject): faults.c */
+    struct pub_kafka *kafka; /* --brokers: the real publisher shell */
+    void *mock_rk;           /* --brokers embedded: the handle that owns
+                                the mock cluster (rd_kafka_t *) */
+    void *mock;              /* and the cluster (rd_kafka_mock_cluster_t *) */
     struct store_writer *rec;
     int rc;
     char *err;
@@ -141,6 +145,11 @@ void timer_input(void *ctx, const struct core_in *in);
  * timer first on a tie). The core's rc (r->err set) or r->rc. */
 int step(struct run *r, struct core_in *in);
 int fire_due(struct run *r, int64_t t);
+
+/* broker.c: --brokers */
+int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen);
+int rpl_kafka_drain(struct run *r, int64_t t);
+void rpl_kafka_close(struct run *r);
 
 /* The recorded connection store_id as the world plays it (NULL: more
  * than the table holds); feed one of its events to the core (what-if);

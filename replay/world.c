@@ -519,6 +519,9 @@ int step(struct run *r, struct core_in *in)
 {
     int rc;
 
+    if (r->kafka != NULL && rpl_kafka_drain(r, r->vclock.now) != MD_OK) {
+        return r->rc;
+    }
     if (r->o->step) {
         step_wait(r, in);
     }
@@ -792,9 +795,16 @@ int fire_due(struct run *r, int64_t t)
 int drain_pending(struct run *r, int64_t t)
 {
     for (;;) {
-        int64_t nt = loop_next_deadline(&r->loop);
-        int64_t np = r->heap.n > 0 ? r->heap.v[0].t : INT64_MAX;
+        int64_t nt, np;
         struct pend p;
+
+        /* a real broker's answers first: no timer fires while Kafka owes
+         * reports (broker.c) */
+        if (r->kafka != NULL && rpl_kafka_drain(r, r->vclock.now) != MD_OK) {
+            return r->rc;
+        }
+        nt = loop_next_deadline(&r->loop);
+        np = r->heap.n > 0 ? r->heap.v[0].t : INT64_MAX;
         struct core_in in;
         int rc;
 

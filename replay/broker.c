@@ -1,0 +1,163 @@
+/* broker.c: replay --brokers: the bars published through the real shell
+ * (publish/kafka.h) to a Kafka cluster or to librdkafka's mock cluster in
+ * this process ("embedded"), instead of the virtual broker. Virtual time
+ * waits for Kafka: before the next input or timer, every report of what
+ * was produced (and every Admin result) is awaited in real time and
+ * answered 1 ms of virtual time after the action, so a fast replay never
+ * lets a publisher timer fire while the broker is still acknowledging.
+ * The bars, not the trace, are what equals the virtual run. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "fsm_pub.h"
+#include "kafka.h"
+#include "md_err.h"
+#include "replay_int.h"
+
+#define DRAIN_TIMEOUT_MS 60000
+#define CLOSE_FLUSH_MS 10000
+
+static int64_t real_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen)
+{
+    struct pub_kafka_opts ko;
+    const char *brokers = r->o->brokers;
+    unsigned i;
+    int rc;
+
+    if (strcmp(brokers, "embedded") == 0) {
+        rd_kafka_conf_t *c = rd_kafka_conf_new();
+        rd_kafka_t *rk;
+        rd_kafka_mock_cluster_t *mc;
+        char e[512];
+
+        rd_kafka_conf_set(c, "log_level", "3", NULL, 0);
+        rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
+        if (rk == NULL) {
+            snprintf(errbuf, errlen, "embedded broker: %s", e);
+            return MD_E_KAFKA;
+        }
+        mc = rd_kafka_mock_cluster_new(rk, 1);
+        if (mc == NULL) {
+            rd_kafka_destroy(rk);
+            snprintf(errbuf, errlen, "embedded broker: librdkafka's mock "
+                     "cluster could not start");
+            return MD_E_KAFKA;
+        }
+        r->mock_rk = rk;
+        r->mock = mc;
+        snprintf(r->sum->kafka_bootstrap, sizeof r->sum->kafka_bootstrap,
+                 "%s", rd_kafka_mock_cluster_bootstraps(mc));
+        brokers = r->sum->kafka_bootstrap;
+    }
+    pub_kafka_opts_default(&ko);
+    ko.brokers = brokers;
+    ko.format = r->o->kafka_format;
+    for (i = 0; i < r->o->n_kafka_props && i < PUB_KAFKA_MAX_PROPS; i++) {
+        ko.props[i][0] = r->o->kafka_props[i][0];
+        ko.props[i][1] = r->o->kafka_props[i][1];
+    }
+    ko.n_props = i;
+    ko.mock = r->mock;
+    if ((rc = pub_kafka_new(&ko, &r->kafka, errbuf, errlen)) != MD_OK) {
+        rpl_kafka_close(r);
+        return rc;
+    }
+    r->loop.kafka = &pub_kafka_ops;
+    r->loop.kafka_ctx = r->kafka;
+    return MD_OK;
+}
+
+/* Wait for what Kafka owes and queue it as the world's answers. */
+int rpl_kafka_drain(struct run *r, int64_t t)
+{
+    struct pub_kafka_event ev;
+    int64_t end = real_ms() + DRAIN_TIMEOUT_MS;
+
+    if (r->kafka == NULL) {
+        return MD_OK;
+    }
+    while (pub_kafka_outstanding(r->kafka) > 0) {
+        struct pend p;
+        if (real_ms() > end) {
+            snprintf(r->err, r->errlen, "Kafka at %s answered nothing for "
+                     "%d s (%zu records and requests outstanding): is the "
+                     "broker up?",
+                     r->o->brokers, DRAIN_TIMEOUT_MS / 1000,
+                     pub_kafka_outstanding(r->kafka));
+            r->rc = MD_E_KAFKA;
+            return MD_E_KAFKA;
+        }
+        if (pub_kafka_next(r->kafka, 50, &ev) != 1) {
+            continue;
+        }
+        memset(&p, 0, sizeof p);
+        p.t = t + ACK_DELAY_NS;
+        if (ev.kind == PKE_TOPIC) {
+            size_t len = strlen(ev.topic);
+            p.kind = PEND_ADMIN;
+            p.ok = ev.input == PUB_I_TOPIC_CREATED;
+            p.data = malloc(len + 1);
+            if (p.data == NULL) {
+                return MD_E_NOMEM;
+            }
+            memcpy(p.data, ev.topic, len + 1);
+            p.len = len;
+            if (!p.ok) {
+                fprintf(stderr, "replay: topic %s: %s\n", ev.topic,
+                        ev.reason);
+            }
+        } else {
+            p.kind = PEND_DELIVERY;
+            p.bar_id = ev.bar_id;
+            p.input = ev.input;
+            p.gen = r->producer_gen;
+            p.ok = 1;
+            if (ev.input == PUB_I_QUEUE_FULL) {
+                p.t = t; /* refused at once */
+                p.urgent = 1;
+            } else if (ev.input == PUB_I_PUBLISH_SUCCESS) {
+                r->sum->kafka_acked++;
+            }
+            if (ev.input == PUB_I_PUBLISH_REJECTED ||
+                ev.input == PUB_I_PRODUCER_FATAL) {
+                fprintf(stderr, "replay: Kafka: bar %" PRIu64 ": %s\n",
+                        ev.bar_id, ev.reason);
+            }
+        }
+        world_reply(r, t, p);
+    }
+    return MD_OK;
+}
+
+void rpl_kafka_close(struct run *r)
+{
+    if (r->kafka != NULL) {
+        struct pub_kafka_stats st;
+        pub_kafka_stats(r->kafka, &st);
+        r->sum->kafka_produced = st.produced;
+        r->sum->kafka_undelivered = pub_kafka_free(r->kafka, CLOSE_FLUSH_MS);
+        r->kafka = NULL;
+    }
+    if (r->mock != NULL) {
+        rd_kafka_mock_cluster_destroy(r->mock);
+        r->mock = NULL;
+    }
+    if (r->mock_rk != NULL) {
+        rd_kafka_destroy(r->mock_rk);
+        r->mock_rk = NULL;
+    }
+}

@@ -1,0 +1,186 @@
+/* test_kafka_replay.c: `ccstream replay --brokers` against the real broker
+ * tests/run-tests.sh starts: the bars published through the real producer
+ * equal the bars of the virtual run (--bars-out, byte for byte), topics
+ * are created through the Admin API on demand (auto-creation is off on the
+ * test broker), and kcat reads back exactly those bars: one record per
+ * bar, its key the series, its headers the identity, its JSON value the
+ * bar's own line. Every wait is bounded (the replay's own drain: 60 s). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmocka_inc.h"
+
+#ifdef free
+#undef free
+#endif
+#ifdef malloc
+#undef malloc
+#endif
+
+static char g_dir[256], g_bin[512];
+
+static const char *brokers(void)
+{
+    const char *b = getenv("KAFKA_BROKERS");
+
+    if (b == NULL || b[0] == '\0') {
+        fail_msg("KAFKA_BROKERS is not set: run through tests/run-tests.sh");
+    }
+    return b;
+}
+
+static int sh(const char *cmd)
+{
+    int st = system(cmd);
+
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    char *b;
+    long len;
+
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = malloc((size_t)len + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)len, f), (size_t)len);
+    b[len] = '\0';
+    fclose(f);
+    *n = (size_t)len;
+    return b;
+}
+
+static size_t lines(const char *s)
+{
+    size_t n = 0;
+
+    for (; *s != '\0'; s++) {
+        n += *s == '\n';
+    }
+    return n;
+}
+
+static int group_setup(void **state)
+{
+    const char *b = getenv("BUILD");
+
+    (void)state;
+    snprintf(g_bin, sizeof g_bin, "%s/ccstream", b && *b ? b : "build");
+    snprintf(g_dir, sizeof g_dir, "/tmp/test_kafka_replay.XXXXXX");
+    return mkdtemp(g_dir) == NULL ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+    char cmd[300];
+
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
+    return sh(cmd) == 0 ? 0 : -1;
+}
+
+static void test_replay_through_the_broker(void **state)
+{
+    char cmd[4096], prefix[64];
+    char *virt, *real, *sum, *got;
+    size_t nv, nr, ns, ng, nbars;
+    const char *line;
+
+    (void)state;
+    snprintf(prefix, sizeof prefix, "ccs-t%d-%lld", (int)getpid(),
+             (long long)time(NULL));
+    snprintf(cmd, sizeof cmd,
+             "'%s' synth --out '%s/s.db' --minutes 3 --seed 2 >/dev/null && "
+             "'%s' replay '%s/s.db' --bars-out '%s/virtual.jsonl' --quiet",
+             g_bin, g_dir, g_bin, g_dir, g_dir);
+    assert_int_equal(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd,
+             "'%s' replay '%s/s.db' --brokers '%s' --kafka-format json "
+             "--topic '%s.{market}.{interval}' -X linger.ms=0 "
+             "--bars-out '%s/real.jsonl' 2>'%s/summary.txt'",
+             g_bin, g_dir, brokers(), prefix, g_dir, g_dir);
+    assert_int_equal(sh(cmd), 0);
+    /* the same bars, byte for byte */
+    snprintf(cmd, sizeof cmd, "%s/virtual.jsonl", g_dir);
+    virt = slurp(cmd, &nv);
+    snprintf(cmd, sizeof cmd, "%s/real.jsonl", g_dir);
+    real = slurp(cmd, &nr);
+    assert_int_equal(nv, nr);
+    assert_memory_equal(virt, real, nv);
+    nbars = lines(real);
+    assert_true(nbars > 20);
+    /* every one acknowledged, nothing undelivered */
+    snprintf(cmd, sizeof cmd, "%s/summary.txt", g_dir);
+    sum = slurp(cmd, &ns);
+    {
+        char want[128];
+        snprintf(want, sizeof want, "broker: %zu records produced, %zu "
+                 "acknowledged, 0 undelivered", nbars, nbars);
+        if (strstr(sum, want) == NULL) {
+            fail_msg("summary lacks '%s': %s", want, sum);
+        }
+    }
+    /* kcat: one record per bar; each JSON value is a line of --bars-out */
+    snprintf(cmd, sizeof cmd,
+             "for t in '%s.CCCAGG.1m' '%s.Coinbase.1m'; do timeout 30 kcat "
+             "-C -b '%s' -t \"$t\" -o beginning -e -q -f '%%k\\t%%h\\t%%s\\n' "
+             "|| exit 1; done >'%s/kcat.txt'",
+             prefix, prefix, brokers(), g_dir);
+    assert_int_equal(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/kcat.txt", g_dir);
+    got = slurp(cmd, &ng);
+    for (line = got; *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        const char *t1 = strchr(line, '\t'), *t2;
+        char value[4096], key[128];
+        size_t vl;
+        assert_non_null(nl);
+        assert_non_null(t1);
+        t2 = strchr(t1 + 1, '\t');
+        assert_non_null(t2);
+        snprintf(key, sizeof key, "%.*s", (int)(t1 - line), line);
+        vl = (size_t)(nl - t2 - 1);
+        assert_true(vl < sizeof value);
+        memcpy(value, t2 + 1, vl);
+        value[vl] = '\n';
+        value[vl + 1] = '\0';
+        /* the value is one of the bars replay wrote */
+        if (strstr(real, value) == NULL) {
+            fail_msg("record not among the bars: %s", value);
+        }
+        /* the headers say its identity */
+        assert_true(strstr(t1, "ccs-schema=1") != NULL);
+        assert_true(strstr(t1, "content-type=application/json") != NULL);
+        /* the key names the series: its market is in the value */
+        {
+            char market[64];
+            snprintf(market, sizeof market, "\"market\":\"%.*s\"",
+                     (int)strcspn(key, ":"), key);
+            assert_non_null(strstr(value, market));
+        }
+        line = nl + 1;
+    }
+    assert_int_equal(lines(got), nbars);
+    free(virt);
+    free(real);
+    free(sum);
+    free(got);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_replay_through_the_broker),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
