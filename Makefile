@@ -185,7 +185,7 @@ $(DEMO): $(BIN)
 
 run: all
 	$(Q)$(MAKE) --no-print-directory $(DEMO)
-	$(Q)$(BIN) replay $(DEMO) --bars-format table --bars-out -
+	$(Q)scripts/run-demo.sh $(BIN) $(DEMO)
 
 docs: all
 	$(Q)scripts/gen-docs.sh $(BIN)

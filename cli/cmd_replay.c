@@ -116,6 +116,8 @@ static void usage(FILE *f)
         "                  cluster in this process); virtual time waits for\n"
         "                  every report before the next input or timer\n"
         "  --kafka-format F  record values: msgpack (default) or json\n"
+        "  --no-create-topics  the topics exist or the broker makes them on\n"
+        "                  first use (ccstream broker): no Admin request\n"
         "  -X KEY=VALUE    a librdkafka property, as kcat takes it\n"
         "  --grace T       close a bar at its end + T (default 2s; T a\n"
         "                  duration as above, at most 7d)\n"
@@ -171,7 +173,8 @@ enum {
     OPT_LATENESS,
     OPT_API_KEY_FILE,
     OPT_BROKERS,
-    OPT_KAFKA_FORMAT
+    OPT_KAFKA_FORMAT,
+    OPT_NO_CREATE
 };
 
 static const struct option longopts[] = {
@@ -197,6 +200,7 @@ static const struct option longopts[] = {
     {"topic", required_argument, NULL, OPT_TOPIC},
     {"brokers", required_argument, NULL, OPT_BROKERS},
     {"kafka-format", required_argument, NULL, OPT_KAFKA_FORMAT},
+    {"no-create-topics", no_argument, NULL, OPT_NO_CREATE},
     {"grace", required_argument, NULL, OPT_GRACE},
     {"lateness", required_argument, NULL, OPT_LATENESS},
     {NULL, 0, NULL, 0},
@@ -308,6 +312,9 @@ int cmd_replay(int argc, char **argv)
             break;
         case OPT_BROKERS:
             o.brokers = v;
+            break;
+        case OPT_NO_CREATE:
+            o.kafka_no_create = true;
             break;
         case OPT_KAFKA_FORMAT:
             if (strcmp(v, "msgpack") == 0) {

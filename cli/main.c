@@ -25,6 +25,9 @@ static const struct command commands[] = {
     {"synth", cmd_synth, "generate a realistic session into a capture"},
     {"serve", cmd_serve,
      "a fake CryptoCompare (WebSocket and REST) on loopback"},
+    {"tail", cmd_tail, "print the bars in Kafka topics"},
+    {"broker", cmd_broker,
+     "an embedded Kafka broker (librdkafka's mock cluster) on loopback"},
 };
 
 static void usage(FILE *f)

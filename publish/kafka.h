@@ -35,6 +35,10 @@ struct pub_kafka_opts {
      * defaults above, so a user may change any of them */
     const char *props[PUB_KAFKA_MAX_PROPS][2];
     unsigned n_props;
+    /* the topics exist, or the broker makes them on first use (its
+     * auto.create.topics.enable, or `ccstream broker`): every topic asked
+     * for is reported created at once, no Admin request is sent */
+    int no_create;
     /* librdkafka's mock cluster (rd_kafka_mock_cluster_t *) the brokers
      * are, or NULL: its topics are made through its own API (it answers no
      * CreateTopics request) */

@@ -72,6 +72,7 @@ int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen)
     }
     ko.n_props = i;
     ko.mock = r->mock;
+    ko.no_create = r->o->kafka_no_create;
     if ((rc = pub_kafka_new(&ko, &r->kafka, errbuf, errlen)) != MD_OK) {
         rpl_kafka_close(r);
         return rc;

@@ -116,6 +116,7 @@ struct rpl_opts {
      * process) instead of the virtual Kafka; NULL: virtual */
     const char *brokers;
     int kafka_format;     /* enum pub_format */
+    bool kafka_no_create; /* the topics exist or the broker makes them */
     const char *kafka_props[64][2]; /* -X key=value */
     unsigned n_kafka_props;
     bool emit_empty;
