@@ -4,7 +4,7 @@
  * are created through the Admin API on demand (auto-creation is off on the
  * test broker), and kcat reads back exactly those bars: one record per
  * bar, its key the series, its headers the identity, its JSON value the
- * bar's own line. Every wait is bounded (the replay's own drain: 60 s). */
+ * bar's own line; python3-confluent-kafka checks the same of one topic. Every wait is bounded (the replay's own drain: 60 s). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +180,22 @@ static void test_replay_through_the_broker(void **state)
         line = nl + 1;
     }
     assert_int_equal(lines(got), nbars);
+    /* python3-confluent-kafka: the CCCAGG topic, every record checked
+     * against the bars (value, headers, key, timestamp) */
+    {
+        size_t ncc = 0;
+        const char *q;
+        for (q = real; (q = strstr(q, "\"market\":\"CCCAGG\"")) != NULL;
+             q++) {
+            ncc++;
+        }
+        assert_true(ncc > 5);
+        snprintf(cmd, sizeof cmd,
+                 "timeout 90 /usr/bin/python3 tests/kafka_consume.py '%s' "
+                 "'%s.CCCAGG.1m' %zu '%s/real.jsonl'",
+                 brokers(), prefix, ncc, g_dir);
+        assert_int_equal(sh(cmd), 0);
+    }
     free(virt);
     free(real);
     free(sum);
