@@ -118,6 +118,11 @@ static void usage(FILE *f)
         "  --kafka-format F  record values: msgpack (default) or json\n"
         "  --no-create-topics  the topics exist or the broker makes them on\n"
         "                  first use (ccstream broker): no Admin request\n"
+        "  --topic-partitions N, --topic-replication N, --topic-retention T\n"
+        "                  of the topics it creates (default 6, the\n"
+        "                  broker's, the broker's); an existing topic with\n"
+        "                  other partitions or replication is reported and\n"
+        "                  not used\n"
         "  -X KEY=VALUE    a librdkafka property, as kcat takes it\n"
         "  --grace T       close a bar at its end + T (default 2s; T a\n"
         "                  duration as above, at most 7d)\n"
@@ -174,7 +179,10 @@ enum {
     OPT_API_KEY_FILE,
     OPT_BROKERS,
     OPT_KAFKA_FORMAT,
-    OPT_NO_CREATE
+    OPT_NO_CREATE,
+    OPT_TOPIC_PARTITIONS,
+    OPT_TOPIC_REPLICATION,
+    OPT_TOPIC_RETENTION
 };
 
 static const struct option longopts[] = {
@@ -201,6 +209,9 @@ static const struct option longopts[] = {
     {"brokers", required_argument, NULL, OPT_BROKERS},
     {"kafka-format", required_argument, NULL, OPT_KAFKA_FORMAT},
     {"no-create-topics", no_argument, NULL, OPT_NO_CREATE},
+    {"topic-partitions", required_argument, NULL, OPT_TOPIC_PARTITIONS},
+    {"topic-replication", required_argument, NULL, OPT_TOPIC_REPLICATION},
+    {"topic-retention", required_argument, NULL, OPT_TOPIC_RETENTION},
     {"grace", required_argument, NULL, OPT_GRACE},
     {"lateness", required_argument, NULL, OPT_LATENESS},
     {NULL, 0, NULL, 0},
@@ -316,6 +327,37 @@ int cmd_replay(int argc, char **argv)
         case OPT_NO_CREATE:
             o.kafka_no_create = true;
             break;
+        case OPT_TOPIC_PARTITIONS:
+        case OPT_TOPIC_REPLICATION: {
+            uint64_t u;
+            if (md_parse_u64(v, strlen(v), 10000, &u) != MD_OK || u == 0) {
+                fprintf(stderr, "ccstream replay: %s takes 1 to 10000\n",
+                        c == OPT_TOPIC_PARTITIONS ? "--topic-partitions"
+                                                  : "--topic-replication");
+                return 2;
+            }
+            if (c == OPT_TOPIC_PARTITIONS) {
+                o.topic_partitions = (int)u;
+            } else {
+                o.topic_replication = (int)u;
+            }
+            break;
+        }
+        case OPT_TOPIC_RETENTION: {
+            static char ms[32];
+            int64_t ns;
+            if (md_parse_duration(v, strlen(v), 1000000000,
+                                  INT64_C(3650) * 86400 * 1000000000,
+                                  &ns) != MD_OK ||
+                ns < 1000000) {
+                fprintf(stderr, "ccstream replay: --topic-retention takes a "
+                                "duration (7d, 12h)\n");
+                return 2;
+            }
+            snprintf(ms, sizeof ms, "%lld", (long long)(ns / 1000000));
+            o.topic_retention_ms = ms;
+            break;
+        }
         case OPT_KAFKA_FORMAT:
             if (strcmp(v, "msgpack") == 0) {
                 o.kafka_format = 0;

@@ -517,6 +517,46 @@ const struct loop_kafka_ops pub_kafka_ops = {
 
 /* ---- events ------------------------------------------------------------- */
 
+/* An existing topic fits when its partition count (and replication
+ * factor, when one is configured) is what this publisher would create: 1,
+ * else 0 with why. Asks the cluster's metadata (up to 5 s). */
+static int existing_fits(struct pub_kafka *k, const char *topic, char *why,
+                         size_t cap)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(k->rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    int fits = 1;
+
+    if (rkt == NULL ||
+        rd_kafka_metadata(k->rk, 0, rkt, &md, 5000) !=
+            RD_KAFKA_RESP_ERR_NO_ERROR ||
+        md->topic_cnt != 1) {
+        snprintf(why, cap, "exists, but its settings could not be read");
+        fits = 0;
+    } else {
+        const struct rd_kafka_metadata_topic *t = &md->topics[0];
+        int replicas = t->partition_cnt > 0 ? t->partitions[0].replica_cnt
+                                            : 0;
+        if (t->partition_cnt != k->o.partitions) {
+            snprintf(why, cap, "exists with %d partitions, configured %d: "
+                     "delete it, or use it as it is (--no-create-topics)",
+                     t->partition_cnt, k->o.partitions);
+            fits = 0;
+        } else if (k->o.replication > 0 && replicas != k->o.replication) {
+            snprintf(why, cap, "exists with replication factor %d, "
+                     "configured %d", replicas, k->o.replication);
+            fits = 0;
+        }
+    }
+    if (md != NULL) {
+        rd_kafka_metadata_destroy(md);
+    }
+    if (rkt != NULL) {
+        rd_kafka_topic_destroy(rkt);
+    }
+    return fits;
+}
+
 static void admin_results(struct pub_kafka *k)
 {
     rd_kafka_event_t *rev;
@@ -538,8 +578,13 @@ static void admin_results(struct pub_kafka *k)
             e->err = err;
             snprintf(e->topic, sizeof e->topic, "%s",
                      rd_kafka_topic_result_name(tr[i]));
-            if (err == RD_KAFKA_RESP_ERR_NO_ERROR ||
-                err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS &&
+                !existing_fits(k, e->topic, e->reason, sizeof e->reason)) {
+                /* there, but not as configured: reported, not used */
+                e->input = PUB_I_TOPIC_FAILED;
+                k->st.topics_failed++;
+            } else if (err == RD_KAFKA_RESP_ERR_NO_ERROR ||
+                       err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
                 e->input = PUB_I_TOPIC_CREATED;
                 k->st.topics_created++;
             } else {

@@ -73,6 +73,13 @@ int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen)
     ko.n_props = i;
     ko.mock = r->mock;
     ko.no_create = r->o->kafka_no_create;
+    if (r->o->topic_partitions > 0) {
+        ko.partitions = r->o->topic_partitions;
+    }
+    if (r->o->topic_replication > 0) {
+        ko.replication = r->o->topic_replication;
+    }
+    ko.retention_ms = r->o->topic_retention_ms;
     if ((rc = pub_kafka_new(&ko, &r->kafka, errbuf, errlen)) != MD_OK) {
         rpl_kafka_close(r);
         return rc;

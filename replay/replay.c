@@ -926,6 +926,13 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     loop_init(&r->loop, r->core, &drv, 0);
     r->loop.sink = &world_sink;
     r->loop.sink_ctx = r;
+    if (r->strict && o->brokers != NULL) {
+        snprintf(errbuf, errlen, "--brokers publishes a what-if run (a "
+                 "strict replay compares with the recording and plays no "
+                 "world): add --what-if");
+        rc = MD_E_USAGE;
+        goto out;
+    }
     if (!r->strict) {
         /* strict replay plays no world: the recording holds its answers */
         r->loop.ws = &world_ws;

@@ -117,6 +117,9 @@ struct rpl_opts {
     const char *brokers;
     int kafka_format;     /* enum pub_format */
     bool kafka_no_create; /* the topics exist or the broker makes them */
+    int topic_partitions; /* of the topics created (0: 6) */
+    int topic_replication;/* their replication factor (0: the broker's) */
+    const char *topic_retention_ms; /* their retention.ms (NULL: broker's) */
     const char *kafka_props[64][2]; /* -X key=value */
     unsigned n_kafka_props;
     bool emit_empty;

@@ -156,6 +156,25 @@ static void test_topics_created(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(ev[0].input, PUB_I_TOPIC_CREATED);
     assert_int_not_equal(ev[0].err, 0); /* TOPIC_ALREADY_EXISTS */
+    /* again by a publisher configured otherwise: reported, not used */
+    {
+        struct pub_kafka_opts o;
+        struct pub_kafka *k6;
+        char err[512];
+        pub_kafka_opts_default(&o);
+        o.brokers = brokers();
+        o.partitions = 6;
+        assert_int_equal(pub_kafka_new(&o, &k6, err, sizeof err), MD_OK);
+        pub_kafka_ops.topic_create(k6, 0, names, 1);
+        n = collect(k6, PKE_TOPIC, 1, ev, 4);
+        assert_int_equal(n, 1);
+        assert_int_equal(ev[0].input, PUB_I_TOPIC_FAILED);
+        if (strstr(ev[0].reason, "exists with 3 partitions, configured 6") ==
+            NULL) {
+            fail_msg("reason: %s", ev[0].reason);
+        }
+        pub_kafka_free(k6, 5000);
+    }
     /* a name the broker refuses */
     {
         const char *bad[1] = {"bad topic name!"};
