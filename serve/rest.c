@@ -690,7 +690,8 @@ static int histo(struct srest *r, const struct srest_req *q, bool v2,
         return answer_error(r, msg, 2, "e", out);
     }
     to_ts = now_s;
-    if ((rc = qint(q->query, "toTs", &to_ts)) < 0) {
+    if ((rc = qint(q->query, "toTs", &to_ts)) < 0 ||
+        (rc > 0 && (to_ts < 0 || to_ts > INT64_C(100000000000)))) {
         return answer_error(r, "toTs param is not a valid timestamp.", 2,
                             "toTs", out);
     }

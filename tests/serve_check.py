@@ -174,6 +174,17 @@ async def s_protocol(port):
                       '"]}')
         d = await ctl(ws)
         check(d["MESSAGE"] == "INVALID_JSON", "1.1 MB message: %r" % d)
+        # hostile requests: nesting past any limit, a binary frame, bytes
+        # that are not UTF-8; each answered, the socket goes on
+        for bad in ('{"action":' + "[" * 5000 + "]" * 5000 + "}",
+                    b"\x00\xff\xfe binary",
+                    '{"action":"SubAdd","subs":["\udc80"]}'.encode(
+                        "utf-8", "surrogatepass")):
+            await ws.send(bad)
+            d = await ctl(ws)
+            check(d["TYPE"] == "500", "hostile request: %r" % d)
+            if d["MESSAGE"] != "INVALID_JSON":
+                d2, _ = await until(ws, lambda d: d["TYPE"] == "3", "TYPE 3")
         # a batch: valid, invalid, a market in another case
         batch = [BTC_AGG, BTC_TRADES, "5~CCCAGG~FOO~USD", "0~coinbase~ETH~USD"]
         await sub_add(ws, batch)

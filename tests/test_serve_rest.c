@@ -283,6 +283,12 @@ static void test_error_envelopes(void **state)
     snprintf(q, sizeof q, "fsym=BTC&tsym=USD&toTs=%lld",
              (long long)(g_src.last_ns / NS - 8 * 86400));
     expect_error(r, "/data/v2/histominute", q, "7 days", "toTs");
+    expect_error(r, "/data/v2/histominute",
+                 "fsym=BTC&tsym=USD&toTs=-9223372036854775808",
+                 "toTs param is not a valid timestamp.", "toTs");
+    expect_error(r, "/data/v2/histominute",
+                 "fsym=BTC&tsym=USD&toTs=99999999999999999999",
+                 "toTs param is not a valid timestamp.", "toTs");
     expect_error(r, "/data/price", "fsym=BTC&tsyms=EUR",
                  "There is no data for any of the toSymbols EUR .", "tsyms");
     expect_error(r, "/data/price", "tsyms=USD",
