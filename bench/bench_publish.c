@@ -1,0 +1,294 @@
+/* bench_publish.c: publishing bars into the real broker: the publisher
+ * shell (publish/kafka.h) beside `kcat -P` producing the same keys and
+ * values into the same broker in the same run, and the latency from a
+ * burst of bars closing (N at each minute boundary: 100 and 1,000) to
+ * their delivery reports, p50 and p99.
+ *
+ *   bench_publish [BARS]     (default 200000 for the throughput runs)
+ *
+ * The broker: $KAFKA_BROKERS, else one started with tests/kafka/broker.sh
+ * (make test fetches its jars) and stopped at the end. Values are JSON
+ * (kcat -P reads one record per line from its standard input; keys
+ * contain ":" so the key
+ * delimiter is a tab); both producers idempotent with acks=all and lz4.
+ * Best of 3 each. Unpinned: the broker, librdkafka's threads and kcat
+ * share the machine's 2 cores. */
+#define _DEFAULT_SOURCE
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bar_codec.h"
+#include "core.h"
+#include "fsm_pub.h"
+#include "kafka.h"
+#include "md_err.h"
+#include "record.h"
+
+#define SERIES 30
+
+static double now_s(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static char g_brokers[256];
+static int g_started;
+
+static void mkbar(struct md_bar *m, uint64_t id, const char *topic)
+{
+    static const char *const base[SERIES / 3] = {
+        "BTC", "ETH", "LTC", "SOL", "XRP", "ADA", "DOT", "AVAX", "LINK",
+        "ATOM"};
+    unsigned s = (unsigned)(id % SERIES);
+
+    memset(m, 0, sizeof *m);
+    m->id = id;
+    m->topic = topic;
+    snprintf(m->bar.market, sizeof m->bar.market, "%s",
+             s % 3 == 0 ? "CCCAGG" : s % 3 == 1 ? "Coinbase" : "Kraken");
+    snprintf(m->bar.base, sizeof m->bar.base, "%s", base[s / 3]);
+    snprintf(m->bar.quote, sizeof m->bar.quote, "USD");
+    m->bar.interval_s = 60;
+    m->bar.source = s % 3 == 0 ? BAR_SRC_CCCAGG : BAR_SRC_TRADES;
+    m->bar.start_ms = 1753190400000 + (int64_t)(id / SERIES) * 60000;
+    m->bar.end_ms = m->bar.start_ms + 60000;
+    m->bar.close_reason = BAR_CLOSE_TIMER;
+    m->bar.has = BAR_HAS_OHLC | BAR_HAS_VOLUME | BAR_HAS_TRADES;
+    m->bar.open = 100.25 + (double)(id % 97);
+    m->bar.high = m->bar.open + 1.5;
+    m->bar.low = m->bar.open - 1.25;
+    m->bar.close = m->bar.open + 0.5;
+    m->bar.volume = (bar_i128)(id % 1000 + 1) * 1000000000;
+    m->bar.quote_volume = m->bar.volume * 100000000;
+    m->bar.trades = id % 500;
+    m->emit_ms = m->bar.end_ms + 2000;
+}
+
+static struct pub_kafka *publisher(void)
+{
+    struct pub_kafka_opts o;
+    struct pub_kafka *k;
+    char err[512];
+
+    pub_kafka_opts_default(&o);
+    o.brokers = g_brokers;
+    o.format = PUB_FMT_JSON;
+    o.partitions = 6;
+    if (pub_kafka_new(&o, &k, err, sizeof err) != MD_OK) {
+        fprintf(stderr, "bench_publish: %s\n", err);
+        exit(1);
+    }
+    return k;
+}
+
+static void create_topic(struct pub_kafka *k, const char *topic)
+{
+    const char *t[1] = {topic};
+    struct pub_kafka_event ev;
+    double end = now_s() + 30;
+
+    pub_kafka_ops.topic_create(k, 0, t, 1);
+    while (now_s() < end) {
+        if (pub_kafka_next(k, 100, &ev) == 1 && ev.kind == PKE_TOPIC) {
+            if (ev.input != PUB_I_TOPIC_CREATED) {
+                fprintf(stderr, "bench_publish: topic %s: %s\n", topic,
+                        ev.reason);
+                exit(1);
+            }
+            return;
+        }
+    }
+    fprintf(stderr, "bench_publish: no answer creating %s\n", topic);
+    exit(1);
+}
+
+/* msgs/s of the shell producing n bars into topic, all delivered. */
+static double shell_rate(const char *topic, size_t n)
+{
+    struct pub_kafka *k = publisher();
+    struct md_bar *bars = malloc(1000 * sizeof *bars);
+    const struct md_bar *ptr[1000];
+    struct pub_kafka_event ev;
+    size_t sent = 0, done = 0, i;
+    double t0;
+
+    create_topic(k, topic);
+    t0 = now_s();
+    while (done < n) {
+        if (sent < n && sent - done < 50000) {
+            size_t m = n - sent < 1000 ? n - sent : 1000;
+            for (i = 0; i < m; i++) {
+                mkbar(&bars[i], sent + i + 1, topic);
+                ptr[i] = &bars[i];
+            }
+            pub_kafka_ops.produce(k, 0, ptr, m);
+            sent += m;
+        }
+        while (pub_kafka_next(k, sent < n ? 0 : 100, &ev) == 1) {
+            if (ev.kind == PKE_DELIVERY) {
+                if (ev.input != PUB_I_PUBLISH_SUCCESS) {
+                    fprintf(stderr, "bench_publish: bar %" PRIu64 ": %s\n",
+                            ev.bar_id, ev.reason);
+                    exit(1);
+                }
+                done++;
+            }
+        }
+    }
+    t0 = now_s() - t0;
+    pub_kafka_free(k, 10000);
+    free(bars);
+    return (double)n / t0;
+}
+
+/* The same keys and values through kcat -P, msgs/s (process included). */
+static double kcat_rate(const char *topic, size_t n, const char *file)
+{
+    char cmd[1024];
+    double t0;
+
+    snprintf(cmd, sizeof cmd,
+             "kcat -P -b '%s' -t '%s' -K '\t' -z lz4 -X enable.idempotence="
+             "true -X acks=all -X linger.ms=5 -H ccs-schema=1 "
+             "-H content-type=application/json <'%s'",
+             g_brokers, topic, file);
+    t0 = now_s();
+    if (system(cmd) != 0) {
+        fprintf(stderr, "bench_publish: kcat failed\n");
+        exit(1);
+    }
+    return (double)n / (now_s() - t0);
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Close-to-ack latency: bursts of burst bars, one every 200 ms, rounds
+ * times; p50 and p99 in ms. */
+static void latency(const char *topic, size_t burst, int rounds, double *p50,
+                    double *p99)
+{
+    struct pub_kafka *k = publisher();
+    struct md_bar *bars = malloc(burst * sizeof *bars);
+    const struct md_bar **ptr = malloc(burst * sizeof *ptr);
+    double *lat = malloc(burst * (size_t)rounds * sizeof *lat), t0;
+    size_t nl = 0, i;
+    int r;
+    uint64_t id = 1;
+
+    create_topic(k, topic);
+    for (r = -1; r < rounds; r++) { /* round -1 warms up, not counted */
+        struct pub_kafka_event ev;
+        size_t done = 0;
+        for (i = 0; i < burst; i++) {
+            mkbar(&bars[i], id++, topic);
+            ptr[i] = &bars[i];
+        }
+        t0 = now_s();
+        pub_kafka_ops.produce(k, 0, ptr, burst);
+        while (done < burst) {
+            if (pub_kafka_next(k, 50, &ev) == 1 && ev.kind == PKE_DELIVERY) {
+                if (r >= 0) {
+                    lat[nl++] = (now_s() - t0) * 1e3;
+                }
+                done++;
+            }
+        }
+        while (now_s() - t0 < 0.2) {
+            pub_kafka_next(k, 10, &ev);
+        }
+    }
+    qsort(lat, nl, sizeof *lat, cmp_d);
+    *p50 = lat[nl / 2];
+    *p99 = lat[nl * 99 / 100];
+    pub_kafka_free(k, 10000);
+    free(bars);
+    free(ptr);
+    free(lat);
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 200000, i;
+    const char *env = getenv("KAFKA_BROKERS");
+    char file[] = "/tmp/bench_publish.XXXXXX", topic[128];
+    double best_s = 0, best_k = 0, p50, p99;
+    FILE *f;
+    int fd, round;
+
+    if (n == 0) {
+        n = 200000;
+    }
+    if (env != NULL && *env != '\0') {
+        snprintf(g_brokers, sizeof g_brokers, "%s", env);
+    } else {
+        FILE *p = popen("tests/kafka/broker.sh start", "r");
+        if (p == NULL || fgets(g_brokers, sizeof g_brokers, p) == NULL) {
+            fprintf(stderr, "bench_publish: no broker (run from the "
+                            "repository root after make test fetched its "
+                            "jars, or set KAFKA_BROKERS)\n");
+            return 1;
+        }
+        pclose(p);
+        g_brokers[strcspn(g_brokers, "\n")] = '\0';
+        g_started = 1;
+    }
+    /* kcat's input: the same keys and JSON values, tab-separated */
+    fd = mkstemp(file);
+    f = fdopen(fd, "w");
+    for (i = 0; i < n; i++) {
+        struct md_bar m;
+        struct pub_record r;
+        unsigned char buf[4096];
+        mkbar(&m, i + 1, "x");
+        pub_record_make(&m.bar, m.emit_ms, PUB_FMT_JSON, buf, sizeof buf, &r);
+        fprintf(f, "%s\t%.*s\n", r.key, (int)r.value_len,
+                (const char *)r.value);
+    }
+    fclose(f);
+    printf("bench_publish: %zu bars of %d series, JSON values, broker %s, "
+           "best of 3\n", n, SERIES, g_brokers);
+    for (round = 0; round < 3; round++) {
+        double s, kr;
+        snprintf(topic, sizeof topic, "bench-pub-%d-%d-shell", (int)getpid(),
+                 round);
+        s = shell_rate(topic, n);
+        snprintf(topic, sizeof topic, "bench-pub-%d-%d-kcat", (int)getpid(),
+                 round);
+        {
+            struct pub_kafka *k = publisher();
+            create_topic(k, topic);
+            pub_kafka_free(k, 1000);
+            sleep(2); /* until every broker's metadata has it (kcat fails a
+                         topic it does not know yet) */
+        }
+        kr = kcat_rate(topic, n, file);
+        best_s = s > best_s ? s : best_s;
+        best_k = kr > best_k ? kr : best_k;
+    }
+    printf("  throughput  shell %8.0f bars/s   kcat -P %8.0f msgs/s   "
+           "ratio %.2f\n", best_s, best_k, best_s / best_k);
+    snprintf(topic, sizeof topic, "bench-pub-%d-lat100", (int)getpid());
+    latency(topic, 100, 30, &p50, &p99);
+    printf("  close->ack  100 bars a minute:   p50 %6.2f ms  p99 %6.2f ms\n",
+           p50, p99);
+    snprintf(topic, sizeof topic, "bench-pub-%d-lat1000", (int)getpid());
+    latency(topic, 1000, 20, &p50, &p99);
+    printf("  close->ack  1000 bars a minute:  p50 %6.2f ms  p99 %6.2f ms\n",
+           p50, p99);
+    unlink(file);
+    if (g_started && system("tests/kafka/broker.sh stop >/dev/null") != 0) {
+        fprintf(stderr, "bench_publish: stopping the broker failed\n");
+    }
+    return 0;
+}
