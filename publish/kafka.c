@@ -629,6 +629,9 @@ static void admin_results(struct pub_kafka *k)
 int pub_kafka_next(struct pub_kafka *k, int timeout_ms,
                    struct pub_kafka_event *ev)
 {
+    if (k->oom) {
+        return MD_E_NOMEM; /* an answer was lost: the run cannot go on */
+    }
     if (k->ev_n == 0 && k->rk != NULL) {
         rd_kafka_poll(k->rk, 0);
         admin_results(k);

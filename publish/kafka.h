@@ -82,7 +82,9 @@ size_t pub_kafka_free(struct pub_kafka *k, int timeout_ms);
 extern const struct loop_kafka_ops pub_kafka_ops;
 
 /* Serve librdkafka for up to timeout_ms (0: what is ready) and take the
- * next event into *ev: 1 if there was one, 0 if none. */
+ * next event into *ev: 1 if there was one, 0 if none, MD_E_NOMEM once an
+ * event could not be kept (out of memory: an answer the core waits for is
+ * lost, so the caller must stop). */
 int pub_kafka_next(struct pub_kafka *k, int timeout_ms,
                    struct pub_kafka_event *ev);
 

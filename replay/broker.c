@@ -109,8 +109,17 @@ int rpl_kafka_drain(struct run *r, int64_t t)
             r->rc = MD_E_KAFKA;
             return MD_E_KAFKA;
         }
-        if (pub_kafka_next(r->kafka, 50, &ev) != 1) {
-            continue;
+        {
+            int got = pub_kafka_next(r->kafka, 50, &ev);
+            if (got < 0) {
+                snprintf(r->err, r->errlen, "out of memory: an answer of "
+                         "Kafka was lost");
+                r->rc = MD_E_NOMEM;
+                return MD_E_NOMEM;
+            }
+            if (got == 0) {
+                continue;
+            }
         }
         memset(&p, 0, sizeof p);
         p.t = t + ACK_DELAY_NS;

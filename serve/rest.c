@@ -790,84 +790,13 @@ static int histo(struct srest *r, const struct srest_req *q, bool v2,
 
 /* ---- prices --------------------------------------------------------------- */
 
-struct member {
-    const char *k, *v;
-    size_t kn, vn;
-};
-
-#define MERGE_MAX 96
-
-/* The merged TYPE 5 fields of (fsym, tsym) up to t (first appearance
- * order); 0 members if none. */
-static size_t merged(const struct src *s, long sub, int64_t t,
-                     struct member *m)
-{
-    size_t nm = 0, i, end = src_frame_after(s, t);
-
-    for (i = 0; i < end; i++) {
-        const struct src_frame *f = &s->frames[i];
-        struct cc_json j;
-        struct cc_str key;
-        const char *buf;
-
-        if (f->sub != (uint32_t)sub) {
-            continue;
-        }
-        buf = src_payload(s, f);
-        cc_json_init(&j, buf, f->len, NULL);
-        if (cc_json_obj_begin(&j) != MD_OK) {
-            continue;
-        }
-        while (cc_json_obj_next(&j, &key) == 1) {
-            size_t start, x;
-            if (cc_json_peek(&j) < 0) {
-                break;
-            }
-            start = j.pos;
-            if (cc_json_skip(&j) != MD_OK) {
-                break;
-            }
-            for (x = 0; x < nm; x++) {
-                if (m[x].kn == key.len &&
-                    memcmp(m[x].k, key.p, key.len) == 0) {
-                    break;
-                }
-            }
-            if (x == nm) {
-                if (nm == MERGE_MAX) {
-                    continue;
-                }
-                m[nm].k = key.p;
-                m[nm].kn = key.len;
-                nm++;
-            }
-            m[x].v = buf + start;
-            m[x].vn = j.pos - start;
-        }
-    }
-    return nm;
-}
-
-static const struct member *member_of(const struct member *m, size_t n,
-                                      const char *k)
-{
-    size_t i, kl = strlen(k);
-
-    for (i = 0; i < n; i++) {
-        if (m[i].kn == kl && memcmp(m[i].k, k, kl) == 0) {
-            return &m[i];
-        }
-    }
-    return NULL;
-}
-
 /* The price of fsym in tsym at t: the CCCAGG PRICE, or with a market the
  * last trade's P. 1 and *txt (the number as recorded) if known. */
 static int price_of(const struct src *s, const char *market, const char *fsym,
                     const char *tsym, int64_t t, char *txt, size_t cap)
 {
-    struct member m[MERGE_MAX];
-    const struct member *p;
+    struct src_member m[SRC_MERGE_MAX];
+    const struct src_member *p;
     long sub;
     size_t n;
 
@@ -895,8 +824,8 @@ static int price_of(const struct src *s, const char *market, const char *fsym,
     if (sub < 0) {
         return 0;
     }
-    n = merged(s, sub, t, m);
-    p = member_of(m, n, "PRICE");
+    n = src_merged(s, sub, t, m);
+    p = src_member_of(m, n, "PRICE");
     if (p == NULL || p->vn + 1 > cap) {
         return 0;
     }
@@ -1004,11 +933,11 @@ static int prices(struct srest *r, const struct srest_req *q, int kind,
         for (i = 0; i < nf; i++) {
             size_t got = 0;
             for (k = 0; k < nt; k++) {
-                struct member m[MERGE_MAX];
+                struct src_member m[SRC_MERGE_MAX];
                 long sub = sub_for(s, 5, "CCCAGG", fs[i], ts[k]);
                 size_t nm, x;
                 if (sub < 0 ||
-                    (nm = merged(s, sub, q->src_now_ns, m)) == 0) {
+                    (nm = src_merged(s, sub, q->src_now_ns, m)) == 0) {
                     continue;
                 }
                 if (got++ == 0) {

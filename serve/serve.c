@@ -245,6 +245,38 @@ int64_t srv_clock(const struct srv *sv)
 
 /* ---- HTTP ----------------------------------------------------------- */
 
+bool srv_api_key(struct lws *wsi, char *key, size_t cap)
+{
+    char buf[300];
+    const char *v;
+    int n;
+
+    v = lws_get_urlarg_by_name(wsi, "api_key=", buf, (int)sizeof buf);
+    if (v == NULL) {
+        v = lws_get_urlarg_by_name(wsi, "apiKey=", buf, (int)sizeof buf);
+    }
+    if (v != NULL && *v != '\0') {
+        snprintf(key, cap, "%s", v);
+        return true;
+    }
+    n = lws_hdr_copy(wsi, buf, (int)sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n > 0) {
+        const char *p = buf;
+        if (strncasecmp(p, "Apikey ", 7) == 0) {
+            p += 7;
+        }
+        while (*p == ' ') {
+            p++;
+        }
+        if (*p != '\0') {
+            snprintf(key, cap, "%s", p);
+            return true;
+        }
+    }
+    return false;
+}
+
+
 static struct srv *g_srv; /* for the signal handler */
 
 static void http_wake(lws_sorted_usec_list_t *sul)
@@ -336,31 +368,7 @@ static int http_request(struct srv *sv, struct lws *wsi, struct pss *p,
     q.method = method;
     q.path = path;
     q.query = query;
-    q.key = NULL;
-    {
-        const char *v = lws_get_urlarg_by_name(wsi, "api_key=", key,
-                                               (int)sizeof key);
-        if (v == NULL) {
-            v = lws_get_urlarg_by_name(wsi, "apiKey=", key, (int)sizeof key);
-        }
-        if (v != NULL && *v != '\0') {
-            memmove(key, v, strlen(v) + 1);
-            q.key = key;
-        } else if (lws_hdr_copy(wsi, key, (int)sizeof key,
-                                WSI_TOKEN_HTTP_AUTHORIZATION) > 0) {
-            char *k = key;
-            if (strncasecmp(k, "Apikey ", 7) == 0) {
-                k += 7;
-            }
-            while (*k == ' ') {
-                k++;
-            }
-            if (*k != '\0') {
-                memmove(key, k, strlen(k) + 1);
-                q.key = key;
-            }
-        }
-    }
+    q.key = srv_api_key(wsi, key, sizeof key) ? key : NULL;
     q.src_now_ns = rest_now(sv, &shift);
     q.shift_s = shift;
     q.wall_ns = srv_real_ns();

@@ -109,6 +109,10 @@ struct srv {
     size_t wcap;
 };
 
+/* The API key of a request or an upgrade: api_key= or apiKey= in the
+ * query, else the Authorization header ("Apikey K" or "K"). */
+bool srv_api_key(struct lws *wsi, char *key, size_t cap);
+
 /* The real clock, ns (CLOCK_MONOTONIC). */
 int64_t srv_real_ns(void);
 /* The global source clock (unwrapped: loops add loop_ns). */
@@ -119,6 +123,5 @@ int ws_established(struct srv *sv, struct lws *wsi, struct pss *p);
 int ws_receive(struct client *c, const char *in, size_t len, bool final);
 int ws_writeable(struct client *c);
 void ws_closed(struct client *c);
-void ws_fault_all(struct srv *sv, const struct serve_fault *f);
 
 #endif /* SERVE_INT_H */

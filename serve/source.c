@@ -960,3 +960,65 @@ const struct src_rest *src_rest_find(const struct src *s, const char *key,
     }
     return best ? best : first;
 }
+
+size_t src_merged(const struct src *s, long sub, int64_t t,
+                  struct src_member *m)
+{
+    size_t nm = 0, i, end = src_frame_after(s, t);
+
+    for (i = 0; i < end; i++) {
+        const struct src_frame *f = &s->frames[i];
+        struct cc_json j;
+        struct cc_str key;
+        const char *buf;
+
+        if (f->sub != (uint32_t)sub) {
+            continue;
+        }
+        buf = src_payload(s, f);
+        cc_json_init(&j, buf, f->len, NULL);
+        if (cc_json_obj_begin(&j) != MD_OK) {
+            continue;
+        }
+        while (cc_json_obj_next(&j, &key) == 1) {
+            size_t start, x;
+            if (cc_json_peek(&j) < 0) {
+                break;
+            }
+            start = j.pos;
+            if (cc_json_skip(&j) != MD_OK) {
+                break;
+            }
+            for (x = 0; x < nm; x++) {
+                if (m[x].kn == key.len &&
+                    memcmp(m[x].k, key.p, key.len) == 0) {
+                    break;
+                }
+            }
+            if (x == nm) {
+                if (nm == SRC_MERGE_MAX) {
+                    continue;
+                }
+                m[nm].k = key.p;
+                m[nm].kn = key.len;
+                nm++;
+            }
+            m[x].v = buf + start;
+            m[x].vn = j.pos - start;
+        }
+    }
+    return nm;
+}
+
+const struct src_member *src_member_of(const struct src_member *m, size_t n,
+                                       const char *k)
+{
+    size_t i, kl = strlen(k);
+
+    for (i = 0; i < n; i++) {
+        if (m[i].kn == kl && memcmp(m[i].k, k, kl) == 0) {
+            return &m[i];
+        }
+    }
+    return NULL;
+}

@@ -142,6 +142,26 @@ size_t src_render(const struct src *s, const struct src_frame *f,
 const struct src_rest *src_rest_find(const struct src *s, const char *key,
                                      int64_t t_ns);
 
+/* A member of a merged ticker state: its name and latest value, as
+ * recorded (pointers into src.text). */
+struct src_member {
+    const char *k, *v;
+    size_t kn, vn;
+};
+
+#define SRC_MERGE_MAX 96
+
+/* The merged state of ticker subscription sub up to source time t (every
+ * TYPE 2/5 field it has had, its latest value, in order of first
+ * appearance, as the client merge rule of the reference says) into
+ * m[0..SRC_MERGE_MAX): how many; 0 if none yet. */
+size_t src_merged(const struct src *s, long sub, int64_t t,
+                  struct src_member *m);
+
+/* The member named k of m[0..n), or NULL. */
+const struct src_member *src_member_of(const struct src_member *m, size_t n,
+                                       const char *k);
+
 /* Parse a synth specification ("synth:" already stripped) into o.
  * MD_OK or MD_E_USAGE with errbuf. */
 struct synth_opts;

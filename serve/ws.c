@@ -223,67 +223,19 @@ static int q_frame(struct client *c, const struct src_frame *f, int64_t k)
     return q_push(c, sv->wbuf + LWS_PRE, n, false, 0);
 }
 
-struct member {
-    const char *k, *v;
-    size_t kn, vn;
-};
-
-#define MERGE_MAX 96
-
 /* The merged state of a ticker subscription up to source time w, as one
- * full snapshot: every field ever seen, its latest value, in order of
- * first appearance. 0 if the source has nothing for it yet. */
+ * full snapshot (src_merged), its LASTUPDATE and LASTTRADEID shifted for
+ * loop k. Nothing if the source has nothing for it yet. */
 static int q_snapshot(struct client *c, long sub, int64_t w, int64_t k,
                       bool *sent)
 {
     struct srv *sv = c->sv;
     const struct src *s = &sv->src;
-    struct member m[MERGE_MAX];
-    size_t nm = 0, i, end = src_frame_after(s, w);
+    struct src_member m[SRC_MERGE_MAX];
+    size_t nm = src_merged(s, sub, w, m), i;
     struct jb b = {0};
 
     *sent = false;
-    for (i = 0; i < end; i++) {
-        const struct src_frame *f = &s->frames[i];
-        struct cc_json j;
-        struct cc_str key;
-        const char *buf;
-
-        if (f->sub != (uint32_t)sub) {
-            continue;
-        }
-        buf = src_payload(s, f);
-        cc_json_init(&j, buf, f->len, NULL);
-        if (cc_json_obj_begin(&j) != MD_OK) {
-            continue;
-        }
-        while (cc_json_obj_next(&j, &key) == 1) {
-            size_t start = j.pos, x;
-            if (cc_json_peek(&j) < 0) {
-                break;
-            }
-            start = j.pos;
-            if (cc_json_skip(&j) != MD_OK) {
-                break;
-            }
-            for (x = 0; x < nm; x++) {
-                if (m[x].kn == key.len && memcmp(m[x].k, key.p, key.len) ==
-                                              0) {
-                    break;
-                }
-            }
-            if (x == nm) {
-                if (nm == MERGE_MAX) {
-                    continue;
-                }
-                m[nm].k = key.p;
-                m[nm].kn = key.len;
-                nm++;
-            }
-            m[x].v = buf + start;
-            m[x].vn = j.pos - start;
-        }
-    }
     if (nm == 0) {
         return MD_OK;
     }
@@ -548,37 +500,6 @@ static int handle_message(struct client *c, const char *in, size_t len)
 
 /* ---- the socket's life -------------------------------------------------- */
 
-static bool key_from(struct lws *wsi, char *key, size_t cap)
-{
-    char buf[300];
-    const char *v;
-    int n;
-
-    v = lws_get_urlarg_by_name(wsi, "api_key=", buf, (int)sizeof buf);
-    if (v == NULL) {
-        v = lws_get_urlarg_by_name(wsi, "apiKey=", buf, (int)sizeof buf);
-    }
-    if (v != NULL && *v != '\0') {
-        snprintf(key, cap, "%s", v);
-        return true;
-    }
-    n = lws_hdr_copy(wsi, buf, (int)sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION);
-    if (n > 0) {
-        const char *p = buf;
-        if (strncasecmp(p, "Apikey ", 7) == 0) {
-            p += 7;
-        }
-        while (*p == ' ') {
-            p++;
-        }
-        if (*p != '\0') {
-            snprintf(key, cap, "%s", p);
-            return true;
-        }
-    }
-    return false;
-}
-
 static void wake(lws_sorted_usec_list_t *sul)
 {
     struct client *c = lws_container_of(sul, struct client, sul);
@@ -610,7 +531,7 @@ int ws_established(struct srv *sv, struct lws *wsi, struct pss *p)
     c->sv = sv;
     c->wsi = wsi;
     c->id = ++sv->next_client;
-    c->has_key = key_from(wsi, c->key, sizeof c->key);
+    c->has_key = srv_api_key(wsi, c->key, sizeof c->key);
     p->kind = 1;
     p->c = c;
     c->next = sv->clients;
@@ -780,12 +701,6 @@ static void schedule(struct client *c, int64_t due_src, int64_t due_real)
     }
     lws_sul_schedule(lws_get_context(c->wsi), 0, &c->sul, wake,
                      (lws_usec_t)(real / 1000));
-}
-
-void ws_fault_all(struct srv *sv, const struct serve_fault *f)
-{
-    (void)sv;
-    (void)f;
 }
 
 /* Whether source time t (unwrapped) falls in a window fault of kind. */

@@ -357,7 +357,7 @@ static void test_refused_at_once(void **state)
 static void test_fatal_and_reset(void **state)
 {
     struct pub_kafka *k = publisher(PUB_FMT_MSGPACK, NULL, NULL);
-    static struct md_bar b1, b2;
+    static struct md_bar b1;
     const struct md_bar *ptr[1];
     struct pub_kafka_event ev[4];
     struct pub_kafka_stats st;
@@ -379,7 +379,6 @@ static void test_fatal_and_reset(void **state)
     pub_kafka_stats(k, &st);
     assert_int_equal(st.fatal, 1);
     assert_int_equal(st.resets, 1);
-    (void)b2;
     assert_int_equal(pub_kafka_free(k, 5000), 0);
 }
 
