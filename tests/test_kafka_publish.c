@@ -4,8 +4,10 @@
  * and reported delivered by their ids, read back by kcat with their keys,
  * headers, timestamps and values, per-series order; refused and
  * back-pressured bars classified at once; an injected fatal error reported
- * once, a new producer after the reset; a bad property refused by name.
+ * once, a new producer after the reset; the wake-up descriptor; a bad
+ * property refused by name.
  * Every wait is bounded. */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -382,6 +384,50 @@ static void test_fatal_and_reset(void **state)
     assert_int_equal(pub_kafka_free(k, 5000), 0);
 }
 
+/* Readable within WAIT_MS: 1, else 0. */
+static int fd_ready(int fd, int ms)
+{
+    struct pollfd p = {fd, POLLIN, 0};
+
+    return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
+/* The wake-up descriptor a live loop's driver waits on: readable when a
+ * report is there, quiet once everything was taken, readable again for
+ * the next one; the same descriptor across a producer reset. */
+static void test_wake_fd(void **state)
+{
+    struct pub_kafka *k = publisher(PUB_FMT_MSGPACK, NULL, NULL);
+    static struct md_bar b[3];
+    const struct md_bar *ptr[1];
+    struct pub_kafka_event ev;
+    int fd = pub_kafka_fd(k), round;
+
+    (void)state;
+    assert_true(fd >= 0);
+    for (round = 0; round < 3; round++) {
+        if (round == 2) {
+            pub_kafka_ops.producer_reset(k, 0);
+            assert_int_equal(pub_kafka_fd(k), fd);
+        }
+        b[round] = mkbar(400 + (uint64_t)round, g_topic[0], "XRP",
+                         70 + round, 0);
+        ptr[0] = &b[round];
+        pub_kafka_ops.produce(k, 0, ptr, 1);
+        assert_true(fd_ready(fd, WAIT_MS));
+        /* what woke it is there without waiting */
+        while (pub_kafka_next(k, 0, &ev) == 1 && ev.kind != PKE_DELIVERY) {
+        }
+        assert_int_equal(ev.kind, PKE_DELIVERY);
+        assert_int_equal(ev.input, PUB_I_PUBLISH_SUCCESS);
+        assert_int_equal(ev.bar_id, 400 + (uint64_t)round);
+        while (pub_kafka_next(k, 0, &ev) == 1) {
+        }
+        assert_false(fd_ready(fd, 0));
+    }
+    assert_int_equal(pub_kafka_free(k, 5000), 0);
+}
+
 static void test_bad_property(void **state)
 {
     struct pub_kafka_opts o;
@@ -409,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_json_values),
         cmocka_unit_test(test_refused_at_once),
         cmocka_unit_test(test_fatal_and_reset),
+        cmocka_unit_test(test_wake_fd),
         cmocka_unit_test(test_bad_property),
     };
 
