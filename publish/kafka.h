@@ -91,8 +91,11 @@ int pub_kafka_next(struct pub_kafka *k, int timeout_ms,
 /* Messages produced and not yet reported, Admin requests not answered. */
 size_t pub_kafka_outstanding(const struct pub_kafka *k);
 
-/* A file descriptor that becomes readable when librdkafka has something
- * for pub_kafka_next (for the live loop's driver), or -1. */
+/* A file descriptor (the read end of a pipe, non-blocking) that becomes
+ * readable when librdkafka has queued something for pub_kafka_next: the
+ * live loop's driver waits on it, then calls pub_kafka_next(k, 0, ...)
+ * until it returns 0 (which empties the pipe). The same descriptor for the
+ * publisher's life, across producer resets. */
 int pub_kafka_fd(const struct pub_kafka *k);
 
 struct pub_kafka_stats {
