@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_kafka.h"
 #include "core.h"
 #include "md_err.h"
 #include "md_parse.h"
@@ -109,7 +110,8 @@ static void usage(FILE *f)
         "                  {source}): a topic is asked for by name when the\n"
         "                  first bar bound for it closes\n"
         "  --emit-empty    a flat synthetic bar for empty intervals\n"
-        "\n"
+        "\n");
+    fprintf(f,
         "Kafka (what-if; default: a virtual broker acknowledging in 1 ms):\n"
         "  --brokers LIST  publish the bars through the real producer to\n"
         "                  host:port,... or 'embedded' (librdkafka's mock\n"
@@ -123,7 +125,9 @@ static void usage(FILE *f)
         "                  broker's, the broker's); an existing topic with\n"
         "                  other partitions or replication is reported and\n"
         "                  not used\n"
-        "  -X KEY=VALUE    a librdkafka property, as kcat takes it\n"
+        "  -X KEY=VALUE    a librdkafka property, as kcat takes it;\n"
+        "  -X @FILE        KEY=VALUE lines from FILE ('#' comments), for\n"
+        "                  secrets: values are never printed\n"
         "  --grace T       close a bar at its end + T (default 2s; T a\n"
         "                  duration as above, at most 7d)\n"
         "  --lateness T    revise a bar for late trades up to its end + T\n"
@@ -370,15 +374,11 @@ int cmd_replay(int argc, char **argv)
             }
             break;
         case 'X': {
-            char *eq = strchr(v, '=');
-            if (eq == NULL || eq == v || o.n_kafka_props >= 64) {
-                fprintf(stderr, "ccstream replay: -X takes KEY=VALUE (a "
-                                "librdkafka property), at most 64\n");
-                return 2;
+            int xrc = cli_kafka_prop("replay", optarg, o.kafka_props,
+                                     &o.n_kafka_props, 64);
+            if (xrc != 0) {
+                return xrc;
             }
-            *eq = '\0';
-            o.kafka_props[o.n_kafka_props][0] = v;
-            o.kafka_props[o.n_kafka_props++][1] = eq + 1;
             break;
         }
         case OPT_GRACE:

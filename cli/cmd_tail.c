@@ -15,7 +15,9 @@
 
 #include "bar_codec.h"
 #include "bar_num.h"
+#include "kafka.h"
 #include "cli.h"
+#include "cli_kafka.h"
 #include "md_err.h"
 #include "md_parse.h"
 
@@ -44,7 +46,9 @@ static void usage(FILE *f)
         "  --timeout DUR      stop after DUR without a record (default:\n"
         "                     never; with --exit-at-end: 30s)\n"
         "  --format F         table (default) or json\n"
-        "  -X KEY=VALUE       a librdkafka consumer property\n"
+        "  -X KEY=VALUE       a librdkafka consumer property; -X @FILE:\n"
+        "                     KEY=VALUE lines from FILE (values never\n"
+        "                     printed)\n"
         "  -h, --help         this text\n"
         "\n"
         "A revision that supersedes a bar printed before is marked '^' in\n"
@@ -226,14 +230,10 @@ int cmd_tail(int argc, char **argv)
             }
             break;
         case 'X': {
-            char *eq = strchr(optarg, '=');
-            if (eq == NULL || eq == optarg || n_props >= 64) {
-                fprintf(stderr, "ccstream tail: -X takes KEY=VALUE\n");
-                return 2;
+            int rc = cli_kafka_prop("tail", optarg, props, &n_props, 64);
+            if (rc != 0) {
+                return rc;
             }
-            *eq = '\0';
-            props[n_props][0] = optarg;
-            props[n_props++][1] = eq + 1;
             break;
         }
         default:
@@ -274,8 +274,10 @@ int cmd_tail(int argc, char **argv)
         for (i = 0; i < n_props; i++) {
             if (rd_kafka_conf_set(conf, props[i][0], props[i][1], errstr,
                                   sizeof errstr) != RD_KAFKA_CONF_OK) {
-                fprintf(stderr, "ccstream tail: -X %s=%s: %s\n", props[i][0],
-                        props[i][1], errstr);
+                char msg[1024];
+                pub_kafka_conf_error(msg, sizeof msg, props[i][0],
+                                     props[i][1], errstr);
+                fprintf(stderr, "ccstream tail: %s\n", msg);
                 rd_kafka_conf_destroy(conf);
                 return 2;
             }

@@ -11,6 +11,7 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include "bar_codec.h"
 #include "core.h"
 #include "fsm_pub.h"
 #include "kafka.h"
@@ -132,12 +133,59 @@ static void delivery(struct pub_kafka *k, const rd_kafka_message_t *m,
     }
 }
 
+static void topic_results(struct pub_kafka *k, rd_kafka_event_t *rev);
+
+/* Under the gapless guarantee a bar the broker refuses for good (a
+ * timestamp out of range, a record too large) kills the producer: the
+ * fatal error comes first, the refused bar's report just after it. The
+ * report is waited for (up to GAPLESS_WAIT_MS) and that bar handed out as
+ * PUBLISH_REJECTED before the fatal error, so the core dead-letters it
+ * instead of producing it again, and again, after each reset. The other
+ * reports of the dead handle are dropped: the fatal error gives those
+ * bars back. */
+#define GAPLESS_WAIT_MS 1000
+
+static void refused_before_fatal(struct pub_kafka *k)
+{
+    int64_t waited = 0;
+    bool found = false;
+
+    while (!found && waited < GAPLESS_WAIT_MS) {
+        rd_kafka_event_t *rev = rd_kafka_queue_poll(k->q, 50);
+        const rd_kafka_message_t *m;
+        if (rev == NULL) {
+            waited += 50;
+            continue;
+        }
+        switch (rd_kafka_event_type(rev)) {
+        case RD_KAFKA_EVENT_DR:
+            while ((m = rd_kafka_event_message_next(rev)) != NULL) {
+                struct pub_kafka_event *e;
+                if (classify(m->err) != PUB_I_PUBLISH_REJECTED ||
+                    (e = ev_push(k)) == NULL) {
+                    continue;
+                }
+                delivery(k, m, e);
+                found = true;
+            }
+            break;
+        case RD_KAFKA_EVENT_CREATETOPICS_RESULT:
+            topic_results(k, rev);
+            break;
+        default:
+            break;
+        }
+        rd_kafka_event_destroy(rev);
+    }
+}
+
 /* An error event: a fatal one kills the handle and becomes the machine's
  * PRODUCER_FATAL; retriable ones librdkafka handles itself (its log says
  * what happened). */
 static void on_error(struct pub_kafka *k, rd_kafka_event_t *rev)
 {
     struct pub_kafka_event *e;
+    rd_kafka_resp_err_t err;
     char why[256];
 
     if (!rd_kafka_event_error_is_fatal(rev) || k->dead) {
@@ -145,13 +193,17 @@ static void on_error(struct pub_kafka *k, rd_kafka_event_t *rev)
     }
     k->dead = true;
     k->st.fatal++;
+    err = rd_kafka_fatal_error(k->rk, why, sizeof why);
+    if (err == RD_KAFKA_RESP_ERR__GAPLESS_GUARANTEE) {
+        refused_before_fatal(k);
+    }
     e = ev_push(k);
     if (e == NULL) {
         return;
     }
     e->kind = PKE_DELIVERY;
     e->input = PUB_I_PRODUCER_FATAL;
-    e->err = rd_kafka_fatal_error(k->rk, why, sizeof why);
+    e->err = err;
     snprintf(e->reason, sizeof e->reason, "%.100s: %.140s",
              rd_kafka_event_error_string(rev), why);
 }
@@ -170,13 +222,35 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
     fprintf(stderr, "kafka: %s: %s\n", fac, buf);
 }
 
+void pub_kafka_conf_error(char *out, size_t cap, const char *name,
+                          const char *value, const char *why)
+{
+    char clean[512];
+    size_t vl = strlen(value), o = 0;
+    const char *p = why;
+
+    /* librdkafka quotes the value it refuses: blotted out */
+    while (*p != '\0' && o + 4 < sizeof clean) {
+        if (vl > 0 && strncmp(p, value, vl) == 0) {
+            memcpy(clean + o, "***", 3);
+            o += 3;
+            p += vl;
+        } else {
+            clean[o++] = *p++;
+        }
+    }
+    clean[o] = '\0';
+    snprintf(out, cap, "Kafka property %s (value not shown): %s", name,
+             clean);
+}
+
 static int conf_set(rd_kafka_conf_t *c, const char *name, const char *value,
                     char *errbuf, size_t errlen)
 {
     char e[512];
 
     if (rd_kafka_conf_set(c, name, value, e, sizeof e) != RD_KAFKA_CONF_OK) {
-        snprintf(errbuf, errlen, "Kafka property %s=%s: %s", name, value, e);
+        pub_kafka_conf_error(errbuf, errlen, name, value, e);
         return MD_E_USAGE;
     }
     return MD_OK;
@@ -524,13 +598,29 @@ static void k_flush(void *ctx, mono_ns t, uint64_t inflight)
     }
 }
 
+/* A bar refused for good: named in the log (the live shell also records
+ * it in the capture), never produced again. */
 static void k_dead_letter(void *ctx, mono_ns t,
                           const struct md_bar *const *bars, size_t n)
 {
     struct pub_kafka *k = ctx;
+    size_t i;
 
     (void)t;
-    (void)bars;
+    for (i = 0; i < n; i++) {
+        char key[PUB_KEY_MAX];
+        size_t kl;
+        if (bar_key(&bars[i]->bar, key, sizeof key, &kl) != MD_OK) {
+            snprintf(key, sizeof key, "(no key: %.16s:%.16s-%.16s)",
+                     bars[i]->bar.market, bars[i]->bar.base,
+                     bars[i]->bar.quote);
+        }
+        fprintf(stderr, "kafka: dead letter: bar %" PRIu64 " %s start_ms=%"
+                PRId64 " revision=%" PRIu32 " topic %s: refused for good, "
+                "not produced again\n", bars[i]->id, key,
+                bars[i]->bar.start_ms, (uint32_t)bars[i]->bar.revision,
+                bars[i]->topic != NULL ? bars[i]->topic : "-");
+    }
     k->st.dead_letters += n;
 }
 

@@ -68,6 +68,12 @@ struct pub_kafka_event {
 
 struct pub_kafka;
 
+/* "Kafka property NAME (value not shown): WHY" into out, every copy of
+ * value in librdkafka's message why blotted out: a property may be a
+ * secret (sasl.password). */
+void pub_kafka_conf_error(char *out, size_t cap, const char *name,
+                          const char *value, const char *why);
+
 /* A publisher for o (copied; the strings must outlive it). The producer
  * is made at once so bad properties fail here. MD_OK; MD_E_USAGE (a
  * property librdkafka refuses, errbuf names it); MD_E_KAFKA; MD_E_NOMEM. */

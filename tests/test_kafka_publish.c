@@ -384,6 +384,98 @@ static void test_fatal_and_reset(void **state)
     assert_int_equal(pub_kafka_free(k, 5000), 0);
 }
 
+/* A day bar flushed at a stop, hours before its end: stamped with the
+ * server time it was made at, the broker takes it (its
+ * log.message.timestamp.after.max.ms is 1 h); stamped with its end, as a
+ * timer-closed bar is, the broker refuses it for good, and the shell
+ * reports that bar rejected, by id. */
+static void test_day_bar_flushed(void **state)
+{
+    struct pub_kafka *k = publisher(PUB_FMT_MSGPACK, NULL, NULL);
+    static struct md_bar flushed, ahead;
+    const struct md_bar *ptr[1];
+    struct pub_kafka_event ev[8];
+    char topic[160], *out, want[64];
+    const char *t[1];
+    struct timespec ts;
+    int64_t wall, day = 86400000;
+    size_t n;
+
+    (void)state;
+    snprintf(topic, sizeof topic, "%s-day", g_topic[0]);
+    t[0] = topic;
+    pub_kafka_ops.topic_create(k, 0, t, 1);
+    assert_int_equal(collect(k, PKE_TOPIC, 1, ev, 8), 1);
+    assert_int_equal(ev[0].input, PUB_I_TOPIC_CREATED);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    wall = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    flushed = mkbar(500, topic, "BTC", 0, 0);
+    flushed.bar.interval_s = 86400;
+    flushed.bar.start_ms = wall / day * day;
+    flushed.bar.end_ms = flushed.bar.start_ms + day;
+    flushed.bar.close_reason = BAR_CLOSE_FLUSH;
+    flushed.emit_ms = wall;
+    ptr[0] = &flushed;
+    pub_kafka_ops.produce(k, 0, ptr, 1);
+    assert_int_equal(collect(k, PKE_DELIVERY, 1, ev, 8), 1);
+    assert_int_equal(ev[0].bar_id, 500);
+    assert_int_equal(ev[0].input, PUB_I_PUBLISH_SUCCESS);
+    assert_int_equal(pub_kafka_free(k, 5000), 0);
+    out = kcat(topic, "%T %k\\n", 1, &n);
+    assert_int_equal(n, 1);
+    snprintf(want, sizeof want, "%lld Coinbase:BTC-USD:1d:trades\n",
+             (long long)wall);
+    assert_string_equal(out, want);
+    free(out);
+    /* the control: a bar stamped a day ahead (its end): refused, and
+     * under the gapless guarantee that kills the producer, after the
+     * refused bar was named */
+    k = publisher(PUB_FMT_MSGPACK, NULL, NULL);
+    ahead = flushed;
+    ahead.id = 501;
+    ahead.bar.start_ms += day;
+    ahead.bar.end_ms += day;
+    ahead.bar.close_reason = BAR_CLOSE_TIMER;
+    ptr[0] = &ahead;
+    pub_kafka_ops.produce(k, 0, ptr, 1);
+    assert_int_equal(collect(k, PKE_DELIVERY, 2, ev, 8), 2);
+    assert_int_equal(ev[0].bar_id, 501);
+    assert_int_equal(ev[0].input, PUB_I_PUBLISH_REJECTED);
+    if (strstr(ev[0].reason, "imestamp") == NULL) {
+        fail_msg("reason: %s", ev[0].reason);
+    }
+    assert_int_equal(ev[1].input, PUB_I_PRODUCER_FATAL);
+    assert_int_equal(ev[1].bar_id, 0);
+    /* the core dead-letters it: the log names the bar */
+    {
+        char path[] = "/tmp/ccs-test-deadletter.XXXXXX", got[512];
+        int fd = mkstemp(path), saved = dup(2);
+        FILE *f;
+        struct pub_kafka_stats st;
+        assert_true(fd >= 0 && saved >= 0);
+        fflush(stderr);
+        dup2(fd, 2);
+        pub_kafka_ops.dead_letter(k, 0, ptr, 1);
+        fflush(stderr);
+        dup2(saved, 2);
+        close(saved);
+        f = fdopen(fd, "r");
+        rewind(f);
+        got[fread(got, 1, sizeof got - 1, f)] = '\0';
+        fclose(f);
+        unlink(path);
+        snprintf(want, sizeof want, "start_ms=%lld revision=0",
+                 (long long)ahead.bar.start_ms);
+        if (strstr(got, "dead letter: bar 501 Coinbase:BTC-USD:1d:trades")
+                == NULL || strstr(got, want) == NULL) {
+            fail_msg("log: %s", got);
+        }
+        pub_kafka_stats(k, &st);
+        assert_int_equal(st.dead_letters, 1);
+    }
+    pub_kafka_free(k, 5000);
+}
+
 /* Readable within WAIT_MS: 1, else 0. */
 static int fd_ready(int fd, int ms)
 {
@@ -456,6 +548,7 @@ int main(void)
         cmocka_unit_test(test_refused_at_once),
         cmocka_unit_test(test_fatal_and_reset),
         cmocka_unit_test(test_wake_fd),
+        cmocka_unit_test(test_day_bar_flushed),
         cmocka_unit_test(test_bad_property),
     };
 
