@@ -7,6 +7,9 @@
 #                      wait until it serves metadata, print 127.0.0.1:PORT
 #   broker.sh stop     stop the broker whose PID is in $RUN/broker.pid
 #   broker.sh status   say whether it runs, and where (exit 0 if it runs)
+#   broker.sh crash    SIGKILL it (no clean shutdown), keeping data and ports
+#   broker.sh restart  start it again on that data, on the same ports
+#   broker.sh pause    SIGSTOP it (a hung broker); resume: SIGCONT
 #
 # BUILD (default "build") is relative to the repository root; the script cds
 # there itself. RUN is $KAFKA_RUN_DIR, default $BUILD/kafka/run: it holds
@@ -160,7 +163,7 @@ EOF
 
 # One attempt: 0 ready, 1 failed, 2 failed because a port was taken.
 start_once() {
-    local ports port cport cid pid deadline jvm md
+    local ports port cport cid jvm
     ports=$(free_ports) || die "could not pick free ports with $PY"
     read -r port cport <<<"$ports"
     rm -rf "$RUN/data" "$RUN/logs"
@@ -186,6 +189,17 @@ while True:
         show_logs; die "kafka-storage format failed"
     fi
 
+    launch "$port"
+}
+
+# Start kafka.Kafka on the configuration and data in RUN and wait until it
+# serves metadata on 127.0.0.1:PORT: 0 ready, 1 failed, 2 port taken.
+launch() {
+    local port=$1 pid deadline md
+    local jvm=(-Xms128m -Xmx512m -XX:+UseSerialGC -XX:TieredStopAtLevel=1
+               -Djava.awt.headless=true -Dkafka.logs.dir="$RUN/logs"
+               -Dlog4j2.configurationFile="$PWD/$LOG4J"
+               -cp "$LIBS/*")
     "$JAVA" "${jvm[@]}" kafka.Kafka "$RUN/server.properties" \
         </dev/null >>"$RUN/logs/console.log" 2>&1 8>&- 9>&- &
     pid=$!
@@ -273,6 +287,50 @@ stop() {
     rm -f "$PIDFILE" "$ADDRFILE"
 }
 
+# crash: SIGKILL the broker (no clean shutdown), keep its data and ports.
+crash() {
+    local pid i
+    lock 9 "$RUN.lock"
+    pid=$(running_pid) || die "no broker running in $RUN"
+    kill -CONT "$pid" 2>/dev/null || true
+    kill -KILL "$pid"
+    for ((i = 0; i < 50; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    rm -f "$PIDFILE"
+    say "killed broker pid $pid (data kept in $RUN/data)"
+}
+
+# restart: start the broker again on the data and ports it had.
+restart() {
+    local port pid
+    lock 9 "$RUN.lock"
+    if pid=$(running_pid); then
+        die "a broker is already running in $RUN (pid $pid)"
+    fi
+    [ -f "$RUN/server.properties" ] && [ -d "$RUN/data" ] ||
+        die "nothing to restart in $RUN (start first)"
+    port=$(sed -n 's/^advertised.listeners=PLAINTEXT:\/\/127.0.0.1:\([0-9]*\).*/\1/p' \
+           "$RUN/server.properties")
+    [ -n "$port" ] || die "no port in $RUN/server.properties"
+    fetch
+    if launch "$port"; then
+        trap - INT TERM
+        say "broker pid $(cat "$PIDFILE") ready again at $(cat "$ADDRFILE")"
+        cat "$ADDRFILE"
+        return 0
+    fi
+    die "restart failed"
+}
+
+# pause / resume: SIGSTOP / SIGCONT the running broker (a hung broker).
+signal_broker() {
+    local pid
+    pid=$(running_pid) || die "no broker running in $RUN"
+    kill "-$1" "$pid"
+}
+
 status() {
     local pid
     if pid=$(running_pid); then
@@ -292,5 +350,10 @@ case "${1:-}" in
     start) start ;;
     stop) stop ;;
     status) status ;;
-    *) echo "usage: $0 fetch|start|stop|status" >&2; exit 2 ;;
+    crash) crash ;;
+    restart) restart ;;
+    pause) signal_broker STOP ;;
+    resume) signal_broker CONT ;;
+    *) echo "usage: $0 fetch|start|stop|status|crash|restart|pause|resume" >&2
+       exit 2 ;;
 esac
