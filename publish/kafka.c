@@ -32,6 +32,8 @@ struct pub_kafka {
     size_t dr_left;         /* its messages not handed out yet */
     int wake[2];            /* pipe: pub_kafka_fd is wake[0] */
     bool dead;              /* fatal: reports of this handle are ignored */
+    int last_err;           /* the last error librdkafka goes on after */
+    char last_why[256];
     size_t admin_pending;   /* topics asked for, not answered */
     /* events made here (refusals, topic results, a fatal error), handed
      * out before the queue's: a ring */
@@ -188,7 +190,15 @@ static void on_error(struct pub_kafka *k, rd_kafka_event_t *rev)
     rd_kafka_resp_err_t err;
     char why[256];
 
-    if (!rd_kafka_event_error_is_fatal(rev) || k->dead) {
+    if (!rd_kafka_event_error_is_fatal(rev)) {
+        /* librdkafka goes on (reconnects, retries); kept for whoever
+         * wants to say why nothing arrives */
+        k->last_err = rd_kafka_event_error(rev);
+        snprintf(k->last_why, sizeof k->last_why, "%s",
+                 rd_kafka_event_error_string(rev));
+        return;
+    }
+    if (k->dead) {
         return;
     }
     k->dead = true;
@@ -846,6 +856,20 @@ size_t pub_kafka_outstanding(const struct pub_kafka *k)
 int pub_kafka_fd(const struct pub_kafka *k)
 {
     return k->wake[0];
+}
+
+int pub_kafka_last_error(const struct pub_kafka *k, const char **why)
+{
+    *why = k->last_why;
+    return k->last_err;
+}
+
+bool pub_kafka_error_is_setup(int err)
+{
+    return err == RD_KAFKA_RESP_ERR__SSL ||
+           err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
+           err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
+           err == RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM;
 }
 
 void pub_kafka_stats(const struct pub_kafka *k, struct pub_kafka_stats *st)

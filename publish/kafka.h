@@ -17,6 +17,7 @@
 #ifndef PUBLISH_KAFKA_H
 #define PUBLISH_KAFKA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -103,6 +104,15 @@ size_t pub_kafka_outstanding(const struct pub_kafka *k);
  * until it returns 0 (which empties the pipe). The same descriptor for the
  * publisher's life, across producer resets. */
 int pub_kafka_fd(const struct pub_kafka *k);
+
+/* The last error librdkafka reported and went on after (a broker down, a
+ * refused TLS handshake, a failed authentication: it reconnects by
+ * itself), with its words in *why; 0 ("") if none. */
+int pub_kafka_last_error(const struct pub_kafka *k, const char **why);
+
+/* Whether err is a connection setting that no retry can fix (TLS,
+ * authentication): a one-shot run stops on it instead of waiting. */
+bool pub_kafka_error_is_setup(int err);
 
 struct pub_kafka_stats {
     uint64_t produced, delivered, failed, rejected, queue_full, fatal;

@@ -100,12 +100,23 @@ int rpl_kafka_drain(struct run *r, int64_t t)
     }
     while (pub_kafka_outstanding(r->kafka) > 0) {
         struct pend p;
+        const char *why;
+        int err = pub_kafka_last_error(r->kafka, &why);
+        if (pub_kafka_error_is_setup(err)) {
+            /* retrying will not help a wrong CA or password */
+            snprintf(r->err, r->errlen, "Kafka at %s: %s (check -X "
+                     "security.protocol and the ssl.* or sasl.* "
+                     "properties)", r->o->brokers, why);
+            r->rc = MD_E_KAFKA;
+            return MD_E_KAFKA;
+        }
         if (real_ms() > end) {
             snprintf(r->err, r->errlen, "Kafka at %s answered nothing for "
                      "%d s (%zu records and requests outstanding): is the "
-                     "broker up?",
+                     "broker up?%s%s",
                      r->o->brokers, DRAIN_TIMEOUT_MS / 1000,
-                     pub_kafka_outstanding(r->kafka));
+                     pub_kafka_outstanding(r->kafka), *why ? " Last error: "
+                     : "", why);
             r->rc = MD_E_KAFKA;
             return MD_E_KAFKA;
         }

@@ -9,8 +9,10 @@
 # KAFKA_BROKERS is already set: then that cluster is used and nothing is
 # started or stopped. If another broker already owns $BUILD/kafka/run (say a
 # concurrent run), a private $BUILD/kafka/run.PID is used instead and removed
-# afterwards unless something failed. NAMEs (test_foo or a path) run only
-# those.
+# afterwards unless something failed. A broker it starts also has an SSL
+# listener: KAFKA_SSL_BROKERS and KAFKA_SSL_CA (its CA file) are exported
+# with KAFKA_BROKERS; with a cluster of your own, set them too. NAMEs
+# (test_foo or a path) run only those.
 #
 # Each binary runs under `timeout $TEST_TIMEOUT` (default 300 s); its output
 # is shown and kept in $BUILD/tests/logs/NAME.log. The cmocka summaries
@@ -178,6 +180,12 @@ if [ ${#kafka[@]} -gt 0 ]; then
         say "using the Kafka cluster in KAFKA_BROKERS=$KAFKA_BROKERS"
     elif start_broker; then
         say "started a Kafka broker at $KAFKA_BROKERS"
+        # its SSL listener and the CA it is signed by (test_kafka_tls)
+        run_dir=${KAFKA_RUN_DIR:-$BUILD/kafka/run}
+        case $run_dir in /*) ;; *) run_dir=$PWD/$run_dir ;; esac
+        KAFKA_SSL_BROKERS=$(cat "$run_dir/bootstrap-ssl")
+        KAFKA_SSL_CA=$run_dir/ca.pem
+        export KAFKA_SSL_BROKERS KAFKA_SSL_CA
     else
         say "the Kafka broker did not start; see the broker.sh messages above"
         broker_ok=0

@@ -250,6 +250,67 @@ static void test_properties_file(void **state)
     free(err);
 }
 
+/* The same replay into the broker's SSL listener (a keytool certificate,
+ * tests/kafka/broker.sh): the bars arrive over TLS, kcat reads them back
+ * over TLS; without the CA the handshake is refused and replay stops at
+ * once, saying so, instead of waiting for a broker that will never
+ * answer. */
+static void test_tls_listener(void **state)
+{
+    const char *ssl = getenv("KAFKA_SSL_BROKERS"), *ca = getenv("KAFKA_SSL_CA");
+    char cmd[4096], prefix[64], *virt, *real, *err;
+    size_t nv, nr, ne, nbars;
+
+    (void)state;
+    if (ssl == NULL || *ssl == '\0' || ca == NULL || *ca == '\0') {
+        fail_msg("KAFKA_SSL_BROKERS and KAFKA_SSL_CA are not set: run "
+                 "through tests/run-tests.sh");
+    }
+    snprintf(prefix, sizeof prefix, "ccs-tls%d-%lld", (int)getpid(),
+             (long long)time(NULL));
+    snprintf(cmd, sizeof cmd,
+             "'%s' replay '%s/s.db' --brokers '%s' --kafka-format json "
+             "--topic '%s.{market}.{interval}' -X security.protocol=ssl "
+             "-X ssl.ca.location='%s' --bars-out '%s/tls.jsonl' "
+             "2>'%s/tls.txt'",
+             g_bin, g_dir, ssl, prefix, ca, g_dir, g_dir);
+    assert_int_equal(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/virtual.jsonl", g_dir);
+    virt = slurp(cmd, &nv);
+    snprintf(cmd, sizeof cmd, "%s/tls.jsonl", g_dir);
+    real = slurp(cmd, &nr);
+    assert_int_equal(nv, nr);
+    assert_memory_equal(virt, real, nv);
+    nbars = lines(real);
+    snprintf(cmd, sizeof cmd,
+             "n=0; for t in '%s.CCCAGG.1m' '%s.Coinbase.1m'; do "
+             "c=$(timeout 30 kcat -C -b '%s' -X security.protocol=ssl "
+             "-X ssl.ca.location='%s' -t \"$t\" -o beginning -e -q "
+             "-f '%%k\\n' | wc -l) || exit 1; n=$((n + c)); done; "
+             "test \"$n\" = %zu",
+             prefix, prefix, ssl, ca, nbars);
+    assert_int_equal(sh(cmd), 0);
+    /* another CA: refused, said, and over in seconds */
+    snprintf(cmd, sizeof cmd,
+             "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=other "
+             "-days 1 -keyout '%s/other.key' -out '%s/other.pem' "
+             "2>/dev/null && "
+             "timeout 30 '%s' replay '%s/s.db' --what-if --brokers '%s' "
+             "--topic '%s-noca.{market}' -X security.protocol=ssl "
+             "-X ssl.ca.location='%s/other.pem' 2>'%s/noca.txt'",
+             g_dir, g_dir, g_bin, g_dir, ssl, prefix, g_dir, g_dir);
+    assert_int_equal(sh(cmd), 1);
+    snprintf(cmd, sizeof cmd, "%s/noca.txt", g_dir);
+    err = slurp(cmd, &ne);
+    if (strstr(err, "SSL") == NULL ||
+        strstr(err, "check -X security.protocol") == NULL) {
+        fail_msg("stderr: %s", err);
+    }
+    free(virt);
+    free(real);
+    free(err);
+}
+
 static void test_embedded_broker_and_tail(void **state)
 {
     char cmd[4096];
@@ -306,6 +367,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_through_the_broker),
         cmocka_unit_test(test_properties_file),
+        cmocka_unit_test(test_tls_listener),
         cmocka_unit_test(test_embedded_broker_and_tail),
     };
 
