@@ -15,7 +15,7 @@ build_pkgs=(build-essential pkg-config libcurl4-openssl-dev libwebsockets-dev
             librdkafka-dev libmsgpack-dev libsqlite3-dev sqlite3 libssl-dev)
 test_pkgs=(libcmocka-dev openjdk-17-jre-headless maven kcat
            python3-confluent-kafka python3-msgpack python3-venv graphviz
-           python3-websockets curl)
+           python3-websockets curl openssl)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 mode=${1:-build}
