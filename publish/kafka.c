@@ -656,9 +656,47 @@ const struct loop_kafka_ops pub_kafka_ops = {
 
 /* ---- events ------------------------------------------------------------- */
 
+/* The topic's retention.ms as the broker has it, into buf: 1, else 0
+ * (not answered within 5 s). */
+static int topic_retention(struct pub_kafka *k, const char *topic, char *buf,
+                           size_t cap)
+{
+    rd_kafka_ConfigResource_t *res =
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(k->rk);
+    rd_kafka_event_t *rev;
+    int found = 0;
+
+    rd_kafka_DescribeConfigs(k->rk, &res, 1, NULL, q);
+    rd_kafka_ConfigResource_destroy(res);
+    rev = rd_kafka_queue_poll(q, 5000);
+    if (rev != NULL && rd_kafka_event_error(rev) == 0) {
+        const rd_kafka_DescribeConfigs_result_t *r =
+            rd_kafka_event_DescribeConfigs_result(rev);
+        size_t nres = 0, nc = 0, i;
+        const rd_kafka_ConfigResource_t **rs =
+            r ? rd_kafka_DescribeConfigs_result_resources(r, &nres) : NULL;
+        const rd_kafka_ConfigEntry_t **ce =
+            nres == 1 ? rd_kafka_ConfigResource_configs(rs[0], &nc) : NULL;
+        for (i = 0; i < nc; i++) {
+            const char *v = rd_kafka_ConfigEntry_value(ce[i]);
+            if (strcmp(rd_kafka_ConfigEntry_name(ce[i]), "retention.ms") ==
+                    0 && v != NULL) {
+                snprintf(buf, cap, "%s", v);
+                found = 1;
+            }
+        }
+    }
+    if (rev != NULL) {
+        rd_kafka_event_destroy(rev);
+    }
+    rd_kafka_queue_destroy(q);
+    return found;
+}
+
 /* An existing topic fits when its partition count (and replication
- * factor, when one is configured) is what this publisher would create: 1,
- * else 0 with why. Asks the cluster's metadata (up to 5 s). */
+ * factor and retention, when configured) is what this publisher would
+ * create: 1, else 0 with why. Asks the cluster (up to 5 s each). */
 static int existing_fits(struct pub_kafka *k, const char *topic, char *why,
                          size_t cap)
 {
@@ -685,6 +723,19 @@ static int existing_fits(struct pub_kafka *k, const char *topic, char *why,
             snprintf(why, cap, "exists with replication factor %d, "
                      "configured %d", replicas, k->o.replication);
             fits = 0;
+        } else if (k->o.retention_ms != NULL) {
+            char ret[32];
+            if (!topic_retention(k, topic, ret, sizeof ret)) {
+                snprintf(why, cap, "exists, but its retention.ms could not "
+                         "be read");
+                fits = 0;
+            } else if (strcmp(ret, k->o.retention_ms) != 0) {
+                snprintf(why, cap, "exists with retention.ms=%s, configured "
+                         "%.40s: change it (kafka-configs --alter) or "
+                         "leave --topic-retention out", ret,
+                         k->o.retention_ms);
+                fits = 0;
+            }
         }
     }
     if (md != NULL) {
