@@ -32,6 +32,7 @@ struct pub_kafka {
     size_t dr_left;         /* its messages not handed out yet */
     int wake[2];            /* pipe: pub_kafka_fd is wake[0] */
     bool dead;              /* fatal: reports of this handle are ignored */
+    size_t unsettled;       /* messages this handle took, not reported */
     int last_err;           /* the last error librdkafka goes on after */
     char last_why[256];
     size_t admin_pending;   /* topics asked for, not answered */
@@ -117,6 +118,7 @@ static void delivery(struct pub_kafka *k, const rd_kafka_message_t *m,
     e->bar_id = (uint64_t)(uintptr_t)m->_private;
     e->err = m->err;
     e->input = classify(m->err);
+    k->unsettled -= k->unsettled > 0;
     e->topic[0] = '\0';
     e->reason[0] = '\0';
     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -137,25 +139,46 @@ static void delivery(struct pub_kafka *k, const rd_kafka_message_t *m,
 
 static void topic_results(struct pub_kafka *k, rd_kafka_event_t *rev);
 
-/* Under the gapless guarantee a bar the broker refuses for good (a
- * timestamp out of range, a record too large) kills the producer: the
- * fatal error comes first, the refused bar's report just after it. The
- * report is waited for (up to GAPLESS_WAIT_MS) and that bar handed out as
- * PUBLISH_REJECTED before the fatal error, so the core dead-letters it
- * instead of producing it again, and again, after each reset. The other
- * reports of the dead handle are dropped: the fatal error gives those
- * bars back. */
-#define GAPLESS_WAIT_MS 1000
+/* A dead producer's last reports. The fatal error comes before the
+ * reports of what its requests carried: the bars already written (their
+ * requests were in flight) and, under the gapless guarantee, the bar the
+ * broker refused for good, if that was the cause. Its queued messages are
+ * purged at once, the answers to its requests in flight awaited (up to
+ * DEAD_DRAIN_MS), and those bars handed out before the fatal error:
+ * written ones as delivered, so they are not produced twice, refused ones
+ * as refused, so they are dead-lettered instead of produced again after
+ * every reset. What is left (purged, failed, unanswered) the fatal error
+ * gives back to the core, to be produced by the next producer, in order;
+ * only an unanswered request can then leave a duplicate. */
+#define DEAD_DRAIN_MS 2000
 
-static void refused_before_fatal(struct pub_kafka *k)
+static void drain_dead(struct pub_kafka *k)
 {
     int64_t waited = 0;
-    bool found = false;
 
-    while (!found && waited < GAPLESS_WAIT_MS) {
-        rd_kafka_event_t *rev = rd_kafka_queue_poll(k->q, 50);
+    rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE);
+    if (k->dr != NULL) {
+        /* a batch half handed out: its rest is looked at below */
         const rd_kafka_message_t *m;
-        if (rev == NULL) {
+        while ((m = rd_kafka_event_message_next(k->dr)) != NULL) {
+            struct pub_kafka_event *e;
+            uint8_t in = classify(m->err);
+            if ((in == PUB_I_PUBLISH_SUCCESS ||
+                 in == PUB_I_PUBLISH_REJECTED) &&
+                (e = ev_push(k)) != NULL) {
+                delivery(k, m, e);
+            }
+        }
+        rd_kafka_event_destroy(k->dr);
+        k->dr = NULL;
+    }
+    while (waited < DEAD_DRAIN_MS) {
+        rd_kafka_event_t *rev;
+        const rd_kafka_message_t *m;
+        if (rd_kafka_outq_len(k->rk) == 0) {
+            break;
+        }
+        if ((rev = rd_kafka_queue_poll(k->q, 50)) == NULL) {
             waited += 50;
             continue;
         }
@@ -163,12 +186,13 @@ static void refused_before_fatal(struct pub_kafka *k)
         case RD_KAFKA_EVENT_DR:
             while ((m = rd_kafka_event_message_next(rev)) != NULL) {
                 struct pub_kafka_event *e;
-                if (classify(m->err) != PUB_I_PUBLISH_REJECTED ||
+                uint8_t in = classify(m->err);
+                if ((in != PUB_I_PUBLISH_SUCCESS &&
+                     in != PUB_I_PUBLISH_REJECTED) ||
                     (e = ev_push(k)) == NULL) {
                     continue;
                 }
                 delivery(k, m, e);
-                found = true;
             }
             break;
         case RD_KAFKA_EVENT_CREATETOPICS_RESULT:
@@ -181,31 +205,46 @@ static void refused_before_fatal(struct pub_kafka *k)
     }
 }
 
-/* An error event: a fatal one kills the handle and becomes the machine's
- * PRODUCER_FATAL; retriable ones librdkafka handles itself (its log says
- * what happened). */
-static void on_error(struct pub_kafka *k, rd_kafka_event_t *rev)
+static void drop_producer(struct pub_kafka *k);
+static int make_producer(struct pub_kafka *k, char *errbuf, size_t errlen);
+
+/* The producer died (what = librdkafka's words, or NULL for its fatal
+ * error's; held: the caller holds bars the core counts in flight that
+ * the handle never took). Once per handle, after its last reports
+ * (drain_dead): one PRODUCER_FATAL when a bar the core counts in flight
+ * is still unsettled, for the core to put those back and make a new
+ * producer (producer_reset). When every bar was settled the core has
+ * nothing to do: the dead handle is replaced here, at once, and the log
+ * says so. */
+static void fatal(struct pub_kafka *k, const char *what, bool held)
 {
     struct pub_kafka_event *e;
     rd_kafka_resp_err_t err;
-    char why[256];
+    char why[256], reason[256], errbuf[512];
 
-    if (!rd_kafka_event_error_is_fatal(rev)) {
-        /* librdkafka goes on (reconnects, retries); kept for whoever
-         * wants to say why nothing arrives */
-        k->last_err = rd_kafka_event_error(rev);
-        snprintf(k->last_why, sizeof k->last_why, "%s",
-                 rd_kafka_event_error_string(rev));
-        return;
-    }
     if (k->dead) {
         return;
     }
     k->dead = true;
     k->st.fatal++;
     err = rd_kafka_fatal_error(k->rk, why, sizeof why);
-    if (err == RD_KAFKA_RESP_ERR__GAPLESS_GUARANTEE) {
-        refused_before_fatal(k);
+    if (what == NULL || strcmp(what, why) == 0) {
+        snprintf(reason, sizeof reason, "%s", why);
+    } else {
+        snprintf(reason, sizeof reason, "%.100s: %.140s", what, why);
+    }
+    drain_dead(k);
+    if (!held && k->unsettled == 0) {
+        fprintf(stderr, "kafka: the producer failed fatally (%s) with every "
+                "bar settled: replaced by a new one\n", reason);
+        drop_producer(k);
+        k->st.resets++;
+        if (make_producer(k, errbuf, sizeof errbuf) != MD_OK) {
+            k->rk = NULL; /* the next produce refuses each bar: no
+                             producer */
+            fprintf(stderr, "kafka: %s\n", errbuf);
+        }
+        return;
     }
     e = ev_push(k);
     if (e == NULL) {
@@ -214,8 +253,23 @@ static void on_error(struct pub_kafka *k, rd_kafka_event_t *rev)
     e->kind = PKE_DELIVERY;
     e->input = PUB_I_PRODUCER_FATAL;
     e->err = err;
-    snprintf(e->reason, sizeof e->reason, "%.100s: %.140s",
-             rd_kafka_event_error_string(rev), why);
+    snprintf(e->reason, sizeof e->reason, "%s", reason);
+}
+
+/* An error event: a fatal one kills the handle and becomes the machine's
+ * PRODUCER_FATAL; retriable ones librdkafka handles itself (its log says
+ * what happened). */
+static void on_error(struct pub_kafka *k, rd_kafka_event_t *rev)
+{
+    if (!rd_kafka_event_error_is_fatal(rev)) {
+        /* librdkafka goes on (reconnects, retries); kept for whoever
+         * wants to say why nothing arrives */
+        k->last_err = rd_kafka_event_error(rev);
+        snprintf(k->last_why, sizeof k->last_why, "%s",
+                 rd_kafka_event_error_string(rev));
+        return;
+    }
+    fatal(k, rd_kafka_event_error_string(rev), false);
 }
 
 /* librdkafka's log, on stderr, warnings and worse; the warning that
@@ -321,6 +375,7 @@ static int make_producer(struct pub_kafka *k, char *errbuf, size_t errlen)
     k->q = rd_kafka_queue_get_main(k->rk);
     rd_kafka_queue_io_event_enable(k->q, k->wake[1], "1", 1);
     k->dead = false;
+    k->unsettled = 0;
     return MD_OK;
 }
 
@@ -557,6 +612,14 @@ static void k_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_TIMESTAMP(r.timestamp_ms), RD_KAFKA_V_HEADERS(h),
             RD_KAFKA_V_OPAQUE((void *)(uintptr_t)m->id), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            /* the producer died before its error event was read: one
+             * PRODUCER_FATAL (the core puts every bar in flight back,
+             * these included), not one per bar */
+            rd_kafka_headers_destroy(h);
+            fatal(k, NULL, true);
+            return;
+        }
         if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             struct pub_kafka_event *e;
             rd_kafka_headers_destroy(h); /* not taken on failure */
@@ -582,6 +645,7 @@ static void k_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
             continue;
         }
         k->st.produced++;
+        k->unsettled++;
     }
 }
 

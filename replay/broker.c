@@ -31,6 +31,75 @@ static int64_t real_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The shell's operations, with --inject acting on the real producer and
+ * broker: publish-reject@T makes the embedded broker refuse the first
+ * Produce request from T on for good (INVALID_RECORD, as a broker refuses
+ * a corrupt batch: under the gapless guarantee that is fatal to the
+ * producer too), kafka-fatal@T makes the producer fail fatally before its
+ * first produce from T on (librdkafka's own fatal path). What follows is
+ * librdkafka's and the machine's. */
+#define KAFKAP_PRODUCE 0 /* the Produce request's API key */
+
+static void b_topic_create(void *ctx, mono_ns t, const char *const *topics,
+                           size_t n)
+{
+    struct run *r = ctx;
+
+    pub_kafka_ops.topic_create(r->kafka, t, topics, n);
+}
+
+static void b_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                      size_t n)
+{
+    struct run *r = ctx;
+
+    if (r->mock != NULL && fault_take(r, RPL_INJ_PUBLISH_REJECT, t)) {
+        rd_kafka_mock_push_request_errors(r->mock, KAFKAP_PRODUCE, 1,
+                                          RD_KAFKA_RESP_ERR_INVALID_RECORD);
+    }
+    if (fault_take(r, RPL_INJ_KAFKA_FATAL, t) &&
+        pub_kafka_test_fatal(r->kafka) != MD_OK) {
+        fprintf(stderr, "replay: kafka-fatal: the producer could not be "
+                "made to fail\n");
+    }
+    pub_kafka_ops.produce(r->kafka, t, bars, n);
+}
+
+static void b_discard(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                      size_t n)
+{
+    struct run *r = ctx;
+
+    pub_kafka_ops.discard(r->kafka, t, bars, n);
+}
+
+static void b_flush(void *ctx, mono_ns t, uint64_t inflight)
+{
+    struct run *r = ctx;
+
+    pub_kafka_ops.flush(r->kafka, t, inflight);
+}
+
+static void b_dead_letter(void *ctx, mono_ns t,
+                          const struct md_bar *const *bars, size_t n)
+{
+    struct run *r = ctx;
+
+    pub_kafka_ops.dead_letter(r->kafka, t, bars, n);
+}
+
+static void b_producer_reset(void *ctx, mono_ns t)
+{
+    struct run *r = ctx;
+
+    pub_kafka_ops.producer_reset(r->kafka, t);
+}
+
+static const struct loop_kafka_ops broker_kafka_ops = {
+    b_topic_create, b_produce,     b_discard,
+    b_flush,        b_dead_letter, b_producer_reset,
+};
+
 int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen)
 {
     struct pub_kafka_opts ko;
@@ -38,7 +107,13 @@ int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen)
     unsigned i;
     int rc;
 
-    if (strcmp(brokers, "embedded") == 0) {
+    if (strcmp(brokers, "embedded") == 0 && r->o->mock_cluster != NULL) {
+        r->mock = r->o->mock_cluster;
+        r->mock_owned = false;
+        snprintf(r->sum->kafka_bootstrap, sizeof r->sum->kafka_bootstrap,
+                 "%s", rd_kafka_mock_cluster_bootstraps(r->mock));
+        brokers = r->sum->kafka_bootstrap;
+    } else if (strcmp(brokers, "embedded") == 0) {
         rd_kafka_conf_t *c = rd_kafka_conf_new();
         rd_kafka_t *rk;
         rd_kafka_mock_cluster_t *mc;
@@ -59,6 +134,7 @@ int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen)
         }
         r->mock_rk = rk;
         r->mock = mc;
+        r->mock_owned = true;
         snprintf(r->sum->kafka_bootstrap, sizeof r->sum->kafka_bootstrap,
                  "%s", rd_kafka_mock_cluster_bootstraps(mc));
         brokers = r->sum->kafka_bootstrap;
@@ -84,8 +160,8 @@ int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen)
         rpl_kafka_close(r);
         return rc;
     }
-    r->loop.kafka = &pub_kafka_ops;
-    r->loop.kafka_ctx = r->kafka;
+    r->loop.kafka = &broker_kafka_ops;
+    r->loop.kafka_ctx = r;
     return MD_OK;
 }
 
@@ -180,10 +256,10 @@ void rpl_kafka_close(struct run *r)
         r->sum->kafka_undelivered = pub_kafka_free(r->kafka, CLOSE_FLUSH_MS);
         r->kafka = NULL;
     }
-    if (r->mock != NULL) {
+    if (r->mock != NULL && r->mock_owned) {
         rd_kafka_mock_cluster_destroy(r->mock);
-        r->mock = NULL;
     }
+    r->mock = NULL;
     if (r->mock_rk != NULL) {
         rd_kafka_destroy(r->mock_rk);
         r->mock_rk = NULL;

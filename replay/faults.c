@@ -84,6 +84,11 @@ int fault_refused(struct run *r, int64_t t)
     return 0;
 }
 
+bool fault_take(struct run *r, int kind, int64_t at)
+{
+    return take_inject(r, kind, at);
+}
+
 bool fault_queue_full(struct run *r, int64_t t)
 {
     return take_inject(r, RPL_INJ_QUEUE_FULL, t);
@@ -99,6 +104,9 @@ void fault_reply(struct run *r, struct pend *p)
         break;
     case PEND_ADMIN:
     case PEND_DELIVERY:
+        if (r->kafka != NULL) {
+            break; /* a real broker's answers: injected there (broker.c) */
+        }
         /* a refusal at once is the produce call's own answer: never late */
         if (p->input != PUB_I_QUEUE_FULL &&
             in_force(r, RPL_INJ_KAFKA_SLOW, p->sent)) {

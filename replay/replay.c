@@ -926,6 +926,36 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     loop_init(&r->loop, r->core, &drv, 0);
     r->loop.sink = &world_sink;
     r->loop.sink_ctx = r;
+    if (o->brokers != NULL) {
+        /* with a real producer the Kafka faults act for real (broker.c):
+         * those that can; the rest are the virtual broker's */
+        unsigned k;
+        for (k = 0; k < o->n_inject; k++) {
+            int kind = o->inject[k].kind;
+            const char *why = NULL;
+            if (kind == RPL_INJ_PUBLISH_FAIL || kind == RPL_INJ_TOPIC_FAIL ||
+                kind == RPL_INJ_KAFKA_SLOW || kind == RPL_INJ_QUEUE_FULL) {
+                why = "acts on the virtual broker only (leave --brokers "
+                      "out); with --brokers: publish-reject (embedded) and "
+                      "kafka-fatal";
+            } else if (kind == RPL_INJ_PUBLISH_REJECT &&
+                       strcmp(o->brokers, "embedded") != 0) {
+                why = "needs the embedded broker (--brokers embedded), "
+                      "which can be made to refuse a request";
+            }
+            if (why != NULL) {
+                snprintf(errbuf, errlen, "--inject %s: %s",
+                         kind == RPL_INJ_PUBLISH_FAIL   ? "publish-fail"
+                         : kind == RPL_INJ_TOPIC_FAIL   ? "topic-fail"
+                         : kind == RPL_INJ_KAFKA_SLOW   ? "kafka-slow"
+                         : kind == RPL_INJ_QUEUE_FULL   ? "queue-full"
+                                                        : "publish-reject",
+                         why);
+                rc = MD_E_USAGE;
+                goto out;
+            }
+        }
+    }
     if (r->strict && o->brokers != NULL) {
         snprintf(errbuf, errlen, "--brokers publishes a what-if run (a "
                  "strict replay compares with the recording and plays no "

@@ -115,6 +115,11 @@ struct rpl_opts {
      * ("host:port,..." or "embedded": librdkafka's mock cluster in this
      * process) instead of the virtual Kafka; NULL: virtual */
     const char *brokers;
+    /* with brokers "embedded": a librdkafka mock cluster
+     * (rd_kafka_mock_cluster_t *) the embedding program owns, to publish
+     * to instead of a new one; it outlives the run, so what was published
+     * can be read back (the tests) */
+    void *mock_cluster;
     int kafka_format;     /* enum pub_format */
     bool kafka_no_create; /* the topics exist or the broker makes them */
     int topic_partitions; /* of the topics created (0: 6) */

@@ -97,6 +97,7 @@ struct run {
     void *mock_rk;           /* --brokers embedded: the handle that owns
                                 the mock cluster (rd_kafka_t *) */
     void *mock;              /* and the cluster (rd_kafka_mock_cluster_t *) */
+    bool mock_owned;         /* made here (else rpl_opts.mock_cluster) */
     struct store_writer *rec;
     int rc;
     char *err;
@@ -180,6 +181,9 @@ bool fault_half_open(const struct run *r, int64_t t);
 int fault_refused(struct run *r, int64_t t);
 /* Whether the producer refuses a produce at t at once (queue-full),
  * using the injection up. */
+/* Use up the first unused injection of kind due at or before at: true if
+ * there was one (replay --brokers acts on it for real: broker.c). */
+bool fault_take(struct run *r, int kind, int64_t at);
 bool fault_queue_full(struct run *r, int64_t t);
 
 #endif /* REPLAY_INT_H */

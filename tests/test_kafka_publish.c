@@ -377,31 +377,55 @@ static void test_refused_at_once(void **state)
     pub_kafka_free(k, 5000);
 }
 
+/* A fatal error with no bar unsettled: the shell replaces the dead
+ * producer itself (the core has nothing to put back) and the next bar is
+ * delivered; a fatal error with a bar the producer never took: one
+ * PRODUCER_FATAL, and after the core's reset the bar is delivered. */
 static void test_fatal_and_reset(void **state)
 {
     struct pub_kafka *k = publisher(PUB_FMT_MSGPACK, NULL, NULL);
-    static struct md_bar b1;
+    static struct md_bar b1, b2;
     const struct md_bar *ptr[1];
     struct pub_kafka_event ev[4];
     struct pub_kafka_stats st;
+    int64_t end;
 
     (void)state;
     assert_int_equal(pub_kafka_test_fatal(k), MD_OK);
-    assert_int_equal(collect(k, PKE_DELIVERY, 1, ev, 4), 1);
-    assert_int_equal(ev[0].input, PUB_I_PRODUCER_FATAL);
-    assert_int_equal(ev[0].bar_id, 0);
-    assert_true(ev[0].reason[0] != '\0');
-    /* the core resets the producer before its next produce */
-    pub_kafka_ops.producer_reset(k, 0);
+    end = now_ms() + 500;
+    while (now_ms() < end) {
+        if (pub_kafka_next(k, 50, &ev[0]) == 1) {
+            fail_msg("an event (input %d) for a fatal error that touched no "
+                     "bar", ev[0].input);
+        }
+    }
+    pub_kafka_stats(k, &st);
+    assert_int_equal(st.fatal, 1);
+    assert_int_equal(st.resets, 1);
     b1 = mkbar(300, g_topic[0], "LTC", 60, 0);
     ptr[0] = &b1;
     pub_kafka_ops.produce(k, 0, ptr, 1);
     assert_int_equal(collect(k, PKE_DELIVERY, 1, ev, 4), 1);
     assert_int_equal(ev[0].input, PUB_I_PUBLISH_SUCCESS);
     assert_int_equal(ev[0].bar_id, 300);
+    /* dead before it took the bar */
+    assert_int_equal(pub_kafka_test_fatal(k), MD_OK);
+    b2 = mkbar(301, g_topic[0], "LTC", 61, 0);
+    ptr[0] = &b2;
+    pub_kafka_ops.produce(k, 0, ptr, 1);
+    assert_int_equal(collect(k, PKE_DELIVERY, 1, ev, 4), 1);
+    assert_int_equal(ev[0].input, PUB_I_PRODUCER_FATAL);
+    assert_int_equal(ev[0].bar_id, 0);
+    assert_true(ev[0].reason[0] != '\0');
+    /* the core resets the producer before its next produce */
+    pub_kafka_ops.producer_reset(k, 0);
+    pub_kafka_ops.produce(k, 0, ptr, 1);
+    assert_int_equal(collect(k, PKE_DELIVERY, 1, ev, 4), 1);
+    assert_int_equal(ev[0].input, PUB_I_PUBLISH_SUCCESS);
+    assert_int_equal(ev[0].bar_id, 301);
     pub_kafka_stats(k, &st);
-    assert_int_equal(st.fatal, 1);
-    assert_int_equal(st.resets, 1);
+    assert_int_equal(st.fatal, 2);
+    assert_int_equal(st.resets, 2);
     assert_int_equal(pub_kafka_free(k, 5000), 0);
 }
 
@@ -448,9 +472,10 @@ static void test_day_bar_flushed(void **state)
              (long long)wall);
     assert_string_equal(out, want);
     free(out);
-    /* the control: a bar stamped a day ahead (its end): refused, and
-     * under the gapless guarantee that kills the producer, after the
-     * refused bar was named */
+    /* the control: a bar stamped a day ahead (its end): refused; under
+     * the gapless guarantee that kills the producer, which the shell
+     * replaces at once (the refused bar was the only one: nothing for the
+     * core to put back) */
     k = publisher(PUB_FMT_MSGPACK, NULL, NULL);
     ahead = flushed;
     ahead.id = 501;
@@ -459,14 +484,18 @@ static void test_day_bar_flushed(void **state)
     ahead.bar.close_reason = BAR_CLOSE_TIMER;
     ptr[0] = &ahead;
     pub_kafka_ops.produce(k, 0, ptr, 1);
-    assert_int_equal(collect(k, PKE_DELIVERY, 2, ev, 8), 2);
+    assert_int_equal(collect(k, PKE_DELIVERY, 1, ev, 8), 1);
     assert_int_equal(ev[0].bar_id, 501);
     assert_int_equal(ev[0].input, PUB_I_PUBLISH_REJECTED);
     if (strstr(ev[0].reason, "imestamp") == NULL) {
         fail_msg("reason: %s", ev[0].reason);
     }
-    assert_int_equal(ev[1].input, PUB_I_PRODUCER_FATAL);
-    assert_int_equal(ev[1].bar_id, 0);
+    {
+        struct pub_kafka_stats st0;
+        pub_kafka_stats(k, &st0);
+        assert_int_equal(st0.fatal, 1);
+        assert_int_equal(st0.resets, 1);
+    }
     /* the core dead-letters it: the log names the bar */
     {
         char path[] = "/tmp/ccs-test-deadletter.XXXXXX", got[512];

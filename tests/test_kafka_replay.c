@@ -12,6 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+
+#include "md_err.h"
+#include "replay.h"
+
 #include "cmocka_inc.h"
 
 #ifdef free
@@ -311,6 +317,134 @@ static void test_tls_listener(void **state)
     free(err);
 }
 
+/* Failures injected for real into an embedded broker this test owns (so
+ * it can be read after the run): at 90 s the broker refuses a Produce
+ * request for good (under the gapless guarantee librdkafka makes that
+ * fatal, after naming the refused bar), at 150 s the producer fails
+ * fatally. The trace shows the machine's error paths (the bar
+ * dead-lettered, HANDLE_ERROR_FATAL and the reset); kcat then reads every
+ * bar of --bars-out but the dead-lettered one exactly once (the bars a
+ * dead producer wrote are reported delivered, not produced again), each
+ * series in order of (start, revision). */
+static void test_injected_failures(void **state)
+{
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_t *rk;
+    rd_kafka_mock_cluster_t *mc;
+    struct rpl_opts o;
+    struct rpl_summary sum;
+    char err[1024], path[512], capture[512], cmd[2048], *bars, *trace;
+    char *got, *line;
+    char *save = NULL;
+    FILE *fb, *ft;
+    size_t nb, nt, ng, nrec = 0;
+    char lastkey[64][96];
+    long long laststart[64], lastrev[64];
+    size_t nkeys = 0, i;
+
+    (void)state;
+    rd_kafka_conf_set(c, "log_level", "3", NULL, 0);
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+    assert_non_null(rk);
+    mc = rd_kafka_mock_cluster_new(rk, 1);
+    assert_non_null(mc);
+    snprintf(capture, sizeof capture, "%s/s.db", g_dir);
+    rpl_opts_default(&o);
+    o.capture = capture;
+    o.mode = RPL_WHATIF;
+    o.brokers = "embedded";
+    o.mock_cluster = mc;
+    o.kafka_format = 1; /* JSON */
+    assert_int_equal(rpl_add_inject(&o, "publish-reject@90s"), MD_OK);
+    assert_int_equal(rpl_add_inject(&o, "kafka-fatal@150s"), MD_OK);
+    snprintf(path, sizeof path, "%s/inj.jsonl", g_dir);
+    fb = fopen(path, "w");
+    snprintf(path, sizeof path, "%s/inj.trace", g_dir);
+    ft = fopen(path, "w");
+    assert_non_null(fb);
+    assert_non_null(ft);
+    o.bars = fb;
+    o.trace = ft;
+    if (rpl_run(&o, &sum, err, sizeof err) != MD_OK) {
+        fail_msg("replay: %s", err);
+    }
+    fclose(fb);
+    fclose(ft);
+    assert_int_equal(sum.dead_lettered, 1);
+    /* kafka-fatal kills the producer before it takes the next bars: the
+     * machine puts them back and resets (the refusal's fatal error may
+     * have found every bar settled: then the shell replaced the producer
+     * by itself, and the machine saw nothing) */
+    assert_true(sum.producer_fatal >= 1);
+    snprintf(path, sizeof path, "%s/inj.trace", g_dir);
+    trace = slurp(path, &nt);
+    assert_non_null(strstr(trace, "--PUBLISH_REJECTED[else]/DEAD_LETTER-->"));
+    assert_non_null(strstr(trace, "--PRODUCER_FATAL/HANDLE_ERROR_FATAL-->"));
+    snprintf(path, sizeof path, "%s/inj.jsonl", g_dir);
+    bars = slurp(path, &nb);
+    /* the bars equal the virtual run's: the failures changed no bar */
+    {
+        char *virt;
+        size_t nv;
+        snprintf(path, sizeof path, "%s/virtual.jsonl", g_dir);
+        virt = slurp(path, &nv);
+        assert_int_equal(nv, nb);
+        assert_memory_equal(virt, bars, nb);
+        free(virt);
+    }
+    snprintf(cmd, sizeof cmd,
+             "for t in ohlcv.CCCAGG.1m ohlcv.Coinbase.1m; do timeout 30 kcat "
+             "-C -b '%s' -t $t -o beginning -e -q -f '%%k\t%%s\n' || "
+             "exit 1; done >'%s/inj.kcat'",
+             rd_kafka_mock_cluster_bootstraps(mc), g_dir);
+    assert_int_equal(sh(cmd), 0);
+    snprintf(path, sizeof path, "%s/inj.kcat", g_dir);
+    got = slurp(path, &ng);
+    for (line = strtok_r(got, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char *tab = strchr(line, '\t'), value[4096];
+        const char *st, *rv;
+        long long start, rev;
+        assert_non_null(tab);
+        *tab = '\0';
+        snprintf(value, sizeof value, "%s\n", tab + 1);
+        /* one of the bars, and no bar twice: it is then taken out */
+        {
+            char *at = strstr(bars, value);
+            if (at == NULL) {
+                fail_msg("record not among the bars, or twice: %s", value);
+            }
+            memset(at, '#', strlen(value) - 1);
+        }
+        st = strstr(tab + 1, "\"start_ms\":");
+        rv = strstr(tab + 1, "\"revision\":");
+        assert_non_null(st);
+        assert_non_null(rv);
+        start = strtoll(st + 11, NULL, 10);
+        rev = strtoll(rv + 11, NULL, 10);
+        for (i = 0; i < nkeys && strcmp(lastkey[i], line) != 0; i++) {
+        }
+        if (i == nkeys) {
+            assert_true(nkeys < 64);
+            snprintf(lastkey[nkeys++], sizeof lastkey[0], "%s", line);
+        } else if (start < laststart[i] ||
+                   (start == laststart[i] && rev <= lastrev[i])) {
+            fail_msg("%s: %lld r%lld after %lld r%lld", line, start, rev,
+                     laststart[i], lastrev[i]);
+        }
+        laststart[i] = start;
+        lastrev[i] = rev;
+        nrec++;
+    }
+    /* all but the dead letter */
+    assert_int_equal(nrec + 1, lines(bars));
+    free(bars);
+    free(trace);
+    free(got);
+    rd_kafka_mock_cluster_destroy(mc);
+    rd_kafka_destroy(rk);
+}
+
 static void test_embedded_broker_and_tail(void **state)
 {
     char cmd[4096];
@@ -368,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_replay_through_the_broker),
         cmocka_unit_test(test_properties_file),
         cmocka_unit_test(test_tls_listener),
+        cmocka_unit_test(test_injected_failures),
         cmocka_unit_test(test_embedded_broker_and_tail),
     };
 
