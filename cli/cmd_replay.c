@@ -2,6 +2,7 @@
  * virtual clock (replay/replay.h) and write bars, the trace, a recording,
  * the transition coverage and a summary. */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,19 @@
 #include "outfile.h"
 #include "replay.h"
 #include "store.h"
+
+static void on_interrupt(int sig)
+{
+    static const char msg[] = "\nccstream replay: interrupted: no more "
+                              "input, flushing to the broker (again to "
+                              "abandon)\n";
+
+    (void)sig;
+    if (write(2, msg, sizeof msg - 1) < 0) {
+        /* nothing to do in a signal handler */
+    }
+    rpl_interrupt();
+}
 
 static void usage(FILE *f)
 {
@@ -499,6 +513,11 @@ int cmd_replay(int argc, char **argv)
         o.trace_name = strcmp(trace, "-") == 0 ? "standard output" : trace;
     }
     o.progress = isatty(2) && !quiet;
+    if (o.brokers != NULL) {
+        /* bars may be on their way to a broker: the first Ctrl-C stops
+         * the input and flushes, the second abandons */
+        outfile_on_first_signal(on_interrupt);
+    }
     rc = rpl_run(&o, &sum, err, sizeof err);
     /* the outputs are kept whole or not at all */
     if (rc == MD_OK || (rc == MD_E_STATE && sum.divergences > 0)) {
@@ -555,6 +574,15 @@ int cmd_replay(int argc, char **argv)
     }
     if (rc == MD_E_STATE && sum.divergences > 0) {
         status = 1;
+    } else if (rc == MD_OK && sum.interrupted) {
+        /* stopped early: a failure only if a bar would be lost */
+        uint64_t lost = sum.kafka_undelivered + sum.bars_given_up +
+                        sum.bars_topic_lost + sum.bars_lost;
+        if (lost > 0) {
+            fprintf(stderr, "ccstream replay: interrupted with %" PRIu64
+                    " bars not delivered\n", lost);
+            status = 1;
+        }
     } else if (rc != MD_OK) {
         fprintf(stderr, "ccstream replay: %s\n", err[0] ? err : md_strerror(rc));
         status = rc == MD_E_USAGE ? 2 : 1;

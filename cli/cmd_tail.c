@@ -3,6 +3,7 @@
  * byte) and print them as a table or as JSON lines, for people and for
  * tests. A revision that supersedes one already printed is marked. */
 #include <getopt.h>
+#include <regex.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -153,6 +154,65 @@ static void print_table(const struct bar *b, const char *topic, int sup)
            bar_close_name(b->close_reason), topic);
 }
 
+/* --exit-at-end: assign every partition of the topics matching pattern
+ * (a regular expression when it starts with '^', as in a subscription,
+ * else one name), from the beginning or the end. 0, or the exit status
+ * after an error on stderr. */
+static int assign_now(rd_kafka_t *rk, const char *pattern, bool begin,
+                      const char *brokers)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_partition_list_t *asg;
+    bool is_re = pattern[0] == '^';
+    regex_t re;
+    int t, p, rc = 0;
+
+    if (is_re && regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+        fprintf(stderr, "ccstream tail: --topic %s: not a regular "
+                "expression\n", pattern);
+        return 2;
+    }
+    if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "ccstream tail: no metadata from %s in 10 s\n",
+                brokers);
+        if (is_re) {
+            regfree(&re);
+        }
+        return 1;
+    }
+    asg = rd_kafka_topic_partition_list_new(8);
+    for (t = 0; t < md->topic_cnt; t++) {
+        const struct rd_kafka_metadata_topic *mt = &md->topics[t];
+        if (mt->err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            strncmp(mt->topic, "__", 2) == 0 ||
+            (is_re ? regexec(&re, mt->topic, 0, NULL, 0) != 0
+                   : strcmp(mt->topic, pattern) != 0)) {
+            continue;
+        }
+        for (p = 0; p < mt->partition_cnt; p++) {
+            rd_kafka_topic_partition_list_add(asg, mt->topic,
+                                              mt->partitions[p].id)
+                ->offset = begin ? RD_KAFKA_OFFSET_BEGINNING
+                                 : RD_KAFKA_OFFSET_END;
+        }
+    }
+    if (asg->cnt == 0) {
+        fprintf(stderr, "ccstream tail: no topic matches %s at %s\n",
+                pattern, brokers);
+        rc = 1;
+    } else if (rd_kafka_assign(rk, asg) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "ccstream tail: cannot read %s\n", pattern);
+        rc = 1;
+    }
+    rd_kafka_topic_partition_list_destroy(asg);
+    rd_kafka_metadata_destroy(md);
+    if (is_re) {
+        regfree(&re);
+    }
+    return rc;
+}
+
 int cmd_tail(int argc, char **argv)
 {
     enum { O_BROKERS = 256, O_TOPIC, O_BEGIN, O_END, O_COUNT, O_TIMEOUT,
@@ -289,15 +349,27 @@ int cmd_tail(int argc, char **argv)
         return 1;
     }
     rd_kafka_poll_set_consumer(rk);
-    subs = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
-    if (rd_kafka_subscribe(rk, subs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        fprintf(stderr, "ccstream tail: cannot subscribe to %s\n", topic);
+    if (at_end) {
+        /* what is there now: every partition of every matching topic,
+         * assigned at once (a group subscription may assign the topics
+         * one rebalance at a time, and the end of the first would look
+         * like the end of all) */
+        int rc = assign_now(rk, topic, begin, brokers);
+        if (rc != 0) {
+            rd_kafka_destroy(rk);
+            return rc;
+        }
+    } else {
+        subs = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(subs, topic, RD_KAFKA_PARTITION_UA);
+        if (rd_kafka_subscribe(rk, subs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            fprintf(stderr, "ccstream tail: cannot subscribe to %s\n", topic);
+            rd_kafka_topic_partition_list_destroy(subs);
+            rd_kafka_destroy(rk);
+            return 1;
+        }
         rd_kafka_topic_partition_list_destroy(subs);
-        rd_kafka_destroy(rk);
-        return 1;
     }
-    rd_kafka_topic_partition_list_destroy(subs);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     if (!json) {
@@ -341,10 +413,12 @@ int cmd_tail(int argc, char **argv)
                     rd_kafka_position(rk, one);
                     pos = one->elems[0].offset;
                     rd_kafka_topic_partition_list_destroy(one);
+                    /* watermarks not known yet (no fetch answered for
+                     * that partition): not at its end */
                     if (rd_kafka_get_watermark_offsets(rk, tp->topic,
                                                        tp->partition, &lo,
                                                        &hi) != 0 ||
-                        (hi > lo && pos < hi)) {
+                        lo < 0 || hi < 0 || (hi > lo && pos < hi)) {
                         done = 0;
                     }
                 }

@@ -290,12 +290,19 @@ int outfile_db_commit(const char *tmp, const char *path, bool replace,
 /* ---- cleanup on a signal --------------------------------------------- */
 
 static const char *volatile g_tmp[4];
+static void (*volatile g_first)(int);
+static volatile sig_atomic_t g_seen;
 
 static void on_signal(int sig)
 {
     char side[PATH_MAX + 16];
     size_t k, i, n;
 
+    if (g_first != NULL && !g_seen && sig != SIGHUP) {
+        g_seen = 1; /* the first INT or TERM: a clean stop */
+        g_first(sig);
+        return;
+    }
     for (k = 0; k < sizeof g_tmp / sizeof g_tmp[0]; k++) {
         const char *t = g_tmp[k];
         if (t == NULL) {
@@ -316,9 +323,31 @@ static void on_signal(int sig)
     raise(sig);
 }
 
-void outfile_on_signal(const char *tmp)
+static void install(void)
 {
     static bool installed;
+    struct sigaction sa;
+
+    if (installed) {
+        return;
+    }
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    installed = true;
+}
+
+void outfile_on_first_signal(void (*fn)(int))
+{
+    g_first = fn;
+    install();
+}
+
+void outfile_on_signal(const char *tmp)
+{
     size_t k;
 
     for (k = 0; k < sizeof g_tmp / sizeof g_tmp[0]; k++) {
@@ -332,16 +361,7 @@ void outfile_on_signal(const char *tmp)
             break;
         }
     }
-    if (!installed) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof sa);
-        sa.sa_handler = on_signal;
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGINT, &sa, NULL);
-        sigaction(SIGTERM, &sa, NULL);
-        sigaction(SIGHUP, &sa, NULL);
-        installed = true;
-    }
+    install();
 }
 
 void outfile_forget(const char *tmp)

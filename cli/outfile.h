@@ -69,6 +69,11 @@ int outfile_db_remove(const char *path);
  * end the process as the signal would. At most 4 names, kept by the
  * caller until outfile_forget. */
 void outfile_on_signal(const char *tmp);
+
+/* The first SIGINT or SIGTERM calls fn (from the signal handler: it must
+ * be async-signal-safe) instead of cleaning up and dying; the next one
+ * cleans up and dies as usual. */
+void outfile_on_first_signal(void (*fn)(int));
 void outfile_forget(const char *tmp);
 
 /* A message about a temporary file made to name the final one: every

@@ -5,6 +5,7 @@
  * executor (loop/). All decisions are the core's. */
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,9 @@
 #include "md_parse.h"
 #include "prefetch.h"
 #include "replay_int.h"
+
+/* rpl_interrupt: set from a signal handler, read between events */
+static volatile sig_atomic_t g_interrupt;
 #include "rest_policy.h"
 #include "version.h"
 
@@ -506,7 +510,8 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
     int rc;
     char opmeta[64];
 
-    while ((rc = pf_next(rd, &ev)) == MD_OK && r->rc == MD_OK) {
+    while (!g_interrupt && (rc = pf_next(rd, &ev)) == MD_OK &&
+           r->rc == MD_OK) {
         int64_t t = ev.mono_ns;
         unsigned k;
 
@@ -720,6 +725,10 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
             }
         }
     }
+    if (g_interrupt && rc == MD_OK && r->rc == MD_OK) {
+        r->sum->interrupted = true; /* stops here as at the end */
+        rc = MD_E_NOTFOUND;
+    }
     if (rc != MD_E_NOTFOUND) {
         return rc != MD_OK ? rc : r->rc;
     }
@@ -751,6 +760,11 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
 }
 
 /* ---- public -------------------------------------------------------------- */
+
+void rpl_interrupt(void)
+{
+    g_interrupt = 1;
+}
 
 void rpl_opts_default(struct rpl_opts *o)
 {
@@ -1124,6 +1138,11 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
 {
     char transitions[32];
 
+    if (s->interrupted) {
+        fprintf(f, "interrupted: no input after %.1f s of virtual time; "
+                "stopped as at the end (open bars closed, the publisher "
+                "flushed)\n", (double)s->span_ns / 1e9);
+    }
     if (s->kafka_produced > 0 || s->kafka_bootstrap[0] != '\0') {
         fprintf(f, "broker: %" PRIu64 " records produced, %" PRIu64
                 " acknowledged, %" PRIu64 " undelivered%s%s\n",

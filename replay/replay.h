@@ -159,6 +159,7 @@ struct rpl_summary {
      * when the run ended (after a bounded flush) */
     uint64_t kafka_produced, kafka_acked, kafka_undelivered;
     char kafka_bootstrap[256]; /* the embedded broker's address */
+    bool interrupted;     /* stopped by rpl_interrupt before the end */
     uint64_t stalled;     /* frames withheld by stall@T */
     /* the core's loss and refusal counters (core_stats), printed when
      * not zero */
@@ -186,6 +187,12 @@ struct rpl_summary {
 };
 
 void rpl_opts_default(struct rpl_opts *o);
+
+/* Ask the running replay to stop as at the end of its capture: no more
+ * input, then the operator's STOP (open bars closed per policy, the
+ * publisher flushed within its deadline, every report awaited). Safe in a
+ * signal handler. The summary says it was interrupted. */
+void rpl_interrupt(void);
 
 /* Parse "publish-fail@90s" (units ns, us, ms, s, m, h; plain = s) into
  * o->inject. MD_OK or MD_E_INVAL. */
