@@ -9,6 +9,11 @@
 
 #include "cli_kafka.h"
 
+/* The lines read from files, kept for the process's life (the properties
+ * point into them) and reachable from here. */
+static char *g_kept[128];
+static unsigned g_n_kept;
+
 static int add(const char *cmd, const char *where, char *line,
                const char *props[][2], unsigned *n, unsigned cap)
 {
@@ -74,14 +79,19 @@ int cli_kafka_prop(const char *cmd, char *arg, const char *props[][2],
             continue;
         }
         /* kept for the run: the properties point into it */
+        if (g_n_kept == sizeof g_kept / sizeof g_kept[0]) {
+            fprintf(stderr, "ccstream %s: %s: too many Kafka properties\n",
+                    cmd, where);
+            rc = 2;
+            break;
+        }
         if ((copy = strdup(s)) == NULL) {
             fprintf(stderr, "ccstream %s: out of memory\n", cmd);
             rc = 1;
             break;
         }
-        if ((rc = add(cmd, where, copy, props, n, cap)) != 0) {
-            free(copy);
-        }
+        g_kept[g_n_kept++] = copy;
+        rc = add(cmd, where, copy, props, n, cap);
     }
     if (rc == 0 && ferror(f)) {
         fprintf(stderr, "ccstream %s: -X %s: read error\n", cmd, arg);

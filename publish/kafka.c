@@ -21,8 +21,17 @@
 #define VALUE_CAP 8192
 #define ADMIN_TIMEOUT_MS 30000
 
+/* A CreateTopics request's topic names ("a\0b\0\0"), its opaque, for a
+ * failure of the whole request; listed so that one never answered (the
+ * producer destroyed first) is freed too. */
+struct admin_req {
+    struct admin_req *next, *prev;
+    char names[];
+};
+
 struct pub_kafka {
     struct pub_kafka_opts o;
+    struct admin_req *reqs; /* CreateTopics requests not answered */
     rd_kafka_t *rk;
     /* the main queue: delivery reports (as batches: RD_KAFKA_EVENT_DR),
      * errors and Admin results, read by pub_kafka_next; it writes to
@@ -44,6 +53,20 @@ struct pub_kafka {
     unsigned char value[VALUE_CAP];
     struct pub_kafka_stats st;
 };
+
+/* A CreateTopics request answered (or never to be): off the list, freed. */
+static void req_forget(struct pub_kafka *k, struct admin_req *req)
+{
+    if (req->prev != NULL) {
+        req->prev->next = req->next;
+    } else {
+        k->reqs = req->next;
+    }
+    if (req->next != NULL) {
+        req->next->prev = req->prev;
+    }
+    free(req);
+}
 
 void pub_kafka_opts_default(struct pub_kafka_opts *o)
 {
@@ -396,6 +419,9 @@ static void drop_producer(struct pub_kafka *k)
     rd_kafka_destroy(k->rk);
     k->rk = NULL;
     k->admin_pending = 0;
+    while (k->reqs != NULL) {
+        req_forget(k, k->reqs); /* never answered: nothing holds them now */
+    }
 }
 
 int pub_kafka_new(const struct pub_kafka_opts *o, struct pub_kafka **out,
@@ -530,13 +556,17 @@ static void k_topic_create(void *ctx, mono_ns t, const char *const *topics,
          * the request, for a failure of the whole request (no per-topic
          * results) */
         size_t m = 0, total = 1, at = 0;
-        char *names;
+        char *names = NULL;
+        struct admin_req *req;
         for (i = 0; i < n; i++) {
             if (nt[i] != NULL) {
                 total += strlen(topics[i]) + 1;
             }
         }
-        names = malloc(total);
+        req = malloc(sizeof *req + total);
+        if (req != NULL) {
+            names = req->names;
+        }
         if (names == NULL) {
             k->oom = true;
         }
@@ -556,14 +586,20 @@ static void k_topic_create(void *ctx, mono_ns t, const char *const *topics,
         if (m > 0 && names != NULL) {
             ao = rd_kafka_AdminOptions_new(k->rk,
                                            RD_KAFKA_ADMIN_OP_CREATETOPICS);
-            rd_kafka_AdminOptions_set_opaque(ao, names);
+            rd_kafka_AdminOptions_set_opaque(ao, req);
+            req->prev = NULL;
+            req->next = k->reqs;
+            if (k->reqs != NULL) {
+                k->reqs->prev = req;
+            }
+            k->reqs = req;
             rd_kafka_AdminOptions_set_request_timeout(ao, ADMIN_TIMEOUT_MS,
                                                       e, sizeof e);
             rd_kafka_CreateTopics(k->rk, nt, m, ao, k->q);
             rd_kafka_AdminOptions_destroy(ao);
             k->admin_pending += m;
         } else {
-            free(names);
+            free(req);
         }
         rd_kafka_NewTopic_destroy_array(nt, m);
     }
@@ -847,7 +883,8 @@ static void topic_results(struct pub_kafka *k, rd_kafka_event_t *rev)
         }
     }
     {
-        char *names = rd_kafka_event_opaque(rev);
+        struct admin_req *req = rd_kafka_event_opaque(rev);
+        char *names = req != NULL ? req->names : NULL;
         if (n == 0 && names != NULL) {
             /* the whole request failed (a timeout, no broker): every
              * topic it named failed, with the request's error */
@@ -871,7 +908,9 @@ static void topic_results(struct pub_kafka *k, rd_kafka_event_t *rev)
                                    ? k->admin_pending - n
                                    : 0;
         }
-        free(names);
+        if (req != NULL) {
+            req_forget(k, req);
+        }
     }
 }
 

@@ -507,7 +507,7 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
     struct core_in in;
     int64_t last_t = 0;
     bool started = false;
-    int rc;
+    int rc = MD_OK;
     char opmeta[64];
 
     while (!g_interrupt && (rc = pf_next(rd, &ev)) == MD_OK &&
