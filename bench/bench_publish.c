@@ -5,7 +5,9 @@
  * bars closing (N at each minute boundary: 100 and 1,000) to their
  * delivery reports, p50 and p99.
  *
- *   bench_publish [BARS]     (default 200000 for the throughput runs)
+ *   bench_publish [BARS [-X KEY=VALUE]...]  (default 200000 bars for the
+ *                  throughput runs; -X: a librdkafka property for both
+ *                  producers, e.g. -X linger.ms=5 -X compression.type=lz4)
  *
  * The broker: $KAFKA_BROKERS, else one started with tests/kafka/broker.sh
  * (make test fetches its jars) and stopped at the end. Values are JSON
@@ -41,6 +43,11 @@ static double now_s(void)
 }
 
 static char g_brokers[256];
+/* -X KEY=VALUE after BARS: given to both producers, after their defaults
+ * (how linger and compression were chosen: docs/performance.md) */
+static char *g_props[16][2];
+static unsigned g_n_props;
+static char g_kcat_props[1024];
 static int g_started;
 
 static void mkbar(struct md_bar *m, uint64_t id, const char *topic)
@@ -83,6 +90,10 @@ static struct pub_kafka *publisher(void)
     o.brokers = g_brokers;
     o.format = PUB_FMT_JSON;
     o.partitions = 6;
+    for (; o.n_props < g_n_props; o.n_props++) {
+        o.props[o.n_props][0] = g_props[o.n_props][0];
+        o.props[o.n_props][1] = g_props[o.n_props][1];
+    }
     if (pub_kafka_new(&o, &k, err, sizeof err) != MD_OK) {
         fprintf(stderr, "bench_publish: %s\n", err);
         exit(1);
@@ -111,23 +122,27 @@ static void create_topic(struct pub_kafka *k, const char *topic)
     exit(1);
 }
 
-/* msgs/s of the shell producing n bars into topic (made beforehand), all
- * delivered; the producer's start is timed, as kcat's process is. */
-static double shell_rate(const char *topic, size_t n)
+/* msgs/s of the shell producing bars[0..n) into topic (made beforehand),
+ * all delivered; the producer's start is timed, as kcat's process is. The
+ * bars are made before the clock starts, as kcat's input file is. */
+static double shell_rate(const char *topic, struct md_bar *bars, size_t n)
 {
-    struct md_bar *bars = malloc(1000 * sizeof *bars);
     const struct md_bar *ptr[1000];
     struct pub_kafka_event ev;
     size_t sent = 0, done = 0, i;
-    double t0 = now_s();
-    struct pub_kafka *k = publisher();
+    double t0;
+    struct pub_kafka *k;
 
+    for (i = 0; i < n; i++) {
+        bars[i].topic = topic;
+    }
+    t0 = now_s();
+    k = publisher();
     while (done < n) {
         if (sent < n && sent - done < 50000) {
             size_t m = n - sent < 1000 ? n - sent : 1000;
             for (i = 0; i < m; i++) {
-                mkbar(&bars[i], sent + i + 1, topic);
-                ptr[i] = &bars[i];
+                ptr[i] = &bars[sent + i];
             }
             pub_kafka_ops.produce(k, 0, ptr, m);
             sent += m;
@@ -148,14 +163,13 @@ static double shell_rate(const char *topic, size_t n)
     }
     t0 = now_s() - t0;
     pub_kafka_free(k, 10000);
-    free(bars);
     return (double)n / t0;
 }
 
 /* The same keys and values through kcat -P, msgs/s (process included). */
 static double kcat_rate(const char *topic, size_t n, const char *file)
 {
-    char cmd[1024];
+    char cmd[2048];
     double t0;
 
     snprintf(cmd, sizeof cmd,
@@ -163,8 +177,8 @@ static double kcat_rate(const char *topic, size_t n, const char *file)
              "true -X acks=all -X linger.ms=1 -H ccs-schema=1 "
              "-H start_ms=1753190400000 -H end_ms=1753190460000 "
              "-H revision=0 -H source=cccagg -H close_reason=timer -H flags= "
-             "-H content-type=application/json <'%s'",
-             g_brokers, topic, file);
+             "-H content-type=application/json%s <'%s'",
+             g_brokers, topic, g_kcat_props, file);
     t0 = now_s();
     if (system(cmd) != 0) {
         fprintf(stderr, "bench_publish: kcat failed\n");
@@ -179,11 +193,12 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-#define WARMUP_ROUNDS 10
+#define WARMUP_ROUNDS 25
 
 /* Close-to-ack latency: bursts of burst bars, one every 200 ms, rounds
- * times after WARMUP_ROUNDS not counted (the broker's first second on a
- * new topic has bursts of 30-200 ms); p50 and p99 in ms, and the slowest
+ * times after WARMUP_ROUNDS (5 s) not counted (a new topic's first
+ * second has bursts of 30-1000 ms, and a freshly started broker JVM takes
+ * a few seconds more to settle); p50 and p99 in ms, and the slowest
  * warm-up burst in *warm. */
 static void latency(const char *topic, size_t burst, int rounds, double *p50,
                     double *p99, double *warm)
@@ -237,11 +252,27 @@ int main(int argc, char **argv)
     const char *env = getenv("KAFKA_BROKERS");
     char file[] = "/tmp/bench_publish.XXXXXX", topic[128];
     double best_s = 0, best_k = 0, p50, p99, warm;
+    struct md_bar *all;
     FILE *f;
     int fd, round;
 
     if (n == 0) {
         n = 200000;
+    }
+    for (i = 2; i + 1 < (size_t)argc && strcmp(argv[i], "-X") == 0 &&
+                g_n_props < 16;
+         i += 2) {
+        char *eq = strchr(argv[i + 1], '=');
+        size_t used = strlen(g_kcat_props);
+        if (eq == NULL || strchr(argv[i + 1], '\'') != NULL) {
+            fprintf(stderr, "bench_publish: -X takes KEY=VALUE\n");
+            return 2;
+        }
+        snprintf(g_kcat_props + used, sizeof g_kcat_props - used,
+                 " -X '%s'", argv[i + 1]);
+        *eq = '\0';
+        g_props[g_n_props][0] = argv[i + 1];
+        g_props[g_n_props++][1] = eq + 1;
     }
     if (env != NULL && *env != '\0') {
         snprintf(g_brokers, sizeof g_brokers, "%s", env);
@@ -257,6 +288,14 @@ int main(int argc, char **argv)
         g_brokers[strcspn(g_brokers, "\n")] = '\0';
         g_started = 1;
     }
+    all = malloc(n * sizeof *all);
+    if (all == NULL) {
+        fprintf(stderr, "bench_publish: out of memory\n");
+        return 1;
+    }
+    for (i = 0; i < n; i++) {
+        mkbar(&all[i], i + 1, "x");
+    }
     /* kcat's input: the same keys and JSON values, tab-separated */
     fd = mkstemp(file);
     f = fdopen(fd, "w");
@@ -271,7 +310,8 @@ int main(int argc, char **argv)
     }
     fclose(f);
     printf("bench_publish: %zu bars of %d series, JSON values, broker %s, "
-           "best of 3\n", n, SERIES, g_brokers);
+           "best of 3%s%s\n", n, SERIES, g_brokers,
+           g_n_props > 0 ? "; properties" : "", g_kcat_props);
     for (round = 0; round < 3; round++) {
         double s, kr;
         char ktopic[128];
@@ -289,7 +329,7 @@ int main(int argc, char **argv)
             pub_kafka_free(k, 1000);
             sleep(2);
         }
-        s = shell_rate(topic, n);
+        s = shell_rate(topic, all, n);
         kr = kcat_rate(ktopic, n, file);
         best_s = s > best_s ? s : best_s;
         best_k = kr > best_k ? kr : best_k;
@@ -297,7 +337,7 @@ int main(int argc, char **argv)
     printf("  throughput  shell %8.0f bars/s   kcat -P %8.0f msgs/s   "
            "ratio %.2f\n", best_s, best_k, best_s / best_k);
     snprintf(topic, sizeof topic, "bench-pub-%d-lat100", (int)getpid());
-    latency(topic, 100, 30, &p50, &p99, &warm);
+    latency(topic, 100, 50, &p50, &p99, &warm);
     printf("  close->ack  100 bars a minute:   p50 %6.2f ms  p99 %6.2f ms  "
            "(warm-up max %.0f ms)\n", p50, p99, warm);
     snprintf(topic, sizeof topic, "bench-pub-%d-lat1000", (int)getpid());
@@ -305,6 +345,7 @@ int main(int argc, char **argv)
     printf("  close->ack  1000 bars a minute:  p50 %6.2f ms  p99 %6.2f ms  "
            "(warm-up max %.0f ms)\n", p50, p99, warm);
     unlink(file);
+    free(all);
     if (g_started && system("tests/kafka/broker.sh stop >/dev/null") != 0) {
         fprintf(stderr, "bench_publish: stopping the broker failed\n");
     }
