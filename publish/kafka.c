@@ -41,6 +41,7 @@ struct pub_kafka {
     size_t dr_left;         /* its messages not handed out yet */
     int wake[2];            /* pipe: pub_kafka_fd is wake[0] */
     bool dead;              /* fatal: reports of this handle are ignored */
+    bool replace;           /* dead with nothing unsettled: replace it */
     size_t unsettled;       /* messages this handle took, not reported */
     int last_err;           /* the last error librdkafka goes on after */
     char last_why[256];
@@ -228,9 +229,6 @@ static void drain_dead(struct pub_kafka *k)
     }
 }
 
-static void drop_producer(struct pub_kafka *k);
-static int make_producer(struct pub_kafka *k, char *errbuf, size_t errlen);
-
 /* The producer died (what = librdkafka's words, or NULL for its fatal
  * error's; held: the caller holds bars the core counts in flight that
  * the handle never took). Once per handle, after its last reports
@@ -243,7 +241,7 @@ static void fatal(struct pub_kafka *k, const char *what, bool held)
 {
     struct pub_kafka_event *e;
     rd_kafka_resp_err_t err;
-    char why[256], reason[256], errbuf[512];
+    char why[256], reason[256];
 
     if (k->dead) {
         return;
@@ -260,13 +258,7 @@ static void fatal(struct pub_kafka *k, const char *what, bool held)
     if (!held && k->unsettled == 0) {
         fprintf(stderr, "kafka: the producer failed fatally (%s) with every "
                 "bar settled: replaced by a new one\n", reason);
-        drop_producer(k);
-        k->st.resets++;
-        if (make_producer(k, errbuf, sizeof errbuf) != MD_OK) {
-            k->rk = NULL; /* the next produce refuses each bar: no
-                             producer */
-            fprintf(stderr, "kafka: %s\n", errbuf);
-        }
+        k->replace = true; /* by pub_kafka_next, once this event is gone */
         return;
     }
     e = ev_push(k);
@@ -994,6 +986,17 @@ int pub_kafka_next(struct pub_kafka *k, int timeout_ms,
         }
         wait = 0;
         dispatch(k, rev);
+        if (k->replace) {
+            char errbuf[512];
+            k->replace = false;
+            drop_producer(k);
+            k->st.resets++;
+            if (make_producer(k, errbuf, sizeof errbuf) != MD_OK) {
+                k->rk = NULL; /* the next produce refuses each bar: no
+                                 producer */
+                fprintf(stderr, "kafka: %s\n", errbuf);
+            }
+        }
     }
 }
 
