@@ -145,7 +145,10 @@ static void usage(FILE *f)
         "                  of the topics it creates (default 6, the\n"
         "                  broker's, the broker's); an existing topic with\n"
         "                  other partitions, or another replication or\n"
-        "                  retention than given, is reported and not used\n"
+        "                  retention than given, is reported and not used;\n"
+        "                  T may be 'forever' (a record's time is its\n"
+        "                  bar's: history older than the retention is\n"
+        "                  deleted at the broker's next check)\n"
         "  -X KEY=VALUE    a librdkafka property, as kcat takes it;\n"
         "  -X @FILE        KEY=VALUE lines from FILE ('#' comments), for\n"
         "                  secrets: values are never printed\n"
@@ -371,12 +374,16 @@ int cmd_replay(int argc, char **argv)
         case OPT_TOPIC_RETENTION: {
             static char ms[32];
             int64_t ns;
+            if (strcmp(v, "forever") == 0) {
+                o.topic_retention_ms = "-1";
+                break;
+            }
             if (md_parse_duration(v, strlen(v), 1000000000,
                                   INT64_C(3650) * 86400 * 1000000000,
                                   &ns) != MD_OK ||
                 ns < 1000000) {
                 fprintf(stderr, "ccstream replay: --topic-retention takes a "
-                                "duration (7d, 12h)\n");
+                                "duration (7d, 12h) or forever\n");
                 return 2;
             }
             snprintf(ms, sizeof ms, "%lld", (long long)(ns / 1000000));

@@ -172,6 +172,9 @@ num.partitions=1
 default.replication.factor=1
 min.insync.replicas=1
 auto.create.topics.enable=false
+# bars replayed from old captures carry their own (old) timestamps: time
+# retention would delete them at its next check (every 5 minutes)
+log.retention.ms=-1
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1
