@@ -162,7 +162,8 @@ static void usage(FILE *f)
         "run succeeds (a strict-mode divergence included); a failed run\n"
         "leaves none. An output may not name the capture or another output.\n"
         "\n"
-        "Exit status: 0 ok, 1 error or strict-mode divergence, 2 usage.\n");
+        "Exit status: 0 ok, 1 error or strict-mode divergence (with --brokers:\n"
+        "or a bar not delivered), 2 usage.\n");
 }
 
 static void write_coverage(FILE *f, const struct rpl_opts *o)
@@ -581,13 +582,17 @@ int cmd_replay(int argc, char **argv)
     }
     if (rc == MD_E_STATE && sum.divergences > 0) {
         status = 1;
-    } else if (rc == MD_OK && sum.interrupted) {
-        /* stopped early: a failure only if a bar would be lost */
+    } else if (rc == MD_OK && o.brokers != NULL) {
+        /* published for real (interrupted or not): a failure if a bar
+         * did not arrive */
         uint64_t lost = sum.kafka_undelivered + sum.bars_given_up +
-                        sum.bars_topic_lost + sum.bars_lost;
+                        sum.bars_topic_lost + sum.bars_lost +
+                        sum.dead_lettered;
         if (lost > 0) {
-            fprintf(stderr, "ccstream replay: interrupted with %" PRIu64
-                    " bars not delivered\n", lost);
+            fprintf(stderr, "ccstream replay: %s%" PRIu64 " bars not "
+                    "delivered to %s (see above)\n",
+                    sum.interrupted ? "interrupted: " : "", lost,
+                    o.brokers);
             status = 1;
         }
     } else if (rc != MD_OK) {

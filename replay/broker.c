@@ -221,8 +221,26 @@ int rpl_kafka_drain(struct run *r, int64_t t)
             memcpy(p.data, ev.topic, len + 1);
             p.len = len;
             if (!p.ok) {
-                fprintf(stderr, "replay: topic %s: %s\n", ev.topic,
-                        ev.reason);
+                /* once per topic and reason: the machine retries */
+                char said[512];
+                uint64_t h = 1469598103934665603u;
+                size_t i;
+                bool seen = false;
+                snprintf(said, sizeof said, "%s: %s", ev.topic, ev.reason);
+                for (i = 0; said[i] != '\0'; i++) {
+                    h = (h ^ (unsigned char)said[i]) * 1099511628211u;
+                }
+                for (i = 0; i < r->n_kafka_said && !seen; i++) {
+                    seen = r->kafka_said[i] == h;
+                }
+                if (!seen) {
+                    fprintf(stderr, "replay: topic %s (asked again while "
+                            "it fails)\n", said);
+                    if (r->n_kafka_said < sizeof r->kafka_said /
+                                              sizeof r->kafka_said[0]) {
+                        r->kafka_said[r->n_kafka_said++] = h;
+                    }
+                }
             }
         } else {
             p.kind = PEND_DELIVERY;

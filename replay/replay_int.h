@@ -98,6 +98,8 @@ struct run {
                                 the mock cluster (rd_kafka_t *) */
     void *mock;              /* and the cluster (rd_kafka_mock_cluster_t *) */
     bool mock_owned;         /* made here (else rpl_opts.mock_cluster) */
+    uint64_t kafka_said[32]; /* topic failures printed (hashes) */
+    size_t n_kafka_said;
     struct store_writer *rec;
     int rc;
     char *err;

@@ -445,6 +445,41 @@ static void test_injected_failures(void **state)
     rd_kafka_destroy(rk);
 }
 
+/* Topics the broker refuses to create (a replication factor of 3 on its
+ * one node): the machine's CreatingTopic error path, retried, in the
+ * trace; each refusal said once per topic; the bars are not published and
+ * the run fails, naming how many. */
+static void test_topic_refused(void **state)
+{
+    char cmd[2048], prefix[64], *err, *trace;
+    size_t ne, nt;
+    const char *q;
+    int said = 0;
+
+    (void)state;
+    snprintf(prefix, sizeof prefix, "ccs-tr%d-%lld", (int)getpid(),
+             (long long)time(NULL));
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && timeout 120 '%s' replay s.db --brokers '%s' "
+             "--topic '%s.{market}' --topic-replication 3 --trace tr.trace "
+             "2>tr.txt", g_dir, g_bin, brokers(), prefix);
+    assert_int_equal(sh(cmd), 1);
+    snprintf(cmd, sizeof cmd, "%s/tr.txt", g_dir);
+    err = slurp(cmd, &ne);
+    for (q = err; (q = strstr(q, "replication factor of 3")) != NULL; q++) {
+        said++;
+    }
+    if (said != 2 || strstr(err, "bars whose topic never came") == NULL ||
+        strstr(err, "bars not delivered to") == NULL) {
+        fail_msg("stderr: %s", err);
+    }
+    snprintf(cmd, sizeof cmd, "%s/tr.trace", g_dir);
+    trace = slurp(cmd, &nt);
+    assert_non_null(strstr(trace, "--TOPIC_FAILED/HANDLE_ERROR_TOPIC-->"));
+    free(err);
+    free(trace);
+}
+
 /* Ctrl-C in the middle of a replay into the broker: the input stops, the
  * open bars are closed and flushed, every one is acknowledged, the run
  * says it was interrupted and exits 0 (nothing lost); kcat reads back
@@ -560,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_tls_listener),
         cmocka_unit_test(test_injected_failures),
         cmocka_unit_test(test_interrupted),
+        cmocka_unit_test(test_topic_refused),
         cmocka_unit_test(test_embedded_broker_and_tail),
     };
 
