@@ -61,13 +61,14 @@ endif
 # #include <curl/curl.h> (or sqlite3.h, librdkafka, libwebsockets) fails.
 CORE_CFLAGS  = $(BASE_CFLAGS) $(CORE_WARN) -Icore
 APP_CFLAGS   = $(BASE_CFLAGS) $(WARN) -pthread -Icore -Icodec -Icli \
-               -Ipublish -Icapture -Iloop -Ireplay -Isynth -Iserve \
+               -Ipublish -Icapture -Iloop -Ireplay -Isynth -Iserve -Ireport \
                $(SHELL_CFLAGS)
 TESTC_CFLAGS = $(APP_CFLAGS) -Itests $(TEST_CFLAGS) -DUNIT_TESTING
 
 CORE_SRC  := $(sort $(wildcard core/*.c))
 APP_SRC   := $(sort $(wildcard codec/*.c publish/*.c capture/*.c loop/*.c \
-                                replay/*.c cli/*.c synth/*.c serve/*.c))
+                                replay/*.c cli/*.c synth/*.c serve/*.c \
+                                report/*.c))
 APP_LIB_SRC := $(filter-out cli/main.c,$(APP_SRC))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_SUP  := $(sort $(wildcard tests/support/*.c))

@@ -25,6 +25,8 @@ static const struct command commands[] = {
     {"synth", cmd_synth, "generate a realistic session into a capture"},
     {"serve", cmd_serve,
      "a fake CryptoCompare (WebSocket and REST) on loopback"},
+    {"report", cmd_report,
+     "one HTML page of a session: bars, machine states, summary"},
     {"tail", cmd_tail, "print the bars in Kafka topics"},
     {"broker", cmd_broker,
      "an embedded Kafka broker (librdkafka's mock cluster) on loopback"},
