@@ -101,8 +101,12 @@ int cmd_report(int argc, char **argv)
     o.bars = fb;
     o.trace = ft;
     rc = rpl_run(&o, &sum, err, sizeof err);
-    fclose(fb);
-    fclose(ft);
+    /* the in-memory bars and trace whole, or no page */
+    if ((fclose(fb) != 0) | (fclose(ft) != 0) && rc == MD_OK) {
+        rc = MD_E_NOMEM;
+        snprintf(err, sizeof err, "out of memory keeping the replay's bars "
+                 "and trace");
+    }
     if (rc != MD_OK && !(rc == MD_E_STATE && sum.divergences > 0)) {
         fprintf(stderr, "ccstream report: %s\n",
                 err[0] ? err : md_strerror(rc));
@@ -129,7 +133,9 @@ int cmd_report(int argc, char **argv)
     if (rc != MD_OK) {
         outfile_abort(&out);
         fprintf(stderr, "ccstream report: %s: %s\n", outname,
-                md_strerror(rc));
+                rc == MD_E_CORRUPT ? "a bar of the replay could not be read "
+                                     "back (a defect: please report it)"
+                                   : md_strerror(rc));
         return 1;
     }
     if (outfile_commit(&out, err, sizeof err) != MD_OK) {

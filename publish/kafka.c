@@ -176,29 +176,36 @@ static void topic_results(struct pub_kafka *k, rd_kafka_event_t *rev);
  * only an unanswered request can then leave a duplicate. */
 #define DEAD_DRAIN_MS 2000
 
+/* The rest of a dead producer's delivery batch: the written and the
+ * refused bars into the ring; the others (purged, failed) stay unsettled
+ * for the fatal error to give back. */
+static void settled(struct pub_kafka *k, rd_kafka_event_t *batch)
+{
+    const rd_kafka_message_t *m;
+
+    while ((m = rd_kafka_event_message_next(batch)) != NULL) {
+        struct pub_kafka_event *e;
+        uint8_t in = classify(m->err);
+        if ((in == PUB_I_PUBLISH_SUCCESS || in == PUB_I_PUBLISH_REJECTED) &&
+            (e = ev_push(k)) != NULL) {
+            delivery(k, m, e);
+        }
+    }
+}
+
 static void drain_dead(struct pub_kafka *k)
 {
     int64_t waited = 0;
 
     rd_kafka_purge(k->rk, RD_KAFKA_PURGE_F_QUEUE);
     if (k->dr != NULL) {
-        /* a batch half handed out: its rest is looked at below */
-        const rd_kafka_message_t *m;
-        while ((m = rd_kafka_event_message_next(k->dr)) != NULL) {
-            struct pub_kafka_event *e;
-            uint8_t in = classify(m->err);
-            if ((in == PUB_I_PUBLISH_SUCCESS ||
-                 in == PUB_I_PUBLISH_REJECTED) &&
-                (e = ev_push(k)) != NULL) {
-                delivery(k, m, e);
-            }
-        }
+        /* a batch half handed out: the rest of it */
+        settled(k, k->dr);
         rd_kafka_event_destroy(k->dr);
         k->dr = NULL;
     }
     while (waited < DEAD_DRAIN_MS) {
         rd_kafka_event_t *rev;
-        const rd_kafka_message_t *m;
         if (rd_kafka_outq_len(k->rk) == 0) {
             break;
         }
@@ -208,16 +215,7 @@ static void drain_dead(struct pub_kafka *k)
         }
         switch (rd_kafka_event_type(rev)) {
         case RD_KAFKA_EVENT_DR:
-            while ((m = rd_kafka_event_message_next(rev)) != NULL) {
-                struct pub_kafka_event *e;
-                uint8_t in = classify(m->err);
-                if ((in != PUB_I_PUBLISH_SUCCESS &&
-                     in != PUB_I_PUBLISH_REJECTED) ||
-                    (e = ev_push(k)) == NULL) {
-                    continue;
-                }
-                delivery(k, m, e);
-            }
+            settled(k, rev);
             break;
         case RD_KAFKA_EVENT_CREATETOPICS_RESULT:
             topic_results(k, rev);

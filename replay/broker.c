@@ -100,6 +100,32 @@ static const struct loop_kafka_ops broker_kafka_ops = {
     b_flush,        b_dead_letter, b_producer_reset,
 };
 
+int rpl_kafka_check(const struct rpl_opts *o, char *errbuf, size_t errlen)
+{
+    unsigned k;
+
+    for (k = 0; k < o->n_inject; k++) {
+        int kind = o->inject[k].kind;
+        const char *why = NULL;
+        if (kind == RPL_INJ_PUBLISH_FAIL || kind == RPL_INJ_TOPIC_FAIL ||
+            kind == RPL_INJ_KAFKA_SLOW || kind == RPL_INJ_QUEUE_FULL) {
+            why = "acts on the virtual broker only (leave --brokers out); "
+                  "with --brokers: publish-reject (embedded) and "
+                  "kafka-fatal";
+        } else if (kind == RPL_INJ_PUBLISH_REJECT &&
+                   strcmp(o->brokers, "embedded") != 0) {
+            why = "needs the embedded broker (--brokers embedded), which "
+                  "can be made to refuse a request";
+        }
+        if (why != NULL) {
+            snprintf(errbuf, errlen, "--inject %s: %s",
+                     rpl_inject_name(kind), why);
+            return MD_E_USAGE;
+        }
+    }
+    return MD_OK;
+}
+
 int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen)
 {
     struct pub_kafka_opts ko;

@@ -771,32 +771,46 @@ void rpl_opts_default(struct rpl_opts *o)
     memset(o, 0, sizeof *o);
 }
 
+/* --inject's kinds by name. */
+static const struct {
+    const char *name;
+    uint8_t kind;
+} inject_names[] = {
+    {"publish-fail", RPL_INJ_PUBLISH_FAIL},
+    {"topic-fail", RPL_INJ_TOPIC_FAIL},
+    {"drop", RPL_INJ_DROP},
+    {"rest-fail", RPL_INJ_REST_FAIL},
+    {"stop", RPL_INJ_STOP},
+    {"reset", RPL_INJ_RESET},
+    {"start", RPL_INJ_START},
+    {"frame", RPL_INJ_FRAME},
+    {"slow-close", RPL_INJ_SLOW_CLOSE},
+    {"rest-param", RPL_INJ_REST_PARAM},
+    {"kafka-slow", RPL_INJ_KAFKA_SLOW},
+    {"stall", RPL_INJ_STALL},
+    {"refuse-auth", RPL_INJ_REFUSE_AUTH},
+    {"refuse-rate", RPL_INJ_REFUSE_RATE},
+    {"publish-reject", RPL_INJ_PUBLISH_REJECT},
+    {"kafka-fatal", RPL_INJ_KAFKA_FATAL},
+    {"queue-full", RPL_INJ_QUEUE_FULL},
+    {"half-open", RPL_INJ_HALF_OPEN},
+    {"rest-hang", RPL_INJ_REST_HANG},
+};
+
+const char *rpl_inject_name(int kind)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof inject_names / sizeof inject_names[0]; i++) {
+        if (inject_names[i].kind == kind) {
+            return inject_names[i].name;
+        }
+    }
+    return "?";
+}
+
 int rpl_add_inject(struct rpl_opts *o, const char *spec)
 {
-    static const struct {
-        const char *name;
-        uint8_t kind;
-    } names[] = {
-        {"publish-fail", RPL_INJ_PUBLISH_FAIL},
-        {"topic-fail", RPL_INJ_TOPIC_FAIL},
-        {"drop", RPL_INJ_DROP},
-        {"rest-fail", RPL_INJ_REST_FAIL},
-        {"stop", RPL_INJ_STOP},
-        {"reset", RPL_INJ_RESET},
-        {"start", RPL_INJ_START},
-        {"frame", RPL_INJ_FRAME},
-        {"slow-close", RPL_INJ_SLOW_CLOSE},
-        {"rest-param", RPL_INJ_REST_PARAM},
-        {"kafka-slow", RPL_INJ_KAFKA_SLOW},
-        {"stall", RPL_INJ_STALL},
-        {"refuse-auth", RPL_INJ_REFUSE_AUTH},
-        {"refuse-rate", RPL_INJ_REFUSE_RATE},
-        {"publish-reject", RPL_INJ_PUBLISH_REJECT},
-        {"kafka-fatal", RPL_INJ_KAFKA_FATAL},
-        {"queue-full", RPL_INJ_QUEUE_FULL},
-        {"half-open", RPL_INJ_HALF_OPEN},
-        {"rest-hang", RPL_INJ_REST_HANG},
-    };
     const char *colon, *tend;
     size_t tl;
     const char *at = strchr(spec, '@');
@@ -806,18 +820,18 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
     if (at == NULL || o->n_inject == RPL_MAX_INJECT) {
         return MD_E_INVAL;
     }
-    for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if ((size_t)(at - spec) == strlen(names[i].name) &&
-            strncmp(spec, names[i].name, (size_t)(at - spec)) == 0) {
+    for (i = 0; i < sizeof inject_names / sizeof inject_names[0]; i++) {
+        if ((size_t)(at - spec) == strlen(inject_names[i].name) &&
+            strncmp(spec, inject_names[i].name, (size_t)(at - spec)) == 0) {
             break;
         }
     }
-    if (i == sizeof names / sizeof names[0]) {
+    if (i == sizeof inject_names / sizeof inject_names[0]) {
         return MD_E_INVAL;
     }
     /* frame@T:TEXT: the time ends at the first ':' */
-    colon = names[i].kind == RPL_INJ_FRAME ? strchr(at + 1, ':') : NULL;
-    if (names[i].kind == RPL_INJ_FRAME &&
+    colon = inject_names[i].kind == RPL_INJ_FRAME ? strchr(at + 1, ':') : NULL;
+    if (inject_names[i].kind == RPL_INJ_FRAME &&
         (colon == NULL || strlen(colon + 1) >= RPL_INJECT_TEXT_MAX)) {
         return MD_E_INVAL;
     }
@@ -827,7 +841,7 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
                           &at_ns) != MD_OK) {
         return MD_E_INVAL;
     }
-    o->inject[o->n_inject].kind = names[i].kind;
+    o->inject[o->n_inject].kind = inject_names[i].kind;
     o->inject[o->n_inject].at_ns = at_ns;
     o->inject[o->n_inject].used = false;
     o->inject[o->n_inject].text[0] = '\0';
@@ -940,35 +954,9 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     loop_init(&r->loop, r->core, &drv, 0);
     r->loop.sink = &world_sink;
     r->loop.sink_ctx = r;
-    if (o->brokers != NULL) {
-        /* with a real producer the Kafka faults act for real (broker.c):
-         * those that can; the rest are the virtual broker's */
-        unsigned k;
-        for (k = 0; k < o->n_inject; k++) {
-            int kind = o->inject[k].kind;
-            const char *why = NULL;
-            if (kind == RPL_INJ_PUBLISH_FAIL || kind == RPL_INJ_TOPIC_FAIL ||
-                kind == RPL_INJ_KAFKA_SLOW || kind == RPL_INJ_QUEUE_FULL) {
-                why = "acts on the virtual broker only (leave --brokers "
-                      "out); with --brokers: publish-reject (embedded) and "
-                      "kafka-fatal";
-            } else if (kind == RPL_INJ_PUBLISH_REJECT &&
-                       strcmp(o->brokers, "embedded") != 0) {
-                why = "needs the embedded broker (--brokers embedded), "
-                      "which can be made to refuse a request";
-            }
-            if (why != NULL) {
-                snprintf(errbuf, errlen, "--inject %s: %s",
-                         kind == RPL_INJ_PUBLISH_FAIL   ? "publish-fail"
-                         : kind == RPL_INJ_TOPIC_FAIL   ? "topic-fail"
-                         : kind == RPL_INJ_KAFKA_SLOW   ? "kafka-slow"
-                         : kind == RPL_INJ_QUEUE_FULL   ? "queue-full"
-                                                        : "publish-reject",
-                         why);
-                rc = MD_E_USAGE;
-                goto out;
-            }
-        }
+    if (o->brokers != NULL &&
+        (rc = rpl_kafka_check(o, errbuf, errlen)) != MD_OK) {
+        goto out;
     }
     if (r->strict && o->brokers != NULL) {
         snprintf(errbuf, errlen, "--brokers publishes a what-if run (a "

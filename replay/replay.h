@@ -198,6 +198,9 @@ void rpl_interrupt(void);
  * o->inject. MD_OK or MD_E_INVAL. */
 int rpl_add_inject(struct rpl_opts *o, const char *spec);
 
+/* The name of an injection kind ("publish-fail"), "?" if none. */
+const char *rpl_inject_name(int kind);
+
 /* Run the replay. MD_OK when it ran to the end (in strict mode: without a
  * divergence, else MD_E_STATE with sum->divergence set); MD_E_CORRUPT /
  * MD_E_VERSION / MD_E_IO for a bad capture or output, with errbuf. */

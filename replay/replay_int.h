@@ -186,6 +186,9 @@ int fault_refused(struct run *r, int64_t t);
 /* Use up the first unused injection of kind due at or before at: true if
  * there was one (replay --brokers acts on it for real: broker.c). */
 bool fault_take(struct run *r, int kind, int64_t at);
+/* --brokers: MD_OK when every --inject can act on a real producer
+ * (broker.c), else MD_E_USAGE saying which cannot and why. */
+int rpl_kafka_check(const struct rpl_opts *o, char *errbuf, size_t errlen);
 bool fault_queue_full(struct run *r, int64_t t);
 
 #endif /* REPLAY_INT_H */

@@ -321,9 +321,12 @@ int report_write(FILE *f, const struct report_input *in)
         struct bar b;
         char key[128];
         size_t kl;
-        if (bar_from_json(p, l, &b, NULL) == MD_OK &&
-            bar_key(&b, key, sizeof key, &kl) == MD_OK &&
-            (in->series == NULL || strstr(key, in->series) != NULL)) {
+        if (l == 0) {
+            /* the end */
+        } else if (bar_from_json(p, l, &b, NULL) != MD_OK ||
+                   bar_key(&b, key, sizeof key, &kl) != MD_OK) {
+            rc = MD_E_CORRUPT; /* replay wrote it: never dropped quietly */
+        } else if (in->series == NULL || strstr(key, in->series) != NULL) {
             struct series *s = series_of(&v, &nv, &cap, key);
             rc = s == NULL ? MD_E_NOMEM : add_bar(s, &b);
         }

@@ -24,7 +24,8 @@ struct report_input {
     unsigned max_series;     /* sections drawn (the rest listed) */
 };
 
-/* Write the page to out. MD_OK; MD_E_NOMEM; MD_E_IO (a write failed). */
+/* Write the page to out. MD_OK; MD_E_NOMEM; MD_E_IO (a write failed);
+ * MD_E_CORRUPT (a line of bars that is not a bar: nothing written). */
 int report_write(FILE *out, const struct report_input *in);
 
 #endif /* REPORT_REPORT_H */

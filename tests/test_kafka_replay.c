@@ -243,6 +243,11 @@ static void test_properties_file(void **state)
              "-X @'%s/bad2.properties' 2>>'%s/err.txt'",
              g_bin, g_dir, g_dir, g_dir);
     assert_int_equal(sh(cmd), 2);
+    /* a fault of the virtual broker is refused with a real one */
+    snprintf(cmd, sizeof cmd,
+             "'%s' replay '%s/s.db' --brokers embedded --inject "
+             "queue-full@10s 2>>'%s/err.txt'", g_bin, g_dir, g_dir);
+    assert_int_equal(sh(cmd), 2);
     snprintf(cmd, sizeof cmd, "%s/err.txt", g_dir);
     err = slurp(cmd, &n);
     if (strstr(err, "replay: Kafka property no.such.prop (value not shown)")
@@ -250,6 +255,8 @@ static void test_properties_file(void **state)
         strstr(err, "tail: Kafka property no.such.prop (value not shown)")
             == NULL ||
         strstr(err, "bad2.properties:2: not KEY=VALUE") == NULL ||
+        strstr(err, "--inject queue-full: acts on the virtual broker only")
+            == NULL ||
         strstr(err, "s3cr3t") != NULL) {
         fail_msg("stderr: %s", err);
     }
