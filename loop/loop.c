@@ -273,6 +273,9 @@ int loop_step(struct loop *l, const struct core_in *in)
     if (l->rec.actions != NULL && l->rc == MD_OK) {
         l->rec.actions(l->rec.ctx, in->t_ns, l->text, l->len);
     }
+    if (l->obs != NULL && l->obs->step != NULL) {
+        l->obs->step(l->obs->ctx, l, in);
+    }
     return l->rc;
 }
 

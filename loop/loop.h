@@ -92,6 +92,15 @@ struct loop_recorder {
     void (*actions)(void *ctx, mono_ns t, const char *text, size_t len);
 };
 
+/* An observer of every step (the session report, metrics): called after
+ * the step's actions were carried out, with the input; the step's actions
+ * are l->out, the core l->core (read only). NULL: none. */
+struct loop;
+struct loop_observer {
+    void *ctx;
+    void (*step)(void *ctx, const struct loop *l, const struct core_in *in);
+};
+
 /* ---- the executor ------------------------------------------------------ */
 
 struct loop_timers {
@@ -112,6 +121,7 @@ struct loop {
     const struct loop_sink_ops *sink;
     void *sink_ctx;
     struct loop_recorder rec;
+    const struct loop_observer *obs;
     bool want_text;       /* keep the action text (recording, strict) */
     struct loop_timers tt;
     mono_ns now;          /* time of the last input stepped */

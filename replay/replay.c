@@ -106,6 +106,7 @@ static int configure(struct run *r, const char *session_config)
     /* the core's trace actions: for the trace, the coverage, and the
      * action text of recordings and strict comparison */
     r->cfg.trace = o->trace != NULL || o->coverage_wanted ||
+                   o->observer != NULL ||
                    o->record != NULL || r->strict;
     r->sum->traced = r->cfg.trace != 0;
     {
@@ -983,6 +984,7 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     r->loop.bar_json = bar_to_json;
     r->loop.rec.ctx = r;
     r->loop.rec.actions = o->record != NULL ? rec_actions : NULL;
+    r->loop.obs = o->observer;
     r->wall0 = sess.started_wall_ns;
     if (!r->strict) {
         rc = book_load(&r->book, o->capture, errbuf, errlen);

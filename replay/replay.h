@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "core.h"
+#include "loop.h"
 
 enum rpl_mode {
     RPL_AUTO = 0, /* strict if the capture holds recorded core inputs */
@@ -130,6 +131,9 @@ struct rpl_opts {
     bool emit_empty;
     const char *grace;    /* "2s": close bars at end + grace */
     const char *lateness; /* "120s": revise bars up to end + lateness */
+    /* an observer of every core step (ccstream report); the core traces
+     * its transitions for it. NULL: none */
+    const struct loop_observer *observer;
     bool coverage_wanted; /* fill coverage (else only with a trace or a
                              recording, the core's traces cost time) */
     uint64_t coverage[MD_M__COUNT][32]; /* out: bit i of [m][s]: input i

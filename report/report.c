@@ -1,67 +1,190 @@
-/* report.c: the session report page. See report.h and docs/report.md. */
+/* report.c: the session report page: its frame, the summary, the
+ * capture's metadata, the tables, and the series sections. See report.h
+ * and docs/report.md. */
+#include <ctype.h>
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "bar.h"
 #include "bar_codec.h"
-#include "bar_num.h"
+#include "core.h"
 #include "md_err.h"
-#include "report.h"
+#include "report_int.h"
 
-#define CHART_W 960
-#define CHART_H 220
-#define VOL_H 50
-#define PAD_L 70
-#define PAD_R 10
-#define LANE_H 18
+#define CALL_ROWS 300 /* REST calls listed; the rest counted */
 
-struct series {
-    char key[128];
-    struct bar *bars;
-    size_t n, cap;
-};
-
-/* Text for HTML and SVG: & < > " escaped. */
-static void esc(FILE *f, const char *s, size_t n)
+void rp_esc(FILE *f, const char *s, size_t n)
 {
-    size_t i;
+    size_t i, from = 0;
 
     for (i = 0; i < n; i++) {
+        const char *e;
         switch (s[i]) {
         case '&':
-            fputs("&amp;", f);
+            e = "&amp;";
             break;
         case '<':
-            fputs("&lt;", f);
+            e = "&lt;";
             break;
         case '>':
-            fputs("&gt;", f);
+            e = "&gt;";
             break;
         case '"':
-            fputs("&quot;", f);
+            e = "&quot;";
             break;
         default:
-            fputc(s[i], f);
+            continue;
         }
+        fwrite(s + from, 1, i - from, f);
+        fputs(e, f);
+        from = i + 1;
+    }
+    fwrite(s + from, 1, n - from, f);
+}
+
+void rp_utc(char *buf, size_t cap, int64_t ms)
+{
+    time_t t = (time_t)(ms / 1000 - (ms % 1000 < 0));
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(buf, cap, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+void rp_rel(char *buf, size_t cap, int64_t ns)
+{
+    int64_t ds = ns / 100000000, s = ds / 10;
+
+    if (s >= 3600) {
+        snprintf(buf, cap, "+%" PRId64 ":%02d:%02d.%d", s / 3600,
+                 (int)(s / 60 % 60), (int)(s % 60), (int)(ds % 10));
+    } else {
+        snprintf(buf, cap, "+%d:%02d.%d", (int)(s / 60), (int)(s % 60),
+                 (int)(ds % 10));
     }
 }
 
-static struct series *series_of(struct series **v, size_t *n, size_t *cap,
-                                const char *key)
+/* ---- redaction ----------------------------------------------------- */
+
+static bool secret_name(const char *p, size_t n)
 {
+    static const char *const words[] = {"key", "token", "secret", "pass",
+                                        "auth", "sign"};
+    char low[64];
     size_t i;
 
-    for (i = 0; i < *n; i++) {
+    if (n == 0 || n >= sizeof low) {
+        return false;
+    }
+    for (i = 0; i < n; i++) {
+        low[i] = (char)tolower((unsigned char)p[i]);
+    }
+    low[n] = '\0';
+    for (i = 0; i < sizeof words / sizeof words[0]; i++) {
+        if (strstr(low, words[i]) != NULL) {
+            return true;
+        }
+    }
+    return false;
+}
+
+char *report_redact(const char *text)
+{
+    static const char blot[] = "(redacted)";
+    size_t n = strlen(text), i = 0, o = 0;
+    /* every value shrinks or becomes the blot: room for a blot per byte
+     * is more than enough */
+    char *out = malloc(n * (sizeof blot) + 1);
+
+    if (out == NULL) {
+        return NULL;
+    }
+    while (i < n) {
+        size_t name = i, nl, j;
+        bool json = text[i] == '"';
+        bool url = !json && (text[i] == '?' || text[i] == '&');
+        if (!json && !url) {
+            out[o++] = text[i++];
+            continue;
+        }
+        /* the name: "name" then : then "value"; or ?name=value */
+        name = i + 1;
+        for (j = name; j < n && (json ? text[j] != '"'
+                                      : (isalnum((unsigned char)text[j]) ||
+                                         text[j] == '_' || text[j] == '-'));
+             j++) {
+            if (json && text[j] == '\\') {
+                j++;
+            }
+        }
+        nl = j - name;
+        if (json) {
+            size_t k = j + 1;
+            while (k < n && (text[k] == ' ' || text[k] == '\t')) {
+                k++;
+            }
+            if (j < n && k < n && text[k] == ':' && secret_name(text + name,
+                                                                nl)) {
+                size_t v = k + 1;
+                while (v < n && (text[v] == ' ' || text[v] == '\t')) {
+                    v++;
+                }
+                if (v < n && text[v] == '"') {
+                    size_t e = v + 1;
+                    while (e < n && text[e] != '"') {
+                        e += text[e] == '\\' ? 2 : 1;
+                    }
+                    memcpy(out + o, text + i, v + 1 - i);
+                    o += v + 1 - i;
+                    memcpy(out + o, blot, sizeof blot - 1);
+                    o += sizeof blot - 1;
+                    i = e < n ? e : n; /* the closing quote is copied next */
+                    continue;
+                }
+            }
+            /* not a secret: copy the name with its quotes */
+            j = j < n ? j + 1 : n;
+            memcpy(out + o, text + i, j - i);
+            o += j - i;
+            i = j;
+            continue;
+        }
+        if (j < n && text[j] == '=' && secret_name(text + name, nl)) {
+            size_t e = j + 1;
+            while (e < n && text[e] != '&' && text[e] != '"' &&
+                   text[e] != ' ' && text[e] != '\'' && text[e] != '#') {
+                e++;
+            }
+            memcpy(out + o, text + i, j + 1 - i);
+            o += j + 1 - i;
+            memcpy(out + o, blot, sizeof blot - 1);
+            o += sizeof blot - 1;
+            i = e;
+            continue;
+        }
+        out[o++] = text[i++];
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* ---- the series ---------------------------------------------------- */
+
+static struct rpt_series *series_of(struct rpt_series **v, size_t *n,
+                                   size_t *cap, const char *key)
+{
+    size_t i = *n;
+
+    /* bars of one series mostly follow each other: look back first */
+    while (i-- > 0) {
         if (strcmp((*v)[i].key, key) == 0) {
             return &(*v)[i];
         }
     }
     if (*n == *cap) {
         size_t c = *cap ? *cap * 2 : 16;
-        struct series *nv = realloc(*v, c * sizeof *nv);
+        struct rpt_series *nv = realloc(*v, c * sizeof *nv);
         if (nv == NULL) {
             return NULL;
         }
@@ -73,7 +196,7 @@ static struct series *series_of(struct series **v, size_t *n, size_t *cap,
     return &(*v)[(*n)++];
 }
 
-static int add_bar(struct series *s, const struct bar *b)
+static int add_bar(struct rpt_series *s, const struct bar *b)
 {
     if (s->n == s->cap) {
         size_t c = s->cap ? s->cap * 2 : 64;
@@ -88,229 +211,234 @@ static int add_bar(struct series *s, const struct bar *b)
     return MD_OK;
 }
 
-static void utc(char *buf, size_t cap, int64_t ms)
+static int by_key(const void *a, const void *b)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-
-    gmtime_r(&t, &tm);
-    strftime(buf, cap, "%Y-%m-%d %H:%M", &tm);
+    return strcmp(((const struct rpt_series *)a)->key,
+                  ((const struct rpt_series *)b)->key);
 }
 
-/* One series: candles (the latest revision of each bar drawn, every
- * revision marked), volume below, the record in each candle's title. */
-static void chart(FILE *f, const struct series *s)
+static int by_start(const void *a, const void *b)
 {
-    double lo = 0, hi = 0, vmax = 0;
-    int64_t t0 = 0, t1 = 0, span;
-    size_t i;
-    bool any = false;
-    double w;
+    const struct bar *x = a, *y = b;
 
-    for (i = 0; i < s->n; i++) {
-        const struct bar *b = &s->bars[i];
-        double v = bar_scaled_to_double(b->volume, BAR_VOL_DIGITS);
-        if (!(b->has & BAR_HAS_OHLC)) {
-            continue;
-        }
-        if (!any || b->low < lo) {
-            lo = b->low;
-        }
-        if (!any || b->high > hi) {
-            hi = b->high;
-        }
-        if (!any || b->start_ms < t0) {
-            t0 = b->start_ms;
-        }
-        if (!any || b->end_ms > t1) {
-            t1 = b->end_ms;
-        }
-        vmax = v > vmax ? v : vmax;
-        any = true;
+    if (x->start_ms != y->start_ms) {
+        return x->start_ms < y->start_ms ? -1 : 1;
     }
-    if (!any) {
-        fputs("<p>no bar with prices</p>\n", f);
-        return;
-    }
-    if (hi <= lo) {
-        hi = lo + 1;
-    }
-    span = t1 > t0 ? t1 - t0 : 1;
-    w = (double)(CHART_W - PAD_L - PAD_R) * (double)s->bars[0].interval_s *
-        1000.0 / (double)span * 0.7;
-    if (w < 1) {
-        w = 1;
-    }
-    fprintf(f, "<svg class=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" "
-               "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\">\n",
-            CHART_W, CHART_H + VOL_H + 20, CHART_W, CHART_H + VOL_H + 20);
-    fprintf(f, "<text x=\"2\" y=\"12\" class=\"axis\">%.6g</text>"
-               "<text x=\"2\" y=\"%d\" class=\"axis\">%.6g</text>\n",
-            hi, CHART_H, lo);
-    {
-        char a[32], b[32];
-        utc(a, sizeof a, t0);
-        utc(b, sizeof b, t1);
-        fprintf(f, "<text x=\"%d\" y=\"%d\" class=\"axis\">%s</text>"
-                   "<text x=\"%d\" y=\"%d\" class=\"axis\" "
-                   "text-anchor=\"end\">%s UTC</text>\n",
-                PAD_L, CHART_H + VOL_H + 16, a, CHART_W - PAD_R,
-                CHART_H + VOL_H + 16, b);
-    }
-    for (i = 0; i < s->n; i++) {
-        const struct bar *b = &s->bars[i];
-        double x, yo, yc, yh, yl, v, vh;
-        char json[2048];
-        size_t jl = 0;
-        bool latest = true;
-        size_t j;
-        if (!(b->has & BAR_HAS_OHLC)) {
-            continue;
-        }
-        for (j = i + 1; j < s->n; j++) {
-            if (s->bars[j].start_ms == b->start_ms) {
-                latest = false; /* a later revision is drawn instead */
-                break;
-            }
-        }
-        x = PAD_L + (double)(CHART_W - PAD_L - PAD_R) *
-                        (double)(b->start_ms - t0) / (double)span;
-        yh = (hi - b->high) / (hi - lo) * (CHART_H - 10) + 5;
-        yl = (hi - b->low) / (hi - lo) * (CHART_H - 10) + 5;
-        yo = (hi - b->open) / (hi - lo) * (CHART_H - 10) + 5;
-        yc = (hi - b->close) / (hi - lo) * (CHART_H - 10) + 5;
-        v = bar_scaled_to_double(b->volume, BAR_VOL_DIGITS);
-        vh = vmax > 0 ? v / vmax * (VOL_H - 4) : 0;
-        if (bar_to_json(b, json, sizeof json, &jl) != MD_OK) {
-            jl = 0;
-        }
-        fprintf(f, "<g class=\"bar%s%s%s\" data-start=\"%" PRId64
-                   "\" data-rev=\"%" PRIu32 "\"><title>",
-                latest ? "" : " superseded",
-                b->source == BAR_SRC_REST ? " rest" : "",
-                (b->flags & BAR_F_BACKFILLED) ? " backfill" : "",
-                b->start_ms, b->revision);
-        esc(f, json, jl);
-        fputs("</title>", f);
-        if (latest) {
-            fprintf(f, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
-                       "y2=\"%.1f\" class=\"wick\"/>"
-                       "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                       "height=\"%.1f\" class=\"%s\"/>"
-                       "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" "
-                       "height=\"%.1f\" class=\"vol\"/>",
-                    x + w / 2, yh, x + w / 2, yl, x,
-                    yo < yc ? yo : yc, w,
-                    (yo < yc ? yc - yo : yo - yc) + 0.5,
-                    b->close >= b->open ? "up" : "down", x,
-                    CHART_H + VOL_H - vh, w, vh);
-        }
-        if (b->revision > 0) {
-            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" "
-                       "class=\"rev\"/>", x + w / 2, yh - 5);
-        }
-        if (b->flags & BAR_F_BACKFILLED) {
-            fprintf(f, "<rect x=\"%.1f\" y=\"1\" width=\"%.1f\" "
-                       "height=\"3\" class=\"bf\"/>", x, w);
-        }
-        fputs("</g>\n", f);
-    }
-    fputs("</svg>\n", f);
+    return x->revision < y->revision ? -1 : x->revision > y->revision;
 }
 
-/* The machines' states over the session, from the trace lines
- * "T MACHINE FROM --INPUT[guard]/OUTPUT--> TO". */
-static void timeline(FILE *f, const char *trace, size_t len)
-{
-    static const char *const machines[] = {"conn", "rest", "pub"};
-    int64_t tmax = 1;
-    const char *p, *end = trace + len;
-    size_t m;
-
-    for (p = trace; p < end;) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        int64_t t = strtoll(p, NULL, 10);
-        tmax = t > tmax ? t : tmax;
-        p = nl ? nl + 1 : end;
-    }
-    fprintf(f, "<svg class=\"timeline\" xmlns=\"http://www.w3.org/2000/svg\" "
-               "viewBox=\"0 0 %d %d\" width=\"%d\" height=\"%d\">\n",
-            CHART_W, LANE_H * 3 + 4, CHART_W, LANE_H * 3 + 4);
-    for (m = 0; m < 3; m++) {
-        int64_t from = 0;
-        char state[40] = "IDLE";
-        size_t ml = strlen(machines[m]);
-        fprintf(f, "<text x=\"2\" y=\"%zu\" class=\"axis\">%s</text>\n",
-                m * LANE_H + 13, machines[m]);
-        for (p = trace;; ) {
-            const char *nl = p < end ? memchr(p, '\n', (size_t)(end - p))
-                                     : NULL;
-            const char *le = nl ? nl : end;
-            const char *sp = p < end ? memchr(p, ' ', (size_t)(le - p))
-                                     : NULL;
-            int64_t t = tmax;
-            char to[40] = "";
-            bool mine = false;
-            if (p < end && sp != NULL &&
-                (size_t)(le - sp - 1) > ml &&
-                memcmp(sp + 1, machines[m], ml) == 0 && sp[1 + ml] == ' ') {
-                const char *arrow = NULL, *q;
-                for (q = sp; q + 3 < le; q++) {
-                    if (q[0] == '-' && q[1] == '-' && q[2] == '>' &&
-                        q[3] == ' ') {
-                        arrow = q + 4;
-                    }
-                }
-                if (arrow != NULL && (size_t)(le - arrow) < sizeof to) {
-                    memcpy(to, arrow, (size_t)(le - arrow));
-                    to[le - arrow] = '\0';
-                    t = strtoll(p, NULL, 10);
-                    mine = strcmp(to, state) != 0;
-                }
-            }
-            if (mine || p >= end) {
-                double x0 = PAD_L + (double)(CHART_W - PAD_L - PAD_R) *
-                                        (double)from / (double)tmax;
-                double x1 = PAD_L + (double)(CHART_W - PAD_L - PAD_R) *
-                                        (double)t / (double)tmax;
-                fprintf(f, "<rect x=\"%.1f\" y=\"%zu\" width=\"%.1f\" "
-                           "height=\"%d\" class=\"st st-%s\"><title>%s "
-                           "%s %.3f s to %.3f s</title></rect>\n",
-                        x0, m * LANE_H + 2, x1 - x0 > 0.2 ? x1 - x0 : 0.2,
-                        LANE_H - 4, state, machines[m], state,
-                        (double)from / 1e9, (double)t / 1e9);
-                if (p >= end) {
-                    break;
-                }
-                snprintf(state, sizeof state, "%s", to);
-                from = t;
-            }
-            p = nl ? nl + 1 : end;
-        }
-    }
-    fputs("</svg>\n", f);
-}
+/* ---- the page ------------------------------------------------------ */
 
 static const char css[] =
-    "body{font:14px/1.4 system-ui,sans-serif;margin:16px;color:#222}"
-    "h1{font-size:20px}h2{font-size:16px;margin-top:24px}"
-    "table{border-collapse:collapse}td,th{padding:2px 8px;text-align:right;"
-    "border-bottom:1px solid #ddd}th{text-align:left}"
-    ".axis{font:10px sans-serif;fill:#666}.wick{stroke:#555}"
-    ".up{fill:#2a9d4b}.down{fill:#d64541}.vol{fill:#9ab}"
-    ".rev{fill:#f0a020}.bf{fill:#6a5acd}.superseded{opacity:.9}"
+    "body{font:14px/1.4 system-ui,sans-serif;margin:16px;color:#222;"
+    "max-width:1000px}"
+    "h1{font-size:20px;margin-bottom:4px}h2{font-size:16px;margin:28px 0 6px}"
+    "table{border-collapse:collapse;margin:4px 0}td,th{padding:1px 8px;"
+    "text-align:right;border-bottom:1px solid #e4e4e4;vertical-align:top}"
+    "th{text-align:left;font-weight:600}td.l{text-align:left}"
+    ".meta td{text-align:left;font-family:monospace;font-size:12px;"
+    "word-break:break-all}.cols{display:flex;gap:24px;flex-wrap:wrap;align-items:flex-start}"
+    "nav a{margin-right:10px}"
+    ".scroll{overflow-x:auto;max-width:100%}"
+    ".axis{font:10px sans-serif;fill:#666}.lane{font:11px sans-serif;"
+    "fill:#333}.code{font:9px sans-serif;fill:#b71c1c}"
+    ".grid{stroke:#eee}"
+    ".up{fill:#2a9d4b;stroke:#2a9d4b}.down{fill:#d64541;stroke:#d64541}"
+    ".vol{fill:#9ab}.rev{fill:#f0a020;stroke:#fff;stroke-width:.5}"
+    ".rev.late{fill:#e0457b}.bf{fill:#6a5acd}.disc{fill:#555}"
+    ".nobar{fill:#f2f2f2}"
     ".st{fill:#ddd}.st-STREAMING,.st-PUBLISHING,.st-REQUESTING"
     "{fill:#7bc67b}.st-CONNECTING,.st-WAIT_WELCOME,.st-SUBSCRIBING,"
     ".st-FETCHING,.st-CREATING_TOPIC,.st-WAITING{fill:#f3c969}"
     ".st-BACKOFF,.st-ERROR{fill:#e57373}.st-FAILED{fill:#b71c1c}"
     ".st-CLOSING,.st-DRAINING{fill:#9fa8da}.st-STOPPED{fill:#999}"
-    ".legend span{display:inline-block;padding:0 6px;margin-right:4px;"
-    "font-size:12px}"
-    "@media print{svg{max-width:100%}}";
+    ".st-many{fill:#ff9800}"
+    ".c-open{fill:#f3c969}.c-up{fill:#7bc67b}"
+    ".mk{stroke:#555;stroke-width:1.5}.mk-GAP_OPEN,.mk-CONN_LOST,"
+    ".mk-STALE,.mk-FORCE_DISCONNECT,.mk-PING_TIMEOUT{stroke:#d32f2f}"
+    ".mk-GAP_CLOSED{stroke:#2e7d32}.mk-FETCH_FAILED,.mk-REST_FAILED,"
+    ".mk-PUBLISH_FAILED,.mk-DEAD_LETTER,.mk-PRODUCER_FATAL{stroke:#6a1b9a}"
+    ".gapband{fill:#ffcdd2;opacity:.6}.inj{stroke:#6a1b9a;"
+    "stroke-dasharray:4 3;stroke-width:1.5}"
+    ".rate{fill:none;stroke-width:1.3}"
+    ".ty0{stroke:#1f77b4;background:#1f77b4}"
+    ".ty1{stroke:#17becf;background:#17becf}"
+    ".ty2{stroke:#8c564b;background:#8c564b}"
+    ".ty3{stroke:#2ca02c;background:#2ca02c}"
+    ".ty4{stroke:#bcbd22;background:#bcbd22}"
+    ".ty5{stroke:#9467bd;background:#9467bd}"
+    ".ty6{stroke:#7f7f7f;background:#7f7f7f}"
+    ".ty7{stroke:#d62728;background:#d62728}"
+    ".ty8{stroke:#ff7f0e;background:#ff7f0e}"
+    ".ty9{stroke:#e377c2;background:#e377c2}"
+    ".sil{fill:#b0bec5}.hb{fill:none;stroke:#1f77b4;stroke-width:1.3}"
+    ".stale{stroke:#d32f2f;stroke-dasharray:6 3}.probe{stroke:#f0a020;"
+    "stroke-dasharray:3 3}.stalemark{fill:#d32f2f}"
+    ".call{stroke:#fff;stroke-width:.5}.o-ok{fill:#2a9d4b;background:#2a9d4b}"
+    ".o-rate{fill:#f0a020;background:#f0a020}"
+    ".o-fail{fill:#d32f2f;background:#d32f2f}"
+    ".o-open{fill:#777;background:#777}"
+    ".budget{fill:none;stroke-width:1.5}.w0{stroke:#999;background:#999}"
+    ".w1{stroke:#1f77b4;background:#1f77b4}"
+    ".w2{stroke:#2ca02c;background:#2ca02c}"
+    ".w3{stroke:#9467bd;background:#9467bd}"
+    ".w4{stroke:#8c564b;background:#8c564b}"
+    ".legend .k{display:inline-block;padding:0 6px;margin:0 4px 2px 0;"
+    "font-size:12px;color:#fff;border-radius:2px}"
+    ".legend .st-IDLE,.legend .st-many{color:#222}"
+    ".k.st-STREAMING{background:#7bc67b}.k.st-CONNECTING{background:#f3c969;"
+    "color:#222}.k.st-BACKOFF{background:#e57373}.k.st-FAILED{background:"
+    "#b71c1c}.k.st-CLOSING{background:#9fa8da}.k.st-IDLE{background:#ddd}"
+    ".k.st-STOPPED{background:#999}.k.st-many{background:#ff9800}"
+    ".k.gapk{background:#ffcdd2;color:#222}.k.injk{background:#6a1b9a}"
+    ".k.silk{background:#b0bec5;color:#222}.k.hbk{background:#1f77b4}"
+    ".k.stalek{background:#d32f2f}.k.probek{background:#f0a020}"
+    ".k.revk{background:#f0a020}.k.latek{background:#e0457b}"
+    ".k.bfk{background:#6a5acd}.k.disck{background:#555}"
+    ".k.nobark{background:#f2f2f2;color:#222}"
+    ".spark{display:inline-block;margin:0 8px 8px 0;font-size:11px}"
+    ".spark svg{border:1px solid #eee;display:block}"
+    ".sparkline{fill:none;stroke:#1f77b4}.n{color:#777}"
+    "@media print{body{max-width:none}.scroll{overflow:visible}"
+    "svg{max-width:100%;height:auto}h2{break-after:avoid}}";
+
+static void row(FILE *f, const char *name, uint64_t v)
+{
+    fprintf(f, "<tr><th>%s</th><td>%" PRIu64 "</td></tr>", name, v);
+}
+
+static void summary(FILE *f, const struct report_input *in, size_t nseries)
+{
+    const struct rpl_summary *s = in->sum;
+    const struct rc_session *c = in->ses;
+    uint64_t ok = 0, rate = 0, failed = 0;
+    size_t i;
+
+    for (i = 0; i < c->n_call; i++) {
+        const char *o = c->call[i].outcome;
+        if (o != NULL && strcmp(o, "RESP_OK") == 0) {
+            ok++;
+        } else if (o != NULL && strcmp(o, "RESP_RATE_LIMIT") == 0) {
+            rate++;
+        } else {
+            failed++;
+        }
+    }
+    fputs("<h2 id=\"summary\">Summary</h2>\n<div class=\"cols\"><table>", f);
+    row(f, "events", s->events);
+    row(f, "frames", s->frames);
+    row(f, "malformed frames", s->malformed);
+    row(f, "core inputs", s->inputs);
+    row(f, "timers fired", s->timers_fired);
+    row(f, "series", nseries);
+    row(f, "bars", s->bars);
+    row(f, "revisions", s->revisions);
+    row(f, "bars from REST", s->rest_bars);
+    row(f, "duplicate trades", s->duplicates);
+    row(f, "late trades: bars revised", s->late_revisions);
+    row(f, "late trades: too late", s->late_dropped);
+    fputs("</table><table>", f);
+    row(f, "connections", c->n_conn);
+    row(f, "reconnect gaps", c->n_gap);
+    row(f, "stale detections", c->stale);
+    row(f, "REST calls", c->n_call);
+    row(f, "&nbsp; with data", ok);
+    row(f, "&nbsp; rate limited", rate);
+    row(f, "&nbsp; failed or unanswered", failed);
+    row(f, "gap bars backfill could not reach", s->backfill_dropped);
+    row(f, "deliveries failed", s->deliveries_failed);
+    row(f, "dead-lettered", s->dead_lettered);
+    row(f, "bars lost", s->bars_lost + s->bars_given_up + s->bars_topic_lost);
+    row(f, "faults injected", in->opts != NULL ? in->opts->n_inject : 0);
+    fprintf(f, "<tr><th>virtual time</th><td>%.1f s</td></tr>"
+               "<tr><th>replay</th><td>%s</td></tr></table>",
+            (double)s->span_ns / 1e9,
+            s->mode == RPL_STRICT ? "strict" : "what-if");
+    fputs("<table><tr><th>note</th><th>count</th></tr>", f);
+    for (i = 1; i < MD_N__COUNT && i < sizeof c->notes / sizeof c->notes[0];
+         i++) {
+        if (c->notes[i] > 0) {
+            row(f, md_note_name((int)i), c->notes[i]);
+        }
+    }
+    fputs("</table></div>\n", f);
+    if (s->divergences > 0) {
+        fputs("<p><b>Strict replay diverged:</b> ", f);
+        rp_escs(f, s->divergence);
+        fputs("</p>\n", f);
+    }
+    if (in->opts != NULL && in->opts->n_inject > 0) {
+        fputs("<p>Injected:", f);
+        for (i = 0; i < in->opts->n_inject; i++) {
+            const struct rpl_inject *j = &in->opts->inject[i];
+            char r[32];
+            rp_rel(r, sizeof r, j->at_ns);
+            fprintf(f, " %s at %s%s%s", rpl_inject_name(j->kind), r,
+                    j->used ? "" : " (never met its event)",
+                    i + 1 < in->opts->n_inject ? "," : ".");
+        }
+        fputs("</p>\n", f);
+    }
+    if (c->lost > 0) {
+        fprintf(f, "<p>%" PRIu64 " entries beyond %d per list (connections, "
+                   "calls, state changes, notes) are counted but not drawn."
+                   "</p>\n", c->lost, RC_LIST_MAX);
+    }
+}
+
+static void metadata(FILE *f, const struct report_input *in)
+{
+    size_t i;
+
+    fputs("<h2 id=\"capture\">The capture</h2>\n<table class=\"meta\">", f);
+    for (i = 0; i < in->n_meta; i++) {
+        fputs("<tr><th>", f);
+        rp_escs(f, in->meta[i][0]);
+        fputs("</th><td>", f);
+        rp_escs(f, in->meta[i][1]);
+        fputs("</td></tr>", f);
+    }
+    fputs("</table>\n", f);
+}
+
+static void calls(FILE *f, const struct rc_session *s)
+{
+    size_t i;
+
+    if (s->n_call == 0) {
+        return;
+    }
+    fputs("<table class=\"calls\"><tr><th>sent</th><th>purpose</th><th>"
+          "request</th><th>status</th><th>outcome</th><th>latency</th><th>"
+          "bytes</th></tr>\n", f);
+    for (i = 0; i < s->n_call && i < CALL_ROWS; i++) {
+        const struct rc_call *k = &s->call[i];
+        char r[32];
+        rp_rel(r, sizeof r, k->t_send);
+        fprintf(f, "<tr><td>%s</td><td class=\"l\">%s</td><td class=\"l\">",
+                r, k->purpose == RP_P_PREFLIGHT ? "preflight"
+                   : k->purpose == RP_P_BACKFILL ? "backfill" : "other");
+        rp_escs(f, k->target);
+        if (k->t_done < 0) {
+            fputs("</td><td></td><td class=\"l\">never answered</td><td>"
+                  "</td><td></td></tr>\n", f);
+            continue;
+        }
+        fprintf(f, "</td><td>%d</td><td class=\"l\">%s</td><td>%.1f ms</td>"
+                   "<td>%" PRIu64 "</td></tr>\n",
+                k->status, k->outcome != NULL ? k->outcome : "",
+                (double)(k->t_done - k->t_send) / 1e6, k->bytes);
+    }
+    fputs("</table>\n", f);
+    if (s->n_call > CALL_ROWS) {
+        fprintf(f, "<p>%zu more calls (in the chart above).</p>\n",
+                s->n_call - CALL_ROWS);
+    }
+}
 
 int report_write(FILE *f, const struct report_input *in)
 {
-    struct series *v = NULL;
+    struct rpt_series *v = NULL;
     size_t nv = 0, cap = 0, i, drawn = 0;
     const char *p = in->bars, *end = in->bars + in->bars_len;
     int rc = MD_OK;
@@ -327,51 +455,54 @@ int report_write(FILE *f, const struct report_input *in)
                    bar_key(&b, key, sizeof key, &kl) != MD_OK) {
             rc = MD_E_CORRUPT; /* replay wrote it: never dropped quietly */
         } else if (in->series == NULL || strstr(key, in->series) != NULL) {
-            struct series *s = series_of(&v, &nv, &cap, key);
+            struct rpt_series *s = series_of(&v, &nv, &cap, key);
             rc = s == NULL ? MD_E_NOMEM : add_bar(s, &b);
         }
         p = nl ? nl + 1 : end;
     }
     if (rc == MD_OK) {
-        fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
-              "charset=\"utf-8\"><title>ccstream report: ", f);
-        esc(f, in->capture, strlen(in->capture));
-        fprintf(f, "</title><style>%s</style></head><body>\n<h1>", css);
-        esc(f, in->capture, strlen(in->capture));
-        fprintf(f, "</h1>\n<table class=\"summary\">"
-                   "<tr><th>events</th><td>%" PRIu64 "</td></tr>"
-                   "<tr><th>frames</th><td>%" PRIu64 "</td></tr>"
-                   "<tr><th>bars</th><td>%" PRIu64 "</td></tr>"
-                   "<tr><th>revisions</th><td>%" PRIu64 "</td></tr>"
-                   "<tr><th>bars from REST</th><td>%" PRIu64 "</td></tr>"
-                   "<tr><th>duplicate trades</th><td>%" PRIu64 "</td></tr>"
-                   "<tr><th>late trades (revised / too late)</th><td>%"
-                   PRIu64 " / %" PRIu64 "</td></tr>"
-                   "<tr><th>malformed frames</th><td>%" PRIu64 "</td></tr>"
-                   "<tr><th>virtual time</th><td>%.1f s</td></tr>"
-                   "</table>\n",
-                in->sum->events, in->sum->frames, in->sum->bars,
-                in->sum->revisions, in->sum->rest_bars, in->sum->duplicates,
-                in->sum->late_revisions, in->sum->late_dropped,
-                in->sum->malformed, (double)in->sum->span_ns / 1e9);
-        fputs("<h2>Machines</h2>\n<p class=\"legend\">"
-              "<span style=\"background:#7bc67b\">streaming, publishing, "
-              "requesting</span><span style=\"background:#f3c969\">"
-              "connecting, subscribing, fetching, waiting</span>"
-              "<span style=\"background:#e57373\">backoff, error</span>"
-              "<span style=\"background:#b71c1c;color:#fff\">failed</span>"
-              "<span style=\"background:#9fa8da\">closing, draining</span>"
-              "<span style=\"background:#ddd\">idle</span>"
-              "<span style=\"background:#999\">stopped</span> (each "
-              "stretch's state and times in its tooltip)</p>\n", f);
-        timeline(f, in->trace, in->trace_len);
-        fputs("<h2>Series</h2>\n<ul>", f);
-        for (i = 0; i < nv; i++) {
-            fprintf(f, "<li><a href=\"#s%zu\">", i);
-            esc(f, v[i].key, strlen(v[i].key));
-            fprintf(f, "</a> (%zu bars)</li>", v[i].n);
+        char a[32] = "", z[32] = "";
+        if (nv > 1) {
+            qsort(v, nv, sizeof v[0], by_key);
         }
-        fputs("</ul>\n", f);
+        for (i = 0; i < nv; i++) {
+            qsort(v[i].bars, v[i].n, sizeof v[i].bars[0], by_start);
+        }
+        fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta "
+              "charset=\"utf-8\"><meta name=\"viewport\" content=\"width="
+              "device-width\"><title>ccstream report: ", f);
+        rp_escs(f, in->capture);
+        fprintf(f, "</title><style>%s</style></head><body>\n<h1>", css);
+        rp_escs(f, in->capture);
+        fputs("</h1>\n<p>", f);
+        if (in->wall0_ns != 0) {
+            rp_utc(a, sizeof a, in->wall0_ns / 1000000);
+            rp_utc(z, sizeof z, (in->wall0_ns + in->sum->span_ns) / 1000000);
+            fprintf(f, "From %s to %s UTC; times on the charts below are "
+                       "counted from the start (+m:ss). ", a, z);
+        }
+        fputs("Made by <code>ccstream report</code>: the capture replayed "
+              "as <code>ccstream replay</code> does.</p>\n<nav><a href=\""
+              "#summary\">summary</a><a href=\"#capture\">capture</a><a "
+              "href=\"#machines\">machines</a><a href=\"#frames\">frames</a>"
+              "<a href=\"#liveness\">silences</a><a href=\"#rest\">REST</a>"
+              "<a href=\"#series\">series</a></nav>\n", f);
+        summary(f, in, nv);
+        metadata(f, in);
+        rp_session_charts(f, in);
+        calls(f, in->ses);
+        fprintf(f, "<h2 id=\"series\">Series</h2>\n<p>%zu series; the first "
+                   "%u drawn below (the others with --series).</p>\n<div>",
+                nv, in->max_series);
+        for (i = 0; i < nv; i++) {
+            rp_spark(f, &v[i], i, in->max_series == 0 || i < in->max_series);
+        }
+        fputs("</div>\n<p class=\"legend\"><span class=\"k revk\">revision "
+              "(one dot each)</span><span class=\"k latek\">late-trade "
+              "revision</span><span class=\"k bfk\">backfilled from REST"
+              "</span><span class=\"k disck\">spans a disconnect</span>"
+              "<span class=\"k nobark\">no bar</span> Each candle's record "
+              "in its tooltip.</p>\n", f);
         for (i = 0; i < nv; i++) {
             if (in->max_series > 0 && drawn == in->max_series) {
                 fprintf(f, "<p>%zu more series not drawn: ask for one with "
@@ -379,9 +510,9 @@ int report_write(FILE *f, const struct report_input *in)
                 break;
             }
             fprintf(f, "<h2 id=\"s%zu\">", i);
-            esc(f, v[i].key, strlen(v[i].key));
-            fputs("</h2>\n", f);
-            chart(f, &v[i]);
+            rp_escs(f, v[i].key);
+            fprintf(f, " <span class=\"n\">%zu bars</span></h2>\n", v[i].n);
+            rp_candles(f, &v[i]);
             drawn++;
         }
         fputs("</body></html>\n", f);

@@ -59,7 +59,7 @@ def main():
     want = sum(1 for b in bars if "open" in b)
     if candles != want:
         errors.append(f"{candles} candle groups, {want} bars")
-    revs = page.count('class="rev"')
+    revs = len(re.findall(r'class="rev[ "]', page))
     want_revs = sum(1 for b in bars if b.get("revision", 0) > 0 and "open" in b)
     if revs != want_revs:
         errors.append(f"{revs} revision markers, {want_revs} revisions")
