@@ -299,8 +299,14 @@ static void on_timer(struct rc_session *s, int64_t t, const struct core_in *in)
     }
 }
 
-static void on_note(struct rc_session *s, int64_t t, const struct md_action *a)
+static void on_note(struct rc_session *s, int64_t t, const struct md_action *a,
+                    const struct core_in *in)
 {
+    /* what ended a connection: notes of the socket's own steps (a REST
+     * answer's AUTH_FAILED is not the socket's) */
+    bool sock = in->kind == CORE_IN_FRAME || in->kind == CORE_IN_CONN ||
+                in->kind == CORE_IN_TIMER;
+
     if (a->note < sizeof s->notes / sizeof s->notes[0]) {
         s->notes[a->note]++;
     }
@@ -319,22 +325,29 @@ static void on_note(struct rc_session *s, int64_t t, const struct md_action *a)
         }
         break;
     case MD_N_FORCE_DISCONNECT:
-        why(s, "FORCE_DISCONNECT from the server");
+        if (sock) {
+            why(s, "FORCE_DISCONNECT from the server");
+        }
         break;
     case MD_N_PING_TIMEOUT:
-        why(s, "ping unanswered");
+        if (sock) {
+            why(s, "ping unanswered");
+        }
         break;
     case MD_N_SUBSCRIBE_TIMEOUT:
-        why(s, "subscriptions not complete in time");
+        if (sock) {
+            why(s, "subscriptions not complete in time");
+        }
         break;
     case MD_N_AUTH_FAILED:
-        why(s, "the key refused (TYPE 401)");
+        if (sock) {
+            why(s, "the key refused (TYPE 401)");
+        }
         break;
     case MD_N_TOO_MANY_SOCKETS:
-        why(s, "TOO_MANY_SOCKETS");
-        break;
-    case MD_N_CONN_LOST:
-        why(s, "lost");
+        if (sock) {
+            why(s, "TOO_MANY_SOCKETS");
+        }
         break;
     default:
         break;
@@ -382,6 +395,7 @@ static void observe(void *ctx, const struct loop *l, const struct core_in *in)
 {
     struct rc_session *s = ctx;
     int64_t t = in->t_ns - l->t0;
+    bool ping_lost = false;
     size_t i;
 
     s->stale_ns = l->core->cfg.conn.stale_timeout_ns;
@@ -412,12 +426,20 @@ static void observe(void *ctx, const struct loop *l, const struct core_in *in)
     default:
         break;
     }
+    /* the notes first: they say why a connection ends (a ping unanswered
+     * rather than the liveness timer that noticed it) */
+    for (i = 0; i < l->out.n; i++) {
+        if (l->out.a[i].kind == MD_A_NOTE) {
+            on_note(s, t, &l->out.a[i], in);
+            ping_lost |= l->out.a[i].note == MD_N_PING_TIMEOUT;
+        }
+    }
     for (i = 0; i < l->out.n; i++) {
         const struct md_action *a = &l->out.a[i];
         switch (a->kind) {
         case MD_A_TRACE:
             if (a->tr.machine == MD_M_CONN && a->tr.input == CONN_I_T_STALE &&
-                a->tr.from != a->tr.to) {
+                a->tr.from != a->tr.to && !ping_lost) {
                 /* the liveness timer also asks for pings: only a change
                  * of state is a stale detection */
                 why(s, "stale: no data and no heartbeat");
@@ -476,9 +498,6 @@ static void observe(void *ctx, const struct loop *l, const struct core_in *in)
             }
             break;
         }
-        case MD_A_NOTE:
-            on_note(s, t, a);
-            break;
         default:
             break;
         }

@@ -89,7 +89,8 @@ static bool secret_name(const char *p, size_t n)
     return false;
 }
 
-char *report_redact(const char *text)
+/* Values of JSON members with a secret's name, blotted. */
+static char *redact_json(const char *text)
 {
     static const char blot[] = "(redacted)";
     size_t n = strlen(text), i = 0, o = 0;
@@ -101,72 +102,93 @@ char *report_redact(const char *text)
         return NULL;
     }
     while (i < n) {
-        size_t name = i, nl, j;
-        bool json = text[i] == '"';
-        bool url = !json && (text[i] == '?' || text[i] == '&');
-        if (!json && !url) {
+        size_t name, j, k, v, e;
+        if (text[i] != '"') {
             out[o++] = text[i++];
             continue;
         }
-        /* the name: "name" then : then "value"; or ?name=value */
+        /* a string, consumed whole: a member's name if a colon follows */
         name = i + 1;
-        for (j = name; j < n && (json ? text[j] != '"'
-                                      : (isalnum((unsigned char)text[j]) ||
-                                         text[j] == '_' || text[j] == '-'));
-             j++) {
-            if (json && text[j] == '\\') {
-                j++;
-            }
+        for (j = name; j < n && text[j] != '"'; j++) {
+            j += text[j] == '\\';
         }
-        nl = j - name;
-        if (json) {
-            size_t k = j + 1;
-            while (k < n && (text[k] == ' ' || text[k] == '\t')) {
-                k++;
+        k = j < n ? j + 1 : n;
+        while (k < n && (text[k] == ' ' || text[k] == '\t')) {
+            k++;
+        }
+        v = k + 1;
+        while (v < n && (text[v] == ' ' || text[v] == '\t')) {
+            v++;
+        }
+        if (k < n && text[k] == ':' && v < n && text[v] == '"' &&
+            secret_name(text + name, j - name)) {
+            for (e = v + 1; e < n && text[e] != '"'; e++) {
+                e += text[e] == '\\';
             }
-            if (j < n && k < n && text[k] == ':' && secret_name(text + name,
-                                                                nl)) {
-                size_t v = k + 1;
-                while (v < n && (text[v] == ' ' || text[v] == '\t')) {
-                    v++;
-                }
-                if (v < n && text[v] == '"') {
-                    size_t e = v + 1;
-                    while (e < n && text[e] != '"') {
-                        e += text[e] == '\\' ? 2 : 1;
-                    }
-                    memcpy(out + o, text + i, v + 1 - i);
-                    o += v + 1 - i;
-                    memcpy(out + o, blot, sizeof blot - 1);
-                    o += sizeof blot - 1;
-                    i = e < n ? e : n; /* the closing quote is copied next */
-                    continue;
-                }
+            memcpy(out + o, text + i, v + 1 - i);
+            o += v + 1 - i;
+            memcpy(out + o, blot, sizeof blot - 1);
+            o += sizeof blot - 1;
+            if (e < n) {
+                out[o++] = '"';
+                e++;
             }
-            /* not a secret: copy the name with its quotes */
-            j = j < n ? j + 1 : n;
-            memcpy(out + o, text + i, j - i);
-            o += j - i;
-            i = j;
+            i = e;
             continue;
         }
-        if (j < n && text[j] == '=' && secret_name(text + name, nl)) {
-            size_t e = j + 1;
-            while (e < n && text[e] != '&' && text[e] != '"' &&
-                   text[e] != ' ' && text[e] != '\'' && text[e] != '#') {
-                e++;
+        j = j < n ? j + 1 : n;
+        memcpy(out + o, text + i, j - i);
+        o += j - i;
+        i = j;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Values of URL parameters with a secret's name (?name= or &name=),
+ * blotted. */
+static char *redact_url(const char *text)
+{
+    static const char blot[] = "(redacted)";
+    size_t n = strlen(text), i = 0, o = 0;
+    char *out = malloc(n * (sizeof blot) + 1);
+
+    if (out == NULL) {
+        return NULL;
+    }
+    while (i < n) {
+        size_t j, e;
+        out[o++] = text[i];
+        if (text[i++] != '?' && text[i - 1] != '&') {
+            continue;
+        }
+        for (j = i; j < n && (isalnum((unsigned char)text[j]) ||
+                              text[j] == '_' || text[j] == '-');
+             j++) {
+        }
+        if (j < n && text[j] == '=' && secret_name(text + i, j - i)) {
+            for (e = j + 1; e < n && text[e] != '&' && text[e] != '"' &&
+                            text[e] != ' ' && text[e] != '\'' &&
+                            text[e] != '#' && text[e] != '\\';
+                 e++) {
             }
             memcpy(out + o, text + i, j + 1 - i);
             o += j + 1 - i;
             memcpy(out + o, blot, sizeof blot - 1);
             o += sizeof blot - 1;
             i = e;
-            continue;
         }
-        out[o++] = text[i++];
     }
     out[o] = '\0';
     return out;
+}
+
+char *report_redact(const char *text)
+{
+    char *a = redact_json(text), *b = a != NULL ? redact_url(a) : NULL;
+
+    free(a);
+    return b;
 }
 
 /* ---- the series ---------------------------------------------------- */

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# report_fixtures.sh BIN BUILT_FIXTURES TMP: `ccstream report` on every replay
+# fixture (fixtures/replay/*: its own capture, or the capture it `uses` with
+# its `inject` lines as --inject), each page checked by report_check.py
+# against the bars `ccstream replay` writes for the same run. Exit 0, or 1
+# naming the fixture and what is wrong.
+set -uo pipefail
+bin=$1 built=$2 tmp=$3
+n=0
+for d in fixtures/replay/*/; do
+    name=$(basename "$d")
+    db="$built/$name.db"
+    args=()
+    if [ -f "$d/uses" ]; then
+        db="$built/$(cat "$d/uses").db"
+    fi
+    if [ -f "$d/inject" ]; then
+        while IFS= read -r l; do
+            [ -n "$l" ] && args+=(--inject "$l")
+        done <"$d/inject"
+    fi
+    [ -f "$db" ] || { echo "report_fixtures: $name: no capture $db"; exit 1; }
+    if ! "$bin" report "$db" "${args[@]}" --out "$tmp/r.html" 2>"$tmp/err"; then
+        echo "report_fixtures: $name: report failed"; cat "$tmp/err"; exit 1
+    fi
+    "$bin" replay "$db" "${args[@]}" --quiet --bars-out "$tmp/b.jsonl" \
+        2>/dev/null
+    if ! /usr/bin/python3 tests/report_check.py "$tmp/r.html" "$tmp/b.jsonl" \
+        --injected=$((${#args[@]} / 2)) >"$tmp/out"; then
+        echo "report_fixtures: $name"; cat "$tmp/out"; exit 1
+    fi
+    n=$((n + 1))
+done
+[ "$n" -gt 60 ] || { echo "report_fixtures: only $n fixtures"; exit 1; }
+echo "report_fixtures: $n fixtures ok"
