@@ -152,9 +152,10 @@ test: deps
 	$(Q)BUILD=$(BUILD) tests/run-tests.sh
 
 # make check: checksrc, then everything again under ASan+UBSan in its own
-# build tree, plus the slow suites (MD_TEST_SLOW=1).
+# build tree, plus the slow suites (MD_TEST_SLOW=1), then report pages of
+# fault fixtures rendered by headless chromium (tests/report_browser.py).
 check: deps checksrc
-	$(Q)scripts/deps.sh test
+	$(Q)scripts/deps.sh check
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/san \
 	    SANITIZER=address,undefined OPT=-O1 test-build
 	$(Q)BUILD=$(BUILD)/san tests/kafka/broker.sh fetch
@@ -164,6 +165,11 @@ check: deps checksrc
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    tests/run-tests.sh
+	$(Q)for f in 0005-heartbeat-stall 0009-rest-rate-limit 0016-gap-backfill; \
+	do /usr/bin/python3 tests/report_browser.py $(BUILD)/san/ccstream \
+	    $(BUILD)/san/fixtures/replay/$$f.db || exit 1; done
+	$(Q)/usr/bin/python3 tests/report_browser.py $(BUILD)/san/ccstream \
+	    $(BUILD)/san/fixtures/replay/0001-default.db --inject half-open@150s
 
 checksrc:
 	$(Q)scripts/checksrc.sh

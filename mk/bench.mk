@@ -1,8 +1,8 @@
 # mk/bench.mk: `make bench`: throughput figures, never asserted in tests.
 # Each benchmark runs pinned to one core (taskset -c 1) when taskset exists,
-# except bench_replay and bench_series (replay reads the capture ahead on a
-# second thread), bench_serve (a server and its client, two processes) and
-# bench_publish (the Kafka broker it publishes to).
+# except bench_replay, bench_report and bench_series (replay reads the
+# capture ahead on a second thread), bench_serve (a server and its client,
+# two processes) and bench_publish (the Kafka broker it publishes to).
 # See docs/performance.md for the figures and how they were taken.
 
 BENCH_SRC := $(sort $(wildcard bench/*.c))
@@ -24,6 +24,7 @@ bench: deps
 	$(Q)for b in $(BENCH_BIN); do \
 	    echo "== $$b"; \
 	    case $$b in \
-	    *bench_replay|*bench_series|*bench_serve|*bench_publish) $$b || exit 1 ;; \
+	    *bench_replay|*bench_report|*bench_series|*bench_serve|*bench_publish) \
+	        $$b || exit 1 ;; \
 	    *) $(TASKSET) $$b || exit 1 ;; \
 	    esac; done

@@ -293,7 +293,7 @@ static const char css[] =
     ".ty7{stroke:#d62728;background:#d62728}"
     ".ty8{stroke:#ff7f0e;background:#ff7f0e}"
     ".ty9{stroke:#e377c2;background:#e377c2}"
-    ".sil{fill:#b0bec5}.hb{fill:none;stroke:#1f77b4;stroke-width:1.3}"
+    ".sil{fill:#b0bec5}.hb{fill:#1f77b4}"
     ".stale{stroke:#d32f2f;stroke-dasharray:6 3}.probe{stroke:#f0a020;"
     "stroke-dasharray:3 3}.stalemark{fill:#d32f2f}"
     ".call{stroke:#fff;stroke-width:.5}.o-ok{fill:#2a9d4b;background:#2a9d4b}"

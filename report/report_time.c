@@ -357,19 +357,14 @@ static void silences(FILE *f, const struct report_input *in,
                 Y(s->sil[i].to - s->sil[i].from), xs(a, s->sil[i].to), ph,
                 (double)(s->sil[i].to - s->sil[i].from) / 1e9, r0, r1);
     }
-    /* the heartbeat gaps: a line through the buckets that had one, broken
-     * where none came */
+    /* the heartbeat gaps: a dot per bucket that had one */
     for (b = 0; b < s->nb; b++) {
-        if (s->hb_gap[b] == 0) {
-            continue;
-        }
-        if (b == 0 || s->hb_gap[b - 1] == 0) {
-            fputs("\n<polyline class=\"hb\" points=\"", f);
-        }
-        fprintf(f, "%.1f,%.1f ", xs(a, (int64_t)b * s->width + s->width / 2),
-                Y(s->hb_gap[b]));
-        if (b + 1 == s->nb || s->hb_gap[b + 1] == 0) {
-            fputs("\"/>", f);
+        if (s->hb_gap[b] > 0) {
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"2\" "
+                       "class=\"hb\"><title>%.3f s since the heartbeat "
+                       "before</title></circle>",
+                    xs(a, (int64_t)b * s->width + s->width / 2),
+                    Y(s->hb_gap[b]), (double)s->hb_gap[b] / 1e9);
         }
     }
     fprintf(f, "\n<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" "

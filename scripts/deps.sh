@@ -4,6 +4,8 @@
 #   scripts/deps.sh build   what 'make' needs (compiler, shell libraries)
 #   scripts/deps.sh test    what 'make test' adds (cmocka, Java 17, Maven,
 #                           kcat and python3-confluent-kafka as outside checkers)
+#   scripts/deps.sh check   what 'make check' adds to 'make test' (chromium,
+#                           to render the report page headless)
 #   scripts/deps.sh fuzz    what 'make fuzz' adds (clang with libFuzzer)
 #   scripts/deps.sh list    print every package, one per line
 #
@@ -16,16 +18,19 @@ build_pkgs=(build-essential pkg-config libcurl4-openssl-dev libwebsockets-dev
 test_pkgs=(libcmocka-dev openjdk-17-jre-headless maven kcat
            python3-confluent-kafka python3-msgpack python3-venv graphviz
            python3-websockets curl openssl)
+check_pkgs=(chromium)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
 mode=${1:-build}
 case "$mode" in
     build) want=("${build_pkgs[@]}") ;;
     test) want=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
+    check) want=("${build_pkgs[@]}" "${test_pkgs[@]}" "${check_pkgs[@]}") ;;
     fuzz) want=("${build_pkgs[@]}" "${fuzz_pkgs[@]}") ;;
-    list) printf '%s\n' "${build_pkgs[@]}" "${test_pkgs[@]}" "${fuzz_pkgs[@]}"
+    list) printf '%s\n' "${build_pkgs[@]}" "${test_pkgs[@]}" \
+              "${check_pkgs[@]}" "${fuzz_pkgs[@]}"
           exit 0 ;;
-    *) echo "deps.sh: unknown mode '$mode' (build, test, fuzz, list)" >&2
+    *) echo "deps.sh: unknown mode '$mode' (build, test, check, fuzz, list)" >&2
        exit 2 ;;
 esac
 
