@@ -1213,6 +1213,7 @@ static void commit(struct core *c, const struct core_in *in,
                    struct md_out *out)
 {
     size_t i, last[MD_T__COUNT];
+    uint64_t sends_left = 0; /* REST sends after the action at hand */
     uint64_t full0 = c->feed.agg.st.streams_full;
     uint64_t tk0 = c->feed.st.ticker_overflow;
     mono_ns t = in->t_ns;
@@ -1257,8 +1258,14 @@ static void commit(struct core *c, const struct core_in *in,
         }
     }
     for (i = 0; i < c->stg.out.n; i++) {
+        sends_left += c->stg.out.a[i].kind == MD_A_REST_SEND;
+    }
+    for (i = 0; i < c->stg.out.n; i++) {
         const struct md_action *a = &c->stg.out.a[i];
         struct md_action *b;
+        if (a->kind == MD_A_REST_SEND) {
+            sends_left--;
+        }
         if (internal(a->kind) ||
             ((a->kind == MD_A_ARM_TIMER || a->kind == MD_A_CANCEL_TIMER) &&
              last[a->timer] != i)) {
@@ -1266,6 +1273,11 @@ static void commit(struct core *c, const struct core_in *in,
         }
         b = md_out_push(out, (enum md_act_kind)a->kind, a->t_ns);
         *b = *a;
+        if (a->kind == MD_A_REST_CANCEL) {
+            /* the request in flight: named as its send named it (the
+             * core's count of sends, less those later in this step) */
+            b->arg = c->s.req_id - sends_left;
+        }
         if (a->kind == MD_A_REST_SEND) {
             /* the request at the head once the step is over */
             const struct rp_fetch *f = fetch_head(c);

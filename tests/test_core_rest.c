@@ -545,6 +545,49 @@ static void test_failed_backfill_dropped_out_of_history(void **state)
     assert_int_equal(sends, 3); /* at +0, +60 and +180 s */
 }
 
+/* A cancel names the request it abandons by the id its send had: the
+ * REST shell cancels by that id (a cancel naming another id would leave
+ * the request running). Three series: the preflight's third request is
+ * in flight when STOP comes. */
+static void test_cancel_names_the_request_sent(void **state)
+{
+    struct core_in in = {0};
+    uint64_t id = 0, cancelled = 0;
+    unsigned cancels = 0, k;
+    size_t i;
+
+    (void)state;
+    init(3, 4, 0);
+    in.kind = CORE_IN_START;
+    in.t_ns = L0;
+    in.server_ms = T0 * 1000;
+    go(&in);
+    for (k = 0; k < 3; k++) {
+        assert_int_equal(C.rest.state, REST_S_REQUESTING);
+        for (i = 0; i < O.n; i++) {
+            if (O.a[i].kind == MD_A_REST_SEND) {
+                id = O.a[i].arg;
+            }
+        }
+        if (k < 2) {
+            http(L0 + (k + 1) * S / 10, 200, histo(T0 - 600, T0 - 60));
+        }
+    }
+    assert_int_equal(id, 3);
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_STOP;
+    in.t_ns = L0 + S;
+    go(&in);
+    for (i = 0; i < O.n; i++) {
+        if (O.a[i].kind == MD_A_REST_CANCEL) {
+            cancels++;
+            cancelled = O.a[i].arg;
+        }
+    }
+    assert_int_equal(cancels, 1);
+    assert_int_equal(cancelled, id);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -555,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_failed_backfill_backs_off_then_fills),
         cmocka_unit_test(test_failed_backfill_waits_for_budget),
         cmocka_unit_test(test_failed_backfill_dropped_out_of_history),
+        cmocka_unit_test(test_cancel_names_the_request_sent),
     };
     int rc = cmocka_run_group_tests_name("core_rest", tests, NULL, NULL);
 
