@@ -1616,7 +1616,8 @@ static void script(struct gen *g)
 
     /* default: reference 9.1's drop at T+6:10 of 10 minutes, 10 s into
      * a minute, i.e. in the middle of a bar */
-    f = g->t0 + len * 617 / 1000;
+    f = g->t0 + len / 1000 * 617 + len % 1000 * 617 / 1000; /* no overflow
+                                                          at a year */
     if (sc == SYNTH_SC_TOO_MANY_SOCKETS || sc == SYNTH_SC_GAP_BACKFILL ||
         sc == SYNTH_SC_HEARTBEAT_STALL) {
         f = g->t0 + len * 3 / 10; /* room for the long wait after it */

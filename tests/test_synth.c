@@ -1668,6 +1668,27 @@ static void test_synth_frame_limit(void **state)
     assert_int_equal(ck.resp_shape_bad, 0);
 }
 
+/* Every scenario at the longest session (a year), cut at a few thousand
+ * frames: its script's times are computed from the whole length (a drop
+ * at 61.7 % of it overflowed int64 before; UBSan in make check). */
+static void test_synth_year_long_scripts(void **state)
+{
+    struct synth_opts o;
+    struct synth_stats st;
+    int sc;
+    (void)state;
+
+    for (sc = SYNTH_SC_DEFAULT; sc < SYNTH_SC__COUNT; sc++) {
+        synth_opts_default(&o);
+        o.minutes = SYNTH_MINUTES_MAX;
+        o.max_frames = 3000;
+        o.scenario = sc;
+        gen_mem(&o, &st, NULL);
+        assert_true(st.frames >= 3000);
+        assert_int_equal(ck.resp_shape_bad, 0);
+    }
+}
+
 static void test_synth_symbols_exchange(void **state)
 {
     struct synth_opts o;
@@ -1876,6 +1897,7 @@ int main(void)
         cmocka_unit_test(test_synth_day_roll),
         cmocka_unit_test(test_synth_long_session),
         cmocka_unit_test(test_synth_frame_limit),
+        cmocka_unit_test(test_synth_year_long_scripts),
         cmocka_unit_test(test_synth_symbols_exchange),
         cmocka_unit_test(test_synth_cli),
     };
