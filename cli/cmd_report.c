@@ -156,7 +156,7 @@ int cmd_report(int argc, char **argv)
     struct outfile out;
     struct meta meta;
     const char *outname = "report.html";
-    char err[1024] = "", *bars = NULL;
+    char err[1024] = "", *bars = NULL, *capname = NULL;
     size_t nb = 0;
     FILE *fb;
     int c, rc;
@@ -253,7 +253,10 @@ int cmd_report(int argc, char **argv)
         meta_free(&meta);
         return 1;
     }
-    in.capture = o.capture;
+    /* its name as given, redacted like the metadata (a path may hold
+     * anything) */
+    capname = report_redact(o.capture);
+    in.capture = capname != NULL ? capname : "capture";
     in.bars = bars;
     in.bars_len = nb;
     in.sum = &sum;
@@ -262,6 +265,7 @@ int cmd_report(int argc, char **argv)
     in.meta = (const char *const(*)[2])meta.kv;
     in.n_meta = meta.n;
     rc = report_write(out.f, &in);
+    free(capname);
     free(bars);
     rc_free(&ses);
     meta_free(&meta);

@@ -114,15 +114,20 @@ static int frame_type(const char *d, size_t n)
 {
     static const char key[] = "\"TYPE\":\"";
     const char *p = d != NULL ? memmem(d, n, key, sizeof key - 1) : NULL;
-    long v;
-    char *e;
+    const char *end = d + n;
+    long v = 0;
+    int digits = 0;
 
     if (p == NULL) {
         return RC_T_OTHER;
     }
-    p += sizeof key - 1;
-    v = strtol(p, &e, 10);
-    if (e == p || e >= d + n || *e != '"') {
+    /* the digits, within the frame (it has no NUL) */
+    for (p += sizeof key - 1; p < end && *p >= '0' && *p <= '9' &&
+                              digits < 6;
+         p++, digits++) {
+        v = v * 10 + (*p - '0');
+    }
+    if (digits == 0 || p >= end || *p != '"') {
         return RC_T_OTHER;
     }
     switch (v) {
@@ -374,9 +379,10 @@ static void budget(struct rc_session *s, int64_t t, const struct core *c)
             continue;
         }
         left = c->budget.max[p] - c->budget.made[p];
-        if (s->budget_known && s->budget_last[p] == left) {
+        if ((s->budget_seen & (1u << p)) && s->budget_last[p] == left) {
             continue;
         }
+        s->budget_seen |= 1u << p;
         pt = MORE(s, bud);
         if (pt != NULL) {
             pt->t = t;

@@ -116,6 +116,7 @@ struct rc_session {
                                      timer closing a connection) */
     bool budget_known;            /* the server told a limit */
     int64_t budget_last[5];       /* last left per window, for changes */
+    unsigned budget_seen;         /* bit p: window p sampled */
     /* the socket being read */
     uint64_t cur_sock;
     int64_t last_frame, last_hb;

@@ -11,16 +11,40 @@
 #include "core.h"
 #include "md_err.h"
 #include "report_int.h"
+#include "store.h"
 
 #define CALL_ROWS 300 /* REST calls listed; the rest counted */
 
+/* The length of the valid UTF-8 character XML allows at s (n bytes
+ * left), or 0. */
+static size_t xml_char(const unsigned char *s, size_t n)
+{
+    size_t len = s[0] < 0x80 ? 1 : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
+                 : s[0] >= 0xe0 && s[0] <= 0xef ? 3
+                 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+
+    if (len == 0 || len > n || !store_utf8_valid(s, len)) {
+        return 0;
+    }
+    if (len == 1 && s[0] < 0x20 && s[0] != '\t' && s[0] != '\n' &&
+        s[0] != '\r') {
+        return 0; /* a control character: not in XML */
+    }
+    if (len == 3 && s[0] == 0xef && s[1] == 0xbf && s[2] >= 0xbe) {
+        return 0; /* U+FFFE, U+FFFF */
+    }
+    return len;
+}
+
 void rp_esc(FILE *f, const char *s, size_t n)
 {
-    size_t i, from = 0;
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0, from = 0;
 
-    for (i = 0; i < n; i++) {
-        const char *e;
-        switch (s[i]) {
+    while (i < n) {
+        const char *e = NULL;
+        size_t len = xml_char(u + i, n - i);
+        switch (len == 1 ? s[i] : 0) {
         case '&':
             e = "&amp;";
             break;
@@ -34,11 +58,17 @@ void rp_esc(FILE *f, const char *s, size_t n)
             e = "&quot;";
             break;
         default:
-            continue;
+            if (len == 0) {
+                e = "\xef\xbf\xbd"; /* U+FFFD for what XML cannot hold */
+                len = 1;
+            }
         }
-        fwrite(s + from, 1, i - from, f);
-        fputs(e, f);
-        from = i + 1;
+        if (e != NULL) {
+            fwrite(s + from, 1, i - from, f);
+            fputs(e, f);
+            from = i + len;
+        }
+        i += len;
     }
     fwrite(s + from, 1, n - from, f);
 }
@@ -67,128 +97,135 @@ void rp_rel(char *buf, size_t cap, int64_t ns)
 
 /* ---- redaction ----------------------------------------------------- */
 
+/* Whether the name p[0..n) holds a word that names a credential. */
 static bool secret_name(const char *p, size_t n)
 {
-    static const char *const words[] = {"key", "token", "secret", "pass",
-                                        "auth", "sign"};
-    char low[64];
-    size_t i;
+    static const char *const words[] = {"key", "token", "secret", "passw",
+                                        "pwd", "auth", "signature",
+                                        "credential"};
+    size_t w, i, k;
 
-    if (n == 0 || n >= sizeof low) {
-        return false;
-    }
-    for (i = 0; i < n; i++) {
-        low[i] = (char)tolower((unsigned char)p[i]);
-    }
-    low[n] = '\0';
-    for (i = 0; i < sizeof words / sizeof words[0]; i++) {
-        if (strstr(low, words[i]) != NULL) {
-            return true;
+    for (w = 0; w < sizeof words / sizeof words[0]; w++) {
+        size_t wl = strlen(words[w]);
+        for (i = 0; i + wl <= n; i++) {
+            for (k = 0; k < wl && tolower((unsigned char)p[i + k]) ==
+                                      words[w][k];
+                 k++) {
+            }
+            if (k == wl) {
+                return true;
+            }
         }
     }
     return false;
 }
 
-/* Values of JSON members with a secret's name, blotted. */
-static char *redact_json(const char *text)
+static bool name_char(char c)
+{
+    return isalnum((unsigned char)c) || c == '_' || c == '-' || c == '.' ||
+           c == '%';
+}
+
+static bool quote_or_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' ||
+           c == '\'' || c == '\\';
+}
+
+/* The end of the value that starts at v, opened by quote q (0 none, '"',
+ * '\'', or 'e' for an escaped quote \" in JSON held in a string): a string
+ * to its closing quote, a bracketed value whole (its strings skipped),
+ * else up to a delimiter. */
+static size_t value_end(const char *t, size_t n, size_t v, char q)
+{
+    if (q == '"' || q == '\'') {
+        for (; v < n && t[v] != q; v++) {
+            v += q == '"' && t[v] == '\\';
+        }
+        return v < n ? v : n;
+    }
+    if (q == 'e') {
+        for (; v + 1 < n && !(t[v] == '\\' && t[v + 1] == '"'); v++) {
+            v += t[v] == '\\' && t[v + 1] == '\\';
+        }
+        return v + 1 < n ? v : n;
+    }
+    if (t[v] == '{' || t[v] == '[') {
+        size_t depth = 0;
+        bool str = false;
+        for (; v < n; v++) {
+            if (str) {
+                if (t[v] == '\\') {
+                    v++;
+                } else if (t[v] == '"') {
+                    str = false;
+                }
+            } else if (t[v] == '"') {
+                str = true;
+            } else if (t[v] == '{' || t[v] == '[') {
+                depth++;
+            } else if ((t[v] == '}' || t[v] == ']') && --depth == 0) {
+                return v + 1;
+            }
+        }
+        return n;
+    }
+    while (v < n && !strchr("\"'\\&,;}] \t\r\n#<", t[v])) {
+        v++;
+    }
+    return v;
+}
+
+char *report_redact(const char *text)
 {
     static const char blot[] = "(redacted)";
     size_t n = strlen(text), i = 0, o = 0;
-    /* every value shrinks or becomes the blot: room for a blot per byte
-     * is more than enough */
+    /* each value becomes the blot: at most one per input byte */
     char *out = malloc(n * (sizeof blot) + 1);
 
     if (out == NULL) {
         return NULL;
     }
     while (i < n) {
-        size_t name, j, k, v, e;
-        if (text[i] != '"') {
+        size_t j, k, v, e;
+        if (!name_char(text[i]) || (i > 0 && name_char(text[i - 1]))) {
             out[o++] = text[i++];
             continue;
         }
-        /* a string, consumed whole: a member's name if a colon follows */
-        name = i + 1;
-        for (j = name; j < n && text[j] != '"'; j++) {
-            j += text[j] == '\\';
+        /* a name: a credential's if a colon or an equals sign follows
+         * (quotes, escapes and spaces between), then its value goes */
+        for (j = i; j < n && name_char(text[j]); j++) {
         }
-        k = j < n ? j + 1 : n;
-        while (k < n && (text[k] == ' ' || text[k] == '\t')) {
-            k++;
+        for (k = j; k < n && quote_or_space(text[k]); k++) {
         }
-        v = k + 1;
-        while (v < n && (text[v] == ' ' || text[v] == '\t')) {
-            v++;
-        }
-        if (k < n && text[k] == ':' && v < n && text[v] == '"' &&
-            secret_name(text + name, j - name)) {
-            for (e = v + 1; e < n && text[e] != '"'; e++) {
-                e += text[e] == '\\';
+        if (k < n && (text[k] == ':' || text[k] == '=') &&
+            secret_name(text + i, j - i)) {
+            char q = 0;
+            for (v = k + 1; v < n && strchr(" \t\r\n", text[v]) != NULL;
+                 v++) {
             }
-            memcpy(out + o, text + i, v + 1 - i);
-            o += v + 1 - i;
-            memcpy(out + o, blot, sizeof blot - 1);
-            o += sizeof blot - 1;
-            if (e < n) {
-                out[o++] = '"';
-                e++;
+            if (v + 1 < n && text[v] == '\\' && text[v + 1] == '"') {
+                q = 'e';
+                v += 2;
+            } else if (v < n && (text[v] == '"' || text[v] == '\'')) {
+                q = text[v++];
             }
-            i = e;
-            continue;
+            e = v < n ? value_end(text, n, v, q) : v;
+            if (e > v) {
+                memcpy(out + o, text + i, v - i);
+                o += v - i;
+                memcpy(out + o, blot, sizeof blot - 1);
+                o += sizeof blot - 1;
+                i = e;
+                continue;
+            }
         }
-        j = j < n ? j + 1 : n;
         memcpy(out + o, text + i, j - i);
         o += j - i;
         i = j;
     }
     out[o] = '\0';
     return out;
-}
-
-/* Values of URL parameters with a secret's name (?name= or &name=),
- * blotted. */
-static char *redact_url(const char *text)
-{
-    static const char blot[] = "(redacted)";
-    size_t n = strlen(text), i = 0, o = 0;
-    char *out = malloc(n * (sizeof blot) + 1);
-
-    if (out == NULL) {
-        return NULL;
-    }
-    while (i < n) {
-        size_t j, e;
-        out[o++] = text[i];
-        if (text[i++] != '?' && text[i - 1] != '&') {
-            continue;
-        }
-        for (j = i; j < n && (isalnum((unsigned char)text[j]) ||
-                              text[j] == '_' || text[j] == '-');
-             j++) {
-        }
-        if (j < n && text[j] == '=' && secret_name(text + i, j - i)) {
-            for (e = j + 1; e < n && text[e] != '&' && text[e] != '"' &&
-                            text[e] != ' ' && text[e] != '\'' &&
-                            text[e] != '#' && text[e] != '\\';
-                 e++) {
-            }
-            memcpy(out + o, text + i, j + 1 - i);
-            o += j + 1 - i;
-            memcpy(out + o, blot, sizeof blot - 1);
-            o += sizeof blot - 1;
-            i = e;
-        }
-    }
-    out[o] = '\0';
-    return out;
-}
-
-char *report_redact(const char *text)
-{
-    char *a = redact_json(text), *b = a != NULL ? redact_url(a) : NULL;
-
-    free(a);
-    return b;
 }
 
 /* ---- the series ---------------------------------------------------- */
@@ -446,6 +483,14 @@ static void calls(FILE *f, const struct rc_session *s)
                   "</td><td></td></tr>\n", f);
             continue;
         }
+        if (k->outcome != NULL && (strcmp(k->outcome, "timeout") == 0 ||
+                                   strcmp(k->outcome, "cancelled") == 0)) {
+            /* no answer: no status (0 would read as a transport error) */
+            fprintf(f, "</td><td>-</td><td class=\"l\">%s</td><td>%.1f ms"
+                       "</td><td>-</td></tr>\n",
+                    k->outcome, (double)(k->t_done - k->t_send) / 1e6);
+            continue;
+        }
         fprintf(f, "</td><td>%d</td><td class=\"l\">%s</td><td>%.1f ms</td>"
                    "<td>%" PRIu64 "</td></tr>\n",
                 k->status, k->outcome != NULL ? k->outcome : "",
@@ -498,8 +543,12 @@ int report_write(FILE *f, const struct report_input *in)
         rp_escs(f, in->capture);
         fputs("</h1>\n<p>", f);
         if (in->wall0_ns != 0) {
+            int64_t w1 = in->sum->span_ns > 0 &&
+                                 in->wall0_ns <= INT64_MAX - in->sum->span_ns
+                             ? in->wall0_ns + in->sum->span_ns
+                             : in->wall0_ns;
             rp_utc(a, sizeof a, in->wall0_ns / 1000000);
-            rp_utc(z, sizeof z, (in->wall0_ns + in->sum->span_ns) / 1000000);
+            rp_utc(z, sizeof z, w1 / 1000000);
             fprintf(f, "From %s to %s UTC; times on the charts below are "
                        "counted from the start (+m:ss). ", a, z);
         }

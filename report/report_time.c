@@ -46,7 +46,8 @@ static void ticks(FILE *f, const struct axis *a, int y)
             break;
         }
     }
-    for (t = 0; t <= a->span; t += step * INT64_C(1000000000)) {
+    for (t = 0; t <= a->span && t <= INT64_MAX - step * INT64_C(1000000000);
+         t += step * INT64_C(1000000000)) {
         char r[32];
         rp_rel(r, sizeof r, t);
         fprintf(f, "<line x1=\"%.1f\" y1=\"0\" x2=\"%.1f\" y2=\"%d\" "
@@ -92,20 +93,23 @@ static void lane(FILE *f, const struct rc_session *s, const struct axis *a,
                  int m, int y)
 {
     const struct fsm_def *d = core_defs[m];
-    int64_t from = 0, busy_from = -1;
+    int64_t from = 0, busy_from = -1, last;
     uint8_t st = d->q0, in = 0;
     unsigned busy = 0;
     size_t i;
 
     fprintf(f, "<text x=\"4\" y=\"%d\" class=\"lane\">%s machine</text>\n",
             y + 13, d->name);
+    /* a list cut at RC_LIST_MAX: the lanes end with its last change (what
+     * came after is counted on the page, not drawn) */
+    last = s->n_chg >= RC_LIST_MAX ? s->chg[s->n_chg - 1].t : s->t_end;
     for (i = 0;; i++) {
         bool end = i == s->n_chg;
         int64_t t;
         if (!end && s->chg[i].machine != m) {
             continue;
         }
-        t = end ? s->t_end : s->chg[i].t;
+        t = end ? last : s->chg[i].t;
         if (xs(a, t) - xs(a, from) < 1 && !end) {
             if (busy++ == 0) {
                 busy_from = from;
@@ -319,6 +323,7 @@ static void silences(FILE *f, const struct report_input *in,
 
     for (b = 0; b < s->nb; b++) {
         max = (double)s->silence[b] > max ? (double)s->silence[b] : max;
+        max = (double)s->hb_gap[b] > max ? (double)s->hb_gap[b] : max;
     }
     max = max > 0 ? max : 1;
     fprintf(f, "<h2 id=\"liveness\">Silences and heartbeat gaps</h2>\n"

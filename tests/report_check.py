@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""report_check.py PAGE BARS.jsonl [--injected=N] [SECRET...]: checks a
-`ccstream report` page.
+"""report_check.py PAGE BARS.jsonl [--injected=N] [--conns=N] [SECRET...]:
+checks a `ccstream report` page.
 
 Well-formed HTML (python's html.parser, every tag closed in order), each
 inline SVG well-formed XML; every section there; per series drawn, one
@@ -11,7 +11,8 @@ the frames per TYPE adding up to the summary's frames; one connection
 drawn per connection counted; nothing that a browser would fetch (no src=,
 no href= other than #anchors, no url( in the style); no API key parameter
 and none of the SECRETs; with --injected, N injected faults drawn on the
-machines' timeline. Exit 0, or 1 naming what is wrong."""
+machines' timeline; with --conns, N connections drawn (counted elsewhere,
+e.g. from the same run's trace). Exit 0, or 1 naming what is wrong."""
 import html.parser
 import json
 import re
@@ -111,6 +112,10 @@ def main():
         errors.append(f"{conns} connections drawn, the summary says "
                       f"{m and m.group(1)}")
     for arg in sys.argv[3:]:
+        if arg.startswith("--conns="):
+            if conns != int(arg.split("=", 1)[1]):
+                errors.append(f"{conns} connections drawn, {arg}")
+            continue
         if arg.startswith("--injected="):
             tl = re.search(r'<svg class="timeline".*?</svg>', page, re.S)
             got = tl.group(0).count('class="inj"') if tl else 0

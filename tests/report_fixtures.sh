@@ -23,10 +23,18 @@ for d in fixtures/replay/*/; do
     if ! "$bin" report "$db" "${args[@]}" --out "$tmp/r.html" 2>"$tmp/err"; then
         echo "report_fixtures: $name: report failed"; cat "$tmp/err"; exit 1
     fi
+    # the same run's bars, and its sockets counted from its trace (each
+    # opening is the conn machine's OPEN output), for the checker
+    rc=0
     "$bin" replay "$db" "${args[@]}" --quiet --bars-out "$tmp/b.jsonl" \
-        2>/dev/null
+        --trace "$tmp/t.txt" 2>"$tmp/rerr" || rc=$?
+    if [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
+        echo "report_fixtures: $name: replay exit $rc"; cat "$tmp/rerr"; exit 1
+    fi
+    conns=$(grep -c '^[0-9]* conn [A-Z_]* --[A-Z_]*\(\[[a-z_]*\]\)\?/OPEN--> ' \
+        "$tmp/t.txt" || true)
     if ! /usr/bin/python3 tests/report_check.py "$tmp/r.html" "$tmp/b.jsonl" \
-        --injected=$((${#args[@]} / 2)) >"$tmp/out"; then
+        --injected=$((${#args[@]} / 2)) --conns="$conns" >"$tmp/out"; then
         echo "report_fixtures: $name"; cat "$tmp/out"; exit 1
     fi
     n=$((n + 1))
