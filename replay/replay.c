@@ -82,14 +82,18 @@ static const char *check_names(const char *syms, const char *ex,
     return NULL;
 }
 
-static int configure(struct run *r, const char *session_config)
+int rpl_core_config(const struct rpl_opts *o, const char *session_config,
+                    struct core_config *cfg, char *err, size_t errlen)
 {
-    struct rpl_opts *o = r->o;
     char *syms = o->symbols ? strdup(o->symbols) : NULL;
     char *ex = o->exchange ? strdup(o->exchange) : NULL;
     char *quote = o->quote ? strdup(o->quote) : NULL;
     char *tok, *save = NULL;
-    const char *ivs = o->intervals ? o->intervals : "1m";
+    char *sess_ivs = o->intervals == NULL && session_config != NULL
+                         ? meta_str(session_config, "intervals")
+                         : NULL;
+    const char *ivs = o->intervals ? o->intervals
+                      : sess_ivs != NULL ? sess_ivs : "1m";
     const char *p;
     int rc = MD_OK;
 
@@ -102,86 +106,107 @@ static int configure(struct run *r, const char *session_config)
     if (quote == NULL && session_config != NULL) {
         quote = meta_str(session_config, "quote");
     }
-    core_config_default(&r->cfg);
-    /* the core's trace actions: for the trace, the coverage, and the
-     * action text of recordings and strict comparison */
-    r->cfg.trace = o->trace != NULL || o->coverage_wanted ||
-                   o->observer != NULL ||
-                   o->record != NULL || r->strict;
-    r->sum->traced = r->cfg.trace != 0;
+    core_config_default(cfg);
     {
         /* the REST policy the capture was made for (synth records it) */
         int64_t v;
         if (meta_i64(session_config, "rest", "preflight_bars", &v) &&
             v >= 1 && v <= RP_LIMIT_MAX) {
-            r->cfg.rp.preflight_bars = (uint32_t)v;
+            cfg->rp.preflight_bars = (uint32_t)v;
         }
         if (meta_i64(session_config, "rest", "settle_s", &v) && v >= 0 &&
             v <= 86400) {
-            r->cfg.rp.settle_s = v;
+            cfg->rp.settle_s = v;
         }
         if (meta_i64(session_config, "rest", "page_limit", &v) && v >= 1 &&
             v <= RP_LIMIT_MAX) {
-            r->cfg.rp.page_limit = (uint32_t)v;
+            cfg->rp.page_limit = (uint32_t)v;
         }
     }
-    r->cfg.agg.emit_empty = o->emit_empty;
+    cfg->agg.emit_empty = o->emit_empty;
+    {
+        /* what a recording was made with (rpl_session_config), unless the
+         * options say otherwise */
+        int64_t v;
+        if (!o->emit_empty &&
+            meta_i64(session_config, NULL, "emit_empty", &v) && v == 1) {
+            cfg->agg.emit_empty = true;
+        }
+        if (o->grace == NULL &&
+            meta_i64(session_config, NULL, "grace_ns", &v) && v >= 0 &&
+            v <= AGG_INTERVAL_MAX_S * NS_PER_S) {
+            cfg->agg.grace_ns = v;
+        }
+        if (o->lateness == NULL &&
+            meta_i64(session_config, NULL, "lateness_ns", &v) && v >= 0 &&
+            v <= AGG_INTERVAL_MAX_S * NS_PER_S) {
+            cfg->agg.lateness_ns = v;
+        }
+        if (o->topic == NULL && session_config != NULL) {
+            char *t = meta_str(session_config, "topic");
+            if (t != NULL && strlen(t) < sizeof cfg->topic_template &&
+                core_topic_template_check(t) == MD_OK) {
+                memcpy(cfg->topic_template, t, strlen(t) + 1);
+            }
+            free(t);
+        }
+    }
     if (o->topic != NULL) {
-        if (strlen(o->topic) >= sizeof r->cfg.topic_template ||
+        if (strlen(o->topic) >= sizeof cfg->topic_template ||
             core_topic_template_check(o->topic) != MD_OK) {
-            snprintf(r->err, r->errlen, "bad --topic '%.64s' (characters "
+            snprintf(err, errlen, "bad --topic '%.64s' (characters "
                      "a-z A-Z 0-9 . _ - and the placeholders {market} "
                      "{base} {quote} {interval} {source}, at most %d)",
                      o->topic, CORE_TOPIC_TEMPLATE_MAX - 1);
             rc = MD_E_USAGE;
             goto out;
         }
-        memcpy(r->cfg.topic_template, o->topic, strlen(o->topic) + 1);
+        memcpy(cfg->topic_template, o->topic, strlen(o->topic) + 1);
     }
     if (o->grace != NULL) {
         int64_t g;
         if (md_parse_duration(o->grace, strlen(o->grace), NS_PER_S,
                               AGG_INTERVAL_MAX_S * NS_PER_S, &g) != MD_OK) {
-            snprintf(r->err, r->errlen, "bad --grace '%.64s' (a duration "
+            snprintf(err, errlen, "bad --grace '%.64s' (a duration "
                      "of at most 7d, e.g. 2s)", o->grace);
             rc = MD_E_USAGE;
             goto out;
         }
-        r->cfg.agg.grace_ns = g;
+        cfg->agg.grace_ns = g;
     }
     if (o->lateness != NULL) {
         int64_t l;
         if (md_parse_duration(o->lateness, strlen(o->lateness), NS_PER_S,
                               AGG_INTERVAL_MAX_S * NS_PER_S, &l) != MD_OK) {
-            snprintf(r->err, r->errlen, "bad --lateness '%.64s' (a duration "
+            snprintf(err, errlen, "bad --lateness '%.64s' (a duration "
                      "of at most 7d, e.g. 120s, 5m)", o->lateness);
             rc = MD_E_USAGE;
             goto out;
         }
-        r->cfg.agg.lateness_ns = l;
+        cfg->agg.lateness_ns = l;
     }
-    r->cfg.agg.n_intervals = 0;
+    cfg->agg.n_intervals = 0;
     for (p = ivs; *p != '\0';) {
         const char *e = strchr(p, ',');
         size_t n = e ? (size_t)(e - p) : strlen(p);
         int64_t iv = parse_interval(p, n);
         unsigned k;
-        if (iv <= 0 || r->cfg.agg.n_intervals == AGG_MAX_INTERVALS) {
-            snprintf(r->err, r->errlen, "bad interval list '%.64s' (e.g. "
+        if (iv <= 0 || cfg->agg.n_intervals == AGG_MAX_INTERVALS) {
+            snprintf(err, errlen, "bad interval list '%.64s' (e.g. "
                      "1m,5m,1h: whole seconds up to 7d, at most %d)", ivs,
                      AGG_MAX_INTERVALS);
             rc = MD_E_USAGE;
             goto out;
         }
-        for (k = 0; k < r->cfg.agg.n_intervals; k++) {
-            if (r->cfg.agg.intervals_s[k] == iv) {
-                snprintf(r->err, r->errlen, "interval list '%.64s' names "
+        for (k = 0; k < cfg->agg.n_intervals; k++) {
+            if (cfg->agg.intervals_s[k] == iv) {
+                snprintf(err, errlen, "interval list '%.64s' names "
                          "%llds twice", ivs, (long long)iv);
                 rc = MD_E_USAGE;
                 goto out;
             }
         }
-        r->cfg.agg.intervals_s[r->cfg.agg.n_intervals++] = iv;
+        cfg->agg.intervals_s[cfg->agg.n_intervals++] = iv;
         p = e ? e + 1 : p + n;
     }
     {
@@ -189,23 +214,23 @@ static int configure(struct run *r, const char *session_config)
          * must fit in them at the smallest interval */
         int64_t smallest = INT64_MAX;
         unsigned k;
-        for (k = 0; k < r->cfg.agg.n_intervals; k++) {
-            if (r->cfg.agg.intervals_s[k] < smallest) {
-                smallest = r->cfg.agg.intervals_s[k];
+        for (k = 0; k < cfg->agg.n_intervals; k++) {
+            if (cfg->agg.intervals_s[k] < smallest) {
+                smallest = cfg->agg.intervals_s[k];
             }
         }
-        if (r->cfg.agg.lateness_ns / (smallest * NS_PER_S) + 3 > AGG_SLOTS) {
-            snprintf(r->err, r->errlen,
+        if (cfg->agg.lateness_ns / (smallest * NS_PER_S) + 3 > AGG_SLOTS) {
+            snprintf(err, errlen,
                      "lateness %llds is too long for %llds bars: at most "
                      "%llds (the aggregator keeps %d buckets per series)",
-                     (long long)(r->cfg.agg.lateness_ns / NS_PER_S),
+                     (long long)(cfg->agg.lateness_ns / NS_PER_S),
                      (long long)smallest,
                      (long long)(smallest * (AGG_SLOTS - 3)), AGG_SLOTS);
             rc = MD_E_USAGE;
             goto out;
         }
-        if (r->cfg.agg.grace_ns > r->cfg.agg.lateness_ns) {
-            snprintf(r->err, r->errlen, "grace may not exceed lateness");
+        if (cfg->agg.grace_ns > cfg->agg.lateness_ns) {
+            snprintf(err, errlen, "grace may not exceed lateness");
             rc = MD_E_USAGE;
             goto out;
         }
@@ -217,7 +242,7 @@ static int configure(struct run *r, const char *session_config)
         const char *bad = check_names(syms, ex, quote, &which);
         const char *given[3] = {o->symbols, o->exchange, o->quote};
         if (bad != NULL) {
-            snprintf(r->err, r->errlen, "%s%s", bad,
+            snprintf(err, errlen, "%s%s", bad,
                      given[which] != NULL ? "" : " (in the session)");
             rc = given[which] != NULL ? MD_E_USAGE : MD_E_INVAL;
             goto out;
@@ -226,7 +251,7 @@ static int configure(struct run *r, const char *session_config)
     if (syms == NULL) {
         syms = strdup("BTC,ETH,LTC");
         if (syms == NULL) {
-            snprintf(r->err, r->errlen, "out of memory");
+            snprintf(err, errlen, "out of memory");
             rc = MD_E_NOMEM;
             goto out;
         }
@@ -238,32 +263,32 @@ static int configure(struct run *r, const char *session_config)
         for (p = syms; *p != '\0'; p++) {
             n_syms += *p == ',';
         }
-        cap = n_syms * 2 * r->cfg.agg.n_intervals;
+        cap = n_syms * 2 * cfg->agg.n_intervals;
         if (cap > CORE_SERIES_LIMIT) {
-            snprintf(r->err, r->errlen, "too many series: %zu symbols x %u "
+            snprintf(err, errlen, "too many series: %zu symbols x %u "
                      "intervals x 2 (at most %u series)", n_syms,
-                     r->cfg.agg.n_intervals, CORE_SERIES_LIMIT);
+                     cfg->agg.n_intervals, CORE_SERIES_LIMIT);
             rc = MD_E_INVAL;
             goto out;
         }
-        r->cfg.series = calloc(cap, sizeof *r->cfg.series);
-        if (r->cfg.series == NULL) {
-            snprintf(r->err, r->errlen, "out of memory");
+        cfg->series = calloc(cap, sizeof *cfg->series);
+        if (cfg->series == NULL) {
+            snprintf(err, errlen, "out of memory");
             rc = MD_E_NOMEM;
             goto out;
         }
-        r->cfg.cap_series = (unsigned)cap;
+        cfg->cap_series = (unsigned)cap;
     }
     for (tok = strtok_r(syms, ",", &save); tok != NULL;
          tok = strtok_r(NULL, ",", &save)) {
         unsigned k;
-        for (k = 0; k < r->cfg.agg.n_intervals; k++) {
-            int64_t iv = r->cfg.agg.intervals_s[k];
-            if (core_config_add_series(&r->cfg, "CCCAGG", tok,
+        for (k = 0; k < cfg->agg.n_intervals; k++) {
+            int64_t iv = cfg->agg.intervals_s[k];
+            if (core_config_add_series(cfg, "CCCAGG", tok,
                                        quote ? quote : "USD", iv) != MD_OK ||
-                core_config_add_series(&r->cfg, ex ? ex : "Coinbase", tok,
+                core_config_add_series(cfg, ex ? ex : "Coinbase", tok,
                                        quote ? quote : "USD", iv) != MD_OK) {
-                snprintf(r->err, r->errlen, "bad series for symbol '%.32s'",
+                snprintf(err, errlen, "bad series for symbol '%.32s'",
                          tok);
                 rc = MD_E_INVAL;
                 goto out;
@@ -271,6 +296,57 @@ static int configure(struct run *r, const char *session_config)
         }
     }
 out:
+    free(sess_ivs);
+    free(syms);
+    free(ex);
+    free(quote);
+    return rc;
+}
+
+int rpl_session_config(const struct rpl_opts *o, const char *session_config,
+                       const struct core_config *cfg, char **out)
+{
+    char *syms = o->symbols ? strdup(o->symbols)
+                 : meta_str(session_config, "symbols");
+    char *ex = o->exchange ? strdup(o->exchange)
+               : meta_str(session_config, "exchange");
+    char *quote = o->quote ? strdup(o->quote)
+                  : meta_str(session_config, "quote");
+    char ivs[AGG_MAX_INTERVALS * 24] = "";
+    size_t n = 0, len = 0;
+    unsigned k;
+    FILE *f;
+    int rc;
+
+    for (k = 0; k < cfg->agg.n_intervals && n < sizeof ivs; k++) {
+        n += (size_t)snprintf(ivs + n, sizeof ivs - n, "%s%llds",
+                              k ? "," : "",
+                              (long long)cfg->agg.intervals_s[k]);
+    }
+    *out = NULL;
+    f = open_memstream(out, &len);
+    if (f == NULL) {
+        free(syms);
+        free(ex);
+        free(quote);
+        return MD_E_NOMEM;
+    }
+    /* names checked by rpl_core_config: no character needs escaping
+     * (symbols, markets and templates are [A-Za-z0-9._{}-]) */
+    fprintf(f, "{\"symbols\":\"%s\",\"exchange\":\"%s\",\"quote\":\"%s\","
+               "\"intervals\":\"%s\",\"grace_ns\":%lld,\"lateness_ns\":%lld,"
+               "\"emit_empty\":%d,\"topic\":\"%s\",\"rest\":{"
+               "\"preflight_bars\":%u,\"settle_s\":%lld,\"page_limit\":%u}",
+            syms ? syms : "BTC,ETH,LTC", ex ? ex : "Coinbase",
+            quote ? quote : "USD", ivs, (long long)cfg->agg.grace_ns,
+            (long long)cfg->agg.lateness_ns, cfg->agg.emit_empty ? 1 : 0,
+            cfg->topic_template, cfg->rp.preflight_bars,
+            (long long)cfg->rp.settle_s, cfg->rp.page_limit);
+    if (session_config != NULL) {
+        fprintf(f, ",\"source\":%s", session_config);
+    }
+    fputs("}", f);
+    rc = fclose(f) == 0 && *out != NULL ? MD_OK : MD_E_NOMEM;
     free(syms);
     free(ex);
     free(quote);
@@ -928,7 +1004,12 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         goto out;
     }
     sum->mode = r->strict ? RPL_STRICT : RPL_WHATIF;
-    rc = configure(r, sess.config);
+    rc = rpl_core_config(o, sess.config, &r->cfg, r->err, r->errlen);
+    /* the core's trace actions: for the trace, the coverage, the
+     * observer, and the action text of recordings and strict comparison */
+    r->cfg.trace = o->trace != NULL || o->coverage_wanted ||
+                   o->observer != NULL || o->record != NULL || r->strict;
+    r->sum->traced = r->cfg.trace != 0;
     if (rc != MD_OK) {
         goto out;
     }
@@ -994,20 +1075,21 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     }
     if (o->record != NULL) {
         struct store_session rs = sess;
-        char cfgjson[512];
-        snprintf(cfgjson, sizeof cfgjson,
-                 "{\"symbols\":\"%s\",\"exchange\":\"%s\",\"quote\":\"%s\","
-                 "\"intervals\":\"%s\",\"replayed\":\"%s\"}",
-                 o->symbols ? o->symbols : "BTC,ETH,LTC",
-                 o->exchange ? o->exchange : "Coinbase",
-                 o->quote ? o->quote : "USD",
-                 o->intervals ? o->intervals : "1m", "capture");
+        char *cfgjson = NULL;
+        rc = rpl_session_config(o, sess.config, &r->cfg, &cfgjson);
+        if (rc != MD_OK) {
+            snprintf(errbuf, errlen, "out of memory");
+            goto out;
+        }
         rs.kind = "record";
         rs.core_version = CORE_VERSION;
         rs.tool = "ccstream " CCSTREAM_VERSION;
-        rs.config = sess.config != NULL ? sess.config : cfgjson;
+        /* what the run was made with, the source's own configuration
+         * inside: a strict replay configures itself from it */
+        rs.config = cfgjson;
         rc = store_writer_open(o->record, &rs, o->record_secret, NULL,
                                &r->rec, errbuf, errlen);
+        free(cfgjson);
         if (rc != MD_OK) {
             goto out;
         }

@@ -205,6 +205,27 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec);
 /* The name of an injection kind ("publish-fail"), "?" if none. */
 const char *rpl_inject_name(int kind);
 
+/* The core's configuration for a run with options o of a capture whose
+ * session configuration is session_config (JSON, or NULL): symbols,
+ * exchange, quote and intervals (the options', else the session's, else
+ * BTC,ETH,LTC against USD on Coinbase, 1m), the REST policy the session
+ * names, grace, lateness, the topic template, empty bars. Everything a
+ * recording needs to be replayed as it ran: `capture` and `live` make
+ * theirs with it from the session configuration they record. cfg->series
+ * is allocated (the caller frees it); cfg->trace is left off. MD_OK;
+ * MD_E_USAGE (an option's fault), MD_E_INVAL (the session's), MD_E_NOMEM;
+ * err says which. */
+int rpl_core_config(const struct rpl_opts *o, const char *session_config,
+                    struct core_config *cfg, char *err, size_t errlen);
+
+/* The session configuration a recording of this run carries (JSON, in
+ * *out, malloc'd): the symbols, exchange, quote and intervals, grace,
+ * lateness, empty bars, topic template and REST policy it ran with, and
+ * the source's own configuration under "source". rpl_core_config of it
+ * gives cfg again. MD_OK or MD_E_NOMEM. */
+int rpl_session_config(const struct rpl_opts *o, const char *session_config,
+                       const struct core_config *cfg, char **out);
+
 /* Run the replay. MD_OK when it ran to the end (in strict mode: without a
  * divergence, else MD_E_STATE with sum->divergence set); MD_E_CORRUPT /
  * MD_E_VERSION / MD_E_IO for a bad capture or output, with errbuf. */

@@ -188,6 +188,41 @@ static void test_replay_strict_catches_an_altered_input(void **state)
     printf("  %s\n", s.divergence);
 }
 
+/* A recording made with other options (intervals, grace, lateness,
+ * empty bars, a topic template) carries them in its session: its strict
+ * replay, given no option, configures itself the same and agrees (before,
+ * only the source's configuration was kept, and the strict replay of a
+ * --intervals 1m,5m recording diverged at its first REST answer). */
+static void test_replay_strict_recording_keeps_its_options(void **state)
+{
+    static struct rpl_opts o;
+    struct rpl_summary s;
+    char rec[128], bars[128], err[1024] = "";
+    int rc;
+
+    (void)state;
+    snprintf(rec, sizeof rec, "%s/opts.db", dir);
+    snprintf(bars, sizeof bars, "%s/opts-w.bars", dir);
+    rpl_opts_default(&o);
+    o.capture = capture;
+    o.record = rec;
+    o.intervals = "1m,5m";
+    o.grace = "3s";
+    o.lateness = "5m";
+    o.emit_empty = true;
+    o.topic = "bars.{base}.{interval}";
+    o.bars = fopen(bars, "wb");
+    assert_non_null(o.bars);
+    rc = rpl_run(&o, &s, err, sizeof err);
+    fclose(o.bars);
+    assert_int_equal(rc, MD_OK);
+    assert_true(s.bars > 50);
+    assert_int_equal(replay(rec, "opts-s", 0, NULL, NULL, RPL_STRICT, &s),
+                     MD_OK);
+    assert_int_equal(s.divergences, 0);
+    same_files("opts-w", "opts-s", "bars");
+}
+
 /* A recording names the core that made it; strict replay refuses another
  * core's recording (its actions mean other things) and says what to do,
  * and what-if still plays it. */
@@ -772,6 +807,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_replay_deterministic_at_any_speed),
         cmocka_unit_test(test_replay_strict_catches_an_altered_input),
+        cmocka_unit_test(test_replay_strict_recording_keeps_its_options),
         cmocka_unit_test(test_replay_strict_refuses_another_core),
         cmocka_unit_test(test_replay_abandoned_bars_reported),
         cmocka_unit_test(test_replay_outsized_events),
