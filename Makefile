@@ -30,7 +30,7 @@ Q := @
 endif
 
 # Shell libraries. msgpack-c 4 is "msgpack"; from 6 on it is "msgpack-c".
-SHELL_PKGS := libcurl libwebsockets rdkafka msgpack sqlite3 openssl
+SHELL_PKGS := libcurl libwebsockets libuv rdkafka msgpack sqlite3 openssl
 TEST_PKGS  := cmocka
 
 # '=' (not ':='): evaluated only when a recipe runs, after 'deps'.
@@ -61,14 +61,14 @@ endif
 # #include <curl/curl.h> (or sqlite3.h, librdkafka, libwebsockets) fails.
 CORE_CFLAGS  = $(BASE_CFLAGS) $(CORE_WARN) -Icore
 APP_CFLAGS   = $(BASE_CFLAGS) $(WARN) -pthread -Icore -Icodec -Icli \
-               -Ipublish -Icapture -Iloop -Ireplay -Isynth -Iserve -Ireport \
+               -Ipublish -Icapture -Iloop -Ireplay -Isynth -Iserve -Ireport -Ilive \
                $(SHELL_CFLAGS)
 TESTC_CFLAGS = $(APP_CFLAGS) -Itests $(TEST_CFLAGS) -DUNIT_TESTING
 
 CORE_SRC  := $(sort $(wildcard core/*.c))
 APP_SRC   := $(sort $(wildcard codec/*.c publish/*.c capture/*.c loop/*.c \
                                 replay/*.c cli/*.c synth/*.c serve/*.c \
-                                report/*.c))
+                                report/*.c live/*.c))
 APP_LIB_SRC := $(filter-out cli/main.c,$(APP_SRC))
 TEST_SRC  := $(sort $(wildcard tests/test_*.c))
 TEST_SUP  := $(sort $(wildcard tests/support/*.c))

@@ -14,6 +14,7 @@ int cmd_serve(int argc, char **argv);
 int cmd_tail(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_capture(int argc, char **argv);
 
 /* Option parsing shared by the subcommands: getopt_long with the GNU
  * rules (options and operands in any order, "--" ends the options,

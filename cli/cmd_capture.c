@@ -1,240 +1,329 @@
-/* cmd_capture.c: `ccstream export` and `ccstream import`: a capture to
- * JSON lines and back (capture/store_jsonl.c does the work). Argument
- * parsing and messages only; exit status 0 ok, 1 failure, 2 usage. */
-#include <errno.h>
+/* cmd_capture.c: ccstream capture --out FILE.db [options]: a live session
+ * against CryptoCompare (or `ccstream serve`) recorded into a new capture
+ * while the core runs on it: every exchange, every core input and the
+ * core's actions after it, so that `ccstream replay` of the file in strict
+ * mode does exactly what this run did. docs/capture.md. */
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "core.h"
+#include "live.h"
 #include "md_err.h"
-#include "outfile.h"
+#include "md_parse.h"
+#include "replay.h"
 #include "store.h"
+#include "version.h"
 
-static void export_usage(FILE *f)
+static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: ccstream export [--out FILE] CAPTURE.db\n"
-            "\n"
-            "Write a capture as JSON lines, one record per line in capture\n"
-            "order: a \"capture\" header, the session, the connections,\n"
-            "then one \"event\" per recorded event (payload as a JSON\n"
-            "string when it is UTF-8, else \"payload_b64\"). `ccstream\n"
-            "import` reads it back; export -> import -> export is\n"
-            "byte-identical. Format: docs/capture-format.md.\n"
-            "\n"
-            "  --out FILE  write to FILE instead of standard output\n"
-            "  -h, --help  this text\n"
-            "\n"
-            "FILE is written under a temporary name and put in place when\n"
-            "complete; it may not be the capture itself.\n"
-            "\n"
-            "Exit status: 0 ok, 1 error, 2 usage.\n");
+        "usage: ccstream capture --out FILE.db [--duration DUR]\n"
+        "                        [--symbols LIST] [--exchange NAME]\n"
+        "                        [--quote SYM] [--intervals LIST]\n"
+        "                        [--ws-url URL] [--rest-url URL]\n"
+        "                        [--api-key-file FILE] [--ca-file FILE]\n"
+        "                        [--bars-out FILE] [--trace FILE]\n"
+        "\n"
+        "Record a live CryptoCompare session into a new capture while the\n"
+        "core runs on it: every WebSocket frame and REST exchange with its\n"
+        "connection events, and for each core input the core's actions, so\n"
+        "that `ccstream replay FILE.db` (strict) does exactly what this run\n"
+        "did. docs/capture.md.\n"
+        "\n"
+        "  --out FILE.db       the capture to create (must not exist)\n"
+        "  --duration DUR      stop after DUR (e.g. 90s, 10m, 2h); default:\n"
+        "                      at SIGINT or SIGTERM\n"
+        "  --symbols LIST      base symbols (default BTC,ETH,LTC)\n"
+        "  --exchange NAME     the trade market (default Coinbase)\n"
+        "  --quote SYM         the quote currency (default USD)\n"
+        "  --intervals LIST    bar intervals (default 1m)\n"
+        "  --ws-url URL        the streamer (default\n"
+        "                      wss://streamer.cryptocompare.com/v2)\n"
+        "  --rest-url URL      min-api (default\n"
+        "                      https://min-api.cryptocompare.com)\n"
+        "  --api-key-file FILE the API key on FILE's first line; default:\n"
+        "                      $CRYPTOCOMPARE_API_KEY, else\n"
+        "                      $CCSTREAM_API_KEY. Sent in headers only,\n"
+        "                      never logged, redacted from the capture.\n"
+        "                      A key on the command line is refused.\n"
+        "  --ca-file FILE      trust these CAs (default: the system's)\n"
+        "  --insecure          no TLS verification (a loud warning)\n"
+        "  --max-message N     largest WebSocket message, bytes (default\n"
+        "                      16777216): a larger one closes with 1009\n"
+        "  --bars-out FILE     the bars the core made, as JSON lines\n"
+        "  --trace FILE        every transition of the machines\n"
+        "  --quiet             no status line, no summary\n"
+        "\n"
+        "Exit status: 0 ok, 1 error, 2 usage.\n");
 }
 
-static void import_usage(FILE *f)
+/* The key: --api-key-file, else $CRYPTOCOMPARE_API_KEY, else
+ * $CCSTREAM_API_KEY (cli_api_key's rules). */
+static int api_key(const char *file, char *key, size_t cap, char *err,
+                   size_t errlen)
 {
-    fprintf(f,
-            "usage: ccstream import FILE.jsonl --out CAPTURE.db\n"
-            "\n"
-            "Read JSON lines written by `ccstream export` (FILE.jsonl, or -\n"
-            "for standard input) into a new capture. CAPTURE.db must not\n"
-            "exist. Errors name the line and column. Credentials in known\n"
-            "places (an api_key= URL parameter, an Authorization token) are\n"
-            "redacted, and so is the API key in every form when it is known.\n"
-            "\n"
-            "  --out CAPTURE.db      the capture to create (required)\n"
-            "  --api-key-file FILE   the API key to scrub, on FILE's first\n"
-            "                        line (default: $CCSTREAM_API_KEY)\n"
-            "  -h, --help            this text\n"
-            "\n"
-            "Exit status: 0 ok, 1 error, 2 usage.\n");
+    const char *env = getenv("CRYPTOCOMPARE_API_KEY");
+
+    if (file == NULL && env != NULL && env[0] != '\0') {
+        if (strlen(env) >= cap || strlen(env) < 8) {
+            snprintf(err, errlen, "CRYPTOCOMPARE_API_KEY must be 8 to %zu "
+                     "bytes", cap - 1);
+            return MD_E_INVAL;
+        }
+        memcpy(key, env, strlen(env) + 1);
+        return MD_OK;
+    }
+    return cli_api_key(file, key, cap, err, errlen);
 }
 
-/* Split argv into --out VALUE and one positional argument. Returns 0,
- * 1 for --help, or 2 after printing a usage error. */
-static int parse_args(const char *cmd, int argc, char **argv,
-                      const char **out, const char **pos,
-                      const char **keyfile, void (*usage)(FILE *))
+int cmd_capture(int argc, char **argv)
 {
-    static const struct option longopts[] = {
-        {"out", required_argument, NULL, 'o'},
+    enum {
+        O_OUT = 256, O_DURATION, O_SYMBOLS, O_EXCHANGE, O_QUOTE,
+        O_INTERVALS, O_WS_URL, O_REST_URL, O_KEY_FILE, O_KEY, O_CA,
+        O_INSECURE, O_MAX_MSG, O_BARS, O_TRACE, O_QUIET
+    };
+    static const struct option lo[] = {
+        {"out", required_argument, NULL, O_OUT},
+        {"duration", required_argument, NULL, O_DURATION},
+        {"symbols", required_argument, NULL, O_SYMBOLS},
+        {"exchange", required_argument, NULL, O_EXCHANGE},
+        {"quote", required_argument, NULL, O_QUOTE},
+        {"intervals", required_argument, NULL, O_INTERVALS},
+        {"ws-url", required_argument, NULL, O_WS_URL},
+        {"rest-url", required_argument, NULL, O_REST_URL},
+        {"api-key-file", required_argument, NULL, O_KEY_FILE},
+        {"api-key", required_argument, NULL, O_KEY},
+        {"ca-file", required_argument, NULL, O_CA},
+        {"insecure", no_argument, NULL, O_INSECURE},
+        {"max-message", required_argument, NULL, O_MAX_MSG},
+        {"bars-out", required_argument, NULL, O_BARS},
+        {"trace", required_argument, NULL, O_TRACE},
+        {"quiet", no_argument, NULL, O_QUIET},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    static const struct option import_opts[] = {
-        {"out", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {"api-key-file", required_argument, NULL, 'k'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
+    static struct rpl_opts ro;
+    static struct live lv;
+    struct live_opts o;
+    struct core_config cfg;
+    struct core core;
+    struct store_session sess;
+    struct store_writer *w = NULL;
+    const char *out = NULL, *key_file = NULL, *bars_name = NULL;
+    const char *trace_name = NULL;
+    char key[512] = "", err[1024] = "", *sess_cfg = NULL;
+    void *mem = NULL;
+    bool quiet = false;
+    uint64_t seed = 0;
+    int c, rc;
 
-    *out = NULL;
-    *pos = NULL;
+    memset(&o, 0, sizeof o);
+    memset(&cfg, 0, sizeof cfg);
+    rpl_opts_default(&ro);
+    o.ws_url = "wss://streamer.cryptocompare.com/v2";
+    o.rest_url = "https://min-api.cryptocompare.com";
+    o.max_message = 16u << 20;
     cli_opt_begin();
-    while ((c = cli_opt_next(cmd, argc, argv, ":ho:",
-                             keyfile != NULL ? import_opts : longopts)) !=
-           -1) {
+    while ((c = cli_opt_next("capture", argc, argv, ":h", lo)) != -1) {
         switch (c) {
+        case O_OUT:
+            out = optarg;
+            break;
+        case O_DURATION:
+            if (md_parse_duration(optarg, strlen(optarg), MD_NS_PER_S,
+                                  INT64_C(366) * 86400 * MD_NS_PER_S,
+                                  &o.duration_ns) != MD_OK ||
+                o.duration_ns <= 0) {
+                fprintf(stderr, "ccstream capture: bad --duration '%.64s' "
+                        "(e.g. 90s, 10m, 2h; at most 366d)\n", optarg);
+                return 2;
+            }
+            break;
+        case O_SYMBOLS:
+            ro.symbols = optarg;
+            break;
+        case O_EXCHANGE:
+            ro.exchange = optarg;
+            break;
+        case O_QUOTE:
+            ro.quote = optarg;
+            break;
+        case O_INTERVALS:
+            ro.intervals = optarg;
+            break;
+        case O_WS_URL:
+            o.ws_url = optarg;
+            break;
+        case O_REST_URL:
+            o.rest_url = optarg;
+            break;
+        case O_KEY_FILE:
+            key_file = optarg;
+            break;
+        case O_KEY:
+            fprintf(stderr, "ccstream capture: a key on the command line is "
+                    "visible to every user of this machine (ps, shell "
+                    "history): put it in a file (--api-key-file) or in "
+                    "$CRYPTOCOMPARE_API_KEY\n");
+            return 2;
+        case O_CA:
+            o.ca_file = optarg;
+            break;
+        case O_INSECURE:
+            o.insecure = true;
+            break;
+        case O_MAX_MSG: {
+            char *e;
+            unsigned long long n = strtoull(optarg, &e, 10);
+            if (*e != '\0' || n < 1024 || n > (1ull << 30)) {
+                fprintf(stderr, "ccstream capture: --max-message takes "
+                        "1024 to 1073741824 bytes\n");
+                return 2;
+            }
+            o.max_message = (size_t)n;
+            break;
+        }
+        case O_BARS:
+            bars_name = optarg;
+            break;
+        case O_TRACE:
+            trace_name = optarg;
+            break;
+        case O_QUIET:
+            quiet = true;
+            break;
         case 'h':
             usage(stdout);
-            return 1;
-        case 'o':
-            *out = optarg;
-            break;
-        case 'k':
-            *keyfile = optarg;
-            break;
+            return 0;
         default:
-            fputc('\n', stderr);
             usage(stderr);
             return 2;
         }
     }
-    if (optind < argc - 1) {
-        fprintf(stderr, "ccstream %s: one input file only ('%.80s')\n\n",
-                cmd, argv[optind + 1]);
+    if (optind != argc || out == NULL) {
+        fprintf(stderr, "ccstream capture: %s\n",
+                out == NULL ? "where to? (--out FILE.db)"
+                            : "no operands (options only)");
         usage(stderr);
         return 2;
     }
-    if (optind == argc) {
-        fprintf(stderr, "ccstream %s: which file?\n\n", cmd);
-        usage(stderr);
-        return 2;
-    }
-    *pos = argv[optind];
-    if (*out != NULL && (*out)[0] == '\0') {
-        fprintf(stderr, "ccstream %s: --out needs a file name\n\n", cmd);
-        usage(stderr);
-        return 2;
-    }
-    return 0;
-}
-
-int cmd_export(int argc, char **argv)
-{
-    const char *out_path, *in_path;
-    struct store_reader *r = NULL;
-    struct outfile out;
-    char err[1024];
-    int rc;
-
-    rc = parse_args("export", argc, argv, &out_path, &in_path, NULL,
-                    export_usage);
-    if (rc != 0) {
-        return rc == 1 ? 0 : 2;
-    }
-    if (outfile_check(out_path, &in_path, 1, err, sizeof err) != MD_OK) {
-        fprintf(stderr, "ccstream export: %s\n", err);
-        return 2;
-    }
-    rc = store_reader_open(in_path, &r, err, sizeof err);
-    if (rc != MD_OK) {
-        fprintf(stderr, "ccstream export: %s\n", err);
+    if (access(out, F_OK) == 0) {
+        fprintf(stderr, "ccstream capture: %s exists: a capture is never "
+                "overwritten\n", out);
         return 1;
     }
-    if (store_reader_warning(r) != NULL) {
-        fprintf(stderr, "ccstream export: warning: %s\n",
-                store_reader_warning(r));
+    if (api_key(key_file, key, sizeof key, err, sizeof err) != MD_OK) {
+        fprintf(stderr, "ccstream capture: %s\n", err);
+        return 2;
     }
-    rc = outfile_open(&out, out_path != NULL ? out_path : "-", "w",
-                      &in_path, 1, err, sizeof err);
+    o.api_key = key;
+    if (o.insecure) {
+        fprintf(stderr, "ccstream capture: WARNING: --insecure: the "
+                "server's certificate is not checked; anyone on the path "
+                "can read and alter this session and see the API key\n");
+    }
+    /* the core's configuration, and the session's that gives it back */
+    rc = rpl_core_config(&ro, NULL, &cfg, err, sizeof err);
     if (rc != MD_OK) {
-        fprintf(stderr, "ccstream export: %s\n", err);
-        store_reader_close(r);
+        fprintf(stderr, "ccstream capture: %s\n", err);
+        free(cfg.series);
+        return rc == MD_E_USAGE ? 2 : 1;
+    }
+    if (getrandom(&seed, sizeof seed, 0) != (ssize_t)sizeof seed) {
+        seed = (uint64_t)live_now();
+    }
+    cfg.seed = seed;
+    cfg.trace = 1;
+    if (rpl_session_config(&ro, NULL, &cfg, &sess_cfg) != MD_OK) {
+        fprintf(stderr, "ccstream capture: out of memory\n");
+        free(cfg.series);
         return 1;
     }
-    rc = store_export(r, out.f, err, sizeof err);
-    store_reader_close(r);
+    {
+        size_t need = core_mem_size(&cfg);
+        mem = need != SIZE_MAX ? malloc(need) : NULL;
+        rc = mem != NULL ? core_init(&core, &cfg, mem, need) : MD_E_NOMEM;
+    }
+    free(cfg.series);
+    if (rc != MD_OK) {
+        fprintf(stderr, "ccstream capture: bad configuration: %s\n",
+                md_strerror(rc));
+        free(mem);
+        free(sess_cfg);
+        return 1;
+    }
+    if (bars_name != NULL && (o.bars = fopen(bars_name, "w")) == NULL) {
+        perror(bars_name);
+        free(mem);
+        free(sess_cfg);
+        return 1;
+    }
+    if (trace_name != NULL && (o.trace = fopen(trace_name, "w")) == NULL) {
+        perror(trace_name);
+        rc = 1;
+        goto done;
+    }
+    o.status = !quiet && isatty(2);
+    memset(&sess, 0, sizeof sess);
+    sess.started_mono_ns = live_now();
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        sess.started_wall_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+    }
+    sess.tool = "ccstream " CCSTREAM_VERSION;
+    sess.kind = "capture";
+    sess.config = sess_cfg;
+    sess.prng_seed = seed;
+    sess.core_version = CORE_VERSION;
+    rc = store_writer_open(out, &sess, key[0] ? key : NULL, NULL, &w, err,
+                           sizeof err);
+    if (rc != MD_OK) {
+        fprintf(stderr, "ccstream capture: %s\n", err);
+        rc = 1;
+        goto done;
+    }
+    rc = live_init(&lv, &core, &o, w);
     if (rc == MD_OK) {
-        rc = outfile_commit(&out, err, sizeof err);
-    } else {
-        char e2[2048];
-        /* name the file the problem is in: the output for a write, else
-         * the capture (unless the message does already) */
-        if (rc == MD_E_IO) {
-            snprintf(e2, sizeof e2, "%s: %s", out.is_stdout
-                                                  ? "standard output"
-                                                  : out.path, err);
-            snprintf(err, sizeof err, "%.1000s", e2);
-        } else if (strstr(err, in_path) == NULL) {
-            snprintf(e2, sizeof e2, "%s: %s", in_path, err);
-            snprintf(err, sizeof err, "%.1000s", e2);
-        }
-        outfile_abort(&out);
+        rc = live_run(&lv);
     }
     if (rc != MD_OK) {
-        fprintf(stderr, "ccstream export: %s\n", err);
-        return 1;
+        fprintf(stderr, "ccstream capture: %s\n", lv.err);
     }
-    return 0;
-}
-
-int cmd_import(int argc, char **argv)
-{
-    const char *out_path, *in_path;
-    FILE *in = stdin;
-    const char *keyfile = NULL;
-    char err[1024], tmp[4096], key[512];
-    int rc;
-
-    rc = parse_args("import", argc, argv, &out_path, &in_path, &keyfile,
-                    import_usage);
-    if (rc != 0) {
-        return rc == 1 ? 0 : 2;
-    }
-    if (cli_api_key(keyfile, key, sizeof key, err, sizeof err) != MD_OK) {
-        fprintf(stderr, "ccstream import: %s\n", err);
-        return 2;
-    }
-    if (out_path == NULL) {
-        fprintf(stderr, "ccstream import: --out CAPTURE.db is required\n\n");
-        import_usage(stderr);
-        return 2;
-    }
-    if (strcmp(in_path, "-") != 0) {
-        in = fopen(in_path, "r");
-        if (in == NULL) {
-            fprintf(stderr, "ccstream import: %s: cannot open: %s\n",
-                    in_path, strerror(errno));
-            return 1;
+    live_free(&lv);
+    {
+        int crc = store_writer_close(w, err, sizeof err);
+        if (crc != MD_OK) {
+            fprintf(stderr, "ccstream capture: %s: %s\n", out, err);
+            rc = crc;
         }
     }
-    if (access(out_path, F_OK) == 0) {
-        fprintf(stderr, "ccstream import: %s: already exists (import "
-                "writes a new capture)\n", out_path);
-        if (in != stdin) {
-            fclose(in);
-        }
-        return 1;
+    if (!quiet) {
+        fprintf(stderr, "capture: %s: %" PRIu64 " core inputs, %" PRIu64
+                " frames, %" PRIu64 " bars (%" PRIu64 " revisions), %"
+                PRIu64 " REST answers%s\n", out, lv.inputs, lv.frames,
+                lv.bars, lv.revisions, lv.http_calls,
+                lv.stop_signal ? "; stopped by a signal" : "");
     }
-    /* written under a temporary name, put in place when complete */
-    if (outfile_db_begin(out_path, tmp, sizeof tmp, err, sizeof err) !=
-        MD_OK) {
-        fprintf(stderr, "ccstream import: %s\n", err);
-        if (in != stdin) {
-            fclose(in);
-        }
-        return 1;
+    rc = rc == MD_OK ? 0 : 1;
+done:
+    if (o.bars != NULL && fclose(o.bars) != 0 && rc == 0) {
+        fprintf(stderr, "ccstream capture: %s: write failed\n", bars_name);
+        rc = 1;
     }
-    outfile_on_signal(tmp);
-    rc = store_import(in, strcmp(in_path, "-") == 0 ? "<stdin>" : in_path,
-                      tmp, key, err, sizeof err);
-    if (in != stdin) {
-        fclose(in);
+    if (o.trace != NULL && fclose(o.trace) != 0 && rc == 0) {
+        fprintf(stderr, "ccstream capture: %s: write failed\n", trace_name);
+        rc = 1;
     }
-    if (rc == MD_OK) {
-        rc = outfile_db_commit(tmp, out_path, false, err, sizeof err);
-    } else {
-        outfile_db_remove(tmp);
-        outfile_msg_names(err, sizeof err, tmp, out_path);
-    }
-    outfile_forget(tmp);
-    if (rc != MD_OK) {
-        fprintf(stderr, "ccstream import: %s\n", err);
-        return 1;
-    }
-    return 0;
+    memset(key, 0, sizeof key);
+    free(mem);
+    free(sess_cfg);
+    return rc;
 }

@@ -17,6 +17,8 @@ struct command {
 static const struct command commands[] = {
     {"mealy", cmd_mealy,
      "print, check or draw the producer's Mealy machines"},
+    {"capture", cmd_capture,
+     "record a live session (or ccstream serve's) into a capture"},
     {"replay", cmd_replay,
      "drive the core from a capture under a virtual clock"},
     {"inspect", cmd_inspect, "summarise a capture (text or --json)"},

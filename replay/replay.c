@@ -538,12 +538,8 @@ static int run_strict(struct run *r, struct prefetch *rd)
             }
             continue;
         }
-        if (awaiting) {
-            r->sum->divergences = 1;
-            snprintf(r->sum->divergence, sizeof r->sum->divergence,
-                     "input seq %" PRId64 " has no recorded actions", last_seq);
-            return MD_E_STATE;
-        }
+        /* what the shells sent between an input and its actions (a
+         * frame, a request, a connection attempt) is not an input */
         rc = strict_input(r, &ev, &in);
         if (rc < 0) {
             snprintf(r->err, r->errlen, "%s: event seq %" PRId64 " (%s): "
@@ -558,6 +554,12 @@ static int run_strict(struct run *r, struct prefetch *rd)
         }
         if (rc == 0) {
             continue;
+        }
+        if (awaiting) {
+            r->sum->divergences = 1;
+            snprintf(r->sum->divergence, sizeof r->sum->divergence,
+                     "input seq %" PRId64 " has no recorded actions", last_seq);
+            return MD_E_STATE;
         }
         if (r->t0 == INT64_MIN) {
             r->t0 = ev.mono_ns;

@@ -14,7 +14,8 @@
 set -euo pipefail
 
 build_pkgs=(build-essential pkg-config libcurl4-openssl-dev libwebsockets-dev
-            librdkafka-dev libmsgpack-dev libsqlite3-dev sqlite3 libssl-dev)
+            libwebsockets-evlib-uv libuv1-dev librdkafka-dev libmsgpack-dev
+            libsqlite3-dev sqlite3 libssl-dev)
 test_pkgs=(libcmocka-dev openjdk-17-jre-headless maven kcat
            python3-confluent-kafka python3-msgpack python3-venv graphviz
            python3-websockets curl openssl)

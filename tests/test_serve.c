@@ -18,18 +18,20 @@
 #include <unistd.h>
 
 #include "cmocka_inc.h"
+#include "support/proc.h"
 
 #define SYNTH "synth:minutes=10,seed=3"
 
 static char g_dir[256];
 static char g_bin[512];
 
-struct server {
-    pid_t pid;
-    int port;
-    char err[300];      /* its stderr */
-    char ca[512];       /* the CA file it printed (--tls) */
-};
+/* the shared helpers (tests/support/proc.h) under this file's names */
+#define server tserve
+#define start(s, ...) tserve_start((s), g_bin, g_dir, __VA_ARGS__)
+#define stop_sig tserve_stop
+#define sh tsh
+#define now_ms tnow_ms
+#define slurp(path) tslurp((path), NULL)
 
 static int group_setup(void **state)
 {
@@ -50,141 +52,9 @@ static int group_teardown(void **state)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Start `ccstream serve` with the NULL-terminated arguments (after
- * "serve"; --port 0 is added) and read its banner: the port, the CA. */
-static void start(struct server *s, ...)
-{
-    static int n;
-    char *argv[40];
-    int argc = 0, pfd[2];
-    const char *a;
-    va_list ap;
-    char buf[4096];
-    size_t used = 0;
-    int64_t deadline = now_ms() + 15000;
-
-    memset(s, 0, sizeof *s);
-    snprintf(s->err, sizeof s->err, "%s/serve-%d.err", g_dir, ++n);
-    static char pool[40][512];
-
-    snprintf(pool[argc], sizeof pool[argc], "%s", g_bin);
-    argv[argc] = pool[argc];
-    argc++;
-    snprintf(pool[argc], sizeof pool[argc], "serve");
-    argv[argc] = pool[argc];
-    argc++;
-    va_start(ap, s);
-    while ((a = va_arg(ap, const char *)) != NULL && argc < 36) {
-        snprintf(pool[argc], sizeof pool[argc], "%s", a);
-        argv[argc] = pool[argc];
-        argc++;
-    }
-    va_end(ap);
-    snprintf(pool[argc], sizeof pool[argc], "--port");
-    argv[argc] = pool[argc];
-    argc++;
-    snprintf(pool[argc], sizeof pool[argc], "0");
-    argv[argc] = pool[argc];
-    argc++;
-    argv[argc] = NULL;
-    assert_int_equal(pipe(pfd), 0);
-    s->pid = fork();
-    assert_true(s->pid >= 0);
-    if (s->pid == 0) {
-        int fe = open(s->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        dup2(pfd[1], 1);
-        if (fe >= 0) {
-            dup2(fe, 2);
-        }
-        close(pfd[0]);
-        close(pfd[1]);
-        execv(g_bin, argv);
-        _exit(127);
-    }
-    close(pfd[1]);
-    /* the banner ends with the "  source" line */
-    buf[0] = '\0';
-    while (!(used > 0 && buf[used - 1] == '\n' &&
-             strstr(buf, "  source") != NULL)) {
-        struct pollfd p = {pfd[0], POLLIN, 0};
-        ssize_t r;
-        int left = (int)(deadline - now_ms());
-        if (left <= 0 || poll(&p, 1, left) <= 0) {
-            fail_msg("serve did not start in 15 s; stderr in %s", s->err);
-        }
-        r = read(pfd[0], buf + used, sizeof buf - 1 - used);
-        if (r <= 0) {
-            fail_msg("serve exited before listening; stderr in %s", s->err);
-        }
-        used += (size_t)r;
-        buf[used] = '\0';
-    }
-    close(pfd[0]);
-    {
-        const char *l = strstr(buf, "listening on ");
-        const char *eol, *c, *ca = strstr(buf, "CA file   ");
-        assert_non_null(l);
-        eol = strchr(l, '\n');
-        assert_non_null(eol);
-        for (c = eol; c > l && *c != ':'; c--) {
-        }
-        s->port = (int)strtol(c + 1, NULL, 10);
-        assert_true(s->port > 0 && s->port < 65536);
-        if (ca != NULL) {
-            size_t k = strcspn(ca + 10, "\n");
-            snprintf(s->ca, sizeof s->ca, "%.*s", (int)k, ca + 10);
-        }
-    }
-}
-
-/* SIGTERM (or sig), then wait up to 10 s: the exit status. */
-static int stop_sig(struct server *s, int sig)
-{
-    int st = 0;
-    int64_t deadline = now_ms() + 10000;
-
-    kill(s->pid, sig);
-    for (;;) {
-        pid_t w = waitpid(s->pid, &st, WNOHANG);
-        if (w == s->pid) {
-            break;
-        }
-        if (now_ms() > deadline) {
-            kill(s->pid, SIGKILL);
-            waitpid(s->pid, &st, 0);
-            fail_msg("serve did not stop in 10 s after signal %d", sig);
-        }
-        nanosleep(&(struct timespec){0, 20000000}, NULL);
-    }
-    s->pid = 0;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static void stop(struct server *s)
 {
     assert_int_equal(stop_sig(s, SIGTERM), 0);
-}
-
-/* Run a shell command; its status. */
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    int st;
-
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
 static void check_py(const char *scenario, int port, const char *extra)
@@ -198,24 +68,6 @@ static void check_py(const char *scenario, int port, const char *extra)
     if (rc != 0) {
         fail_msg("serve_check.py %s failed (status %d)", scenario, rc);
     }
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    char *b;
-    long n;
-
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = '\0';
-    fclose(f);
-    return b;
 }
 
 /* ---- the streamer ------------------------------------------------------ */

@@ -1,0 +1,532 @@
+/* live.c: the live driver (live.h): passes, the recording of inputs, the
+ * bar and trace outputs, and the publisher of `capture` (no broker: each
+ * bar acknowledged and each topic made at the next pass, both recorded as
+ * the inputs they are). */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bar_codec.h"
+#include "fsm.h"
+#include "live.h"
+#include "live_int.h"
+#include "md_err.h"
+
+mono_ns live_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (mono_ns)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void live_fail(struct live *lv, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (lv->rc != MD_OK) {
+        return; /* the first error is the one to tell */
+    }
+    lv->rc = rc;
+    va_start(ap, fmt);
+    vsnprintf(lv->err, sizeof lv->err, fmt, ap);
+    va_end(ap);
+    uv_stop(&lv->uv);
+}
+
+void live_record(struct live *lv, int kind, int dir, int64_t conn_id,
+                 mono_ns t, int64_t status, const char *meta,
+                 const void *data, size_t len)
+{
+    struct store_event ev;
+
+    if (lv->rec == NULL) {
+        return;
+    }
+    memset(&ev, 0, sizeof ev);
+    ev.kind = kind;
+    ev.dir = dir;
+    ev.conn_id = conn_id;
+    ev.mono_ns = t;
+    ev.wall_ns = t + lv->wall_minus_mono;
+    ev.status = status;
+    ev.meta = meta;
+    ev.payload = data;
+    ev.payload_len = len;
+    if (store_append(lv->rec, &ev) != MD_OK) {
+        live_fail(lv, MD_E_IO, "the capture: cannot append a %s event: %s",
+                  store_kind_name(kind), store_writer_errmsg(lv->rec));
+    }
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    (void)h; /* the pass after this iteration's poll does the work */
+}
+
+static void on_kick(uv_idle_t *h)
+{
+    (void)h; /* only there to make the poll return at once */
+}
+
+void live_push(struct live *lv, const struct core_in *in, const char *meta)
+{
+    struct live_q *e;
+
+    if (lv->nq == lv->capq) {
+        size_t c = lv->capq ? lv->capq * 2 : 64;
+        struct live_q *nq = realloc(lv->q, c * sizeof *nq);
+        if (nq == NULL) {
+            live_fail(lv, MD_E_NOMEM, "out of memory queueing an input");
+            return;
+        }
+        lv->q = nq;
+        lv->capq = c;
+    }
+    e = &lv->q[lv->nq];
+    e->in = *in;
+    e->data = NULL;
+    e->meta = NULL;
+    if (in->data != NULL) {
+        e->data = malloc(in->len + 1);
+        if (e->data == NULL) {
+            live_fail(lv, MD_E_NOMEM, "out of memory queueing an input");
+            return;
+        }
+        memcpy(e->data, in->data, in->len);
+        e->data[in->len] = '\0';
+        e->in.data = e->data;
+    }
+    if (meta != NULL && (e->meta = strdup(meta)) == NULL) {
+        free(e->data);
+        live_fail(lv, MD_E_NOMEM, "out of memory queueing an input");
+        return;
+    }
+    lv->nq++;
+    /* the pass after the next poll takes it: while anything is queued,
+     * the idle handle keeps that poll from blocking (a timer's callback
+     * queues STOP, a pass queues acknowledgements) */
+    uv_idle_start(&lv->kick, on_kick);
+}
+
+/* The recording of one input, as strict replay reads it back
+ * (replay.c strict_input): the inverse mapping. */
+static void record_in(struct live *lv, const struct core_in *in,
+                      const char *meta)
+{
+    char m[96];
+
+    switch (in->kind) {
+    case CORE_IN_START:
+        live_record(lv, STORE_K_OPERATOR, STORE_D_LOCAL, 0, in->t_ns,
+                    in->server_ms, NULL, "START", 5);
+        break;
+    case CORE_IN_STOP:
+        if (lv->stop_signal != 0) {
+            live_record(lv, STORE_K_SIGNAL, STORE_D_LOCAL, 0, in->t_ns,
+                        lv->stop_signal, NULL, NULL, 0);
+        } else {
+            live_record(lv, STORE_K_OPERATOR, STORE_D_LOCAL, 0, in->t_ns, 0,
+                        NULL, "STOP", 4);
+        }
+        break;
+    case CORE_IN_RESET:
+        live_record(lv, STORE_K_OPERATOR, STORE_D_LOCAL, 0, in->t_ns, 0,
+                    NULL, "RESET", 5);
+        break;
+    case CORE_IN_CONN:
+        if (in->input == CONN_I_WS_OPEN) {
+            live_record(lv, STORE_K_WS_HANDSHAKE, STORE_D_IN, in->conn_id,
+                        in->t_ns, 101, meta, NULL, 0);
+        } else if (in->input == CONN_I_PONG) {
+            live_record(lv, STORE_K_WS_PONG, STORE_D_IN, in->conn_id,
+                        in->t_ns, 0, NULL, NULL, 0);
+        } else if (in->http_status != 0) {
+            /* the upgrade refused: the handshake with its status */
+            live_record(lv, STORE_K_WS_HANDSHAKE, STORE_D_IN, in->conn_id,
+                        in->t_ns, in->http_status, meta, NULL, 0);
+        } else {
+            live_record(lv, STORE_K_WS_CLOSED, STORE_D_IN, in->conn_id,
+                        in->t_ns, in->close_code, meta, NULL, 0);
+        }
+        break;
+    case CORE_IN_FRAME:
+        live_record(lv, STORE_K_WS_TEXT, STORE_D_IN, in->conn_id, in->t_ns, 0,
+                    NULL, in->data, in->len);
+        break;
+    case CORE_IN_HTTP:
+        live_record(lv, in->http_status != 0 ? STORE_K_HTTP_RESPONSE
+                                              : STORE_K_HTTP_ERROR,
+                    STORE_D_IN, 0, in->t_ns, in->http_status, meta, in->data,
+                    in->len);
+        break;
+    case CORE_IN_TIMER:
+        snprintf(m, sizeof m, "{\"timer\":\"%s\"}", md_timer_name(in->timer));
+        live_record(lv, STORE_K_TIMER, STORE_D_LOCAL, 0, in->t_ns, in->timer,
+                    m, NULL, 0);
+        break;
+    case CORE_IN_PUB:
+        if (in->input == PUB_I_TOPIC_CREATED ||
+            in->input == PUB_I_TOPIC_FAILED) {
+            /* a topic name needs no JSON escape: [a-zA-Z0-9._-] */
+            char tm[CORE_TOPIC_MAX + 16];
+            snprintf(tm, sizeof tm, "{\"topic\":\"%.*s\"}", (int)in->len,
+                     in->data != NULL ? in->data : "");
+            live_record(lv, STORE_K_ADMIN, STORE_D_IN, 0, in->t_ns,
+                        in->input == PUB_I_TOPIC_CREATED ? 0 : -1, tm, NULL,
+                        0);
+        } else {
+            snprintf(m, sizeof m, "{\"bar\":%" PRIu64 "}", in->bar_id);
+            live_record(lv, STORE_K_DELIVERY, STORE_D_IN, 0, in->t_ns,
+                        in->input == PUB_I_PUBLISH_SUCCESS ? 0 : -1, m, NULL,
+                        0);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void timer_before(void *ctx, const struct core_in *in)
+{
+    record_in(ctx, in, NULL);
+}
+
+static void rec_actions(void *ctx, mono_ns t, const char *text, size_t len)
+{
+    live_record(ctx, STORE_K_CORE_OUT, STORE_D_LOCAL, 0, t, 0, NULL, text,
+                len);
+}
+
+/* ---- the sink: bars and trace, as replay writes them ------------------- */
+
+static void sink_bars(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                      size_t n)
+{
+    struct live *lv = ctx;
+    size_t k;
+
+    (void)t;
+    for (k = 0; k < n; k++) {
+        char js[BAR_JSON_MAX];
+        size_t len = 0;
+        lv->bars++;
+        lv->revisions += bars[k]->bar.revision > 0;
+        if (lv->o.bars == NULL) {
+            continue;
+        }
+        if (bar_to_json(&bars[k]->bar, js, sizeof js, &len) != MD_OK ||
+            fwrite(js, 1, len, lv->o.bars) != len ||
+            fputc('\n', lv->o.bars) == EOF) {
+            live_fail(lv, MD_E_IO, "the bars: cannot write a bar");
+        }
+    }
+}
+
+static void sink_trace(void *ctx, mono_ns t, const struct md_trace *tr)
+{
+    struct live *lv = ctx;
+    const struct fsm_def *d = core_defs[tr->machine];
+    const char *g;
+
+    if (lv->o.trace == NULL) {
+        return;
+    }
+    g = fsm_guard_label(d, tr);
+    if (fprintf(lv->o.trace, "%" PRId64 " %s %s --%s%s%s%s/%s--> %s\n",
+                t - lv->t0, d->name, d->state_names[tr->from],
+                d->input_names[tr->input], g != NULL ? "[" : "",
+                g != NULL ? g : "", g != NULL ? "]" : "",
+                d->output_names[tr->output], d->state_names[tr->to]) < 0) {
+        live_fail(lv, MD_E_IO, "the trace: cannot write");
+    }
+}
+
+static const struct loop_sink_ops live_sink = {sink_bars, NULL, sink_trace};
+
+/* ---- the publisher of capture: no broker ------------------------------ */
+
+static void k_topics(void *ctx, mono_ns t, const char *const *topics,
+                     size_t n)
+{
+    struct live *lv = ctx;
+    size_t k;
+
+    (void)t;
+    for (k = 0; k < n; k++) {
+        struct core_in in;
+        memset(&in, 0, sizeof in);
+        in.kind = CORE_IN_PUB;
+        in.input = PUB_I_TOPIC_CREATED;
+        in.data = topics[k];
+        in.len = strlen(topics[k]);
+        live_push(lv, &in, NULL);
+    }
+}
+
+static void k_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                      size_t n)
+{
+    struct live *lv = ctx;
+    size_t k;
+
+    (void)t;
+    for (k = 0; k < n; k++) {
+        struct core_in in;
+        memset(&in, 0, sizeof in);
+        in.kind = CORE_IN_PUB;
+        in.input = PUB_I_PUBLISH_SUCCESS;
+        in.bar_id = bars[k]->id;
+        live_push(lv, &in, NULL);
+    }
+}
+
+static const struct loop_kafka_ops live_null_kafka = {
+    k_topics, k_produce, NULL, NULL, NULL, NULL};
+
+/* ---- passes -------------------------------------------------------------- */
+
+static bool core_done(const struct core *c)
+{
+    return c->conn.state == CONN_S_STOPPED && c->pub.state == PUB_S_STOPPED &&
+           c->rest.state == REST_S_STOPPED;
+}
+
+static void step_one(struct live *lv, struct core_in *in, const char *meta)
+{
+    int rc;
+
+    record_in(lv, in, meta);
+    rc = loop_step(&lv->loop, in);
+    lv->inputs++;
+    if (rc != MD_OK) {
+        live_fail(lv, rc, "the core refused an input (%s): %s",
+                  in->kind == CORE_IN_FRAME ? "a frame" : "an event",
+                  md_strerror(rc));
+    }
+}
+
+static void pass(uv_check_t *h)
+{
+    struct live *lv = h->data;
+    mono_ns t = live_now(), d;
+    size_t i, n;
+
+    if (lv->rc != MD_OK || lv->done) {
+        return;
+    }
+    if (t < lv->loop.now) {
+        t = lv->loop.now; /* never backwards */
+    }
+    if (loop_fire_due(&lv->loop, t, timer_before, lv) != MD_OK) {
+        live_fail(lv, MD_E_STATE, "a timer's step failed");
+        return;
+    }
+    /* inputs queued by this pass's steps (a bar acknowledged) wait for
+     * the next pass: n is fixed here */
+    for (i = 0, n = lv->nq; i < n && lv->rc == MD_OK; i++) {
+        struct live_q *e = &lv->q[i];
+        e->in.t_ns = t;
+        if (e->in.kind == CORE_IN_FRAME) {
+            lv->frames++;
+        }
+        step_one(lv, &e->in, e->meta);
+        free(e->data);
+        free(e->meta);
+    }
+    if (n > 0) {
+        memmove(lv->q, lv->q + n, (lv->nq - n) * sizeof *lv->q);
+        lv->nq -= n;
+    }
+    if (lv->started && core_done(lv->core)) {
+        lv->done = true;
+        uv_stop(&lv->uv);
+        return;
+    }
+    d = loop_next_deadline(&lv->loop);
+    if (lv->nq == 0) {
+        uv_idle_stop(&lv->kick);
+    }
+    if (d != INT64_MAX) {
+        mono_ns wait = d - live_now();
+        uint64_t ms = wait <= 0 ? 0 : (uint64_t)((wait + 999999) / 1000000);
+        uv_timer_start(&lv->timer, on_timer, ms, 0);
+    }
+}
+
+static void stop_now(struct live *lv, int signo)
+{
+    struct core_in in;
+
+    if (lv->stopping) {
+        return;
+    }
+    lv->stopping = true;
+    lv->stop_signal = signo;
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_STOP;
+    live_push(lv, &in, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signo)
+{
+    struct live *lv = h->data;
+
+    if (lv->stopping) {
+        /* a second signal: stop waiting for the core's drain */
+        live_fail(lv, MD_E_IO, "stopped by a second signal before the "
+                  "core had finished");
+        return;
+    }
+    stop_now(lv, signo);
+}
+
+static void on_duration(uv_timer_t *h)
+{
+    stop_now(h->data, 0);
+}
+
+static void on_status(uv_timer_t *h)
+{
+    struct live *lv = h->data;
+
+    fprintf(stderr, "\rcapture: %" PRIu64 " frames, %" PRIu64 " bars (%"
+                    PRIu64 " revisions), conn %s, rest %s   ",
+            lv->frames, lv->bars, lv->revisions,
+            core_defs[MD_M_CONN]->state_names[lv->core->conn.state],
+            core_defs[MD_M_REST]->state_names[lv->core->rest.state]);
+}
+
+static mono_ns drv_now(void *ctx)
+{
+    (void)ctx;
+    return live_now();
+}
+
+int live_init(struct live *lv, struct core *c, const struct live_opts *o,
+              struct store_writer *rec)
+{
+    struct timespec wall;
+    int k;
+
+    memset(lv, 0, sizeof *lv);
+    lv->core = c;
+    lv->o = *o;
+    lv->rec = rec;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    lv->wall_minus_mono = (int64_t)wall.tv_sec * 1000000000 + wall.tv_nsec -
+                          live_now();
+    if (uv_loop_init(&lv->uv) != 0) {
+        snprintf(lv->err, sizeof lv->err, "cannot start the event loop");
+        return MD_E_IO;
+    }
+    uv_check_init(&lv->uv, &lv->pass);
+    lv->pass.data = lv;
+    uv_idle_init(&lv->uv, &lv->kick);
+    lv->kick.data = lv;
+    uv_timer_init(&lv->uv, &lv->timer);
+    lv->timer.data = lv;
+    uv_timer_init(&lv->uv, &lv->stop_timer);
+    lv->stop_timer.data = lv;
+    uv_timer_init(&lv->uv, &lv->status_timer);
+    lv->status_timer.data = lv;
+    for (k = 0; k < 2; k++) {
+        uv_signal_init(&lv->uv, &lv->sig[k]);
+        lv->sig[k].data = lv;
+    }
+    lv->drv.ctx = lv;
+    lv->drv.now = drv_now;
+    loop_init(&lv->loop, c, &lv->drv, 0);
+    lv->loop.sink = &live_sink;
+    lv->loop.sink_ctx = lv;
+    lv->loop.kafka = &live_null_kafka;
+    lv->loop.kafka_ctx = lv;
+    lv->loop.want_text = rec != NULL;
+    lv->loop.bar_json = bar_to_json;
+    lv->loop.rec.ctx = lv;
+    lv->loop.rec.actions = rec != NULL ? rec_actions : NULL;
+    if (live_ws_init(lv) != MD_OK || live_http_init(lv) != MD_OK) {
+        return lv->rc != MD_OK ? lv->rc : MD_E_IO;
+    }
+    lv->loop.ws = &live_ws_ops;
+    lv->loop.ws_ctx = lv;
+    lv->loop.http = &live_http_ops;
+    lv->loop.http_ctx = lv;
+    return MD_OK;
+}
+
+int live_run(struct live *lv)
+{
+    struct core_in in;
+    struct timespec wall;
+
+    uv_check_start(&lv->pass, pass);
+    uv_signal_start(&lv->sig[0], on_signal, SIGINT);
+    uv_signal_start(&lv->sig[1], on_signal, SIGTERM);
+    if (lv->o.duration_ns > 0) {
+        uv_timer_start(&lv->stop_timer, on_duration,
+                       (uint64_t)(lv->o.duration_ns / 1000000), 0);
+    }
+    if (lv->o.status) {
+        uv_timer_start(&lv->status_timer, on_status, 1000, 1000);
+    }
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_START;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    in.server_ms = (int64_t)wall.tv_sec * 1000 + wall.tv_nsec / 1000000;
+    in.t_ns = live_now();
+    lv->t0 = in.t_ns;
+    lv->loop.t0 = in.t_ns;
+    lv->started = true;
+    step_one(lv, &in, NULL);
+    uv_idle_start(&lv->kick, on_kick);
+    while (lv->rc == MD_OK && !lv->done) {
+        uv_run(&lv->uv, UV_RUN_DEFAULT);
+    }
+    if (lv->o.status) {
+        on_status(&lv->status_timer);
+        fputc('\n', stderr);
+    }
+    return lv->rc;
+}
+
+static void close_own(uv_handle_t *h)
+{
+    if (h->loop != NULL && !uv_is_closing(h)) {
+        uv_close(h, NULL);
+    }
+}
+
+void live_free(struct live *lv)
+{
+    size_t i;
+
+    /* our handles first, then the shells' (lws closes its own as its
+     * context goes); the loop runs until every close has completed */
+    close_own((uv_handle_t *)&lv->pass);
+    close_own((uv_handle_t *)&lv->kick);
+    close_own((uv_handle_t *)&lv->timer);
+    close_own((uv_handle_t *)&lv->stop_timer);
+    close_own((uv_handle_t *)&lv->status_timer);
+    close_own((uv_handle_t *)&lv->sig[0]);
+    close_own((uv_handle_t *)&lv->sig[1]);
+    live_http_close(lv);
+    live_ws_close(lv);
+    uv_run(&lv->uv, UV_RUN_DEFAULT);
+    live_http_release(lv);
+    live_ws_release(lv);
+    if (uv_loop_close(&lv->uv) != 0) {
+        fprintf(stderr, "ccstream: the event loop closed with handles "
+                "open\n");
+    }
+    for (i = 0; i < lv->nq; i++) {
+        free(lv->q[i].data);
+        free(lv->q[i].meta);
+    }
+    free(lv->q);
+    loop_free(&lv->loop);
+}

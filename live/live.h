@@ -1,0 +1,103 @@
+/* live.h: the live driver of the shared executor (loop.h): one libuv loop
+ * on one thread, the real monotonic clock, the shells' sockets, and the
+ * passes that feed the core. Callbacks of the shells (libwebsockets,
+ * libcurl, the publisher) only queue core inputs (live_push); after each
+ * poll of the loop, one pass reads the clock once, fires every timer due
+ * (stamped with its deadline), then steps the core with each queued
+ * input, stamped with the pass's time, in the order they came. A
+ * recording (capture/store.h) gets every input before it is stepped and
+ * the core's actions after, as replay --record writes them, so that
+ * `ccstream replay` of it in strict mode does exactly what the live run
+ * did (docs/replay-contract.md). Shell code. */
+#ifndef LIVE_H
+#define LIVE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <uv.h>
+
+#include "core.h"
+#include "loop.h"
+#include "store.h"
+
+struct live_ws;   /* ws.c */
+struct live_http; /* http.c */
+
+struct live_q {
+    struct core_in in;
+    char *data;       /* owned copy of in.data */
+    char *meta;       /* what the recording says besides (owned), or NULL */
+};
+
+struct live_opts {
+    const char *ws_url;    /* wss://streamer.cryptocompare.com/v2 */
+    const char *rest_url;  /* https://min-api.cryptocompare.com */
+    const char *api_key;   /* sent in headers only; NULL: none */
+    const char *ca_file;   /* extra CA bundle, or NULL (system store) */
+    bool insecure;         /* TLS without verification (said loudly) */
+    size_t max_message;    /* cap on one WebSocket message (bytes) */
+    int64_t duration_ns;   /* stop after this long (0: at a signal) */
+    bool status;           /* a one-line status on stderr */
+    FILE *bars;            /* bars as JSON lines, or NULL */
+    FILE *trace;           /* the trace, or NULL */
+};
+
+struct live {
+    uv_loop_t uv;
+    uv_check_t pass;       /* a pass after each poll */
+    uv_idle_t kick;        /* active while inputs wait: no blocking poll */
+    uv_timer_t timer;      /* the core's next deadline */
+    uv_timer_t stop_timer; /* --duration */
+    uv_timer_t status_timer;
+    uv_signal_t sig[2];
+    struct core *core;
+    struct loop loop;
+    struct loop_driver drv;
+    struct live_opts o;
+    struct live_ws *ws;
+    struct live_http *http;
+    struct live_q *q;
+    size_t nq, capq;
+    struct store_writer *rec;
+    int64_t wall_minus_mono; /* wall clock - monotonic, at start */
+    mono_ns t0;              /* the START input's time */
+    bool started, stopping, done;
+    int stop_signal;
+    /* counters for the status line and the summary */
+    uint64_t inputs, frames, bars, revisions, http_calls;
+    int rc;
+    char err[512];
+};
+
+/* Set up the loop, its handles and the shells around core c (initialised
+ * by the caller, with cfg.trace on). rec: the recording, or NULL.
+ * MD_OK, or an error with lv->err. */
+int live_init(struct live *lv, struct core *c, const struct live_opts *o,
+              struct store_writer *rec);
+
+/* START, then run until the core has stopped after STOP (a signal, the
+ * duration) or a fatal error. MD_OK or the first error (lv->err). */
+int live_run(struct live *lv);
+
+/* Close the shells and the loop. */
+void live_free(struct live *lv);
+
+/* Queue one input (its data copied; meta: the recording's, copied, or
+ * NULL). Called by the shells, on the loop's thread. */
+void live_push(struct live *lv, const struct core_in *in, const char *meta);
+
+/* The monotonic clock, ns. */
+mono_ns live_now(void);
+
+/* Record an event that is not a core input (a frame sent, a connection
+ * opened): recorded when recording, else nothing. */
+void live_record(struct live *lv, int kind, int dir, int64_t conn_id,
+                 mono_ns t, int64_t status, const char *meta,
+                 const void *data, size_t len);
+
+void live_fail(struct live *lv, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* LIVE_H */

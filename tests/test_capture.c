@@ -1,0 +1,281 @@
+/* test_capture.c: `ccstream capture` against `ccstream serve` on
+ * 127.0.0.1, both the real binary as processes: the bars and trace the
+ * capture wrote live equal, byte for byte, those of `ccstream replay` in
+ * strict mode on the file it made; a dropped socket is reconnected and
+ * still replays the same; the API key reaches no file in any form; a
+ * signal stops it cleanly; TLS with the server's CA and without it; bad
+ * flags are clear errors. Every wait is bounded. Run from the repository
+ * root (tests/run-tests.sh does); $BUILD names the build directory. */
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cmocka_inc.h"
+#include "support/proc.h"
+
+#define KEY "ccs-test-key-0123456789abcdef"
+
+static char g_dir[256], g_bin[512];
+
+static int group_setup(void **state)
+{
+    const char *b = getenv("BUILD");
+    const char *dir = b && *b ? b : "build";
+    char cwd[256];
+
+    (void)state;
+    if (getcwd(cwd, sizeof cwd) == NULL) {
+        return -1;
+    }
+    snprintf(g_bin, sizeof g_bin, "%s%s%s/ccstream", dir[0] == '/' ? "" : cwd,
+             dir[0] == '/' ? "" : "/", dir);
+    snprintf(g_dir, sizeof g_dir, "/tmp/test_capture.XXXXXX");
+    setenv("CRYPTOCOMPARE_API_KEY", KEY, 1);
+    return mkdtemp(g_dir) == NULL ? -1 : 0;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    return tsh("rm -rf '%s'", g_dir) == 0 ? 0 : -1;
+}
+
+/* capture NAME from the server for DUR with EXTRA flags; its status. */
+static int capture(const struct tserve *s, const char *name, const char *dur,
+                   const char *extra)
+{
+    return tsh("cd '%s' && rm -f %s.db && timeout 60 '%s' capture --out "
+               "%s.db --ws-url ws://127.0.0.1:%d/v2 --rest-url "
+               "http://127.0.0.1:%d --symbols BTC --duration %s --bars-out "
+               "%s.bars --trace %s.trace %s 2>%s.err",
+               g_dir, name, g_bin, name, s->port, s->port, dur, name, name,
+               extra ? extra : "", name);
+}
+
+/* Strict replay of NAME.db equals what the capture wrote live. */
+static void replays_the_same(const char *name)
+{
+    if (tsh("cd '%s' && '%s' replay %s.db --strict --bars-out %s.rb "
+            "--trace %s.rt 2>%s.rerr && cmp -s %s.bars %s.rb && "
+            "cmp -s %s.trace %s.rt",
+            g_dir, g_bin, name, name, name, name, name, name, name,
+            name) != 0) {
+        fail_msg("%s: strict replay differs from the live run (see %s/%s.*)",
+                 name, g_dir, name);
+    }
+}
+
+static long lines(const char *name, const char *ext)
+{
+    char path[512];
+    size_t n, i;
+    long l = 0;
+    char *b;
+
+    snprintf(path, sizeof path, "%s/%s.%s", g_dir, name, ext);
+    b = tslurp(path, &n);
+    for (i = 0; i < n; i++) {
+        l += b[i] == '\n';
+    }
+    free(b);
+    return l;
+}
+
+/* The live run and its strict replay, the same bytes: bars and the trace
+ * of every transition. */
+static void test_live_equals_strict_replay(void **state)
+{
+    struct tserve s;
+
+    (void)state;
+    tserve_start(&s, g_bin, g_dir, "synth:minutes=3,seed=7", "--speed", "max",
+                 "--max-time", "60s", NULL);
+    assert_int_equal(capture(&s, "plain", "3s", NULL), 0);
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+    assert_true(lines("plain", "bars") >= 5);
+    assert_true(lines("plain", "trace") > 1000);
+    replays_the_same("plain");
+    /* the capture says what it is and holds the core's actions */
+    assert_int_equal(tsh("cd '%s' && '%s' export plain.db | head -2 | grep -q "
+                         "'\"kind\":\"capture\".*\"core_version\"'",
+                         g_dir, g_bin),
+                     0);
+}
+
+/* The server drops the socket: the core backs off (at least 5 s) and
+ * reconnects; both sockets are in the capture, which replays the same. */
+static void test_drop_reconnects(void **state)
+{
+    struct tserve s;
+
+    (void)state;
+    tserve_start(&s, g_bin, g_dir, "synth:minutes=3,seed=7", "--speed", "max",
+                 "--fault", "drop@40s", "--max-time", "60s", NULL);
+    assert_int_equal(capture(&s, "drop", "12s", NULL), 0);
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+    assert_int_equal(tsh("cd '%s' && test $('%s' export drop.db | grep -c "
+                         "'\"rec\":\"conn\",.*\"kind\":\"ws\"') -ge 2 && "
+                         "grep -q 'WS_CLOSED/DROP_CLOSED--> BACKOFF' drop.trace",
+                         g_dir, g_bin),
+                     0);
+    replays_the_same("drop");
+}
+
+/* The key goes in headers only: no file the run wrote holds it, plain,
+ * URL-encoded or base64 (standard or URL-safe), and the capture itself is
+ * redacted as the last line. */
+static void test_key_never_written(void **state)
+{
+    struct tserve s;
+
+    (void)state;
+    tserve_start(&s, g_bin, g_dir, "synth:minutes=3,seed=7", "--speed", "max",
+                 "--max-time", "60s", NULL);
+    assert_int_equal(capture(&s, "key", "2s", NULL), 0);
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+    assert_int_equal(
+        tsh("cd '%s' && ls key.* >/dev/null && /usr/bin/python3 -c '"
+            "import base64,glob,sys,urllib.parse\n"
+            "k=b\"" KEY "\"\n"
+            "forms=[k,urllib.parse.quote(k).encode(),base64.b64encode(k),"
+            "base64.urlsafe_b64encode(k)]\n"
+            "bad=[f for f in glob.glob(\"key.*\") for x in forms "
+            "if x in open(f,\"rb\").read()]\n"
+            "sys.exit(1 if bad else 0)'",
+            g_dir),
+        0);
+    /* and the server was asked with it (it serves nobody without one) */
+    assert_true(lines("key", "bars") >= 1);
+}
+
+/* SIGINT: the core's STOP (open bars flushed, the socket closed), a
+ * valid file holding the signal, which replays the same; exit 0. */
+static void test_signal_stops_cleanly(void **state)
+{
+    struct tserve s;
+    char cmd[2048];
+    pid_t pid;
+    int st = 0;
+    int64_t deadline;
+
+    (void)state;
+    tserve_start(&s, g_bin, g_dir, "synth:minutes=3,seed=7", "--speed", "max",
+                 "--max-time", "60s", NULL);
+    snprintf(cmd, sizeof cmd, "ws://127.0.0.1:%d/v2", s.port);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char rest[128], out[512], bars[512], trace[512];
+        snprintf(rest, sizeof rest, "http://127.0.0.1:%d", s.port);
+        snprintf(out, sizeof out, "%s/sig.db", g_dir);
+        snprintf(bars, sizeof bars, "%s/sig.bars", g_dir);
+        snprintf(trace, sizeof trace, "%s/sig.trace", g_dir);
+        execl(g_bin, g_bin, "capture", "--out", out, "--ws-url", cmd,
+              "--rest-url", rest, "--symbols", "BTC", "--bars-out", bars,
+              "--trace", trace, "--quiet", (char *)NULL);
+        _exit(127);
+    }
+    nanosleep(&(struct timespec){2, 0}, NULL);
+    kill(pid, SIGINT);
+    deadline = tnow_ms() + 15000;
+    while (waitpid(pid, &st, WNOHANG) != pid) {
+        if (tnow_ms() > deadline) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &st, 0);
+            fail_msg("capture did not stop in 15 s after SIGINT");
+        }
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+    }
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+    assert_int_equal(tsh("cd '%s' && '%s' export sig.db | grep -q "
+                         "'\"kind\":\"signal\",.*\"status\":2,' && grep -q "
+                         "'conn STREAMING --STOP/CLOSE--> CLOSING' sig.trace",
+                         g_dir, g_bin),
+                     0);
+    replays_the_same("sig");
+}
+
+/* wss:// with the CA serve printed: works; without it the handshake is
+ * refused and stderr says why (certificate), and no frame is recorded. */
+static void test_tls(void **state)
+{
+    struct tserve s;
+
+    (void)state;
+    tserve_start(&s, g_bin, g_dir, "synth:minutes=3,seed=7", "--speed", "max",
+                 "--tls", "--max-time", "60s", NULL);
+    assert_true(s.ca[0] != '\0');
+    assert_int_equal(
+        tsh("cd '%s' && rm -f tls.db && timeout 60 '%s' capture --out tls.db "
+            "--ws-url wss://127.0.0.1:%d/v2 --rest-url https://127.0.0.1:%d "
+            "--symbols BTC --duration 2s --ca-file '%s' --bars-out tls.bars "
+            "--trace tls.trace --quiet 2>tls.err",
+            g_dir, g_bin, s.port, s.port, s.ca),
+        0);
+    assert_true(lines("tls", "bars") >= 1);
+    replays_the_same("tls");
+    assert_int_equal(
+        tsh("cd '%s' && rm -f notls.db && timeout 60 '%s' capture --out "
+            "notls.db --ws-url wss://127.0.0.1:%d/v2 --rest-url "
+            "https://127.0.0.1:%d --symbols BTC --duration 2s --quiet "
+            "2>notls.err; grep -qi 'certificate\\|verif' notls.err && "
+            "! '%s' export notls.db | grep -q '\"kind\":\"ws_text\",.*\"dir\":"
+            "\"in\"'",
+            g_dir, g_bin, s.port, s.port, g_bin),
+        0);
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    assert_int_equal(tsh("cd '%s' && '%s' capture --out k.db --api-key x "
+                         "2>e1; test $? = 2 && grep -q 'api-key-file' e1 && "
+                         "! test -e k.db",
+                         g_dir, g_bin),
+                     0);
+    assert_int_equal(tsh("cd '%s' && '%s' capture 2>e2; test $? = 2 && "
+                         "grep -q -- '--out' e2",
+                         g_dir, g_bin),
+                     0);
+    assert_int_equal(tsh("cd '%s' && touch there.db && '%s' capture --out "
+                         "there.db 2>e3; test $? = 1 && grep -q 'exists' e3",
+                         g_dir, g_bin),
+                     0);
+    assert_int_equal(tsh("cd '%s' && '%s' capture --out d.db --duration 5x "
+                         "2>e4; test $? = 2 && grep -q duration e4 && "
+                         "! test -e d.db",
+                         g_dir, g_bin),
+                     0);
+    assert_int_equal(tsh("cd '%s' && '%s' capture --out u.db --ws-url "
+                         "http://x/v2 --duration 1s 2>e5; test $? = 1 && "
+                         "grep -q 'bad WebSocket URL' e5",
+                         g_dir, g_bin),
+                     0);
+    /* nobody listening: the core backs off and tries again until the end;
+     * a valid capture of the attempts */
+    assert_int_equal(tsh("cd '%s' && '%s' capture --out none.db --ws-url "
+                         "ws://127.0.0.1:9/v2 --rest-url http://127.0.0.1:9 "
+                         "--duration 2s --quiet 2>e6; test $? = 0 && '%s' "
+                         "replay none.db --strict --quiet",
+                         g_dir, g_bin, g_bin),
+                     0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_live_equals_strict_replay),
+        cmocka_unit_test(test_drop_reconnects),
+        cmocka_unit_test(test_key_never_written),
+        cmocka_unit_test(test_signal_stops_cleanly),
+        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_errors),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
