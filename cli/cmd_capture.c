@@ -312,6 +312,13 @@ int cmd_capture(int argc, char **argv)
                 lv.bars, lv.revisions, lv.http_calls,
                 lv.stop_signal ? "; stopped by a signal" : "");
     }
+    if (rc == MD_OK && lv.refused) {
+        fprintf(stderr, "ccstream capture: the server refused the API key "
+                "(UNAUTHORIZED): give a valid one with --api-key-file or "
+                "$CRYPTOCOMPARE_API_KEY; %s holds the session up to it\n",
+                out);
+        rc = MD_E_STATE;
+    }
     rc = rc == MD_OK ? 0 : 1;
 done:
     if (o.bars != NULL && fclose(o.bars) != 0 && rc == 0) {

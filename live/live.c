@@ -310,6 +310,20 @@ static void step_one(struct live *lv, struct core_in *in, const char *meta)
     }
 }
 
+static void stop_now(struct live *lv, int signo)
+{
+    struct core_in in;
+
+    if (lv->stopping) {
+        return;
+    }
+    lv->stopping = true;
+    lv->stop_signal = signo;
+    memset(&in, 0, sizeof in);
+    in.kind = CORE_IN_STOP;
+    live_push(lv, &in, NULL);
+}
+
 static void pass(uv_check_t *h)
 {
     struct live *lv = h->data;
@@ -342,6 +356,13 @@ static void pass(uv_check_t *h)
         memmove(lv->q, lv->q + n, (lv->nq - n) * sizeof *lv->q);
         lv->nq -= n;
     }
+    if (lv->core->conn.state == CONN_S_FAILED && !lv->stopping) {
+        /* the key was refused (TYPE 401, or HTTP 401/403 at the
+         * upgrade): the core waits for an operator's RESET; a capture
+         * has no operator, so it stops, saying why */
+        lv->refused = true;
+        stop_now(lv, 0);
+    }
     if (lv->started && core_done(lv->core)) {
         lv->done = true;
         uv_stop(&lv->uv);
@@ -356,20 +377,6 @@ static void pass(uv_check_t *h)
         uint64_t ms = wait <= 0 ? 0 : (uint64_t)((wait + 999999) / 1000000);
         uv_timer_start(&lv->timer, on_timer, ms, 0);
     }
-}
-
-static void stop_now(struct live *lv, int signo)
-{
-    struct core_in in;
-
-    if (lv->stopping) {
-        return;
-    }
-    lv->stopping = true;
-    lv->stop_signal = signo;
-    memset(&in, 0, sizeof in);
-    in.kind = CORE_IN_STOP;
-    live_push(lv, &in, NULL);
 }
 
 static void on_signal(uv_signal_t *h, int signo)

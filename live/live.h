@@ -64,6 +64,7 @@ struct live {
     int64_t wall_minus_mono; /* wall clock - monotonic, at start */
     mono_ns t0;              /* the START input's time */
     bool started, stopping, done;
+    bool refused;            /* stopped because the key was refused */
     int stop_signal;
     /* counters for the status line and the summary */
     uint64_t inputs, frames, bars, revisions, http_calls;

@@ -230,6 +230,47 @@ static void test_tls(void **state)
     assert_int_equal(tserve_stop(&s, SIGTERM), 0);
 }
 
+/* No key: the streamer answers TYPE 401 and the core fails; capture
+ * stops at once with a clear message and exit 1, the file valid and
+ * replaying the same. A second socket of one key: TOO_MANY_SOCKETS, and
+ * the core backs off for minutes (its back-off timer armed 300 s or more
+ * ahead), not in a storm. */
+static void test_refusals(void **state)
+{
+    struct tserve s;
+
+    (void)state;
+    tserve_start(&s, g_bin, g_dir, "synth:minutes=3,seed=7", "--speed", "max",
+                 "--one-socket-per-key", "--max-time", "60s", NULL);
+    assert_int_equal(
+        tsh("cd '%s' && rm -f nokey.db && CRYPTOCOMPARE_API_KEY= "
+            "CCSTREAM_API_KEY= timeout 30 '%s' capture --out nokey.db "
+            "--ws-url ws://127.0.0.1:%d/v2 --rest-url http://127.0.0.1:%d "
+            "--symbols BTC --duration 20s --trace nokey.trace --bars-out "
+            "nokey.bars --quiet 2>nokey.err; test $? = 1 && grep -q "
+            "'refused the API key' nokey.err && grep -q 'UNAUTHORIZED' "
+            "nokey.trace",
+            g_dir, g_bin, s.port, s.port),
+        0);
+    replays_the_same("nokey");
+    /* two captures with one key: the second is refused its socket */
+    assert_int_equal(
+        tsh("cd '%s' && rm -f one.db two.db && (timeout 30 '%s' capture "
+            "--out one.db --ws-url ws://127.0.0.1:%d/v2 --rest-url "
+            "http://127.0.0.1:%d --symbols BTC --duration 4s --quiet "
+            "2>one.err &) && sleep 1 && timeout 30 '%s' capture --out two.db "
+            "--ws-url ws://127.0.0.1:%d/v2 --rest-url http://127.0.0.1:%d "
+            "--symbols BTC --duration 2s --trace two.trace --bars-out "
+            "two.bars --quiet 2>two.err && sleep 4 && grep -q "
+            "'TOO_MANY_SOCKETS' two.trace && b=$('%s' export two.db | grep "
+            "-o 'DROP_LONG BACKOFF[^\"]*arm conn.backoff [0-9]*' | head -1 "
+            "| awk '{print $NF}') && test \"${b:-0}\" -ge 300000000000",
+            g_dir, g_bin, s.port, s.port, g_bin, s.port, s.port, g_bin),
+        0);
+    replays_the_same("two");
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -274,6 +315,7 @@ int main(void)
         cmocka_unit_test(test_key_never_written),
         cmocka_unit_test(test_signal_stops_cleanly),
         cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_errors),
     };
 
