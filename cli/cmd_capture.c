@@ -3,6 +3,7 @@
  * while the core runs on it: every exchange, every core input and the
  * core's actions after it, so that `ccstream replay` of the file in strict
  * mode does exactly what this run did. docs/capture.md. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +20,16 @@
 #include "replay.h"
 #include "store.h"
 #include "version.h"
+
+static void free_kept(char **keep)
+{
+    size_t i;
+
+    for (i = 0; keep[i] != NULL; i++) {
+        free(keep[i]);
+        keep[i] = NULL;
+    }
+}
 
 static void usage(FILE *f)
 {
@@ -37,6 +48,8 @@ static void usage(FILE *f)
         "did. docs/capture.md.\n"
         "\n"
         "  --out FILE.db       the capture to create (must not exist)\n"
+        "  --config FILE       settings, one KEY = VALUE per line (KEY: any\n"
+        "                      long option here; '#' comments); flags win\n"
         "  --duration DUR      stop after DUR (e.g. 90s, 10m, 2h); default:\n"
         "                      at SIGINT or SIGTERM\n"
         "  --symbols LIST      base symbols (default BTC,ETH,LTC)\n"
@@ -82,35 +95,232 @@ static int api_key(const char *file, char *key, size_t cap, char *err,
     return cli_api_key(file, key, cap, err, errlen);
 }
 
+enum {
+    O_OUT = 256, O_DURATION, O_SYMBOLS, O_EXCHANGE, O_QUOTE, O_INTERVALS,
+    O_WS_URL, O_REST_URL, O_KEY_FILE, O_KEY, O_CA, O_INSECURE, O_MAX_MSG,
+    O_BARS, O_TRACE, O_QUIET, O_CONFIG
+};
+
+static const struct option lo[] = {
+    {"out", required_argument, NULL, O_OUT},
+    {"duration", required_argument, NULL, O_DURATION},
+    {"symbols", required_argument, NULL, O_SYMBOLS},
+    {"exchange", required_argument, NULL, O_EXCHANGE},
+    {"quote", required_argument, NULL, O_QUOTE},
+    {"intervals", required_argument, NULL, O_INTERVALS},
+    {"ws-url", required_argument, NULL, O_WS_URL},
+    {"rest-url", required_argument, NULL, O_REST_URL},
+    {"api-key-file", required_argument, NULL, O_KEY_FILE},
+    {"api-key", required_argument, NULL, O_KEY},
+    {"ca-file", required_argument, NULL, O_CA},
+    {"insecure", no_argument, NULL, O_INSECURE},
+    {"max-message", required_argument, NULL, O_MAX_MSG},
+    {"bars-out", required_argument, NULL, O_BARS},
+    {"trace", required_argument, NULL, O_TRACE},
+    {"quiet", no_argument, NULL, O_QUIET},
+    {"config", required_argument, NULL, O_CONFIG},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+struct cap_opts {
+    struct rpl_opts *ro;
+    struct live_opts *o;
+    const char *out, *key_file, *bars_name, *trace_name;
+    bool quiet;
+};
+
+/* One option's value (a flag's or a configuration file's). MD_OK, or
+ * MD_E_USAGE with why. */
+static int set_opt(struct cap_opts *c, int id, const char *v, char *why,
+                   size_t n)
+{
+    switch (id) {
+    case O_OUT:
+        c->out = v;
+        break;
+    case O_DURATION:
+        if (md_parse_duration(v, strlen(v), MD_NS_PER_S,
+                              INT64_C(366) * 86400 * MD_NS_PER_S,
+                              &c->o->duration_ns) != MD_OK ||
+            c->o->duration_ns <= 0) {
+            snprintf(why, n, "bad duration '%.64s' (e.g. 90s, 10m, 2h; at "
+                     "most 366d)", v);
+            return MD_E_USAGE;
+        }
+        break;
+    case O_SYMBOLS:
+        c->ro->symbols = v;
+        break;
+    case O_EXCHANGE:
+        c->ro->exchange = v;
+        break;
+    case O_QUOTE:
+        c->ro->quote = v;
+        break;
+    case O_INTERVALS:
+        c->ro->intervals = v;
+        break;
+    case O_WS_URL:
+        c->o->ws_url = v;
+        break;
+    case O_REST_URL:
+        c->o->rest_url = v;
+        break;
+    case O_KEY_FILE:
+        c->key_file = v;
+        break;
+    case O_KEY:
+        snprintf(why, n, "a key written out in full is visible to everyone "
+                 "who can read it (a command line: every user of this "
+                 "machine): put it in a file of its own (--api-key-file) "
+                 "or in $CRYPTOCOMPARE_API_KEY");
+        return MD_E_USAGE;
+    case O_CA:
+        c->o->ca_file = v;
+        break;
+    case O_INSECURE:
+        c->o->insecure = true;
+        break;
+    case O_MAX_MSG: {
+        char *e;
+        unsigned long long k = strtoull(v, &e, 10);
+        if (*v == '\0' || *e != '\0' || k < 1024 || k > (1ull << 30)) {
+            snprintf(why, n, "max-message takes 1024 to 1073741824 bytes");
+            return MD_E_USAGE;
+        }
+        c->o->max_message = (size_t)k;
+        break;
+    }
+    case O_BARS:
+        c->bars_name = v;
+        break;
+    case O_TRACE:
+        c->trace_name = v;
+        break;
+    case O_QUIET:
+        c->quiet = true;
+        break;
+    default:
+        snprintf(why, n, "not an option of capture");
+        return MD_E_USAGE;
+    }
+    return MD_OK;
+}
+
+/* The configuration file: KEY = VALUE lines, KEY a long option without its
+ * dashes, '#' a comment, blank lines ignored; a flag (insecure, quiet)
+ * takes true or false. Values are kept in *keep (freed by the caller).
+ * MD_OK; MD_E_USAGE or MD_E_IO with err "FILE:LINE:COLUMN: ...". */
+static int read_config(struct cap_opts *c, const char *file, char **keep,
+                       char *err, size_t errlen)
+{
+    FILE *f = fopen(file, "r");
+    char line[4096], why[400];
+    size_t used = 0;
+    int ln = 0;
+
+    if (f == NULL) {
+        snprintf(err, errlen, "--config %s: %s", file, strerror(errno));
+        return MD_E_IO;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *k, *e, *v, *ve;
+        const struct option *op;
+        size_t kl, vl;
+        ln++;
+        if (strchr(line, '\n') == NULL && !feof(f)) {
+            snprintf(err, errlen, "%s:%d:1: a line longer than %zu bytes",
+                     file, ln, sizeof line - 2);
+            fclose(f);
+            return MD_E_USAGE;
+        }
+        for (k = line; *k == ' ' || *k == '\t'; k++) {
+        }
+        if (*k == '#' || *k == '\n' || *k == '\r' || *k == '\0') {
+            continue;
+        }
+        e = strchr(k, '=');
+        if (e == NULL) {
+            snprintf(err, errlen, "%s:%d:%d: expected KEY = VALUE", file, ln,
+                     (int)(k - line) + 1);
+            fclose(f);
+            return MD_E_USAGE;
+        }
+        for (kl = (size_t)(e - k); kl > 0 && (k[kl - 1] == ' ' ||
+                                               k[kl - 1] == '\t');
+             kl--) {
+        }
+        for (v = e + 1; *v == ' ' || *v == '\t'; v++) {
+        }
+        for (ve = v + strlen(v); ve > v && strchr(" \t\r\n", ve[-1]) != NULL;
+             ve--) {
+        }
+        vl = (size_t)(ve - v);
+        for (op = lo; op->name != NULL; op++) {
+            if (strlen(op->name) == kl && memcmp(op->name, k, kl) == 0) {
+                break;
+            }
+        }
+        if (op->name == NULL || op->val == 'h' || op->val == O_CONFIG) {
+            snprintf(err, errlen, "%s:%d:%d: unknown key '%.*s' (keys are "
+                     "capture's long options: symbols, exchange, quote, "
+                     "intervals, duration, ws-url, rest-url, api-key-file, "
+                     "ca-file, insecure, max-message, bars-out, trace, "
+                     "quiet, out)", file, ln, (int)(k - line) + 1, (int)kl,
+                     k);
+            fclose(f);
+            return MD_E_USAGE;
+        }
+        if (used == 64) {
+            snprintf(err, errlen, "%s:%d:1: more than 64 settings", file, ln);
+            fclose(f);
+            return MD_E_USAGE;
+        }
+        keep[used] = strndup(v, vl);
+        if (keep[used] == NULL) {
+            fclose(f);
+            snprintf(err, errlen, "out of memory");
+            return MD_E_NOMEM;
+        }
+        if (op->has_arg == no_argument) {
+            if (strcmp(keep[used], "true") != 0 &&
+                strcmp(keep[used], "false") != 0) {
+                snprintf(err, errlen, "%s:%d:%d: %s takes true or false",
+                         file, ln, (int)(v - line) + 1, op->name);
+                fclose(f);
+                return MD_E_USAGE; /* keep[used] freed by the caller */
+            }
+            if (strcmp(keep[used], "false") == 0) {
+                free(keep[used]);
+                keep[used] = NULL;
+                continue;
+            }
+        }
+        if (vl == 0 && op->has_arg != no_argument) {
+            snprintf(err, errlen, "%s:%d:%d: %s needs a value", file, ln,
+                     (int)(v - line) + 1, op->name);
+            fclose(f);
+            return MD_E_USAGE; /* keep[used] freed by the caller */
+        }
+        if (set_opt(c, op->val, keep[used], why, sizeof why) != MD_OK) {
+            snprintf(err, errlen, "%s:%d:%d: %s: %s", file, ln,
+                     (int)(v - line) + 1, op->name, why);
+            fclose(f);
+            return MD_E_USAGE; /* keep[used] freed by the caller */
+        }
+        used++;
+    }
+    fclose(f);
+    return MD_OK;
+}
+
 int cmd_capture(int argc, char **argv)
 {
-    enum {
-        O_OUT = 256, O_DURATION, O_SYMBOLS, O_EXCHANGE, O_QUOTE,
-        O_INTERVALS, O_WS_URL, O_REST_URL, O_KEY_FILE, O_KEY, O_CA,
-        O_INSECURE, O_MAX_MSG, O_BARS, O_TRACE, O_QUIET
-    };
-    static const struct option lo[] = {
-        {"out", required_argument, NULL, O_OUT},
-        {"duration", required_argument, NULL, O_DURATION},
-        {"symbols", required_argument, NULL, O_SYMBOLS},
-        {"exchange", required_argument, NULL, O_EXCHANGE},
-        {"quote", required_argument, NULL, O_QUOTE},
-        {"intervals", required_argument, NULL, O_INTERVALS},
-        {"ws-url", required_argument, NULL, O_WS_URL},
-        {"rest-url", required_argument, NULL, O_REST_URL},
-        {"api-key-file", required_argument, NULL, O_KEY_FILE},
-        {"api-key", required_argument, NULL, O_KEY},
-        {"ca-file", required_argument, NULL, O_CA},
-        {"insecure", no_argument, NULL, O_INSECURE},
-        {"max-message", required_argument, NULL, O_MAX_MSG},
-        {"bars-out", required_argument, NULL, O_BARS},
-        {"trace", required_argument, NULL, O_TRACE},
-        {"quiet", no_argument, NULL, O_QUIET},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
     static struct rpl_opts ro;
     static struct live lv;
+    static char *keep[65];
+    struct cap_opts co;
     struct live_opts o;
     struct core_config cfg;
     struct core core;
@@ -125,88 +335,63 @@ int cmd_capture(int argc, char **argv)
     int c, rc;
 
     memset(&o, 0, sizeof o);
+    memset(&co, 0, sizeof co);
     memset(&cfg, 0, sizeof cfg);
     rpl_opts_default(&ro);
     o.ws_url = "wss://streamer.cryptocompare.com/v2";
     o.rest_url = "https://min-api.cryptocompare.com";
     o.max_message = 16u << 20;
+    co.ro = &ro;
+    co.o = &o;
+    {
+        /* the configuration file first: flags given win over it */
+        const char *cfile = NULL;
+        int k;
+        for (k = 1; k < argc; k++) {
+            if (strcmp(argv[k], "--") == 0) {
+                break;
+            }
+            if (strcmp(argv[k], "--config") == 0 && k + 1 < argc) {
+                cfile = argv[k + 1];
+            } else if (strncmp(argv[k], "--config=", 9) == 0) {
+                cfile = argv[k] + 9;
+            }
+        }
+        if (cfile != NULL &&
+            (rc = read_config(&co, cfile, keep, err, sizeof err)) != MD_OK) {
+            fprintf(stderr, "ccstream capture: %s\n", err);
+            free_kept(keep);
+            return rc == MD_E_USAGE ? 2 : 1;
+        }
+    }
     cli_opt_begin();
     while ((c = cli_opt_next("capture", argc, argv, ":h", lo)) != -1) {
-        switch (c) {
-        case O_OUT:
-            out = optarg;
-            break;
-        case O_DURATION:
-            if (md_parse_duration(optarg, strlen(optarg), MD_NS_PER_S,
-                                  INT64_C(366) * 86400 * MD_NS_PER_S,
-                                  &o.duration_ns) != MD_OK ||
-                o.duration_ns <= 0) {
-                fprintf(stderr, "ccstream capture: bad --duration '%.64s' "
-                        "(e.g. 90s, 10m, 2h; at most 366d)\n", optarg);
-                return 2;
-            }
-            break;
-        case O_SYMBOLS:
-            ro.symbols = optarg;
-            break;
-        case O_EXCHANGE:
-            ro.exchange = optarg;
-            break;
-        case O_QUOTE:
-            ro.quote = optarg;
-            break;
-        case O_INTERVALS:
-            ro.intervals = optarg;
-            break;
-        case O_WS_URL:
-            o.ws_url = optarg;
-            break;
-        case O_REST_URL:
-            o.rest_url = optarg;
-            break;
-        case O_KEY_FILE:
-            key_file = optarg;
-            break;
-        case O_KEY:
-            fprintf(stderr, "ccstream capture: a key on the command line is "
-                    "visible to every user of this machine (ps, shell "
-                    "history): put it in a file (--api-key-file) or in "
-                    "$CRYPTOCOMPARE_API_KEY\n");
-            return 2;
-        case O_CA:
-            o.ca_file = optarg;
-            break;
-        case O_INSECURE:
-            o.insecure = true;
-            break;
-        case O_MAX_MSG: {
-            char *e;
-            unsigned long long n = strtoull(optarg, &e, 10);
-            if (*e != '\0' || n < 1024 || n > (1ull << 30)) {
-                fprintf(stderr, "ccstream capture: --max-message takes "
-                        "1024 to 1073741824 bytes\n");
-                return 2;
-            }
-            o.max_message = (size_t)n;
-            break;
-        }
-        case O_BARS:
-            bars_name = optarg;
-            break;
-        case O_TRACE:
-            trace_name = optarg;
-            break;
-        case O_QUIET:
-            quiet = true;
-            break;
-        case 'h':
+        char why[400];
+        if (c == 'h') {
             usage(stdout);
+            free_kept(keep);
             return 0;
-        default:
-            usage(stderr);
+        }
+        if (c == O_CONFIG) {
+            continue; /* read above */
+        }
+        if (c == '?' || c == ':' ||
+            set_opt(&co, c, optarg, why, sizeof why) != MD_OK) {
+            if (c != '?' && c != ':') {
+                fprintf(stderr, "ccstream capture: --%s: %s\n",
+                        lo[c - O_OUT].name, why);
+            } else {
+                usage(stderr);
+            }
+            free_kept(keep);
             return 2;
         }
     }
+    out = co.out;
+    key_file = co.key_file;
+    bars_name = co.bars_name;
+    trace_name = co.trace_name;
+    quiet = co.quiet;
     if (optind != argc || out == NULL) {
         fprintf(stderr, "ccstream capture: %s\n",
                 out == NULL ? "where to? (--out FILE.db)"
@@ -332,5 +517,6 @@ done:
     memset(key, 0, sizeof key);
     free(mem);
     free(sess_cfg);
+    free_kept(keep);
     return rc;
 }

@@ -271,6 +271,50 @@ static void test_refusals(void **state)
     assert_int_equal(tserve_stop(&s, SIGTERM), 0);
 }
 
+/* --config: KEY = VALUE lines; flags win over the file; a bad key or
+ * value is an error naming the file, line and column. */
+static void test_config(void **state)
+{
+    struct tserve s;
+
+    (void)state;
+    tserve_start(&s, g_bin, g_dir, "synth:minutes=3,seed=7", "--speed", "max",
+                 "--max-time", "60s", NULL);
+    assert_int_equal(
+        tsh("cd '%s' && rm -f cfg.db && printf '# a capture\\n"
+            "symbols = BTC,ETH\\n  ws-url=ws://127.0.0.1:%d/v2\\n"
+            "rest-url = http://127.0.0.1:%d\\nduration = 30s\\n"
+            "quiet = true\\n\\nbars-out = cfg.bars\\n' >cap.conf && "
+            "timeout 60 '%s' capture --config cap.conf --out cfg.db "
+            "--duration 2s --symbols BTC 2>cfg.err && test -s cfg.bars && "
+            "! grep -q ETH cfg.bars && '%s' export cfg.db | sed -n 2p | "
+            "grep -q '\"symbols\":\"BTC\"'",
+            g_dir, s.port, s.port, g_bin, g_bin),
+        0);
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+    assert_int_equal(
+        tsh("cd '%s' && printf 'symbols = BTC\\n  symbol = ETH\\n' >bad1.conf"
+            " && '%s' capture --config bad1.conf --out b1.db 2>b1.err; "
+            "test $? = 2 && grep -q 'bad1.conf:2:3: unknown key .symbol.' "
+            "b1.err && ! test -e b1.db",
+            g_dir, g_bin),
+        0);
+    assert_int_equal(
+        tsh("cd '%s' && printf '\\nduration =  5parsecs\\n' >bad2.conf && "
+            "'%s' capture --config bad2.conf --out b2.db 2>b2.err; "
+            "test $? = 2 && grep -q 'bad2.conf:2:13: duration: bad duration' "
+            "b2.err",
+            g_dir, g_bin),
+        0);
+    assert_int_equal(
+        tsh("cd '%s' && printf 'api-key = secret123456\\n' >bad3.conf && "
+            "'%s' capture --config bad3.conf --out b3.db 2>b3.err; "
+            "test $? = 2 && grep -q 'api-key-file' b3.err && "
+            "! grep -q secret123456 b3.err",
+            g_dir, g_bin),
+        0);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -316,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_signal_stops_cleanly),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_config),
         cmocka_unit_test(test_errors),
     };
 
