@@ -7,6 +7,7 @@
  * keep-alive through the multi handle's connection cache; the core's own
  * timer decides when an answer is overdue (rest_cancel), curl's timeout is
  * a backstop only. */
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,8 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
         }
         nb = realloc(k->body, c);
         if (nb == NULL) {
+            live_fail(k->lv, MD_E_NOMEM, "out of memory reading a REST "
+                      "answer");
             return 0;
         }
         k->body = nb;
@@ -220,7 +223,7 @@ static void op_send(void *ctx, mono_ns t, uint64_t id,
     struct live *lv = ctx;
     struct live_http *h = lv->http;
     struct call *k = calloc(1, sizeof *k);
-    char url[2200], meta[2400];
+    char url[2200], meta[2400 + 100];
 
     if (k == NULL || (k->easy = curl_easy_init()) == NULL) {
         free(k);
@@ -252,10 +255,11 @@ static void op_send(void *ctx, mono_ns t, uint64_t id,
         curl_easy_setopt(k->easy, CURLOPT_SSL_VERIFYHOST, 0L);
     }
     if (lv->rec != NULL) {
-        /* the URL has no key (it goes in a header); quotes and
-         * backslashes never appear in the core's targets */
-        snprintf(meta, sizeof meta, "{\"method\":\"%s\",\"url\":\"%s\"}",
-                 req->method != NULL ? req->method : "GET", url);
+        /* the URL has no key (it goes in a header) */
+        char js[2300];
+        live_json_str(js, sizeof js, url);
+        snprintf(meta, sizeof meta, "{\"method\":\"%s\",\"url\":%s}",
+                 req->method != NULL ? req->method : "GET", js);
         live_record(lv, STORE_K_HTTP_REQUEST, STORE_D_OUT, 0, t, 0, meta,
                     NULL, 0);
     }
@@ -280,6 +284,8 @@ static void op_cancel(void *ctx, mono_ns t, uint64_t id)
     if (k != NULL && k->id == id) {
         call_free(lv, k); /* abandoned: its answer never comes */
     }
+    /* nor an answer that came already and waits for the next pass */
+    live_withdraw_http(lv);
 }
 
 const struct loop_http_ops live_http_ops = {op_send, op_cancel};
@@ -295,6 +301,12 @@ int live_http_init(struct live *lv)
         return MD_E_NOMEM;
     }
     lv->http = h;
+    if (live_url_has_key(lv->o.rest_url)) {
+        snprintf(lv->err, sizeof lv->err, "the REST URL holds an API key "
+                 "parameter: keys go in --api-key-file or "
+                 "$CRYPTOCOMPARE_API_KEY (a URL is logged and shown)");
+        return MD_E_USAGE;
+    }
     if (live_url_parse(lv->o.rest_url, "http", "https", &h->base) != MD_OK) {
         snprintf(lv->err, sizeof lv->err, "bad REST URL '%.200s' "
                  "(http://HOST[:PORT] or https://..., no credentials)",
@@ -354,6 +366,12 @@ void live_http_release(struct live *lv)
 
     if (h == NULL) {
         return;
+    }
+    {
+        struct curl_slist *l;
+        for (l = h->headers; l != NULL; l = l->next) {
+            explicit_bzero(l->data, strlen(l->data)); /* the key */
+        }
     }
     curl_slist_free_all(h->headers);
     free(h);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -22,6 +23,43 @@ mono_ns live_now(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (mono_ns)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+bool live_url_has_key(const char *url)
+{
+    const char *p;
+
+    for (p = url; *p != '\0'; p++) {
+        if (strncasecmp(p, "api_key", 7) == 0 ||
+            strncasecmp(p, "apikey", 6) == 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void live_json_str(char *out, size_t cap, const char *text)
+{
+    size_t o = 0;
+
+    if (cap < 3) {
+        return;
+    }
+    out[o++] = '"';
+    for (; text != NULL && *text != '\0' && o + 8 < cap; text++) {
+        unsigned char c = (unsigned char)*text;
+        if (c == '"' || c == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)c;
+        } else if (c < 0x20 || c >= 0x7f) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x",
+                                  c < 0x80 ? c : 0x3f);
+        } else {
+            out[o++] = (char)c;
+        }
+    }
+    out[o++] = '"';
+    out[o] = '\0';
 }
 
 void live_fail(struct live *lv, int rc, const char *fmt, ...)
@@ -77,6 +115,9 @@ void live_push(struct live *lv, const struct core_in *in, const char *meta)
 {
     struct live_q *e;
 
+    if (lv->closing) {
+        return; /* shutting down: the core takes nothing more */
+    }
     if (lv->nq == lv->capq) {
         size_t c = lv->capq ? lv->capq * 2 : 64;
         struct live_q *nq = realloc(lv->q, c * sizeof *nq);
@@ -88,6 +129,8 @@ void live_push(struct live *lv, const struct core_in *in, const char *meta)
         lv->capq = c;
     }
     e = &lv->q[lv->nq];
+    e->got = live_now();
+    e->dropped = false;
     e->in = *in;
     e->data = NULL;
     e->meta = NULL;
@@ -111,6 +154,31 @@ void live_push(struct live *lv, const struct core_in *in, const char *meta)
      * the idle handle keeps that poll from blocking (a timer's callback
      * queues STOP, a pass queues acknowledgements) */
     uv_idle_start(&lv->kick, on_kick);
+}
+
+void live_withdraw_http(struct live *lv)
+{
+    size_t i;
+
+    for (i = lv->q_from; i < lv->nq; i++) {
+        if (lv->q[i].in.kind == CORE_IN_HTTP) {
+            lv->q[i].dropped = true;
+        }
+    }
+}
+
+void live_withdraw_socket(struct live *lv, uint32_t sock)
+{
+    size_t i;
+
+    for (i = lv->q_from; i < lv->nq; i++) {
+        struct core_in *in = &lv->q[i].in;
+        if ((in->kind == CORE_IN_FRAME || in->kind == CORE_IN_CONN) &&
+            in->conn_id == sock &&
+            !(in->kind == CORE_IN_CONN && in->input == CONN_I_WS_CLOSED)) {
+            lv->q[i].dropped = true;
+        }
+    }
 }
 
 /* The recording of one input, as strict replay reads it back
@@ -196,9 +264,35 @@ static void timer_before(void *ctx, const struct core_in *in)
     record_in(ctx, in, NULL);
 }
 
+/* The core's actions after an input, left out when they are the same
+ * text as the last written (a frame on the hot path: one trace line);
+ * strict replay reads an input without its own core_out as doing what
+ * the one before did (docs/replay-contract.md). Half the events. */
 static void rec_actions(void *ctx, mono_ns t, const char *text, size_t len)
 {
-    live_record(ctx, STORE_K_CORE_OUT, STORE_D_LOCAL, 0, t, 0, NULL, text,
+    struct live *lv = ctx;
+
+    if (lv->last_out != NULL && lv->last_outn == len &&
+        memcmp(lv->last_out, text, len) == 0) {
+        return;
+    }
+    if (len > lv->last_outcap) {
+        char *nb = realloc(lv->last_out, len);
+        if (nb == NULL) {
+            live_fail(lv, MD_E_NOMEM, "out of memory recording");
+            return;
+        }
+        lv->last_out = nb;
+        lv->last_outcap = len;
+    }
+    if (len > 0) {
+        memcpy(lv->last_out, text, len);
+    } else if (lv->last_out == NULL && (lv->last_out = malloc(1)) == NULL) {
+        live_fail(lv, MD_E_NOMEM, "out of memory recording");
+        return;
+    }
+    lv->last_outn = len;
+    live_record(lv, STORE_K_CORE_OUT, STORE_D_LOCAL, 0, t, 0, NULL, text,
                 len);
 }
 
@@ -290,6 +384,23 @@ static const struct loop_kafka_ops live_null_kafka = {
 
 /* ---- passes -------------------------------------------------------------- */
 
+mono_ns live_latency(const struct live *lv, double q)
+{
+    uint64_t n = 0, seen = 0;
+    unsigned b;
+
+    for (b = 0; b < 40; b++) {
+        n += lv->lat[b];
+    }
+    for (b = 0; b < 40 && n > 0; b++) {
+        seen += lv->lat[b];
+        if ((double)seen >= q * (double)n) {
+            return INT64_C(1) << b;
+        }
+    }
+    return 0;
+}
+
 static bool core_done(const struct core *c)
 {
     return c->conn.state == CONN_S_STOPPED && c->pub.state == PUB_S_STOPPED &&
@@ -301,6 +412,9 @@ static void step_one(struct live *lv, struct core_in *in, const char *meta)
     int rc;
 
     record_in(lv, in, meta);
+    if (lv->rc != MD_OK) {
+        return; /* not recorded: not stepped either */
+    }
     rc = loop_step(&lv->loop, in);
     lv->inputs++;
     if (rc != MD_OK) {
@@ -342,16 +456,27 @@ static void pass(uv_check_t *h)
     }
     /* inputs queued by this pass's steps (a bar acknowledged) wait for
      * the next pass: n is fixed here */
-    for (i = 0, n = lv->nq; i < n && lv->rc == MD_OK; i++) {
-        struct live_q *e = &lv->q[i];
-        e->in.t_ns = t;
-        if (e->in.kind == CORE_IN_FRAME) {
-            lv->frames++;
+    for (i = 0, n = lv->nq; i < n; i++) {
+        /* a copy: a step may queue more, moving the queue */
+        struct live_q e = lv->q[i];
+        mono_ns wait = live_now() - e.got;
+        unsigned b = 0;
+        lv->q_from = i + 1; /* what a withdrawal may still reach */
+        if (!e.dropped && lv->rc == MD_OK) {
+            while (b < 39 && (INT64_C(1) << b) < wait) {
+                b++;
+            }
+            lv->lat[b]++;
+            e.in.t_ns = t;
+            if (e.in.kind == CORE_IN_FRAME) {
+                lv->frames++;
+            }
+            step_one(lv, &e.in, e.meta);
         }
-        step_one(lv, &e->in, e->meta);
-        free(e->data);
-        free(e->meta);
+        free(e.data);
+        free(e.meta);
     }
+    lv->q_from = 0;
     if (n > 0) {
         memmove(lv->q, lv->q + n, (lv->nq - n) * sizeof *lv->q);
         lv->nq -= n;
@@ -383,12 +508,13 @@ static void on_signal(uv_signal_t *h, int signo)
 {
     struct live *lv = h->data;
 
-    if (lv->stopping) {
+    if (lv->signalled) {
         /* a second signal: stop waiting for the core's drain */
         live_fail(lv, MD_E_IO, "stopped by a second signal before the "
                   "core had finished");
         return;
     }
+    lv->signalled = true;
     stop_now(lv, signo);
 }
 
@@ -514,6 +640,7 @@ void live_free(struct live *lv)
 
     /* our handles first, then the shells' (lws closes its own as its
      * context goes); the loop runs until every close has completed */
+    lv->closing = true; /* what the shells report now goes nowhere */
     close_own((uv_handle_t *)&lv->pass);
     close_own((uv_handle_t *)&lv->kick);
     close_own((uv_handle_t *)&lv->timer);
@@ -523,17 +650,26 @@ void live_free(struct live *lv)
     close_own((uv_handle_t *)&lv->sig[1]);
     live_http_close(lv);
     live_ws_close(lv);
-    uv_run(&lv->uv, UV_RUN_DEFAULT);
+    {
+        /* a bounded wait for the closes: a library that leaves a handle
+         * behind must not hang the exit (the capture is closed after) */
+        mono_ns end = live_now() + INT64_C(2000000000);
+        while (uv_run(&lv->uv, UV_RUN_NOWAIT) != 0 && live_now() < end) {
+            uv_sleep(1);
+        }
+    }
     live_http_release(lv);
     live_ws_release(lv);
     if (uv_loop_close(&lv->uv) != 0) {
-        fprintf(stderr, "ccstream: the event loop closed with handles "
-                "open\n");
+        /* left open: not ours to close; the process ends soon */
+        fprintf(stderr, "ccstream: note: the network library left a handle "
+                "open at exit\n");
     }
     for (i = 0; i < lv->nq; i++) {
         free(lv->q[i].data);
         free(lv->q[i].meta);
     }
     free(lv->q);
+    free(lv->last_out);
     loop_free(&lv->loop);
 }

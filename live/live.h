@@ -26,6 +26,9 @@ struct live_ws;   /* ws.c */
 struct live_http; /* http.c */
 
 struct live_q {
+    mono_ns got;      /* when the shell queued it (receipt) */
+    bool dropped;     /* withdrawn before its step (its request cancelled,
+                         its socket closed by the core): never recorded */
     struct core_in in;
     char *data;       /* owned copy of in.data */
     char *meta;       /* what the recording says besides (owned), or NULL */
@@ -60,14 +63,22 @@ struct live {
     struct live_http *http;
     struct live_q *q;
     size_t nq, capq;
+    size_t q_from;           /* the pass's next entry: withdrawals reach
+                                from here */
     struct store_writer *rec;
+    char *last_out;          /* the last core_out written */
+    size_t last_outn, last_outcap;
     int64_t wall_minus_mono; /* wall clock - monotonic, at start */
     mono_ns t0;              /* the START input's time */
     bool started, stopping, done;
+    bool signalled;          /* a signal came (a second one stops now) */
+    bool closing;            /* live_free: inputs are no longer taken */
     bool refused;            /* stopped because the key was refused */
     int stop_signal;
     /* counters for the status line and the summary */
     uint64_t inputs, frames, bars, revisions, http_calls;
+    /* receipt to step of queued inputs: a histogram of 2^k ns buckets */
+    uint64_t lat[40];
     int rc;
     char err[512];
 };
@@ -88,6 +99,17 @@ void live_free(struct live *lv);
 /* Queue one input (its data copied; meta: the recording's, copied, or
  * NULL). Called by the shells, on the loop's thread. */
 void live_push(struct live *lv, const struct core_in *in, const char *meta);
+
+/* Withdraw the queued inputs the core must not see: HTTP answers
+ * (http: a cancelled request's) or the events of socket sock except its
+ * WS_CLOSED (the core closed it: nothing more of it arrives, as in
+ * replay's world). */
+void live_withdraw_http(struct live *lv);
+void live_withdraw_socket(struct live *lv, uint32_t sock);
+
+/* Receipt-to-step latency quantile q (0..1) of the queued inputs, ns (the
+ * upper bound of its power-of-two bucket); 0 if none. */
+mono_ns live_latency(const struct live *lv, double q);
 
 /* The monotonic clock, ns. */
 mono_ns live_now(void);

@@ -31,4 +31,12 @@ struct live_url {
 int live_url_parse(const char *url, const char *scheme_plain,
                    const char *scheme_tls, struct live_url *u);
 
+/* Whether a URL carries an API key parameter (api_key=, apikey=, any
+ * case): refused, a URL is shown in messages. */
+bool live_url_has_key(const char *url);
+
+/* text as a JSON string, quotes included, cut to fit cap (controls and
+ * non-ASCII as \u escapes of '?'). */
+void live_json_str(char *out, size_t cap, const char *text);
+
 #endif /* LIVE_INT_H */

@@ -8,6 +8,7 @@
  * Authorization header, never in the URL. lws's own ping and validity
  * timers stay off: liveness is the core's. A host name is resolved with
  * uv_getaddrinfo (lws 4.1.6 would block the loop). */
+#define _DEFAULT_SOURCE /* explicit_bzero */
 #include <arpa/inet.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -93,31 +94,6 @@ static struct wsock *sock_of(struct live *lv, uint64_t id)
     return NULL;
 }
 
-/* A JSON string of text for a recording's meta (quotes included). */
-static void json_str(char *out, size_t cap, const char *text)
-{
-    size_t o = 0;
-
-    if (cap < 3) {
-        return;
-    }
-    out[o++] = '"';
-    for (; text != NULL && *text != '\0' && o + 8 < cap; text++) {
-        unsigned char c = (unsigned char)*text;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c < 0x20 || c >= 0x7f) {
-            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", c < 0x80 ? c
-                                                                 : 0x3f);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    out[o++] = '"';
-    out[o] = '\0';
-}
-
 /* The socket's end: its one WS_CLOSED (or the refused handshake). */
 static void ended(struct wsock *s, int code, int http_status, const char *why)
 {
@@ -131,6 +107,9 @@ static void ended(struct wsock *s, int code, int http_status, const char *why)
     }
     s->ended = true;
     s->wsi = NULL;
+    free(s->rx); /* up to max_message: not kept for the run */
+    s->rx = NULL;
+    s->rxn = s->rxcap = 0;
     memset(&in, 0, sizeof in);
     in.kind = CORE_IN_CONN;
     in.input = CONN_I_WS_CLOSED;
@@ -139,7 +118,7 @@ static void ended(struct wsock *s, int code, int http_status, const char *why)
     in.http_status = http_status;
     meta[0] = '\0';
     if (why != NULL) {
-        json_str(js, sizeof js, why);
+        live_json_str(js, sizeof js, why);
         snprintf(meta, sizeof meta, "{\"error\":%s}", js);
     }
     live_push(lv, &in, meta[0] ? meta : NULL);
@@ -188,14 +167,21 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason,
     }
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
         s->up = true;
-        ci.kind = CORE_IN_CONN;
-        ci.input = CONN_I_WS_OPEN;
-        live_push(lv, &ci, NULL);
+        if (!s->closing) {
+            /* the core closed it while it connected: it hears only the
+             * end */
+            ci.kind = CORE_IN_CONN;
+            ci.input = CONN_I_WS_OPEN;
+            live_push(lv, &ci, NULL);
+        }
         if (s->closing || s->tx != NULL || s->want_ping) {
             lws_callback_on_writable(wsi);
         }
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
+        if (s->closing) {
+            break; /* the core closed it: nothing more of it */
+        }
         if (s->rxn + len > lv->o.max_message) {
             s->too_big = true;
             lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL,
@@ -230,6 +216,9 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason,
         }
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+        if (s->closing) {
+            break;
+        }
         ci.kind = CORE_IN_CONN;
         ci.input = CONN_I_PONG;
         live_push(lv, &ci, NULL);
@@ -238,6 +227,8 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason,
         if (len >= 2) {
             const unsigned char *b = in;
             s->peer_code = (b[0] << 8) | b[1];
+        } else {
+            s->peer_code = 1005; /* a close frame without a code */
         }
         break;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
@@ -267,7 +258,9 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason,
         break;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR: {
         int st = wsi != NULL ? (int)lws_http_client_http_response(wsi) : 0;
-        ended(s, 1006, st > 0 && st != 101 ? st : 0,
+        /* a refusal only for a socket the core still wants: one it
+         * closed just ends */
+        ended(s, 1006, st > 0 && st != 101 && !s->closing ? st : 0,
               in != NULL ? (const char *)in : "connection error");
         break;
     }
@@ -308,8 +301,11 @@ static void connect_to(struct wsock *s, const char *address)
     ci.local_protocol_name = protocols[0].name;
     ci.opaque_user_data = s;
     ci.pwsi = &s->wsi;
+    /* a redirect would carry the Authorization header to whatever host
+     * it names: refused (the socket fails, the core backs off) */
+    ci.ssl_connection = LCCSCF_HTTP_NO_FOLLOW_REDIRECT;
     if (w->url.tls) {
-        ci.ssl_connection = LCCSCF_USE_SSL;
+        ci.ssl_connection |= LCCSCF_USE_SSL;
         if (lv->o.insecure) {
             ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED |
                                  LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
@@ -327,6 +323,11 @@ static void resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     char ip[INET6_ADDRSTRLEN] = "";
 
     s->resolving = false;
+    if (s->lv->ws->ctx == NULL) {
+        uv_freeaddrinfo(res);
+        ended(s, 1006, 0, "shutting down");
+        return; /* cancelled at exit */
+    }
     if (status == 0 && res != NULL) {
         const void *a = res->ai_family == AF_INET6
             ? (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr
@@ -377,7 +378,7 @@ static void op_open(void *ctx, mono_ns t, uint64_t sock)
                       PRIu64, sock);
             return;
         }
-        json_str(js, sizeof js, url);
+        live_json_str(js, sizeof js, url);
         snprintf(meta, sizeof meta, "{\"url\":%s}", js);
         live_record(lv, STORE_K_WS_CONNECT, STORE_D_OUT, (int64_t)sock, t, 0,
                     meta, NULL, 0);
@@ -441,10 +442,14 @@ static void op_close(void *ctx, mono_ns t, uint64_t sock)
         return;
     }
     s->closing = true;
+    live_withdraw_socket(lv, (uint32_t)sock);
     live_record(lv, STORE_K_WS_CLOSE, STORE_D_OUT, (int64_t)sock, t, 1000,
                 NULL, NULL, 0);
-    if (s->wsi != NULL) {
+    if (s->wsi != NULL && s->up) {
         lws_callback_on_writable(s->wsi);
+    } else if (s->wsi != NULL) {
+        /* still connecting: abandoned at once */
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
     }
     /* resolving: the answer finds it closing and ends it */
 }
@@ -483,6 +488,12 @@ int live_ws_init(struct live *lv)
         return MD_E_NOMEM;
     }
     lv->ws = w;
+    if (live_url_has_key(lv->o.ws_url)) {
+        snprintf(lv->err, sizeof lv->err, "the WebSocket URL holds an API "
+                 "key parameter: keys go in --api-key-file or "
+                 "$CRYPTOCOMPARE_API_KEY (a URL is logged and shown)");
+        return MD_E_USAGE;
+    }
     if (live_url_parse(lv->o.ws_url, "ws", "wss", &w->url) != MD_OK) {
         snprintf(lv->err, sizeof lv->err, "bad WebSocket URL '%.200s' "
                  "(ws://HOST[:PORT]/PATH or wss://..., no credentials)",
@@ -518,7 +529,17 @@ void live_ws_close(struct live *lv)
 {
     struct live_ws *w = lv->ws;
 
-    if (w != NULL && w->ctx != NULL) {
+    struct wsock *s;
+
+    if (w == NULL) {
+        return;
+    }
+    for (s = w->socks; s != NULL; s = s->next) {
+        if (s->resolving) {
+            uv_cancel((uv_req_t *)&s->dns);
+        }
+    }
+    if (w->ctx != NULL) {
         lws_context_destroy(w->ctx);
         w->ctx = NULL;
     }
@@ -538,6 +559,7 @@ void live_ws_release(struct live *lv)
         free(s->tx);
         free(s);
     }
+    explicit_bzero(w->auth, sizeof w->auth);
     free(w);
     lv->ws = NULL;
 }

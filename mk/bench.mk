@@ -24,7 +24,8 @@ bench: deps
 	$(Q)for b in $(BENCH_BIN); do \
 	    echo "== $$b"; \
 	    case $$b in \
-	    *bench_replay|*bench_report|*bench_series|*bench_serve|*bench_publish) \
+	    *bench_replay|*bench_report|*bench_series|*bench_serve|*bench_publish|\
+	    *bench_capture) \
 	        $$b || exit 1 ;; \
 	    *) $(TASKSET) $$b || exit 1 ;; \
 	    esac; done

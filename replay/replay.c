@@ -515,12 +515,34 @@ static int strict_input(struct run *r, const struct store_event *ev,
     }
 }
 
+/* An input recorded without its own core_out did what the input before
+ * it did (the writer leaves out a core_out equal to the last one): its
+ * actions compared with that; none before it is a recording cut short. */
+static int same_as_before(struct run *r, const char *prev, size_t prevn,
+                          int64_t seq)
+{
+    if (prev == NULL) {
+        r->sum->divergences = 1;
+        snprintf(r->sum->divergence, sizeof r->sum->divergence,
+                 "input seq %" PRId64 " has no recorded actions", seq);
+        return MD_E_STATE;
+    }
+    if (loop_compare(r->loop.text, r->loop.len, prev, prevn, seq,
+                     r->sum->divergence, sizeof r->sum->divergence)) {
+        r->sum->divergences = 1;
+        return MD_E_STATE;
+    }
+    return MD_OK;
+}
+
 static int run_strict(struct run *r, struct prefetch *rd)
 {
     struct store_event ev;
     struct core_in in;
     int64_t last_seq = 0;
     bool awaiting = false;
+    char *prev = NULL;       /* the last recorded core_out */
+    size_t prevn = 0;
     int rc;
 
     while ((rc = pf_next(rd, &ev)) == MD_OK) {
@@ -534,7 +556,21 @@ static int run_strict(struct run *r, struct prefetch *rd)
                              ev.payload_len, last_seq, r->sum->divergence,
                              sizeof r->sum->divergence)) {
                 r->sum->divergences = 1;
+                free(prev);
                 return MD_E_STATE;
+            }
+            {
+                char *np = realloc(prev, ev.payload_len + 1);
+                if (np == NULL) {
+                    free(prev);
+                    snprintf(r->err, r->errlen, "out of memory");
+                    return MD_E_NOMEM;
+                }
+                prev = np;
+                if (ev.payload_len > 0) {
+                    memcpy(prev, ev.payload, ev.payload_len);
+                }
+                prevn = ev.payload_len;
             }
             continue;
         }
@@ -550,27 +586,33 @@ static int run_strict(struct run *r, struct prefetch *rd)
                            "{\"topic\":NAME})"
                          : "a delivery report without its bar id or with "
                            "an unknown class (meta {\"bar\":N})");
+            free(prev);
             return MD_E_CORRUPT;
         }
         if (rc == 0) {
             continue;
         }
-        if (awaiting) {
-            r->sum->divergences = 1;
-            snprintf(r->sum->divergence, sizeof r->sum->divergence,
-                     "input seq %" PRId64 " has no recorded actions", last_seq);
-            return MD_E_STATE;
+        if (awaiting && (rc = same_as_before(r, prev, prevn, last_seq)) !=
+                            MD_OK) {
+            free(prev);
+            return rc;
         }
         if (r->t0 == INT64_MIN) {
             r->t0 = ev.mono_ns;
         }
         rc = step(r, &in);
         if (rc != MD_OK) {
+            free(prev);
             return rc;
         }
         last_seq = ev.seq;
         awaiting = true;
     }
+    if (rc == MD_E_NOTFOUND && awaiting) {
+        rc = same_as_before(r, prev, prevn, last_seq);
+        rc = rc == MD_OK ? MD_E_NOTFOUND : rc;
+    }
+    free(prev);
     if (rc != MD_E_NOTFOUND) {
         return rc;
     }
