@@ -126,6 +126,48 @@ static void test_live_equals_strict_replay(void **state)
                      0);
 }
 
+/* serve -> capture gives the trade bars replay makes from the served
+ * source itself, once serve's whole-day re-basing is undone (printed in
+ * its banner): tests/capture_vs_source.py. */
+static void test_served_source_bars(void **state)
+{
+    struct tserve s;
+    char src[512], cmd[1024];
+    long shift;
+    char *err;
+
+    (void)state;
+    assert_int_equal(tsh("cd '%s' && rm -f src.db && '%s' synth --out src.db "
+                         "--minutes 10 --seed 7 --symbols BTC,ETH >/dev/null "
+                         "&& '%s' replay src.db --bars-out src.bars --quiet",
+                         g_dir, g_bin, g_bin),
+                     0);
+    snprintf(src, sizeof src, "%s/src.db", g_dir);
+    tserve_start(&s, g_bin, g_dir, src, "--speed", "max", "--max-time", "60s",
+                 NULL);
+    assert_int_equal(
+        tsh("cd '%s' && rm -f served.db && timeout 60 '%s' capture --out "
+            "served.db --ws-url ws://127.0.0.1:%d/v2 --rest-url "
+            "http://127.0.0.1:%d --symbols BTC,ETH --duration 3s --bars-out "
+            "served.bars --quiet",
+            g_dir, g_bin, s.port, s.port),
+        0);
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+    /* the shift serve applied, from its banner */
+    err = tslurp(s.banner_file, NULL);
+    {
+        const char *p = strstr(err, "times shifted by ");
+        assert_non_null(p);
+        shift = strtol(p + strlen("times shifted by "), NULL, 10);
+    }
+    free(err);
+    assert_true(shift > 0 && shift % 86400 == 0);
+    snprintf(cmd, sizeof cmd, "cd '%s' && /usr/bin/python3 "
+             "\"$OLDPWD/tests/capture_vs_source.py\" src.bars served.bars %ld",
+             g_dir, shift);
+    assert_int_equal(tsh("%s", cmd), 0);
+}
+
 /* The server drops the socket: the core backs off (at least 5 s) and
  * reconnects; both sockets are in the capture, which replays the same. */
 static void test_drop_reconnects(void **state)
@@ -384,6 +426,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_live_equals_strict_replay),
+        cmocka_unit_test(test_served_source_bars),
         cmocka_unit_test(test_drop_reconnects),
         cmocka_unit_test(test_key_never_written),
         cmocka_unit_test(test_signal_stops_cleanly),

@@ -122,6 +122,15 @@ void tserve_start(struct tserve *s, const char *bin, const char *dir, ...)
         buf[used] = '\0';
     }
     close(pfd[0]);
+    snprintf(s->banner_file, sizeof s->banner_file, "%s/serve-%d.banner", dir,
+             n);
+    {
+        FILE *bf = fopen(s->banner_file, "w");
+        if (bf != NULL) {
+            fputs(buf, bf);
+            fclose(bf);
+        }
+    }
     {
         const char *l = strstr(buf, "listening on ");
         const char *eol, *c, *ca = strstr(buf, "CA file   ");

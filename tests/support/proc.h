@@ -14,6 +14,7 @@ struct tserve {
     int port;
     char err[300]; /* its stderr's file */
     char ca[512];  /* the CA file it printed (--tls), or "" */
+    char banner_file[300]; /* its banner (stdout up to "  source") */
 };
 
 /* The status of sh -c CMD (printf-style); 128 if it did not exit. */
