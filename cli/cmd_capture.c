@@ -499,7 +499,11 @@ int cmd_capture(int argc, char **argv)
         live_free(&lv);
         crc = store_writer_close(w, err, sizeof err);
         if (crc != MD_OK) {
-            fprintf(stderr, "ccstream capture: %s: %s\n", out, err);
+            /* the writer's message names the file; said once (the run's
+             * own error said it already when it stopped the run) */
+            if (rc == MD_OK) {
+                fprintf(stderr, "ccstream capture: %s\n", err);
+            }
             rc = crc;
         }
         sigprocmask(SIG_SETMASK, &prev, NULL);

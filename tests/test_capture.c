@@ -422,6 +422,39 @@ static void test_config(void **state)
         0);
 }
 
+/* A full disk (an 8 MB tmpfs, mounted as root): the capture stops with
+ * exit 1 and one clear message, and the file opens and replays what it
+ * committed. Skipped, and said so, where tmpfs cannot be mounted. */
+static void test_full_disk(void **state)
+{
+    struct tserve s;
+    char mnt[300];
+    int rc;
+
+    (void)state;
+    snprintf(mnt, sizeof mnt, "%s/small", g_dir);
+    if (tsh("mkdir -p '%s' && mount -t tmpfs -o size=8m tmpfs '%s' "
+            "2>/dev/null", mnt, mnt) != 0) {
+        printf("  (no tmpfs mount here: not root; the full-disk case not "
+               "run)\n");
+        skip();
+    }
+    tserve_start(&s, g_bin, g_dir, "synth:minutes=120,seed=7", "--speed",
+                 "max", "--max-time", "60s", NULL);
+    rc = tsh("cd '%s' && timeout 60 '%s' capture --out small/full.db "
+             "--ws-url ws://127.0.0.1:%d/v2 --rest-url http://127.0.0.1:%d "
+             "--duration 20s --quiet 2>full.err; test $? = 1 && "
+             "grep -q 'disk is full' full.err && test $(wc -l <full.err) = 1 "
+             "&& '%s' inspect small/full.db >full.inspect && grep -q "
+             "'schema 2, [0-9][0-9][0-9][0-9]* events' full.inspect && "
+             "'%s' replay "
+             "small/full.db --strict --quiet 2>/dev/null",
+             g_dir, g_bin, s.port, s.port, g_bin, g_bin);
+    tserve_stop(&s, SIGTERM);
+    tsh("umount '%s'", mnt);
+    assert_int_equal(rc, 0);
+}
+
 static void test_errors(void **state)
 {
     (void)state;
@@ -477,6 +510,7 @@ int main(void)
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_config),
+        cmocka_unit_test(test_full_disk),
         cmocka_unit_test(test_errors),
     };
 
