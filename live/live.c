@@ -527,9 +527,12 @@ static void on_status(uv_timer_t *h)
 {
     struct live *lv = h->data;
 
-    fprintf(stderr, "\rcapture: %" PRIu64 " frames, %" PRIu64 " bars (%"
-                    PRIu64 " revisions), conn %s, rest %s   ",
-            lv->frames, lv->bars, lv->revisions,
+    uint64_t per_s = lv->frames - lv->status_frames;
+
+    lv->status_frames = lv->frames;
+    fprintf(stderr, "\rcapture: %" PRIu64 " frames/s, %" PRIu64 " frames, %"
+                    PRIu64 " bars (%" PRIu64 " revisions), conn %s, rest %s   ",
+            per_s, lv->frames, lv->bars, lv->revisions,
             core_defs[MD_M_CONN]->state_names[lv->core->conn.state],
             core_defs[MD_M_REST]->state_names[lv->core->rest.state]);
 }

@@ -77,6 +77,7 @@ struct live {
     int stop_signal;
     /* counters for the status line and the summary */
     uint64_t inputs, frames, bars, revisions, http_calls;
+    uint64_t status_frames;  /* frames at the last status line */
     /* receipt to step of queued inputs: a histogram of 2^k ns buckets */
     uint64_t lat[40];
     int rc;
