@@ -38,7 +38,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
         "usage: ccstream capture --out FILE.db [--duration DUR]\n"
-        "                        [--symbols LIST] [--exchange NAME]\n"
+        "                        [--symbols LIST] [--exchange LIST]\n"
         "                        [--quote SYM] [--intervals LIST]\n"
         "                        [--ws-url URL] [--rest-url URL]\n"
         "                        [--api-key-file FILE] [--ca-file FILE]\n"
@@ -56,7 +56,7 @@ static void usage(FILE *f)
         "  --duration DUR      stop after DUR (e.g. 90s, 10m, 2h); default:\n"
         "                      at SIGINT or SIGTERM\n"
         "  --symbols LIST      base symbols (default BTC,ETH,LTC)\n"
-        "  --exchange NAME     the trade market (default Coinbase)\n"
+        "  --exchange LIST     the trade markets (default Coinbase)\n"
         "  --quote SYM         the quote currency (default USD)\n"
         "  --intervals LIST    bar intervals (default 1m)\n"
         "  --ws-url URL        the streamer (default\n"

@@ -120,7 +120,7 @@ static void usage(FILE *f)
         "\n"
         "Configuration (default: the capture's session, else BTC,ETH,LTC on\n"
         "Coinbase and CCCAGG against USD, 1m bars):\n"
-        "  --symbols LIST  --exchange NAME  --quote SYM  --intervals LIST\n"
+        "  --symbols LIST  --exchange LIST --quote SYM  --intervals LIST\n"
         "                  (intervals: distinct whole-second durations up to\n"
         "                  7d, e.g. 1m,5m,1h; symbols: no empty entry);\n"
         "                  --bars-out writes the configured pairs' bars\n"

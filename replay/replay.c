@@ -67,11 +67,22 @@ static const char *check_names(const char *syms, const char *ex,
             }
         }
     }
-    if (ex != NULL && (ex[0] == '\0' || strlen(ex) > BAR_MARKET_MAX)) {
-        *which = 1;
-        snprintf(msg, sizeof msg, "--exchange '%.64s': 1 to %d bytes", ex,
-                 BAR_MARKET_MAX);
-        return msg;
+    if (ex != NULL) {
+        /* one exchange or several, comma-separated */
+        for (p = ex;; p = e + 1) {
+            size_t n;
+            e = strchr(p, ',');
+            n = e != NULL ? (size_t)(e - p) : strlen(p);
+            if (n == 0 || n > BAR_MARKET_MAX) {
+                *which = 1;
+                snprintf(msg, sizeof msg, "--exchange '%.64s': each name 1 "
+                         "to %d bytes", ex, BAR_MARKET_MAX);
+                return msg;
+            }
+            if (e == NULL) {
+                break;
+            }
+        }
     }
     if (quote != NULL && (quote[0] == '\0' || strlen(quote) > BAR_SYM_MAX)) {
         *which = 2;
@@ -257,17 +268,20 @@ int rpl_core_config(const struct rpl_opts *o, const char *session_config,
         }
     }
     {
-        /* two series (CCCAGG, the exchange) per symbol and interval, in
-         * an array as long as the list needs */
-        size_t n_syms = 1, cap;
+        /* CCCAGG and each exchange per symbol and interval, in an array
+         * as long as the list needs */
+        size_t n_syms = 1, n_ex = 1, cap;
         for (p = syms; *p != '\0'; p++) {
             n_syms += *p == ',';
         }
-        cap = n_syms * 2 * cfg->agg.n_intervals;
+        for (p = ex != NULL ? ex : ""; *p != '\0'; p++) {
+            n_ex += *p == ',';
+        }
+        cap = n_syms * (1 + n_ex) * cfg->agg.n_intervals;
         if (cap > CORE_SERIES_LIMIT) {
             snprintf(err, errlen, "too many series: %zu symbols x %u "
-                     "intervals x 2 (at most %u series)", n_syms,
-                     cfg->agg.n_intervals, CORE_SERIES_LIMIT);
+                     "intervals x %zu markets (at most %u series)", n_syms,
+                     cfg->agg.n_intervals, 1 + n_ex, CORE_SERIES_LIMIT);
             rc = MD_E_INVAL;
             goto out;
         }
@@ -284,14 +298,28 @@ int rpl_core_config(const struct rpl_opts *o, const char *session_config,
         unsigned k;
         for (k = 0; k < cfg->agg.n_intervals; k++) {
             int64_t iv = cfg->agg.intervals_s[k];
+            const char *m = ex != NULL ? ex : "Coinbase";
             if (core_config_add_series(cfg, "CCCAGG", tok,
-                                       quote ? quote : "USD", iv) != MD_OK ||
-                core_config_add_series(cfg, ex ? ex : "Coinbase", tok,
                                        quote ? quote : "USD", iv) != MD_OK) {
                 snprintf(err, errlen, "bad series for symbol '%.32s'",
                          tok);
                 rc = MD_E_INVAL;
                 goto out;
+            }
+            while (*m != '\0') {
+                char one[BAR_MARKET_MAX + 1];
+                size_t n = strcspn(m, ",");
+                memcpy(one, m, n);
+                one[n] = '\0';
+                if (core_config_add_series(cfg, one, tok,
+                                           quote ? quote : "USD", iv) !=
+                    MD_OK) {
+                    snprintf(err, errlen, "bad series for symbol '%.32s' "
+                             "on '%s'", tok, one);
+                    rc = MD_E_INVAL;
+                    goto out;
+                }
+                m += n + (m[n] == ',');
             }
         }
     }

@@ -168,6 +168,29 @@ static void test_served_source_bars(void **state)
     assert_int_equal(tsh("%s", cmd), 0);
 }
 
+/* Trades of several exchanges: each subscribed (serve knows Coinbase
+ * only and refuses the other), the core's series for each, the same
+ * strict replay. */
+static void test_several_exchanges(void **state)
+{
+    struct tserve s;
+
+    (void)state;
+    tserve_start(&s, g_bin, g_dir, "synth:minutes=3,seed=7", "--speed", "max",
+                 "--max-time", "60s", NULL);
+    assert_int_equal(capture(&s, "exch", "3s", "--exchange Coinbase,Kraken"),
+                     0);
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+    assert_int_equal(tsh("cd '%s' && '%s' export exch.db | grep "
+                         "'\"dir\":\"out\",\"kind\":\"ws_text\"' | grep -q "
+                         "'0~Coinbase~BTC~USD.*0~Kraken~BTC~USD' && grep -q "
+                         "'SUB_REJECTED' exch.trace && grep -q "
+                         "'\"market\":\"Coinbase\"' exch.bars",
+                         g_dir, g_bin),
+                     0);
+    replays_the_same("exch");
+}
+
 /* The server drops the socket: the core backs off (at least 5 s) and
  * reconnects; both sockets are in the capture, which replays the same. */
 static void test_drop_reconnects(void **state)
@@ -503,6 +526,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_live_equals_strict_replay),
         cmocka_unit_test(test_served_source_bars),
+        cmocka_unit_test(test_several_exchanges),
         cmocka_unit_test(test_drop_reconnects),
         cmocka_unit_test(test_fault_matrix),
         cmocka_unit_test(test_key_never_written),
