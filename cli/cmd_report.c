@@ -225,6 +225,7 @@ int cmd_report(int argc, char **argv)
         return 1;
     }
     rc_init(&ses);
+    ses.wall0_ns = in.wall0_ns;
     o.bars = fb;
     o.observer = rc_observer(&ses, &obs);
     rc = rpl_run(&o, &sum, err, sizeof err);

@@ -74,6 +74,12 @@ static void coarsen(struct rc_session *s)
         s->hb_gap[i] = s->hb_gap[2 * i] > s->hb_gap[2 * i + 1]
                            ? s->hb_gap[2 * i] : s->hb_gap[2 * i + 1];
         s->rest_sent[i] = s->rest_sent[2 * i] + s->rest_sent[2 * i + 1];
+        s->lag_max[i] = s->lag_n[2 * i + 1] == 0 ? s->lag_max[2 * i]
+                        : s->lag_n[2 * i] == 0 ? s->lag_max[2 * i + 1]
+                        : s->lag_max[2 * i] > s->lag_max[2 * i + 1]
+                            ? s->lag_max[2 * i] : s->lag_max[2 * i + 1];
+        s->lag_sum_ms[i] = s->lag_sum_ms[2 * i] + s->lag_sum_ms[2 * i + 1];
+        s->lag_n[i] = s->lag_n[2 * i] + s->lag_n[2 * i + 1];
     }
     for (t = 0; t < RC_T__COUNT; t++) {
         memset(&s->frames[t][RC_BUCKETS / 2], 0,
@@ -85,6 +91,11 @@ static void coarsen(struct rc_session *s)
            RC_BUCKETS / 2 * sizeof s->hb_gap[0]);
     memset(&s->rest_sent[RC_BUCKETS / 2], 0,
            RC_BUCKETS / 2 * sizeof s->rest_sent[0]);
+    memset(&s->lag_max[RC_BUCKETS / 2], 0,
+           RC_BUCKETS / 2 * sizeof s->lag_max[0]);
+    memset(&s->lag_sum_ms[RC_BUCKETS / 2], 0,
+           RC_BUCKETS / 2 * sizeof s->lag_sum_ms[0]);
+    memset(&s->lag_n[RC_BUCKETS / 2], 0, RC_BUCKETS / 2 * sizeof s->lag_n[0]);
     s->width *= 2;
     s->nb = (s->nb + 1) / 2;
 }
@@ -156,6 +167,43 @@ static int frame_type(const char *d, size_t n)
     default:
         return RC_T_OTHER;
     }
+}
+
+/* The whole number after "key": in the frame, or -1. */
+static int64_t num_after(const char *d, size_t n, const char *key, size_t kl)
+{
+    const char *p = memmem(d, n, key, kl), *end = d + n;
+    int64_t v = 0;
+    int digits = 0;
+
+    if (p == NULL) {
+        return -1;
+    }
+    for (p += kl; p < end && *p >= '0' && *p <= '9' && digits < 18;
+         p++, digits++) {
+        v = v * 10 + (*p - '0');
+    }
+    return digits > 0 ? v : -1;
+}
+
+/* A trade's lag: the session's wall clock at receipt minus its time. */
+static void lag(struct rc_session *s, unsigned b, int64_t t, const char *d,
+                size_t n)
+{
+    int64_t ts = num_after(d, n, "\"TS\":", 5);
+    int64_t tsns = num_after(d, n, "\"TSNS\":", 7);
+    int64_t l;
+
+    if (s->wall0_ns == 0 || ts < 0 || ts > INT64_C(4102444800)) {
+        return; /* no clock, or no time in it (before 2100) */
+    }
+    l = s->wall0_ns + t - (ts * 1000000000 + (tsns >= 0 && tsns < 1000000000
+                                                  ? tsns : 0));
+    if (s->lag_n[b] == 0 || l > s->lag_max[b]) {
+        s->lag_max[b] = l;
+    }
+    s->lag_sum_ms[b] += l / 1000000;
+    s->lag_n[b]++;
 }
 
 static struct rc_conn *conn_of(struct rc_session *s, uint64_t sock)
@@ -231,6 +279,9 @@ static void on_frame(struct rc_session *s, int64_t t, const struct core_in *in)
 
     s->frames[ty][b]++;
     s->type_total[ty]++;
+    if (ty == RC_T_TRADE && in->data != NULL) {
+        lag(s, b, t, in->data, in->len);
+    }
     if (s->have_sock && in->conn_id == s->cur_sock) {
         int64_t gap;
         silence(s, s->last_frame, t);

@@ -94,6 +94,13 @@ struct rc_session {
                                      socket, ending in the bucket */
     int64_t hb_gap[RC_BUCKETS];   /* longest time between heartbeats */
     uint64_t rest_sent[RC_BUCKETS];
+    /* lag of trades: receipt (the session's wall clock) minus the trade's
+     * own time (TS, TSNS), per bucket */
+    int64_t lag_max[RC_BUCKETS];
+    int64_t lag_sum_ms[RC_BUCKETS];
+    uint64_t lag_n[RC_BUCKETS];
+    int64_t wall0_ns;             /* the session's start, unix ns: set by
+                                     the caller (0: no lag measured) */
     int64_t stale_ns, probe_ns;   /* the thresholds configured */
     /* lists */
     struct rc_conn *conn;

@@ -333,6 +333,9 @@ static const char css[] =
     ".sil{fill:#b0bec5}.hb{fill:#1f77b4}"
     ".stale{stroke:#d32f2f;stroke-dasharray:6 3}.probe{stroke:#f0a020;"
     "stroke-dasharray:3 3}.stalemark{fill:#d32f2f}"
+    ".lagline{fill:none;stroke:#1f77b4;stroke-width:1.3}"
+    ".lagmax{fill:#d62728}.k.lagk{background:#1f77b4}"
+    ".k.lagmk{background:#d62728}"
     ".call{stroke:#fff;stroke-width:.5}.o-ok{fill:#2a9d4b;background:#2a9d4b}"
     ".o-rate{fill:#f0a020;background:#f0a020}"
     ".o-fail{fill:#d32f2f;background:#d32f2f}"
@@ -556,7 +559,8 @@ int report_write(FILE *f, const struct report_input *in)
               "as <code>ccstream replay</code> does.</p>\n<nav><a href=\""
               "#summary\">summary</a><a href=\"#capture\">capture</a><a "
               "href=\"#machines\">machines</a><a href=\"#frames\">frames</a>"
-              "<a href=\"#liveness\">silences</a><a href=\"#rest\">REST</a>"
+              "<a href=\"#liveness\">silences</a><a href=\"#lag\">lag</a>"
+              "<a href=\"#rest\">REST</a>"
               "<a href=\"#series\">series</a></nav>\n", f);
         summary(f, in, nv);
         metadata(f, in);

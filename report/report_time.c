@@ -397,6 +397,73 @@ static void silences(FILE *f, const struct report_input *in,
     fputs("</svg>\n", f);
 }
 
+/* Trades' lag: receipt (the session's clock) minus the trade's own time,
+ * the mean per bucket as a line, the largest as dots. */
+static void lags(FILE *f, const struct report_input *in, const struct axis *a)
+{
+    const struct rc_session *s = in->ses;
+    double lo = 0, hi = 0;
+    int h = 150, ph = h - 22;
+    unsigned b;
+    bool any = false;
+
+    for (b = 0; b < s->nb; b++) {
+        double mean, mx;
+        if (s->lag_n[b] == 0) {
+            continue;
+        }
+        mean = (double)s->lag_sum_ms[b] / (double)s->lag_n[b];
+        mx = (double)s->lag_max[b] / 1e6;
+        lo = !any || mean < lo ? mean : lo;
+        hi = !any || mx > hi ? mx : hi;
+        any = true;
+    }
+    fputs("<h2 id=\"lag\">Lag to the exchange's timestamps</h2>\n", f);
+    if (!any) {
+        fputs("<p>No trade with a time (or no session clock).</p>\n", f);
+        return;
+    }
+    lo = lo < 0 ? lo : 0;
+    hi = hi > lo ? hi : lo + 1;
+    fprintf(f, "<p class=\"legend\"><span class=\"k lagk\">mean</span>"
+               "<span class=\"k lagmk\">largest</span> Each trade's receipt "
+               "(the session's clock) minus its own time (TS, TSNS), per "
+               "%.0f s: the feed's latency plus the clocks' skew.</p>\n",
+            (double)s->width / 1e9);
+    svg_open(f, "lag", h);
+    overlays(f, in, a, 0, ph);
+#define Y(v) ((double)ph - ((v) - lo) / (hi - lo) * (ph - 8))
+    fprintf(f, "<text x=\"%d\" y=\"10\" class=\"axis\" text-anchor=\"end\">"
+               "%.0f ms</text><text x=\"%d\" y=\"%d\" class=\"axis\" "
+               "text-anchor=\"end\">%.0f ms</text>\n",
+            RP_PAD_L - 4, hi, RP_PAD_L - 4, ph, lo);
+    for (b = 0; b < s->nb; b++) {
+        if (s->lag_n[b] > 0) {
+            fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"1.5\" "
+                       "class=\"lagmax\"/>",
+                    xs(a, (int64_t)b * s->width + s->width / 2),
+                    Y((double)s->lag_max[b] / 1e6));
+        }
+    }
+    for (b = 0; b < s->nb; b++) {
+        if (s->lag_n[b] == 0) {
+            continue;
+        }
+        if (b == 0 || s->lag_n[b - 1] == 0) {
+            fputs("\n<polyline class=\"lagline\" points=\"", f);
+        }
+        fprintf(f, "%.1f,%.1f ", xs(a, (int64_t)b * s->width + s->width / 2),
+                Y((double)s->lag_sum_ms[b] / (double)s->lag_n[b]));
+        if (b + 1 == s->nb || s->lag_n[b + 1] == 0) {
+            fputs("\"/>", f);
+        }
+    }
+#undef Y
+    fputs("\n", f);
+    ticks(f, a, h - 4);
+    fputs("</svg>\n", f);
+}
+
 static const char *outcome_class(const char *o)
 {
     if (o == NULL) {
@@ -516,5 +583,6 @@ void rp_session_charts(FILE *f, const struct report_input *in)
     machines(f, in, &a);
     frame_rates(f, in, &a);
     silences(f, in, &a);
+    lags(f, in, &a);
     rest(f, in, &a);
 }

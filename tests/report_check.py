@@ -66,7 +66,7 @@ def main():
     if candles != want:
         errors.append(f"{candles} candle groups, {want} bars")
     for sec in ("summary", "capture", "machines", "frames", "liveness",
-                "rest", "series"):
+                "lag", "rest", "series"):
         if f'id="{sec}"' not in page:
             errors.append(f"no section {sec}")
     by_key = {}
