@@ -59,6 +59,8 @@ static void usage(FILE *f)
         "  --exchange LIST     the trade markets (default Coinbase)\n"
         "  --quote SYM         the quote currency (default USD)\n"
         "  --intervals LIST    bar intervals (default 1m)\n"
+        "  --ohlc              also subscribe the server's minute candles\n"
+        "                      (24~CCCAGG~SYM~QUOTE~m), their own series\n"
         "  --ws-url URL        the streamer (default\n"
         "                      wss://streamer.cryptocompare.com/v2)\n"
         "  --rest-url URL      min-api (default\n"
@@ -101,7 +103,7 @@ static int api_key(const char *file, char *key, size_t cap, char *err,
 enum {
     O_OUT = 256, O_DURATION, O_SYMBOLS, O_EXCHANGE, O_QUOTE, O_INTERVALS,
     O_WS_URL, O_REST_URL, O_KEY_FILE, O_KEY, O_CA, O_INSECURE, O_MAX_MSG,
-    O_BARS, O_TRACE, O_QUIET, O_CONFIG
+    O_BARS, O_TRACE, O_QUIET, O_CONFIG, O_OHLC
 };
 
 static const struct option lo[] = {
@@ -122,6 +124,7 @@ static const struct option lo[] = {
     {"trace", required_argument, NULL, O_TRACE},
     {"quiet", no_argument, NULL, O_QUIET},
     {"config", required_argument, NULL, O_CONFIG},
+    {"ohlc", no_argument, NULL, O_OHLC},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -204,6 +207,9 @@ static int set_opt(struct cap_opts *c, int id, const char *v, char *why,
     case O_QUIET:
         c->quiet = true;
         break;
+    case O_OHLC:
+        c->ro->ohlc = true;
+        break;
     default:
         snprintf(why, n, "not an option of capture");
         return MD_E_USAGE;
@@ -268,9 +274,9 @@ static int read_config(struct cap_opts *c, const char *file, char **keep,
         if (op->name == NULL || op->val == 'h' || op->val == O_CONFIG) {
             snprintf(err, errlen, "%s:%d:%d: unknown key '%.*s' (keys are "
                      "capture's long options: symbols, exchange, quote, "
-                     "intervals, duration, ws-url, rest-url, api-key-file, "
-                     "ca-file, insecure, max-message, bars-out, trace, "
-                     "quiet, out)", file, ln, (int)(k - line) + 1, (int)kl,
+                     "intervals, ohlc, duration, ws-url, rest-url, "
+                     "api-key-file, ca-file, insecure, max-message, "
+                     "bars-out, trace, quiet, out)", file, ln, (int)(k - line) + 1, (int)kl,
                      k);
             fclose(f);
             return MD_E_USAGE;

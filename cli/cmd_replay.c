@@ -121,6 +121,8 @@ static void usage(FILE *f)
         "Configuration (default: the capture's session, else BTC,ETH,LTC on\n"
         "Coinbase and CCCAGG against USD, 1m bars):\n"
         "  --symbols LIST  --exchange LIST --quote SYM  --intervals LIST\n"
+        "  --ohlc          also the server's minute candles (TYPE 24) per\n"
+        "                  symbol, their own series (source ohlc)\n"
         "                  (intervals: distinct whole-second durations up to\n"
         "                  7d, e.g. 1m,5m,1h; symbols: no empty entry);\n"
         "                  --bars-out writes the configured pairs' bars\n"
@@ -202,6 +204,7 @@ enum {
     OPT_EXCHANGE,
     OPT_QUOTE,
     OPT_INTERVALS,
+    OPT_OHLC,
     OPT_TOPIC,
     OPT_GRACE,
     OPT_LATENESS,
@@ -234,6 +237,7 @@ static const struct option longopts[] = {
     {"exchange", required_argument, NULL, OPT_EXCHANGE},
     {"quote", required_argument, NULL, OPT_QUOTE},
     {"intervals", required_argument, NULL, OPT_INTERVALS},
+    {"ohlc", no_argument, NULL, OPT_OHLC},
     {"topic", required_argument, NULL, OPT_TOPIC},
     {"brokers", required_argument, NULL, OPT_BROKERS},
     {"kafka-format", required_argument, NULL, OPT_KAFKA_FORMAT},
@@ -343,6 +347,9 @@ int cmd_replay(int argc, char **argv)
             break;
         case OPT_QUOTE:
             o.quote = v;
+            break;
+        case OPT_OHLC:
+            o.ohlc = true;
             break;
         case OPT_INTERVALS:
             o.intervals = v;

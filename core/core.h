@@ -36,8 +36,9 @@
                                 calls it until nothing is due) */
 #define CORE_BAR_MIN 8192    /* closed bars held at least (2^k); more with
                                 more series: 4 per series */
-/* one subscription, "5~CCCAGG~BTC~USD": type, market, base, quote */
-#define CORE_SUB_LEN (2 + BAR_MARKET_MAX + 2 * (1 + BAR_SYM_MAX) + 1)
+/* one subscription, "5~CCCAGG~BTC~USD" (type, market, base, quote) or
+ * "24~CCCAGG~BTC~USD~m" (minute candles) */
+#define CORE_SUB_LEN (3 + BAR_MARKET_MAX + 2 * (1 + BAR_SYM_MAX) + 2 + 1)
 #define CORE_TARGET_MAX 1024 /* a REST request's path and query */
 /* A Kafka topic name: at most 249 characters of [a-zA-Z0-9._-]. */
 #define CORE_TOPIC_MAX 250
@@ -328,6 +329,13 @@ void core_config_default(struct core_config *cfg);
  * exchange with source trades) to cfg->series[cfg->n_series].
  * MD_OK; MD_E_FULL (n_series == cap_series: give a larger array);
  * MD_E_INVAL (a name empty or too long, interval <= 0). */
+/* Add a series of the server's minute candles (TYPE 24, subscribed as
+ * "24~MARKET~BASE~QUOTE~m", source ohlc, 60 s bars): its bars are the
+ * server's own, revised as it revises them; no REST request is planned
+ * for it. Errors as core_config_add_series. */
+int core_config_add_ohlc(struct core_config *cfg, const char *market,
+                         const char *base, const char *quote);
+
 int core_config_add_series(struct core_config *cfg, const char *market,
                            const char *base, const char *quote,
                            int64_t interval_s);

@@ -55,6 +55,17 @@ int core_config_add_series(struct core_config *cfg, const char *market,
     return MD_OK;
 }
 
+int core_config_add_ohlc(struct core_config *cfg, const char *market,
+                         const char *base, const char *quote)
+{
+    int rc = core_config_add_series(cfg, market, base, quote, 60);
+
+    if (rc == MD_OK) {
+        cfg->series[cfg->n_series - 1].source = BAR_SRC_OHLC;
+    }
+    return rc;
+}
+
 /* A Bloom filter of the keys met so far, on the stack: a clear bit means
  * a key never met, so a new key (the common case) is known new without a
  * scan; a set bit means maybe, and the caller then scans as before. Two
@@ -113,12 +124,21 @@ static void build_subs(struct core *c)
         const char *parts[3] = {se->market, se->base, se->quote};
         bool dup = false;
 
-        t[n++] = se->source == BAR_SRC_CCCAGG ? '5' : '0';
+        if (se->source == BAR_SRC_OHLC) {
+            t[n++] = '2';
+            t[n++] = '4';
+        } else {
+            t[n++] = se->source == BAR_SRC_CCCAGG ? '5' : '0';
+        }
         for (k = 0; k < 3; k++) {
             part = strlen(parts[k]);
             t[n++] = '~';
             memcpy(t + n, parts[k], part);
             n += part;
+        }
+        if (se->source == BAR_SRC_OHLC) {
+            t[n++] = '~';
+            t[n++] = 'm'; /* minute candles */
         }
         t[n] = '\0';
         /* nearest first: a stream's series are usually added together */

@@ -645,6 +645,9 @@ int rp_plan_preflight(const struct rp_config *cfg,
             if (!series_ok(s)) {
                 return MD_E_INVAL;
             }
+            if (s->source == BAR_SRC_OHLC) {
+                continue; /* the server's own candles: nothing to fetch */
+            }
             rc = rp_series_endpoint(s, &ep, &agg);
             if (rc != MD_OK) {
                 return rc;
@@ -689,6 +692,9 @@ int rp_plan_backfill(const struct rp_config *cfg, const struct rp_series *s,
         return MD_E_INVAL;
     }
     memset(res, 0, sizeof *res);
+    if (s->source == BAR_SRC_OHLC) {
+        return MD_OK; /* the server's own candles: it revises them */
+    }
     rc = rp_series_endpoint(s, &ep, &agg);
     if (rc != MD_OK) {
         return rc;

@@ -106,6 +106,7 @@ int rpl_core_config(const struct rpl_opts *o, const char *session_config,
     const char *ivs = o->intervals ? o->intervals
                       : sess_ivs != NULL ? sess_ivs : "1m";
     const char *p;
+    bool ohlc = o->ohlc;
     int rc = MD_OK;
 
     if (syms == NULL && session_config != NULL) {
@@ -277,7 +278,7 @@ int rpl_core_config(const struct rpl_opts *o, const char *session_config,
         for (p = ex != NULL ? ex : ""; *p != '\0'; p++) {
             n_ex += *p == ',';
         }
-        cap = n_syms * (1 + n_ex) * cfg->agg.n_intervals;
+        cap = n_syms * (1 + n_ex) * cfg->agg.n_intervals + n_syms;
         if (cap > CORE_SERIES_LIMIT) {
             snprintf(err, errlen, "too many series: %zu symbols x %u "
                      "intervals x %zu markets (at most %u series)", n_syms,
@@ -293,9 +294,33 @@ int rpl_core_config(const struct rpl_opts *o, const char *session_config,
         }
         cfg->cap_series = (unsigned)cap;
     }
+    if (!ohlc && session_config != NULL) {
+        int64_t v;
+        ohlc = meta_i64(session_config, NULL, "ohlc", &v) && v == 1;
+    }
+    if (ohlc) {
+        unsigned k;
+        bool minute = false;
+        for (k = 0; k < cfg->agg.n_intervals; k++) {
+            minute |= cfg->agg.intervals_s[k] == 60;
+        }
+        if (!minute) {
+            snprintf(err, errlen, "--ohlc takes the server's minute candles: "
+                     "1m must be among the intervals");
+            rc = MD_E_USAGE;
+            goto out;
+        }
+    }
     for (tok = strtok_r(syms, ",", &save); tok != NULL;
          tok = strtok_r(NULL, ",", &save)) {
         unsigned k;
+        if (ohlc && core_config_add_ohlc(cfg, "CCCAGG", tok,
+                                         quote ? quote : "USD") != MD_OK) {
+            snprintf(err, errlen, "bad candle series for symbol '%.32s'",
+                     tok);
+            rc = MD_E_INVAL;
+            goto out;
+        }
         for (k = 0; k < cfg->agg.n_intervals; k++) {
             int64_t iv = cfg->agg.intervals_s[k];
             const char *m = ex != NULL ? ex : "Coinbase";
@@ -331,6 +356,18 @@ out:
     return rc;
 }
 
+static bool has_ohlc(const struct core_config *cfg)
+{
+    unsigned i;
+
+    for (i = 0; i < cfg->n_series; i++) {
+        if (cfg->series[i].source == BAR_SRC_OHLC) {
+            return true;
+        }
+    }
+    return false;
+}
+
 int rpl_session_config(const struct rpl_opts *o, const char *session_config,
                        const struct core_config *cfg, char **out)
 {
@@ -363,12 +400,12 @@ int rpl_session_config(const struct rpl_opts *o, const char *session_config,
      * (symbols, markets and templates are [A-Za-z0-9._{}-]) */
     fprintf(f, "{\"symbols\":\"%s\",\"exchange\":\"%s\",\"quote\":\"%s\","
                "\"intervals\":\"%s\",\"grace_ns\":%lld,\"lateness_ns\":%lld,"
-               "\"emit_empty\":%d,\"topic\":\"%s\",\"rest\":{"
+               "\"emit_empty\":%d,\"ohlc\":%d,\"topic\":\"%s\",\"rest\":{"
                "\"preflight_bars\":%u,\"settle_s\":%lld,\"page_limit\":%u}",
             syms ? syms : "BTC,ETH,LTC", ex ? ex : "Coinbase",
             quote ? quote : "USD", ivs, (long long)cfg->agg.grace_ns,
             (long long)cfg->agg.lateness_ns, cfg->agg.emit_empty ? 1 : 0,
-            cfg->topic_template, cfg->rp.preflight_bars,
+            has_ohlc(cfg) ? 1 : 0, cfg->topic_template, cfg->rp.preflight_bars,
             (long long)cfg->rp.settle_s, cfg->rp.page_limit);
     if (session_config != NULL) {
         fprintf(f, ",\"source\":%s", session_config);

@@ -111,6 +111,8 @@ struct rpl_opts {
     const char *exchange; /* "Coinbase" */
     const char *quote;    /* "USD" */
     const char *intervals;/* "1m,5m" */
+    bool ohlc;            /* also the server's minute candles (TYPE 24,
+                             CCCAGG) of each symbol */
     const char *topic;    /* the topic template (CORE_TOPIC_DEFAULT) */
     /* publish through the real shell (publish/kafka.h) to these brokers
      * ("host:port,..." or "embedded": librdkafka's mock cluster in this

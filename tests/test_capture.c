@@ -191,6 +191,60 @@ static void test_several_exchanges(void **state)
     replays_the_same("exch");
 }
 
+/* --ohlc: the server's minute candles (TYPE 24) as their own series:
+ * subscribed as 24~CCCAGG~BTC~USD~m, a candle becomes a bar of source
+ * ohlc with its values, no REST request is added for it, and the choice
+ * travels in the session (strict replay of a recording and of a capture
+ * needs no flag). */
+static void test_ohlc_channel(void **state)
+{
+    struct tserve s;
+    static const char candle[] =
+        "frame@30s:{\"TYPE\":\"24\",\"MARKET\":\"CCCAGG\",\"FROMSYMBOL\":"
+        "\"BTC\",\"TOSYMBOL\":\"USD\",\"TS\":1753190400,\"UNIT\":\"MINUTE\","
+        "\"ACTION\":\"A\",\"OPEN\":119400,\"HIGH\":119500,\"LOW\":119300,"
+        "\"CLOSE\":119450,\"VOLUMEFROM\":12.5,\"VOLUMETO\":1492000}";
+    char fix[600];
+    const char *b = getenv("BUILD");
+
+    (void)state;
+    snprintf(fix, sizeof fix, "%s/fixtures/replay/0001-default.db",
+             b && *b ? b : "build");
+    assert_int_equal(
+        tsh("'%s' replay '%s' 2>&1 >/dev/null | grep -o 'REST answered "
+            "[0-9]*' "
+            ">'%s/oh0.rest' ; '%s' replay '%s' --ohlc --inject '%s' "
+            "--bars-out '%s/oh.bars' --record '%s/oh.db' 2>'%s/oh.err' && "
+            "grep -q '\"source\":\"ohlc\",\"start_ms\":1753190400000,.*"
+            "\"open\":119400,\"high\":119500,\"low\":119300,\"close\":119450,"
+            "\"volume\":12.5,' '%s/oh.bars' && grep -o 'REST answered [0-9]*' "
+            "'%s/oh.err' | cmp -s - '%s/oh0.rest' && '%s' export '%s/oh.db' | "
+            "grep -q 'ws_subscribe 1 24~CCCAGG~BTC~USD~m,' && '%s' replay "
+            "'%s/oh.db' --quiet",
+            g_bin, fix, g_dir, g_bin, fix, candle, g_dir, g_dir, g_dir, g_dir,
+            g_dir, g_dir, g_bin, g_dir, g_bin, g_dir),
+        0);
+    /* nor for the backfill of a reconnect gap */
+    snprintf(fix, sizeof fix, "%s/fixtures/replay/0016-gap-backfill.db",
+             b && *b ? b : "build");
+    assert_int_equal(tsh("a=$('%s' replay '%s' 2>&1 >/dev/null | grep -o "
+                         "'REST answered [0-9]*') && b=$('%s' replay '%s' "
+                         "--ohlc 2>&1 >/dev/null | grep -o 'REST answered "
+                         "[0-9]*') && test -n \"$a\" && test \"$a\" = \"$b\"",
+                         g_bin, fix, g_bin, fix),
+                     0);
+    tserve_start(&s, g_bin, g_dir, "synth:minutes=3,seed=7", "--speed", "max",
+                 "--max-time", "60s", NULL);
+    assert_int_equal(capture(&s, "ohlc", "3s", "--ohlc"), 0);
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+    assert_int_equal(tsh("cd '%s' && '%s' export ohlc.db | grep "
+                         "'\"dir\":\"out\",\"kind\":\"ws_text\"' | grep -q "
+                         "'SubAdd.*24~CCCAGG~BTC~USD~m'",
+                         g_dir, g_bin),
+                     0);
+    replays_the_same("ohlc");
+}
+
 /* The server drops the socket: the core backs off (at least 5 s) and
  * reconnects; both sockets are in the capture, which replays the same. */
 static void test_drop_reconnects(void **state)
@@ -527,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_live_equals_strict_replay),
         cmocka_unit_test(test_served_source_bars),
         cmocka_unit_test(test_several_exchanges),
+        cmocka_unit_test(test_ohlc_channel),
         cmocka_unit_test(test_drop_reconnects),
         cmocka_unit_test(test_fault_matrix),
         cmocka_unit_test(test_key_never_written),
