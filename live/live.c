@@ -537,6 +537,62 @@ static void on_status(uv_timer_t *h)
             core_defs[MD_M_REST]->state_names[lv->core->rest.state]);
 }
 
+/* A descriptor the driver watches for another shell (the publisher's
+ * queue event fd): its callback runs on the loop's thread, like every
+ * other; what it queues is taken by the pass after the poll. */
+struct watch {
+    uv_poll_t poll;
+    void (*cb)(void *arg, int fd, int events);
+    void *arg;
+    int fd;
+    struct watch *next;
+};
+
+static void on_watch(uv_poll_t *h, int status, int events)
+{
+    struct watch *w = h->data;
+
+    (void)status;
+    w->cb(w->arg, w->fd, ((events & UV_READABLE) ? 1 : 0) |
+                             ((events & UV_WRITABLE) ? 2 : 0));
+}
+
+static int drv_watch(void *ctx, int fd, int events,
+                     void (*cb)(void *arg, int fd, int events), void *arg)
+{
+    struct live *lv = ctx;
+    struct watch *w = calloc(1, sizeof *w);
+    int uve = ((events & 1) ? UV_READABLE : 0) |
+              ((events & 2) ? UV_WRITABLE : 0);
+
+    if (w == NULL) {
+        return MD_E_NOMEM;
+    }
+    if (uv_poll_init(&lv->uv, &w->poll, fd) != 0) {
+        free(w);
+        return MD_E_IO;
+    }
+    w->poll.data = w;
+    w->cb = cb;
+    w->arg = arg;
+    w->fd = fd;
+    w->next = lv->watches;
+    lv->watches = w;
+    return uv_poll_start(&w->poll, uve, on_watch) == 0 ? MD_OK : MD_E_IO;
+}
+
+static void drv_wake(void *ctx)
+{
+    struct live *lv = ctx;
+
+    uv_async_send(&lv->wake); /* the one call safe from another thread */
+}
+
+static void on_wake(uv_async_t *h)
+{
+    (void)h; /* the pass after this poll does the work */
+}
+
 static mono_ns drv_now(void *ctx)
 {
     (void)ctx;
@@ -574,8 +630,12 @@ int live_init(struct live *lv, struct core *c, const struct live_opts *o,
         uv_signal_init(&lv->uv, &lv->sig[k]);
         lv->sig[k].data = lv;
     }
+    uv_async_init(&lv->uv, &lv->wake, on_wake);
+    lv->wake.data = lv;
     lv->drv.ctx = lv;
     lv->drv.now = drv_now;
+    lv->drv.watch = drv_watch;
+    lv->drv.wake = drv_wake;
     loop_init(&lv->loop, c, &lv->drv, 0);
     lv->loop.sink = &live_sink;
     lv->loop.sink_ctx = lv;
@@ -651,6 +711,13 @@ void live_free(struct live *lv)
     close_own((uv_handle_t *)&lv->status_timer);
     close_own((uv_handle_t *)&lv->sig[0]);
     close_own((uv_handle_t *)&lv->sig[1]);
+    close_own((uv_handle_t *)&lv->wake);
+    {
+        struct watch *w;
+        for (w = lv->watches; w != NULL; w = w->next) {
+            close_own((uv_handle_t *)&w->poll);
+        }
+    }
     live_http_close(lv);
     live_ws_close(lv);
     {
@@ -671,6 +738,11 @@ void live_free(struct live *lv)
     for (i = 0; i < lv->nq; i++) {
         free(lv->q[i].data);
         free(lv->q[i].meta);
+    }
+    while (lv->watches != NULL) {
+        struct watch *w = lv->watches;
+        lv->watches = w->next;
+        free(w); /* closed above, the loop ran its closes */
     }
     free(lv->q);
     free(lv->last_out);

@@ -23,6 +23,7 @@
 #include "store.h"
 
 struct live_ws;   /* ws.c */
+struct watch;     /* live.c: the driver's watched descriptors */
 struct live_http; /* http.c */
 
 struct live_q {
@@ -51,6 +52,8 @@ struct live {
     uv_loop_t uv;
     uv_check_t pass;       /* a pass after each poll */
     uv_idle_t kick;        /* active while inputs wait: no blocking poll */
+    uv_async_t wake;       /* the driver's wake, from any thread */
+    struct watch *watches; /* descriptors other shells asked to watch */
     uv_timer_t timer;      /* the core's next deadline */
     uv_timer_t stop_timer; /* --duration */
     uv_timer_t status_timer;
