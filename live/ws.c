@@ -179,14 +179,19 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason,
         }
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
-        if (s->closing) {
-            break; /* the core closed it: nothing more of it */
+        if (s->closing || s->too_big) {
+            break; /* closed by the core, or too big: nothing more */
         }
         if (s->rxn + len > lv->o.max_message) {
+            /* closed with 1009 from the next WRITEABLE (returning -1 in
+             * the middle of a fragmented message here makes lws 4.1.6
+             * call back on a freed wsi) */
             s->too_big = true;
-            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL,
-                             0);
-            return -1;
+            free(s->rx); /* the message is dropped with its socket */
+            s->rx = NULL;
+            s->rxn = s->rxcap = 0;
+            lws_callback_on_writable(wsi);
+            break;
         }
         if (s->rxn + len > s->rxcap) {
             size_t c = s->rxcap ? s->rxcap : 4096;
@@ -232,6 +237,11 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason,
         }
         break;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
+        if (s->too_big) {
+            lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, NULL,
+                             0);
+            return -1;
+        }
         if (s->closing) {
             lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL, NULL, 0);
             return -1;

@@ -245,6 +245,42 @@ static void test_ohlc_channel(void **state)
     replays_the_same("ohlc");
 }
 
+/* A 200 KB message (a padded CCCAGG update): libwebsockets hands it
+ * over in 64 KB pieces, joined into one frame, recorded whole, the same
+ * strict replay; with --max-message 100000 the socket is closed with 1009
+ * and the core reconnects. */
+static void test_big_message(void **state)
+{
+    struct tserve s;
+    char src[512];
+
+    (void)state;
+    assert_int_equal(tsh("cd '%s' && rm -f big0.db bigsrc.db && '%s' synth "
+                         "--out big0.db --minutes 3 --seed 7 --symbols BTC "
+                         ">/dev/null && '%s' export big0.db | /usr/bin/python3 "
+                         "\"$OLDPWD/tests/capture_bigframe.py\" >bigsrc.jsonl "
+                         "&& '%s' import bigsrc.jsonl --out bigsrc.db",
+                         g_dir, g_bin, g_bin, g_bin),
+                     0);
+    snprintf(src, sizeof src, "%s/bigsrc.db", g_dir);
+    tserve_start(&s, g_bin, g_dir, src, "--speed", "max", "--max-time", "60s",
+                 NULL);
+    assert_int_equal(capture(&s, "bigmsg", "3s", NULL), 0);
+    assert_int_equal(capture(&s, "toobig", "3s", "--max-message 100000"), 0);
+    assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+    assert_int_equal(tsh("cd '%s' && test $(sqlite3 bigmsg.db 'SELECT "
+                         "max(length(payload)) FROM events WHERE kind = 3 AND "
+                         "dir = 0') -gt 200000 && test $(sqlite3 toobig.db "
+                         "'SELECT count(*) FROM events WHERE kind = 8 AND "
+                         "status = 1009') -ge 1 && test $(sqlite3 toobig.db "
+                         "'SELECT max(length(payload)) FROM events WHERE kind "
+                         "= 3 AND dir = 0') -lt 100000",
+                         g_dir),
+                     0);
+    replays_the_same("bigmsg");
+    replays_the_same("toobig");
+}
+
 /* The server drops the socket: the core backs off (at least 5 s) and
  * reconnects; both sockets are in the capture, which replays the same. */
 static void test_drop_reconnects(void **state)
@@ -582,6 +618,7 @@ int main(void)
         cmocka_unit_test(test_served_source_bars),
         cmocka_unit_test(test_several_exchanges),
         cmocka_unit_test(test_ohlc_channel),
+        cmocka_unit_test(test_big_message),
         cmocka_unit_test(test_drop_reconnects),
         cmocka_unit_test(test_fault_matrix),
         cmocka_unit_test(test_key_never_written),
