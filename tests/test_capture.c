@@ -309,7 +309,8 @@ static void test_fault_matrix(void **state)
         "force-disconnect@30s", "malformed@20s",   "close@30s:1001",
         "truncated@20s",        "gap@20s:30s",     "rest-error@0s:500",
         "rest-rate-limit@0s",   "rest-drop@0s",    "rest-delay@0s:3s",
-        "slow@20s:2s",
+        "slow@20s:2s",          "stall@20s:5s",    "heartbeat-stall@20s:5s",
+        "too-many-sockets@10s",
     };
     size_t i, n = getenv("MD_TEST_SLOW") ? sizeof faults / sizeof faults[0]
                                          : 2;
