@@ -344,9 +344,9 @@ static void test_fault_matrix(void **state)
     }
 }
 
-/* The key goes in headers only: no file the run wrote holds it, plain,
- * URL-encoded or base64 (standard or URL-safe), and the capture itself is
- * redacted as the last line. */
+/* The key goes in headers only: no file the run and its replay wrote
+ * holds it, plain, URL-encoded or base64 (standard or URL-safe); it was
+ * never an argument (the environment gives it). */
 static void test_key_never_written(void **state)
 {
     struct tserve s;
@@ -356,6 +356,8 @@ static void test_key_never_written(void **state)
                  "--max-time", "60s", NULL);
     assert_int_equal(capture(&s, "key", "2s", NULL), 0);
     assert_int_equal(tserve_stop(&s, SIGTERM), 0);
+    /* and what replay writes of it (bars, trace, messages) */
+    replays_the_same("key");
     assert_int_equal(
         tsh("cd '%s' && ls key.* >/dev/null && /usr/bin/python3 -c '"
             "import base64,glob,sys,urllib.parse\n"
