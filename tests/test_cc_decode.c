@@ -1,6 +1,6 @@
 /* test_cc_decode.c: the CryptoCompare decoder (core/cc_decode.h) and its
  * scanner (core/cc_json.h) on real-shaped frames and bodies from
- * docs/../shared reference sections 1.2-1.8, 3.1-3.7 and 9, plus every kind
+ * the protocol reference (docs/decoder.md): every message kind, plus every kind
  * of malformed input. Truncations run with each input placed right before
  * a PROT_NONE page (tests/support/guard.c), so an overread faults. */
 #include <math.h>
