@@ -2,7 +2,12 @@
  * thread, bounded queue, redaction before queueing) and streaming reader.
  * Format and rationale: docs/capture-format.md. The writer's thread is the
  * only one that touches its sqlite3 handle after store_writer_open; the
- * secret never reaches SQLite (every text and blob is redacted first). */
+ * secret never reaches SQLite (every text and blob is redacted first).
+ *
+ * One file, long: the schema, the row encodings and the checks of times
+ * and connections are written once and used by the writer and the reader;
+ * the seam to split along (writer / reader over store_int.h) is noted in
+ * docs/ARCHITECTURE.md. */
 #define _GNU_SOURCE /* memmem */
 #include <errno.h>
 #include <fcntl.h>

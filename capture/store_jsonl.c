@@ -2,7 +2,10 @@
  * capture out through the reader, import reads it back through the writer,
  * and export -> import -> export is byte-identical. Parsing uses the core's
  * bounded scanner (cc_json.h); output is written here with our own
- * escaping. Format: docs/capture-format.md, "JSON lines". */
+ * escaping. Format: docs/capture-format.md, "JSON lines".
+ *
+ * Export and import in one file: each record's fields are listed once
+ * (the key tables below) for both directions, so they cannot drift. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

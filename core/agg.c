@@ -1,7 +1,11 @@
 /* agg.c: the OHLCV bar aggregator (agg.h). Pure: no I/O, no allocation,
  * no clock. Sums are exact integers, so the bar of a set of events does
  * not depend on their order; open and close are chosen by an explicit
- * ordering key, never by arrival alone. */
+ * ordering key, never by arrival alone.
+ *
+ * One file: trades, CCCAGG updates, TYPE 24 candles and REST bars all
+ * land in the same slots of the same ring, under one watermark; their
+ * handlers share the slot, revision and closing code below. */
 #include <string.h>
 
 #include "agg.h"

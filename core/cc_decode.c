@@ -4,7 +4,11 @@
  * static field table (name, kind, has bit, offset) listing the names in
  * the order CryptoCompare sends them, the order lookup tries them in.
  * Pure: no I/O, no allocation, no clock; never reads outside the caller's
- * buffer. */
+ * buffer.
+ *
+ * One file: every message kind is a table over the same field engine
+ * (lookup, number and string decoding, has bits), which the tables are
+ * the bulk of. */
 #include "cc_decode.h"
 
 #include <string.h>

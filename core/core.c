@@ -2,7 +2,12 @@
  * path and the REST policy. Routes inputs, feeds internal outputs from one
  * part to another within one step, stages every change and commits it
  * only when the whole step succeeded. Pure: no I/O, no allocation, no
- * clock. */
+ * clock.
+ *
+ * The staging and routing of one step stay in one file (the bar store is
+ * core_bars.c, the configuration and memory layout core_config.c, topics
+ * core_topic.c): what a step changes and how it rolls back are read
+ * together. */
 #include <string.h>
 
 #include "core_int.h"

@@ -11,7 +11,12 @@
  *
  * Must not: read a clock or the environment, use any randomness but
  * md_prng, allocate per frame (two buffers are allocated per run), or
- * write a key anywhere. docs/synth.md describes the output. */
+ * write a key anywhere. docs/synth.md describes the output.
+ *
+ * One file, long: the simulation is one event loop over one state (market,
+ * client, server, scenario script); its parts read and write each other's
+ * state at every event, so a split would move that state into a shared
+ * header without making any part readable alone. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
