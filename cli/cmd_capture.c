@@ -523,6 +523,13 @@ int cmd_capture(int argc, char **argv)
                 (double)live_latency(&lv, 0.5) / 1e3,
                 (double)live_latency(&lv, 0.99) / 1e3,
                 lv.stop_signal ? "; stopped by a signal" : "");
+        if (lv.withdrawn + lv.late_frames + lv.binary_frames > 0) {
+            fprintf(stderr, "capture: not given to the core: %" PRIu64
+                    " inputs withdrawn (their request cancelled or socket "
+                    "closed by the core), %" PRIu64 " frames after a close "
+                    "or past --max-message, %" PRIu64 " binary frames\n",
+                    lv.withdrawn, lv.late_frames, lv.binary_frames);
+        }
     }
     if (rc == MD_OK && lv.refused) {
         fprintf(stderr, "ccstream capture: the server refused the API key "

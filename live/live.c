@@ -161,8 +161,9 @@ void live_withdraw_http(struct live *lv)
     size_t i;
 
     for (i = lv->q_from; i < lv->nq; i++) {
-        if (lv->q[i].in.kind == CORE_IN_HTTP) {
+        if (lv->q[i].in.kind == CORE_IN_HTTP && !lv->q[i].dropped) {
             lv->q[i].dropped = true;
+            lv->withdrawn++;
         }
     }
 }
@@ -175,8 +176,10 @@ void live_withdraw_socket(struct live *lv, uint32_t sock)
         struct core_in *in = &lv->q[i].in;
         if ((in->kind == CORE_IN_FRAME || in->kind == CORE_IN_CONN) &&
             in->conn_id == sock &&
-            !(in->kind == CORE_IN_CONN && in->input == CONN_I_WS_CLOSED)) {
+            !(in->kind == CORE_IN_CONN && in->input == CONN_I_WS_CLOSED) &&
+            !lv->q[i].dropped) {
             lv->q[i].dropped = true;
+            lv->withdrawn++;
         }
     }
 }

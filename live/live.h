@@ -81,6 +81,11 @@ struct live {
     /* counters for the status line and the summary */
     uint64_t inputs, frames, bars, revisions, http_calls;
     uint64_t status_frames;  /* frames at the last status line */
+    /* what never reached the core, said in the summary: inputs withdrawn
+     * (their request cancelled, their socket closed by the core), frames
+     * of a socket the core had closed or past --max-message, binary
+     * frames */
+    uint64_t withdrawn, late_frames, binary_frames;
     /* receipt to step of queued inputs: a histogram of 2^k ns buckets */
     uint64_t lat[40];
     int rc;

@@ -180,6 +180,7 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason,
         break;
     case LWS_CALLBACK_CLIENT_RECEIVE:
         if (s->closing || s->too_big) {
+            lv->late_frames += !s->too_big && lws_is_final_fragment(wsi);
             break; /* closed by the core, or too big: nothing more */
         }
         if (s->rxn + len > lv->o.max_message) {
@@ -187,6 +188,7 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason,
              * the middle of a fragmented message here makes lws 4.1.6
              * call back on a freed wsi) */
             s->too_big = true;
+            lv->late_frames++; /* this message, refused */
             free(s->rx); /* the message is dropped with its socket */
             s->rx = NULL;
             s->rxn = s->rxcap = 0;
@@ -216,6 +218,8 @@ static int on_ws(struct lws *wsi, enum lws_callback_reasons reason,
                 ci.data = s->rx;
                 ci.len = s->rxn;
                 live_push(lv, &ci, NULL);
+            } else {
+                lv->binary_frames++; /* the streamer sends none: counted */
             }
             s->rxn = 0;
         }

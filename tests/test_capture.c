@@ -277,6 +277,12 @@ static void test_big_message(void **state)
                          "= 3 AND dir = 0') -lt 100000",
                          g_dir),
                      0);
+    /* what did not reach the core is said */
+    assert_int_equal(tsh("cd '%s' && grep -q 'frames after a close or past "
+                         "--max-message' toobig.err && ! grep -q 'not given "
+                         "to the core' bigmsg.err",
+                         g_dir),
+                     0);
     replays_the_same("bigmsg");
     replays_the_same("toobig");
 }
