@@ -214,7 +214,11 @@ enum {
     OPT_NO_CREATE,
     OPT_TOPIC_PARTITIONS,
     OPT_TOPIC_REPLICATION,
-    OPT_TOPIC_RETENTION
+    OPT_TOPIC_RETENTION,
+    OPT_STATE,
+    OPT_RESUME,
+    OPT_UNTIL,
+    OPT_CHECKPOINT_EVERY
 };
 
 static const struct option longopts[] = {
@@ -247,6 +251,10 @@ static const struct option longopts[] = {
     {"topic-retention", required_argument, NULL, OPT_TOPIC_RETENTION},
     {"grace", required_argument, NULL, OPT_GRACE},
     {"lateness", required_argument, NULL, OPT_LATENESS},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"resume", required_argument, NULL, OPT_RESUME},
+    {"until", required_argument, NULL, OPT_UNTIL},
+    {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
     {NULL, 0, NULL, 0},
 };
 
@@ -376,6 +384,31 @@ int cmd_replay(int argc, char **argv)
                 o.topic_partitions = (int)u;
             } else {
                 o.topic_replication = (int)u;
+            }
+            break;
+        }
+        case OPT_STATE:
+            o.state = v;
+            break;
+        case OPT_RESUME:
+            o.resume = v;
+            break;
+        case OPT_UNTIL:
+        case OPT_CHECKPOINT_EVERY: {
+            int64_t ns;
+            if (md_parse_duration(v, strlen(v), 1000000000,
+                                  INT64_C(3650) * 86400 * 1000000000,
+                                  &ns) != MD_OK ||
+                ns <= 0) {
+                fprintf(stderr, "ccstream replay: %s takes a duration (90s, "
+                        "2m, 1h), not '%.64s'\n",
+                        c == OPT_UNTIL ? "--until" : "--checkpoint-every", v);
+                return 2;
+            }
+            if (c == OPT_UNTIL) {
+                o.until_ns = ns;
+            } else {
+                o.checkpoint_every_ns = ns;
             }
             break;
         }

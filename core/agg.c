@@ -76,6 +76,8 @@ size_t agg_mem_size(const struct agg_config *cfg)
     size = md_mem_add(size, md_mem_round(md_mem_mul(
                                 ns * 2 * ids_slots_of(cfg),
                                 sizeof(uint64_t))));
+    size = md_mem_add(size, md_mem_round(((ns + 63) / 64) *
+                                         sizeof(uint64_t)));
     return size;
 }
 
@@ -118,13 +120,15 @@ int agg_init(struct agg *a, const struct agg_config *cfg, void *mem,
                                            sizeof *a->series_mem);
     a->ids_mem = md_arena_take(&ar, ns * 2 * a->ids_slots *
                                         sizeof *a->ids_mem);
+    a->changed = md_arena_take(&ar, ((ns + 63) / 64) * sizeof *a->changed);
     if (a->stream == NULL || a->tag == NULL || a->index == NULL ||
-        a->series_mem == NULL || a->ids_mem == NULL) {
+        a->series_mem == NULL || a->ids_mem == NULL || a->changed == NULL) {
         memset(a, 0, sizeof *a);
         return MD_E_INVAL; /* cannot happen: size was checked */
     }
     a->index_mask = nidx - 1;
     memset(a->index, 0, nidx * sizeof *a->index);
+    memset(a->changed, 0, ((ns + 63) / 64) * sizeof *a->changed);
     return MD_OK;
 }
 
@@ -205,6 +209,12 @@ static int ord_cmp(const struct agg_ord *a, const struct agg_ord *b)
 }
 
 /* ---- streams --------------------------------------------------------- */
+
+/* Stream k changed: its checkpoint record is due (agg_changed). */
+static inline void mark(struct agg *a, size_t k)
+{
+    a->changed[k / 64] |= UINT64_C(1) << (k % 64);
+}
 
 /* Forget every key: no slot in use. */
 static void idset_clear(struct agg_idset *set)
@@ -303,13 +313,16 @@ static struct agg_stream *stream_get(struct agg *a, uint8_t source,
     unsigned i, k;
 
     if (a->index[at] != 0) {
-        return &a->stream[a->index[at] - 1];
+        k = a->index[at] - 1;
+        mark(a, k);
+        return &a->stream[k];
     }
     if (a->n_streams == a->cfg.max_streams) {
         a->st.streams_full++;
         return NULL;
     }
     k = a->n_streams++;
+    mark(a, k);
     a->tag[k] = tag;
     a->index[at] = k + 1;
     s = &a->stream[k];
@@ -685,6 +698,8 @@ int agg_trade(struct agg *a, const struct cc_trade *t, int64_t now_ns)
         if (s == NULL) {
             return MD_E_FULL;
         }
+    } else {
+        mark(a, (size_t)(s - a->stream));
     }
     if (ids_seen(a, s, h)) {
         a->st.duplicates++;
@@ -942,8 +957,9 @@ int agg_seed_close(struct agg *a, const char *base, const char *quote,
 
 void agg_gap_open(struct agg *a, int64_t at_ns)
 {
-    unsigned k = a->n_gaps % AGG_MAX_GAPS;
+    unsigned k = a->gap_next;
 
+    a->gap_next = (k + 1) % AGG_MAX_GAPS; /* the oldest goes */
     a->gap_start[k] = at_ns;
     a->gap_end[k] = 0;
     a->n_gaps = a->n_gaps < AGG_MAX_GAPS ? a->n_gaps + 1 : AGG_MAX_GAPS;
@@ -1065,6 +1081,7 @@ static int emit(struct agg *a, struct agg_stream *s, struct agg_series *se,
     }
     fill_bar(a, s, se, sl, se->start_ns[ix], reason, b);
     a->st.bars++;
+    mark(a, (size_t)(s - a->stream));
     se->state[ix] = AGG_SLOT_CLOSED;
     a->dl_valid = false;
     if (end >= se->emitted_until_ns) {
@@ -1104,6 +1121,7 @@ static int emit_empty(struct agg *a, struct agg_stream *s,
         b->has &= ~(uint32_t)(BAR_HAS_FIRSTLAST | BAR_HAS_VWAP);
         a->st.bars++;
         a->st.synthetic++;
+        mark(a, (size_t)(s - a->stream));
         se->emitted_until_ns = t + se->interval_ns;
     }
     return MD_OK;
@@ -1321,5 +1339,29 @@ int agg_note_backfill(struct agg *a, const struct bar *id, uint32_t revision)
     }
     sl->revision = revision;
     sl->flags |= BAR_F_BACKFILLED;
+    mark(a, (size_t)(s - a->stream));
     return MD_OK;
+}
+
+struct agg_stream *agg_stream_get(struct agg *a, uint8_t source,
+                                  const char *market, const char *base,
+                                  const char *quote)
+{
+    if (strlen(market) > BAR_MARKET_MAX || strlen(base) > BAR_SYM_MAX ||
+        strlen(quote) > BAR_SYM_MAX) {
+        return NULL;
+    }
+    return stream_get(a, source, market, base, quote);
+}
+
+bool agg_changed(const struct agg *a, unsigned k)
+{
+    return k < a->n_streams &&
+           (a->changed[k / 64] >> (k % 64) & 1u) != 0;
+}
+
+void agg_changed_clear(struct agg *a)
+{
+    memset(a->changed, 0,
+           ((a->n_streams + 63) / 64) * sizeof *a->changed);
 }

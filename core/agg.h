@@ -166,7 +166,8 @@ struct agg {
     struct agg_series *series_mem; /* [max_streams * n_intervals] */
     uint64_t *ids_mem;             /* [max_streams * 2 * ids_slots] */
     size_t ids_slots;              /* per set: a power of two >= 2 * cap */
-    unsigned n_gaps;
+    uint64_t *changed; /* bit k: stream k changed since agg_changed_clear */
+    unsigned n_gaps, gap_next; /* gaps held; the ring's next slot */
     int64_t gap_start[AGG_MAX_GAPS], gap_end[AGG_MAX_GAPS]; /* end 0: open */
     /* agg_next_deadline's cache: valid until a slot changes state */
     bool dl_valid, dl_dirty;
@@ -271,5 +272,18 @@ int agg_emitted_bar(const struct agg *a, const struct bar *identity,
  * MD_E_NOTFOUND. */
 int agg_note_backfill(struct agg *a, const struct bar *identity,
                       uint32_t revision);
+
+/* The stream of (source, market, base, quote), created if new (a
+ * restore, core/ckpt.c, makes the streams again in their order); NULL
+ * when a name is too long or the table is full. */
+struct agg_stream *agg_stream_get(struct agg *a, uint8_t source,
+                                  const char *market, const char *base,
+                                  const char *quote);
+
+/* Stream k changed (an event, an emission, a backfill mark) since the
+ * last agg_changed_clear: what an incremental checkpoint writes again.
+ * The clear costs the streams / 8 bytes. */
+bool agg_changed(const struct agg *a, unsigned k);
+void agg_changed_clear(struct agg *a);
 
 #endif /* AGG_H */

@@ -318,6 +318,9 @@ static int bar_timer(struct core *c, mono_ns t)
     if (md_out_room(&c->stg.out) == 0) {
         return MD_E_FULL;
     }
+    if (c->s.stopping && c->cfg.stop_keeps_open) {
+        d = INT64_MAX; /* the open bars are the checkpoint's now */
+    }
     if (bars_room(c) > 0) {
         c->s.bars_waiting = false;
     } else if (d != INT64_MAX) {
@@ -440,6 +443,11 @@ static unsigned plan(struct core *c, enum job job, int64_t now, mono_ns t)
     uint64_t too_old = 0;
 
     if (job == JOB_PREFLIGHT) {
+        /* a restored core knows its previous closes and has published
+         * its history: its gap is backfilled instead (ckpt.h) */
+        if (c->s.restored) {
+            return 0;
+        }
         if (c->cfg.n_series > 0 &&
             rp_plan_preflight(&c->cfg.rp, c->cfg.series, c->cfg.n_series,
                               now, tmp, c->fetch_cap, &n) != MD_OK) {
@@ -1072,8 +1080,11 @@ static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
             c->s.backfill_armed = false;
         }
         {
-            int rc = bars_close(c, feed_server_ns(&c->feed, in->t_ns), true,
-                                in->t_ns, q);
+            /* With a checkpoint to keep them (stop_keeps_open) open bars
+             * stay open: the restarted process continues them, where an
+             * early flush would publish a revision 0 it contradicts. */
+            int rc = bars_close(c, feed_server_ns(&c->feed, in->t_ns),
+                                !c->cfg.stop_keeps_open, in->t_ns, q);
             if (rc != MD_OK) {
                 return rc;
             }
@@ -1144,6 +1155,9 @@ static int dispatch(struct core *c, const struct core_in *in, struct evq *q)
     case CORE_IN_TIMER:
         if (in->timer == MD_T_BAR) {
             c->s.bar_armed = false;
+            if (c->s.stopping && c->cfg.stop_keeps_open) {
+                return MD_OK;
+            }
             return bars_close(c, feed_server_ns(&c->feed, in->t_ns), false,
                               in->t_ns, q);
         }

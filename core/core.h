@@ -81,6 +81,9 @@ struct core_config {
     /* the topic of each bar (CORE_TOPIC_DEFAULT); a topic is asked for
      * by name when the first bar bound for it closes */
     char topic_template[CORE_TOPIC_TEMPLATE_MAX];
+    /* STOP closes only the bars due, leaving the open ones to a
+     * checkpoint (ckpt.h) instead of flushing them */
+    bool stop_keeps_open;
 };
 
 /* What arrives from outside. */
@@ -225,6 +228,8 @@ struct core_small {
                               the publisher (DATA_READY) */
     uint64_t fetch_failed; /* requests failed, not yet reported to the
                               publisher (FETCH_FAILURE) */
+    bool restored;           /* from a checkpoint (ckpt.h): no preflight */
+    int64_t restored_gap_ns; /* ... whose gap starts here (server time) */
 };
 
 /* The core's state. Small (a few KB): every table sized from the
@@ -311,6 +316,10 @@ struct core {
     struct rp_fetch *plan_tmp;
     struct bar *closing;      /* CORE_CLOSING */
     uint64_t lost_unnoted; /* bars_rolled_back the next step notes */
+    struct {
+        bool head;         /* a checkpoint's head restored (ckpt.c) */
+        unsigned n, next;  /* its streams; the next one due */
+    } rst;
     struct core_stats st;
 };
 

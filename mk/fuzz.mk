@@ -1,5 +1,6 @@
-# mk/fuzz.mk: libFuzzer targets (the decoder, the TYPE 5 merge, and the
-# whole decode -> merge -> aggregate path) and a decoder throughput bench.
+# mk/fuzz.mk: libFuzzer targets (the decoder, the TYPE 5 merge, the
+# whole decode -> merge -> aggregate path, the checkpoint's restore) and a
+# decoder throughput bench.
 #
 #   make fuzz                  build build/fuzz/* and run each target
 #                              -runs=$(FUZZ_RUNS) times (bounded)
@@ -21,7 +22,7 @@ FUZZ_CFLAGS  ?= -std=c11 -D_POSIX_C_SOURCE=200809L -ffp-contract=off -g -O1 \
                 -fsanitize=$(FUZZ_SAN) -fno-sanitize-recover=all \
                 -fno-omit-frame-pointer
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_TARGETS := fuzz_decode fuzz_merge fuzz_pipeline
+FUZZ_TARGETS := fuzz_decode fuzz_merge fuzz_pipeline fuzz_ckpt
 FUZZ_CORE    := core/cc_decode.c core/cc_json.c core/md_err.c core/md_float.c \
                 core/agg.c core/bar.c core/bar_num.c core/feed.c
 FUZZ_HDRS    := core/cc_decode.h core/cc_json.h core/md_err.h core/md_float.h \
@@ -37,6 +38,12 @@ $(FUZZ_DIR)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_CORE) $(FUZZ_HDRS)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  FUZZ     $@"
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Icore -o $@ $< $(FUZZ_CORE) -lm
+
+# The checkpoint's restore needs the whole core.
+$(FUZZ_DIR)/fuzz_ckpt: fuzz/fuzz_ckpt.c $(CORE_SRC) $(wildcard core/*.h)
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  FUZZ     $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -Icore -o $@ $< $(CORE_SRC) -lm
 
 # Each target: fresh working corpus seeded from fuzz/corpus/<t>, then a
 # bounded run; the exec count is libFuzzer's final stat line.

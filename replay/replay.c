@@ -15,6 +15,7 @@
 #include "md_err.h"
 #include "md_parse.h"
 #include "prefetch.h"
+#include "outbox.h"
 #include "replay_int.h"
 
 /* rpl_interrupt: set from a signal handler, read between events */
@@ -292,6 +293,8 @@ static int run_strict(struct run *r, struct prefetch *rd)
 
 /* ---- what-if mode ----------------------------------------------------- */
 
+static int checkpoint(struct run *r, int64_t seq);
+
 static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
 {
     struct store_event ev;
@@ -306,9 +309,26 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
         int64_t t = ev.mono_ns;
         unsigned k;
 
+        if (r->t0 == INT64_MIN) {
+            r->t0 = t; /* times of faults and --until count from here */
+        }
+        if (ev.seq <= r->resume_seq) {
+            /* the checkpoint covers it; a connection of it is gone with
+             * the process that had it (nothing more of it is played) */
+            if (ev.kind == STORE_K_WS_HANDSHAKE) {
+                struct wsmap *w = ws_of(r, ev.conn_id);
+                if (w != NULL) {
+                    w->closed_by_core = true;
+                }
+            }
+            continue;
+        }
+        if (r->o->until_ns > 0 && t - r->t0 > r->o->until_ns) {
+            rc = MD_E_NOTFOUND; /* the input ends here */
+            break;
+        }
         r->sum->events++;
         if (!started) {
-            r->t0 = t;
             r->loop.now = t;
             /* operator commands at 0 come before the start */
             for (k = 0; k < r->o->n_inject; k++) {
@@ -336,7 +356,10 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
             memset(&in, 0, sizeof in);
             in.kind = CORE_IN_START;
             in.t_ns = t;
-            in.server_ms = (wall0 > 0 ? wall0 : ev.wall_ns) / NS_PER_MS;
+            /* the session's wall clock at this event (a resumed run
+             * starts after the first) */
+            in.server_ms = (wall0 > 0 ? wall0 + (t - r->t0) : ev.wall_ns) /
+                           NS_PER_MS;
             snprintf(opmeta, sizeof opmeta, "{\"command\":\"START\"}");
             record_input(r, STORE_K_OPERATOR, STORE_D_LOCAL, 0, t,
                          in.server_ms, opmeta, "START", 5);
@@ -491,6 +514,14 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
             return rc;
         }
         last_t = t;
+        r->last_seq = ev.seq;
+        if (r->ob != NULL && r->o->checkpoint_every_ns > 0 &&
+            r->loop.now - r->ckpt_t >= r->o->checkpoint_every_ns) {
+            rc = checkpoint(r, ev.seq);
+            if (rc != MD_OK) {
+                return rc;
+            }
+        }
         if (r->o->progress && (r->sum->events & 0xffff) == 0) {
             fprintf(stderr, "\rreplay: %" PRIu64 " events, %" PRIu64
                     " bars, virtual %.0f s   ", r->sum->events, r->sum->bars,
@@ -545,6 +576,12 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
     }
     if (rc == MD_OK) {
         rc = drain_pending(r, in.t_ns + STOP_GRACE_NS);
+    }
+    if (rc == MD_OK && r->rc == MD_OK && r->ob != NULL) {
+        /* what the run leaves: the open bars, the dedupe windows, the
+         * backfill owed, covering the last event taken in */
+        rc = checkpoint(r, r->last_seq > r->resume_seq ? r->last_seq
+                                                       : r->resume_seq);
     }
     r->sum->span_ns = r->loop.now - r->t0;
     return rc != MD_OK ? rc : r->rc;
@@ -644,6 +681,63 @@ int rpl_add_inject(struct rpl_opts *o, const char *spec)
     return MD_OK;
 }
 
+/* --resume: restore the core from the checkpoint (its file must exist);
+ * --state: the file checkpoints go to (the resumed one by default). */
+static int open_state(struct run *r, char *errbuf, size_t errlen)
+{
+    const char *wr = r->o->state != NULL ? r->o->state : r->o->resume;
+    int rc;
+
+    if (r->o->resume != NULL) {
+        struct outbox *ob;
+        if (access(r->o->resume, F_OK) != 0) {
+            snprintf(errbuf, errlen, "%s: %s (--resume takes a state file "
+                     "a run with --state wrote)", r->o->resume,
+                     strerror(errno));
+            return MD_E_NOTFOUND;
+        }
+        rc = outbox_open(&ob, r->o->resume, errbuf, errlen);
+        if (rc == MD_OK) {
+            rc = outbox_restore(ob, r->core, &r->resume_seq, errbuf,
+                                errlen);
+            if (strcmp(wr, r->o->resume) == 0 && rc == MD_OK) {
+                r->ob = ob;
+                ob = NULL;
+            }
+            outbox_close(ob);
+        }
+        if (rc != MD_OK) {
+            return rc;
+        }
+        r->sum->resumed_seq = r->resume_seq;
+    }
+    if (r->ob == NULL) {
+        rc = outbox_open(&r->ob, wr, errbuf, errlen);
+        if (rc != MD_OK) {
+            return rc;
+        }
+    }
+    return MD_OK;
+}
+
+/* A checkpoint covering capture seq, into the state file. */
+static int checkpoint(struct run *r, int64_t seq)
+{
+    const struct outbox_stats *st;
+    int rc = outbox_checkpoint(r->ob, r->core, seq, r->err, r->errlen);
+
+    if (rc != MD_OK) {
+        return rc;
+    }
+    st = outbox_stats(r->ob);
+    r->sum->checkpoints = st->checkpoints;
+    r->sum->ckpt_seq = seq;
+    r->sum->ckpt_bytes = st->bytes_written;
+    r->sum->ckpt_streams = st->streams_written;
+    r->ckpt_t = r->loop.now;
+    return MD_OK;
+}
+
 int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
             size_t errlen)
 {
@@ -728,6 +822,16 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         goto out;
     }
     r->cfg.seed = sess.prng_seed;
+    if (o->state != NULL || o->resume != NULL || o->until_ns > 0) {
+        if (r->strict) {
+            snprintf(errbuf, errlen, "--state, --resume and --until play "
+                     "the capture as the world's script: add --what-if");
+            rc = MD_E_USAGE;
+            goto out;
+        }
+        /* the open bars at the end are the checkpoint's */
+        r->cfg.stop_keeps_open = o->state != NULL || o->resume != NULL;
+    }
     {
         /* the core's tables, sized from the configuration; malloc'd, not
          * zeroed: pages the core never touches are never resident */
@@ -745,6 +849,12 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
     if (rc != MD_OK) {
         snprintf(errbuf, errlen, "out of memory");
         goto out;
+    }
+    if (o->resume != NULL || o->state != NULL) {
+        rc = open_state(r, errbuf, errlen);
+        if (rc != MD_OK) {
+            goto out;
+        }
     }
     loop_driver_virtual(&drv, &r->vclock);
     loop_init(&r->loop, r->core, &drv, 0);
@@ -878,6 +988,7 @@ out:
         }
     }
     rpl_kafka_close(r);
+    outbox_close(r->ob);
     if (r->rec != NULL) {
         char e2[256];
         int rc2 = store_writer_close(r->rec, e2, sizeof e2);
@@ -928,6 +1039,17 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
         fprintf(f, "interrupted: no input after %.1f s of virtual time; "
                 "stopped as at the end (open bars closed, the publisher "
                 "flushed)\n", (double)s->span_ns / 1e9);
+    }
+    if (s->resumed_seq > 0) {
+        fprintf(f, "resumed: from the checkpoint covering event %" PRId64
+                "\n", s->resumed_seq);
+    }
+    if (s->checkpoints > 0) {
+        fprintf(f, "state: %" PRIu64 " checkpoint%s, the last covering "
+                "event %" PRId64 "; %" PRIu64 " stream records, %" PRIu64
+                " bytes written\n", s->checkpoints,
+                s->checkpoints == 1 ? "" : "s", s->ckpt_seq, s->ckpt_streams,
+                s->ckpt_bytes);
     }
     if (s->kafka_produced > 0 || s->kafka_bootstrap[0] != '\0') {
         fprintf(f, "broker: %" PRIu64 " records produced, %" PRIu64

@@ -136,6 +136,15 @@ struct rpl_opts {
     /* an observer of every core step (ccstream report); the core traces
      * its transitions for it. NULL: none */
     const struct loop_observer *observer;
+    /* the core's checkpoint (publish/outbox.h): written to state at the
+     * end (open bars kept, not flushed) and every checkpoint_every_ns of
+     * virtual time; restored from resume, the capture continuing after
+     * the event it covers. NULL / 0: none */
+    const char *state;
+    const char *resume;
+    int64_t checkpoint_every_ns;
+    int64_t until_ns;     /* the input ends at this time from the first
+                             event (0: at the capture's end) */
     bool coverage_wanted; /* fill coverage (else only with a trace or a
                              recording, the core's traces cost time) */
     uint64_t coverage[MD_M__COUNT][32]; /* out: bit i of [m][s]: input i
@@ -166,6 +175,11 @@ struct rpl_summary {
     uint64_t kafka_produced, kafka_acked, kafka_undelivered;
     char kafka_bootstrap[256]; /* the embedded broker's address */
     bool interrupted;     /* stopped by rpl_interrupt before the end */
+    int64_t resumed_seq;  /* restored from a checkpoint covering this
+                             capture seq (0: not resumed) */
+    uint64_t checkpoints; /* written (--state) */
+    int64_t ckpt_seq;     /* ... the last one covering this seq */
+    uint64_t ckpt_bytes, ckpt_streams; /* written, over all of them */
     uint64_t stalled;     /* frames withheld by stall@T */
     /* the core's loss and refusal counters (core_stats), printed when
      * not zero */

@@ -92,6 +92,11 @@ struct run {
     int64_t t0;            /* virtual time origin: the first event */
     int64_t wall0;
     bool strict;
+    struct outbox *ob;     /* --state / --resume: the checkpoint's file */
+    int64_t resume_seq;    /* the capture seq the restored checkpoint
+                              covers (0: none) */
+    int64_t last_seq;      /* the last capture event taken in */
+    int64_t ckpt_t;        /* virtual time of the last checkpoint */
     bool faulty;           /* faults injected (--inject): faults.c */
     struct pub_kafka *kafka; /* --brokers: the real publisher shell */
     void *mock_rk;           /* --brokers embedded: the handle that owns

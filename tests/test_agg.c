@@ -707,6 +707,32 @@ static void test_agg_many_streams(void **state)
     }
 }
 
+/* More reconnect gaps than the aggregator keeps: the oldest goes, never
+ * a recent one (the ring once overwrote its first slot every time, so
+ * the gap before the newest was forgotten while its bars were open). */
+static void test_agg_gap_ring_drops_oldest(void **state)
+{
+    struct agg_config cfg;
+    unsigned g, i;
+
+    (void)state;
+    agg_config_default(&cfg);
+    setup_agg(&cfg);
+    for (g = 1; g <= AGG_MAX_GAPS + 2; g++) {
+        agg_gap_open(&A, (int64_t)g * 1000 * S);
+        agg_gap_close(&A, ((int64_t)g * 1000 + 10) * S);
+    }
+    assert_int_equal(A.n_gaps, AGG_MAX_GAPS);
+    for (g = 1; g <= AGG_MAX_GAPS + 2; g++) {
+        bool held = false;
+        for (i = 0; i < A.n_gaps; i++) {
+            held |= A.gap_start[i] == (int64_t)g * 1000 * S;
+        }
+        /* the two oldest are gone, the rest held */
+        assert_int_equal(held, g > 2);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -726,6 +752,7 @@ int main(void)
         cmocka_unit_test(test_agg_config_checked),
         cmocka_unit_test(test_agg_tables_from_config),
         cmocka_unit_test(test_agg_many_streams),
+        cmocka_unit_test(test_agg_gap_ring_drops_oldest),
     };
     return cmocka_run_group_tests_name("agg", tests, NULL, NULL);
 }

@@ -1,0 +1,354 @@
+/* outbox.c: the producer's durable state (outbox.h). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sqlite3.h>
+
+#include "ckpt.h"
+#include "md_err.h"
+#include "outbox.h"
+
+/* PRAGMA application_id of a state file: "ccss". */
+#define OUTBOX_APP_ID 0x63637373
+
+static const char ddl[] =
+    "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT);"
+    "CREATE TABLE IF NOT EXISTS ckpt_head(id INTEGER PRIMARY KEY "
+    "CHECK(id = 0), seq INTEGER NOT NULL, server_ns INTEGER NOT NULL, "
+    "written_ms INTEGER NOT NULL, data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS ckpt_stream(k INTEGER PRIMARY KEY, "
+    "data BLOB NOT NULL);";
+
+struct outbox {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *put_head, *put_stream, *del_streams;
+    uint8_t *buf;
+    size_t cap;
+    struct outbox_stats st;
+};
+
+static int fail(char *errbuf, size_t errlen, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errlen > 0) {
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+static int exec(struct outbox *ob, const char *sql, char *errbuf,
+                size_t errlen)
+{
+    char *msg = NULL;
+
+    if (sqlite3_exec(ob->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        int ext = sqlite3_extended_errcode(ob->db);
+        fail(errbuf, errlen, 0, "%s: %s", ob->path,
+             msg ? msg : sqlite3_errmsg(ob->db));
+        sqlite3_free(msg);
+        return ext == SQLITE_NOTADB || ext == SQLITE_CORRUPT
+                   ? MD_E_CORRUPT
+                   : MD_E_IO;
+    }
+    return MD_OK;
+}
+
+static int64_t query_int(sqlite3 *db, const char *sql, int64_t dflt)
+{
+    sqlite3_stmt *st;
+    int64_t v = dflt;
+
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        return dflt;
+    }
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return v;
+}
+
+void outbox_close(struct outbox *ob)
+{
+    if (ob == NULL) {
+        return;
+    }
+    sqlite3_finalize(ob->put_head);
+    sqlite3_finalize(ob->put_stream);
+    sqlite3_finalize(ob->del_streams);
+    sqlite3_close(ob->db);
+    free(ob->path);
+    free(ob->buf);
+    free(ob);
+}
+
+int outbox_open(struct outbox **obp, const char *path, char *errbuf,
+                size_t errlen)
+{
+    struct outbox *ob = calloc(1, sizeof *ob);
+    char sql[160];
+    int64_t app, tables;
+    int rc;
+
+    *obp = NULL;
+    if (ob == NULL || (ob->path = strdup(path)) == NULL) {
+        free(ob);
+        return fail(errbuf, errlen, MD_E_NOMEM, "%s: out of memory", path);
+    }
+    if (sqlite3_open_v2(path, &ob->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                            SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
+        rc = fail(errbuf, errlen, MD_E_IO, "%s: cannot open: %s", path,
+                  ob->db ? sqlite3_errmsg(ob->db) : "out of memory");
+        outbox_close(ob);
+        return rc;
+    }
+    sqlite3_extended_result_codes(ob->db, 1);
+    /* a file with tables and another application id is not ours */
+    app = query_int(ob->db, "PRAGMA application_id", -1);
+    tables = query_int(ob->db, "SELECT count(*) FROM sqlite_master", -1);
+    if (app == -1 || tables == -1) {
+        rc = fail(errbuf, errlen, MD_E_CORRUPT,
+                  "%s: not a ccstream state file (SQLite cannot read it: "
+                  "%s)", path, sqlite3_errmsg(ob->db));
+        outbox_close(ob);
+        return rc;
+    }
+    if (tables > 0 && app != OUTBOX_APP_ID) {
+        rc = fail(errbuf, errlen, MD_E_CORRUPT,
+                  "%s: not a ccstream state file (application_id %lld)",
+                  path, (long long)app);
+        outbox_close(ob);
+        return rc;
+    }
+    snprintf(sql, sizeof sql,
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+             "PRAGMA application_id=%d;",
+             OUTBOX_APP_ID);
+    rc = exec(ob, sql, errbuf, errlen);
+    if (rc == MD_OK) {
+        rc = exec(ob, ddl, errbuf, errlen);
+    }
+    if (rc == MD_OK) {
+        rc = exec(ob,
+                  "INSERT OR IGNORE INTO meta VALUES('format','"
+                  OUTBOX_FORMAT "');",
+                  errbuf, errlen);
+    }
+    if (rc == MD_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(ob->db,
+                               "SELECT value FROM meta WHERE key='format'",
+                               -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW &&
+                strcmp((const char *)sqlite3_column_text(st, 0),
+                       OUTBOX_FORMAT) != 0) {
+                rc = fail(errbuf, errlen, MD_E_VERSION,
+                          "%s: state format %s, this ccstream reads %s",
+                          path, sqlite3_column_text(st, 0), OUTBOX_FORMAT);
+            }
+            sqlite3_finalize(st);
+        }
+    }
+    if (rc == MD_OK &&
+        (sqlite3_prepare_v2(ob->db,
+                            "INSERT OR REPLACE INTO ckpt_head "
+                            "VALUES(0, ?, ?, ?, ?)",
+                            -1, &ob->put_head, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(ob->db,
+                            "INSERT OR REPLACE INTO ckpt_stream "
+                            "VALUES(?, ?)",
+                            -1, &ob->put_stream, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(ob->db, "DELETE FROM ckpt_stream WHERE k >= ?",
+                            -1, &ob->del_streams, NULL) != SQLITE_OK)) {
+        rc = fail(errbuf, errlen, MD_E_IO, "%s: %s", path,
+                  sqlite3_errmsg(ob->db));
+    }
+    if (rc != MD_OK) {
+        outbox_close(ob);
+        return rc;
+    }
+    *obp = ob;
+    return MD_OK;
+}
+
+static int room(struct outbox *ob, const struct core *c)
+{
+    size_t need = core_ckpt_bound(c);
+
+    if (need > ob->cap) {
+        uint8_t *b = realloc(ob->buf, need);
+        if (b == NULL) {
+            return MD_E_NOMEM;
+        }
+        ob->buf = b;
+        ob->cap = need;
+    }
+    return MD_OK;
+}
+
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? MD_OK : MD_E_IO;
+}
+
+int outbox_checkpoint(struct outbox *ob, struct core *c, int64_t seq,
+                      char *errbuf, size_t errlen)
+{
+    unsigned k, n = core_ckpt_streams(c);
+    uint64_t streams = 0, bytes = 0;
+    struct timespec now;
+    size_t len;
+    int rc;
+
+    if (room(ob, c) != MD_OK) {
+        return fail(errbuf, errlen, MD_E_NOMEM, "%s: out of memory",
+                    ob->path);
+    }
+    rc = exec(ob, "BEGIN IMMEDIATE", errbuf, errlen);
+    if (rc != MD_OK) {
+        return rc;
+    }
+    rc = core_ckpt_head(c, ob->buf, ob->cap, &len);
+    if (rc == MD_OK) {
+        clock_gettime(CLOCK_REALTIME, &now);
+        sqlite3_bind_int64(ob->put_head, 1, seq);
+        sqlite3_bind_int64(ob->put_head, 2, c->feed.agg.watermark_ns);
+        sqlite3_bind_int64(ob->put_head, 3,
+                           (int64_t)now.tv_sec * 1000 +
+                               now.tv_nsec / 1000000);
+        sqlite3_bind_blob(ob->put_head, 4, ob->buf, (int)len,
+                          SQLITE_STATIC);
+        rc = step_done(ob->put_head);
+        bytes += len;
+    }
+    for (k = 0; k < n && rc == MD_OK; k++) {
+        if (!core_ckpt_changed(c, k)) {
+            continue;
+        }
+        rc = core_ckpt_stream(c, k, ob->buf, ob->cap, &len);
+        if (rc != MD_OK) {
+            break;
+        }
+        sqlite3_bind_int64(ob->put_stream, 1, k);
+        sqlite3_bind_blob(ob->put_stream, 2, ob->buf, (int)len,
+                          SQLITE_STATIC);
+        rc = step_done(ob->put_stream);
+        streams++;
+        bytes += len;
+    }
+    if (rc == MD_OK) {
+        /* records of a larger table from before (a checkpoint of another
+         * run in this file) go */
+        sqlite3_bind_int64(ob->del_streams, 1, n);
+        rc = step_done(ob->del_streams);
+    }
+    if (rc != MD_OK) {
+        fail(errbuf, errlen, 0, "%s: checkpoint not written: %s", ob->path,
+             rc == MD_E_IO ? sqlite3_errmsg(ob->db) : md_strerror(rc));
+        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+        return MD_E_IO;
+    }
+    rc = exec(ob, "COMMIT", errbuf, errlen);
+    if (rc != MD_OK) {
+        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+        return MD_E_IO;
+    }
+    core_ckpt_written(c);
+    ob->st.checkpoints++;
+    ob->st.streams_written += streams;
+    ob->st.bytes_written += bytes;
+    ob->st.last_streams = streams;
+    ob->st.last_bytes = bytes;
+    return MD_OK;
+}
+
+int outbox_restore(struct outbox *ob, struct core *c, int64_t *seq,
+                   char *errbuf, size_t errlen)
+{
+    sqlite3_stmt *st = NULL;
+    unsigned k = 0;
+    int rc;
+
+    if (sqlite3_prepare_v2(ob->db, "SELECT seq, data FROM ckpt_head", -1,
+                           &st, NULL) != SQLITE_OK) {
+        return fail(errbuf, errlen, MD_E_IO, "%s: %s", ob->path,
+                    sqlite3_errmsg(ob->db));
+    }
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return rc == SQLITE_DONE
+                   ? fail(errbuf, errlen, MD_E_NOTFOUND,
+                          "%s: no checkpoint in it", ob->path)
+                   : fail(errbuf, errlen, MD_E_IO, "%s: %s", ob->path,
+                          sqlite3_errmsg(ob->db));
+    }
+    *seq = sqlite3_column_int64(st, 0);
+    rc = core_restore_head(c, sqlite3_column_blob(st, 1),
+                           (size_t)sqlite3_column_bytes(st, 1));
+    sqlite3_finalize(st);
+    if (rc != MD_OK) {
+        return fail(errbuf, errlen, rc,
+                    "%s: the checkpoint's head cannot be restored: %s%s",
+                    ob->path, md_strerror(rc),
+                    rc == MD_E_INVAL ? " (it was written with other "
+                                       "intervals or dedupe size, or more "
+                                       "streams than this configuration "
+                                       "holds)"
+                                     : "");
+    }
+    if (sqlite3_prepare_v2(ob->db,
+                           "SELECT k, data FROM ckpt_stream ORDER BY k", -1,
+                           &st, NULL) != SQLITE_OK) {
+        return fail(errbuf, errlen, MD_E_IO, "%s: %s", ob->path,
+                    sqlite3_errmsg(ob->db));
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t row = sqlite3_column_int64(st, 0);
+        if (row != (int64_t)k) {
+            sqlite3_finalize(st);
+            return fail(errbuf, errlen, MD_E_CORRUPT,
+                        "%s: checkpoint stream %u missing", ob->path, k);
+        }
+        rc = core_restore_stream(c, k, sqlite3_column_blob(st, 1),
+                                 (size_t)sqlite3_column_bytes(st, 1));
+        if (rc != MD_OK) {
+            sqlite3_finalize(st);
+            return fail(errbuf, errlen, rc,
+                        "%s: checkpoint stream %u cannot be restored: %s",
+                        ob->path, k, md_strerror(rc));
+        }
+        k++;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) {
+        return fail(errbuf, errlen, MD_E_IO, "%s: %s", ob->path,
+                    sqlite3_errmsg(ob->db));
+    }
+    rc = core_restore_done(c);
+    if (rc != MD_OK) {
+        return fail(errbuf, errlen, rc,
+                    "%s: the checkpoint has %u streams of the %u its head "
+                    "counts",
+                    ob->path, k, c->rst.n);
+    }
+    return MD_OK;
+}
+
+const struct outbox_stats *outbox_stats(const struct outbox *ob)
+{
+    return &ob->st;
+}
