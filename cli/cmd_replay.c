@@ -218,7 +218,8 @@ enum {
     OPT_STATE,
     OPT_RESUME,
     OPT_UNTIL,
-    OPT_CHECKPOINT_EVERY
+    OPT_CHECKPOINT_EVERY,
+    OPT_OUTBOX_MAX
 };
 
 static const struct option longopts[] = {
@@ -255,6 +256,7 @@ static const struct option longopts[] = {
     {"resume", required_argument, NULL, OPT_RESUME},
     {"until", required_argument, NULL, OPT_UNTIL},
     {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
+    {"outbox-max", required_argument, NULL, OPT_OUTBOX_MAX},
     {NULL, 0, NULL, 0},
 };
 
@@ -390,6 +392,19 @@ int cmd_replay(int argc, char **argv)
         case OPT_STATE:
             o.state = v;
             break;
+        case OPT_OUTBOX_MAX: {
+            char *end;
+            unsigned long long n = strtoull(v, &end, 10);
+            if (*v < '0' || *v > '9' || *end != '\0' || n == 0 ||
+                n > 1000000000ULL) {
+                fprintf(stderr, "ccstream replay: --outbox-max takes a "
+                        "number of bars, 1 to 1000000000, not '%.64s'\n",
+                        v);
+                return 2;
+            }
+            o.outbox_max = n;
+            break;
+        }
         case OPT_RESUME:
             o.resume = v;
             break;

@@ -739,6 +739,59 @@ static void k_producer_reset(void *ctx, mono_ns t)
     }
 }
 
+int pub_kafka_produce_raw(struct pub_kafka *k, const char *topic,
+                          const unsigned char *key, size_t key_len,
+                          const unsigned char *value, size_t value_len,
+                          const unsigned char *headers, size_t headers_len,
+                          int64_t ts_ms, uint64_t opaque)
+{
+    rd_kafka_headers_t *h;
+    rd_kafka_resp_err_t err;
+    size_t at = 0;
+
+    if (k->rk == NULL || k->dead) {
+        return MD_E_KAFKA;
+    }
+    h = rd_kafka_headers_new(PUB_HEADERS);
+    while (at < headers_len) {
+        size_t nl = headers[at], vl;
+        if (headers_len - at < 3 + nl) {
+            break;
+        }
+        vl = (size_t)headers[at + 1 + nl] |
+             (size_t)headers[at + 2 + nl] << 8;
+        if (headers_len - at - 3 - nl < vl) {
+            break;
+        }
+        rd_kafka_header_add(h, (const char *)headers + at + 1, (ssize_t)nl,
+                            headers + at + 3 + nl, (ssize_t)vl);
+        at += 3 + nl + vl;
+    }
+    err = rd_kafka_producev(
+        k->rk, RD_KAFKA_V_TOPIC(topic),
+        RD_KAFKA_V_KEY(key, key_len),
+        RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADERS(h),
+        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)opaque), RD_KAFKA_V_END);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_headers_destroy(h); /* not taken on failure */
+        if (err == RD_KAFKA_RESP_ERR__FATAL) {
+            fatal(k, NULL, true);
+        }
+        return err == RD_KAFKA_RESP_ERR__QUEUE_FULL ? MD_E_FULL
+                                                    : MD_E_KAFKA;
+    }
+    k->st.produced++;
+    k->unsettled++;
+    return MD_OK;
+}
+
+void pub_kafka_reset(struct pub_kafka *k)
+{
+    k_producer_reset(k, 0);
+}
+
 const struct loop_kafka_ops pub_kafka_ops = {
     k_topic_create, k_produce,     k_discard,
     k_flush,        k_dead_letter, k_producer_reset,

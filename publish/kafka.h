@@ -95,6 +95,21 @@ extern const struct loop_kafka_ops pub_kafka_ops;
 int pub_kafka_next(struct pub_kafka *k, int timeout_ms,
                    struct pub_kafka_event *ev);
 
+/* Produce a record already made (the outbox's: headers as
+ * outbox_headers_pack writes them); its delivery report carries opaque
+ * as bar_id. MD_OK; MD_E_FULL (librdkafka's queue is full: try again
+ * after reports); MD_E_KAFKA (no live producer, or refused at once: a
+ * fatal error comes as an event). */
+int pub_kafka_produce_raw(struct pub_kafka *k, const char *topic,
+                          const unsigned char *key, size_t key_len,
+                          const unsigned char *value, size_t value_len,
+                          const unsigned char *headers, size_t headers_len,
+                          int64_t ts_ms, uint64_t opaque);
+
+/* A new producer in place of the current one (after its fatal error):
+ * what the old one had not settled is not reported any more. */
+void pub_kafka_reset(struct pub_kafka *k);
+
 /* Messages produced and not yet reported, Admin requests not answered. */
 size_t pub_kafka_outstanding(const struct pub_kafka *k);
 

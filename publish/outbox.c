@@ -1,5 +1,6 @@
 /* outbox.c: the producer's durable state (outbox.h). */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "ckpt.h"
+#include "crash.h"
 #include "md_err.h"
 #include "outbox.h"
 
@@ -20,14 +22,36 @@ static const char ddl[] =
     "CHECK(id = 0), seq INTEGER NOT NULL, server_ns INTEGER NOT NULL, "
     "written_ms INTEGER NOT NULL, data BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS ckpt_stream(k INTEGER PRIMARY KEY, "
-    "data BLOB NOT NULL);";
+    "data BLOB NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, "
+    "topic TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
+    "headers BLOB NOT NULL, ts_ms INTEGER NOT NULL, "
+    "added_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS dead_letter(id INTEGER PRIMARY KEY, "
+    "topic TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
+    "headers BLOB NOT NULL, ts_ms INTEGER NOT NULL, "
+    "added_ms INTEGER NOT NULL, error TEXT NOT NULL);";
+
+struct dead {
+    int64_t id;
+    char why[200];
+};
 
 struct outbox {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *put_head, *put_stream, *del_streams;
+    sqlite3_stmt *ins_row, *del_row, *dead_row;
+    bool in_tx;            /* a transaction is open (rows added) */
+    int64_t next_id;       /* the next row's id */
+    int64_t *acks;         /* acknowledged rows, deleted at the commit */
+    size_t n_acks, cap_acks;
+    struct dead *dead;     /* refused rows, moved at the commit */
+    size_t n_dead, cap_dead;
+    uint64_t added_tx;     /* rows added in the open transaction */
     uint8_t *buf;
     size_t cap;
+    unsigned char hdr[1024];
     struct outbox_stats st;
 };
 
@@ -60,6 +84,15 @@ static int exec(struct outbox *ob, const char *sql, char *errbuf,
     return MD_OK;
 }
 
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return rc == SQLITE_DONE ? MD_OK : MD_E_IO;
+}
+
 static int64_t query_int(sqlite3 *db, const char *sql, int64_t dflt)
 {
     sqlite3_stmt *st;
@@ -83,7 +116,15 @@ void outbox_close(struct outbox *ob)
     sqlite3_finalize(ob->put_head);
     sqlite3_finalize(ob->put_stream);
     sqlite3_finalize(ob->del_streams);
+    sqlite3_finalize(ob->ins_row);
+    sqlite3_finalize(ob->del_row);
+    sqlite3_finalize(ob->dead_row);
+    if (ob->in_tx) {
+        sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+    }
     sqlite3_close(ob->db);
+    free(ob->acks);
+    free(ob->dead);
     free(ob->path);
     free(ob->buf);
     free(ob);
@@ -168,7 +209,17 @@ int outbox_open(struct outbox **obp, const char *path, char *errbuf,
                             "VALUES(?, ?)",
                             -1, &ob->put_stream, NULL) != SQLITE_OK ||
          sqlite3_prepare_v2(ob->db, "DELETE FROM ckpt_stream WHERE k >= ?",
-                            -1, &ob->del_streams, NULL) != SQLITE_OK)) {
+                            -1, &ob->del_streams, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(ob->db,
+                            "INSERT INTO outbox VALUES(?, ?, ?, ?, ?, ?, ?)",
+                            -1, &ob->ins_row, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(ob->db, "DELETE FROM outbox WHERE id = ?", -1,
+                            &ob->del_row, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(ob->db,
+                            "INSERT OR REPLACE INTO dead_letter SELECT id, "
+                            "topic, key, value, headers, ts_ms, added_ms, ? "
+                            "FROM outbox WHERE id = ?",
+                            -1, &ob->dead_row, NULL) != SQLITE_OK)) {
         rc = fail(errbuf, errlen, MD_E_IO, "%s: %s", path,
                   sqlite3_errmsg(ob->db));
     }
@@ -176,8 +227,157 @@ int outbox_open(struct outbox **obp, const char *path, char *errbuf,
         outbox_close(ob);
         return rc;
     }
+    ob->st.depth = (uint64_t)query_int(ob->db, "SELECT count(*) FROM outbox",
+                                       0);
+    /* ids go on after any row ever made here, dead letters included */
+    ob->next_id = 1 + query_int(ob->db,
+                                "SELECT max(coalesce((SELECT max(id) FROM "
+                                "outbox), 0), coalesce((SELECT max(id) FROM "
+                                "dead_letter), 0))",
+                                0);
     *obp = ob;
     return MD_OK;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+size_t outbox_headers_pack(const struct pub_record *r, unsigned char *buf,
+                           size_t cap)
+{
+    size_t n = 0;
+    unsigned j;
+
+    for (j = 0; j < r->n_hdr; j++) {
+        size_t nl = strlen(r->hdr[j].name), vl = r->hdr[j].len;
+        if (nl > 255 || vl > 65535 || cap - n < 3 + nl + vl) {
+            return 0;
+        }
+        buf[n++] = (unsigned char)nl;
+        memcpy(buf + n, r->hdr[j].name, nl);
+        n += nl;
+        buf[n++] = (unsigned char)vl;
+        buf[n++] = (unsigned char)(vl >> 8);
+        memcpy(buf + n, r->hdr[j].value, vl);
+        n += vl;
+    }
+    return n;
+}
+
+static int begin(struct outbox *ob, char *errbuf, size_t errlen)
+{
+    int rc;
+
+    if (ob->in_tx) {
+        return MD_OK;
+    }
+    rc = exec(ob, "BEGIN IMMEDIATE", errbuf, errlen);
+    ob->in_tx = rc == MD_OK;
+    return rc;
+}
+
+int outbox_add(struct outbox *ob, const char *topic,
+               const struct pub_record *r, int64_t *id, char *errbuf,
+               size_t errlen)
+{
+    size_t hl = outbox_headers_pack(r, ob->hdr, sizeof ob->hdr);
+    int rc = begin(ob, errbuf, errlen);
+
+    if (rc != MD_OK) {
+        return rc;
+    }
+    sqlite3_bind_int64(ob->ins_row, 1, ob->next_id);
+    sqlite3_bind_text(ob->ins_row, 2, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(ob->ins_row, 3, r->key, (int)r->key_len,
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(ob->ins_row, 4, r->value, (int)r->value_len,
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(ob->ins_row, 5, ob->hdr, (int)hl, SQLITE_STATIC);
+    sqlite3_bind_int64(ob->ins_row, 6, r->timestamp_ms);
+    sqlite3_bind_int64(ob->ins_row, 7, wall_ms());
+    if (step_done(ob->ins_row) != MD_OK) {
+        return fail(errbuf, errlen, MD_E_IO, "%s: a bar not written to the "
+                    "outbox: %s", ob->path, sqlite3_errmsg(ob->db));
+    }
+    *id = ob->next_id++;
+    ob->added_tx++;
+    ob->st.added++;
+    ob->st.depth++;
+    return MD_OK;
+}
+
+int outbox_ack(struct outbox *ob, int64_t id)
+{
+    if (ob->n_acks == ob->cap_acks) {
+        size_t cap = ob->cap_acks ? ob->cap_acks * 2 : 1024;
+        int64_t *v = realloc(ob->acks, cap * sizeof *v);
+        if (v == NULL) {
+            return MD_E_NOMEM;
+        }
+        ob->acks = v;
+        ob->cap_acks = cap;
+    }
+    ob->acks[ob->n_acks++] = id;
+    return MD_OK;
+}
+
+int outbox_dead(struct outbox *ob, int64_t id, const char *why)
+{
+    if (ob->n_dead == ob->cap_dead) {
+        size_t cap = ob->cap_dead ? ob->cap_dead * 2 : 16;
+        struct dead *v = realloc(ob->dead, cap * sizeof *v);
+        if (v == NULL) {
+            return MD_E_NOMEM;
+        }
+        ob->dead = v;
+        ob->cap_dead = cap;
+    }
+    ob->dead[ob->n_dead].id = id;
+    snprintf(ob->dead[ob->n_dead].why, sizeof ob->dead[0].why, "%s", why);
+    ob->n_dead++;
+    return MD_OK;
+}
+
+int outbox_rows(struct outbox *ob,
+                int (*fn)(void *ctx, const struct outbox_row *row),
+                void *ctx)
+{
+    sqlite3_stmt *st;
+    int rc, ret = MD_OK;
+
+    if (sqlite3_prepare_v2(ob->db,
+                           "SELECT id, topic, key, value, headers, ts_ms "
+                           "FROM outbox ORDER BY id",
+                           -1, &st, NULL) != SQLITE_OK) {
+        return MD_E_IO;
+    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct outbox_row row;
+        row.id = sqlite3_column_int64(st, 0);
+        row.topic = (const char *)sqlite3_column_text(st, 1);
+        row.key = sqlite3_column_blob(st, 2);
+        row.key_len = (size_t)sqlite3_column_bytes(st, 2);
+        row.value = sqlite3_column_blob(st, 3);
+        row.value_len = (size_t)sqlite3_column_bytes(st, 3);
+        row.headers = sqlite3_column_blob(st, 4);
+        row.headers_len = (size_t)sqlite3_column_bytes(st, 4);
+        row.ts_ms = sqlite3_column_int64(st, 5);
+        if (row.topic == NULL) {
+            row.topic = "";
+        }
+        if ((ret = fn(ctx, &row)) != 0) {
+            break;
+        }
+    }
+    sqlite3_finalize(st);
+    return ret != 0 ? ret : rc == SQLITE_DONE || rc == SQLITE_ROW
+                                ? MD_OK
+                                : MD_E_IO;
 }
 
 static int room(struct outbox *ob, const struct core *c)
@@ -195,40 +395,27 @@ static int room(struct outbox *ob, const struct core *c)
     return MD_OK;
 }
 
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    return rc == SQLITE_DONE ? MD_OK : MD_E_IO;
-}
-
-int outbox_checkpoint(struct outbox *ob, struct core *c, int64_t seq,
-                      char *errbuf, size_t errlen)
+int outbox_commit(struct outbox *ob, struct core *c, int64_t seq,
+                  char *errbuf, size_t errlen)
 {
     unsigned k, n = core_ckpt_streams(c);
     uint64_t streams = 0, bytes = 0;
-    struct timespec now;
-    size_t len;
+    size_t len, i;
     int rc;
 
     if (room(ob, c) != MD_OK) {
         return fail(errbuf, errlen, MD_E_NOMEM, "%s: out of memory",
                     ob->path);
     }
-    rc = exec(ob, "BEGIN IMMEDIATE", errbuf, errlen);
+    rc = begin(ob, errbuf, errlen);
     if (rc != MD_OK) {
-        return rc;
+        return MD_E_IO;
     }
     rc = core_ckpt_head(c, ob->buf, ob->cap, &len);
     if (rc == MD_OK) {
-        clock_gettime(CLOCK_REALTIME, &now);
         sqlite3_bind_int64(ob->put_head, 1, seq);
         sqlite3_bind_int64(ob->put_head, 2, c->feed.agg.watermark_ns);
-        sqlite3_bind_int64(ob->put_head, 3,
-                           (int64_t)now.tv_sec * 1000 +
-                               now.tv_nsec / 1000000);
+        sqlite3_bind_int64(ob->put_head, 3, wall_ms());
         sqlite3_bind_blob(ob->put_head, 4, ob->buf, (int)len,
                           SQLITE_STATIC);
         rc = step_done(ob->put_head);
@@ -255,24 +442,53 @@ int outbox_checkpoint(struct outbox *ob, struct core *c, int64_t seq,
         sqlite3_bind_int64(ob->del_streams, 1, n);
         rc = step_done(ob->del_streams);
     }
+    for (i = 0; i < ob->n_dead && rc == MD_OK; i++) {
+        sqlite3_bind_text(ob->dead_row, 1, ob->dead[i].why, -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_int64(ob->dead_row, 2, ob->dead[i].id);
+        rc = step_done(ob->dead_row);
+        if (rc == MD_OK) {
+            sqlite3_bind_int64(ob->del_row, 1, ob->dead[i].id);
+            rc = step_done(ob->del_row);
+        }
+    }
+    for (i = 0; i < ob->n_acks && rc == MD_OK; i++) {
+        sqlite3_bind_int64(ob->del_row, 1, ob->acks[i]);
+        rc = step_done(ob->del_row);
+    }
     if (rc != MD_OK) {
-        fail(errbuf, errlen, 0, "%s: checkpoint not written: %s", ob->path,
+        fail(errbuf, errlen, 0, "%s: not committed: %s", ob->path,
              rc == MD_E_IO ? sqlite3_errmsg(ob->db) : md_strerror(rc));
         sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+        ob->in_tx = false;
         return MD_E_IO;
     }
+    crash_point(CRASH_COMMIT_BEFORE);
     rc = exec(ob, "COMMIT", errbuf, errlen);
     if (rc != MD_OK) {
         sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
+        ob->in_tx = false;
         return MD_E_IO;
     }
+    ob->in_tx = false;
     core_ckpt_written(c);
+    ob->st.acked += ob->n_acks;
+    ob->st.dead += ob->n_dead;
+    ob->st.depth -= ob->n_acks + ob->n_dead;
+    ob->n_acks = ob->n_dead = 0;
+    ob->added_tx = 0;
     ob->st.checkpoints++;
     ob->st.streams_written += streams;
     ob->st.bytes_written += bytes;
     ob->st.last_streams = streams;
     ob->st.last_bytes = bytes;
     return MD_OK;
+}
+
+int outbox_checkpoint(struct outbox *ob, struct core *c, int64_t seq,
+                      char *errbuf, size_t errlen)
+{
+    return outbox_commit(ob, c, seq, errbuf, errlen);
 }
 
 int outbox_restore(struct outbox *ob, struct core *c, int64_t *seq,

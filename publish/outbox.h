@@ -1,16 +1,21 @@
-/* outbox.h: the producer's durable state, one SQLite file: the core's
- * checkpoint (core/ckpt.h) with the capture seq it covers.
+/* outbox.h: the producer's durable state, one SQLite file: the bars not
+ * yet acknowledged by the broker, as the records they go out as, and the
+ * core's checkpoint (core/ckpt.h) with the capture seq it covers.
  *
  * Tables (docs/delivery.md, "The state file"):
- *   meta(key, value)               format, created
+ *   meta(key, value)               format
+ *   outbox(id, topic, key, value, headers, ts_ms, added_ms)
+ *   dead_letter(id, topic, key, value, headers, ts_ms, added_ms, error)
  *   ckpt_head(id = 0, seq, server_ns, written_ms, data)
  *   ckpt_stream(k, data)           one row per aggregator stream
  *
- * A checkpoint is one transaction: the head and the streams that changed
- * since the last one (core_ckpt_changed), so its cost follows what
- * changed, not how long the process has run. WAL, synchronous=FULL: a
- * committed checkpoint survives a crash of the process or the machine.
- * Shell code: SQLite underneath, allocates. */
+ * Rows added and rows acknowledged since the last commit are written with
+ * a checkpoint, in one transaction (outbox_commit): a committed state
+ * never holds a checkpoint whose bars are missing from the outbox, nor
+ * the reverse. The checkpoint's cost follows what changed since the last
+ * one, not how long the process has run. WAL, synchronous=FULL: a commit
+ * survives a crash of the process or the machine. Shell code: SQLite
+ * underneath, allocates. */
 #ifndef PUBLISH_OUTBOX_H
 #define PUBLISH_OUTBOX_H
 
@@ -18,12 +23,15 @@
 #include <stdint.h>
 
 #include "core.h"
+#include "record.h"
 
 #define OUTBOX_FORMAT "ccstream-state-1"
 
 struct outbox;
 
 struct outbox_stats {
+    uint64_t depth;         /* rows in the outbox, committed or not */
+    uint64_t added, acked, dead; /* rows, since open */
     uint64_t checkpoints;   /* committed */
     uint64_t streams_written; /* records rewritten, over all of them */
     uint64_t bytes_written;   /* their bytes, head included */
@@ -46,11 +54,52 @@ void outbox_close(struct outbox *ob);
 int outbox_restore(struct outbox *ob, struct core *c, int64_t *seq,
                    char *errbuf, size_t errlen);
 
-/* Write c's checkpoint, covering capture seq, in one transaction; then
+/* Write c's checkpoint, covering capture seq, with the rows added and
+ * acknowledged since the last commit, in one transaction; then
  * core_ckpt_written(c). MD_OK; MD_E_IO (nothing of it kept: the last
- * checkpoint stands), errbuf says why (a full disk, ...). */
+ * commit stands; the rows since are lost with the process), errbuf says
+ * why (a full disk, ...). */
+int outbox_commit(struct outbox *ob, struct core *c, int64_t seq,
+                  char *errbuf, size_t errlen);
+
+/* The same, named for a caller with no rows. */
 int outbox_checkpoint(struct outbox *ob, struct core *c, int64_t seq,
                       char *errbuf, size_t errlen);
+
+/* A bar's record bound for topic, into the outbox (in the transaction
+ * the next commit ends): its row id in *id, ascending. MD_OK; MD_E_IO. */
+int outbox_add(struct outbox *ob, const char *topic,
+               const struct pub_record *r, int64_t *id, char *errbuf,
+               size_t errlen);
+
+/* Row id was acknowledged: deleted at the next commit. MD_OK;
+ * MD_E_NOMEM. */
+int outbox_ack(struct outbox *ob, int64_t id);
+
+/* Row id was refused for good: moved to dead_letter with why at the next
+ * commit. MD_OK; MD_E_NOMEM. */
+int outbox_dead(struct outbox *ob, int64_t id, const char *why);
+
+/* A row as read back (outbox_rows): valid during the callback. */
+struct outbox_row {
+    int64_t id;
+    const char *topic;
+    const unsigned char *key, *value, *headers;
+    size_t key_len, value_len, headers_len;
+    int64_t ts_ms;
+};
+
+/* Every committed row, in id order, to fn (a non-zero return stops the
+ * walk and is returned). MD_OK; MD_E_IO. */
+int outbox_rows(struct outbox *ob,
+                int (*fn)(void *ctx, const struct outbox_row *row),
+                void *ctx);
+
+/* A record's headers as the outbox keeps them (a name length byte, the
+ * name, a 2-byte little-endian value length, the value; each header in
+ * turn), into buf[0..cap): its length, 0 if it does not fit. */
+size_t outbox_headers_pack(const struct pub_record *r, unsigned char *buf,
+                           size_t cap);
 
 const struct outbox_stats *outbox_stats(const struct outbox *ob);
 

@@ -18,6 +18,7 @@
 #include "fsm_pub.h"
 #include "kafka.h"
 #include "md_err.h"
+#include "pump.h"
 #include "replay_int.h"
 
 #define DRAIN_TIMEOUT_MS 60000
@@ -99,6 +100,142 @@ static const struct loop_kafka_ops broker_kafka_ops = {
     b_topic_create, b_produce,     b_discard,
     b_flush,        b_dead_letter, b_producer_reset,
 };
+
+/* With the outbox (--state): the core publishes into it. A bar it
+ * produces is reported delivered once its row is committed (rpl_kafka_
+ * drain); the pump sends it to the broker apart from virtual time. The
+ * core's other publisher actions have nothing to act on: the outbox
+ * never fails a bar (a refused row is the pump's dead letter). */
+static void o_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                      size_t n)
+{
+    struct run *r = ctx;
+    size_t i;
+
+    (void)t;
+    if (r->n_accepted + n > r->cap_accepted) {
+        size_t cap = (r->n_accepted + n) * 2 + 64;
+        uint64_t *v = realloc(r->accepted, cap * sizeof *v);
+        if (v == NULL) {
+            world_fail(r, MD_E_NOMEM, "out of memory");
+            return;
+        }
+        r->accepted = v;
+        r->cap_accepted = cap;
+    }
+    for (i = 0; i < n; i++) {
+        if (pump_produced(r->pump, bars[i]->id) != MD_OK) {
+            world_fail(r, MD_E_STATE, "a bar produced that the outbox "
+                       "never had");
+            return;
+        }
+        r->accepted[r->n_accepted++] = bars[i]->id;
+    }
+}
+
+static void o_nothing(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                      size_t n)
+{
+    (void)ctx;
+    (void)t;
+    (void)bars;
+    (void)n;
+}
+
+static void o_flush(void *ctx, mono_ns t, uint64_t inflight)
+{
+    (void)ctx;
+    (void)t;
+    (void)inflight;
+}
+
+static void o_reset(void *ctx, mono_ns t)
+{
+    (void)ctx;
+    (void)t;
+}
+
+static const struct loop_kafka_ops outbox_kafka_ops = {
+    b_topic_create, o_produce, o_nothing, o_flush, o_nothing, o_reset,
+};
+
+#define OUTBOX_MAX_DEFAULT 1000000
+
+/* The core closed these bars: into the outbox (the sink, world.c). */
+int rpl_outbox_closed(struct run *r, const struct md_bar *const *bars,
+                      size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        int rc = pump_closed(r->pump, bars[i], r->err, r->errlen);
+        if (rc != MD_OK) {
+            r->rc = rc;
+            return rc;
+        }
+    }
+    return MD_OK;
+}
+
+/* Commit what the outbox holds with the core's checkpoint, covering the
+ * last event taken in. */
+int rpl_outbox_commit(struct run *r, bool force)
+{
+    int rc = pump_commit(r->pump, r->core, r->last_seq > r->resume_seq
+                                               ? r->last_seq
+                                               : r->resume_seq,
+                         force, r->err, r->errlen);
+
+    if (rc != MD_OK && r->rc == MD_OK) {
+        r->rc = rc;
+    }
+    return rc;
+}
+
+/* The outbox's share of a drain: commit, report the bars committed to
+ * the core (1 ms of virtual time later), send, and past the outbox's
+ * limit wait for the broker. */
+static int outbox_drain(struct run *r, int64_t t)
+{
+    uint64_t max = r->o->outbox_max > 0 ? r->o->outbox_max
+                                        : OUTBOX_MAX_DEFAULT;
+    size_t i;
+    int rc;
+
+    if (r->n_accepted > 0) {
+        if ((rc = rpl_outbox_commit(r, false)) != MD_OK) {
+            return rc;
+        }
+        for (i = 0; i < r->n_accepted; i++) {
+            struct pend p;
+            memset(&p, 0, sizeof p);
+            p.t = t + ACK_DELAY_NS;
+            p.kind = PEND_DELIVERY;
+            p.bar_id = r->accepted[i];
+            p.input = PUB_I_PUBLISH_SUCCESS;
+            p.gen = r->producer_gen;
+            p.ok = 1;
+            world_reply(r, t, p);
+        }
+        r->n_accepted = 0;
+    } else if (pump_commit_due(r->pump) &&
+               (rc = rpl_outbox_commit(r, false)) != MD_OK) {
+        return rc;
+    }
+    rc = pump_run(r->pump, 0);
+    while (rc == MD_OK && pump_pending(r->pump) > max) {
+        /* only replay may slow its input: a live producer keeps reading */
+        rc = pump_run(r->pump, 50);
+        if (rc == MD_OK && pump_commit_due(r->pump)) {
+            rc = rpl_outbox_commit(r, false);
+        }
+    }
+    if (rc != MD_OK && r->rc == MD_OK) {
+        snprintf(r->err, r->errlen, "the outbox: %s", md_strerror(rc));
+        r->rc = rc;
+    }
+    return rc;
+}
 
 int rpl_kafka_check(const struct rpl_opts *o, char *errbuf, size_t errlen)
 {
@@ -188,6 +325,17 @@ int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen)
     }
     r->loop.kafka = &broker_kafka_ops;
     r->loop.kafka_ctx = r;
+    if (r->ob != NULL) {
+        /* brokers is the summary's bootstrap or the options': both
+         * outlive the pump */
+        if ((rc = pump_open(&r->pump, r->ob, &ko, r->o->kafka_format,
+                            errbuf, errlen)) != MD_OK) {
+            rpl_kafka_close(r);
+            return rc;
+        }
+        r->loop.kafka = &outbox_kafka_ops;
+        r->sum->outbox = true;
+    }
     return MD_OK;
 }
 
@@ -199,6 +347,9 @@ int rpl_kafka_drain(struct run *r, int64_t t)
 
     if (r->kafka == NULL) {
         return MD_OK;
+    }
+    if (r->pump != NULL && outbox_drain(r, t) != MD_OK) {
+        return r->rc;
     }
     while (pub_kafka_outstanding(r->kafka) > 0) {
         struct pend p;
@@ -291,8 +442,48 @@ int rpl_kafka_drain(struct run *r, int64_t t)
     return MD_OK;
 }
 
+/* The end of the run: wait up to DRAIN_TIMEOUT_MS for the broker to
+ * acknowledge every row, and commit; what is left stays in the outbox for
+ * the next run. */
+int rpl_outbox_finish(struct run *r)
+{
+    int64_t end = real_ms() + DRAIN_TIMEOUT_MS;
+    struct pump_stats st;
+    int rc = MD_OK;
+
+    if (r->pump == NULL) {
+        return MD_OK;
+    }
+    while (rc == MD_OK && pump_pending(r->pump) > 0 && real_ms() < end) {
+        rc = pump_run(r->pump, 50);
+        if (rc == MD_OK && pump_commit_due(r->pump)) {
+            rc = rpl_outbox_commit(r, false);
+        }
+    }
+    if (rc == MD_OK) {
+        rc = rpl_outbox_commit(r, false);
+    }
+    pump_stats(r->pump, &st);
+    r->sum->outbox_sent = st.sent;
+    r->sum->outbox_acked = st.acked;
+    r->sum->outbox_resent = st.resent;
+    r->sum->outbox_restored = st.restored;
+    r->sum->outbox_dead = st.dead;
+    r->sum->outbox_left = st.pending;
+    return rc;
+}
+
 void rpl_kafka_close(struct run *r)
 {
+    if (r->pump != NULL) {
+        struct pump_stats st;
+        pump_stats(r->pump, &st);
+        r->sum->outbox_left = st.pending;
+        pump_close(r->pump, 0);
+        r->pump = NULL;
+    }
+    free(r->accepted);
+    r->accepted = NULL;
     if (r->kafka != NULL) {
         struct pub_kafka_stats st;
         pub_kafka_stats(r->kafka, &st);

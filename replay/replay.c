@@ -582,6 +582,9 @@ static int run_whatif(struct run *r, struct prefetch *rd, int64_t wall0)
          * backfill owed, covering the last event taken in */
         rc = checkpoint(r, r->last_seq > r->resume_seq ? r->last_seq
                                                        : r->resume_seq);
+        if (rc == MD_OK) {
+            rc = rpl_outbox_finish(r);
+        }
     }
     r->sum->span_ns = r->loop.now - r->t0;
     return rc != MD_OK ? rc : r->rc;
@@ -724,7 +727,9 @@ static int open_state(struct run *r, char *errbuf, size_t errlen)
 static int checkpoint(struct run *r, int64_t seq)
 {
     const struct outbox_stats *st;
-    int rc = outbox_checkpoint(r->ob, r->core, seq, r->err, r->errlen);
+    int rc = r->pump != NULL
+                 ? rpl_outbox_commit(r, true)
+                 : outbox_checkpoint(r->ob, r->core, seq, r->err, r->errlen);
 
     if (rc != MD_OK) {
         return rc;
@@ -1050,6 +1055,17 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
                 " bytes written\n", s->checkpoints,
                 s->checkpoints == 1 ? "" : "s", s->ckpt_seq, s->ckpt_streams,
                 s->ckpt_bytes);
+    }
+    if (s->outbox) {
+        fprintf(f, "outbox: %" PRIu64 " rows sent (%" PRIu64 " again after "
+                "a producer reset), %" PRIu64 " acknowledged, %" PRIu64
+                " dead-lettered; %" PRIu64 " from a run before; %" PRIu64
+                " left unacknowledged%s\n",
+                s->outbox_sent, s->outbox_resent, s->outbox_acked,
+                s->outbox_dead, s->outbox_restored, s->outbox_left,
+                s->outbox_left > 0 ? " (kept in the state file: the next "
+                                     "run sends them first)"
+                                   : "");
     }
     if (s->kafka_produced > 0 || s->kafka_bootstrap[0] != '\0') {
         fprintf(f, "broker: %" PRIu64 " records produced, %" PRIu64

@@ -143,6 +143,9 @@ struct rpl_opts {
     const char *state;
     const char *resume;
     int64_t checkpoint_every_ns;
+    /* with brokers: the outbox's rows not acknowledged at most; past it
+     * replay waits for the broker (0: 1,000,000) */
+    uint64_t outbox_max;
     int64_t until_ns;     /* the input ends at this time from the first
                              event (0: at the capture's end) */
     bool coverage_wanted; /* fill coverage (else only with a trace or a
@@ -173,6 +176,12 @@ struct rpl_summary {
     /* --brokers: records produced, acknowledged, and still undelivered
      * when the run ended (after a bounded flush) */
     uint64_t kafka_produced, kafka_acked, kafka_undelivered;
+    /* the outbox (--brokers with --state): rows sent, acknowledged, sent
+     * again after a producer reset, found from a run before, dead-lettered,
+     * and left unacknowledged at the end (kept for the next run) */
+    bool outbox;
+    uint64_t outbox_sent, outbox_acked, outbox_resent, outbox_restored;
+    uint64_t outbox_dead, outbox_left;
     char kafka_bootstrap[256]; /* the embedded broker's address */
     bool interrupted;     /* stopped by rpl_interrupt before the end */
     int64_t resumed_seq;  /* restored from a checkpoint covering this

@@ -99,6 +99,11 @@ struct run {
     int64_t ckpt_t;        /* virtual time of the last checkpoint */
     bool faulty;           /* faults injected (--inject): faults.c */
     struct pub_kafka *kafka; /* --brokers: the real publisher shell */
+    struct pump *pump;       /* --brokers with --state: the outbox (the
+                                core's bars go out through it) */
+    uint64_t *accepted;      /* bars the core produced into the outbox,
+                                reported once committed */
+    size_t n_accepted, cap_accepted;
     void *mock_rk;           /* --brokers embedded: the handle that owns
                                 the mock cluster (rd_kafka_t *) */
     void *mock;              /* and the cluster (rd_kafka_mock_cluster_t *) */
@@ -158,6 +163,10 @@ int fire_due(struct run *r, int64_t t);
 int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen);
 int rpl_kafka_drain(struct run *r, int64_t t);
 void rpl_kafka_close(struct run *r);
+int rpl_outbox_closed(struct run *r, const struct md_bar *const *bars,
+                      size_t n);
+int rpl_outbox_commit(struct run *r, bool force);
+int rpl_outbox_finish(struct run *r);
 
 /* The recorded connection store_id as the world plays it (NULL: more
  * than the table holds); feed one of its events to the core (what-if);

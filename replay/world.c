@@ -250,6 +250,9 @@ static void w_bars(void *ctx, mono_ns t, const struct md_bar *const *bars,
     size_t k;
 
     (void)t;
+    if (r->pump != NULL && rpl_outbox_closed(r, bars, n) != MD_OK) {
+        return;
+    }
     for (k = 0; k < n; k++) {
         write_bar(r, bars[k]);
     }
