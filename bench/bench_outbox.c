@@ -189,6 +189,8 @@ static double on_rate(const char *dir, const char *topic, struct core *c,
         fprintf(stderr, "bench_outbox: %s\n", err);
         exit(1);
     }
+    /* the core asks for a bar's topic before its first bar closes */
+    pump_warm(p, topic);
     for (i = 0; i < n; i++) {
         if (pump_closed(p, &bars[i], err, sizeof err) != MD_OK ||
             pump_produced(p, bars[i].id) != MD_OK) {
@@ -196,6 +198,7 @@ static double on_rate(const char *dir, const char *topic, struct core *c,
             exit(1);
         }
         if ((i + 1) % BATCH == 0 || i + 1 == n) {
+            /* a commit per batch, as replay commits each produce */
             if (pump_commit(p, c, (int64_t)i, false, err, sizeof err) !=
                     MD_OK ||
                 pump_run(p, 0) != MD_OK) {

@@ -787,6 +787,21 @@ int pub_kafka_produce_raw(struct pub_kafka *k, const char *topic,
     return MD_OK;
 }
 
+void pub_kafka_warm(struct pub_kafka *k, const char *topic)
+{
+    rd_kafka_topic_t *t;
+
+    if (k->rk == NULL || k->dead) {
+        return;
+    }
+    /* a topic handle asks the cluster for the topic's metadata now; the
+     * handle itself is not needed (librdkafka keeps the topic) */
+    t = rd_kafka_topic_new(k->rk, topic, NULL);
+    if (t != NULL) {
+        rd_kafka_topic_destroy(t);
+    }
+}
+
 void pub_kafka_reset(struct pub_kafka *k)
 {
     k_producer_reset(k, 0);

@@ -106,6 +106,11 @@ int pub_kafka_produce_raw(struct pub_kafka *k, const char *topic,
                           const unsigned char *headers, size_t headers_len,
                           int64_t ts_ms, uint64_t opaque);
 
+/* Learn topic's partitions now, before the first record for it: a record
+ * produced while its topic's metadata is unknown waits for librdkafka's
+ * next scan of its topics (once a second). */
+void pub_kafka_warm(struct pub_kafka *k, const char *topic);
+
 /* A new producer in place of the current one (after its fatal error):
  * what the old one had not settled is not reported any more. */
 void pub_kafka_reset(struct pub_kafka *k);

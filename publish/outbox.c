@@ -23,35 +23,23 @@ static const char ddl[] =
     "written_ms INTEGER NOT NULL, data BLOB NOT NULL);"
     "CREATE TABLE IF NOT EXISTS ckpt_stream(k INTEGER PRIMARY KEY, "
     "data BLOB NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, "
-    "topic TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
-    "headers BLOB NOT NULL, ts_ms INTEGER NOT NULL, "
-    "added_ms INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS outbox(first INTEGER PRIMARY KEY, "
+    "n INTEGER NOT NULL, data BLOB NOT NULL, added_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS dead_letter(id INTEGER PRIMARY KEY, "
     "topic TEXT NOT NULL, key BLOB NOT NULL, value BLOB NOT NULL, "
     "headers BLOB NOT NULL, ts_ms INTEGER NOT NULL, "
     "added_ms INTEGER NOT NULL, error TEXT NOT NULL);";
 
-struct dead {
-    int64_t id;
-    char why[200];
-};
 
 struct outbox {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *put_head, *put_stream, *del_streams;
-    sqlite3_stmt *ins_row, *del_row, *dead_row;
-    bool in_tx;            /* a transaction is open (rows added) */
-    int64_t next_id;       /* the next row's id */
-    int64_t *acks;         /* acknowledged rows, deleted at the commit */
-    size_t n_acks, cap_acks;
-    struct dead *dead;     /* refused rows, moved at the commit */
-    size_t n_dead, cap_dead;
-    uint64_t added_tx;     /* rows added in the open transaction */
+    sqlite3_stmt *ins_batch, *del_batch, *ins_dead;
+    bool in_tx;            /* a transaction is open */
+    int64_t next_id;       /* the next bar's id */
     uint8_t *buf;
     size_t cap;
-    unsigned char hdr[1024];
     struct outbox_stats st;
 };
 
@@ -116,15 +104,14 @@ void outbox_close(struct outbox *ob)
     sqlite3_finalize(ob->put_head);
     sqlite3_finalize(ob->put_stream);
     sqlite3_finalize(ob->del_streams);
-    sqlite3_finalize(ob->ins_row);
-    sqlite3_finalize(ob->del_row);
-    sqlite3_finalize(ob->dead_row);
+    sqlite3_finalize(ob->ins_batch);
+    sqlite3_finalize(ob->del_batch);
+    sqlite3_finalize(ob->ins_dead);
     if (ob->in_tx) {
         sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
     }
     sqlite3_close(ob->db);
-    free(ob->acks);
-    free(ob->dead);
+
     free(ob->path);
     free(ob->buf);
     free(ob);
@@ -211,15 +198,14 @@ int outbox_open(struct outbox **obp, const char *path, char *errbuf,
          sqlite3_prepare_v2(ob->db, "DELETE FROM ckpt_stream WHERE k >= ?",
                             -1, &ob->del_streams, NULL) != SQLITE_OK ||
          sqlite3_prepare_v2(ob->db,
-                            "INSERT INTO outbox VALUES(?, ?, ?, ?, ?, ?, ?)",
-                            -1, &ob->ins_row, NULL) != SQLITE_OK ||
-         sqlite3_prepare_v2(ob->db, "DELETE FROM outbox WHERE id = ?", -1,
-                            &ob->del_row, NULL) != SQLITE_OK ||
+                            "INSERT INTO outbox VALUES(?, ?, ?, ?)", -1,
+                            &ob->ins_batch, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(ob->db, "DELETE FROM outbox WHERE first = ?",
+                            -1, &ob->del_batch, NULL) != SQLITE_OK ||
          sqlite3_prepare_v2(ob->db,
-                            "INSERT OR REPLACE INTO dead_letter SELECT id, "
-                            "topic, key, value, headers, ts_ms, added_ms, ? "
-                            "FROM outbox WHERE id = ?",
-                            -1, &ob->dead_row, NULL) != SQLITE_OK)) {
+                            "INSERT OR REPLACE INTO dead_letter "
+                            "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
+                            -1, &ob->ins_dead, NULL) != SQLITE_OK)) {
         rc = fail(errbuf, errlen, MD_E_IO, "%s: %s", path,
                   sqlite3_errmsg(ob->db));
     }
@@ -227,13 +213,13 @@ int outbox_open(struct outbox **obp, const char *path, char *errbuf,
         outbox_close(ob);
         return rc;
     }
-    ob->st.depth = (uint64_t)query_int(ob->db, "SELECT count(*) FROM outbox",
-                                       0);
-    /* ids go on after any row ever made here, dead letters included */
+    ob->st.depth = (uint64_t)query_int(
+        ob->db, "SELECT coalesce(sum(n), 0) FROM outbox", 0);
+    /* ids go on after any bar ever kept here, dead letters included */
     ob->next_id = 1 + query_int(ob->db,
-                                "SELECT max(coalesce((SELECT max(id) FROM "
-                                "outbox), 0), coalesce((SELECT max(id) FROM "
-                                "dead_letter), 0))",
+                                "SELECT max(coalesce((SELECT max(first + n "
+                                "- 1) FROM outbox), 0), coalesce((SELECT "
+                                "max(id) FROM dead_letter), 0))",
                                 0);
     *obp = ob;
     return MD_OK;
@@ -281,96 +267,183 @@ static int begin(struct outbox *ob, char *errbuf, size_t errlen)
     return rc;
 }
 
-int outbox_add(struct outbox *ob, const char *topic,
-               const struct pub_record *r, int64_t *id, char *errbuf,
-               size_t errlen)
+static void put_le(unsigned char *p, uint64_t v, unsigned n)
 {
-    size_t hl = outbox_headers_pack(r, ob->hdr, sizeof ob->hdr);
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        p[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+static uint64_t get_le(const unsigned char *p, unsigned n)
+{
+    uint64_t v = 0;
+    unsigned i;
+
+    for (i = 0; i < n; i++) {
+        v |= (uint64_t)p[i] << (8 * i);
+    }
+    return v;
+}
+
+size_t outbox_record_pack(const char *topic, const struct pub_record *r,
+                          unsigned char *buf, size_t cap)
+{
+    size_t tl = strlen(topic), n = 0, hl;
+
+    if (tl > 65535 || r->key_len > 65535 || r->value_len > UINT32_MAX ||
+        cap < 2 + tl + 2 + r->key_len + 4 + r->value_len + 2 + 8) {
+        return 0;
+    }
+    put_le(buf, tl, 2);
+    memcpy(buf + 2, topic, tl);
+    n = 2 + tl;
+    put_le(buf + n, r->key_len, 2);
+    memcpy(buf + n + 2, r->key, r->key_len);
+    n += 2 + r->key_len;
+    put_le(buf + n, r->value_len, 4);
+    memcpy(buf + n + 4, r->value, r->value_len);
+    n += 4 + r->value_len;
+    hl = outbox_headers_pack(r, buf + n + 2, cap - n - 2 - 8);
+    if (hl == 0 && r->n_hdr > 0) {
+        return 0;
+    }
+    put_le(buf + n, hl, 2);
+    n += 2 + hl;
+    put_le(buf + n, (uint64_t)r->timestamp_ms, 8);
+    return n + 8;
+}
+
+int outbox_record_parse(const unsigned char *p, size_t len, size_t *used,
+                        struct outbox_row *row)
+{
+    size_t n = 0, l;
+
+    memset(row, 0, sizeof *row);
+    if (len < 2 || (l = get_le(p, 2)) > len - 2) {
+        return MD_E_CORRUPT;
+    }
+    row->topic = (const char *)p + 2;
+    row->topic_len = l;
+    n = 2 + l;
+    if (len - n < 2 || (l = get_le(p + n, 2)) > len - n - 2) {
+        return MD_E_CORRUPT;
+    }
+    row->key = p + n + 2;
+    row->key_len = l;
+    n += 2 + l;
+    if (len - n < 4 || (l = get_le(p + n, 4)) > len - n - 4) {
+        return MD_E_CORRUPT;
+    }
+    row->value = p + n + 4;
+    row->value_len = l;
+    n += 4 + l;
+    if (len - n < 2 || (l = get_le(p + n, 2)) > len - n - 2) {
+        return MD_E_CORRUPT;
+    }
+    row->headers = p + n + 2;
+    row->headers_len = l;
+    n += 2 + l;
+    if (len - n < 8) {
+        return MD_E_CORRUPT;
+    }
+    row->ts_ms = (int64_t)get_le(p + n, 8);
+    *used = n + 8;
+    return MD_OK;
+}
+
+int64_t outbox_next_id(const struct outbox *ob)
+{
+    return ob->next_id;
+}
+
+int outbox_put(struct outbox *ob, int64_t first, uint32_t n,
+               const void *data, size_t len, char *errbuf, size_t errlen)
+{
     int rc = begin(ob, errbuf, errlen);
 
     if (rc != MD_OK) {
-        return rc;
+        return MD_E_IO;
     }
-    sqlite3_bind_int64(ob->ins_row, 1, ob->next_id);
-    sqlite3_bind_text(ob->ins_row, 2, topic, -1, SQLITE_STATIC);
-    sqlite3_bind_blob(ob->ins_row, 3, r->key, (int)r->key_len,
-                      SQLITE_STATIC);
-    sqlite3_bind_blob(ob->ins_row, 4, r->value, (int)r->value_len,
-                      SQLITE_STATIC);
-    sqlite3_bind_blob(ob->ins_row, 5, ob->hdr, (int)hl, SQLITE_STATIC);
-    sqlite3_bind_int64(ob->ins_row, 6, r->timestamp_ms);
-    sqlite3_bind_int64(ob->ins_row, 7, wall_ms());
-    if (step_done(ob->ins_row) != MD_OK) {
-        return fail(errbuf, errlen, MD_E_IO, "%s: a bar not written to the "
-                    "outbox: %s", ob->path, sqlite3_errmsg(ob->db));
+    sqlite3_bind_int64(ob->ins_batch, 1, first);
+    sqlite3_bind_int64(ob->ins_batch, 2, n);
+    sqlite3_bind_blob64(ob->ins_batch, 3, data, len, SQLITE_STATIC);
+    sqlite3_bind_int64(ob->ins_batch, 4, wall_ms());
+    if (step_done(ob->ins_batch) != MD_OK) {
+        return fail(errbuf, errlen, MD_E_IO, "%s: %u bars not written to "
+                    "the outbox: %s", ob->path, n, sqlite3_errmsg(ob->db));
     }
-    *id = ob->next_id++;
-    ob->added_tx++;
-    ob->st.added++;
-    ob->st.depth++;
+    if (first + n > ob->next_id) {
+        ob->next_id = first + n;
+    }
+    ob->st.added += n;
+    ob->st.depth += n;
     return MD_OK;
 }
 
-int outbox_ack(struct outbox *ob, int64_t id)
+int outbox_done(struct outbox *ob, int64_t first, uint32_t n)
 {
-    if (ob->n_acks == ob->cap_acks) {
-        size_t cap = ob->cap_acks ? ob->cap_acks * 2 : 1024;
-        int64_t *v = realloc(ob->acks, cap * sizeof *v);
-        if (v == NULL) {
-            return MD_E_NOMEM;
-        }
-        ob->acks = v;
-        ob->cap_acks = cap;
+    if (begin(ob, NULL, 0) != MD_OK) {
+        return MD_E_IO;
     }
-    ob->acks[ob->n_acks++] = id;
+    sqlite3_bind_int64(ob->del_batch, 1, first);
+    if (step_done(ob->del_batch) != MD_OK) {
+        return MD_E_IO;
+    }
+    ob->st.done += n;
+    ob->st.depth -= n <= ob->st.depth ? n : ob->st.depth;
     return MD_OK;
 }
 
-int outbox_dead(struct outbox *ob, int64_t id, const char *why)
+int outbox_dead(struct outbox *ob, const struct outbox_row *row,
+                const char *why)
 {
-    if (ob->n_dead == ob->cap_dead) {
-        size_t cap = ob->cap_dead ? ob->cap_dead * 2 : 16;
-        struct dead *v = realloc(ob->dead, cap * sizeof *v);
-        if (v == NULL) {
-            return MD_E_NOMEM;
-        }
-        ob->dead = v;
-        ob->cap_dead = cap;
+    if (begin(ob, NULL, 0) != MD_OK) {
+        return MD_E_IO;
     }
-    ob->dead[ob->n_dead].id = id;
-    snprintf(ob->dead[ob->n_dead].why, sizeof ob->dead[0].why, "%s", why);
-    ob->n_dead++;
+    sqlite3_bind_int64(ob->ins_dead, 1, row->id);
+    sqlite3_bind_text(ob->ins_dead, 2, row->topic, (int)row->topic_len,
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(ob->ins_dead, 3, row->key, (int)row->key_len,
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(ob->ins_dead, 4, row->value, (int)row->value_len,
+                      SQLITE_STATIC);
+    sqlite3_bind_blob(ob->ins_dead, 5, row->headers, (int)row->headers_len,
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(ob->ins_dead, 6, row->ts_ms);
+    sqlite3_bind_int64(ob->ins_dead, 7, wall_ms());
+    sqlite3_bind_text(ob->ins_dead, 8, why, -1, SQLITE_STATIC);
+    if (step_done(ob->ins_dead) != MD_OK) {
+        return MD_E_IO;
+    }
+    ob->st.dead++;
     return MD_OK;
 }
 
-int outbox_rows(struct outbox *ob,
-                int (*fn)(void *ctx, const struct outbox_row *row),
-                void *ctx)
+int outbox_batches(struct outbox *ob,
+                   int (*fn)(void *ctx, int64_t first, uint32_t n,
+                             const unsigned char *data, size_t len),
+                   void *ctx)
 {
     sqlite3_stmt *st;
     int rc, ret = MD_OK;
 
     if (sqlite3_prepare_v2(ob->db,
-                           "SELECT id, topic, key, value, headers, ts_ms "
-                           "FROM outbox ORDER BY id",
+                           "SELECT first, n, data FROM outbox ORDER BY "
+                           "first",
                            -1, &st, NULL) != SQLITE_OK) {
         return MD_E_IO;
     }
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct outbox_row row;
-        row.id = sqlite3_column_int64(st, 0);
-        row.topic = (const char *)sqlite3_column_text(st, 1);
-        row.key = sqlite3_column_blob(st, 2);
-        row.key_len = (size_t)sqlite3_column_bytes(st, 2);
-        row.value = sqlite3_column_blob(st, 3);
-        row.value_len = (size_t)sqlite3_column_bytes(st, 3);
-        row.headers = sqlite3_column_blob(st, 4);
-        row.headers_len = (size_t)sqlite3_column_bytes(st, 4);
-        row.ts_ms = sqlite3_column_int64(st, 5);
-        if (row.topic == NULL) {
-            row.topic = "";
+        int64_t n = sqlite3_column_int64(st, 1);
+        if (n <= 0 || n > UINT32_MAX) {
+            ret = MD_E_CORRUPT;
+            break;
         }
-        if ((ret = fn(ctx, &row)) != 0) {
+        if ((ret = fn(ctx, sqlite3_column_int64(st, 0), (uint32_t)n,
+                      sqlite3_column_blob(st, 2),
+                      (size_t)sqlite3_column_bytes(st, 2))) != 0) {
             break;
         }
     }
@@ -400,7 +473,7 @@ int outbox_commit(struct outbox *ob, struct core *c, int64_t seq,
 {
     unsigned k, n = core_ckpt_streams(c);
     uint64_t streams = 0, bytes = 0;
-    size_t len, i;
+    size_t len;
     int rc;
 
     if (room(ob, c) != MD_OK) {
@@ -442,20 +515,6 @@ int outbox_commit(struct outbox *ob, struct core *c, int64_t seq,
         sqlite3_bind_int64(ob->del_streams, 1, n);
         rc = step_done(ob->del_streams);
     }
-    for (i = 0; i < ob->n_dead && rc == MD_OK; i++) {
-        sqlite3_bind_text(ob->dead_row, 1, ob->dead[i].why, -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_int64(ob->dead_row, 2, ob->dead[i].id);
-        rc = step_done(ob->dead_row);
-        if (rc == MD_OK) {
-            sqlite3_bind_int64(ob->del_row, 1, ob->dead[i].id);
-            rc = step_done(ob->del_row);
-        }
-    }
-    for (i = 0; i < ob->n_acks && rc == MD_OK; i++) {
-        sqlite3_bind_int64(ob->del_row, 1, ob->acks[i]);
-        rc = step_done(ob->del_row);
-    }
     if (rc != MD_OK) {
         fail(errbuf, errlen, 0, "%s: not committed: %s", ob->path,
              rc == MD_E_IO ? sqlite3_errmsg(ob->db) : md_strerror(rc));
@@ -472,11 +531,6 @@ int outbox_commit(struct outbox *ob, struct core *c, int64_t seq,
     }
     ob->in_tx = false;
     core_ckpt_written(c);
-    ob->st.acked += ob->n_acks;
-    ob->st.dead += ob->n_dead;
-    ob->st.depth -= ob->n_acks + ob->n_dead;
-    ob->n_acks = ob->n_dead = 0;
-    ob->added_tx = 0;
     ob->st.checkpoints++;
     ob->st.streams_written += streams;
     ob->st.bytes_written += bytes;

@@ -4,12 +4,13 @@
  *
  * Tables (docs/delivery.md, "The state file"):
  *   meta(key, value)               format
- *   outbox(id, topic, key, value, headers, ts_ms, added_ms)
+ *   outbox(first, n, data, added_ms)  a batch of n bars' records, ids
+ *                                  first .. first + n - 1
  *   dead_letter(id, topic, key, value, headers, ts_ms, added_ms, error)
  *   ckpt_head(id = 0, seq, server_ns, written_ms, data)
  *   ckpt_stream(k, data)           one row per aggregator stream
  *
- * Rows added and rows acknowledged since the last commit are written with
+ * Batches added and batches done since the last commit are written with
  * a checkpoint, in one transaction (outbox_commit): a committed state
  * never holds a checkpoint whose bars are missing from the outbox, nor
  * the reverse. The checkpoint's cost follows what changed since the last
@@ -30,8 +31,8 @@
 struct outbox;
 
 struct outbox_stats {
-    uint64_t depth;         /* rows in the outbox, committed or not */
-    uint64_t added, acked, dead; /* rows, since open */
+    uint64_t depth;         /* bars in batches not done */
+    uint64_t added, done, dead; /* bars, since open */
     uint64_t checkpoints;   /* committed */
     uint64_t streams_written; /* records rewritten, over all of them */
     uint64_t bytes_written;   /* their bytes, head included */
@@ -54,8 +55,8 @@ void outbox_close(struct outbox *ob);
 int outbox_restore(struct outbox *ob, struct core *c, int64_t *seq,
                    char *errbuf, size_t errlen);
 
-/* Write c's checkpoint, covering capture seq, with the rows added and
- * acknowledged since the last commit, in one transaction; then
+/* Write c's checkpoint, covering capture seq, with the batches added and
+ * done since the last commit, in one transaction; then
  * core_ckpt_written(c). MD_OK; MD_E_IO (nothing of it kept: the last
  * commit stands; the rows since are lost with the process), errbuf says
  * why (a full disk, ...). */
@@ -66,34 +67,51 @@ int outbox_commit(struct outbox *ob, struct core *c, int64_t seq,
 int outbox_checkpoint(struct outbox *ob, struct core *c, int64_t seq,
                       char *errbuf, size_t errlen);
 
-/* A bar's record bound for topic, into the outbox (in the transaction
- * the next commit ends): its row id in *id, ascending. MD_OK; MD_E_IO. */
-int outbox_add(struct outbox *ob, const char *topic,
-               const struct pub_record *r, int64_t *id, char *errbuf,
-               size_t errlen);
+/* A bar's record as the outbox keeps it: the topic, key, value and
+ * headers, each after its length (2, 2, 4, 2 bytes, little-endian), then
+ * the timestamp (8 bytes); headers as outbox_headers_pack writes them.
+ * Its length into buf[0..cap), 0 if it does not fit. */
+size_t outbox_record_pack(const char *topic, const struct pub_record *r,
+                          unsigned char *buf, size_t cap);
 
-/* Row id was acknowledged: deleted at the next commit. MD_OK;
- * MD_E_NOMEM. */
-int outbox_ack(struct outbox *ob, int64_t id);
-
-/* Row id was refused for good: moved to dead_letter with why at the next
- * commit. MD_OK; MD_E_NOMEM. */
-int outbox_dead(struct outbox *ob, int64_t id, const char *why);
-
-/* A row as read back (outbox_rows): valid during the callback. */
+/* A bar as read back: pointers into the batch, valid while it is. */
 struct outbox_row {
     int64_t id;
-    const char *topic;
+    const char *topic; /* not NUL-terminated: topic_len bytes */
+    size_t topic_len;
     const unsigned char *key, *value, *headers;
     size_t key_len, value_len, headers_len;
     int64_t ts_ms;
 };
 
-/* Every committed row, in id order, to fn (a non-zero return stops the
- * walk and is returned). MD_OK; MD_E_IO. */
-int outbox_rows(struct outbox *ob,
-                int (*fn)(void *ctx, const struct outbox_row *row),
-                void *ctx);
+/* The record at p[0..len): MD_OK, its length in *used; MD_E_CORRUPT. */
+int outbox_record_parse(const unsigned char *p, size_t len, size_t *used,
+                        struct outbox_row *row);
+
+/* The id the next bar takes: ids count bars, ascending, never reused. */
+int64_t outbox_next_id(const struct outbox *ob);
+
+/* A batch: the records of bars first .. first + n - 1, one after another
+ * in data[0..len), into the transaction the next commit ends. MD_OK;
+ * MD_E_IO (errbuf says why). */
+int outbox_put(struct outbox *ob, int64_t first, uint32_t n,
+               const void *data, size_t len, char *errbuf, size_t errlen);
+
+/* Every bar of batch first was acknowledged (or dead-lettered): the batch
+ * is deleted by the next commit. MD_OK; MD_E_IO. */
+int outbox_done(struct outbox *ob, int64_t first, uint32_t n);
+
+/* A bar refused for good: its record into dead_letter with why, by the
+ * next commit. MD_OK; MD_E_IO. */
+int outbox_dead(struct outbox *ob, const struct outbox_row *row,
+                const char *why);
+
+/* Every committed batch, in id order, to fn (data[0..len): its records;
+ * a non-zero return stops the walk and is returned). MD_OK; MD_E_IO. */
+int outbox_batches(struct outbox *ob,
+                   int (*fn)(void *ctx, int64_t first, uint32_t n,
+                             const unsigned char *data, size_t len),
+                   void *ctx);
 
 /* A record's headers as the outbox keeps them (a name length byte, the
  * name, a 2-byte little-endian value length, the value; each header in

@@ -14,12 +14,24 @@
 /* Rows sent and not yet acknowledged, at most: librdkafka's own queue
  * (queue.buffering.max.messages, 100,000 by default) is the other bound;
  * a full queue waits for reports. */
-#define MAX_IN_FLIGHT 100000
+#define MAX_IN_FLIGHT 50000
 
 enum row_state {
     ROW_WAIT = 0, /* not sent (or to be sent again) */
     ROW_SENT,     /* with the producer, its report due */
     ROW_DONE      /* acknowledged or dead-lettered: popped at the head */
+};
+
+/* A batch of records: the outbox's unit (one SQLite row), in memory until
+ * every bar of it is done. The open chunk takes the bars closed since the
+ * last commit. */
+struct chunk {
+    int64_t first;       /* the id of its first bar */
+    uint32_t n, done;    /* bars; bars acknowledged or dead-lettered */
+    bool stored;         /* written to the outbox (outbox_put) */
+    unsigned char *data;
+    size_t len, cap;
+    struct chunk *next;  /* chunks in id order */
 };
 
 struct row {
@@ -28,9 +40,8 @@ struct row {
     uint8_t st;
     bool produced;    /* the core produced it: its topic exists */
     bool confirmed;   /* its topic is known to exist (rows from before) */
-    int64_t ts_ms;
-    size_t key_len, value_len, hdr_len;
-    char *topic;      /* then key, value, headers: one allocation */
+    struct chunk *ck;
+    size_t off;       /* its record in ck->data */
 };
 
 struct topic_wait {
@@ -42,19 +53,20 @@ struct pump {
     struct outbox *ob;
     struct pub_kafka *k;
     int format;
+    struct chunk *head_ck, *open_ck; /* chunks not done; the open one */
     struct row *q;         /* a ring of rows not done, in id order */
     size_t head, n, cap;
     size_t restored_left;  /* rows from before, at the front */
     size_t send_from;      /* offset from head: rows before are not
                               waiting */
-    int64_t committed_upto;
     bool dirty;
     uint64_t acks_since;   /* acknowledged since the last commit */
     int64_t commit_ms;     /* when the last commit was (monotonic) */
     struct topic_wait *tw; /* topics of rows from before, to confirm */
     size_t n_tw;
     unsigned char value[65536];
-    unsigned char hdr[1024];
+    unsigned char rec[65536 + 4096];
+    char topic[PUB_TOPIC_MAX + 1];
     struct pump_stats st;
 };
 
@@ -71,19 +83,67 @@ static struct row *at(struct pump *p, size_t i)
     return &p->q[(p->head + i) % p->cap];
 }
 
-static unsigned char *row_key(const struct row *r)
+/* A row's record, parsed from its chunk. */
+static void record_of(const struct row *r, struct outbox_row *o)
 {
-    return (unsigned char *)r->topic + strlen(r->topic) + 1;
+    size_t used;
+
+    (void)outbox_record_parse(r->ck->data + r->off, r->ck->len - r->off,
+                              &used, o);
+    o->id = r->id;
+}
+
+static struct chunk *chunk_new(struct pump *p, int64_t first)
+{
+    struct chunk *c = calloc(1, sizeof *c), **tail;
+
+    if (c == NULL) {
+        return NULL;
+    }
+    c->first = first;
+    for (tail = &p->head_ck; *tail != NULL; tail = &(*tail)->next) {
+    }
+    *tail = c;
+    return c;
+}
+
+static int chunk_append(struct chunk *c, const unsigned char *rec, size_t n)
+{
+    if (c->cap - c->len < n) {
+        size_t cap = c->cap ? c->cap * 2 : 65536;
+        unsigned char *d;
+        while (cap - c->len < n) {
+            cap *= 2;
+        }
+        d = realloc(c->data, cap);
+        if (d == NULL) {
+            return MD_E_NOMEM;
+        }
+        c->data = d;
+        c->cap = cap;
+    }
+    memcpy(c->data + c->len, rec, n);
+    c->len += n;
+    return MD_OK;
+}
+
+/* Free the chunks at the head every bar of which is done and popped. */
+static void chunks_free(struct pump *p)
+{
+    while (p->head_ck != NULL && p->head_ck != p->open_ck &&
+           p->head_ck->done == p->head_ck->n &&
+           (p->n == 0 || at(p, 0)->ck != p->head_ck)) {
+        struct chunk *c = p->head_ck;
+        p->head_ck = c->next;
+        free(c->data);
+        free(c);
+    }
 }
 
 static int push_row(struct pump *p, int64_t id, uint64_t bar_id,
-                    const char *topic, const unsigned char *key, size_t kl,
-                    const unsigned char *value, size_t vl,
-                    const unsigned char *hdr, size_t hl, int64_t ts)
+                    struct chunk *ck, size_t off)
 {
-    size_t tl = strlen(topic);
     struct row *r;
-    unsigned char *b;
 
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 4096, i;
@@ -101,43 +161,23 @@ static int push_row(struct pump *p, int64_t id, uint64_t bar_id,
     }
     r = at(p, p->n);
     memset(r, 0, sizeof *r);
-    r->topic = malloc(tl + 1 + kl + vl + hl);
-    if (r->topic == NULL) {
-        return MD_E_NOMEM;
-    }
-    memcpy(r->topic, topic, tl + 1);
-    b = (unsigned char *)r->topic + tl + 1;
-    memcpy(b, key, kl);
-    memcpy(b + kl, value, vl);
-    memcpy(b + kl + vl, hdr, hl);
     r->id = id;
     r->bar_id = bar_id;
-    r->key_len = kl;
-    r->value_len = vl;
-    r->hdr_len = hl;
-    r->ts_ms = ts;
+    r->ck = ck;
+    r->off = off;
     p->n++;
     return MD_OK;
 }
 
 /* ---- rows from before ------------------------------------------------- */
 
-static int load_row(void *ctx, const struct outbox_row *row)
+static int want_topic(struct pump *p, const char *name, size_t len)
 {
-    struct pump *p = ctx;
     size_t i;
-    int rc = push_row(p, row->id, 0, row->topic, row->key, row->key_len,
-                      row->value, row->value_len, row->headers,
-                      row->headers_len, row->ts_ms);
 
-    if (rc != MD_OK) {
-        return rc;
-    }
-    at(p, p->n - 1)->produced = true;
-    p->restored_left++;
-    p->st.restored++;
     for (i = 0; i < p->n_tw; i++) {
-        if (strcmp(p->tw[i].name, row->topic) == 0) {
+        if (strlen(p->tw[i].name) == len &&
+            memcmp(p->tw[i].name, name, len) == 0) {
             return MD_OK;
         }
     }
@@ -148,13 +188,48 @@ static int load_row(void *ctx, const struct outbox_row *row)
         }
         p->tw = v;
     }
-    p->tw[p->n_tw].name = strdup(row->topic);
+    p->tw[p->n_tw].name = strndup(name, len);
     p->tw[p->n_tw].asked = p->tw[p->n_tw].ok = false;
     if (p->tw[p->n_tw].name == NULL) {
         return MD_E_NOMEM;
     }
     p->n_tw++;
     return MD_OK;
+}
+
+/* A batch left by a run before: its bars go first, once their topics are
+ * confirmed. */
+static int load_batch(void *ctx, int64_t first, uint32_t n,
+                      const unsigned char *data, size_t len)
+{
+    struct pump *p = ctx;
+    struct chunk *c = chunk_new(p, first);
+    size_t off = 0;
+    uint32_t i;
+    int rc;
+
+    if (c == NULL || chunk_append(c, data, len) != MD_OK) {
+        return MD_E_NOMEM;
+    }
+    c->n = n;
+    c->stored = true;
+    for (i = 0; i < n; i++) {
+        struct outbox_row o;
+        size_t used;
+        if (outbox_record_parse(c->data + off, c->len - off, &used, &o) !=
+            MD_OK) {
+            return MD_E_CORRUPT;
+        }
+        if ((rc = push_row(p, first + i, 0, c, off)) != MD_OK ||
+            (rc = want_topic(p, o.topic, o.topic_len)) != MD_OK) {
+            return rc;
+        }
+        at(p, p->n - 1)->produced = true;
+        off += used;
+    }
+    p->restored_left += n;
+    p->st.restored += n;
+    return off == c->len ? MD_OK : MD_E_CORRUPT;
 }
 
 /* Ask the broker for the topics of rows from before (they exist, or are
@@ -171,6 +246,9 @@ static void ask_topics(struct pump *p)
         }
     }
     if (n > 0) {
+        for (i = 0; i < n; i++) {
+            pub_kafka_warm(p->k, names[i]);
+        }
         pub_kafka_ops.topic_create(p->k, 0, names, n);
     }
 }
@@ -193,7 +271,10 @@ static void topic_answer(struct pump *p, const char *name, bool ok,
         p->tw[i].ok = true;
         for (j = 0; j < p->restored_left; j++) {
             struct row *r = at(p, j);
-            if (strcmp(r->topic, name) == 0) {
+            struct outbox_row o;
+            record_of(r, &o);
+            if (o.topic_len == strlen(name) &&
+                memcmp(o.topic, name, o.topic_len) == 0) {
                 r->confirmed = true;
             }
         }
@@ -217,9 +298,9 @@ int pump_open(struct pump **pp, struct outbox *ob,
     p->format = format;
     rc = pub_kafka_new(ko, &p->k, errbuf, errlen);
     if (rc == MD_OK) {
-        rc = outbox_rows(ob, load_row, p);
+        rc = outbox_batches(ob, load_batch, p);
         if (rc != MD_OK) {
-            snprintf(errbuf, errlen, "the outbox's rows cannot be read "
+            snprintf(errbuf, errlen, "the outbox's bars cannot be read "
                      "(%s)", md_strerror(rc));
         }
     }
@@ -227,7 +308,6 @@ int pump_open(struct pump **pp, struct outbox *ob,
         pump_close(p, 0);
         return rc;
     }
-    p->committed_upto = p->n > 0 ? at(p, p->n - 1)->id : 0;
     ask_topics(p);
     *pp = p;
     return MD_OK;
@@ -241,8 +321,11 @@ void pump_close(struct pump *p, int timeout_ms)
         return;
     }
     pub_kafka_free(p->k, timeout_ms);
-    for (i = 0; i < p->n; i++) {
-        free(at(p, i)->topic);
+    while (p->head_ck != NULL) {
+        struct chunk *c = p->head_ck;
+        p->head_ck = c->next;
+        free(c->data);
+        free(c);
     }
     for (i = 0; i < p->n_tw; i++) {
         free(p->tw[i].name);
@@ -254,15 +337,24 @@ void pump_close(struct pump *p, int timeout_ms)
 
 /* ---- the core's side ---------------------------------------------------- */
 
+void pump_warm(struct pump *p, const char *topic)
+{
+    pub_kafka_warm(p->k, topic);
+}
+
 int pump_closed(struct pump *p, const struct md_bar *m, char *errbuf,
                 size_t errlen)
 {
     struct pub_record r;
-    size_t hl;
-    int64_t id;
+    size_t len, off;
     int rc = pub_record_make(&m->bar, m->emit_ms, p->format, p->value,
                              sizeof p->value, &r);
 
+    if (rc == MD_OK &&
+        (len = outbox_record_pack(m->topic != NULL ? m->topic : "", &r,
+                                  p->rec, sizeof p->rec)) == 0) {
+        rc = MD_E_FULL;
+    }
     if (rc != MD_OK) {
         snprintf(errbuf, errlen, "bar %" PRIu64 " (%s %s-%s start_ms=%"
                  PRId64 "): no record can be made of it: %s", m->id,
@@ -270,16 +362,27 @@ int pump_closed(struct pump *p, const struct md_bar *m, char *errbuf,
                  md_strerror(rc));
         return rc;
     }
-    hl = outbox_headers_pack(&r, p->hdr, sizeof p->hdr);
-    rc = outbox_add(p->ob, m->topic != NULL ? m->topic : "", &r, &id,
-                    errbuf, errlen);
-    if (rc != MD_OK) {
+    if (p->open_ck == NULL) {
+        int64_t first = p->n > 0 ? at(p, p->n - 1)->id + 1
+                                 : outbox_next_id(p->ob);
+        if (first < outbox_next_id(p->ob)) {
+            first = outbox_next_id(p->ob);
+        }
+        if ((p->open_ck = chunk_new(p, first)) == NULL) {
+            return MD_E_NOMEM;
+        }
+    }
+    off = p->open_ck->len;
+    if ((rc = chunk_append(p->open_ck, p->rec, len)) != MD_OK) {
         return rc;
     }
-    p->dirty = true;
-    return push_row(p, id, m->id, m->topic != NULL ? m->topic : "",
-                    (const unsigned char *)r.key, r.key_len, r.value,
-                    r.value_len, p->hdr, hl, r.timestamp_ms);
+    rc = push_row(p, p->open_ck->first + p->open_ck->n, m->id, p->open_ck,
+                  off);
+    if (rc == MD_OK) {
+        p->open_ck->n++;
+        p->dirty = true;
+    }
+    return rc;
 }
 
 int pump_produced(struct pump *p, uint64_t bar_id)
@@ -306,22 +409,34 @@ int pump_produced(struct pump *p, uint64_t bar_id)
 int pump_commit(struct pump *p, struct core *c, int64_t seq, bool force,
                 char *errbuf, size_t errlen)
 {
+    struct chunk *put;
     int rc;
 
     if (!p->dirty && !force) {
         return MD_OK;
     }
+    put = p->open_ck;
+    if (put != NULL) {
+        /* the bars closed since the last commit: one batch */
+        rc = outbox_put(p->ob, put->first, put->n, put->data, put->len,
+                        errbuf, errlen);
+        if (rc != MD_OK) {
+            return rc;
+        }
+    }
     rc = outbox_commit(p->ob, c, seq, errbuf, errlen);
     if (rc != MD_OK) {
         return rc;
+    }
+    if (put != NULL) {
+        /* committed: its bars may go */
+        put->stored = true;
+        p->open_ck = NULL;
     }
     crash_point(CRASH_COMMIT_AFTER);
     p->dirty = false;
     p->acks_since = 0;
     p->commit_ms = mono_ms();
-    if (p->n > 0) {
-        p->committed_upto = at(p, p->n - 1)->id;
-    }
     return MD_OK;
 }
 
@@ -336,12 +451,12 @@ bool pump_commit_due(const struct pump *p)
 static void pop_done(struct pump *p)
 {
     while (p->n > 0 && at(p, 0)->st == ROW_DONE) {
-        free(at(p, 0)->topic);
         p->head = (p->head + 1) % p->cap;
         p->n--;
         p->restored_left -= p->restored_left > 0;
         p->send_from -= p->send_from > 0;
     }
+    chunks_free(p);
 }
 
 static struct row *find(struct pump *p, int64_t id, size_t *ix)
@@ -373,17 +488,23 @@ static void send_some(struct pump *p)
     for (i = p->send_from; i < p->n && p->st.in_flight < MAX_IN_FLIGHT;
          i++) {
         struct row *r = at(p, i);
-        unsigned char *key;
+        struct outbox_row o;
         int rc;
-        if (r->st != ROW_WAIT || !r->produced || !r->confirmed ||
-            r->id > p->committed_upto) {
+        if (!r->ck->stored) {
+            break; /* the open batch and what follows: not committed */
+        }
+        if (r->st != ROW_WAIT || !r->produced || !r->confirmed) {
             continue;
         }
-        key = row_key(r);
-        rc = pub_kafka_produce_raw(p->k, r->topic, key, r->key_len,
-                                   key + r->key_len, r->value_len,
-                                   key + r->key_len + r->value_len,
-                                   r->hdr_len, r->ts_ms, (uint64_t)r->id);
+        record_of(r, &o);
+        if (o.topic_len > PUB_TOPIC_MAX) {
+            continue; /* cannot be: the core's topics are shorter */
+        }
+        memcpy(p->topic, o.topic, o.topic_len);
+        p->topic[o.topic_len] = '\0';
+        rc = pub_kafka_produce_raw(p->k, p->topic, o.key, o.key_len,
+                                   o.value, o.value_len, o.headers,
+                                   o.headers_len, o.ts_ms, (uint64_t)r->id);
         if (rc != MD_OK) {
             break; /* a full queue waits for reports; a dead producer for
                       its fatal error's event */
@@ -414,6 +535,18 @@ static void reset(struct pump *p, const char *why)
     p->send_from = 0;
 }
 
+/* A bar done: its batch is deleted by the next commit once all are. */
+static int row_done(struct pump *p, struct row *r)
+{
+    struct chunk *c = r->ck;
+
+    p->dirty = true;
+    if (++c->done == c->n && c->stored) {
+        return outbox_done(p->ob, c->first, c->n);
+    }
+    return MD_OK;
+}
+
 static int answer(struct pump *p, const struct pub_kafka_event *ev)
 {
     struct row *r;
@@ -439,16 +572,20 @@ static int answer(struct pump *p, const struct pub_kafka_event *ev)
         r->st = ROW_DONE;
         p->st.acked++;
         p->acks_since++;
-        p->dirty = true;
-        return outbox_ack(p->ob, r->id);
-    case PUB_I_PUBLISH_REJECTED:
-        fprintf(stderr, "outbox: dead letter: row %" PRId64 " topic %s: %s: "
-                "refused for good, kept in the state file's dead_letter "
-                "table\n", r->id, r->topic, ev->reason);
+        return row_done(p, r);
+    case PUB_I_PUBLISH_REJECTED: {
+        struct outbox_row o;
+        int rc;
+        record_of(r, &o);
+        fprintf(stderr, "outbox: dead letter: bar %" PRId64 " topic %.*s: "
+                "%s: refused for good, kept in the state file's "
+                "dead_letter table\n", r->id, (int)o.topic_len, o.topic,
+                ev->reason);
         r->st = ROW_DONE;
         p->st.dead++;
-        p->dirty = true;
-        return outbox_dead(p->ob, r->id, ev->reason);
+        rc = outbox_dead(p->ob, &o, ev->reason);
+        return rc == MD_OK ? row_done(p, r) : rc;
+    }
     default:
         /* failed or refused at once: sent again, in its place */
         r->st = ROW_WAIT;

@@ -50,6 +50,10 @@ int pump_open(struct pump **p, struct outbox *ob,
  * was not acknowledged stays in the outbox. */
 void pump_close(struct pump *p, int timeout_ms);
 
+/* A topic bars will go to (the core asked for it): the producer learns
+ * its partitions before the first of them is sent. */
+void pump_warm(struct pump *p, const char *topic);
+
 /* The core closed bar m: its record into the outbox (not committed yet).
  * MD_OK; MD_E_IO, MD_E_NOMEM, or an encoding error (errbuf says which
  * bar). */

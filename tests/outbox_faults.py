@@ -78,18 +78,42 @@ def lines(path):
 
 
 def rows_in(state):
+    """Bars in the outbox's batches not done (committed)."""
     db = sqlite3.connect("file:%s?mode=ro" % state, uri=True, timeout=10)
     try:
-        return db.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        return db.execute("SELECT coalesce(sum(n), 0) FROM outbox"
+                          ).fetchone()[0]
     except sqlite3.Error:
         return 0
     finally:
         db.close()
 
 
+def records(blob):
+    """The records of an outbox batch (docs/delivery.md, "The state
+    file"): topic, key, value, headers, each after its length (2, 2, 4,
+    2 bytes, little-endian), then the timestamp (8 bytes)."""
+    out, at = [], 0
+    while at < len(blob):
+        fields = []
+        for width in (2, 2, 4, 2):
+            n = int.from_bytes(blob[at:at + width], "little")
+            fields.append(bytes(blob[at + width:at + width + n]))
+            at += width + n
+        at += 8
+        out.append(fields)
+    return out
+
+
 def pending_values(state):
     db = sqlite3.connect(state)
-    v = [bytes(r[0]) for r in db.execute("SELECT value FROM outbox")]
+    v = []
+    for n, data in db.execute("SELECT n, data FROM outbox ORDER BY first"):
+        recs = records(data)
+        if len(recs) != n:
+            fail("%s: a batch of %d bars holds %d records" % (state, n,
+                                                             len(recs)))
+        v += [r[2] for r in recs]
     db.close()
     return v
 
