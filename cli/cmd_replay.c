@@ -1,6 +1,7 @@
 /* cmd_replay.c: `ccstream replay`: drive the core from a capture under a
  * virtual clock (replay/replay.h) and write bars, the trace, a recording,
  * the transition coverage and a summary. */
+#include <ctype.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -159,6 +160,32 @@ static void usage(FILE *f)
         "  --lateness T    revise a bar for late trades up to its end + T\n"
         "                  (default 120s; beyond: counted, in no bar)\n"
         "\n"
+        "State (what-if; docs/delivery.md):\n"
+        "  --state FILE    keep the core's checkpoint in FILE (a SQLite file,\n"
+        "                  created if missing): written at the end, where\n"
+        "                  the open bars stay open instead of being flushed,\n"
+        "                  and every --checkpoint-every T of virtual time\n"
+        "  --resume FILE   restore the checkpoint in FILE and continue the\n"
+        "                  capture after the event it covers; the connection\n"
+        "                  open then is gone with the process that had it: a\n"
+        "                  gap opens from its last activity and is\n"
+        "                  backfilled; checkpoints go on into FILE (or\n"
+        "                  --state)\n"
+        "  --until T       stop the input at T from the first event, as at\n"
+        "                  the end of the capture\n"
+        "  with --brokers, the state file is also the outbox: every bar the\n"
+        "  core closes is kept in it, committed with the checkpoint, until\n"
+        "  the broker acknowledges it; bars left by a run before go first\n"
+        "  --outbox-max N  bars not acknowledged at most; past it replay\n"
+        "                  waits for the broker (default 1000000)\n"
+        "  --exactly-once  a transactional producer: each transaction of\n"
+        "                  bars also writes the last bar it holds to the\n"
+        "                  compacted topic ccstream.progress; a\n"
+        "                  read_committed consumer sees each bar once,\n"
+        "                  through crashes (a real broker: not embedded)\n"
+        "  --instance NAME its transactional.id is ccstream-NAME (default:\n"
+        "                  the state file's own id); one producer per name\n"
+        "\n"
         "Outputs (--bars-out, --trace, --coverage) are written to a\n"
         "temporary file beside their name and renamed into place when the\n"
         "run succeeds (a strict-mode divergence included); a failed run\n"
@@ -219,7 +246,9 @@ enum {
     OPT_RESUME,
     OPT_UNTIL,
     OPT_CHECKPOINT_EVERY,
-    OPT_OUTBOX_MAX
+    OPT_OUTBOX_MAX,
+    OPT_EXACTLY_ONCE,
+    OPT_INSTANCE
 };
 
 static const struct option longopts[] = {
@@ -257,6 +286,8 @@ static const struct option longopts[] = {
     {"until", required_argument, NULL, OPT_UNTIL},
     {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
     {"outbox-max", required_argument, NULL, OPT_OUTBOX_MAX},
+    {"exactly-once", no_argument, NULL, OPT_EXACTLY_ONCE},
+    {"instance", required_argument, NULL, OPT_INSTANCE},
     {NULL, 0, NULL, 0},
 };
 
@@ -392,6 +423,24 @@ int cmd_replay(int argc, char **argv)
         case OPT_STATE:
             o.state = v;
             break;
+        case OPT_EXACTLY_ONCE:
+            o.exactly_once = true;
+            break;
+        case OPT_INSTANCE: {
+            size_t i, n = strlen(v);
+            for (i = 0; i < n && (isalnum((unsigned char)v[i]) ||
+                                  strchr("._-", v[i]) != NULL);
+                 i++) {
+            }
+            if (n == 0 || n > 100 || i < n) {
+                fprintf(stderr, "ccstream replay: --instance takes a name "
+                        "of 1 to 100 characters [A-Za-z0-9._-], not "
+                        "'%.64s'\n", v);
+                return 2;
+            }
+            o.instance = v;
+            break;
+        }
         case OPT_OUTBOX_MAX: {
             char *end;
             unsigned long long n = strtoull(v, &end, 10);

@@ -8,7 +8,7 @@
 #include "crash.h"
 
 static const char *const names[CRASH__COUNT] = {
-    "produce", "ack", "commit-before", "commit-after"};
+    "produce", "ack", "commit-before", "commit-after", "txn-commit"};
 
 void crash_point(enum crash_at at)
 {

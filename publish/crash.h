@@ -6,6 +6,8 @@
  *   ack            an acknowledgement taken, before the outbox knows it
  *   commit-before  inside the commit's transaction, before COMMIT
  *   commit-after   the commit done, before anything acts on it
+ *   txn-commit     exactly once: the transaction's records and progress
+ *                  record produced, before commit_transaction
  * Shell code. */
 #ifndef PUBLISH_CRASH_H
 #define PUBLISH_CRASH_H
@@ -15,6 +17,7 @@ enum crash_at {
     CRASH_ACK,
     CRASH_COMMIT_BEFORE,
     CRASH_COMMIT_AFTER,
+    CRASH_TXN_COMMIT,
     CRASH__COUNT
 };
 

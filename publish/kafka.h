@@ -40,6 +40,10 @@ struct pub_kafka_opts {
      * auto.create.topics.enable, or `ccstream broker`): every topic asked
      * for is reported created at once, no Admin request is sent */
     int no_create;
+    /* a transactional producer with this transactional.id (the outbox's
+     * exactly-once mode, docs/delivery.md): no gapless guarantee, message
+     * and transaction timeouts of 60 s; NULL: idempotent only */
+    const char *transactional_id;
     /* librdkafka's mock cluster (rd_kafka_mock_cluster_t *) the brokers
      * are, or NULL: its topics are made through its own API (it answers no
      * CreateTopics request) */
@@ -111,9 +115,37 @@ int pub_kafka_produce_raw(struct pub_kafka *k, const char *topic,
  * next scan of its topics (once a second). */
 void pub_kafka_warm(struct pub_kafka *k, const char *topic);
 
+/* Transactions (a producer made with transactional_id). Each call waits
+ * for the broker (init up to 60 s: it fences a predecessor with the same
+ * transactional.id and aborts what it left open). MD_OK; MD_E_KAFKA with
+ * errbuf: for commit, *fatal says the producer is dead (fenced by
+ * another with the same id: stop), else the transaction was aborted and
+ * its records may go again in the next one. */
+int pub_kafka_txn_init(struct pub_kafka *k, char *errbuf, size_t errlen);
+int pub_kafka_txn_begin(struct pub_kafka *k, char *errbuf, size_t errlen);
+int pub_kafka_txn_commit(struct pub_kafka *k, bool *fatal, char *errbuf,
+                         size_t errlen);
+
+/* Make topic a compacted topic of one partition (it may exist: then it
+ * must be compacted), waiting up to 30 s. MD_OK; MD_E_KAFKA. */
+int pub_kafka_topic_compacted(struct pub_kafka *k, const char *topic,
+                              char *errbuf, size_t errlen);
+
+/* The value of the last committed record keyed key in topic (one
+ * partition, read from the start with isolation.level=read_committed by
+ * a consumer of o's brokers and properties) into buf[0..cap), NUL-ended:
+ * MD_OK; MD_E_NOTFOUND (no such record); MD_E_KAFKA (errbuf). */
+int pub_kafka_last_value(const struct pub_kafka_opts *o, const char *topic,
+                         const char *key, char *buf, size_t cap,
+                         char *errbuf, size_t errlen);
+
 /* A new producer in place of the current one (after its fatal error):
  * what the old one had not settled is not reported any more. */
 void pub_kafka_reset(struct pub_kafka *k);
+
+/* Messages the producer holds, their reports not yet read (librdkafka's
+ * outq_len): a transaction's commit needs them read first. */
+size_t pub_kafka_in_queue(const struct pub_kafka *k);
 
 /* Messages produced and not yet reported, Admin requests not answered. */
 size_t pub_kafka_outstanding(const struct pub_kafka *k);

@@ -40,6 +40,7 @@ struct outbox {
     int64_t next_id;       /* the next bar's id */
     uint8_t *buf;
     size_t cap;
+    char file_id[17];
     struct outbox_stats st;
 };
 
@@ -170,6 +171,39 @@ int outbox_open(struct outbox **obp, const char *path, char *errbuf,
                   "INSERT OR IGNORE INTO meta VALUES('format','"
                   OUTBOX_FORMAT "');",
                   errbuf, errlen);
+    }
+    if (rc == MD_OK) {
+        /* a name of its own, made once */
+        unsigned char rnd[8] = {0};
+        char ins[96];
+        FILE *u = fopen("/dev/urandom", "rb");
+        if (u == NULL || fread(rnd, 1, sizeof rnd, u) != sizeof rnd) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            memcpy(rnd, &ts.tv_nsec, sizeof ts.tv_nsec < 8 ? sizeof
+                   ts.tv_nsec : 8);
+        }
+        if (u != NULL) {
+            fclose(u);
+        }
+        snprintf(ins, sizeof ins,
+                 "INSERT OR IGNORE INTO meta VALUES('file_id','"
+                 "%02x%02x%02x%02x%02x%02x%02x%02x');",
+                 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+                 rnd[7]);
+        rc = exec(ob, ins, errbuf, errlen);
+    }
+    if (rc == MD_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(ob->db,
+                               "SELECT value FROM meta WHERE key='file_id'",
+                               -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW) {
+                snprintf(ob->file_id, sizeof ob->file_id, "%s",
+                         (const char *)sqlite3_column_text(st, 0));
+            }
+            sqlite3_finalize(st);
+        }
     }
     if (rc == MD_OK) {
         sqlite3_stmt *st;
@@ -351,6 +385,11 @@ int outbox_record_parse(const unsigned char *p, size_t len, size_t *used,
     row->ts_ms = (int64_t)get_le(p + n, 8);
     *used = n + 8;
     return MD_OK;
+}
+
+const char *outbox_file_id(const struct outbox *ob)
+{
+    return ob->file_id;
 }
 
 int64_t outbox_next_id(const struct outbox *ob)

@@ -88,6 +88,10 @@ struct outbox_row {
 int outbox_record_parse(const unsigned char *p, size_t len, size_t *used,
                         struct outbox_row *row);
 
+/* A random name the file was given when it was made (16 hex digits):
+ * tells a progress record of this file from one of a file made again. */
+const char *outbox_file_id(const struct outbox *ob);
+
 /* The id the next bar takes: ids count bars, ascending, never reused. */
 int64_t outbox_next_id(const struct outbox *ob);
 

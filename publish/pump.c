@@ -64,6 +64,12 @@ struct pump {
     int64_t commit_ms;     /* when the last commit was (monotonic) */
     struct topic_wait *tw; /* topics of rows from before, to confirm */
     size_t n_tw;
+    bool txn;              /* exactly once */
+    char instance[128];    /* its progress record's key */
+    int64_t *txn_ids;      /* the rows of the transaction being made */
+    int64_t txn_ms;        /* when the last one ended (monotonic) */
+    size_t n_txn, cap_txn;
+    char err[512];
     unsigned char value[65536];
     unsigned char rec[65536 + 4096];
     char topic[PUB_TOPIC_MAX + 1];
@@ -168,6 +174,9 @@ static int push_row(struct pump *p, int64_t id, uint64_t bar_id,
     p->n++;
     return MD_OK;
 }
+
+static int row_done(struct pump *p, struct row *r);
+static void pop_done(struct pump *p);
 
 /* ---- rows from before ------------------------------------------------- */
 
@@ -282,11 +291,62 @@ static void topic_answer(struct pump *p, const char *name, bool ok,
     }
 }
 
+/* Exactly once, at the start: the progress topic made, the predecessor
+ * fenced (its open transaction aborted), and the bars its last committed
+ * transaction held dropped. */
+static int txn_start(struct pump *p, const struct pub_kafka_opts *ko,
+                     char *errbuf, size_t errlen)
+{
+    char val[128], fid[32];
+    long long last = 0;
+    size_t i;
+    int rc = pub_kafka_topic_compacted(p->k, PUMP_PROGRESS_TOPIC, errbuf,
+                                       errlen);
+
+    if (rc == MD_OK) {
+        pub_kafka_warm(p->k, PUMP_PROGRESS_TOPIC);
+        rc = pub_kafka_txn_init(p->k, errbuf, errlen);
+    }
+    if (rc != MD_OK) {
+        return rc;
+    }
+    rc = pub_kafka_last_value(ko, PUMP_PROGRESS_TOPIC, p->instance, val,
+                              sizeof val, errbuf, errlen);
+    if (rc == MD_E_NOTFOUND) {
+        return MD_OK;
+    }
+    if (rc != MD_OK) {
+        return rc;
+    }
+    /* "FILE_ID LAST": only a record of this very state file counts (a
+     * file made again numbers its bars from 1 again) */
+    if (sscanf(val, "%31s %lld", fid, &last) != 2 ||
+        strcmp(fid, outbox_file_id(p->ob)) != 0) {
+        return MD_OK;
+    }
+    for (i = 0; i < p->restored_left; i++) {
+        struct row *r = at(p, i);
+        if (r->id > last) {
+            break;
+        }
+        r->st = ROW_DONE;
+        p->st.skipped++;
+        if ((rc = row_done(p, r)) != MD_OK) {
+            snprintf(errbuf, errlen, "the outbox: %s", md_strerror(rc));
+            return rc;
+        }
+    }
+    pop_done(p);
+    return MD_OK;
+}
+
 int pump_open(struct pump **pp, struct outbox *ob,
-              const struct pub_kafka_opts *ko, int format, char *errbuf,
-              size_t errlen)
+              const struct pub_kafka_opts *ko, int format,
+              const char *instance, char *errbuf, size_t errlen)
 {
     struct pump *p = calloc(1, sizeof *p);
+    struct pub_kafka_opts o;
+    char tid[160];
     int rc;
 
     *pp = NULL;
@@ -296,13 +356,23 @@ int pump_open(struct pump **pp, struct outbox *ob,
     }
     p->ob = ob;
     p->format = format;
-    rc = pub_kafka_new(ko, &p->k, errbuf, errlen);
+    o = *ko;
+    if (instance != NULL) {
+        p->txn = true;
+        snprintf(p->instance, sizeof p->instance, "%s", instance);
+        snprintf(tid, sizeof tid, "ccstream-%s", instance);
+        o.transactional_id = tid; /* copied by librdkafka at once */
+    }
+    rc = pub_kafka_new(&o, &p->k, errbuf, errlen);
     if (rc == MD_OK) {
         rc = outbox_batches(ob, load_batch, p);
         if (rc != MD_OK) {
             snprintf(errbuf, errlen, "the outbox's bars cannot be read "
                      "(%s)", md_strerror(rc));
         }
+    }
+    if (rc == MD_OK && p->txn) {
+        rc = txn_start(p, ko, errbuf, errlen);
     }
     if (rc != MD_OK) {
         pump_close(p, 0);
@@ -332,6 +402,7 @@ void pump_close(struct pump *p, int timeout_ms)
     }
     free(p->tw);
     free(p->q);
+    free(p->txn_ids);
     free(p);
 }
 
@@ -558,8 +629,20 @@ static int answer(struct pump *p, const struct pub_kafka_event *ev)
         return MD_OK;
     }
     if (ev->input == PUB_I_PRODUCER_FATAL) {
+        if (p->txn) {
+            /* fenced by another producer of this instance, or dead: a new
+             * one would fence it back; stop */
+            snprintf(p->err, sizeof p->err, "the transactional producer "
+                     "failed fatally: %s (another producer with "
+                     "transactional.id ccstream-%s?)", ev->reason,
+                     p->instance);
+            return MD_E_KAFKA;
+        }
         reset(p, ev->reason);
         return MD_OK;
+    }
+    if (p->txn) {
+        return MD_OK; /* the transaction's commit decides, not a report */
     }
     r = find(p, (int64_t)ev->bar_id, &ix);
     if (r == NULL || r->st != ROW_SENT) {
@@ -596,12 +679,161 @@ static int answer(struct pump *p, const struct pub_kafka_event *ev)
     }
 }
 
+/* Exactly once: one transaction of the bars that may go, committed with
+ * the progress record naming its last bar. */
+static int txn_send(struct pump *p)
+{
+    char val[64];
+    int64_t last = 0;
+    size_t i, k;
+    bool fatal = false;
+    int rc;
+
+    p->n_txn = 0;
+    for (i = 0; i < p->n && p->n_txn < PUMP_TXN_MAX; i++) {
+        struct row *r = at(p, i);
+        if (!r->ck->stored) {
+            break;
+        }
+        if (r->st != ROW_WAIT || !r->produced || !r->confirmed) {
+            continue;
+        }
+        if (p->n_txn == p->cap_txn) {
+            size_t cap = p->cap_txn ? p->cap_txn * 2 : 1024;
+            int64_t *v = realloc(p->txn_ids, cap * sizeof *v);
+            if (v == NULL) {
+                return MD_E_NOMEM;
+            }
+            p->txn_ids = v;
+            p->cap_txn = cap;
+        }
+        p->txn_ids[p->n_txn++] = r->id;
+    }
+    /* a full transaction at once, else what there is every PUMP_TXN_MS:
+     * fewer, larger transactions */
+    if (p->n_txn == 0 ||
+        (p->n_txn < PUMP_TXN_MAX && mono_ms() - p->txn_ms < PUMP_TXN_MS)) {
+        return MD_OK;
+    }
+    if ((rc = pub_kafka_txn_begin(p->k, p->err, sizeof p->err)) != MD_OK) {
+        return rc;
+    }
+    for (k = 0; k < p->n_txn; k++) {
+        struct row *r = find(p, p->txn_ids[k], &i);
+        struct outbox_row o;
+        record_of(r, &o);
+        memcpy(p->topic, o.topic, o.topic_len);
+        p->topic[o.topic_len] = '\0';
+        while ((rc = pub_kafka_produce_raw(
+                    p->k, p->topic, o.key, o.key_len, o.value, o.value_len,
+                    o.headers, o.headers_len, o.ts_ms, (uint64_t)r->id)) ==
+               MD_E_FULL) {
+            struct pub_kafka_event ev;
+            (void)pub_kafka_next(p->k, 10, &ev); /* room, by reports */
+        }
+        if (rc != MD_OK) {
+            break; /* a fatal error: its event stops the pump */
+        }
+        r->st = ROW_SENT;
+        p->st.sent++;
+        last = r->id;
+        crash_point(CRASH_PRODUCE);
+    }
+    if (rc == MD_OK) {
+        snprintf(val, sizeof val, "%s %lld", outbox_file_id(p->ob),
+                 (long long)last);
+        rc = pub_kafka_produce_raw(p->k, PUMP_PROGRESS_TOPIC,
+                                   (const unsigned char *)p->instance,
+                                   strlen(p->instance),
+                                   (const unsigned char *)val, strlen(val),
+                                   NULL, 0, 0, 0);
+    }
+    /* the commit needs every report read first (they come as events,
+     * read here): a report says nothing yet, the commit decides */
+    while (rc == MD_OK && pub_kafka_in_queue(p->k) > 0) {
+        struct pub_kafka_event ev;
+        int got = pub_kafka_next(p->k, 100, &ev);
+        if (got < 0) {
+            return MD_E_NOMEM;
+        }
+        if (got == 1) {
+            rc = answer(p, &ev);
+        }
+    }
+    if (rc == MD_OK) {
+        crash_point(CRASH_TXN_COMMIT);
+        rc = pub_kafka_txn_commit(p->k, &fatal, p->err, sizeof p->err);
+    } else {
+        snprintf(p->err, sizeof p->err, "the transactional producer "
+                 "failed while producing");
+        fatal = true;
+    }
+    p->txn_ms = mono_ms();
+    if (rc == MD_OK) {
+        p->st.txns++;
+        for (k = 0; k < p->n_txn; k++) {
+            struct row *r = find(p, p->txn_ids[k], &i);
+            if (k == 0) {
+                crash_point(CRASH_ACK);
+            }
+            r->st = ROW_DONE;
+            p->st.acked++;
+            p->acks_since++;
+            if ((rc = row_done(p, r)) != MD_OK) {
+                return rc;
+            }
+        }
+        return MD_OK;
+    }
+    if (fatal) {
+        return MD_E_KAFKA;
+    }
+    /* aborted: its bars go again, in the next transaction */
+    p->st.aborts++;
+    fprintf(stderr, "outbox: %s: its %zu bars go again\n", p->err,
+            p->n_txn);
+    for (k = 0; k < p->n_txn; k++) {
+        struct row *r = find(p, p->txn_ids[k], &i);
+        if (r->st == ROW_SENT) {
+            r->st = ROW_WAIT;
+            p->st.resent++;
+        }
+    }
+    return MD_OK;
+}
+
+const char *pump_error(const struct pump *p)
+{
+    return p->err;
+}
+
 int pump_run(struct pump *p, int timeout_ms)
 {
     struct pub_kafka_event ev;
     int got = 0, rc = MD_OK, wait = timeout_ms;
 
     ask_topics(p);
+    if (p->txn) {
+        /* reports and topic answers first (a transaction waits for
+         * them), then the transaction */
+        while ((got = pub_kafka_next(p->k, 0, &ev)) == 1) {
+            if ((rc = answer(p, &ev)) != MD_OK) {
+                return rc;
+            }
+        }
+        if (got < 0) {
+            return MD_E_NOMEM;
+        }
+        if (p->acks_since < PUMP_COMMIT_ACKS &&
+            (rc = txn_send(p)) != MD_OK) {
+            return rc;
+        }
+        if ((got = pub_kafka_next(p->k, wait, &ev)) == 1) {
+            rc = answer(p, &ev);
+        }
+        pop_done(p);
+        return got < 0 ? MD_E_NOMEM : rc;
+    }
     send_some(p);
     /* at most a commit's batch of acknowledgements at a time: the caller
      * commits them before taking more */

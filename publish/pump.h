@@ -32,19 +32,35 @@ struct pump;
 
 struct pump_stats {
     uint64_t sent, acked, dead, resent, resets;
+    uint64_t txns, aborts;  /* exactly once: committed, aborted */
+    uint64_t skipped;       /* bars from before a progress record said
+                               were committed: not sent again */
     uint64_t restored;   /* rows found in the outbox at open */
     uint64_t in_flight;  /* sent, not acknowledged */
     uint64_t pending;    /* in the outbox, not acknowledged */
 };
 
+/* Exactly once (docs/delivery.md): bars go in transactions of at most
+ * PUMP_TXN_MAX, each also writing a progress record (key: the instance;
+ * value: the state file's id and the last bar the transaction holds) to
+ * the compacted topic PUMP_PROGRESS_TOPIC; a batch is deleted only after
+ * the transaction holding its last bar committed. */
+#define PUMP_TXN_MAX 10000
+#define PUMP_TXN_MS 100 /* a transaction of fewer bars this long after the
+                           last */
+#define PUMP_PROGRESS_TOPIC "ccstream.progress"
+
 /* A pump over ob (borrowed) sending with a producer made from ko (its
  * strings must outlive the pump; no_create and mock as for the core's
- * publisher), format the records' encoding (enum pub_format). Rows already
- * in ob are loaded, their topics asked for. MD_OK; pub_kafka_new's
- * errors; MD_E_IO. */
+ * publisher), format the records' encoding (enum pub_format). Bars
+ * already in ob are loaded, their topics asked for. With instance (not
+ * NULL) exactly once: the producer's transactional.id is
+ * "ccstream-INSTANCE"; opening fences a predecessor of that id, reads
+ * the instance's progress record and drops the bars it says were
+ * committed. MD_OK; pub_kafka_new's errors; MD_E_KAFKA; MD_E_IO. */
 int pump_open(struct pump **p, struct outbox *ob,
-              const struct pub_kafka_opts *ko, int format, char *errbuf,
-              size_t errlen);
+              const struct pub_kafka_opts *ko, int format,
+              const char *instance, char *errbuf, size_t errlen);
 
 /* Flush the producer for up to timeout_ms, then free (NULL: no-op). What
  * was not acknowledged stays in the outbox. */
@@ -79,8 +95,14 @@ int pump_commit(struct pump *p, struct core *c, int64_t seq, bool force,
 bool pump_commit_due(const struct pump *p);
 
 /* Send what may go, then take the broker's answers for up to timeout_ms
- * (0: those ready). MD_OK; MD_E_NOMEM. */
+ * (0: those ready); exactly once, a transaction is made and committed
+ * here (waiting for the broker). MD_OK; MD_E_NOMEM; MD_E_KAFKA (exactly
+ * once: the producer was fenced by another with the same instance, or a
+ * transaction cannot be made: stop; errbuf of pump_error says why). */
 int pump_run(struct pump *p, int timeout_ms);
+
+/* Why pump_run failed. */
+const char *pump_error(const struct pump *p);
 
 /* Rows in flight or waiting to go (not acknowledged). */
 uint64_t pump_pending(const struct pump *p);

@@ -245,7 +245,8 @@ static int outbox_drain(struct run *r, int64_t t)
         }
     }
     if (rc != MD_OK && r->rc == MD_OK) {
-        snprintf(r->err, r->errlen, "the outbox: %s", md_strerror(rc));
+        snprintf(r->err, r->errlen, "the outbox: %s",
+                 rc == MD_E_KAFKA ? pump_error(r->pump) : md_strerror(rc));
         r->rc = rc;
     }
     return rc;
@@ -342,7 +343,12 @@ int rpl_kafka_open(struct run *r, char *errbuf, size_t errlen)
     if (r->ob != NULL) {
         /* brokers is the summary's bootstrap or the options': both
          * outlive the pump */
-        if ((rc = pump_open(&r->pump, r->ob, &ko, r->o->kafka_format,
+        const char *inst = NULL;
+        if (r->o->exactly_once) {
+            inst = r->o->instance != NULL ? r->o->instance
+                                          : outbox_file_id(r->ob);
+        }
+        if ((rc = pump_open(&r->pump, r->ob, &ko, r->o->kafka_format, inst,
                             errbuf, errlen)) != MD_OK) {
             rpl_kafka_close(r);
             return rc;
@@ -484,6 +490,13 @@ int rpl_outbox_finish(struct run *r)
     r->sum->outbox_restored = st.restored;
     r->sum->outbox_dead = st.dead;
     r->sum->outbox_left = st.pending;
+    r->sum->outbox_txns = st.txns;
+    r->sum->outbox_aborts = st.aborts;
+    r->sum->outbox_skipped = st.skipped;
+    if (rc == MD_E_KAFKA && r->rc == MD_OK) {
+        snprintf(r->err, r->errlen, "the outbox: %s", pump_error(r->pump));
+        r->rc = rc;
+    }
     return rc;
 }
 

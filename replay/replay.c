@@ -703,6 +703,13 @@ static int open_state(struct run *r, char *errbuf, size_t errlen)
         if (rc == MD_OK) {
             rc = outbox_restore(ob, r->core, &r->resume_seq, errbuf,
                                 errlen);
+            if (rc == MD_E_NOTFOUND) {
+                /* made by a run that died before its first commit: it
+                 * left nothing; this run starts from the beginning */
+                r->sum->resumed_empty = true;
+                r->resume_seq = 0;
+                rc = MD_OK;
+            }
             if (strcmp(wr, r->o->resume) == 0 && rc == MD_OK) {
                 r->ob = ob;
                 ob = NULL;
@@ -827,6 +834,20 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         goto out;
     }
     r->cfg.seed = sess.prng_seed;
+    if (o->exactly_once &&
+        (o->brokers == NULL || (o->state == NULL && o->resume == NULL))) {
+        snprintf(errbuf, errlen, "--exactly-once publishes through the "
+                 "outbox: it needs --brokers and --state (or --resume)");
+        rc = MD_E_USAGE;
+        goto out;
+    }
+    if (o->exactly_once && strcmp(o->brokers, "embedded") == 0) {
+        snprintf(errbuf, errlen, "--exactly-once needs a real broker: the "
+                 "embedded one (librdkafka's mock cluster) does not hide "
+                 "aborted transactions from read_committed consumers");
+        rc = MD_E_USAGE;
+        goto out;
+    }
     if (o->state != NULL || o->resume != NULL || o->until_ns > 0) {
         if (r->strict) {
             snprintf(errbuf, errlen, "--state, --resume and --until play "
@@ -1048,6 +1069,9 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
     if (s->resumed_seq > 0) {
         fprintf(f, "resumed: from the checkpoint covering event %" PRId64
                 "\n", s->resumed_seq);
+    } else if (s->resumed_empty) {
+        fprintf(f, "resumed: the state file held no checkpoint yet (its "
+                "run ended before its first commit): from the start\n");
     }
     if (s->checkpoints > 0) {
         fprintf(f, "state: %" PRIu64 " checkpoint%s, the last covering "
@@ -1057,15 +1081,21 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
                 s->ckpt_bytes);
     }
     if (s->outbox) {
-        fprintf(f, "outbox: %" PRIu64 " rows sent (%" PRIu64 " again after "
-                "a producer reset), %" PRIu64 " acknowledged, %" PRIu64
-                " dead-lettered; %" PRIu64 " from a run before; %" PRIu64
-                " left unacknowledged%s\n",
+        fprintf(f, "outbox: %" PRIu64 " bars sent (%" PRIu64 " again after "
+                "a producer reset or an aborted transaction), %" PRIu64
+                " acknowledged, %" PRIu64 " dead-lettered; %" PRIu64
+                " from a run before; %" PRIu64 " left unacknowledged%s\n",
                 s->outbox_sent, s->outbox_resent, s->outbox_acked,
                 s->outbox_dead, s->outbox_restored, s->outbox_left,
                 s->outbox_left > 0 ? " (kept in the state file: the next "
                                      "run sends them first)"
                                    : "");
+        if (s->outbox_txns > 0 || s->outbox_skipped > 0) {
+            fprintf(f, "exactly once: %" PRIu64 " transactions committed, "
+                    "%" PRIu64 " aborted; %" PRIu64 " bars from before "
+                    "already committed, not sent again\n",
+                    s->outbox_txns, s->outbox_aborts, s->outbox_skipped);
+        }
     }
     if (s->kafka_produced > 0 || s->kafka_bootstrap[0] != '\0') {
         fprintf(f, "broker: %" PRIu64 " records produced, %" PRIu64

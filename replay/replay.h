@@ -146,6 +146,11 @@ struct rpl_opts {
     /* with brokers: the outbox's rows not acknowledged at most; past it
      * replay waits for the broker (0: 1,000,000) */
     uint64_t outbox_max;
+    /* with brokers and state: exactly once, a transactional producer of
+     * transactional.id "ccstream-INSTANCE" (instance NULL: the state
+     * file's id) */
+    bool exactly_once;
+    const char *instance;
     int64_t until_ns;     /* the input ends at this time from the first
                              event (0: at the capture's end) */
     bool coverage_wanted; /* fill coverage (else only with a trace or a
@@ -182,10 +187,13 @@ struct rpl_summary {
     bool outbox;
     uint64_t outbox_sent, outbox_acked, outbox_resent, outbox_restored;
     uint64_t outbox_dead, outbox_left;
+    uint64_t outbox_txns, outbox_aborts, outbox_skipped;
     char kafka_bootstrap[256]; /* the embedded broker's address */
     bool interrupted;     /* stopped by rpl_interrupt before the end */
     int64_t resumed_seq;  /* restored from a checkpoint covering this
                              capture seq (0: not resumed) */
+    bool resumed_empty;   /* --resume of a state file with no checkpoint
+                             yet: from the start */
     uint64_t checkpoints; /* written (--state) */
     int64_t ckpt_seq;     /* ... the last one covering this seq */
     uint64_t ckpt_bytes, ckpt_streams; /* written, over all of them */

@@ -4,13 +4,15 @@ guarantees (docs/delivery.md) under faults, on a real broker, read back by
 python3-confluent-kafka (a client nobody here wrote).
 
 CAPTURE is replayed as fast as possible (`replay --what-if --brokers
-BROKERS --state S --kafka-format json`), its bars into topics of their own
-per case, and a fault is made while thousands of bars are in the air:
+BROKERS --state S --kafka-format json`, with --exactly-once: a
+transactional producer, read back by a read_committed consumer), its bars
+into topics of their own per case, and a fault is made while thousands of
+bars are in the air:
 
   crash:POINT:N   the producer kills itself (SIGKILL) the Nth time it
-                  passes POINT (produce, ack, commit-before, commit-after;
-                  CCSTREAM_CRASH_AT), then is started again with
-                  --resume S
+                  passes POINT (produce, ack, commit-before, commit-after,
+                  txn-commit; CCSTREAM_CRASH_AT), then is started again
+                  with --resume S
   kill:MS         kill -9 of the producer MS ms after it started, then
                   --resume S
   hang:S          the broker (private: --broker-dir DIR, tests/kafka/
@@ -23,7 +25,8 @@ Checked for each case:
     count, read from the state file, is printed: "in the air");
   - every record read back is one of the bars, with the identity headers;
     two records of one identity (key, start_ms, revision) are byte for
-    byte the same (at least once: duplicates are exact);
+    byte the same (at least once: duplicates are exact); exactly once,
+    there are none;
   - after a producer crash: every bar the state file still held and every
     bar a replay resumed from a copy of it makes (virtual broker) was
     published, and every other record is a bar of one uninterrupted
@@ -46,6 +49,9 @@ from confluent_kafka import Consumer
 
 CC, BROKERS, WORK, CAPTURE = sys.argv[1:5]
 args = sys.argv[5:]
+EXACTLY_ONCE = "--exactly-once" in args
+if EXACTLY_ONCE:
+    args.remove("--exactly-once")
 broker_dir = None
 if "--broker-dir" in args:
     i = args.index("--broker-dir")
@@ -125,12 +131,16 @@ def copy_state(src, dst):
 
 
 def consume(prefix, brokers):
-    """Every record of the topics named prefix.*, until 3 s bring none."""
-    c = Consumer({"bootstrap.servers": brokers,
-                  "group.id": "ccstream-outbox-%d" % time.time_ns(),
-                  "auto.offset.reset": "earliest",
-                  "enable.auto.commit": False,
-                  "topic.metadata.refresh.interval.ms": 1000})
+    """Every record of the topics named prefix.*, until 3 s bring none;
+    exactly once, only committed ones (isolation.level read_committed)."""
+    conf = {"bootstrap.servers": brokers,
+            "group.id": "ccstream-outbox-%d" % time.time_ns(),
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+            "topic.metadata.refresh.interval.ms": 1000}
+    if EXACTLY_ONCE:
+        conf["isolation.level"] = "read_committed"
+    c = Consumer(conf)
     c.subscribe(["^" + re.escape(prefix) + r"\..*"])
     out, quiet_since, end = [], time.time(), time.time() + 120
     while time.time() < end and time.time() - quiet_since < 3:
@@ -180,11 +190,13 @@ def uninterrupted():
 
 
 def crash_case(case, n):
-    prefix = "ob%s-%d%s" % (TOKEN, n, re.sub(r"[^a-z0-9]", "", case))
+    prefix = "ob%s%s-%d%s" % ("x" if EXACTLY_ONCE else "", TOKEN, n,
+                             re.sub(r"[^a-z0-9]", "", case))
     state = os.path.join(WORK, prefix + ".state")
     ref = os.path.join(WORK, prefix + ".ref")
     common = ["--brokers", BROKERS, "--kafka-format", "json", "--topic",
-              prefix + ".{market}.{interval}", "--state", state]
+              prefix + ".{market}.{interval}"] + \
+        (["--exactly-once"] if EXACTLY_ONCE else []) + ["--state", state]
     env = dict(os.environ)
     kind = case.split(":")[0]
     cmd = [CC, "replay", CAPTURE, "--what-if"] + common
@@ -234,6 +246,9 @@ def crash_case(case, n):
     if strange:
         fail("%s: %d records are no bar of an uninterrupted replay, e.g. %s"
              % (case, len(strange), sorted(strange)[0][:200]))
+    if EXACTLY_ONCE and dups:
+        fail("%s: exactly once, but %d bars came twice to a read_committed "
+             "consumer" % (case, dups))
     if not killed:
         if got != u:
             fail("%s: finished before the kill, but %d of %d bars arrived"
@@ -266,7 +281,8 @@ def broker_case(case, n):
     state = os.path.join(WORK, prefix + ".state")
     cmd = [CC, "replay", CAPTURE, "--what-if", "--brokers", brokers,
            "--kafka-format", "json", "--topic",
-           prefix + ".{market}.{interval}", "--state", state]
+           prefix + ".{market}.{interval}", "--state", state] + \
+        (["--exactly-once"] if EXACTLY_ONCE else [])
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                          stderr=subprocess.PIPE)
     # the fault when bars are in the outbox, before they are all sent

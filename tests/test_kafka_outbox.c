@@ -4,7 +4,7 @@
  * hits; tests/outbox_faults.py makes the faults and reads the topics back
  * with python3-confluent-kafka.
  *
- *   producer crashes   kill -9 at each crash point (a row handed to the
+ *   producer crashes   kill -9 at each crash point (a bar handed to the
  *                      producer, an acknowledgement taken before the
  *                      outbox knows it, inside the commit's transaction,
  *                      just after it) and at random moments, then
@@ -16,10 +16,17 @@
  *                      the records are exactly one uninterrupted
  *                      replay's bars.
  *
- * make test: four crash points, two random kills, a 5 s hang and a
- * restart; MD_TEST_SLOW=1 (make check): twenty random kills more and a
- * 30 s hang. The random moments come from a seed printed with them. */
+ *   exactly once       the same with --exactly-once (a transactional
+ *                      producer, a progress topic): a read_committed
+ *                      consumer sees every bar once, as raw records.
+ *
+ * make test: three crash points and a random kill at least once, two
+ * crash points and a random kill exactly once, a 5 s hang and a restart
+ * (about 80 s); MD_TEST_SLOW=1 (make check): the other crash points,
+ * twenty-two and twenty random kills, a 30 s hang. The random moments
+ * come from a seed printed with them. */
 #define _DEFAULT_SOURCE
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,25 +132,45 @@ static void run_cases(const char *brokers_arg, const char *extra,
     assert_int_equal(sh(cmd), 0);
 }
 
-static void test_producer_crashes(void **state)
+/* Crash points, then kills at moments drawn in [lo, lo + span) ms. */
+static void crashes(const char *extra, const char *points,
+                    const char *slow_points, unsigned kills,
+                    unsigned slow_kills, int lo, int span)
 {
     char cases[2048];
-    unsigned seed = (unsigned)time(NULL), i, kills;
+    unsigned seed = (unsigned)time(NULL), i;
+    bool slow = getenv("MD_TEST_SLOW") != NULL;
     size_t n;
 
-    (void)state;
-    n = (size_t)snprintf(cases, sizeof cases,
-                         "crash:produce:6000 crash:ack:8000 "
-                         "crash:commit-before:700 crash:commit-after:800");
-    kills = getenv("MD_TEST_SLOW") ? 22 : 2;
+    n = (size_t)snprintf(cases, sizeof cases, "%s%s%s", points,
+                         slow ? " " : "", slow ? slow_points : "");
     srand(seed);
     print_message("  (random kills from seed %u)\n", seed);
-    for (i = 0; i < kills; i++) {
-        /* within the run: it makes its bars in about a second */
+    for (i = 0; i < (slow ? slow_kills : kills); i++) {
         n += (size_t)snprintf(cases + n, sizeof cases - n, " kill:%d",
-                              150 + rand() % 800);
+                              lo + rand() % span);
     }
-    run_cases(brokers(), "", cases);
+    run_cases(brokers(), extra, cases);
+}
+
+/* At least once: the replay makes its bars in about a second. */
+static void test_producer_crashes(void **state)
+{
+    (void)state;
+    crashes("", "crash:produce:6000 crash:ack:8000 crash:commit-before:700",
+            "crash:commit-after:800", 1, 22, 150, 800);
+}
+
+/* Exactly once: transactions of up to 10,000 bars, one every 100 ms at
+ * least; the run takes about six seconds, the first two to fence and
+ * read the progress topic. */
+static void test_exactly_once(void **state)
+{
+    (void)state;
+    crashes("--exactly-once", "crash:txn-commit:5 crash:ack:5",
+            "crash:produce:6000 crash:commit-before:300 crash:commit-after:"
+            "400",
+            1, 20, 2500, 2500);
 }
 
 static void test_broker_faults(void **state)
@@ -165,6 +192,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_producer_crashes),
+        cmocka_unit_test(test_exactly_once),
         cmocka_unit_test(test_broker_faults),
     };
 
