@@ -176,8 +176,11 @@ static void usage(FILE *f)
         "  with --brokers, the state file is also the outbox: every bar the\n"
         "  core closes is kept in it, committed with the checkpoint, until\n"
         "  the broker acknowledges it; bars left by a run before go first\n"
-        "  --outbox-max N  bars not acknowledged at most; past it replay\n"
-        "                  waits for the broker (default 1000000)\n"
+        "  --outbox-max N  bars not acknowledged at most (default 1000000)\n"
+        "  --outbox-full P past it: wait (default: replay waits for the\n"
+        "                  broker) or drop (each bar closing is dropped,\n"
+        "                  counted and said, as a producer that must keep\n"
+        "                  reading would; exit 1)\n"
         "  --exactly-once  a transactional producer: each transaction of\n"
         "                  bars also writes the last bar it holds to the\n"
         "                  compacted topic ccstream.progress; a\n"
@@ -248,7 +251,8 @@ enum {
     OPT_CHECKPOINT_EVERY,
     OPT_OUTBOX_MAX,
     OPT_EXACTLY_ONCE,
-    OPT_INSTANCE
+    OPT_INSTANCE,
+    OPT_OUTBOX_FULL
 };
 
 static const struct option longopts[] = {
@@ -287,6 +291,7 @@ static const struct option longopts[] = {
     {"checkpoint-every", required_argument, NULL, OPT_CHECKPOINT_EVERY},
     {"outbox-max", required_argument, NULL, OPT_OUTBOX_MAX},
     {"exactly-once", no_argument, NULL, OPT_EXACTLY_ONCE},
+    {"outbox-full", required_argument, NULL, OPT_OUTBOX_FULL},
     {"instance", required_argument, NULL, OPT_INSTANCE},
     {NULL, 0, NULL, 0},
 };
@@ -425,6 +430,14 @@ int cmd_replay(int argc, char **argv)
             break;
         case OPT_EXACTLY_ONCE:
             o.exactly_once = true;
+            break;
+        case OPT_OUTBOX_FULL:
+            if (strcmp(v, "wait") != 0 && strcmp(v, "drop") != 0) {
+                fprintf(stderr, "ccstream replay: --outbox-full takes wait "
+                        "or drop, not '%.64s'\n", v);
+                return 2;
+            }
+            o.outbox_drop = strcmp(v, "drop") == 0;
             break;
         case OPT_INSTANCE: {
             size_t i, n = strlen(v);
@@ -691,7 +704,7 @@ int cmd_replay(int argc, char **argv)
          * did not arrive */
         uint64_t lost = sum.kafka_undelivered + sum.bars_given_up +
                         sum.bars_topic_lost + sum.bars_lost +
-                        sum.dead_lettered;
+                        sum.dead_lettered + sum.outbox_dead;
         if (lost > 0) {
             fprintf(stderr, "ccstream replay: %s%" PRIu64 " bars not "
                     "delivered to %s (see above)\n",

@@ -101,6 +101,28 @@ static const struct loop_kafka_ops broker_kafka_ops = {
     b_flush,        b_dead_letter, b_producer_reset,
 };
 
+/* Bar id was dropped at its closing: true once (it is forgotten). */
+static bool dropped_take(struct run *r, uint64_t id)
+{
+    size_t lo = 0, hi = r->n_dropped;
+
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (r->dropped[mid] < id) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == r->n_dropped || r->dropped[lo] != id) {
+        return false;
+    }
+    memmove(r->dropped + lo, r->dropped + lo + 1,
+            (r->n_dropped - lo - 1) * sizeof *r->dropped);
+    r->n_dropped--;
+    return true;
+}
+
 /* With the outbox (--state): the core publishes into it. A bar it
  * produces is reported delivered once its row is committed (rpl_kafka_
  * drain); the pump sends it to the broker apart from virtual time. The
@@ -124,6 +146,19 @@ static void o_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
         r->cap_accepted = cap;
     }
     for (i = 0; i < n; i++) {
+        if (dropped_take(r, bars[i]->id)) {
+            /* dropped at its closing (the outbox was full): refused */
+            struct pend p;
+            memset(&p, 0, sizeof p);
+            p.t = t + ACK_DELAY_NS;
+            p.kind = PEND_DELIVERY;
+            p.bar_id = bars[i]->id;
+            p.input = PUB_I_PUBLISH_REJECTED;
+            p.gen = r->producer_gen;
+            p.ok = 1;
+            world_reply(r, t, p);
+            continue;
+        }
         if (pump_produced(r->pump, bars[i]->id) != MD_OK) {
             world_fail(r, MD_E_STATE, "a bar produced that the outbox "
                        "never had");
@@ -179,10 +214,37 @@ static const struct loop_kafka_ops outbox_kafka_ops = {
 int rpl_outbox_closed(struct run *r, const struct md_bar *const *bars,
                       size_t n)
 {
+    uint64_t max = r->o->outbox_max > 0 ? r->o->outbox_max
+                                        : OUTBOX_MAX_DEFAULT;
     size_t i;
 
     for (i = 0; i < n; i++) {
-        int rc = pump_closed(r->pump, bars[i], r->err, r->errlen);
+        int rc;
+        if (r->o->outbox_drop && pump_pending(r->pump) >= max) {
+            /* full, and the policy is to drop: counted, said once per
+             * stretch, the core's produce of it refused (dead letter) */
+            if (r->n_dropped == r->cap_dropped) {
+                size_t cap = r->cap_dropped ? r->cap_dropped * 2 : 256;
+                uint64_t *v = realloc(r->dropped, cap * sizeof *v);
+                if (v == NULL) {
+                    r->rc = MD_E_NOMEM;
+                    return MD_E_NOMEM;
+                }
+                r->dropped = v;
+                r->cap_dropped = cap;
+            }
+            if (r->sum->outbox_dropped == r->dropped_said) {
+                fprintf(stderr, "outbox: full (%" PRIu64 " bars not "
+                        "acknowledged, --outbox-max): dropping the bars "
+                        "that close until it has room\n",
+                        pump_pending(r->pump));
+            }
+            r->dropped[r->n_dropped++] = bars[i]->id;
+            r->sum->outbox_dropped++;
+            continue;
+        }
+        r->dropped_said = r->sum->outbox_dropped;
+        rc = pump_closed(r->pump, bars[i], r->err, r->errlen);
         if (rc != MD_OK) {
             r->rc = rc;
             return rc;
@@ -237,7 +299,8 @@ static int outbox_drain(struct run *r, int64_t t)
         return rc;
     }
     rc = pump_run(r->pump, 0);
-    while (rc == MD_OK && pump_pending(r->pump) > max) {
+    while (rc == MD_OK && !r->o->outbox_drop &&
+           pump_pending(r->pump) > max) {
         /* only replay may slow its input: a live producer keeps reading */
         rc = pump_run(r->pump, 50);
         if (rc == MD_OK && pump_commit_due(r->pump)) {
@@ -511,6 +574,8 @@ void rpl_kafka_close(struct run *r)
     }
     free(r->accepted);
     r->accepted = NULL;
+    free(r->dropped);
+    r->dropped = NULL;
     if (r->kafka != NULL) {
         struct pub_kafka_stats st;
         pub_kafka_stats(r->kafka, &st);

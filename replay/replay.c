@@ -1090,6 +1090,11 @@ void rpl_print_summary(FILE *f, const struct rpl_summary *s)
                 s->outbox_left > 0 ? " (kept in the state file: the next "
                                      "run sends them first)"
                                    : "");
+        if (s->outbox_dropped > 0) {
+            fprintf(f, "outbox: %" PRIu64 " bars dropped at their closing: "
+                    "the outbox held --outbox-max bars not acknowledged "
+                    "(--outbox-full drop)\n", s->outbox_dropped);
+        }
         if (s->outbox_txns > 0 || s->outbox_skipped > 0) {
             fprintf(f, "exactly once: %" PRIu64 " transactions committed, "
                     "%" PRIu64 " aborted; %" PRIu64 " bars from before "

@@ -146,6 +146,11 @@ struct rpl_opts {
     /* with brokers: the outbox's rows not acknowledged at most; past it
      * replay waits for the broker (0: 1,000,000) */
     uint64_t outbox_max;
+    /* past outbox_max: false, replay waits for the broker (it may slow
+     * its input); true, each bar closing is dropped instead (counted and
+     * said: the policy a producer that must keep reading has; the run
+     * exits 1) */
+    bool outbox_drop;
     /* with brokers and state: exactly once, a transactional producer of
      * transactional.id "ccstream-INSTANCE" (instance NULL: the state
      * file's id) */
@@ -188,6 +193,7 @@ struct rpl_summary {
     uint64_t outbox_sent, outbox_acked, outbox_resent, outbox_restored;
     uint64_t outbox_dead, outbox_left;
     uint64_t outbox_txns, outbox_aborts, outbox_skipped;
+    uint64_t outbox_dropped; /* bars dropped past --outbox-max (drop) */
     char kafka_bootstrap[256]; /* the embedded broker's address */
     bool interrupted;     /* stopped by rpl_interrupt before the end */
     int64_t resumed_seq;  /* restored from a checkpoint covering this

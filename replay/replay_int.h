@@ -104,6 +104,10 @@ struct run {
     uint64_t *accepted;      /* bars the core produced into the outbox,
                                 reported once committed */
     size_t n_accepted, cap_accepted;
+    uint64_t *dropped;       /* bars dropped past the outbox's limit, their
+                                produce to be answered refused; ascending */
+    size_t n_dropped, cap_dropped;
+    uint64_t dropped_said;   /* outbox_dropped when a drop was last said */
     void *mock_rk;           /* --brokers embedded: the handle that owns
                                 the mock cluster (rd_kafka_t *) */
     void *mock;              /* and the cluster (rd_kafka_mock_cluster_t *) */

@@ -185,7 +185,8 @@ static void test_broker_faults(void **state)
     assert_int_equal(sh(cmd), 0);
     snprintf(extra, sizeof extra, "--broker-dir '%s'", g_run);
     run_cases("-", extra,
-              getenv("MD_TEST_SLOW") ? "hang:30 restart" : "hang:5 restart");
+              getenv("MD_TEST_SLOW") ? "hang:30 restart drop:3"
+                                     : "hang:5 restart drop:3");
 }
 
 int main(void)
