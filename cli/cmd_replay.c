@@ -173,6 +173,9 @@ static void usage(FILE *f)
         "                  --state)\n"
         "  --until T       stop the input at T from the first event, as at\n"
         "                  the end of the capture\n"
+        "  --stop-flush    flush the open bars at the end all the same\n"
+        "                  (close reason flush): a resumed run revises them\n"
+        "                  (revision + 1) instead of continuing them\n"
         "  with --brokers, the state file is also the outbox: every bar the\n"
         "  core closes is kept in it, committed with the checkpoint, until\n"
         "  the broker acknowledges it; bars left by a run before go first\n"
@@ -252,7 +255,8 @@ enum {
     OPT_OUTBOX_MAX,
     OPT_EXACTLY_ONCE,
     OPT_INSTANCE,
-    OPT_OUTBOX_FULL
+    OPT_OUTBOX_FULL,
+    OPT_STOP_FLUSH
 };
 
 static const struct option longopts[] = {
@@ -292,6 +296,7 @@ static const struct option longopts[] = {
     {"outbox-max", required_argument, NULL, OPT_OUTBOX_MAX},
     {"exactly-once", no_argument, NULL, OPT_EXACTLY_ONCE},
     {"outbox-full", required_argument, NULL, OPT_OUTBOX_FULL},
+    {"stop-flush", no_argument, NULL, OPT_STOP_FLUSH},
     {"instance", required_argument, NULL, OPT_INSTANCE},
     {NULL, 0, NULL, 0},
 };
@@ -430,6 +435,9 @@ int cmd_replay(int argc, char **argv)
             break;
         case OPT_EXACTLY_ONCE:
             o.exactly_once = true;
+            break;
+        case OPT_STOP_FLUSH:
+            o.stop_flush = true;
             break;
         case OPT_OUTBOX_FULL:
             if (strcmp(v, "wait") != 0 && strcmp(v, "drop") != 0) {

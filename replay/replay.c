@@ -856,7 +856,8 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
             goto out;
         }
         /* the open bars at the end are the checkpoint's */
-        r->cfg.stop_keeps_open = o->state != NULL || o->resume != NULL;
+        r->cfg.stop_keeps_open =
+            (o->state != NULL || o->resume != NULL) && !o->stop_flush;
     }
     {
         /* the core's tables, sized from the configuration; malloc'd, not

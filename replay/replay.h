@@ -142,6 +142,8 @@ struct rpl_opts {
      * the event it covers. NULL / 0: none */
     const char *state;
     const char *resume;
+    bool stop_flush;      /* with state: flush the open bars at the end
+                             all the same (a restart then revises them) */
     int64_t checkpoint_every_ns;
     /* with brokers: the outbox's rows not acknowledged at most; past it
      * replay waits for the broker (0: 1,000,000) */

@@ -259,6 +259,8 @@ static void on_step_incremental(void *ctx, const struct loop *l,
     w->checked++;
 }
 
+static bool g_stop_flush;
+
 static int run(const char *tag, const char *extra_until, const char *state,
                const char *resume, const struct loop_observer *obs,
                struct rpl_summary *sum)
@@ -273,6 +275,7 @@ static int run(const char *tag, const char *extra_until, const char *state,
     o.observer = obs;
     o.state = state;
     o.resume = resume;
+    o.stop_flush = g_stop_flush;
     if (extra_until != NULL) {
         int64_t ns = strtoll(extra_until, NULL, 10);
         o.until_ns = ns;
@@ -623,6 +626,53 @@ static void test_resume_mid_connection(void **state)
     free(two);
 }
 
+/* Flushed at the stop all the same (--stop-flush): the resumed run does
+ * not make those bars again as revision 0 (their identities are taken)
+ * but revises each one the rest of its interval changes: revision 1. */
+static void test_resume_after_flush(void **state)
+{
+    struct rpl_summary sum;
+    char st[160], until[32], *one, *two, *line, *save = NULL;
+    unsigned flushed = 0, revised = 0;
+
+    (void)state;
+    snprintf(st, sizeof st, "%s/flush.state", dir);
+    snprintf(until, sizeof until, "%lld",
+             (long long)(first_drop_ns() + 1000000000));
+    g_stop_flush = true;
+    assert_int_equal(run("f1", until, st, NULL, NULL, &sum), MD_OK);
+    g_stop_flush = false;
+    assert_int_equal(run("f2", NULL, NULL, st, NULL, &sum), MD_OK);
+    slurp("f1", &one);
+    slurp("f2", &two);
+    for (line = strtok_r(one, "\n", &save); line != NULL;
+         line = strtok_r(NULL, "\n", &save)) {
+        char key[200], *cr, *hit;
+        if (strstr(line, "\"close_reason\":\"flush\"") == NULL) {
+            continue;
+        }
+        flushed++;
+        assert_non_null(strstr(line, "\"revision\":0,"));
+        /* the same bucket in the resumed run: never revision 0 again */
+        cr = strstr(line, ",\"revision\"");
+        assert_non_null(cr);
+        snprintf(key, sizeof key, "%.*s,\"revision\":0,", (int)(cr - line),
+                 line);
+        assert_null(strstr(two, key));
+        snprintf(key, sizeof key, "%.*s,\"revision\":1,", (int)(cr - line),
+                 line);
+        hit = strstr(two, key);
+        if (hit != NULL) {
+            revised++;
+            assert_non_null(strstr(hit, "\"close_reason\":\"revision\""));
+        }
+    }
+    assert_true(flushed >= 4);
+    assert_true(revised >= 1);
+    free(one);
+    free(two);
+}
+
 static void test_state_file_errors(void **state)
 {
     struct rpl_summary sum;
@@ -668,6 +718,7 @@ int main(void)
         cmocka_unit_test(test_damaged_records_refused),
         cmocka_unit_test(test_resume_between_connections),
         cmocka_unit_test(test_resume_mid_connection),
+        cmocka_unit_test(test_resume_after_flush),
         cmocka_unit_test(test_state_file_errors),
     };
 
