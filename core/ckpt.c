@@ -204,6 +204,13 @@ static uint64_t get_varint(struct rd *r)
     return 0;
 }
 
+/* A time the aggregator can add intervals and lateness to without
+ * overflow: unix ns, 0 to 2^62 (the year 2116). */
+static bool time_ok(int64_t t)
+{
+    return t >= 0 && t <= (INT64_C(1) << 62);
+}
+
 /* ---- what a checkpoint may be restored into ------------------------- */
 
 /* The configuration a stream record's layout depends on: the intervals
@@ -240,7 +247,7 @@ size_t core_ckpt_bound(const struct core *c)
 {
     size_t ids = 2 * (12 + c->feed.agg.ids_slots * 10);
     size_t ord = 8 + 8 + 1 + 8 + 1 + BAR_ID_MAX;
-    size_t slot = 3 + 8 + 8 * 4 + 8 + 16 * 4 + 2 * ord + 2;
+    size_t slot = 2 + 8 + 3 + 8 + 8 * 4 + 8 + 16 * 4 + 2 * ord + 2;
     size_t series = 8 * 4 + 2 + AGG_SLOTS * slot;
     size_t stream = 64 + 3 * 32 + c->feed.agg.cfg.n_intervals * series + ids;
     size_t bf = (size_t)c->cfg.n_series *
@@ -375,12 +382,18 @@ int core_restore_head(struct core *c, const uint8_t *buf, size_t len)
     n_streams = get_u32(&r);
     n_gaps = get_u8(&r);
     gap_next = get_u8(&r);
-    if (n_gaps > AGG_MAX_GAPS || gap_next >= AGG_MAX_GAPS || resume < 0) {
+    /* the ring fills in order: until full, the next slot is the count */
+    if (n_gaps > AGG_MAX_GAPS || gap_next >= AGG_MAX_GAPS || resume < 0 ||
+        (n_gaps < AGG_MAX_GAPS && gap_next != n_gaps) ||
+        !time_ok(resume) || !time_ok(wm)) {
         return MD_E_CORRUPT;
     }
     for (i = 0; i < n_gaps; i++) {
         gap_start[i] = get_i64(&r);
         gap_end[i] = get_i64(&r);
+        if (!time_ok(gap_start[i]) || !time_ok(gap_end[i])) {
+            return MD_E_CORRUPT;
+        }
     }
     memset(&ast, 0, sizeof ast);
     memset(&pst, 0, sizeof pst);
@@ -646,6 +659,11 @@ static void get_series(struct rd *r, struct agg_series *se)
 
     se->last_start_ns = get_i64(r);
     se->emitted_until_ns = get_i64(r);
+    if ((se->last_start_ns != INT64_MIN && !time_ok(se->last_start_ns)) ||
+        !time_ok(se->emitted_until_ns)) {
+        r->bad = true;
+        return;
+    }
     se->last_close = get_f64(r);
     se->last_slot = get_u8(r);
     se->has_last_close = get_bool(r);
@@ -666,8 +684,12 @@ static void get_series(struct rd *r, struct agg_series *se)
         se->state[ix] = (uint8_t)st;
         se->start_ns[ix] = get_i64(r);
         get_slot(r, &se->slot[ix]);
-        /* a bucket's start is a multiple of its interval */
-        if (se->start_ns[ix] % se->interval_ns != 0) {
+        /* a bucket's start is a multiple of its interval, in range; a
+         * revision about to wrap is only the mark of a first emission */
+        if (!time_ok(se->start_ns[ix]) ||
+            se->start_ns[ix] % se->interval_ns != 0 ||
+            (se->slot[ix].revision == UINT32_MAX &&
+             st != AGG_SLOT_DIRTY)) {
             r->bad = true;
         }
     }
@@ -712,7 +734,7 @@ int core_restore_stream(struct core *c, unsigned k, const uint8_t *buf,
     s->vdto = get_i128(&r);
     s->vd_day = get_i64(&r);
     s->vdto_day = get_i64(&r);
-    if (s->cur > 1) {
+    if (s->cur > 1 || !time_ok(s->gen_start_ns) || !time_ok(s->first_ns)) {
         r.bad = true;
     }
     for (i = 0; i < a->cfg.n_intervals && !r.bad; i++) {

@@ -35,7 +35,7 @@ struct outbox {
     sqlite3 *db;
     char *path;
     sqlite3_stmt *put_head, *put_stream, *del_streams;
-    sqlite3_stmt *ins_batch, *del_batch, *ins_dead;
+    sqlite3_stmt *ins_batch, *del_batch, *ins_dead, *put_next;
     bool in_tx;            /* a transaction is open */
     int64_t next_id;       /* the next bar's id */
     uint8_t *buf;
@@ -108,6 +108,7 @@ void outbox_close(struct outbox *ob)
     sqlite3_finalize(ob->ins_batch);
     sqlite3_finalize(ob->del_batch);
     sqlite3_finalize(ob->ins_dead);
+    sqlite3_finalize(ob->put_next);
     if (ob->in_tx) {
         sqlite3_exec(ob->db, "ROLLBACK", NULL, NULL, NULL);
     }
@@ -239,7 +240,11 @@ int outbox_open(struct outbox **obp, const char *path, char *errbuf,
          sqlite3_prepare_v2(ob->db,
                             "INSERT OR REPLACE INTO dead_letter "
                             "VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
-                            -1, &ob->ins_dead, NULL) != SQLITE_OK)) {
+                            -1, &ob->ins_dead, NULL) != SQLITE_OK ||
+         sqlite3_prepare_v2(ob->db,
+                            "INSERT OR REPLACE INTO meta "
+                            "VALUES('next_id', ?)",
+                            -1, &ob->put_next, NULL) != SQLITE_OK)) {
         rc = fail(errbuf, errlen, MD_E_IO, "%s: %s", path,
                   sqlite3_errmsg(ob->db));
     }
@@ -249,11 +254,14 @@ int outbox_open(struct outbox **obp, const char *path, char *errbuf,
     }
     ob->st.depth = (uint64_t)query_int(
         ob->db, "SELECT coalesce(sum(n), 0) FROM outbox", 0);
-    /* ids go on after any bar ever kept here, dead letters included */
+    /* ids go on after any bar ever kept here: the high-water mark the
+     * commits keep (an empty outbox says nothing), the rows there are */
     ob->next_id = 1 + query_int(ob->db,
                                 "SELECT max(coalesce((SELECT max(first + n "
                                 "- 1) FROM outbox), 0), coalesce((SELECT "
-                                "max(id) FROM dead_letter), 0))",
+                                "max(id) FROM dead_letter), 0), "
+                                "coalesce((SELECT CAST(value AS INTEGER) - 1 "
+                                "FROM meta WHERE key = 'next_id'), 0))",
                                 0);
     *obp = ob;
     return MD_OK;
@@ -293,9 +301,11 @@ static int begin(struct outbox *ob, char *errbuf, size_t errlen)
 {
     int rc;
 
-    if (ob->in_tx) {
+    if (ob->in_tx && !sqlite3_get_autocommit(ob->db)) {
         return MD_OK;
     }
+    /* none open (or SQLite rolled it back after an error) */
+    ob->in_tx = false;
     rc = exec(ob, "BEGIN IMMEDIATE", errbuf, errlen);
     ob->in_tx = rc == MD_OK;
     return rc;
@@ -397,6 +407,13 @@ int64_t outbox_next_id(const struct outbox *ob)
     return ob->next_id;
 }
 
+void outbox_raise_next_id(struct outbox *ob, int64_t id)
+{
+    if (id > ob->next_id) {
+        ob->next_id = id;
+    }
+}
+
 int outbox_put(struct outbox *ob, int64_t first, uint32_t n,
                const void *data, size_t len, char *errbuf, size_t errlen)
 {
@@ -415,6 +432,13 @@ int outbox_put(struct outbox *ob, int64_t first, uint32_t n,
     }
     if (first + n > ob->next_id) {
         ob->next_id = first + n;
+    }
+    /* the high-water mark, in the same transaction: ids are never used
+     * twice, even after every batch was deleted */
+    sqlite3_bind_int64(ob->put_next, 1, ob->next_id);
+    if (step_done(ob->put_next) != MD_OK) {
+        return fail(errbuf, errlen, MD_E_IO, "%s: %s", ob->path,
+                    sqlite3_errmsg(ob->db));
     }
     ob->st.added += n;
     ob->st.depth += n;

@@ -95,6 +95,10 @@ const char *outbox_file_id(const struct outbox *ob);
 /* The id the next bar takes: ids count bars, ascending, never reused. */
 int64_t outbox_next_id(const struct outbox *ob);
 
+/* Ids below id are taken (a progress record names one): the next bar's
+ * id is at least id. */
+void outbox_raise_next_id(struct outbox *ob, int64_t id);
+
 /* A batch: the records of bars first .. first + n - 1, one after another
  * in data[0..len), into the transaction the next commit ends. MD_OK;
  * MD_E_IO (errbuf says why). */

@@ -40,6 +40,7 @@ struct row {
     uint8_t st;
     bool produced;    /* the core produced it: its topic exists */
     bool confirmed;   /* its topic is known to exist (rows from before) */
+    bool rejected;    /* exactly once: refused for good in a transaction */
     struct chunk *ck;
     size_t off;       /* its record in ck->data */
 };
@@ -59,6 +60,8 @@ struct pump {
     size_t restored_left;  /* rows from before, at the front */
     size_t send_from;      /* offset from head: rows before are not
                               waiting */
+    uint64_t open_rows;    /* rows not done (the ring also holds done rows
+                              behind one not done) */
     bool dirty;
     uint64_t acks_since;   /* acknowledged since the last commit */
     int64_t commit_ms;     /* when the last commit was (monotonic) */
@@ -172,6 +175,7 @@ static int push_row(struct pump *p, int64_t id, uint64_t bar_id,
     r->ck = ck;
     r->off = off;
     p->n++;
+    p->open_rows++;
     return MD_OK;
 }
 
@@ -212,10 +216,16 @@ static int load_batch(void *ctx, int64_t first, uint32_t n,
                       const unsigned char *data, size_t len)
 {
     struct pump *p = ctx;
-    struct chunk *c = chunk_new(p, first);
+    struct chunk *c;
     size_t off = 0;
     uint32_t i;
     int rc;
+
+    /* batches in id order, not overlapping: the ring is sorted by id */
+    if (p->n > 0 && first <= at(p, p->n - 1)->id) {
+        return MD_E_CORRUPT;
+    }
+    c = chunk_new(p, first);
 
     if (c == NULL || chunk_append(c, data, len) != MD_OK) {
         return MD_E_NOMEM;
@@ -226,7 +236,8 @@ static int load_batch(void *ctx, int64_t first, uint32_t n,
         struct outbox_row o;
         size_t used;
         if (outbox_record_parse(c->data + off, c->len - off, &used, &o) !=
-            MD_OK) {
+                MD_OK ||
+            o.topic_len == 0 || o.topic_len > PUB_TOPIC_MAX) {
             return MD_E_CORRUPT;
         }
         if ((rc = push_row(p, first + i, 0, c, off)) != MD_OK ||
@@ -270,6 +281,9 @@ static void topic_answer(struct pump *p, const char *name, bool ok,
     for (i = 0; i < p->n_tw; i++) {
         if (strcmp(p->tw[i].name, name) != 0) {
             continue;
+        }
+        if (p->tw[i].ok) {
+            return; /* its rows are confirmed already */
         }
         p->tw[i].asked = false; /* a failure is asked again */
         if (!ok) {
@@ -324,6 +338,8 @@ static int txn_start(struct pump *p, const struct pub_kafka_opts *ko,
         strcmp(fid, outbox_file_id(p->ob)) != 0) {
         return MD_OK;
     }
+    /* ids up to last were used: never again */
+    outbox_raise_next_id(p->ob, (int64_t)last + 1);
     for (i = 0; i < p->restored_left; i++) {
         struct row *r = at(p, i);
         if (r->id > last) {
@@ -449,11 +465,13 @@ int pump_closed(struct pump *p, const struct md_bar *m, char *errbuf,
     }
     rc = push_row(p, p->open_ck->first + p->open_ck->n, m->id, p->open_ck,
                   off);
-    if (rc == MD_OK) {
-        p->open_ck->n++;
-        p->dirty = true;
+    if (rc != MD_OK) {
+        p->open_ck->len = off; /* no stray record in the batch */
+        return rc;
     }
-    return rc;
+    p->open_ck->n++;
+    p->dirty = true;
+    return MD_OK;
 }
 
 int pump_produced(struct pump *p, uint64_t bar_id)
@@ -474,6 +492,14 @@ int pump_produced(struct pump *p, uint64_t bar_id)
     }
     at(p, lo)->produced = true;
     at(p, lo)->confirmed = true; /* the core had its topic made */
+    if (p->restored_left > 0 && p->n_tw > 0) {
+        /* bars from before of that topic go first, in order */
+        struct outbox_row o;
+        record_of(at(p, lo), &o);
+        memcpy(p->topic, o.topic, o.topic_len);
+        p->topic[o.topic_len] = '\0';
+        topic_answer(p, p->topic, true, NULL);
+    }
     return MD_OK;
 }
 
@@ -595,6 +621,9 @@ static void reset(struct pump *p, const char *why)
             "sends again every bar not acknowledged\n", why);
     pub_kafka_reset(p->k);
     p->st.resets++;
+    for (i = 0; i < p->n_tw; i++) {
+        p->tw[i].asked = false; /* the old producer's requests are gone */
+    }
     for (i = 0; i < p->n; i++) {
         struct row *r = at(p, i);
         if (r->st == ROW_SENT) {
@@ -612,6 +641,7 @@ static int row_done(struct pump *p, struct row *r)
     struct chunk *c = r->ck;
 
     p->dirty = true;
+    p->open_rows--;
     if (++c->done == c->n && c->stored) {
         return outbox_done(p->ob, c->first, c->n);
     }
@@ -642,7 +672,15 @@ static int answer(struct pump *p, const struct pub_kafka_event *ev)
         return MD_OK;
     }
     if (p->txn) {
-        return MD_OK; /* the transaction's commit decides, not a report */
+        /* the transaction's commit decides, not a report; but a bar
+         * refused for good would make every commit fail: it is
+         * dead-lettered when the transaction is aborted */
+        if (ev->input == PUB_I_PUBLISH_REJECTED &&
+            (r = find(p, (int64_t)ev->bar_id, &ix)) != NULL) {
+            r->rejected = true;
+            snprintf(p->err, sizeof p->err, "%s", ev->reason);
+        }
+        return MD_OK;
     }
     r = find(p, (int64_t)ev->bar_id, &ix);
     if (r == NULL || r->st != ROW_SENT) {
@@ -692,11 +730,14 @@ static int txn_send(struct pump *p)
     p->n_txn = 0;
     for (i = 0; i < p->n && p->n_txn < PUMP_TXN_MAX; i++) {
         struct row *r = at(p, i);
-        if (!r->ck->stored) {
-            break;
-        }
-        if (r->st != ROW_WAIT || !r->produced || !r->confirmed) {
+        if (r->st == ROW_DONE) {
             continue;
+        }
+        /* a transaction is a prefix of the bars not done: its progress
+         * record's last bar says every bar before it is in Kafka */
+        if (!r->ck->stored || r->st != ROW_WAIT || !r->produced ||
+            !r->confirmed) {
+            break;
         }
         if (p->n_txn == p->cap_txn) {
             size_t cap = p->cap_txn ? p->cap_txn * 2 : 1024;
@@ -722,14 +763,20 @@ static int txn_send(struct pump *p)
         struct row *r = find(p, p->txn_ids[k], &i);
         struct outbox_row o;
         record_of(r, &o);
-        memcpy(p->topic, o.topic, o.topic_len);
+        memcpy(p->topic, o.topic, o.topic_len); /* checked at load */
         p->topic[o.topic_len] = '\0';
         while ((rc = pub_kafka_produce_raw(
                     p->k, p->topic, o.key, o.key_len, o.value, o.value_len,
                     o.headers, o.headers_len, o.ts_ms, (uint64_t)r->id)) ==
                MD_E_FULL) {
             struct pub_kafka_event ev;
-            (void)pub_kafka_next(p->k, 10, &ev); /* room, by reports */
+            int got = pub_kafka_next(p->k, 10, &ev); /* room, by reports */
+            if (got < 0) {
+                return MD_E_NOMEM;
+            }
+            if (got == 1 && (rc = answer(p, &ev)) != MD_OK) {
+                return rc;
+            }
         }
         if (rc != MD_OK) {
             break; /* a fatal error: its event stops the pump */
@@ -794,6 +841,21 @@ static int txn_send(struct pump *p)
             p->n_txn);
     for (k = 0; k < p->n_txn; k++) {
         struct row *r = find(p, p->txn_ids[k], &i);
+        if (r->rejected) {
+            struct outbox_row o;
+            record_of(r, &o);
+            fprintf(stderr, "outbox: dead letter: bar %" PRId64 " topic "
+                    "%.*s: refused for good, kept in the state file's "
+                    "dead_letter table\n", r->id, (int)o.topic_len,
+                    o.topic);
+            r->st = ROW_DONE;
+            p->st.dead++;
+            if ((rc = outbox_dead(p->ob, &o, "refused for good")) != MD_OK ||
+                (rc = row_done(p, r)) != MD_OK) {
+                return rc;
+            }
+            continue;
+        }
         if (r->st == ROW_SENT) {
             r->st = ROW_WAIT;
             p->st.resent++;
@@ -852,7 +914,7 @@ int pump_run(struct pump *p, int timeout_ms)
 
 uint64_t pump_pending(const struct pump *p)
 {
-    return p->n;
+    return p->open_rows;
 }
 
 int pump_fd(const struct pump *p)
@@ -863,5 +925,5 @@ int pump_fd(const struct pump *p)
 void pump_stats(const struct pump *p, struct pump_stats *st)
 {
     *st = p->st;
-    st->pending = p->n;
+    st->pending = p->open_rows;
 }

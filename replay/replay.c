@@ -841,6 +841,14 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         rc = MD_E_USAGE;
         goto out;
     }
+    if (o->brokers != NULL && o->resume != NULL && o->state != NULL &&
+        strcmp(o->resume, o->state) != 0) {
+        snprintf(errbuf, errlen, "with --brokers the state file is the "
+                 "outbox too: --resume and --state must name the same file "
+                 "(bars left in %s would not be sent)", o->resume);
+        rc = MD_E_USAGE;
+        goto out;
+    }
     if (o->exactly_once && strcmp(o->brokers, "embedded") == 0) {
         snprintf(errbuf, errlen, "--exactly-once needs a real broker: the "
                  "embedded one (librdkafka's mock cluster) does not hide "
