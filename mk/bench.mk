@@ -1,8 +1,9 @@
 # mk/bench.mk: `make bench`: throughput figures, never asserted in tests.
 # Each benchmark runs pinned to one core (taskset -c 1) when taskset exists,
-# except bench_replay, bench_report and bench_series (replay reads the
-# capture ahead on a second thread), bench_serve (a server and its client,
-# two processes) and bench_publish (the Kafka broker it publishes to).
+# except bench_replay, bench_report, bench_series and bench_ckpt (replay
+# reads the capture ahead on a second thread), bench_serve (a server and its
+# client, two processes) and bench_publish and bench_outbox (the Kafka
+# broker they publish to).
 # See docs/performance.md for the figures and how they were taken.
 
 BENCH_SRC := $(sort $(wildcard bench/*.c))
@@ -25,7 +26,7 @@ bench: deps
 	    echo "== $$b"; \
 	    case $$b in \
 	    *bench_replay|*bench_report|*bench_series|*bench_serve|*bench_publish|\
-	    *bench_capture) \
+	    *bench_capture|*bench_ckpt|*bench_outbox) \
 	        $$b || exit 1 ;; \
 	    *) $(TASKSET) $$b || exit 1 ;; \
 	    esac; done
