@@ -1,4 +1,6 @@
-/* kafka.c: the publisher shell over librdkafka. See kafka.h. */
+/* kafka.c: the publisher shell over librdkafka: the producer, its
+ * events, Admin topic creation. See kafka.h; transactions and the
+ * progress topic are in kafka_txn.c. */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,10 +17,10 @@
 #include "core.h"
 #include "fsm_pub.h"
 #include "kafka.h"
+#include "kafka_int.h"
 #include "md_err.h"
 #include "record.h"
 
-#define VALUE_CAP 8192
 #define ADMIN_TIMEOUT_MS 30000
 
 /* A CreateTopics request's topic names ("a\0b\0\0"), its opaque, for a
@@ -29,31 +31,6 @@ struct admin_req {
     char names[];
 };
 
-struct pub_kafka {
-    struct pub_kafka_opts o;
-    struct admin_req *reqs; /* CreateTopics requests not answered */
-    rd_kafka_t *rk;
-    /* the main queue: delivery reports (as batches: RD_KAFKA_EVENT_DR),
-     * errors and Admin results, read by pub_kafka_next; it writes to
-     * wake[1] when it stops being empty */
-    rd_kafka_queue_t *q;
-    rd_kafka_event_t *dr;   /* the delivery batch being handed out */
-    size_t dr_left;         /* its messages not handed out yet */
-    int wake[2];            /* pipe: pub_kafka_fd is wake[0] */
-    bool dead;              /* fatal: reports of this handle are ignored */
-    bool replace;           /* dead with nothing unsettled: replace it */
-    size_t unsettled;       /* messages this handle took, not reported */
-    int last_err;           /* the last error librdkafka goes on after */
-    char last_why[256];
-    size_t admin_pending;   /* topics asked for, not answered */
-    /* events made here (refusals, topic results, a fatal error), handed
-     * out before the queue's: a ring */
-    struct pub_kafka_event *ev;
-    size_t ev_head, ev_n, ev_cap;
-    bool oom;
-    unsigned char value[VALUE_CAP];
-    struct pub_kafka_stats st;
-};
 
 /* A CreateTopics request answered (or never to be): off the list, freed. */
 static void req_forget(struct pub_kafka *k, struct admin_req *req)
@@ -288,7 +265,7 @@ static void on_error(struct pub_kafka *k, rd_kafka_event_t *rev)
 /* librdkafka's log, on stderr, warnings and worse; the warning that
  * enable.gapless.guarantee is experimental is left out (it is chosen on
  * purpose: docs/bars.md). */
-static void on_log(const rd_kafka_t *rk, int level, const char *fac,
+void pub_kafka__log(const rd_kafka_t *rk, int level, const char *fac,
                    const char *buf)
 {
     (void)rk;
@@ -321,8 +298,8 @@ void pub_kafka_conf_error(char *out, size_t cap, const char *name,
              clean);
 }
 
-static int conf_set(rd_kafka_conf_t *c, const char *name, const char *value,
-                    char *errbuf, size_t errlen)
+int pub_kafka__conf_set(rd_kafka_conf_t *c, const char *name,
+                       const char *value, char *errbuf, size_t errlen)
 {
     char e[512];
 
@@ -356,7 +333,7 @@ static int make_producer(struct pub_kafka *k, char *errbuf, size_t errlen)
     if (c == NULL) {
         return MD_E_NOMEM;
     }
-    if ((rc = conf_set(c, "bootstrap.servers", k->o.brokers, errbuf,
+    if ((rc = pub_kafka__conf_set(c, "bootstrap.servers", k->o.brokers, errbuf,
                        errlen)) != MD_OK) {
         rd_kafka_conf_destroy(c);
         return rc;
@@ -367,24 +344,24 @@ static int make_producer(struct pub_kafka *k, char *errbuf, size_t errlen)
              strcmp(defaults[i][0], "message.timeout.ms") == 0)) {
             continue; /* transactions bound both (below) */
         }
-        if ((rc = conf_set(c, defaults[i][0], defaults[i][1], errbuf,
+        if ((rc = pub_kafka__conf_set(c, defaults[i][0], defaults[i][1], errbuf,
                            errlen)) != MD_OK) {
             rd_kafka_conf_destroy(c);
             return rc;
         }
     }
     if (k->o.transactional_id != NULL &&
-        ((rc = conf_set(c, "transactional.id", k->o.transactional_id,
+        ((rc = pub_kafka__conf_set(c, "transactional.id", k->o.transactional_id,
                         errbuf, errlen)) != MD_OK ||
-         (rc = conf_set(c, "transaction.timeout.ms", "60000", errbuf,
+         (rc = pub_kafka__conf_set(c, "transaction.timeout.ms", "60000", errbuf,
                         errlen)) != MD_OK ||
-         (rc = conf_set(c, "message.timeout.ms", "60000", errbuf,
+         (rc = pub_kafka__conf_set(c, "message.timeout.ms", "60000", errbuf,
                         errlen)) != MD_OK)) {
         rd_kafka_conf_destroy(c);
         return rc;
     }
     for (i = 0; i < k->o.n_props; i++) {
-        if ((rc = conf_set(c, k->o.props[i][0], k->o.props[i][1], errbuf,
+        if ((rc = pub_kafka__conf_set(c, k->o.props[i][0], k->o.props[i][1], errbuf,
                            errlen)) != MD_OK) {
             rd_kafka_conf_destroy(c);
             return rc;
@@ -394,7 +371,7 @@ static int make_producer(struct pub_kafka *k, char *errbuf, size_t errlen)
     /* reports as events, in batches, read when the loop wants them (no
      * callback copies each one) */
     rd_kafka_conf_set_events(c, RD_KAFKA_EVENT_DR | RD_KAFKA_EVENT_ERROR);
-    rd_kafka_conf_set_log_cb(c, on_log);
+    rd_kafka_conf_set_log_cb(c, pub_kafka__log);
     k->rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, e, sizeof e);
     if (k->rk == NULL) {
         snprintf(errbuf, errlen, "Kafka producer: %s", e);
@@ -815,213 +792,6 @@ void pub_kafka_warm(struct pub_kafka *k, const char *topic)
     if (t != NULL) {
         rd_kafka_topic_destroy(t);
     }
-}
-
-#define TXN_TIMEOUT_MS 60000
-
-/* A transaction call's error into errbuf; MD_E_KAFKA. */
-static int txn_error(rd_kafka_error_t *e, const char *what, char *errbuf,
-                     size_t errlen)
-{
-    snprintf(errbuf, errlen, "Kafka transaction: %s: %s", what,
-             rd_kafka_error_string(e));
-    rd_kafka_error_destroy(e);
-    return MD_E_KAFKA;
-}
-
-int pub_kafka_txn_init(struct pub_kafka *k, char *errbuf, size_t errlen)
-{
-    rd_kafka_error_t *e;
-
-    if (k->rk == NULL) {
-        snprintf(errbuf, errlen, "Kafka transaction: no producer");
-        return MD_E_KAFKA;
-    }
-    e = rd_kafka_init_transactions(k->rk, TXN_TIMEOUT_MS);
-    return e == NULL ? MD_OK : txn_error(e, "init", errbuf, errlen);
-}
-
-int pub_kafka_txn_begin(struct pub_kafka *k, char *errbuf, size_t errlen)
-{
-    rd_kafka_error_t *e = rd_kafka_begin_transaction(k->rk);
-
-    return e == NULL ? MD_OK : txn_error(e, "begin", errbuf, errlen);
-}
-
-int pub_kafka_txn_commit(struct pub_kafka *k, bool *fatal, char *errbuf,
-                         size_t errlen)
-{
-    rd_kafka_error_t *e;
-    int tries = 0;
-
-    *fatal = false;
-    while ((e = rd_kafka_commit_transaction(k->rk, TXN_TIMEOUT_MS)) !=
-               NULL &&
-           rd_kafka_error_is_retriable(e) && ++tries < 3) {
-        rd_kafka_error_destroy(e); /* the commit's outcome is unknown:
-                                      asked again, as librdkafka says */
-    }
-    if (e == NULL) {
-        return MD_OK;
-    }
-    if (rd_kafka_error_txn_requires_abort(e)) {
-        rd_kafka_error_t *a = rd_kafka_abort_transaction(k->rk,
-                                                         TXN_TIMEOUT_MS);
-        if (a != NULL) {
-            *fatal = rd_kafka_error_is_fatal(a) != 0;
-            rd_kafka_error_destroy(a);
-        }
-        return txn_error(e, "commit (aborted)", errbuf, errlen);
-    }
-    *fatal = true; /* fenced or dead: the handle is of no more use */
-    return txn_error(e, "commit", errbuf, errlen);
-}
-
-int pub_kafka_topic_compacted(struct pub_kafka *k, const char *topic,
-                              char *errbuf, size_t errlen)
-{
-    rd_kafka_NewTopic_t *nt;
-    rd_kafka_AdminOptions_t *ao;
-    rd_kafka_queue_t *q;
-    rd_kafka_event_t *rev;
-    const rd_kafka_CreateTopics_result_t *res;
-    const rd_kafka_topic_result_t **tr;
-    size_t n;
-    char e[512];
-    int rc = MD_OK;
-
-    if (k->o.mock != NULL) {
-        rd_kafka_resp_err_t err =
-            rd_kafka_mock_topic_create(k->o.mock, topic, 1, 1);
-        return err == RD_KAFKA_RESP_ERR_NO_ERROR ||
-                       err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS
-                   ? MD_OK
-                   : MD_E_KAFKA;
-    }
-    nt = rd_kafka_NewTopic_new(topic, 1, -1, e, sizeof e);
-    if (nt == NULL) {
-        snprintf(errbuf, errlen, "topic %s: %s", topic, e);
-        return MD_E_KAFKA;
-    }
-    rd_kafka_NewTopic_set_config(nt, "cleanup.policy", "compact");
-    q = rd_kafka_queue_new(k->rk);
-    ao = rd_kafka_AdminOptions_new(k->rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
-    rd_kafka_AdminOptions_set_request_timeout(ao, 30000, e, sizeof e);
-    rd_kafka_CreateTopics(k->rk, &nt, 1, ao, q);
-    rd_kafka_AdminOptions_destroy(ao);
-    rd_kafka_NewTopic_destroy(nt);
-    rev = rd_kafka_queue_poll(q, 35000);
-    if (rev == NULL ||
-        (res = rd_kafka_event_CreateTopics_result(rev)) == NULL) {
-        snprintf(errbuf, errlen, "topic %s: no answer from the broker in "
-                 "35 s", topic);
-        rc = MD_E_KAFKA;
-    } else {
-        tr = rd_kafka_CreateTopics_result_topics(res, &n);
-        if (n == 1 &&
-            rd_kafka_topic_result_error(tr[0]) !=
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            rd_kafka_topic_result_error(tr[0]) !=
-                RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-            snprintf(errbuf, errlen, "topic %s: %s", topic,
-                     rd_kafka_topic_result_error_string(tr[0]));
-            rc = MD_E_KAFKA;
-        }
-    }
-    if (rev != NULL) {
-        rd_kafka_event_destroy(rev);
-    }
-    rd_kafka_queue_destroy(q);
-    return rc;
-}
-
-int pub_kafka_last_value(const struct pub_kafka_opts *o, const char *topic,
-                         const char *key, char *buf, size_t cap,
-                         char *errbuf, size_t errlen)
-{
-    rd_kafka_conf_t *c = rd_kafka_conf_new();
-    rd_kafka_topic_partition_list_t *tp;
-    rd_kafka_t *rk;
-    int64_t lo = 0, hi = 0, read = 0;
-    size_t kl = strlen(key);
-    char e[512];
-    unsigned i;
-    int rc = MD_E_NOTFOUND;
-
-    if (conf_set(c, "bootstrap.servers", o->brokers, errbuf, errlen) !=
-            MD_OK ||
-        conf_set(c, "isolation.level", "read_committed", errbuf, errlen) !=
-            MD_OK ||
-        conf_set(c, "enable.auto.commit", "false", errbuf, errlen) !=
-            MD_OK ||
-        conf_set(c, "group.id", "ccstream-progress-reader", errbuf,
-                 errlen) != MD_OK) {
-        rd_kafka_conf_destroy(c);
-        return MD_E_KAFKA;
-    }
-    for (i = 0; i < o->n_props; i++) {
-        /* the connection's settings (TLS, SASL) apply to the reader too;
-         * producer-only properties are refused by a consumer: skipped */
-        char ignore[256];
-        (void)rd_kafka_conf_set(c, o->props[i][0], o->props[i][1], ignore,
-                                sizeof ignore);
-    }
-    rd_kafka_conf_set_log_cb(c, on_log);
-    rk = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof e);
-    if (rk == NULL) {
-        snprintf(errbuf, errlen, "Kafka consumer: %s", e);
-        return MD_E_KAFKA;
-    }
-    if (rd_kafka_query_watermark_offsets(rk, topic, 0, &lo, &hi, 30000) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(errbuf, errlen, "%s: its offsets cannot be read", topic);
-        rd_kafka_destroy(rk);
-        return MD_E_KAFKA;
-    }
-    if (hi <= lo) {
-        rd_kafka_destroy(rk);
-        return MD_E_NOTFOUND;
-    }
-    tp = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(tp, topic, 0)->offset =
-        RD_KAFKA_OFFSET_BEGINNING;
-    rd_kafka_assign(rk, tp);
-    rd_kafka_topic_partition_list_destroy(tp);
-    /* read_committed stops at the last stable offset: the end is reached
-     * when a fetch brings nothing more for a while */
-    {
-        int idle = 0;
-        while (idle < 20) {
-            rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
-            if (m == NULL) {
-                idle++;
-                continue;
-            }
-            if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF ||
-                m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                rd_kafka_message_destroy(m);
-                idle++;
-                continue;
-            }
-            idle = 0;
-            read++;
-            if (m->key_len == kl && memcmp(m->key, key, kl) == 0) {
-                size_t n = m->len < cap - 1 ? m->len : cap - 1;
-                memcpy(buf, m->payload, n);
-                buf[n] = '\0';
-                rc = MD_OK;
-            }
-            if (m->offset + 1 >= hi) {
-                rd_kafka_message_destroy(m);
-                break;
-            }
-            rd_kafka_message_destroy(m);
-        }
-    }
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    (void)read;
-    return rc;
 }
 
 void pub_kafka_reset(struct pub_kafka *k)

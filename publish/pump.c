@@ -917,11 +917,6 @@ uint64_t pump_pending(const struct pump *p)
     return p->open_rows;
 }
 
-int pump_fd(const struct pump *p)
-{
-    return pub_kafka_fd(p->k);
-}
-
 void pump_stats(const struct pump *p, struct pump_stats *st)
 {
     *st = p->st;

@@ -107,9 +107,6 @@ const char *pump_error(const struct pump *p);
 /* Rows in flight or waiting to go (not acknowledged). */
 uint64_t pump_pending(const struct pump *p);
 
-/* The producer's file descriptor (pub_kafka_fd). */
-int pump_fd(const struct pump *p);
-
 void pump_stats(const struct pump *p, struct pump_stats *st);
 
 #endif /* PUBLISH_PUMP_H */
