@@ -182,17 +182,14 @@ fixtures-update: all
 	$(Q)CCSTREAM_UPDATE_GOLDEN=1 BUILD=$(BUILD) $(BUILD)/tests/test_replay_golden
 	$(Q)git --no-pager diff --stat -- fixtures/ || true
 
-# make run: the main job on the bundled demo: a realistic six-minute
-# BTC/ETH/LTC session (`ccstream synth`, deterministic), replayed through
-# the core; bars as a table, then the summary.
-DEMO := $(BUILD)/demo.db
-$(DEMO): $(BIN)
-	$(Q)rm -f $@
-	$(Q)$(BIN) synth --minutes 6 --seed 20250722 --out $@ >/dev/null
-
+# make run: the main job on embedded defaults: `ccstream serve` (a fake
+# CryptoCompare playing a synthetic session re-based to now), an
+# in-memory Kafka (`ccstream broker`), `ccstream live` between them and
+# `ccstream tail` showing the bars as they arrive; Ctrl-C or
+# $$CCSTREAM_RUN_FOR (default 2m) stops all of them cleanly, a summary
+# follows.
 run: all
-	$(Q)$(MAKE) --no-print-directory $(DEMO)
-	$(Q)scripts/run-demo.sh $(BIN) $(DEMO)
+	$(Q)scripts/run-demo.sh $(BIN)
 
 docs: all
 	$(Q)scripts/gen-docs.sh $(BIN)

@@ -15,6 +15,7 @@ int cmd_tail(int argc, char **argv);
 int cmd_broker(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
+int cmd_live(int argc, char **argv);
 
 /* Option parsing shared by the subcommands: getopt_long with the GNU
  * rules (options and operands in any order, "--" ends the options,
@@ -44,5 +45,10 @@ int cli_opt_next(const char *cmd, int argc, char **argv,
 #include <stddef.h>
 int cli_api_key(const char *file, char *key, size_t cap, char *err,
                 size_t errlen);
+
+/* The key of a live session (capture, live): --api-key-file FILE, else
+ * $CRYPTOCOMPARE_API_KEY, else $CCSTREAM_API_KEY (cli_api_key's rules). */
+int cli_api_key_live(const char *file, char *key, size_t cap, char *err,
+                     size_t errlen);
 
 #endif /* CLI_H */

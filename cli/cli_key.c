@@ -48,3 +48,22 @@ int cli_api_key(const char *file, char *key, size_t cap, char *err,
     }
     return MD_OK;
 }
+
+/* The key: --api-key-file, else $CRYPTOCOMPARE_API_KEY, else
+ * $CCSTREAM_API_KEY (cli_api_key's rules). */
+int cli_api_key_live(const char *file, char *key, size_t cap, char *err,
+                     size_t errlen)
+{
+    const char *env = getenv("CRYPTOCOMPARE_API_KEY");
+
+    if (file == NULL && env != NULL && env[0] != '\0') {
+        if (strlen(env) >= cap || strlen(env) < 8) {
+            snprintf(err, errlen, "CRYPTOCOMPARE_API_KEY must be 8 to %zu "
+                     "bytes", cap - 1);
+            return MD_E_INVAL;
+        }
+        memcpy(key, env, strlen(env) + 1);
+        return MD_OK;
+    }
+    return cli_api_key(file, key, cap, err, errlen);
+}

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cli_conf.h"
 #include "core.h"
 #include "live.h"
 #include "md_err.h"
@@ -23,16 +24,6 @@
 #include "replay.h"
 #include "store.h"
 #include "version.h"
-
-static void free_kept(char **keep)
-{
-    size_t i;
-
-    for (i = 0; keep[i] != NULL; i++) {
-        free(keep[i]);
-        keep[i] = NULL;
-    }
-}
 
 static void usage(FILE *f)
 {
@@ -79,25 +70,6 @@ static void usage(FILE *f)
         "  --quiet             no status line, no summary\n"
         "\n"
         "Exit status: 0 ok, 1 error, 2 usage.\n");
-}
-
-/* The key: --api-key-file, else $CRYPTOCOMPARE_API_KEY, else
- * $CCSTREAM_API_KEY (cli_api_key's rules). */
-static int api_key(const char *file, char *key, size_t cap, char *err,
-                   size_t errlen)
-{
-    const char *env = getenv("CRYPTOCOMPARE_API_KEY");
-
-    if (file == NULL && env != NULL && env[0] != '\0') {
-        if (strlen(env) >= cap || strlen(env) < 8) {
-            snprintf(err, errlen, "CRYPTOCOMPARE_API_KEY must be 8 to %zu "
-                     "bytes", cap - 1);
-            return MD_E_INVAL;
-        }
-        memcpy(key, env, strlen(env) + 1);
-        return MD_OK;
-    }
-    return cli_api_key(file, key, cap, err, errlen);
 }
 
 enum {
@@ -217,111 +189,10 @@ static int set_opt(struct cap_opts *c, int id, const char *v, char *why,
     return MD_OK;
 }
 
-/* The configuration file: KEY = VALUE lines, KEY a long option without its
- * dashes, '#' a comment, blank lines ignored; a flag (insecure, quiet)
- * takes true or false. Values are kept in *keep (freed by the caller).
- * MD_OK; MD_E_USAGE or MD_E_IO with err "FILE:LINE:COLUMN: ...". */
-static int read_config(struct cap_opts *c, const char *file, char **keep,
-                       char *err, size_t errlen)
+static int set_opt_cb(void *ctx, int id, const char *v, char *why,
+                      size_t n)
 {
-    FILE *f = fopen(file, "r");
-    char line[4096], why[400];
-    size_t used = 0;
-    int ln = 0;
-
-    if (f == NULL) {
-        snprintf(err, errlen, "--config %s: %s", file, strerror(errno));
-        return MD_E_IO;
-    }
-    while (fgets(line, sizeof line, f) != NULL) {
-        char *k, *e, *v, *ve;
-        const struct option *op;
-        size_t kl, vl;
-        ln++;
-        if (strchr(line, '\n') == NULL && !feof(f)) {
-            snprintf(err, errlen, "%s:%d:1: a line longer than %zu bytes",
-                     file, ln, sizeof line - 2);
-            fclose(f);
-            return MD_E_USAGE;
-        }
-        for (k = line; *k == ' ' || *k == '\t'; k++) {
-        }
-        if (*k == '#' || *k == '\n' || *k == '\r' || *k == '\0') {
-            continue;
-        }
-        e = strchr(k, '=');
-        if (e == NULL) {
-            snprintf(err, errlen, "%s:%d:%d: expected KEY = VALUE", file, ln,
-                     (int)(k - line) + 1);
-            fclose(f);
-            return MD_E_USAGE;
-        }
-        for (kl = (size_t)(e - k); kl > 0 && (k[kl - 1] == ' ' ||
-                                               k[kl - 1] == '\t');
-             kl--) {
-        }
-        for (v = e + 1; *v == ' ' || *v == '\t'; v++) {
-        }
-        for (ve = v + strlen(v); ve > v && strchr(" \t\r\n", ve[-1]) != NULL;
-             ve--) {
-        }
-        vl = (size_t)(ve - v);
-        for (op = lo; op->name != NULL; op++) {
-            if (strlen(op->name) == kl && memcmp(op->name, k, kl) == 0) {
-                break;
-            }
-        }
-        if (op->name == NULL || op->val == 'h' || op->val == O_CONFIG) {
-            snprintf(err, errlen, "%s:%d:%d: unknown key '%.*s' (keys are "
-                     "capture's long options: symbols, exchange, quote, "
-                     "intervals, ohlc, duration, ws-url, rest-url, "
-                     "api-key-file, ca-file, insecure, max-message, "
-                     "bars-out, trace, quiet, out)", file, ln, (int)(k - line) + 1, (int)kl,
-                     k);
-            fclose(f);
-            return MD_E_USAGE;
-        }
-        if (used == 64) {
-            snprintf(err, errlen, "%s:%d:1: more than 64 settings", file, ln);
-            fclose(f);
-            return MD_E_USAGE;
-        }
-        keep[used] = strndup(v, vl);
-        if (keep[used] == NULL) {
-            fclose(f);
-            snprintf(err, errlen, "out of memory");
-            return MD_E_NOMEM;
-        }
-        if (op->has_arg == no_argument) {
-            if (strcmp(keep[used], "true") != 0 &&
-                strcmp(keep[used], "false") != 0) {
-                snprintf(err, errlen, "%s:%d:%d: %s takes true or false",
-                         file, ln, (int)(v - line) + 1, op->name);
-                fclose(f);
-                return MD_E_USAGE; /* keep[used] freed by the caller */
-            }
-            if (strcmp(keep[used], "false") == 0) {
-                free(keep[used]);
-                keep[used] = NULL;
-                continue;
-            }
-        }
-        if (vl == 0 && op->has_arg != no_argument) {
-            snprintf(err, errlen, "%s:%d:%d: %s needs a value", file, ln,
-                     (int)(v - line) + 1, op->name);
-            fclose(f);
-            return MD_E_USAGE; /* keep[used] freed by the caller */
-        }
-        if (set_opt(c, op->val, keep[used], why, sizeof why) != MD_OK) {
-            snprintf(err, errlen, "%s:%d:%d: %s: %s", file, ln,
-                     (int)(v - line) + 1, op->name, why);
-            fclose(f);
-            return MD_E_USAGE; /* keep[used] freed by the caller */
-        }
-        used++;
-    }
-    fclose(f);
-    return MD_OK;
+    return set_opt(ctx, id, v, why, n);
 }
 
 int cmd_capture(int argc, char **argv)
@@ -354,22 +225,13 @@ int cmd_capture(int argc, char **argv)
     co.o = &o;
     {
         /* the configuration file first: flags given win over it */
-        const char *cfile = NULL;
-        int k;
-        for (k = 1; k < argc; k++) {
-            if (strcmp(argv[k], "--") == 0) {
-                break;
-            }
-            if (strcmp(argv[k], "--config") == 0 && k + 1 < argc) {
-                cfile = argv[k + 1];
-            } else if (strncmp(argv[k], "--config=", 9) == 0) {
-                cfile = argv[k] + 9;
-            }
-        }
+        static const int skip[] = {'h', O_CONFIG, 0};
+        const char *cfile = cli_conf_file(argc, argv);
         if (cfile != NULL &&
-            (rc = read_config(&co, cfile, keep, err, sizeof err)) != MD_OK) {
+            (rc = cli_conf_read(cfile, lo, skip, set_opt_cb, &co, keep, err,
+                                sizeof err)) != MD_OK) {
             fprintf(stderr, "ccstream capture: %s\n", err);
-            free_kept(keep);
+            cli_conf_free(keep);
             return rc == MD_E_USAGE ? 2 : 1;
         }
     }
@@ -378,7 +240,7 @@ int cmd_capture(int argc, char **argv)
         char why[400];
         if (c == 'h') {
             usage(stdout);
-            free_kept(keep);
+            cli_conf_free(keep);
             return 0;
         }
         if (c == O_CONFIG) {
@@ -392,7 +254,7 @@ int cmd_capture(int argc, char **argv)
             } else {
                 usage(stderr);
             }
-            free_kept(keep);
+            cli_conf_free(keep);
             return 2;
         }
     }
@@ -413,7 +275,8 @@ int cmd_capture(int argc, char **argv)
                 "overwritten\n", out);
         return 1;
     }
-    if (api_key(key_file, key, sizeof key, err, sizeof err) != MD_OK) {
+    if (cli_api_key_live(key_file, key, sizeof key, err, sizeof err) !=
+        MD_OK) {
         fprintf(stderr, "ccstream capture: %s\n", err);
         return 2;
     }
@@ -551,6 +414,6 @@ done:
     explicit_bzero(key, sizeof key);
     free(mem);
     free(sess_cfg);
-    free_kept(keep);
+    cli_conf_free(keep);
     return rc;
 }

@@ -17,6 +17,8 @@ struct command {
 static const struct command commands[] = {
     {"mealy", cmd_mealy,
      "print, check or draw the producer's Mealy machines"},
+    {"live", cmd_live,
+     "the producer: CryptoCompare into the core, bars to Kafka"},
     {"capture", cmd_capture,
      "record a live session (or ccstream serve's) into a capture"},
     {"replay", cmd_replay,

@@ -459,29 +459,43 @@ static unsigned plan(struct core *c, enum job job, int64_t now, mono_ns t)
         return queued;
     }
     save_bf(c);
-    for (i = 0; i < c->cfg.n_series; i++) {
-        struct core_backfill *b = &c->bf[i];
-        struct rp_backfill res;
-        if (!b->want) {
-            continue;
+    /* shortest intervals first: when the rate budget is tight, the bars
+     * most consumers read are revised first (a gap of an hour is sixty
+     * 1m bars but one 1h bar); in configuration order within one */
+    for (;;) {
+        int64_t iv = INT64_MAX;
+        for (i = 0; i < c->cfg.n_series; i++) {
+            if (c->bf[i].want && c->cfg.series[i].interval_s < iv) {
+                iv = c->cfg.series[i].interval_s;
+            }
         }
-        b->want = false;
-        b->pending = false;
-        if (rp_plan_backfill(&c->cfg.rp, &c->cfg.series[i], i, b->from_ns,
-                             b->to_ns, now, tmp, c->fetch_cap,
-                             &res) != MD_OK) {
-            continue;
+        if (iv == INT64_MAX) {
+            break;
         }
-        for (k = 0; k < res.n_fetch; k++) {
-            queued += fetch_push(c, &tmp[k]);
-        }
-        too_old += res.too_old;
-        if (res.retry_at_ns > 0) {
-            b->pending = true;
-            b->from_ns = res.resume_ns;
-            b->due_ns = res.retry_at_ns;
-        } else if (res.n_fetch == 0) {
-            b->fails = 0; /* nothing left to fetch */
+        for (i = 0; i < c->cfg.n_series; i++) {
+            struct core_backfill *b = &c->bf[i];
+            struct rp_backfill res;
+            if (!b->want || c->cfg.series[i].interval_s != iv) {
+                continue;
+            }
+            b->want = false;
+            b->pending = false;
+            if (rp_plan_backfill(&c->cfg.rp, &c->cfg.series[i], i,
+                                 b->from_ns, b->to_ns, now, tmp,
+                                 c->fetch_cap, &res) != MD_OK) {
+                continue;
+            }
+            for (k = 0; k < res.n_fetch; k++) {
+                queued += fetch_push(c, &tmp[k]);
+            }
+            too_old += res.too_old;
+            if (res.retry_at_ns > 0) {
+                b->pending = true;
+                b->from_ns = res.resume_ns;
+                b->due_ns = res.retry_at_ns;
+            } else if (res.n_fetch == 0) {
+                b->fails = 0; /* nothing left to fetch */
+            }
         }
     }
     if (too_old > 0) {

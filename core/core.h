@@ -349,6 +349,20 @@ int core_config_add_series(struct core_config *cfg, const char *market,
                            const char *base, const char *quote,
                            int64_t interval_s);
 
+/* Series se's subscription ("0~Coinbase~BTC~USD", "5~CCCAGG~BTC~USD",
+ * "24~CCCAGG~BTC~USD~m") into t[0..CORE_SUB_LEN); its length. */
+size_t core_series_sub(const struct rp_series *se, char *t);
+
+/* The shard 0..n-1 of subscription sub among n (n <= 1: 0): FNV-1a 64
+ * of its text, modulo n. Stable: the same text, the same shard, on every
+ * machine and version (docs/operations.md, "Scaling out"). */
+unsigned core_sub_shard(const char *sub, unsigned n);
+
+/* Keep the series whose subscription falls in shard k of n (every
+ * interval of a subscription goes with it), in their order. MD_OK;
+ * MD_E_INVAL (k >= n). */
+int core_config_shard(struct core_config *cfg, unsigned k, unsigned n);
+
 /* MD_OK if tmpl is a topic template (CORE_TOPIC_DEFAULT: the characters
  * of a Kafka topic name and the placeholders), else MD_E_INVAL. */
 int core_topic_template_check(const char *tmpl);

@@ -107,6 +107,55 @@ static bool seen_add(struct seen *f, uint64_t h)
     return maybe;
 }
 
+size_t core_series_sub(const struct rp_series *se, char *t)
+{
+    const char *parts[3] = {se->market, se->base, se->quote};
+    size_t n = 0, part;
+    unsigned k;
+
+    if (se->source == BAR_SRC_OHLC) {
+        t[n++] = '2';
+        t[n++] = '4';
+    } else {
+        t[n++] = se->source == BAR_SRC_CCCAGG ? '5' : '0';
+    }
+    for (k = 0; k < 3; k++) {
+        part = strlen(parts[k]);
+        t[n++] = '~';
+        memcpy(t + n, parts[k], part);
+        n += part;
+    }
+    if (se->source == BAR_SRC_OHLC) {
+        t[n++] = '~';
+        t[n++] = 'm'; /* minute candles */
+    }
+    t[n] = '\0';
+    return n;
+}
+
+unsigned core_sub_shard(const char *sub, unsigned n)
+{
+    return n <= 1 ? 0 : (unsigned)(fnv1a(FNV_BASIS, sub, strlen(sub)) % n);
+}
+
+int core_config_shard(struct core_config *cfg, unsigned k, unsigned n)
+{
+    unsigned i, kept = 0;
+
+    if (cfg == NULL || n == 0 || k >= n) {
+        return MD_E_INVAL;
+    }
+    for (i = 0; i < cfg->n_series; i++) {
+        char t[CORE_SUB_LEN];
+        (void)core_series_sub(&cfg->series[i], t);
+        if (core_sub_shard(t, n) == k) {
+            cfg->series[kept++] = cfg->series[i];
+        }
+    }
+    cfg->n_series = kept;
+    return MD_OK;
+}
+
 /* The SubAdd list: one subscription per configured stream, in the order
  * the series were configured, each once ("0~Coinbase~BTC~USD" for trades,
  * "5~CCCAGG~BTC~USD" for the index). */
@@ -120,27 +169,9 @@ static void build_subs(struct core *c)
     for (i = 0; i < c->cfg.n_series; i++) {
         const struct rp_series *se = &c->cfg.series[i];
         char *t = c->sub_text + (size_t)c->n_subs * CORE_SUB_LEN;
-        size_t n = 0, part;
-        const char *parts[3] = {se->market, se->base, se->quote};
+        size_t n = core_series_sub(se, t);
         bool dup = false;
 
-        if (se->source == BAR_SRC_OHLC) {
-            t[n++] = '2';
-            t[n++] = '4';
-        } else {
-            t[n++] = se->source == BAR_SRC_CCCAGG ? '5' : '0';
-        }
-        for (k = 0; k < 3; k++) {
-            part = strlen(parts[k]);
-            t[n++] = '~';
-            memcpy(t + n, parts[k], part);
-            n += part;
-        }
-        if (se->source == BAR_SRC_OHLC) {
-            t[n++] = '~';
-            t[n++] = 'm'; /* minute candles */
-        }
-        t[n] = '\0';
         /* nearest first: a stream's series are usually added together */
         if (seen_add(&f, fnv1a(FNV_BASIS, t, n))) {
             for (k = c->n_subs; k-- > 0 && !dup;) {

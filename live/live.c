@@ -15,6 +15,7 @@
 #include "fsm.h"
 #include "live.h"
 #include "live_int.h"
+#include "log.h"
 #include "md_err.h"
 
 mono_ns live_now(void)
@@ -307,12 +308,16 @@ static void sink_bars(void *ctx, mono_ns t, const struct md_bar *const *bars,
     struct live *lv = ctx;
     size_t k;
 
-    (void)t;
+    if (lv->pub != NULL && lv->pub->closed != NULL) {
+        lv->pub->closed(lv->pub->ctx, t, bars, n);
+    }
     for (k = 0; k < n; k++) {
         char js[BAR_JSON_MAX];
         size_t len = 0;
         lv->bars++;
         lv->revisions += bars[k]->bar.revision > 0;
+        lv->by_reason[bars[k]->bar.close_reason & 7]++;
+        lv->backfilled += (bars[k]->bar.flags & BAR_F_BACKFILLED) != 0;
         if (lv->o.bars == NULL) {
             continue;
         }
@@ -484,6 +489,9 @@ static void pass(uv_check_t *h)
         memmove(lv->q, lv->q + n, (lv->nq - n) * sizeof *lv->q);
         lv->nq -= n;
     }
+    if (lv->pub != NULL && lv->pub->pass_end != NULL && lv->rc == MD_OK) {
+        lv->pub->pass_end(lv->pub->ctx, t);
+    }
     if (lv->core->conn.state == CONN_S_FAILED && !lv->stopping) {
         /* the key was refused (TYPE 401, or HTTP 401/403 at the
          * upgrade): the core waits for an operator's RESET; a capture
@@ -530,6 +538,10 @@ static void on_status(uv_timer_t *h)
 {
     struct live *lv = h->data;
 
+    if (lv->o.status_fn != NULL) {
+        lv->o.status_fn(lv->o.status_ctx, lv);
+        return;
+    }
     uint64_t per_s = lv->frames - lv->status_frames;
 
     lv->status_frames = lv->frames;
@@ -560,10 +572,9 @@ static void on_watch(uv_poll_t *h, int status, int events)
                              ((events & UV_WRITABLE) ? 2 : 0));
 }
 
-static int drv_watch(void *ctx, int fd, int events,
-                     void (*cb)(void *arg, int fd, int events), void *arg)
+int live_watch(struct live *lv, int fd, int events,
+               void (*cb)(void *arg, int fd, int events), void *arg)
 {
-    struct live *lv = ctx;
     struct watch *w = calloc(1, sizeof *w);
     int uve = ((events & 1) ? UV_READABLE : 0) |
               ((events & 2) ? UV_WRITABLE : 0);
@@ -582,6 +593,24 @@ static int drv_watch(void *ctx, int fd, int events,
     w->next = lv->watches;
     lv->watches = w;
     return uv_poll_start(&w->poll, uve, on_watch) == 0 ? MD_OK : MD_E_IO;
+}
+
+static int drv_watch(void *ctx, int fd, int events,
+                     void (*cb)(void *arg, int fd, int events), void *arg)
+{
+    return live_watch(ctx, fd, events, cb, arg);
+}
+
+void live_set_publisher(struct live *lv, const struct live_publisher *p)
+{
+    lv->pub = p;
+    lv->loop.kafka = p->kafka;
+    lv->loop.kafka_ctx = p->ctx;
+}
+
+void live_stop(struct live *lv)
+{
+    stop_now(lv, 0);
 }
 
 static void drv_wake(void *ctx)
@@ -671,7 +700,10 @@ int live_run(struct live *lv)
                        (uint64_t)(lv->o.duration_ns / 1000000), 0);
     }
     if (lv->o.status) {
-        uv_timer_start(&lv->status_timer, on_status, 1000, 1000);
+        uint64_t every = lv->o.status_every_ms > 0
+                             ? (uint64_t)lv->o.status_every_ms
+                             : 1000;
+        uv_timer_start(&lv->status_timer, on_status, every, every);
     }
     memset(&in, 0, sizeof in);
     in.kind = CORE_IN_START;
@@ -686,7 +718,7 @@ int live_run(struct live *lv)
     while (lv->rc == MD_OK && !lv->done) {
         uv_run(&lv->uv, UV_RUN_DEFAULT);
     }
-    if (lv->o.status) {
+    if (lv->o.status && lv->o.status_fn == NULL) {
         on_status(&lv->status_timer);
         fputc('\n', stderr);
     }
@@ -735,7 +767,7 @@ void live_free(struct live *lv)
     live_ws_release(lv);
     if (uv_loop_close(&lv->uv) != 0) {
         /* left open: not ours to close; the process ends soon */
-        fprintf(stderr, "ccstream: note: the network library left a handle "
+        md_log(MD_LOG_WARN, "handle_left", "ccstream: note: the network library left a handle "
                 "open at exit\n");
     }
     for (i = 0; i < lv->nq; i++) {

@@ -22,6 +22,7 @@
 #include "loop.h"
 #include "store.h"
 
+struct live;
 struct live_ws;   /* ws.c */
 struct watch;     /* live.c: the driver's watched descriptors */
 struct live_http; /* http.c */
@@ -35,6 +36,19 @@ struct live_q {
     char *meta;       /* what the recording says besides (owned), or NULL */
 };
 
+/* The publisher live runs with (live/pub.c: the outbox and the broker);
+ * without one, capture's: every bar acknowledged and every topic made at
+ * the next pass. */
+struct live_publisher {
+    void *ctx;
+    const struct loop_kafka_ops *kafka; /* the core's publisher actions */
+    /* bars the core closed in a step (the sink), before its produce */
+    void (*closed)(void *ctx, mono_ns t, const struct md_bar *const *bars,
+                   size_t n);
+    /* after each pass's steps: commit, answer the core, send */
+    void (*pass_end)(void *ctx, mono_ns t);
+};
+
 struct live_opts {
     const char *ws_url;    /* wss://streamer.cryptocompare.com/v2 */
     const char *rest_url;  /* https://min-api.cryptocompare.com */
@@ -46,6 +60,12 @@ struct live_opts {
     bool status;           /* a one-line status on stderr */
     FILE *bars;            /* bars as JSON lines, or NULL */
     FILE *trace;           /* the trace, or NULL */
+    const char *name;      /* the command, for the status line */
+    /* the status line: called instead of the default every second
+     * (status on) */
+    void (*status_fn)(void *ctx, struct live *lv);
+    void *status_ctx;
+    int64_t status_every_ms; /* 0: 1000 */
 };
 
 struct live {
@@ -64,6 +84,7 @@ struct live {
     struct live_opts o;
     struct live_ws *ws;
     struct live_http *http;
+    const struct live_publisher *pub;
     struct live_q *q;
     size_t nq, capq;
     size_t q_from;           /* the pass's next entry: withdrawals reach
@@ -80,6 +101,8 @@ struct live {
     int stop_signal;
     /* counters for the status line and the summary */
     uint64_t inputs, frames, bars, revisions, http_calls;
+    uint64_t by_reason[8];   /* bars by close reason (enum bar_close) */
+    uint64_t backfilled;     /* bars flagged BAR_F_BACKFILLED */
     uint64_t status_frames;  /* frames at the last status line */
     /* what never reached the core, said in the summary: inputs withdrawn
      * (their request cancelled, their socket closed by the core), frames
@@ -101,6 +124,18 @@ int live_init(struct live *lv, struct core *c, const struct live_opts *o,
 /* START, then run until the core has stopped after STOP (a signal, the
  * duration) or a fatal error. MD_OK or the first error (lv->err). */
 int live_run(struct live *lv);
+
+/* Publish through p (before live_run; p outlives the run). */
+void live_set_publisher(struct live *lv, const struct live_publisher *p);
+
+/* Watch fd for readability (events 1) and writability (2) on the loop:
+ * cb runs on the loop's thread. MD_OK; MD_E_NOMEM; MD_E_IO. */
+int live_watch(struct live *lv, int fd, int events,
+               void (*cb)(void *arg, int fd, int events), void *arg);
+
+/* Stop as at a signal (STOP to the core; the run ends once it has
+ * drained). */
+void live_stop(struct live *lv);
 
 /* Close the shells and the loop. */
 void live_free(struct live *lv);

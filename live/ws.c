@@ -17,6 +17,7 @@
 #include <libwebsockets.h>
 
 #include "live_int.h"
+#include "log.h"
 #include "md_err.h"
 
 struct wsock {
@@ -125,8 +126,8 @@ static void ended(struct wsock *s, int code, int http_status, const char *why)
     if (why != NULL && !s->closing && strcmp(why, lv->ws->last_err) != 0) {
         /* said once, not at every reconnect (the core backs off) */
         snprintf(lv->ws->last_err, sizeof lv->ws->last_err, "%s", why);
-        fprintf(stderr, "%sccstream: %s://%s:%d: socket %" PRIu64 ": %s%s\n",
-                lv->o.status ? "\n" : "", lv->ws->url.tls ? "wss" : "ws",
+        md_log(MD_LOG_WARN, "ws_closed", "%sccstream: %s://%s:%d: socket %" PRIu64 ": %s%s\n",
+                lv->o.status && !md_log_is_json() ? "\n" : "", lv->ws->url.tls ? "wss" : "ws",
                 lv->ws->url.host, lv->ws->url.port, s->id, why,
                 http_status == 401 || http_status == 403
                     ? " (the API key was refused)" : "");
@@ -488,7 +489,7 @@ const struct loop_ws_ops live_ws_ops = {op_open, op_subscribe, op_close,
 static void lws_log(int level, const char *line)
 {
     (void)level;
-    fprintf(stderr, "ccstream: lws: %s", line);
+    md_log(MD_LOG_WARN, "lws", "ccstream: lws: %s", line);
 }
 
 int live_ws_init(struct live *lv)

@@ -18,6 +18,7 @@
 #include "fsm_pub.h"
 #include "kafka.h"
 #include "kafka_int.h"
+#include "log.h"
 #include "md_err.h"
 #include "record.h"
 
@@ -231,7 +232,7 @@ static void fatal(struct pub_kafka *k, const char *what, bool held)
     }
     drain_dead(k);
     if (!held && k->unsettled == 0) {
-        fprintf(stderr, "kafka: the producer failed fatally (%s) with every "
+        md_log(MD_LOG_WARN, "producer_reset", "kafka: the producer failed fatally (%s) with every "
                 "bar settled: replaced by a new one\n", reason);
         k->replace = true; /* by pub_kafka_next, once this event is gone */
         return;
@@ -273,7 +274,7 @@ void pub_kafka__log(const rd_kafka_t *rk, int level, const char *fac,
                       strstr(buf, "enable.gapless.guarantee") != NULL)) {
         return;
     }
-    fprintf(stderr, "kafka: %s: %s\n", fac, buf);
+    md_log(MD_LOG_WARN, "kafka", "kafka: %s: %s\n", fac, buf);
 }
 
 void pub_kafka_conf_error(char *out, size_t cap, const char *name,
@@ -707,7 +708,7 @@ static void k_dead_letter(void *ctx, mono_ns t,
                      bars[i]->bar.market, bars[i]->bar.base,
                      bars[i]->bar.quote);
         }
-        fprintf(stderr, "kafka: dead letter: bar %" PRIu64 " %s start_ms=%"
+        md_log(MD_LOG_ERROR, "dead_letter", "kafka: dead letter: bar %" PRIu64 " %s start_ms=%"
                 PRId64 " revision=%" PRIu32 " topic %s: refused for good, "
                 "not produced again\n", bars[i]->id, key,
                 bars[i]->bar.start_ms, (uint32_t)bars[i]->bar.revision,
@@ -1052,7 +1053,7 @@ int pub_kafka_next(struct pub_kafka *k, int timeout_ms,
             if (make_producer(k, errbuf, sizeof errbuf) != MD_OK) {
                 k->rk = NULL; /* the next produce refuses each bar: no
                                  producer */
-                fprintf(stderr, "kafka: %s\n", errbuf);
+                md_log(MD_LOG_WARN, "kafka", "kafka: %s\n", errbuf);
             }
         }
     }

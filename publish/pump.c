@@ -7,6 +7,7 @@
 
 #include "crash.h"
 #include "fsm_pub.h"
+#include "log.h"
 #include "md_err.h"
 #include "pump.h"
 #include "record.h"
@@ -41,6 +42,7 @@ struct row {
     bool produced;    /* the core produced it: its topic exists */
     bool confirmed;   /* its topic is known to exist (rows from before) */
     bool rejected;    /* exactly once: refused for good in a transaction */
+    int64_t born_ms;  /* when it entered the outbox (monotonic) */
     struct chunk *ck;
     size_t off;       /* its record in ck->data */
 };
@@ -174,12 +176,31 @@ static int push_row(struct pump *p, int64_t id, uint64_t bar_id,
     r->bar_id = bar_id;
     r->ck = ck;
     r->off = off;
+    r->born_ms = mono_ms();
     p->n++;
     p->open_rows++;
     return MD_OK;
 }
 
 static int row_done(struct pump *p, struct row *r);
+
+const int64_t pump_latency_le_ms[PUMP_LAT_N] = {
+    5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000,
+};
+
+/* Row r acknowledged: its time from the outbox to the broker's answer
+ * (or its transaction's commit) into the histogram. */
+static void latency(struct pump *p, const struct row *r)
+{
+    int64_t ms = mono_ms() - r->born_ms;
+    unsigned b = 0;
+
+    while (b < PUMP_LAT_N && ms > pump_latency_le_ms[b]) {
+        b++;
+    }
+    p->st.lat[b]++;
+    p->st.lat_sum_ms += (uint64_t)(ms > 0 ? ms : 0);
+}
 static void pop_done(struct pump *p);
 
 /* ---- rows from before ------------------------------------------------- */
@@ -287,7 +308,7 @@ static void topic_answer(struct pump *p, const char *name, bool ok,
         }
         p->tw[i].asked = false; /* a failure is asked again */
         if (!ok) {
-            fprintf(stderr, "outbox: topic %s of bars left from before: "
+            md_log(MD_LOG_WARN, "topic_failed", "outbox: topic %s of bars left from before: "
                     "%s (asked again)\n", name, why);
             return;
         }
@@ -617,7 +638,7 @@ static void reset(struct pump *p, const char *why)
 {
     size_t i;
 
-    fprintf(stderr, "outbox: the producer failed fatally (%s): a new one "
+    md_log(MD_LOG_WARN, "producer_reset", "outbox: the producer failed fatally (%s): a new one "
             "sends again every bar not acknowledged\n", why);
     pub_kafka_reset(p->k);
     p->st.resets++;
@@ -693,12 +714,13 @@ static int answer(struct pump *p, const struct pub_kafka_event *ev)
         r->st = ROW_DONE;
         p->st.acked++;
         p->acks_since++;
+        latency(p, r);
         return row_done(p, r);
     case PUB_I_PUBLISH_REJECTED: {
         struct outbox_row o;
         int rc;
         record_of(r, &o);
-        fprintf(stderr, "outbox: dead letter: bar %" PRId64 " topic %.*s: "
+        md_log(MD_LOG_ERROR, "dead_letter", "outbox: dead letter: bar %" PRId64 " topic %.*s: "
                 "%s: refused for good, kept in the state file's "
                 "dead_letter table\n", r->id, (int)o.topic_len, o.topic,
                 ev->reason);
@@ -826,6 +848,7 @@ static int txn_send(struct pump *p)
             r->st = ROW_DONE;
             p->st.acked++;
             p->acks_since++;
+            latency(p, r);
             if ((rc = row_done(p, r)) != MD_OK) {
                 return rc;
             }
@@ -837,14 +860,14 @@ static int txn_send(struct pump *p)
     }
     /* aborted: its bars go again, in the next transaction */
     p->st.aborts++;
-    fprintf(stderr, "outbox: %s: its %zu bars go again\n", p->err,
+    md_log(MD_LOG_WARN, "txn_aborted", "outbox: %s: its %zu bars go again\n", p->err,
             p->n_txn);
     for (k = 0; k < p->n_txn; k++) {
         struct row *r = find(p, p->txn_ids[k], &i);
         if (r->rejected) {
             struct outbox_row o;
             record_of(r, &o);
-            fprintf(stderr, "outbox: dead letter: bar %" PRId64 " topic "
+            md_log(MD_LOG_ERROR, "dead_letter", "outbox: dead letter: bar %" PRId64 " topic "
                     "%.*s: refused for good, kept in the state file's "
                     "dead_letter table\n", r->id, (int)o.topic_len,
                     o.topic);
@@ -921,4 +944,22 @@ void pump_stats(const struct pump *p, struct pump_stats *st)
 {
     *st = p->st;
     st->pending = p->open_rows;
+}
+
+int pump_fd(const struct pump *p)
+{
+    return pub_kafka_fd(p->k);
+}
+
+int64_t pump_oldest_ms(const struct pump *p)
+{
+    size_t i;
+
+    for (i = 0; i < p->n; i++) {
+        const struct row *r = &p->q[(p->head + i) % p->cap];
+        if (r->st != ROW_DONE) {
+            return r->born_ms;
+        }
+    }
+    return 0;
 }

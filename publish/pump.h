@@ -30,7 +30,17 @@
 
 struct pump;
 
+/* The publish latency histogram: from a bar's entering the outbox to its
+ * acknowledgement (exactly once: its transaction's commit), counted in
+ * lat[b] for the first bound pump_latency_le_ms[b] it does not exceed,
+ * lat[PUMP_LAT_N] beyond the last. Rows from before a restart count from
+ * the restart. */
+#define PUMP_LAT_N 13
+extern const int64_t pump_latency_le_ms[PUMP_LAT_N];
+
 struct pump_stats {
+    uint64_t lat[PUMP_LAT_N + 1];
+    uint64_t lat_sum_ms;
     uint64_t sent, acked, dead, resent, resets;
     uint64_t txns, aborts;  /* exactly once: committed, aborted */
     uint64_t skipped;       /* bars from before a progress record said
@@ -103,6 +113,14 @@ int pump_run(struct pump *p, int timeout_ms);
 
 /* Why pump_run failed. */
 const char *pump_error(const struct pump *p);
+
+/* The producer's event descriptor (pub_kafka_fd): readable when reports
+ * wait; the live loop then calls pump_run(p, 0). */
+int pump_fd(const struct pump *p);
+
+/* The oldest row not acknowledged: when it entered the outbox (monotonic
+ * ms), 0 if none. */
+int64_t pump_oldest_ms(const struct pump *p);
 
 /* Rows in flight or waiting to go (not acknowledged). */
 uint64_t pump_pending(const struct pump *p);

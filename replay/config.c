@@ -131,6 +131,10 @@ int rpl_core_config(const struct rpl_opts *o, const char *session_config,
             meta_i64(session_config, NULL, "emit_empty", &v) && v == 1) {
             cfg->agg.emit_empty = true;
         }
+        if (meta_i64(session_config, NULL, "stop_keeps_open", &v) &&
+            v == 1) {
+            cfg->stop_keeps_open = true; /* a live run with a state file */
+        }
         if (o->grace == NULL &&
             meta_i64(session_config, NULL, "grace_ns", &v) && v >= 0 &&
             v <= AGG_INTERVAL_MAX_S * NS_PER_S) {
@@ -335,6 +339,35 @@ int rpl_core_config(const struct rpl_opts *o, const char *session_config,
             }
         }
     }
+    {
+        /* the shard: the options', else the session's ("K/N") */
+        unsigned sk = o->shard_k, sn = o->shard_n;
+        char *sh = sn == 0 && session_config != NULL
+                       ? meta_str(session_config, "shard")
+                       : NULL;
+        if (sh != NULL) {
+            char *e;
+            unsigned long a = strtoul(sh, &e, 10), b = 0;
+            if (*e == '/') {
+                b = strtoul(e + 1, &e, 10);
+            }
+            if (*e != '\0' || b == 0 || b > 65536 || a >= b) {
+                snprintf(err, errlen, "bad shard '%.32s' in the session",
+                         sh);
+                free(sh);
+                rc = MD_E_INVAL;
+                goto out;
+            }
+            sk = (unsigned)a;
+            sn = (unsigned)b;
+            free(sh);
+        }
+        if (sn > 1 && core_config_shard(cfg, sk, sn) != MD_OK) {
+            snprintf(err, errlen, "bad shard %u/%u", sk, sn);
+            rc = MD_E_USAGE;
+            goto out;
+        }
+    }
 out:
     free(sess_ivs);
     free(syms);
@@ -394,6 +427,12 @@ int rpl_session_config(const struct rpl_opts *o, const char *session_config,
             (long long)cfg->agg.lateness_ns, cfg->agg.emit_empty ? 1 : 0,
             has_ohlc(cfg) ? 1 : 0, cfg->topic_template, cfg->rp.preflight_bars,
             (long long)cfg->rp.settle_s, cfg->rp.page_limit);
+    if (o->shard_n > 1) {
+        fprintf(f, ",\"shard\":\"%u/%u\"", o->shard_k, o->shard_n);
+    }
+    if (cfg->stop_keeps_open) {
+        fputs(",\"stop_keeps_open\":1", f);
+    }
     if (session_config != NULL) {
         fprintf(f, ",\"source\":%s", session_config);
     }

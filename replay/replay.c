@@ -856,6 +856,12 @@ int rpl_run(struct rpl_opts *o, struct rpl_summary *sum, char *errbuf,
         rc = MD_E_USAGE;
         goto out;
     }
+    if (!r->strict) {
+        /* a live run's recording keeps its open bars at the stop (for its
+         * state file): its strict replay does; a what-if replay without
+         * a state file flushes them */
+        r->cfg.stop_keeps_open = false;
+    }
     if (o->state != NULL || o->resume != NULL || o->until_ns > 0) {
         if (r->strict) {
             snprintf(errbuf, errlen, "--state, --resume and --until play "

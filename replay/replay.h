@@ -130,6 +130,9 @@ struct rpl_opts {
     const char *topic_retention_ms; /* their retention.ms (NULL: broker's) */
     const char *kafka_props[64][2]; /* -X key=value */
     unsigned n_kafka_props;
+    /* this instance's share of the subscriptions (core_config_shard):
+     * shard_k of shard_n (shard_n 0: all; a session's "shard" otherwise) */
+    unsigned shard_k, shard_n;
     bool emit_empty;
     const char *grace;    /* "2s": close bars at end + grace */
     const char *lateness; /* "120s": revise bars up to end + lateness */

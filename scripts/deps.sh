@@ -18,7 +18,7 @@ build_pkgs=(build-essential pkg-config libcurl4-openssl-dev libwebsockets-dev
             libsqlite3-dev sqlite3 libssl-dev)
 test_pkgs=(libcmocka-dev openjdk-17-jre-headless maven kcat
            python3-confluent-kafka python3-msgpack python3-venv graphviz
-           python3-websockets curl openssl)
+           python3-websockets curl openssl prometheus)
 check_pkgs=(chromium)
 fuzz_pkgs=(clang libclang-rt-14-dev)
 
