@@ -165,6 +165,9 @@ check: deps checksrc
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    tests/run-tests.sh
+	$(Q)$(MAKE) --no-print-directory test-build
+	$(Q)MD_TEST_SOAK=1 TEST_TIMEOUT=900 BUILD=$(BUILD) \
+	    tests/run-tests.sh test_kafka_live_soak
 	$(Q)for f in 0005-heartbeat-stall 0009-rest-rate-limit 0016-gap-backfill; \
 	do /usr/bin/python3 tests/report_browser.py $(BUILD)/san/ccstream \
 	    $(BUILD)/san/fixtures/replay/$$f.db || exit 1; done

@@ -66,6 +66,9 @@ static void usage(FILE *f)
         "  --insecure          no TLS verification (a loud warning)\n"
         "  --max-message N     largest WebSocket message, bytes (default\n"
         "                      16777216)\n"
+        "  --backfill-settle T REST bars are asked for once this old (default\n"
+        "                      120s: CryptoCompare's minutes are final by\n"
+        "                      then)\n"
         "  --shard K/N         this instance's share of the subscriptions:\n"
         "                      those whose stable hash modulo N is K\n"
         "                      (0 <= K < N); each shard needs its own\n"
@@ -134,7 +137,7 @@ enum {
     O_PARTITIONS, O_REPLICATION, O_KPROP, O_EOS, O_INSTANCE, O_STATE,
     O_CKPT, O_OUTBOX_MAX, O_DRAIN, O_STOP_FLUSH, O_RECORD, O_METRICS,
     O_LOG_FORMAT, O_STATUS_EVERY, O_SKEW, O_CONFIG, O_CHECK, O_QUIET,
-    O_BARS, O_TRACE, O__END
+    O_BARS, O_TRACE, O_SETTLE, O__END
 };
 
 static const struct option lo[] = {
@@ -176,6 +179,7 @@ static const struct option lo[] = {
     {"quiet", no_argument, NULL, O_QUIET},
     {"bars-out", required_argument, NULL, O_BARS},
     {"trace", required_argument, NULL, O_TRACE},
+    {"backfill-settle", required_argument, NULL, O_SETTLE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -412,6 +416,13 @@ static int set_opt(void *ctx, int id, const char *v, char *why, size_t n)
         break;
     case O_TRACE:
         c->trace_name = v;
+        break;
+    case O_SETTLE:
+        if (dur(v, MD_NS_PER_S, &c->settle_ns) != MD_OK ||
+            c->settle_ns > INT64_C(86400) * MD_NS_PER_S) {
+            snprintf(why, n, "takes whole seconds up to 1d (e.g. 120s)");
+            return MD_E_USAGE;
+        }
         break;
     default:
         snprintf(why, n, "not an option of live");

@@ -154,6 +154,9 @@ int live_cmd_prepare(struct live_cmd *c)
     if (rc != MD_OK) {
         return rc == MD_E_USAGE ? MD_E_USAGE : MD_E_INVAL;
     }
+    if (c->settle_ns > 0) {
+        c->cfg.rp.settle_s = c->settle_ns / 1000000000;
+    }
     c->n_series = c->cfg.n_series;
     if (c->cfg.n_series == 0) {
         snprintf(c->err, sizeof c->err, "shard %u/%u holds no subscription "

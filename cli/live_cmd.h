@@ -29,6 +29,7 @@ struct live_cmd {
     const char *bars_name, *trace_name;
     bool exactly_once, stop_flush, check, quiet;
     int64_t drain_ns, status_every_ns, skew_warn_ns;
+    int64_t settle_ns;         /* --backfill-settle, 0: the default */
     char *keep[CLI_CONF_MAX + 1]; /* the configuration file's values */
     char *kept[LIVE_CMD_KEPT];    /* copies of -X arguments */
     unsigned n_kept;

@@ -192,6 +192,14 @@ void live_metrics_render(void *ctx, struct mh_buf *b)
     mh_printf(b, "ccstream_late_trades_total{outcome=\"revised\"} %" PRIu64
               "\nccstream_late_trades_total{outcome=\"dropped\"} %" PRIu64
               "\n", ag->late_revisions, ag->late_dropped);
+    head(b, "ccstream_dropped_trades_total", "counter",
+         "trades not aggregated: ahead of the open window (clock skew), "
+         "bad values, beyond the configured streams");
+    mh_printf(b, "ccstream_dropped_trades_total{reason=\"future\"} %" PRIu64
+              "\nccstream_dropped_trades_total{reason=\"bad_value\"} %"
+              PRIu64 "\nccstream_dropped_trades_total{reason=\"streams_full\"}"
+              " %" PRIu64 "\n", ag->future_dropped, ag->bad_values,
+              ag->streams_full);
     /* publishing */
     {
         double le[PUMP_LAT_N];
