@@ -69,6 +69,9 @@ static void usage(FILE *f)
         "  --backfill-settle T REST bars are asked for once this old (default\n"
         "                      120s: CryptoCompare's minutes are final by\n"
         "                      then)\n"
+        "  --rest-share N      instances sharing this API key: each keeps to\n"
+        "                      1/N of its REST budget (default: N of\n"
+        "                      --shard; 1 with a key of its own)\n"
         "  --shard K/N         this instance's share of the subscriptions:\n"
         "                      those whose stable hash modulo N is K\n"
         "                      (0 <= K < N); each shard needs its own\n"
@@ -116,7 +119,7 @@ static void usage(FILE *f)
         "  --status-every T    a status line this often (default 30s; 0:\n"
         "                      none)\n"
         "  --max-clock-skew T  warn when the local clock is further than T\n"
-        "                      from the server's (default 2s)\n"
+        "                      from the server's (default 2s; 0: never)\n"
         "  --duration T        stop after T (default: at SIGINT/SIGTERM)\n"
         "  --config FILE       settings, one KEY = VALUE per line (KEY: a\n"
         "                      long option here); flags win\n"
@@ -137,7 +140,7 @@ enum {
     O_PARTITIONS, O_REPLICATION, O_KPROP, O_EOS, O_INSTANCE, O_STATE,
     O_CKPT, O_OUTBOX_MAX, O_DRAIN, O_STOP_FLUSH, O_RECORD, O_METRICS,
     O_LOG_FORMAT, O_STATUS_EVERY, O_SKEW, O_CONFIG, O_CHECK, O_QUIET,
-    O_BARS, O_TRACE, O_SETTLE, O__END
+    O_BARS, O_TRACE, O_SETTLE, O_SHARE, O__END
 };
 
 static const struct option lo[] = {
@@ -180,6 +183,7 @@ static const struct option lo[] = {
     {"bars-out", required_argument, NULL, O_BARS},
     {"trace", required_argument, NULL, O_TRACE},
     {"backfill-settle", required_argument, NULL, O_SETTLE},
+    {"rest-share", required_argument, NULL, O_SHARE},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -400,8 +404,10 @@ static int set_opt(void *ctx, int id, const char *v, char *why, size_t n)
         }
         break;
     case O_SKEW:
-        if (dur(v, MD_NS_PER_S / 1000, &c->skew_warn_ns) != MD_OK) {
-            snprintf(why, n, "takes a duration (e.g. 2s)");
+        if (strcmp(v, "0") == 0) {
+            c->skew_warn_ns = 0; /* never warn */
+        } else if (dur(v, MD_NS_PER_S / 1000, &c->skew_warn_ns) != MD_OK) {
+            snprintf(why, n, "takes a duration (e.g. 2s) or 0");
             return MD_E_USAGE;
         }
         break;
@@ -416,6 +422,14 @@ static int set_opt(void *ctx, int id, const char *v, char *why, size_t n)
         break;
     case O_TRACE:
         c->trace_name = v;
+        break;
+    case O_SHARE:
+        if (md_parse_u64(v, strlen(v), 65536, &u) != MD_OK || u == 0) {
+            snprintf(why, n, "takes 1 to 65536 (the instances sharing the "
+                     "API key)");
+            return MD_E_USAGE;
+        }
+        c->rest_share = (unsigned)u;
         break;
     case O_SETTLE:
         if (dur(v, MD_NS_PER_S, &c->settle_ns) != MD_OK ||

@@ -154,6 +154,9 @@ int live_cmd_prepare(struct live_cmd *c)
     if (rc != MD_OK) {
         return rc == MD_E_USAGE ? MD_E_USAGE : MD_E_INVAL;
     }
+    c->cfg.rp.share = c->rest_share > 0 ? c->rest_share
+                      : c->ro.shard_n > 1 ? c->ro.shard_n
+                                          : 1;
     if (c->settle_ns > 0) {
         c->cfg.rp.settle_s = c->settle_ns / 1000000000;
     }

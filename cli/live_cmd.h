@@ -30,6 +30,7 @@ struct live_cmd {
     bool exactly_once, stop_flush, check, quiet;
     int64_t drain_ns, status_every_ns, skew_warn_ns;
     int64_t settle_ns;         /* --backfill-settle, 0: the default */
+    unsigned rest_share;       /* --rest-share, 0: the shards' N */
     char *keep[CLI_CONF_MAX + 1]; /* the configuration file's values */
     char *kept[LIVE_CMD_KEPT];    /* copies of -X arguments */
     unsigned n_kept;

@@ -421,6 +421,7 @@ int core_init(struct core *c, const struct core_config *cfg, void *mem,
         return rc;
     }
     rp_budget_init(&c->budget);
+    c->budget.share = c->cfg.rp.share;
     build_subs(c);
     c->s.next_id = 1;
     c->s.lo = 1;

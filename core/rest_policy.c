@@ -832,15 +832,16 @@ int rp_budget_learn(struct rp_budget *b, const struct cc_ratelimit *rl,
     }
     for (p = 0; p < CC_P__COUNT; p++) {
         uint32_t bit = 1u << p;
+        int64_t n = b->share > 1 ? b->share : 1;
         if (rl->has_max & bit) {
-            b->max[p] = rl->max_calls[p];
+            b->max[p] = max_i64(rl->max_calls[p] / n, 1);
             b->has_max |= bit;
         }
         if (rl->has_made & bit) {
-            b->made[p] = rl->calls_made[p];
+            b->made[p] = (rl->calls_made[p] + n - 1) / n;
             b->at_ns[p] = now_server_ns;
         } else if ((rl->has_left & bit) && (b->has_max & bit)) {
-            b->made[p] = max_i64(b->max[p] - rl->calls_left[p], 0);
+            b->made[p] = max_i64(b->max[p] - rl->calls_left[p] / n, 0);
             b->at_ns[p] = now_server_ns;
         }
     }

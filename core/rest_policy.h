@@ -36,6 +36,9 @@ struct rp_config {
                               * again after retry_min_s, doubling with each
                               * failure in a row; 1..86400 */
     int64_t retry_max_s;     /* up to this; retry_min_s..7 days */
+    uint32_t share;          /* instances sharing the key's REST budget
+                              * (shards, docs/operations.md): each takes
+                              * 1/share of every window; 0 or 1: alone */
 };
 
 /* settle 120 s, page 2000, N = 2, minute depth 7 days, a failed backfill
@@ -256,6 +259,7 @@ ts_ns rp_backfill_retry_ns(const struct rp_config *cfg,
  * made[p] counts the calls in the window that contains at_ns[p]; a count
  * learned in an earlier window means nothing once that window is over. */
 struct rp_budget {
+    uint32_t share;              /* rp_config.share: this process's part */
     uint32_t has_max;            /* bit p: max[p] known */
     int64_t max[CC_P__COUNT];
     int64_t made[CC_P__COUNT];
@@ -268,7 +272,10 @@ void rp_budget_init(struct rp_budget *b);
 /* Learn from a RateLimit object (a Type 99 body, or calls_left from the
  * quota endpoint): max_calls -> max; calls_made -> made; calls_left with
  * max known (from this body or before) and no calls_made -> made =
- * max - left. Windows the body does not mention are kept.
+ * max - left. Windows the body does not mention are kept. With share
+ * N > 1 the key's counts are divided by N (max rounded down, at least 1;
+ * made and left up): this process's fair part of the key's budget, the
+ * others' use counted as evenly spread.
  * MD_OK; MD_E_INVAL (NULL); MD_E_RANGE (a negative or absurd count:
  * > 1e15); b is unchanged on failure. */
 int rp_budget_learn(struct rp_budget *b, const struct cc_ratelimit *rl,

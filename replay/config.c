@@ -121,6 +121,10 @@ int rpl_core_config(const struct rpl_opts *o, const char *session_config,
             v <= RP_LIMIT_MAX) {
             cfg->rp.page_limit = (uint32_t)v;
         }
+        if (meta_i64(session_config, "rest", "share", &v) && v >= 1 &&
+            v <= 65536) {
+            cfg->rp.share = (uint32_t)v;
+        }
     }
     cfg->agg.emit_empty = o->emit_empty;
     {
@@ -421,12 +425,15 @@ int rpl_session_config(const struct rpl_opts *o, const char *session_config,
     fprintf(f, "{\"symbols\":\"%s\",\"exchange\":\"%s\",\"quote\":\"%s\","
                "\"intervals\":\"%s\",\"grace_ns\":%lld,\"lateness_ns\":%lld,"
                "\"emit_empty\":%d,\"ohlc\":%d,\"topic\":\"%s\",\"rest\":{"
-               "\"preflight_bars\":%u,\"settle_s\":%lld,\"page_limit\":%u}",
+               "\"preflight_bars\":%u,\"settle_s\":%lld,\"page_limit\":%u"
+               "%s%.0u}",
             syms ? syms : "BTC,ETH,LTC", ex ? ex : "Coinbase",
             quote ? quote : "USD", ivs, (long long)cfg->agg.grace_ns,
             (long long)cfg->agg.lateness_ns, cfg->agg.emit_empty ? 1 : 0,
             has_ohlc(cfg) ? 1 : 0, cfg->topic_template, cfg->rp.preflight_bars,
-            (long long)cfg->rp.settle_s, cfg->rp.page_limit);
+            (long long)cfg->rp.settle_s, cfg->rp.page_limit,
+            cfg->rp.share > 1 ? ",\"share\":" : "",
+            cfg->rp.share > 1 ? cfg->rp.share : 0);
     if (o->shard_n > 1) {
         fprintf(f, ",\"shard\":\"%u/%u\"", o->shard_k, o->shard_n);
     }

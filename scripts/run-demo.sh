@@ -32,7 +32,7 @@ trap 'echo; echo "== stopping (Ctrl-C)"' INT
 setsid "$bin" broker --max-time 1h >"$tmp/broker" 2>"$tmp/broker.err" &
 broker=$!
 setsid "$bin" serve "synth:minutes=6,seed=20250722" --port 0 --speed 10 \
-    --loop --max-time 1h >"$tmp/serve" 2>"$tmp/serve.err" &
+    --loop --rebase-time=1m --max-time 1h >"$tmp/serve" 2>"$tmp/serve.err" &
 serve=$!
 for _ in $(seq 200); do
     [ -s "$tmp/broker" ] && grep -q 'listening on' "$tmp/serve" && break
@@ -51,7 +51,8 @@ echo "== ccstream tail: the bars as they arrive"
 CCSTREAM_API_KEY=demo-key-not-secret "$bin" live --brokers "$brokers" \
     --ws-url "ws://127.0.0.1:$port/v2" --rest-url "http://127.0.0.1:$port" \
     --no-create-topics --state "$tmp/ccstream.state" --duration "$run_for" \
-    --status-every 10s --metrics-listen 127.0.0.1:0 >"$tmp/live.log" 2>&1 &
+    --status-every 10s --metrics-listen 127.0.0.1:0 \
+    --max-clock-skew 0 >"$tmp/live.log" 2>&1 & # serve's clock runs 10x
 live=$!
 "$bin" tail --brokers "$brokers" --from-beginning --timeout 1h &
 tail_pid=$!

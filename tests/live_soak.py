@@ -28,6 +28,7 @@ import urllib.request
 from collections import Counter
 
 from confluent_kafka import Consumer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 BIN, BROKERS, WORK = sys.argv[1], sys.argv[2], sys.argv[3]
 MINUTES = int(sys.argv[4]) if len(sys.argv) > 4 else 10
@@ -97,6 +98,19 @@ def main():
         time.sleep(0.1)
     if port is None:
         fail("serve printed no port")
+    # the session runs 50 times faster than the broker's clock: its bars
+    # are stamped hours ahead, which a topic refuses past an hour by
+    # default (INVALID_TIMESTAMP, as a real one should): the topics are
+    # made here, taking any time stamp
+    admin = AdminClient({"bootstrap.servers": BROKERS})
+    fs = admin.create_topics([
+        NewTopic("%s.%s.1m" % (PREFIX, m), num_partitions=1,
+                 replication_factor=1,
+                 config={"message.timestamp.after.max.ms":
+                         "9223372036854775807"})
+        for m in ("CCCAGG", "Coinbase")])
+    for f in fs.values():
+        f.result(30)
     mport = free_port()
     env = dict(os.environ, CRYPTOCOMPARE_API_KEY="soak-key-0123456789")
     err = open(os.path.join(WORK, "live.err"), "w")
@@ -104,7 +118,8 @@ def main():
         [BIN, "live", "--brokers", BROKERS, "--ws-url",
          "ws://127.0.0.1:%d/v2" % port, "--rest-url",
          "http://127.0.0.1:%d" % port, "--kafka-format", "json",
-         "--topic", PREFIX + ".{market}.{interval}", "--state", "soak.state",
+         "--topic", PREFIX + ".{market}.{interval}", "--no-create-topics",
+         "--state", "soak.state",
          "--bars-out", "soak.bars", "--duration", "%dm" % MINUTES,
          "--backfill-settle", "3s", "--metrics-listen",
          "127.0.0.1:%d" % mport, "--status-every", "30s"],

@@ -259,6 +259,95 @@ static mono_ns reconnect_gap(void)
     return d;
 }
 
+/* The target of the request the last step sent, or "". */
+static void sent_target(char *buf, size_t cap)
+{
+    size_t i;
+
+    buf[0] = '\0';
+    for (i = 0; i < O.n; i++) {
+        if (O.a[i].kind == MD_A_REST_SEND) {
+            size_t n = O.a[i].p.req->target_len;
+            n = n < cap - 1 ? n : cap - 1;
+            memcpy(buf, O.a[i].p.req->target, n);
+            buf[n] = '\0';
+        }
+    }
+}
+
+/* After an outage of three hours, when the gap's 1h, 5m and 1m bars are
+ * all settled at once, the backfill asks for the shortest interval
+ * first, whatever the configuration's order (1h, 5m, 1m here): with a
+ * tight budget the bars most consumers read are revised first. */
+static void test_backfill_shortest_interval_first(void **state)
+{
+    static const int64_t ivs[3] = {3600, 300, 60};
+    char welcome[256], got[3][256];
+    struct core_in in = {0};
+    size_t need;
+    unsigned k, n = 0;
+    mono_ns back = L0 + 3 * 3600 * S;
+
+    (void)state;
+    core_config_default(&CFG);
+    CFG.series = SERIES;
+    CFG.cap_series = 4;
+    CFG.seed = 11;
+    for (k = 0; k < 3; k++) {
+        assert_int_equal(core_config_add_series(&CFG, "CCCAGG", "BTC", "USD",
+                                                ivs[k]),
+                         MD_OK);
+    }
+    need = core_mem_size(&CFG);
+    libc_free(MEM);
+    MEM = libc_malloc(need);
+    assert_non_null(MEM);
+    assert_int_equal(core_init(&C, &CFG, MEM, need), MD_OK);
+    in.kind = CORE_IN_START;
+    in.t_ns = L0;
+    in.server_ms = T0 * 1000;
+    go(&in);
+    while (C.rest.state == REST_S_REQUESTING) {
+        http(L0 + S / 10, 200,
+             "{\"Response\":\"Success\",\"Message\":\"\","
+             "\"HasWarning\":false,\"Type\":100,\"RateLimit\":{},"
+             "\"Data\":{\"Aggregated\":false,\"TimeFrom\":1753190280,"
+             "\"TimeTo\":1753190280,\"Data\":[]}}");
+    }
+    conn(L0 + S, CONN_I_WS_OPEN);
+    snprintf(welcome, sizeof welcome,
+             "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
+             "\"SERVER_TIME_MS\":%lld}", (long long)(T0 * 1000 + 1000));
+    frame(L0 + S, welcome);
+    frame(L0 + S, "{\"TYPE\":\"3\",\"MESSAGE\":\"LOADCOMPLETE\"}");
+    conn(L0 + 80 * S, CONN_I_WS_CLOSED);
+    fire(MD_T_CONN_BACKOFF, armed(MD_T_CONN_BACKOFF));
+    conn(back, CONN_I_WS_OPEN);
+    snprintf(welcome, sizeof welcome,
+             "{\"TYPE\":\"20\",\"MESSAGE\":\"STREAMERWELCOME\","
+             "\"SERVER_TIME_MS\":%lld}",
+             (long long)(T0 * 1000 + 3 * 3600 * 1000));
+    frame(back, welcome);
+    /* live again: the gap's bars are long settled, the job starts */
+    frame(back, "{\"TYPE\":\"3\",\"MESSAGE\":\"LOADCOMPLETE\"}");
+    sent_target(got[n], sizeof got[n]);
+    assert_int_equal(C.rest.state, REST_S_REQUESTING);
+    while (got[n][0] != '\0' && n < 2) {
+        n++;
+        http(back + (mono_ns)(n + 1) * S, 200,
+             "{\"Response\":\"Success\",\"Message\":\"\","
+             "\"HasWarning\":false,\"Type\":100,\"RateLimit\":{},"
+             "\"Data\":{\"Aggregated\":false,\"TimeFrom\":1753190280,"
+             "\"TimeTo\":1753190280,\"Data\":[]}}");
+        sent_target(got[n], sizeof got[n]);
+    }
+    assert_int_equal(n, 2);
+    assert_non_null(strstr(got[0], "/data/v2/histominute?"));
+    assert_null(strstr(got[0], "aggregate="));
+    assert_non_null(strstr(got[1], "/data/v2/histominute?aggregate=5"));
+    assert_non_null(strstr(got[2], "/data/v2/histohour?"));
+}
+
 /* (a) Three series, one backfill job of three requests: the REST machine
  * and the publisher stay fetching until the third answer; the bars of
  * the first two wait for it and go to the publisher together. */
@@ -591,6 +680,7 @@ static void test_cancel_names_the_request_sent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_backfill_shortest_interval_first),
         cmocka_unit_test(test_multi_request_job_fetches_until_last),
         cmocka_unit_test(test_held_bars_drained_at_stop),
         cmocka_unit_test(test_held_bars_go_with_live_bar),

@@ -1556,9 +1556,50 @@ static void test_rest_bar_outside_high_low_flagged(void **state)
     assert_int_equal(out[1].flags & BAR_F_OHLC_OUTSIDE, 0);
 }
 
+/* Three shards sharing a key (share 3): each keeps to a third of every
+ * window, the key's calls counted as spread evenly among them. */
+static void test_rest_policy_budget_shared(void **state)
+{
+    struct rp_budget b;
+    struct cc_ratelimit rl;
+    ts_ns now = NS(T1320 + 30) + MS(500);
+    int k;
+    (void)state;
+
+    rp_budget_init(&b);
+    b.share = 3;
+    /* 150 of 300 made by the key: 50 of this one's 100 */
+    rl = rl_one(CC_P_MINUTE, 150, 300);
+    assert_rc(rp_budget_learn(&b, &rl, now), MD_OK);
+    assert_int_equal(b.max[CC_P_MINUTE], 100);
+    assert_int_equal(b.made[CC_P_MINUTE], 50);
+    assert_int_equal(rp_budget_wait_ns(&b, now), 0);
+    for (k = 0; k < 49; k++) {
+        rp_budget_count(&b, now);
+    }
+    assert_int_equal(rp_budget_wait_ns(&b, now), 0);
+    /* its hundredth call of the minute: this shard waits for the next,
+     * though the key has 100 calls left for the others */
+    rp_budget_count(&b, now);
+    assert_int_equal(rp_budget_wait_ns(&b, now), MS(29500));
+    /* alone (share 1) the same answer leaves 150 */
+    rp_budget_init(&b);
+    rl = rl_one(CC_P_MINUTE, 150, 300);
+    assert_rc(rp_budget_learn(&b, &rl, now), MD_OK);
+    assert_int_equal(b.max[CC_P_MINUTE], 300);
+    assert_int_equal(b.made[CC_P_MINUTE], 150);
+    /* a key's max below the share: one call each, at least */
+    rp_budget_init(&b);
+    b.share = 8;
+    rl = rl_one(CC_P_SECOND, 0, 5);
+    assert_rc(rp_budget_learn(&b, &rl, now), MD_OK);
+    assert_int_equal(b.max[CC_P_SECOND], 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rest_policy_budget_shared),
         cmocka_unit_test(test_rest_bar_outside_high_low_flagged),
         cmocka_unit_test(test_rest_policy_path_every_endpoint),
         cmocka_unit_test(test_rest_policy_path_index_and_encoding),

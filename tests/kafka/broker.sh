@@ -175,10 +175,6 @@ auto.create.topics.enable=false
 # bars replayed from old captures carry their own (old) timestamps: time
 # retention would delete them at its next check (every 5 minutes)
 log.retention.ms=-1
-# sessions served faster than real time (the soak: 50x) make bars whose
-# time is hours ahead of the broker's clock; Kafka 4 refuses a record more
-# than an hour ahead by default (INVALID_TIMESTAMP)
-log.message.timestamp.after.max.ms=9223372036854775807
 offsets.topic.replication.factor=1
 offsets.topic.num.partitions=1
 transaction.state.log.replication.factor=1
