@@ -609,7 +609,7 @@ static void test_embedded_broker_and_tail(void **state)
     {
         const char *sm = strstr(run, "summary: ");
         assert_non_null(sm);
-        assert_true(atoi(sm + 9) > 0); /* bars in Kafka */
+        assert_true(strtol(sm + 9, NULL, 10) > 0); /* bars in Kafka */
     }
     /* nothing it started is left (its broker, serve, live, tail) */
     assert_int_equal(sh("! pgrep -f 'ccstream-run\\.' >/dev/null"), 0);
