@@ -125,6 +125,8 @@ static void usage(FILE *f)
         "                      long option here); flags win\n"
         "  --check-config      validate and print the effective\n"
         "                      configuration, without connecting\n"
+        "  --bars-out FILE     also the bars as JSON lines (as replay)\n"
+        "  --trace FILE        every transition of the machines\n"
         "  --quiet             no start-up summary, status or summary\n"
         "\n"
         "Exit status: 0 stopped, every bar acknowledged; 1 error; 2 usage or\n"
@@ -328,13 +330,18 @@ static int set_opt(void *ctx, int id, const char *v, char *why, size_t n)
         break;
     case O_KPROP:
     case 'X': {
-        char *copy = strdup(v);
+        char *copy;
         int rc;
-        if (copy == NULL) {
+        if (c->n_kept == LIVE_CMD_KEPT) {
+            snprintf(why, n, "more than %d Kafka properties",
+                     LIVE_CMD_KEPT);
+            return MD_E_USAGE;
+        }
+        if ((copy = strdup(v)) == NULL) {
             snprintf(why, n, "out of memory");
             return MD_E_USAGE;
         }
-        c->kept[c->n_kept < LIVE_CMD_KEPT ? c->n_kept++ : 0] = copy;
+        c->kept[c->n_kept++] = copy;
         rc = cli_kafka_prop("live", copy, c->po.ko.props, &c->po.ko.n_props,
                             PUB_KAFKA_MAX_PROPS);
         if (rc != 0) {
@@ -445,13 +452,18 @@ static int set_opt(void *ctx, int id, const char *v, char *why, size_t n)
     return MD_OK;
 }
 
-/* A property whose value may be a secret: never printed. */
+/* A property whose value may be a secret or hold one: never printed
+ * (every sasl.* and ssl.* value, and any whose name says so). */
 static bool secret_prop(const char *k)
 {
     static const char *const words[] = {"password", "secret", "jaas",
-                                        "key",      "token",  "credential"};
+                                        "key",      "token",  "credential",
+                                        "oauth",    "url",    "auth"};
     size_t i;
 
+    if (strncmp(k, "sasl.", 5) == 0 || strncmp(k, "ssl.", 4) == 0) {
+        return true;
+    }
     for (i = 0; i < sizeof words / sizeof words[0]; i++) {
         if (strcasestr(k, words[i]) != NULL) {
             return true;
@@ -524,7 +536,7 @@ int cmd_live(int argc, char **argv)
                                 sizeof c.err)) != MD_OK) {
             fprintf(stderr, "ccstream live: %s\n", c.err);
             live_cmd_free(&c);
-            return rc == MD_E_USAGE ? 2 : 1;
+            return 2; /* the configuration file: unreadable or wrong */
         }
     }
     cli_opt_begin();

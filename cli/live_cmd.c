@@ -138,6 +138,16 @@ int live_cmd_prepare(struct live_cmd *c)
             return MD_E_USAGE;
         }
     }
+    if (live_check_urls(&c->lo, c->err, sizeof c->err) != MD_OK) {
+        return MD_E_USAGE;
+    }
+    if (c->drain_ns > INT64_C(3600) * 1000000000) {
+        snprintf(c->err, sizeof c->err, "--drain-timeout: at most 1h");
+        return MD_E_USAGE;
+    }
+    if (pub_kafka_check_props(&c->po.ko, c->err, sizeof c->err) != MD_OK) {
+        return MD_E_USAGE;
+    }
     rc = cli_api_key_live(c->key_file, c->key, sizeof c->key, c->err,
                           sizeof c->err);
     if (rc != MD_OK) {
@@ -201,7 +211,8 @@ static void status_line(void *ctx, struct live *lv)
     c->status_frames = lv->frames;
     if (md_log_is_json()) {
         fprintf(stderr, "{\"ts_ms\":%" PRId64 ",\"level\":\"info\","
-                "\"event\":\"status\",\"frames_per_s\":%.1f,\"frames\":%"
+                "\"event\":\"status\",\"msg\":\"status\","
+                "\"frames_per_s\":%.1f,\"frames\":%"
                 PRIu64 ",\"bars\":%" PRIu64 ",\"revisions\":%" PRIu64
                 ",\"lag_p50_s\":%.3f,\"outbox\":%" PRIu64
                 ",\"outbox_oldest_s\":%" PRId64 ",\"skew_ms\":%" PRId64
@@ -339,6 +350,9 @@ static int core_up(struct live_cmd *c)
 
 static int exit_status(struct live_cmd *c, int rc)
 {
+    if (rc == MD_E_USAGE) {
+        return 2;
+    }
     if (rc != MD_OK) {
         return 1;
     }
@@ -360,7 +374,7 @@ static void end_summary(struct live_cmd *c, int status)
     uint64_t reconnects = 0;
     int k;
 
-    memset(&ps, 0, sizeof ps);
+    ps = c->lp.final;
     if (c->lp.pump != NULL) {
         pump_stats(c->lp.pump, &ps);
     }
@@ -484,7 +498,8 @@ int live_cmd_run(struct live_cmd *c)
     }
     {
         /* a signal during the shutdown must not kill the process before
-         * the state file and the recording are closed: held until then */
+         * the state file, the recording and the outputs are closed: held
+         * until then, and dropped (the run is over) */
         sigset_t hold, prev;
         char err[1024];
         int frc = MD_OK;
@@ -492,7 +507,7 @@ int live_cmd_run(struct live_cmd *c)
         sigaddset(&hold, SIGINT);
         sigaddset(&hold, SIGTERM);
         sigprocmask(SIG_BLOCK, &hold, &prev);
-        if (c->lp.pump != NULL && c->lv.rc != MD_E_IO) {
+        if (c->lp.pump != NULL && c->lv.started && c->lv.rc != MD_E_IO) {
             frc = live_pub_finish(&c->lp, (int)(c->drain_ns / 1000000), err,
                                   sizeof err);
             if (frc != MD_OK) {
@@ -501,9 +516,6 @@ int live_cmd_run(struct live_cmd *c)
             }
         }
         status = exit_status(c, rc);
-        if (!c->quiet) {
-            end_summary(c, status);
-        }
         if (c->lv.refused) {
             md_log(MD_LOG_ERROR, "key_refused", "ccstream live: the server "
                    "refused the API key (UNAUTHORIZED): give a valid one "
@@ -521,17 +533,24 @@ int live_cmd_run(struct live_cmd *c)
         c->w = NULL;
         outbox_close(c->ob);
         c->ob = NULL;
+        if (bars != NULL && fclose(bars) != 0) {
+            md_log(MD_LOG_ERROR, "error", "ccstream live: %s: write failed",
+                   c->bars_name);
+            status = 1;
+        }
+        if (trace != NULL && fclose(trace) != 0) {
+            md_log(MD_LOG_ERROR, "error", "ccstream live: %s: write failed",
+                   c->trace_name);
+            status = 1;
+        }
+        if (!c->quiet) {
+            end_summary(c, status);
+        }
+        /* live_free gave the signals back to their default action: one
+         * held now would kill the process at the unblocking */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
         sigprocmask(SIG_SETMASK, &prev, NULL);
-    }
-    if (bars != NULL && fclose(bars) != 0) {
-        md_log(MD_LOG_ERROR, "error", "ccstream live: %s: write failed",
-               c->bars_name);
-        status = 1;
-    }
-    if (trace != NULL && fclose(trace) != 0) {
-        md_log(MD_LOG_ERROR, "error", "ccstream live: %s: write failed",
-               c->trace_name);
-        status = 1;
     }
     return status;
 }

@@ -53,7 +53,7 @@
  * takes in and what it gives out. A recording made by another version
  * cannot be replayed strictly. Bumped with every change to an action's
  * meaning or text, an input, or a machine table. */
-#define CORE_VERSION 5
+#define CORE_VERSION 6
 #define CORE_SERIES_LIMIT (1u << 20) /* largest n_series accepted */
 
 struct core_config {

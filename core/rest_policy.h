@@ -273,9 +273,10 @@ void rp_budget_init(struct rp_budget *b);
  * quota endpoint): max_calls -> max; calls_made -> made; calls_left with
  * max known (from this body or before) and no calls_made -> made =
  * max - left. Windows the body does not mention are kept. With share
- * N > 1 the key's counts are divided by N (max rounded down, at least 1;
- * made and left up): this process's fair part of the key's budget, the
- * others' use counted as evenly spread.
+ * N > 1 the key's counts are divided by N (max and left rounded down, max
+ * at least 1, so more shards than a window's calls may together exceed
+ * it by a few; made rounded up): this process's fair part of the key's
+ * budget, the others' use counted as evenly spread.
  * MD_OK; MD_E_INVAL (NULL); MD_E_RANGE (a negative or absurd count:
  * > 1e15); b is unchanged on failure. */
 int rp_budget_learn(struct rp_budget *b, const struct cc_ratelimit *rl,

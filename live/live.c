@@ -39,6 +39,30 @@ bool live_url_has_key(const char *url)
     return false;
 }
 
+int live_check_urls(const struct live_opts *o, char *err, size_t errlen)
+{
+    struct live_url u;
+
+    if (live_url_has_key(o->ws_url) || live_url_has_key(o->rest_url)) {
+        snprintf(err, errlen, "the %s URL holds an API key parameter: keys "
+                 "go in --api-key-file or $CRYPTOCOMPARE_API_KEY (a URL is "
+                 "logged and shown)",
+                 live_url_has_key(o->ws_url) ? "WebSocket" : "REST");
+        return MD_E_USAGE;
+    }
+    if (live_url_parse(o->ws_url, "ws", "wss", &u) != MD_OK) {
+        snprintf(err, errlen, "bad WebSocket URL '%.200s' (ws://HOST[:PORT]"
+                 "/PATH or wss://..., no credentials)", o->ws_url);
+        return MD_E_USAGE;
+    }
+    if (live_url_parse(o->rest_url, "http", "https", &u) != MD_OK) {
+        snprintf(err, errlen, "bad REST URL '%.200s' (http://HOST[:PORT] or "
+                 "https://..., no credentials)", o->rest_url);
+        return MD_E_USAGE;
+    }
+    return MD_OK;
+}
+
 void live_json_str(char *out, size_t cap, const char *text)
 {
     size_t o = 0;
@@ -537,12 +561,13 @@ static void on_duration(uv_timer_t *h)
 static void on_status(uv_timer_t *h)
 {
     struct live *lv = h->data;
+    uint64_t per_s;
 
     if (lv->o.status_fn != NULL) {
         lv->o.status_fn(lv->o.status_ctx, lv);
         return;
     }
-    uint64_t per_s = lv->frames - lv->status_frames;
+    per_s = lv->frames - lv->status_frames;
 
     lv->status_frames = lv->frames;
     fprintf(stderr, "\rcapture: %" PRIu64 " frames/s, %" PRIu64 " frames, %"

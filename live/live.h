@@ -125,6 +125,12 @@ int live_init(struct live *lv, struct core *c, const struct live_opts *o,
  * duration) or a fatal error. MD_OK or the first error (lv->err). */
 int live_run(struct live *lv);
 
+/* The WebSocket and REST URLs of o: parsed, and without an API key
+ * parameter (a URL is shown in messages). MD_OK, or MD_E_USAGE with err.
+ * live_init checks them too; this is for checking a configuration
+ * without connecting. */
+int live_check_urls(const struct live_opts *o, char *err, size_t errlen);
+
 /* Publish through p (before live_run; p outlives the run). */
 void live_set_publisher(struct live *lv, const struct live_publisher *p);
 

@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "fsm_pub.h"
+#include "log.h"
 #include "md_err.h"
 #include "pub.h"
 
@@ -157,10 +158,10 @@ static void closed(void *ctx, mono_ns t, const struct md_bar *const *bars,
                 return;
             }
             if (lp->dropped == lp->dropped_said) {
-                fprintf(stderr, "ccstream live: outbox full (%" PRIu64
-                        " bars not acknowledged, --outbox-max): dropping "
-                        "the bars that close until it has room\n",
-                        pump_pending(lp->pump));
+                md_log(MD_LOG_WARN, "outbox_full", "ccstream live: outbox "
+                       "full (%" PRIu64 " bars not acknowledged, "
+                       "--outbox-max): dropping the bars that close until "
+                       "it has room", pump_pending(lp->pump));
             }
             lp->drop[lp->n_drop++] = bars[i]->id;
             lp->dropped++;
@@ -262,8 +263,9 @@ static void admin_drain(struct live_pub *lp)
             lp->topics_failed++;
             if (strncmp(lp->said_topic, ev.topic, sizeof lp->said_topic) !=
                 0) {
-                fprintf(stderr, "ccstream live: topic %s: %s (asked again "
-                        "while it fails)\n", ev.topic, ev.reason);
+                md_log(MD_LOG_WARN, "topic_failed", "ccstream live: topic "
+                       "%s: %s (asked again while it fails)", ev.topic,
+                       ev.reason);
                 snprintf(lp->said_topic, sizeof lp->said_topic, "%s",
                          ev.topic);
             }
@@ -331,15 +333,22 @@ int live_pub_open(struct live_pub *lp, struct live *lv, struct outbox *ob,
         lp->admin = NULL;
         return rc;
     }
-    if (uv_poll_init(&lv->uv, &lp->admin_poll, pub_kafka_fd(lp->admin)) !=
-            0 ||
-        uv_poll_init(&lv->uv, &lp->pump_poll, pump_fd(lp->pump)) != 0 ||
-        uv_timer_init(&lv->uv, &lp->tick) != 0) {
+    /* each handle made is closed by live_pub_close (uv_timer_init cannot
+     * fail) */
+    uv_timer_init(&lv->uv, &lp->tick);
+    lp->handles |= 4;
+    if (uv_poll_init(&lv->uv, &lp->admin_poll, pub_kafka_fd(lp->admin)) ==
+        0) {
+        lp->handles |= 1;
+    }
+    if (uv_poll_init(&lv->uv, &lp->pump_poll, pump_fd(lp->pump)) == 0) {
+        lp->handles |= 2;
+    }
+    if (lp->handles != 7) {
         snprintf(errbuf, errlen, "cannot watch the Kafka clients");
         live_pub_close(lp);
         return MD_E_IO;
     }
-    lp->handles = true;
     lp->admin_poll.data = lp;
     lp->pump_poll.data = lp;
     lp->tick.data = lp;
@@ -387,13 +396,20 @@ int live_pub_finish(struct live_pub *lp, int timeout_ms, char *errbuf,
 
 void live_pub_close(struct live_pub *lp)
 {
-    if (lp->handles) {
-        /* stopped at once (the descriptors may close now); freed by the
-         * loop's run in live_free */
+    /* stopped at once (the descriptors may close now); their closes
+     * complete in the loop's run in live_free */
+    if (lp->handles & 1) {
         uv_close((uv_handle_t *)&lp->admin_poll, NULL);
+    }
+    if (lp->handles & 2) {
         uv_close((uv_handle_t *)&lp->pump_poll, NULL);
+    }
+    if (lp->handles & 4) {
         uv_close((uv_handle_t *)&lp->tick, NULL);
-        lp->handles = false;
+    }
+    lp->handles = 0;
+    if (lp->pump != NULL) {
+        pump_stats(lp->pump, &lp->final);
     }
     pump_close(lp->pump, 0);
     lp->pump = NULL;

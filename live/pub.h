@@ -42,7 +42,7 @@ struct live_pub {
     struct live_publisher ops;
     uv_poll_t admin_poll, pump_poll;
     uv_timer_t tick;
-    bool handles;              /* the three above were started */
+    unsigned handles;          /* bits: admin_poll, pump_poll, tick made */
     uint64_t *acc;             /* produced, answered at the next commit */
     size_t n_acc, cap_acc;
     uint64_t *drop;            /* dropped at their closing, ascending */
@@ -53,6 +53,7 @@ struct live_pub {
     /* counters (the status line, metrics, the summary) */
     uint64_t dropped, dropped_said, commits, checkpoints;
     uint64_t topics_failed;
+    struct pump_stats final;   /* the pump's, kept at live_pub_close */
     int64_t ckpt_wall_ms;      /* the last checkpoint's wall time */
     char said_topic[256];      /* the last topic failure said */
 };

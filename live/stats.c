@@ -58,8 +58,14 @@ static void on_frame(struct live_stats *s, const struct core_in *in)
     }
     if (memmem(in->data, in->len, trade, sizeof trade - 1) != NULL) {
         int64_t ts = num_after(in->data, in->len, "\"TS\":", 5);
+        int64_t tsns = num_after(in->data, in->len, "\"TSNS\":", 7);
         if (ts > 0 && ts < INT64_C(4102444800)) {
-            double l = (double)(wall_ns - ts * INT64_C(1000000000)) / 1e9;
+            int64_t at = ts * INT64_C(1000000000) +
+                         (tsns > 0 && tsns < 1000000000 ? tsns : 0);
+            /* a trade stamped after its receipt (our clock behind the
+             * exchange's) counts as no lag: the skew gauge says by how
+             * much */
+            double l = wall_ns > at ? (double)(wall_ns - at) / 1e9 : 0;
             unsigned b = 0;
             while (b < LS_LAG_N && l > ls_lag_le_s[b]) {
                 b++;

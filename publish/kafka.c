@@ -1109,3 +1109,23 @@ int pub_kafka_test_fatal(struct pub_kafka *k)
     }
     return MD_OK;
 }
+
+int pub_kafka_check_props(const struct pub_kafka_opts *o, char *errbuf,
+                          size_t errlen)
+{
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    char e[512];
+    unsigned i;
+
+    for (i = 0; i < o->n_props; i++) {
+        if (rd_kafka_conf_set(c, o->props[i][0], o->props[i][1], e,
+                              sizeof e) != RD_KAFKA_CONF_OK) {
+            pub_kafka_conf_error(errbuf, errlen, o->props[i][0],
+                                 o->props[i][1], e);
+            rd_kafka_conf_destroy(c);
+            return MD_E_USAGE;
+        }
+    }
+    rd_kafka_conf_destroy(c);
+    return MD_OK;
+}

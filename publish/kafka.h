@@ -89,6 +89,12 @@ int pub_kafka_new(const struct pub_kafka_opts *o, struct pub_kafka **k,
  * many messages were still undelivered. NULL: 0. */
 size_t pub_kafka_free(struct pub_kafka *k, int timeout_ms);
 
+/* The -X properties of o, each taken by librdkafka (no connection is
+ * made). MD_OK; MD_E_USAGE with errbuf (pub_kafka_conf_error: the value
+ * never shown). */
+int pub_kafka_check_props(const struct pub_kafka_opts *o, char *errbuf,
+                          size_t errlen);
+
 /* The executor's Kafka operations; ctx is the struct pub_kafka *. */
 extern const struct loop_kafka_ops pub_kafka_ops;
 

@@ -436,6 +436,13 @@ int rpl_session_config(const struct rpl_opts *o, const char *session_config,
             cfg->rp.share > 1 ? cfg->rp.share : 0);
     if (o->shard_n > 1) {
         fprintf(f, ",\"shard\":\"%u/%u\"", o->shard_k, o->shard_n);
+    } else if (o->shard_n == 0) {
+        /* a recording of a shard, recorded again: still that shard */
+        char *sh = meta_str(session_config, "shard");
+        if (sh != NULL && strspn(sh, "0123456789/") == strlen(sh)) {
+            fprintf(f, ",\"shard\":\"%s\"", sh);
+        }
+        free(sh);
     }
     if (cfg->stop_keeps_open) {
         fputs(",\"stop_keeps_open\":1", f);

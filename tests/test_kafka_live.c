@@ -16,6 +16,7 @@
 #include "support/proc.h"
 
 static char g_dir[256], g_bin[512];
+static int g_failed; /* keep the files of a failed case */
 
 static int group_setup(void **state)
 {
@@ -36,6 +37,10 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
     (void)state;
+    if (g_failed) {
+        fprintf(stderr, "test_kafka_live: files kept in %s\n", g_dir);
+        return 0;
+    }
     return tsh("rm -rf '%s'", g_dir) == 0 ? 0 : -1;
 }
 
@@ -49,6 +54,7 @@ static void e2e(const char *name)
     if (tsh("mkdir -p '%s/%s' && /usr/bin/python3 tests/live_e2e.py '%s' "
             "'%s' '%s/%s' %s", g_dir, name, g_bin, brokers, g_dir, name,
             name) != 0) {
+        g_failed = 1;
         fail_msg("live_e2e.py %s failed (files in %s/%s)", name, g_dir,
                  name);
     }
