@@ -375,7 +375,13 @@ int cmd_capture(int argc, char **argv)
             }
             rc = crc;
         }
+        /* live_free gave the signals back to their default action: one
+         * held now is dropped (the run is over; its files close below) */
+        signal(SIGINT, SIG_IGN);
+        signal(SIGTERM, SIG_IGN);
         sigprocmask(SIG_SETMASK, &prev, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
     }
     if (!quiet) {
         fprintf(stderr, "capture: %s: %" PRIu64 " core inputs, %" PRIu64

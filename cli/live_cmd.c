@@ -339,6 +339,19 @@ static int core_up(struct live_cmd *c)
     }
     need = core_mem_size(&c->cfg);
     c->mem = need != SIZE_MAX ? malloc(need) : NULL;
+    if (c->mem != NULL) {
+        /* every page of the core's tables resident from the start: a
+         * producer that runs for months touches them all anyway (trade
+         * ids move through the dedupe sets), and its memory should not
+         * creep up over the first hours nor fault in the hot path (a
+         * write per page, through volatile: a compiler may turn malloc
+         * and memset 0 into calloc, which touches nothing) */
+        volatile unsigned char *p = c->mem;
+        size_t i;
+        for (i = 0; i < need; i += 4096) {
+            p[i] = 0;
+        }
+    }
     rc = c->mem != NULL ? core_init(&c->core, &c->cfg, c->mem, need)
                         : MD_E_NOMEM;
     if (rc != MD_OK) {
@@ -551,6 +564,8 @@ int live_cmd_run(struct live_cmd *c)
         signal(SIGINT, SIG_IGN);
         signal(SIGTERM, SIG_IGN);
         sigprocmask(SIG_SETMASK, &prev, NULL);
+        signal(SIGINT, SIG_DFL);
+        signal(SIGTERM, SIG_DFL);
     }
     return status;
 }

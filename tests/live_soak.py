@@ -189,6 +189,8 @@ def main():
     if holes:
         fail("%d minutes missing between the first and last bars" % holes)
     med = {m: sorted(v)[len(v) // 2] for m, v in rss.items() if v}
+    print("RSS by minute (median kB): %s" %
+          " ".join("%d:%d" % (m, med[m]) for m in sorted(med)))
     if 2 not in med or MINUTES - 1 not in med:
         fail("RSS not sampled at minutes 2 and %d: %s" % (MINUTES - 1, med))
     if med[MINUTES - 1] > med[2] * 1.05:
