@@ -59,7 +59,7 @@ struct live_cmd {
     struct loop_observer obs;
     struct live_metrics m;
     struct metrics_http *mh;
-    uint64_t status_frames, status_bars;
+    uint64_t status_frames;
     int64_t started_wall_ms;
 };
 

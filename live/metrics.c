@@ -148,6 +148,9 @@ void live_metrics_render(void *ctx, struct mh_buf *b)
     /* REST */
     one(b, "ccstream_rest_requests_total", "counter",
         "REST requests sent", st->rest_sent);
+    one(b, "ccstream_rest_cancelled_total", "counter",
+        "REST requests cancelled by the core before their answer",
+        st->rest_cancelled);
     head(b, "ccstream_rest_calls_total", "counter",
          "REST answers by outcome, as the REST machine took them");
     for (i = REST_I_RESP_OK; i <= REST_I_T_TIMEOUT; i++) {
@@ -233,6 +236,9 @@ void live_metrics_render(void *ctx, struct mh_buf *b)
     one(b, "ccstream_outbox_dropped_total", "counter",
         "bars dropped at their closing because the outbox was full "
         "(--outbox-max)", m->lp->dropped);
+    one(b, "ccstream_topic_failures_total", "counter",
+        "topics the broker refused to create (asked again)",
+        m->lp->topics_failed);
     one(b, "ccstream_transactions_total", "counter",
         "exactly once: transactions committed", ps.txns);
     one(b, "ccstream_checkpoints_total", "counter",

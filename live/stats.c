@@ -72,7 +72,6 @@ static void on_frame(struct live_stats *s, const struct core_in *in)
             }
             s->lag[b]++;
             s->lag_sum_s += l;
-            s->lag_last_ms = (int64_t)(l * 1e3);
         }
         return;
     }
@@ -85,7 +84,6 @@ static void on_frame(struct live_stats *s, const struct core_in *in)
         int64_t mag = skew < 0 ? -skew : skew;
         s->skew_known = true;
         s->skew_ms = skew;
-        s->skew_samples++;
         if (s->skew_warn_ms > 0 && mag > s->skew_warn_ms && !s->skew_warned) {
             md_log(MD_LOG_WARN, "clock_skew", "ccstream live: the local "
                    "clock is %" PRId64 " ms %s the server's (more than %"

@@ -44,11 +44,9 @@ struct live_stats {
     /* trades' lag to the exchange's time stamp (TS), at receipt */
     uint64_t lag[LS_LAG_N + 1];
     double lag_sum_s;
-    int64_t lag_last_ms;
     /* the server's clock (TIMEMS, SERVER_TIME_MS) against ours */
     bool skew_known, skew_warned;
     int64_t skew_ms;           /* server - local wall, last seen */
-    uint64_t skew_samples;
 };
 
 void live_stats_init(struct live_stats *s, int64_t wall_minus_mono,
