@@ -10,8 +10,10 @@
 # started or stopped. If another broker already owns $BUILD/kafka/run (say a
 # concurrent run), a private $BUILD/kafka/run.PID is used instead and removed
 # afterwards unless something failed. A broker it starts also has an SSL
-# listener: KAFKA_SSL_BROKERS and KAFKA_SSL_CA (its CA file) are exported
-# with KAFKA_BROKERS; with a cluster of your own, set them too. NAMEs
+# listener and a SASL_SSL (PLAIN) one: KAFKA_SSL_BROKERS, KAFKA_SSL_CA (its
+# CA file), KAFKA_SASL_BROKERS and KAFKA_SASL_PASSWORD_FILE (user
+# "ccstream") are exported with KAFKA_BROKERS; with a cluster of your own,
+# set them too. NAMEs
 # (test_foo or a path) run only those.
 #
 # Each binary runs under `timeout $TEST_TIMEOUT` (default 300 s); its output
@@ -185,7 +187,11 @@ if [ ${#kafka[@]} -gt 0 ]; then
         case $run_dir in /*) ;; *) run_dir=$PWD/$run_dir ;; esac
         KAFKA_SSL_BROKERS=$(cat "$run_dir/bootstrap-ssl")
         KAFKA_SSL_CA=$run_dir/ca.pem
-        export KAFKA_SSL_BROKERS KAFKA_SSL_CA
+        # its SASL_SSL listener (PLAIN) and the file holding the password
+        KAFKA_SASL_BROKERS=$(cat "$run_dir/bootstrap-sasl")
+        KAFKA_SASL_PASSWORD_FILE=$run_dir/sasl-password
+        export KAFKA_SSL_BROKERS KAFKA_SSL_CA KAFKA_SASL_BROKERS \
+            KAFKA_SASL_PASSWORD_FILE
     else
         say "the Kafka broker did not start; see the broker.sh messages above"
         broker_ok=0
