@@ -10,7 +10,9 @@
  *                  producers, e.g. -X linger.ms=5 -X compression.type=lz4)
  *
  * The broker: $KAFKA_BROKERS, else one started with tests/kafka/broker.sh
- * (make test fetches its jars) and stopped at the end. Values are JSON
+ * (make test fetches its jars) and stopped at the end. The broker's CPU
+ * per record is printed for each producer when its PID is known
+ * ($KAFKA_BROKER_PID, or the broker started here). Values are JSON
  * (kcat -P reads one record per line from its standard input; keys
  * contain ":" so the key
  * delimiter is a tab); both producers idempotent with acks=all, zstd and
@@ -55,6 +57,36 @@ static double now_s(void)
 }
 
 static char g_brokers[256];
+/* the broker's PID when known ($KAFKA_BROKER_PID, or the one started
+ * here): its CPU per record is printed for each producer */
+static int g_broker_pid;
+
+/* CPU seconds of process pid (utime + stime), 0 when unknown */
+static double pid_cpu_s(int pid)
+{
+    char path[64], buf[1024], *p;
+    unsigned long ut = 0, st = 0;
+    FILE *f;
+    size_t n;
+
+    if (pid <= 0) {
+        return 0;
+    }
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return 0;
+    }
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    p = strrchr(buf, ')');
+    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
+                                   "%*u %*u %lu %lu", &ut, &st) != 2) {
+        return 0;
+    }
+    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
 /* -X KEY=VALUE after BARS: given to both producers, after their defaults
  * (how linger and compression were chosen: docs/performance.md) */
 static char *g_props[16][2];
@@ -264,7 +296,7 @@ int main(int argc, char **argv)
     const char *env = getenv("KAFKA_BROKERS");
     char file[] = "/tmp/bench_publish.XXXXXX", topic[128];
     double best_s = 0, best_k = 0, p50, p99, warm, cpu_shell = 0,
-           cpu_kcat = 0;
+           cpu_kcat = 0, brk_shell = 0, brk_kcat = 0;
     struct md_bar *all;
     FILE *f;
     int fd, round;
@@ -301,6 +333,27 @@ int main(int argc, char **argv)
         g_brokers[strcspn(g_brokers, "\n")] = '\0';
         g_started = 1;
     }
+    {
+        /* the broker's PID: $KAFKA_BROKER_PID, or the pid file of the
+         * broker started here ($KAFKA_RUN_DIR as broker.sh takes it) */
+        const char *pid = getenv("KAFKA_BROKER_PID");
+        const char *dir = getenv("KAFKA_RUN_DIR");
+        char path[512];
+        FILE *pf;
+        if (pid != NULL && *pid != '\0') {
+            g_broker_pid = (int)strtol(pid, NULL, 10);
+        } else if (g_started) {
+            snprintf(path, sizeof path, "%s/broker.pid",
+                     dir != NULL && *dir != '\0' ? dir : "build/kafka/run");
+            pf = fopen(path, "r");
+            if (pf != NULL) {
+                if (fscanf(pf, "%d", &g_broker_pid) != 1) {
+                    g_broker_pid = 0;
+                }
+                fclose(pf);
+            }
+        }
+    }
     all = malloc(n * sizeof *all);
     if (all == NULL) {
         fprintf(stderr, "bench_publish: out of memory\n");
@@ -326,7 +379,7 @@ int main(int argc, char **argv)
            "best of 4%s%s\n", n, SERIES, g_brokers,
            g_n_props > 0 ? "; properties" : "", g_kcat_props);
     for (round = 0; round < 4; round++) {
-        double s, kr;
+        double s = 0, kr = 0;
         char ktopic[128];
         snprintf(topic, sizeof topic, "bench-pub-%d-%d-shell", (int)getpid(),
                  round);
@@ -343,24 +396,34 @@ int main(int argc, char **argv)
             sleep(2);
         }
         /* turns about: neither always meets the broker the other warmed */
-        double c0 = cpu_s(RUSAGE_SELF), k0 = cpu_s(RUSAGE_CHILDREN);
-        if (round % 2 == 0) {
-            s = shell_rate(topic, all, n);
-            kr = kcat_rate(ktopic, n, file);
-        } else {
-            kr = kcat_rate(ktopic, n, file);
-            s = shell_rate(topic, all, n);
+        for (int turn = 0; turn < 2; turn++) {
+            double c0 = cpu_s(RUSAGE_SELF), k0 = cpu_s(RUSAGE_CHILDREN),
+                   b0 = pid_cpu_s(g_broker_pid);
+            if ((turn == 0) == (round % 2 == 0)) {
+                s = shell_rate(topic, all, n);
+                cpu_shell += cpu_s(RUSAGE_SELF) - c0;
+                brk_shell += pid_cpu_s(g_broker_pid) - b0;
+                best_s = s > best_s ? s : best_s;
+            } else {
+                kr = kcat_rate(ktopic, n, file);
+                cpu_kcat += cpu_s(RUSAGE_CHILDREN) - k0;
+                brk_kcat += pid_cpu_s(g_broker_pid) - b0;
+                best_k = kr > best_k ? kr : best_k;
+            }
         }
-        cpu_shell += cpu_s(RUSAGE_SELF) - c0;
-        cpu_kcat += cpu_s(RUSAGE_CHILDREN) - k0;
-        best_s = s > best_s ? s : best_s;
-        best_k = kr > best_k ? kr : best_k;
+        printf("  round %d: shell %6.0f k/s  kcat %6.0f k/s\n", round + 1,
+               s / 1e3, kr / 1e3);
     }
     printf("  throughput  shell %8.0f bars/s   kcat -P %8.0f msgs/s   "
            "ratio %.2f\n", best_s, best_k, best_s / best_k);
     printf("  CPU per record (all threads)  shell %.2f us   kcat -P %.2f us\n",
            cpu_shell * 1e6 / (4.0 * (double)n),
            cpu_kcat * 1e6 / (4.0 * (double)n));
+    if (g_broker_pid > 0) {
+        printf("  broker CPU per record         shell %.2f us   kcat -P %.2f us"
+               "\n", brk_shell * 1e6 / (4.0 * (double)n),
+               brk_kcat * 1e6 / (4.0 * (double)n));
+    }
     snprintf(topic, sizeof topic, "bench-pub-%d-lat100", (int)getpid());
     latency(topic, 100, 50, &p50, &p99, &warm);
     printf("  close->ack  100 bars a minute:   p50 %6.2f ms  p99 %6.2f ms  "
