@@ -399,6 +399,7 @@ static void drop_producer(struct pub_kafka *k)
     rd_kafka_queue_io_event_enable(k->q, -1, NULL, 0);
     rd_kafka_queue_destroy(k->q);
     k->q = NULL;
+    topic_cache_clear(&k->topics); /* the handles go before their client */
     rd_kafka_destroy(k->rk);
     k->rk = NULL;
     k->admin_pending = 0;
@@ -589,6 +590,32 @@ static void k_topic_create(void *ctx, mono_ns t, const char *const *topics,
     free(nt);
 }
 
+/* One record, copied, through the topic's cached handle (by name when
+ * there is none): h is taken on success. */
+static rd_kafka_resp_err_t produce1(struct pub_kafka *k, const char *topic,
+                                    const void *key, size_t key_len,
+                                    const void *value, size_t value_len,
+                                    int64_t ts_ms, rd_kafka_headers_t *h,
+                                    uint64_t opaque)
+{
+    rd_kafka_topic_t *rkt = topic_cache_get(&k->topics, k->rk, topic);
+
+    if (rkt == NULL) {
+        return rd_kafka_producev(
+            k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
+            RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
+            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADERS(h),
+            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)opaque), RD_KAFKA_V_END);
+    }
+    return rd_kafka_producev(
+        k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key, key_len),
+        RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADERS(h),
+        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)opaque), RD_KAFKA_V_END);
+}
+
 static void k_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
                       size_t n)
 {
@@ -624,13 +651,8 @@ static void k_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
             rd_kafka_header_add(h, r.hdr[j].name, -1, r.hdr[j].value,
                                 (ssize_t)r.hdr[j].len);
         }
-        err = rd_kafka_producev(
-            k->rk, RD_KAFKA_V_TOPIC(m->topic),
-            RD_KAFKA_V_KEY(r.key, r.key_len),
-            RD_KAFKA_V_VALUE((void *)(uintptr_t)r.value, r.value_len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_TIMESTAMP(r.timestamp_ms), RD_KAFKA_V_HEADERS(h),
-            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)m->id), RD_KAFKA_V_END);
+        err = produce1(k, m->topic, r.key, r.key_len, r.value, r.value_len,
+                       r.timestamp_ms, h, m->id);
         if (err == RD_KAFKA_RESP_ERR__FATAL) {
             /* the producer died before its error event was read: one
              * PRODUCER_FATAL (the core puts every bar in flight back,
@@ -760,13 +782,8 @@ int pub_kafka_produce_raw(struct pub_kafka *k, const char *topic,
                             headers + at + 3 + nl, (ssize_t)vl);
         at += 3 + nl + vl;
     }
-    err = rd_kafka_producev(
-        k->rk, RD_KAFKA_V_TOPIC(topic),
-        RD_KAFKA_V_KEY(key, key_len),
-        RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
-        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADERS(h),
-        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)opaque), RD_KAFKA_V_END);
+    err = produce1(k, topic, key, key_len, value, value_len, ts_ms, h,
+                   opaque);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_headers_destroy(h); /* not taken on failure */
         if (err == RD_KAFKA_RESP_ERR__FATAL) {

@@ -8,6 +8,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "topic_cache.h"
+
 #include "kafka.h"
 
 #define VALUE_CAP 8192
@@ -18,6 +20,7 @@ struct pub_kafka {
     struct pub_kafka_opts o;
     struct admin_req *reqs; /* CreateTopics requests not answered */
     rd_kafka_t *rk;
+    struct topic_cache topics; /* rk's topic handles, by name */
     /* the main queue: delivery reports (as batches: RD_KAFKA_EVENT_DR),
      * errors and Admin results, read by pub_kafka_next; it writes to
      * wake[1] when it stops being empty */
