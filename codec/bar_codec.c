@@ -82,13 +82,14 @@ enum {
 
 struct key_info {
     const char *name;
+    const char *json; /* ,"name": as the JSON encoder writes it */
     uint8_t len;
     uint8_t type;
     uint8_t has;   /* BAR_HAS_* group, 0 = required */
     uint8_t scale; /* VT_VOL only */
 };
 
-#define KEY(n, t, h, s) {n, (uint8_t)(sizeof n - 1), t, h, s}
+#define KEY(n, t, h, s) {n, ",\"" n "\":", (uint8_t)(sizeof n - 1), t, h, s}
 
 static const struct key_info keys[K__COUNT] = {
     [K_V] = KEY("v", VT_VERSION, 0, 0),
@@ -294,18 +295,29 @@ static int bar_check(const struct bar *b, struct lens *l)
  * 0). out needs 20 bytes. Returns the count. */
 static size_t u64_digits(uint64_t v, char *out)
 {
+    /* two digits a division: numbers are most of what the encoders
+     * write */
+    static const char pairs[201] =
+        "00010203040506070809101112131415161718192021222324252627282930313233"
+        "34353637383940414243444546474849505152535455565758596061626364656667"
+        "6869707172737475767778798081828384858687888990919293949596979899";
     char tmp[20];
-    size_t n = 0;
-    size_t i;
+    size_t n = sizeof tmp;
 
-    do {
-        tmp[n++] = (char)('0' + (int)(v % 10));
-        v /= 10;
-    } while (v != 0);
-    for (i = 0; i < n; i++) {
-        out[i] = tmp[n - 1 - i];
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        tmp[--n] = pairs[2 * r + 1];
+        tmp[--n] = pairs[2 * r];
     }
-    return n;
+    if (v >= 10) {
+        tmp[--n] = pairs[2 * v + 1];
+        tmp[--n] = pairs[2 * v];
+    } else {
+        tmp[--n] = (char)('0' + (int)v);
+    }
+    memcpy(out, tmp + n, sizeof tmp - n);
+    return sizeof tmp - n;
 }
 
 /* As u64_digits, zero-padded to exactly 19 digits. */
@@ -332,10 +344,15 @@ static size_t u128_digits(bar_u128 v, char *out)
     if (v <= UINT64_MAX) {
         return u64_digits((uint64_t)v, out);
     }
-    c0 = (uint64_t)(v % p19);
-    v /= p19;
-    c1 = (uint64_t)(v % p19);
-    c2 = (uint64_t)(v / p19);
+    {
+        /* one 128-bit division a chunk: the remainder by multiplication */
+        bar_u128 q = v / p19;
+        bar_u128 q2;
+        c0 = (uint64_t)(v - q * p19);
+        q2 = q / p19;
+        c1 = (uint64_t)(q - q2 * p19);
+        c2 = (uint64_t)q2;
+    }
     if (c2 != 0) {
         n = u64_digits(c2, out);
         u64_digits19(c1, out + n);
@@ -831,11 +848,7 @@ static void json_str(struct wr *w, const char *s, size_t n)
 /* ,"name": */
 static void json_key(struct wr *w, int k)
 {
-    put1(w, ',');
-    put1(w, '"');
-    put(w, keys[k].name, keys[k].len);
-    put1(w, '"');
-    put1(w, ':');
+    put(w, keys[k].json, (size_t)keys[k].len + 4);
 }
 
 static void json_i64(struct wr *w, int k, int64_t v)

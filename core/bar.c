@@ -37,16 +37,42 @@ const char *bar_close_name(int close_reason)
 
 int bar_interval_name(int64_t interval_s, char *buf, unsigned cap)
 {
-    int n;
+    /* written by hand, not with snprintf: twice per published bar (its
+     * key and its value); the same result, snprintf's contract included
+     * (the length it would have written, truncated to cap - 1 bytes) */
+    char tmp[24];
+    unsigned n = 0, i;
+    uint64_t v;
+    char unit;
 
     if (interval_s > 0 && interval_s % 86400 == 0) {
-        n = snprintf(buf, cap, "%lldd", (long long)(interval_s / 86400));
+        v = (uint64_t)(interval_s / 86400);
+        unit = 'd';
     } else if (interval_s > 0 && interval_s % 3600 == 0) {
-        n = snprintf(buf, cap, "%lldh", (long long)(interval_s / 3600));
+        v = (uint64_t)(interval_s / 3600);
+        unit = 'h';
     } else if (interval_s > 0 && interval_s % 60 == 0) {
-        n = snprintf(buf, cap, "%lldm", (long long)(interval_s / 60));
+        v = (uint64_t)(interval_s / 60);
+        unit = 'm';
     } else {
-        n = snprintf(buf, cap, "%llds", (long long)interval_s);
+        v = interval_s < 0 ? (uint64_t)0 - (uint64_t)interval_s
+                           : (uint64_t)interval_s;
+        unit = 's';
     }
-    return n;
+    tmp[sizeof tmp - 1] = unit;
+    n = 1;
+    do {
+        tmp[sizeof tmp - 1 - n++] = (char)('0' + (int)(v % 10));
+        v /= 10;
+    } while (v != 0);
+    if (interval_s < 0) {
+        tmp[sizeof tmp - 1 - n++] = '-';
+    }
+    for (i = 0; cap > 0 && i < n && i < cap - 1; i++) {
+        buf[i] = tmp[sizeof tmp - n + i];
+    }
+    if (cap > 0) {
+        buf[i] = '\0';
+    }
+    return (int)n;
 }

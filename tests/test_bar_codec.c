@@ -2754,6 +2754,85 @@ static void test_bar_codec_md_float_vs_libc(void **state)
 /* A flag kept in memory only (ohlc_outside: REST values as received that
  * break low <= open, close <= high) changes no encoded byte: a new flag
  * name on the wire would need a new encoding version. */
+/* The hand-written number writers against snprintf: interval names
+ * (snprintf's contract: the full length returned, truncated to cap - 1,
+ * cap 0 writes nothing) and integers in the JSON encoding, digit pairs
+ * and 128-bit chunks across their boundaries. */
+static void test_bar_codec_numbers_vs_snprintf(void **state)
+{
+    static const int64_t iv[] = {1,      59,        60,        61,
+                                 3600,   3660,      86400,     90000,
+                                 604800, -60,       INT64_MAX, INT64_MIN + 1,
+                                 100,    999999999, 0};
+    static const uint64_t uv[] = {0,     9,          10,         99,
+                                  100,   101,        999,        1000,
+                                  65535, 4294967296, UINT64_MAX, 1000000000000000000ull,
+                                  9999999999999999999ull};
+    char got[32], want[64], buf[BAR_JSON_MAX], key[32];
+    size_t i, n;
+    unsigned cap;
+    struct bar b;
+
+    (void)state;
+    for (i = 0; i < sizeof iv / sizeof iv[0]; i++) {
+        int64_t v = iv[i];
+        for (cap = 0; cap <= 24; cap += (cap < 4 ? 1 : 20)) {
+            int w, g;
+            const char *unit = "s";
+            long long q = (long long)v;
+            memset(got, 'x', sizeof got);
+            memset(want, 'x', sizeof want);
+            if (v > 0 && v % 86400 == 0) {
+                q = v / 86400, unit = "d";
+            } else if (v > 0 && v % 3600 == 0) {
+                q = v / 3600, unit = "h";
+            } else if (v > 0 && v % 60 == 0) {
+                q = v / 60, unit = "m";
+            }
+            w = snprintf(want, cap, "%lld%s", q, unit);
+            g = bar_interval_name(v, got, cap);
+            assert_int_equal(g, w);
+            assert_memory_equal(got, want, sizeof got);
+        }
+    }
+    memset(&b, 0, sizeof b);
+    snprintf(b.market, sizeof b.market, "CCCAGG");
+    snprintf(b.base, sizeof b.base, "BTC");
+    snprintf(b.quote, sizeof b.quote, "USD");
+    b.interval_s = 60;
+    b.source = BAR_SRC_CCCAGG;
+    b.close_reason = BAR_CLOSE_TIMER;
+    b.has = BAR_HAS_TRADES | BAR_HAS_VOLUME;
+    for (i = 0; i < sizeof uv / sizeof uv[0]; i++) {
+        b.trades = uv[i];
+        /* volumes carry 12 and 20 decimals: past 2^64, and across the
+         * 128-bit chunks of 19 digits */
+        b.volume = (bar_i128)uv[i] * 1000000000000 + 123456789012;
+        b.quote_volume = -((bar_i128)uv[i] * 100000000 * 1000000000000 + 1);
+        assert_rc(bar_to_json(&b, buf, sizeof buf, &n), MD_OK);
+        buf[n] = '\0';
+        snprintf(want, sizeof want, "\"trades\":%llu",
+                 (unsigned long long)uv[i]);
+        if (strstr(buf, want) == NULL) {
+            fail_msg("%s not in %s", want, buf);
+        }
+        snprintf(want, sizeof want, "\"volume\":%llu.123456789012",
+                 (unsigned long long)uv[i]);
+        if (strstr(buf, want) == NULL) {
+            fail_msg("%s not in %s", want, buf);
+        }
+        snprintf(want, sizeof want,
+                 "\"quote_volume\":-%llu.00000000000000000001",
+                 (unsigned long long)uv[i]);
+        if (uv[i] <= 1000000000000000000ull && /* else past 2^127 */
+            strstr(buf, want) == NULL) {
+            fail_msg("%s not in %s", want, buf);
+        }
+    }
+    assert_rc(bar_key(&b, key, sizeof key, &n), MD_OK);
+    assert_string_equal(key, "CCCAGG:BTC-USD:1m:cccagg");
+}
+
 static void test_bar_codec_memory_only_flags(void **state)
 {
     struct bar b = bar_rest(), f = bar_rest();
@@ -2779,6 +2858,7 @@ int main(void)
         cmocka_unit_test(test_bar_codec_golden_json),
         cmocka_unit_test(test_bar_codec_double_shortest_vs_libc),
         cmocka_unit_test(test_bar_codec_md_float_vs_libc),
+        cmocka_unit_test(test_bar_codec_numbers_vs_snprintf),
         cmocka_unit_test(test_bar_codec_json_roundtrip),
         cmocka_unit_test(test_bar_codec_json_key_order),
         cmocka_unit_test(test_bar_codec_json_unknown_keys),
