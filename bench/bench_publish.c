@@ -17,6 +17,10 @@
  * contain ":" so the key
  * delimiter is a tab); both producers idempotent with acks=all, zstd and
  * linger 1 ms (the shell's defaults).
+ * Each round also runs a plain librdkafka producer (same settings)
+ * sending the shell's own records, encoded beforehand: librdkafka's cost
+ * for exactly these records, without the shell's encoding and
+ * bookkeeping.
  * Best of 4 each, taking turns. Unpinned: the broker, librdkafka's threads and kcat
  * share the machine's 2 cores. */
 #define _DEFAULT_SOURCE
@@ -34,6 +38,8 @@
 #include "kafka.h"
 #include "md_err.h"
 #include "record.h"
+
+#include <librdkafka/rdkafka.h>
 
 #define SERIES 30
 
@@ -210,6 +216,117 @@ static double shell_rate(const char *topic, struct md_bar *bars, size_t n)
     return (double)n / t0;
 }
 
+/* The records the shell makes of bars[0..n) (key, value, headers,
+ * timestamp), made before the clock starts: what a plain producer sends. */
+struct plain_rec {
+    struct pub_record r;
+    unsigned char *value;
+};
+
+static struct plain_rec *plain_records(const struct md_bar *bars, size_t n)
+{
+    struct plain_rec *p = calloc(n, sizeof *p);
+    unsigned char buf[4096];
+    size_t i;
+
+    if (p == NULL) {
+        fprintf(stderr, "bench_publish: out of memory\n");
+        exit(1);
+    }
+    for (i = 0; i < n; i++) {
+        if (pub_record_make(&bars[i].bar, bars[i].emit_ms, PUB_FMT_JSON, buf,
+                            sizeof buf, &p[i].r) != MD_OK ||
+            (p[i].value = malloc(p[i].r.value_len)) == NULL) {
+            fprintf(stderr, "bench_publish: bar %zu not made\n", i);
+            exit(1);
+        }
+        memcpy(p[i].value, buf, p[i].r.value_len);
+    }
+    return p;
+}
+
+static size_t g_plain_done;
+
+static void plain_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o)
+{
+    (void)rk;
+    (void)o;
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        fprintf(stderr, "bench_publish: plain producer: %s\n",
+                rd_kafka_err2str(m->err));
+        exit(1);
+    }
+    g_plain_done++;
+}
+
+/* msgs/s of a plain librdkafka producer sending the shell's records,
+ * encoded beforehand, with the shell's settings (and -X), through a topic
+ * handle, polling after each record as kcat does: librdkafka's own cost
+ * for these records, without the shell's encoding and bookkeeping. */
+static double plain_rate(const char *topic, const struct plain_rec *p,
+                         size_t n)
+{
+    static const char *const conf[][2] = {
+        {"enable.idempotence", "true"}, {"acks", "all"},
+        {"enable.gapless.guarantee", "true"}, {"message.timeout.ms", "0"},
+        {"linger.ms", "1"}, {"compression.type", "zstd"}};
+    rd_kafka_conf_t *c = rd_kafka_conf_new();
+    rd_kafka_topic_t *rkt;
+    rd_kafka_t *rk;
+    char err[512];
+    double t0;
+    size_t i, j;
+
+    rd_kafka_conf_set(c, "bootstrap.servers", g_brokers, err, sizeof err);
+    for (i = 0; i < sizeof conf / sizeof conf[0]; i++) {
+        rd_kafka_conf_set(c, conf[i][0], conf[i][1], err, sizeof err);
+    }
+    for (i = 0; i < g_n_props; i++) {
+        rd_kafka_conf_set(c, g_props[i][0], g_props[i][1], err, sizeof err);
+    }
+    rd_kafka_conf_set_dr_msg_cb(c, plain_dr);
+    g_plain_done = 0;
+    t0 = now_s();
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, c, err, sizeof err);
+    if (rk == NULL) {
+        fprintf(stderr, "bench_publish: plain producer: %s\n", err);
+        exit(1);
+    }
+    rkt = rd_kafka_topic_new(rk, topic, NULL);
+    for (i = 0; i < n; i++) {
+        rd_kafka_headers_t *h = rd_kafka_headers_new(p[i].r.n_hdr);
+        rd_kafka_resp_err_t e;
+        for (j = 0; j < p[i].r.n_hdr; j++) {
+            rd_kafka_header_add(h, p[i].r.hdr[j].name, -1,
+                                p[i].r.hdr[j].value,
+                                (ssize_t)p[i].r.hdr[j].len);
+        }
+        while ((e = rd_kafka_producev(
+                    rk, RD_KAFKA_V_RKT(rkt),
+                    RD_KAFKA_V_KEY(p[i].r.key, p[i].r.key_len),
+                    RD_KAFKA_V_VALUE(p[i].value, p[i].r.value_len),
+                    RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                    RD_KAFKA_V_TIMESTAMP(p[i].r.timestamp_ms),
+                    RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END)) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(rk, 5);
+        }
+        if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            fprintf(stderr, "bench_publish: plain producer: %s\n",
+                    rd_kafka_err2str(e));
+            exit(1);
+        }
+        rd_kafka_poll(rk, 0);
+    }
+    while (g_plain_done < n) {
+        rd_kafka_poll(rk, 50);
+    }
+    t0 = now_s() - t0;
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return (double)n / t0;
+}
+
 /* The same keys and values through kcat -P, msgs/s (process included). */
 static double kcat_rate(const char *topic, size_t n, const char *file)
 {
@@ -295,9 +412,10 @@ int main(int argc, char **argv)
     size_t n = argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 200000, i;
     const char *env = getenv("KAFKA_BROKERS");
     char file[] = "/tmp/bench_publish.XXXXXX", topic[128];
-    double best_s = 0, best_k = 0, p50, p99, warm, cpu_shell = 0,
-           cpu_kcat = 0, brk_shell = 0, brk_kcat = 0;
+    double best_s = 0, best_k = 0, best_p = 0, p50, p99, warm,
+           cpu_shell = 0, cpu_kcat = 0, brk_shell = 0, brk_kcat = 0;
     struct md_bar *all;
+    struct plain_rec *plain;
     FILE *f;
     int fd, round;
 
@@ -375,16 +493,19 @@ int main(int argc, char **argv)
                 (const char *)r.value);
     }
     fclose(f);
+    plain = plain_records(all, n);
     printf("bench_publish: %zu bars of %d series, JSON values, broker %s, "
            "best of 4%s%s\n", n, SERIES, g_brokers,
            g_n_props > 0 ? "; properties" : "", g_kcat_props);
     for (round = 0; round < 4; round++) {
-        double s = 0, kr = 0;
-        char ktopic[128];
+        double s = 0, kr = 0, pr;
+        char ktopic[128], ptopic[128];
         snprintf(topic, sizeof topic, "bench-pub-%d-%d-shell", (int)getpid(),
                  round);
         snprintf(ktopic, sizeof ktopic, "bench-pub-%d-%d-kcat", (int)getpid(),
                  round);
+        snprintf(ptopic, sizeof ptopic, "bench-pub-%d-%d-plain",
+                 (int)getpid(), round);
         {
             /* both topics made before either producer runs: the first
              * second of a new topic is not what is measured (kcat also
@@ -392,6 +513,7 @@ int main(int argc, char **argv)
             struct pub_kafka *k = publisher();
             create_topic(k, topic);
             create_topic(k, ktopic);
+            create_topic(k, ptopic);
             pub_kafka_free(k, 1000);
             sleep(2);
         }
@@ -411,11 +533,15 @@ int main(int argc, char **argv)
                 best_k = kr > best_k ? kr : best_k;
             }
         }
-        printf("  round %d: shell %6.0f k/s  kcat %6.0f k/s\n", round + 1,
-               s / 1e3, kr / 1e3);
+        pr = plain_rate(ptopic, plain, n);
+        best_p = pr > best_p ? pr : best_p;
+        printf("  round %d: shell %6.0f k/s  kcat %6.0f k/s  plain %6.0f k/s"
+               "\n", round + 1, s / 1e3, kr / 1e3, pr / 1e3);
     }
     printf("  throughput  shell %8.0f bars/s   kcat -P %8.0f msgs/s   "
            "ratio %.2f\n", best_s, best_k, best_s / best_k);
+    printf("  plain producer of the shell's records, encoded beforehand "
+           "%8.0f msgs/s   ratio to kcat %.2f\n", best_p, best_p / best_k);
     printf("  CPU per record (all threads)  shell %.2f us   kcat -P %.2f us\n",
            cpu_shell * 1e6 / (4.0 * (double)n),
            cpu_kcat * 1e6 / (4.0 * (double)n));
@@ -434,6 +560,10 @@ int main(int argc, char **argv)
            "(warm-up max %.0f ms)\n", p50, p99, warm);
     unlink(file);
     free(all);
+    for (i = 0; i < n; i++) {
+        free(plain[i].value);
+    }
+    free(plain);
     if (g_started && system("tests/kafka/broker.sh stop >/dev/null") != 0) {
         fprintf(stderr, "bench_publish: stopping the broker failed\n");
     }
