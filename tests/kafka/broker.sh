@@ -175,10 +175,9 @@ node.id=1
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SSL://127.0.0.1:$sport,SASL_SSL://127.0.0.1:$aport
 advertised.listeners=PLAINTEXT://127.0.0.1:$port,SSL://127.0.0.1:$sport,SASL_SSL://127.0.0.1:$aport
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL
-# SASL over TLS with PLAIN (a JAAS user). SCRAM is not offered: with
-# credentials added at format time (and again through the Admin API),
-# librdkafka 2.0.2's SCRAM-SHA-256 was refused as invalid credentials
-# although the stored key matched the password (docs/redpanda.md)
+# SASL over TLS with PLAIN (a JAAS user). SCRAM is not offered: Debian
+# 12's librdkafka (2.0.2) cannot do SCRAM against Kafka 4 (it repeats the
+# client nonce, fixed in librdkafka 2.6.1; docs/redpanda.md)
 sasl.enabled.mechanisms=PLAIN
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER="$pw";
 ssl.keystore.type=PKCS12
