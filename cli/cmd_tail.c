@@ -24,6 +24,31 @@
 
 static volatile sig_atomic_t g_stop;
 
+/* A connection setting no retry can fix (a wrong CA, a refused
+ * password), as librdkafka reported it: tail stops on it instead of
+ * waiting for bars that cannot come. */
+struct tail_err {
+    int err;
+    char why[512];
+    const char *(*props)[2];
+    unsigned n_props;
+};
+
+static struct tail_err *g_te; /* for assign_now's wait */
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason,
+                     void *opaque)
+{
+    struct tail_err *te = opaque;
+
+    (void)rk;
+    if (te->err == 0 && pub_kafka_error_is_setup(err)) {
+        te->err = err;
+        snprintf(te->why, sizeof te->why, "%s%s", reason,
+                 pub_kafka_sasl_hint(err, te->props, te->n_props));
+    }
+}
+
 static void on_signal(int sig)
 {
     (void)sig;
@@ -172,10 +197,24 @@ static int assign_now(rd_kafka_t *rk, const char *pattern, bool begin,
                 "expression\n", pattern);
         return 2;
     }
-    if (rd_kafka_metadata(rk, 1, NULL, &md, 10000) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-        fprintf(stderr, "ccstream tail: no metadata from %s in 10 s\n",
-                brokers);
+    /* a second at a time, serving librdkafka's error events between: a
+     * refused TLS handshake or password ends the wait (on_error) */
+    for (t = 0; t < 10; t++) {
+        if (rd_kafka_metadata(rk, 1, NULL, &md, 1000) ==
+            RD_KAFKA_RESP_ERR_NO_ERROR) {
+            break;
+        }
+        md = NULL;
+        rd_kafka_poll(rk, 0);
+        if (g_te != NULL && g_te->err != 0) {
+            break;
+        }
+    }
+    if (md == NULL) {
+        if (g_te == NULL || g_te->err == 0) {
+            fprintf(stderr, "ccstream tail: no metadata from %s in 10 s\n",
+                    brokers);
+        }
         if (is_re) {
             regfree(&re);
         }
@@ -230,6 +269,7 @@ int cmd_tail(int argc, char **argv)
     };
     const char *brokers = NULL, *topic = "^ohlcv\\..*";
     const char *props[64][2];
+    struct tail_err te = {0, "", NULL, 0};
     unsigned n_props = 0, i;
     bool begin = false, at_end = false, json = false;
     uint64_t count = 0, printed = 0, bad = 0;
@@ -343,12 +383,16 @@ int cmd_tail(int argc, char **argv)
             }
         }
     }
+    g_te = &te;
+    te.props = props;
+    te.n_props = n_props;
+    rd_kafka_conf_set_opaque(conf, &te);
+    rd_kafka_conf_set_error_cb(conf, on_error);
     rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     if (rk == NULL) {
         fprintf(stderr, "ccstream tail: %s\n", errstr);
         return 1;
     }
-    rd_kafka_poll_set_consumer(rk);
     if (at_end) {
         /* what is there now: every partition of every matching topic,
          * assigned at once (a group subscription may assign the topics
@@ -356,6 +400,11 @@ int cmd_tail(int argc, char **argv)
          * like the end of all) */
         int rc = assign_now(rk, topic, begin, brokers);
         if (rc != 0) {
+            if (te.err != 0) {
+                fprintf(stderr, "ccstream tail: Kafka at %s: %s (check -X "
+                        "security.protocol and the ssl.* or sasl.* "
+                        "properties)\n", brokers, te.why);
+            }
             rd_kafka_destroy(rk);
             return rc;
         }
@@ -370,6 +419,9 @@ int cmd_tail(int argc, char **argv)
         }
         rd_kafka_topic_partition_list_destroy(subs);
     }
+    /* from here the main queue's events (errors) come through
+     * rd_kafka_consumer_poll */
+    rd_kafka_poll_set_consumer(rk);
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     if (!json) {
@@ -382,6 +434,16 @@ int cmd_tail(int argc, char **argv)
     while (!g_stop && (count == 0 || printed < count)) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
         struct timespec now;
+        if (te.err != 0) {
+            fprintf(stderr, "ccstream tail: Kafka at %s: %s (check -X "
+                    "security.protocol and the ssl.* or sasl.* "
+                    "properties)\n", brokers, te.why);
+            if (m != NULL) {
+                rd_kafka_message_destroy(m);
+            }
+            status = 1;
+            break;
+        }
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (m == NULL) {
             int64_t idle = (now.tv_sec - last.tv_sec) * 1000000000LL +

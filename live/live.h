@@ -112,7 +112,7 @@ struct live {
     /* receipt to step of queued inputs: a histogram of 2^k ns buckets */
     uint64_t lat[40];
     int rc;
-    char err[512];
+    char err[1024];
 };
 
 /* Set up the loop, its handles and the shells around core c (initialised

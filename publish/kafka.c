@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <librdkafka/rdkafka.h>
@@ -256,8 +257,10 @@ static void on_error(struct pub_kafka *k, rd_kafka_event_t *rev)
         /* librdkafka goes on (reconnects, retries); kept for whoever
          * wants to say why nothing arrives */
         k->last_err = rd_kafka_event_error(rev);
-        snprintf(k->last_why, sizeof k->last_why, "%s",
-                 rd_kafka_event_error_string(rev));
+        snprintf(k->last_why, sizeof k->last_why, "%s%s",
+                 rd_kafka_event_error_string(rev),
+                 pub_kafka_sasl_hint(k->last_err, k->o.props,
+                                     k->o.n_props));
         return;
     }
     fatal(k, rd_kafka_event_error_string(rev), false);
@@ -1109,6 +1112,29 @@ bool pub_kafka_error_is_setup(int err)
            err == RD_KAFKA_RESP_ERR__AUTHENTICATION ||
            err == RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED ||
            err == RD_KAFKA_RESP_ERR_UNSUPPORTED_SASL_MECHANISM;
+}
+
+const char *pub_kafka_sasl_hint(int err, const char *(*props)[2],
+                                unsigned n_props)
+{
+    unsigned i;
+
+    if (rd_kafka_version() >= 0x020601ff ||
+        (err != RD_KAFKA_RESP_ERR__AUTHENTICATION &&
+         err != RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED)) {
+        return "";
+    }
+    for (i = 0; i < n_props; i++) {
+        if ((strcmp(props[i][0], "sasl.mechanism") == 0 ||
+             strcmp(props[i][0], "sasl.mechanisms") == 0) &&
+            strncasecmp(props[i][1], "SCRAM", 5) == 0) {
+            return "; note: this librdkafka cannot do SCRAM with Apache "
+                   "Kafka 4 brokers (that needs librdkafka 2.6.1 or later):"
+                   " use sasl.mechanism=PLAIN over SASL_SSL, or a newer "
+                   "librdkafka";
+        }
+    }
+    return "";
 }
 
 void pub_kafka_stats(const struct pub_kafka *k, struct pub_kafka_stats *st)

@@ -172,6 +172,14 @@ int pub_kafka_last_error(const struct pub_kafka *k, const char **why);
  * authentication): a one-shot run stops on it instead of waiting. */
 bool pub_kafka_error_is_setup(int err);
 
+/* What to add to a refused SASL authentication (err) when the mechanism
+ * among props is SCRAM and librdkafka is older than 2.6.1: those versions
+ * repeat the client nonce in SCRAM's final message, which Apache Kafka 4
+ * refuses as invalid credentials whatever the password (librdkafka #4895;
+ * docs/redpanda.md). "" otherwise. */
+const char *pub_kafka_sasl_hint(int err, const char *(*props)[2],
+                                unsigned n_props);
+
 struct pub_kafka_stats {
     uint64_t produced, delivered, failed, rejected, queue_full, fatal;
     uint64_t dead_letters, discarded, resets, topics_created, topics_failed;

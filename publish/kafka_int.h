@@ -32,7 +32,7 @@ struct pub_kafka {
     bool replace;           /* dead with nothing unsettled: replace it */
     size_t unsettled;       /* messages this handle took, not reported */
     int last_err;           /* the last error librdkafka goes on after */
-    char last_why[256];
+    char last_why[512];
     size_t admin_pending;   /* topics asked for, not answered */
     /* events made here (refusals, topic results, a fatal error), handed
      * out before the queue's: a ring */

@@ -8,8 +8,8 @@
 #                      (PLAINTEXT); an SSL listener too, its address in
 #                      $RUN/bootstrap-ssl, the CA clients trust in
 #                      $RUN/ca.pem (keytool, self-signed for 127.0.0.1);
-#                      and a SASL_SSL listener (same certificate; SASL PLAIN,
-#                      user "ccstream"), its
+#                      and a SASL_SSL listener (same certificate; SASL PLAIN
+#                      and SCRAM-SHA-256, user "ccstream"), its
 #                      address in $RUN/bootstrap-sasl, the user's password in
 #                      $RUN/sasl-password (a test secret, loopback only)
 #   broker.sh stop     stop the broker whose PID is in $RUN/broker.pid
@@ -175,10 +175,12 @@ node.id=1
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport,SSL://127.0.0.1:$sport,SASL_SSL://127.0.0.1:$aport
 advertised.listeners=PLAINTEXT://127.0.0.1:$port,SSL://127.0.0.1:$sport,SASL_SSL://127.0.0.1:$aport
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL
-# SASL over TLS with PLAIN (a JAAS user). SCRAM is not offered: Debian
-# 12's librdkafka (2.0.2) cannot do SCRAM against Kafka 4 (it repeats the
-# client nonce, fixed in librdkafka 2.6.1; docs/redpanda.md)
-sasl.enabled.mechanisms=PLAIN
+# SASL over TLS: PLAIN (a JAAS user) and SCRAM-SHA-256 (credentials in
+# the cluster metadata, added at format time). Debian 12's librdkafka
+# (2.0.2) cannot do SCRAM against Kafka 4 (it repeats the client nonce,
+# fixed in librdkafka 2.6.1): the tests check that ccstream says so.
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$SASL_USER="$pw";
 ssl.keystore.type=PKCS12
 ssl.keystore.location=$RUN/broker.p12
@@ -208,12 +210,13 @@ EOF
 
 # One attempt: 0 ready, 1 failed, 2 failed because a port was taken.
 start_once() {
-    local ports port cport sport aport cid jvm
+    local ports port cport sport aport cid jvm pw
     ports=$(free_ports) || die "could not pick free ports with $PY"
     read -r port cport sport aport <<<"$ports"
     rm -rf "$RUN/data" "$RUN/logs" "$RUN/sasl-password"
     mkdir -p "$RUN/data" "$RUN/logs"
     write_config "$port" "$cport" "$sport" "$aport"
+    pw=$(sasl_password)
     make_keystore || { show_logs; die "keytool could not make the keystore"; }
     echo "127.0.0.1:$sport" >"$RUN/bootstrap-ssl"
     echo "127.0.0.1:$aport" >"$RUN/bootstrap-sasl"
@@ -233,6 +236,7 @@ while True:
         break') || die "could not make a cluster id with $PY"
     if ! "$JAVA" "${jvm[@]}" kafka.tools.StorageTool format --standalone \
              -t "$cid" -c "$RUN/server.properties" \
+             -S "SCRAM-SHA-256=[name=$SASL_USER,password=$pw]" \
              >>"$RUN/logs/console.log" 2>&1; then
         show_logs; die "kafka-storage format failed"
     fi
