@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core_int.h"
+#include "md_fnv.h"
 #include "md_err.h"
 
 void core_config_default(struct core_config *cfg)
@@ -78,19 +79,6 @@ struct seen {
     uint64_t w[SEEN_BITS / 64];
 };
 
-/* FNV-1a, 64 bits, over p[0..n), continuing from h. */
-static uint64_t fnv1a(uint64_t h, const char *p, size_t n)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        h ^= (unsigned char)p[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
-#define FNV_BASIS UINT64_C(0xcbf29ce484222325)
 
 /* Record hash h; true when both of its bits were already set (the key
  * may have been met before). */
@@ -135,7 +123,9 @@ size_t core_series_sub(const struct rp_series *se, char *t)
 
 unsigned core_sub_shard(const char *sub, unsigned n)
 {
-    return n <= 1 ? 0 : (unsigned)(fnv1a(FNV_BASIS, sub, strlen(sub)) % n);
+    return n <= 1 ? 0
+                  : (unsigned)(md_fnv1a64(MD_FNV1A64_BASIS, sub, strlen(sub)) %
+                               n);
 }
 
 int core_config_shard(struct core_config *cfg, unsigned k, unsigned n)
@@ -173,7 +163,7 @@ static void build_subs(struct core *c)
         bool dup = false;
 
         /* nearest first: a stream's series are usually added together */
-        if (seen_add(&f, fnv1a(FNV_BASIS, t, n))) {
+        if (seen_add(&f, md_fnv1a64(MD_FNV1A64_BASIS, t, n))) {
             for (k = c->n_subs; k-- > 0 && !dup;) {
                 dup = strcmp(c->subs[k], t) == 0;
             }
@@ -198,13 +188,13 @@ static unsigned series_streams(const struct core_config *cfg)
     for (i = 0; i < cfg->n_series; i++) {
         const struct rp_series *s = &cfg->series[i];
         char src = (char)s->source;
-        uint64_t h = fnv1a(FNV_BASIS, &src, 1);
+        uint64_t h = md_fnv1a64(MD_FNV1A64_BASIS, &src, 1);
         bool seen = false;
 
         /* the NULs keep ("AB", "C") apart from ("A", "BC") */
-        h = fnv1a(h, s->market, strlen(s->market) + 1);
-        h = fnv1a(h, s->base, strlen(s->base) + 1);
-        h = fnv1a(h, s->quote, strlen(s->quote) + 1);
+        h = md_fnv1a64(h, s->market, strlen(s->market) + 1);
+        h = md_fnv1a64(h, s->base, strlen(s->base) + 1);
+        h = md_fnv1a64(h, s->quote, strlen(s->quote) + 1);
         if (seen_add(&f, h)) {
             for (j = i; j-- > 0 && !seen;) {
                 const struct rp_series *o = &cfg->series[j];

@@ -802,17 +802,12 @@ int pub_kafka_produce_raw(struct pub_kafka *k, const char *topic,
 
 void pub_kafka_warm(struct pub_kafka *k, const char *topic)
 {
-    rd_kafka_topic_t *t;
-
     if (k->rk == NULL || k->dead) {
         return;
     }
-    /* a topic handle asks the cluster for the topic's metadata now; the
-     * handle itself is not needed (librdkafka keeps the topic) */
-    t = rd_kafka_topic_new(k->rk, topic, NULL);
-    if (t != NULL) {
-        rd_kafka_topic_destroy(t);
-    }
+    /* a topic handle asks the cluster for the topic's metadata now; it
+     * is the one the records will go through */
+    (void)topic_cache_get(&k->topics, k->rk, topic);
 }
 
 void pub_kafka_reset(struct pub_kafka *k)

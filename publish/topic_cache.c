@@ -3,19 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "md_fnv.h"
 #include "topic_cache.h"
-
-/* FNV-1a, 64 bits */
-static uint64_t hash_name(const char *s)
-{
-    uint64_t h = UINT64_C(14695981039346656037);
-
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
-}
 
 static int grow(struct topic_cache *c)
 {
@@ -43,7 +32,7 @@ static int grow(struct topic_cache *c)
 rd_kafka_topic_t *topic_cache_get(struct topic_cache *c, rd_kafka_t *rk,
                                   const char *name)
 {
-    uint64_t h = hash_name(name);
+    uint64_t h = md_fnv1a64(MD_FNV1A64_BASIS, name, strlen(name));
     size_t i;
     char *copy;
     rd_kafka_topic_t *rkt;
