@@ -266,6 +266,41 @@ static void test_properties_file(void **state)
     free(err);
 }
 
+/* Replay s.db into brokers with the client properties rx (replay's -X
+ * arguments) under topics PREFIX.{market}.{interval}: its --bars-out
+ * (NAME.jsonl) equals the virtual run's byte for byte, and kcat, given
+ * kx (its own arguments for the same properties), reads one record per
+ * bar back. */
+static void replay_read_back(const char *brokers, const char *rx,
+                             const char *kx, const char *prefix,
+                             const char *name)
+{
+    char cmd[4096], *virt, *real;
+    size_t nv, nr;
+
+    snprintf(cmd, sizeof cmd,
+             "'%s' replay '%s/s.db' --brokers '%s' --kafka-format json "
+             "--topic '%s.{market}.{interval}' %s --bars-out '%s/%s.jsonl' "
+             "2>'%s/%s.txt'",
+             g_bin, g_dir, brokers, prefix, rx, g_dir, name, g_dir, name);
+    assert_int_equal(sh(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/virtual.jsonl", g_dir);
+    virt = slurp(cmd, &nv);
+    snprintf(cmd, sizeof cmd, "%s/%s.jsonl", g_dir, name);
+    real = slurp(cmd, &nr);
+    assert_int_equal(nv, nr);
+    assert_memory_equal(virt, real, nv);
+    snprintf(cmd, sizeof cmd,
+             "n=0; for t in '%s.CCCAGG.1m' '%s.Coinbase.1m'; do "
+             "c=$(timeout 30 kcat -C -b '%s' %s -t \"$t\" -o beginning -e "
+             "-q -f '%%k\\n' 2>/dev/null | wc -l) || exit 1; "
+             "n=$((n + c)); done; test \"$n\" = %zu",
+             prefix, prefix, brokers, kx, lines(real));
+    assert_int_equal(sh(cmd), 0);
+    free(virt);
+    free(real);
+}
+
 /* The same replay into the broker's SSL listener (a keytool certificate,
  * tests/kafka/broker.sh): the bars arrive over TLS, kcat reads them back
  * over TLS; without the CA the handshake is refused and replay stops at
@@ -274,8 +309,8 @@ static void test_properties_file(void **state)
 static void test_tls_listener(void **state)
 {
     const char *ssl = getenv("KAFKA_SSL_BROKERS"), *ca = getenv("KAFKA_SSL_CA");
-    char cmd[4096], prefix[64], *virt, *real, *err;
-    size_t nv, nr, ne, nbars;
+    char cmd[4096], prefix[64], tls[1024], *err;
+    size_t ne;
 
     (void)state;
     if (ssl == NULL || *ssl == '\0' || ca == NULL || *ca == '\0') {
@@ -284,28 +319,9 @@ static void test_tls_listener(void **state)
     }
     snprintf(prefix, sizeof prefix, "ccs-tls%d-%lld", (int)getpid(),
              (long long)time(NULL));
-    snprintf(cmd, sizeof cmd,
-             "'%s' replay '%s/s.db' --brokers '%s' --kafka-format json "
-             "--topic '%s.{market}.{interval}' -X security.protocol=ssl "
-             "-X ssl.ca.location='%s' --bars-out '%s/tls.jsonl' "
-             "2>'%s/tls.txt'",
-             g_bin, g_dir, ssl, prefix, ca, g_dir, g_dir);
-    assert_int_equal(sh(cmd), 0);
-    snprintf(cmd, sizeof cmd, "%s/virtual.jsonl", g_dir);
-    virt = slurp(cmd, &nv);
-    snprintf(cmd, sizeof cmd, "%s/tls.jsonl", g_dir);
-    real = slurp(cmd, &nr);
-    assert_int_equal(nv, nr);
-    assert_memory_equal(virt, real, nv);
-    nbars = lines(real);
-    snprintf(cmd, sizeof cmd,
-             "n=0; for t in '%s.CCCAGG.1m' '%s.Coinbase.1m'; do "
-             "c=$(timeout 30 kcat -C -b '%s' -X security.protocol=ssl "
-             "-X ssl.ca.location='%s' -t \"$t\" -o beginning -e -q "
-             "-f '%%k\\n' | wc -l) || exit 1; n=$((n + c)); done; "
-             "test \"$n\" = %zu",
-             prefix, prefix, ssl, ca, nbars);
-    assert_int_equal(sh(cmd), 0);
+    snprintf(tls, sizeof tls,
+             "-X security.protocol=ssl -X ssl.ca.location='%s'", ca);
+    replay_read_back(ssl, tls, tls, prefix, "tls");
     /* another CA: refused, said, and over in seconds */
     snprintf(cmd, sizeof cmd,
              "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=other "
@@ -322,8 +338,6 @@ static void test_tls_listener(void **state)
         strstr(err, "check -X security.protocol") == NULL) {
         fail_msg("stderr: %s", err);
     }
-    free(virt);
-    free(real);
     free(err);
 }
 
@@ -339,8 +353,8 @@ static void test_sasl_listener(void **state)
     const char *sasl = getenv("KAFKA_SASL_BROKERS"),
                *pwf = getenv("KAFKA_SASL_PASSWORD_FILE"),
                *ca = getenv("KAFKA_SSL_CA");
-    char cmd[4096], prefix[64], pw[128], *virt, *real, *err;
-    size_t nv, nr, ne, nbars;
+    char cmd[4096], prefix[64], pw[128], rx[1024], kx[1024], *err;
+    size_t ne;
     FILE *f;
 
     (void)state;
@@ -367,27 +381,9 @@ static void test_sasl_listener(void **state)
     assert_int_equal(sh(cmd), 0);
     snprintf(prefix, sizeof prefix, "ccs-sasl%d-%lld", (int)getpid(),
              (long long)time(NULL));
-    snprintf(cmd, sizeof cmd,
-             "'%s' replay '%s/s.db' --brokers '%s' --kafka-format json "
-             "--topic '%s.{market}.{interval}' "
-             "-X @'%s/sasl-good.properties' --bars-out '%s/sasl.jsonl' "
-             "2>'%s/sasl.txt'",
-             g_bin, g_dir, sasl, prefix, g_dir, g_dir, g_dir);
-    assert_int_equal(sh(cmd), 0);
-    snprintf(cmd, sizeof cmd, "%s/virtual.jsonl", g_dir);
-    virt = slurp(cmd, &nv);
-    snprintf(cmd, sizeof cmd, "%s/sasl.jsonl", g_dir);
-    real = slurp(cmd, &nr);
-    assert_int_equal(nv, nr);
-    assert_memory_equal(virt, real, nv);
-    nbars = lines(real);
-    snprintf(cmd, sizeof cmd,
-             "n=0; for t in '%s.CCCAGG.1m' '%s.Coinbase.1m'; do "
-             "c=$(timeout 30 kcat -C -b '%s' -F '%s/sasl-good.properties' "
-             "-t \"$t\" -o beginning -e -q -f '%%k\\n' 2>/dev/null | wc -l) "
-             "|| exit 1; n=$((n + c)); done; test \"$n\" = %zu",
-             prefix, prefix, sasl, g_dir, nbars);
-    assert_int_equal(sh(cmd), 0);
+    snprintf(rx, sizeof rx, "-X @'%s/sasl-good.properties'", g_dir);
+    snprintf(kx, sizeof kx, "-F '%s/sasl-good.properties'", g_dir);
+    replay_read_back(sasl, rx, kx, prefix, "sasl");
     /* the wrong password: refused, said, over in seconds */
     snprintf(cmd, sizeof cmd,
              "timeout 30 '%s' replay '%s/s.db' --what-if --brokers '%s' "
@@ -445,8 +441,6 @@ static void test_sasl_listener(void **state)
     if (strstr(err, pw) != NULL) {
         fail_msg("the password is in replay's stderr: %s", err);
     }
-    free(virt);
-    free(real);
     free(err);
 }
 
