@@ -80,9 +80,14 @@ enum {
     VT_VOL /* scaled i128; scale in the table */
 };
 
+/* The longest ,"name": is ,"close_reason": and ,"quote_volume": */
+#define KEY_JSON_MAX 16
+
 struct key_info {
     const char *name;
-    const char *json; /* ,"name": as the JSON encoder writes it */
+    char json[KEY_JSON_MAX + 1]; /* ,"name": as the JSON encoder writes
+                                    it, copied KEY_JSON_MAX bytes at a time
+                                    (json_key) */
     uint8_t len;
     uint8_t type;
     uint8_t has;   /* BAR_HAS_* group, 0 = required */
@@ -295,29 +300,41 @@ static int bar_check(const struct bar *b, struct lens *l)
  * 0). out needs 20 bytes. Returns the count. */
 static size_t u64_digits(uint64_t v, char *out)
 {
-    /* two digits a division: numbers are most of what the encoders
-     * write */
+    /* two digits a division, written in place from the end: numbers are
+     * most of what the encoders write */
     static const char pairs[201] =
         "00010203040506070809101112131415161718192021222324252627282930313233"
         "34353637383940414243444546474849505152535455565758596061626364656667"
         "6869707172737475767778798081828384858687888990919293949596979899";
-    char tmp[20];
-    size_t n = sizeof tmp;
+    static const uint64_t p10[20] = {
+        UINT64_C(1), UINT64_C(10), UINT64_C(100), UINT64_C(1000),
+        UINT64_C(10000), UINT64_C(100000), UINT64_C(1000000),
+        UINT64_C(10000000), UINT64_C(100000000), UINT64_C(1000000000),
+        UINT64_C(10000000000), UINT64_C(100000000000),
+        UINT64_C(1000000000000), UINT64_C(10000000000000),
+        UINT64_C(100000000000000), UINT64_C(1000000000000000),
+        UINT64_C(10000000000000000), UINT64_C(100000000000000000),
+        UINT64_C(1000000000000000000), UINT64_C(10000000000000000000)};
+    size_t len = 1;
+    size_t n;
 
+    while (len < 20 && v >= p10[len]) {
+        len++;
+    }
+    n = len;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;
-        tmp[--n] = pairs[2 * r + 1];
-        tmp[--n] = pairs[2 * r];
+        out[--n] = pairs[2 * r + 1];
+        out[--n] = pairs[2 * r];
     }
     if (v >= 10) {
-        tmp[--n] = pairs[2 * v + 1];
-        tmp[--n] = pairs[2 * v];
+        out[1] = pairs[2 * v + 1];
+        out[0] = pairs[2 * v];
     } else {
-        tmp[--n] = (char)('0' + (int)v);
+        out[0] = (char)('0' + (int)v);
     }
-    memcpy(out, tmp + n, sizeof tmp - n);
-    return sizeof tmp - n;
+    return len;
 }
 
 /* As u64_digits, zero-padded to exactly 19 digits. */
@@ -370,12 +387,9 @@ static size_t u128_digits(bar_u128 v, char *out)
 static size_t fmt_scaled(bar_i128 v, int scale, char *out)
 {
     char tmp[40];
-    char d[64];
     size_t sc = (size_t)scale;
     size_t nd;
-    size_t nz; /* leading zeros so that d has at least sc + 1 digits */
-    size_t ip; /* integer digits */
-    size_t fd; /* fractional digits kept */
+    size_t tz = 0; /* trailing zeros of the fraction, trimmed */
     size_t n = 0;
     bar_u128 mag;
 
@@ -386,20 +400,30 @@ static size_t fmt_scaled(bar_i128 v, int scale, char *out)
         mag = (bar_u128)v;
     }
     nd = u128_digits(mag, tmp);
-    nz = nd > sc ? 0 : sc + 1 - nd;
-    memset(d, '0', nz);
-    memcpy(d + nz, tmp, nd);
-    ip = nz + nd - sc;
-    memcpy(out + n, d, ip);
-    n += ip;
-    fd = sc;
-    while (fd > 0 && d[ip + fd - 1] == '0') {
-        fd--;
+    while (tz < sc && tz < nd && tmp[nd - 1 - tz] == '0') {
+        tz++;
     }
-    if (fd > 0) {
-        out[n++] = '.';
-        memcpy(out + n, d + ip, fd);
-        n += fd;
+    if (nd > sc) {
+        /* iii.fff: the integer digits, then what is left of the fraction */
+        size_t ip = nd - sc;
+        memcpy(out + n, tmp, ip);
+        n += ip;
+        if (sc > tz) {
+            out[n++] = '.';
+            memcpy(out + n, tmp + ip, sc - tz);
+            n += sc - tz;
+        }
+    } else {
+        /* 0.000ddd: sc - nd zeros after the point, then the digits; for
+         * 0 itself tz == nd and only the "0" is written */
+        out[n++] = '0';
+        if (nd > tz) {
+            out[n++] = '.';
+            memset(out + n, '0', sc - nd);
+            n += sc - nd;
+            memcpy(out + n, tmp, nd - tz);
+            n += nd - tz;
+        }
     }
     out[n] = '\0';
     return n;
@@ -787,6 +811,7 @@ struct wr {
     unsigned char *p;
     size_t cap;
     size_t n;
+    bool whole; /* cap holds the worst case: the output cannot overflow */
 };
 
 static void put(struct wr *w, const void *s, size_t k)
@@ -806,6 +831,17 @@ static void put1(struct wr *w, unsigned char c)
 }
 
 #define PUTS(w, lit) put((w), (lit), sizeof(lit) - 1)
+
+/* Where the next need bytes can be written in place, or NULL (then the
+ * caller writes through put, which counts). Only into a buffer that holds
+ * the worst case (w->whole): writing in place may leave scratch bytes past
+ * what is written next, which a truncated output must not show (its
+ * bytes are a prefix of the whole; tests/test_bar_codec.c). The encoders
+ * write keys and numbers straight into the output this way: no copy. */
+static char *room(struct wr *w, size_t need)
+{
+    return w->whole && w->cap - w->n >= need ? (char *)w->p + w->n : NULL;
+}
 
 /* ---------------------------------------------------------------------
  * JSON encoder
@@ -845,52 +881,64 @@ static void json_str(struct wr *w, const char *s, size_t n)
     put1(w, '"');
 }
 
-/* ,"name": */
+/* ,"name": -- with room, as a fixed KEY_JSON_MAX bytes (a copy the
+ * compiler makes in two moves): what lies past the key is written over
+ * next, or lies past the output's end. */
 static void json_key(struct wr *w, int k)
 {
-    put(w, keys[k].json, (size_t)keys[k].len + 4);
+    char *o = room(w, KEY_JSON_MAX);
+
+    if (o != NULL) {
+        memcpy(o, keys[k].json, KEY_JSON_MAX);
+        w->n += (size_t)keys[k].len + 4;
+    } else {
+        put(w, keys[k].json, (size_t)keys[k].len + 4);
+    }
+}
+
+/* The digits of a number: in place when there is room for the longest
+ * (cap bytes), else through d and put. */
+#define JSON_NUM(w, cap, fmt_into)                                               do {                                                                             char d_[cap];                                                                char *o_ = room((w), (cap));                                                 size_t n_ = fmt_into(o_ != NULL ? o_ : d_);                                  if (o_ != NULL) {                                                                (w)->n += n_;                                                            } else {                                                                         put((w), d_, n_);                                                        }                                                                        } while (0)
+
+static size_t i64_text(int64_t v, char *out)
+{
+    if (v < 0) {
+        out[0] = '-';
+        return 1 + u64_digits((uint64_t)0 - (uint64_t)v, out + 1);
+    }
+    return u64_digits((uint64_t)v, out);
 }
 
 static void json_i64(struct wr *w, int k, int64_t v)
 {
-    char d[24];
-    size_t n = 0;
-
     json_key(w, k);
-    if (v < 0) {
-        put1(w, '-');
-        n = u64_digits((uint64_t)0 - (uint64_t)v, d);
-    } else {
-        n = u64_digits((uint64_t)v, d);
-    }
-    put(w, d, n);
+#define I64_INTO(o) i64_text(v, (o))
+    JSON_NUM(w, 24, I64_INTO);
+#undef I64_INTO
 }
 
 static void json_u64(struct wr *w, int k, uint64_t v)
 {
-    char d[24];
-    size_t n = u64_digits(v, d);
-
     json_key(w, k);
-    put(w, d, n);
+#define U64_INTO(o) u64_digits(v, (o))
+    JSON_NUM(w, 24, U64_INTO);
+#undef U64_INTO
 }
 
 static void json_dbl(struct wr *w, int k, double v)
 {
-    char d[32];
-    size_t n = bar_fmt_double(v, d);
-
     json_key(w, k);
-    put(w, d, n);
+#define DBL_INTO(o) bar_fmt_double(v, (o))
+    JSON_NUM(w, 32, DBL_INTO);
+#undef DBL_INTO
 }
 
 static void json_vol(struct wr *w, int k, bar_i128 v)
 {
-    char d[48];
-    size_t n = fmt_scaled(v, keys[k].scale, d);
-
     json_key(w, k);
-    put(w, d, n);
+#define VOL_INTO(o) fmt_scaled(v, keys[k].scale, (o))
+    JSON_NUM(w, 48, VOL_INTO);
+#undef VOL_INTO
 }
 
 static void json_strkey(struct wr *w, int k, const char *s, size_t n)
@@ -924,14 +972,13 @@ int bar_to_json(const struct bar *b, char *buf, size_t cap, size_t *len)
     w.p = (unsigned char *)buf;
     w.cap = cap;
     w.n = 0;
+    w.whole = cap >= BAR_JSON_MAX;
 
     /* {"v":1 -- then every other key with its leading comma */
     PUTS(&w, "{\"v\":");
-    {
-        char d[24];
-        size_t n = u64_digits(BAR_VERSION, d);
-        put(&w, d, n);
-    }
+#define V_INTO(o) u64_digits(BAR_VERSION, (o))
+    JSON_NUM(&w, 24, V_INTO);
+#undef V_INTO
     json_strkey(&w, K_MARKET, b->market, l.market);
     json_strkey(&w, K_BASE, b->base, l.base);
     json_strkey(&w, K_QUOTE, b->quote, l.quote);
@@ -1522,7 +1569,20 @@ static void mp_str(msgpack_packer *pk, const char *s, size_t n)
     (void)msgpack_pack_str_with_body(pk, s, n);
 }
 
+static double scaled_to_dbl_text(bar_i128 v, int scale);
+
 static double scaled_to_dbl(bar_i128 v, int scale)
+{
+    /* Below 2^53 both v and 10^scale are exact doubles: one correctly
+     * rounded division is the nearest double to the decimal. */
+    if (v > -((bar_i128)1 << 53) && v < ((bar_i128)1 << 53) && scale <= 22) {
+        return (double)(int64_t)v / md_pow10_exact[scale];
+    }
+    return scaled_to_dbl_text(v, scale);
+}
+
+/* scaled_to_dbl for the rest, through the decimal text. */
+static double scaled_to_dbl_text(bar_i128 v, int scale)
 {
     char d[48];
     size_t n = fmt_scaled(v, scale, d);
@@ -1634,6 +1694,7 @@ int bar_to_msgpack(const struct bar *b, unsigned char *buf, size_t cap,
     w.p = buf;
     w.cap = cap;
     w.n = 0;
+    w.whole = false;
     msgpack_packer_init(&pk, &w, mp_write);
 
     for (k = 0; k < K__COUNT; k++) {
@@ -2245,6 +2306,7 @@ int bar_key(const struct bar *b, char *buf, size_t cap, size_t *len)
     w.p = (unsigned char *)buf;
     w.cap = cap;
     w.n = 0;
+    w.whole = false;
     put(&w, b->market, lm);
     put1(&w, ':');
     put(&w, b->base, lb);

@@ -44,7 +44,9 @@
  * Returns MD_OK; MD_E_FULL when cap < *len + 1 (then *len is the length
  * the object needs, without the NUL, and buf holds an unterminated
  * prefix); MD_E_RANGE / MD_E_INVAL (see above; *len = 0). b is only read.
- * Deterministic: equal bars give identical bytes. */
+ * Deterministic: equal bars give identical bytes. With cap >= BAR_JSON_MAX
+ * (the fast path: keys and numbers written in place, about twice as fast)
+ * a few bytes after the NUL may be changed too. */
 int bar_to_json(const struct bar *b, char *buf, size_t cap, size_t *len);
 
 /* Decode one JSON object from buf[0..len) (not NUL-terminated; never read

@@ -2836,6 +2836,131 @@ static void test_bar_codec_numbers_vs_snprintf(void **state)
     assert_string_equal(key, "CCCAGG:BTC-USD:1m:cccagg");
 }
 
+/* A scaled volume as text, written digit by digit (not the codec's
+ * path): the reference for what the encoders must give. */
+static void ref_scaled(bar_i128 v, int scale, char *out)
+{
+    char rev[64];
+    size_t nd = 0, n = 0, i, end;
+    u128 mag = v < 0 ? (u128)0 - (u128)v : (u128)v;
+
+    do {
+        rev[nd++] = (char)('0' + (int)(mag % 10));
+        mag /= 10;
+    } while (mag > 0);
+    while (nd < (size_t)scale + 1) {
+        rev[nd++] = '0';
+    }
+    if (v < 0) {
+        out[n++] = '-';
+    }
+    for (i = nd; i > (size_t)scale; i--) {
+        out[n++] = rev[i - 1];
+    }
+    out[n++] = '.';
+    for (i = (size_t)scale; i > 0; i--) {
+        out[n++] = rev[i - 1];
+    }
+    end = n;
+    while (out[end - 1] == '0') {
+        end--;
+    }
+    if (out[end - 1] == '.') {
+        end--;
+    }
+    out[end] = '\0';
+}
+
+/* The double msgpack carries for key in mp[0..n). */
+static double mp_double(const unsigned char *mp, size_t n, const char *key)
+{
+    msgpack_unpacked u;
+    size_t off = 0, i;
+    double x = -1;
+    bool found = false;
+
+    msgpack_unpacked_init(&u);
+    assert_int_equal(msgpack_unpack_next(&u, (const char *)mp, n, &off),
+                     MSGPACK_UNPACK_SUCCESS);
+    assert_int_equal(u.data.type, MSGPACK_OBJECT_MAP);
+    for (i = 0; i < u.data.via.map.size; i++) {
+        const msgpack_object_kv *kv = &u.data.via.map.ptr[i];
+        if (kv->key.via.str.size == strlen(key) &&
+            memcmp(kv->key.via.str.ptr, key, strlen(key)) == 0) {
+            assert_int_equal(kv->val.type, MSGPACK_OBJECT_FLOAT64);
+            x = kv->val.via.f64;
+            found = true;
+        }
+    }
+    msgpack_unpacked_destroy(&u);
+    assert_true(found);
+    return x;
+}
+
+/* Volumes of every size (below and around 2^53, where the msgpack encoder
+ * divides once, and far beyond it, where it goes through the text), both
+ * signs, runs of trailing zeros: the JSON text equals the reference
+ * digit for digit, and the msgpack double is what strtod makes of it. */
+static void test_bar_codec_volume_text_and_doubles(void **state)
+{
+    const bar_i128 p53 = (bar_i128)1 << 53;
+    char buf[BAR_JSON_MAX], want[96], ref[64];
+    unsigned char mp[BAR_MSGPACK_MAX];
+    size_t n;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 20000; i++) {
+        struct bar b = bar_coinbase();
+        bar_i128 v;
+        switch (i % 6) {
+        case 0:
+            v = (bar_i128)rndn((uint64_t)p53);
+            break;
+        case 1:
+            v = p53 - 3 + (bar_i128)rndn(7); /* across 2^53 */
+            break;
+        case 2:
+            v = (bar_i128)rndn(1000000) * 1000000000000; /* whole units */
+            break;
+        case 3:
+            v = rnd_i128();
+            break;
+        case 4:
+            v = (bar_i128)rndn(1000) * (bar_i128)rndn(1000000000000000000u);
+            break;
+        default:
+            v = (bar_i128)rndn(100);
+            break;
+        }
+        if (v != I128_MIN && rndn(2) == 0) {
+            v = -v;
+        }
+        b.volume = v;
+        b.quote_volume = v;
+        assert_rc(bar_to_json(&b, buf, sizeof buf, &n), MD_OK);
+        assert_rc(bar_to_msgpack(&b, mp, sizeof mp, &n), MD_OK);
+        ref_scaled(v, BAR_VOL_DIGITS, ref);
+        snprintf(want, sizeof want, ",\"volume\":%s,", ref);
+        if (strstr(buf, want) == NULL) {
+            fail_msg("%s not in %s", want, buf);
+        }
+        if (mp_double(mp, n, "volume") != strtod(ref, NULL)) {
+            fail_msg("volume %s: msgpack %.17g", ref,
+                     mp_double(mp, n, "volume"));
+        }
+        ref_scaled(v, BAR_NOTIONAL_DIGITS, ref);
+        snprintf(want, sizeof want, ",\"quote_volume\":%s,", ref);
+        if (strstr(buf, want) == NULL) {
+            fail_msg("%s not in %s", want, buf);
+        }
+        if (mp_double(mp, n, "quote_volume") != strtod(ref, NULL)) {
+            fail_msg("quote_volume %s: msgpack %.17g", ref,
+                     mp_double(mp, n, "quote_volume"));
+        }
+    }
+}
+
 static void test_bar_codec_memory_only_flags(void **state)
 {
     struct bar b = bar_rest(), f = bar_rest();
@@ -2889,6 +3014,7 @@ int main(void)
         cmocka_unit_test(test_bar_codec_mutations),
         cmocka_unit_test(test_bar_codec_random_roundtrip),
         cmocka_unit_test(test_bar_codec_encoder_checks),
+        cmocka_unit_test(test_bar_codec_volume_text_and_doubles),
         cmocka_unit_test(test_bar_codec_memory_only_flags),
         cmocka_unit_test(test_bar_codec_full),
         cmocka_unit_test(test_bar_codec_max_sizes),
