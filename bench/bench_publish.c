@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "bar_codec.h"
+#include "bench_proc.h"
 #include "core.h"
 #include "fsm_pub.h"
 #include "kafka.h"
@@ -70,28 +71,7 @@ static int g_broker_pid;
 /* CPU seconds of process pid (utime + stime), 0 when unknown */
 static double pid_cpu_s(int pid)
 {
-    char path[64], buf[1024], *p;
-    unsigned long ut = 0, st = 0;
-    FILE *f;
-    size_t n;
-
-    if (pid <= 0) {
-        return 0;
-    }
-    snprintf(path, sizeof path, "/proc/%d/stat", pid);
-    f = fopen(path, "r");
-    if (f == NULL) {
-        return 0;
-    }
-    n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-    if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u "
-                                   "%*u %*u %lu %lu", &ut, &st) != 2) {
-        return 0;
-    }
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    return (double)bench_proc_cpu_ticks(pid) / (double)sysconf(_SC_CLK_TCK);
 }
 /* -X KEY=VALUE after BARS: given to both producers, after their defaults
  * (how linger and compression were chosen: docs/performance.md) */

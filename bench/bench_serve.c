@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_proc.h"
 #include "md_err.h"
 #include "source.h"
 
@@ -262,26 +263,7 @@ static int raw_read(struct rawc *c)
 
 static uint64_t proc_cpu_ticks(pid_t pid)
 {
-    char path[64], buf[1024], *p;
-    FILE *f;
-    unsigned long ut = 0, st = 0;
-    size_t n;
-
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    f = fopen(path, "r");
-    if (f == NULL) {
-        return 0;
-    }
-    n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    p = strrchr(buf, ')');
-    if (p == NULL ||
-        sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-               &ut, &st) != 2) {
-        return 0;
-    }
-    return ut + st;
+    return bench_proc_cpu_ticks((int)pid);
 }
 
 /* Frames/s over secs with n sockets; *cpu_ns the server's CPU per frame. */

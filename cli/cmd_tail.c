@@ -18,6 +18,7 @@
 #include "bar_num.h"
 #include "kafka.h"
 #include "cli.h"
+#include "md_fnv.h"
 #include "cli_kafka.h"
 #include "md_err.h"
 #include "md_parse.h"
@@ -92,16 +93,13 @@ struct seen {
 
 static uint64_t ident_hash(const struct bar *b)
 {
-    uint64_t h = 1469598103934665603u;
+    uint64_t h = MD_FNV1A64_BASIS;
     const char *parts[3] = {b->market, b->base, b->quote};
     int i;
-    size_t k;
 
     for (i = 0; i < 3; i++) {
-        for (k = 0; parts[i][k] != '\0'; k++) {
-            h = (h ^ (unsigned char)parts[i][k]) * 1099511628211u;
-        }
-        h = (h ^ 0xff) * 1099511628211u;
+        h = md_fnv1a64(h, parts[i], strlen(parts[i]));
+        h = md_fnv1a64(h, "\xff", 1); /* no byte of a name */
     }
     h ^= (uint64_t)b->interval_s * 0x9E3779B97F4A7C15u;
     h ^= (uint64_t)b->start_ms * 0xBF58476D1CE4E5B9u;

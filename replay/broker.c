@@ -18,6 +18,7 @@
 #include "fsm_pub.h"
 #include "kafka.h"
 #include "md_err.h"
+#include "md_fnv.h"
 #include "pump.h"
 #include "replay_int.h"
 
@@ -483,13 +484,11 @@ int rpl_kafka_drain(struct run *r, int64_t t)
             if (!p.ok) {
                 /* once per topic and reason: the machine retries */
                 char said[512];
-                uint64_t h = 1469598103934665603u;
+                uint64_t h;
                 size_t i;
                 bool seen = false;
                 snprintf(said, sizeof said, "%s: %s", ev.topic, ev.reason);
-                for (i = 0; said[i] != '\0'; i++) {
-                    h = (h ^ (unsigned char)said[i]) * 1099511628211u;
-                }
+                h = md_fnv1a64(MD_FNV1A64_BASIS, said, strlen(said));
                 for (i = 0; i < r->n_kafka_said && !seen; i++) {
                     seen = r->kafka_said[i] == h;
                 }

@@ -14,6 +14,7 @@
 #include "cc_json.h"
 #include "jbuf.h"
 #include "md_err.h"
+#include "md_fnv.h"
 #include "serve_int.h"
 
 #define NOT_SUBBED INT64_MIN
@@ -158,11 +159,10 @@ static int send_welcome(struct client *c, int64_t now)
     jb_i64(&b, server_ms);
     jb_s(&b, ",\"CLIENT_ID\":");
     {
-        uint64_t h = 1469598103934665603u;
-        const char *k = c->key;
-        while (*k != '\0') {
-            h = (h ^ (unsigned char)*k++) * 1099511628211u;
-        }
+        /* this start value (not FNV's basis) keeps the CLIENT_ID a key
+         * has always been given */
+        uint64_t h = md_fnv1a64(UINT64_C(1469598103934665603), c->key,
+                                strlen(c->key));
         jb_i64(&b, (int64_t)(h % 9000000u) + 1000000);
     }
     jb_s(&b, ",\"DATA_FORMAT\":\"JSON\",\"SOCKET_ID\":\"");

@@ -28,6 +28,7 @@
 
 #include "cc_decode.h"
 #include "md_err.h"
+#include "md_fnv.h"
 #include "md_prng.h"
 #include "rest_policy.h"
 #include "store.h"
@@ -550,12 +551,7 @@ static double expo(struct md_prng *r, double mean)
 
 static uint64_t fnv1a(const char *s)
 {
-    uint64_t h = UINT64_C(14695981039346656037);
-    for (; *s != '\0'; s++) {
-        h ^= (unsigned char)*s;
-        h *= UINT64_C(1099511628211);
-    }
-    return h;
+    return md_fnv1a64(MD_FNV1A64_BASIS, s, strlen(s));
 }
 
 /* ---------------------------------------------------------------------
