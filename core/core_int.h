@@ -1,4 +1,5 @@
-/* core_int.h: what core.c, core_bars.c and core_config.c share. Not for
+/* core_int.h: what core.c, core_bars.c, core_config.c, core_rest.c and
+ * core_topic.c share. Not for
  * use outside them. Pure. */
 #ifndef CORE_INT_H
 #define CORE_INT_H
@@ -56,6 +57,87 @@ int bars_dead_letter(struct core *c, struct md_action *a);
  * the order they were made, so a series' bars go out in order whatever
  * failed and came back. */
 void bars_queue_rebuild(struct core *c);
+
+/* ---- the step (core.c) ---- */
+
+/* Jobs of pub FETCH_DATA, passed through MD_A_FETCH. */
+enum job {
+    JOB_PREFLIGHT = 0,
+    JOB_BACKFILL = 1
+};
+
+struct ev {
+    uint8_t machine;
+    uint8_t input;
+    uint64_t n;
+    mono_ns retry_after_ns;
+    int64_t server_ms;
+};
+
+/* An input starts at most three events and a machine step leads to at
+ * most two more; a step that would need more is a bug, reported as
+ * MD_E_STATE (and rolled back), never a silent drop. */
+#define EVQ_CAP 32
+struct evq {
+    unsigned head, n;
+    struct ev e[EVQ_CAP];
+};
+
+/* The next event of q, zeroed but for machine, input and n; NULL when q
+ * is full (PUSH returns MD_E_STATE then). */
+struct ev *evq_push(struct evq *q, enum md_machine m, uint8_t input,
+                    uint64_t n);
+
+#define PUSH(q, m, i, n)                                                  \
+    do {                                                                  \
+        if (evq_push((q), (m), (i), (n)) == NULL) {                       \
+            return MD_E_STATE;                                            \
+        }                                                                 \
+    } while (0)
+
+/* Save the rate budget, the backfill table, before their first change in
+ * a step (a rollback puts them back). */
+void stage_save_budget(struct core *c);
+void stage_save_bf(struct core *c);
+
+/* A note of the composition's own, in the step's output; MD_E_FULL when
+ * the output has no room. */
+int stage_note(struct core *c, mono_ns t, enum md_note n, uint64_t arg);
+
+/* ---- REST (core_rest.c) ---- */
+
+/* The planned request at the head of the queue, NULL when none; pop k. */
+const struct rp_fetch *fetch_head(const struct core *c);
+void fetch_pop(struct core *c, uint64_t k);
+
+/* Plan the requests of a job (enum job); how many were queued. A
+ * backfill plans each series that wants one from its own resume point
+ * and arms the backfill timer for the earliest series still pending. */
+unsigned fetch_plan(struct core *c, enum job job, int64_t now, mono_ns t);
+
+/* A request of the running fetch ended with bars or failed: the
+ * publisher hears once, when the last one ends (FETCH_FAILURE, then
+ * DATA_READY). */
+int fetch_ended(struct core *c, struct evq *q, uint64_t bars,
+                uint64_t failed);
+
+/* A REST answer (in) as the REST machine's input, its bars stored. */
+int fetch_on_http(struct core *c, const struct core_in *in, struct evq *q,
+                  int64_t now);
+
+/* The backfill timer on the earliest series still pending. */
+int backfill_arm(struct core *c, mono_ns t);
+
+/* A gap closed at server time now: every series wants it backfilled. */
+void backfill_gap(struct core *c, int64_t now);
+
+/* The backfill timer fired at server time now: true if any series is due
+ * (and now wants planning). */
+bool backfill_due(struct core *c, int64_t now);
+
+/* The first k planned requests failed for good: their backfills are
+ * planned again after a back-off, noted and counted. */
+int backfill_failed(struct core *c, uint64_t k, int64_t now, mono_ns t);
 
 /* ---- topics (core_topic.c) ---- */
 
