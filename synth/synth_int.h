@@ -9,6 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "rest_policy.h"
+
 /* A caller-owned buffer with a hard capacity. Appending past cap sets
  * full and drops the text; nothing is ever allocated. */
 struct sy_buf {
@@ -71,5 +73,31 @@ void sy_http_date(int64_t t, char *out, size_t cap);
 
 /* The local monotonic time of a session's start for a seed (synth.c). */
 int64_t synth__mono_base(uint64_t seed);
+
+/* ---- what the session is asked for (synth_opts.c) ---- */
+
+#define WS_URL "wss://streamer.cryptocompare.com/v2"
+#define REST_URL "https://min-api.cryptocompare.com"
+#define PREFLIGHT_BARS 10 /* reference 9.1: limit=10 */
+
+struct synth_opts;
+
+/* vsnprintf into errbuf when it is not NULL. */
+void sy_errf(char *errbuf, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* The symbols' names (o->n_symbols of them, calloc'ed: the caller frees),
+ * NULL when out of memory. */
+char (*sy_symbol_names(const struct synth_opts *o))[RP_SYM_MAX + 1];
+
+/* The series every request is planned for: per symbol the CCCAGG index
+ * and the exchange, 1 m; how many (2 a symbol). */
+unsigned sy_make_series(const struct synth_opts *o,
+                        const char (*names)[RP_SYM_MAX + 1],
+                        struct rp_series *series);
+
+/* The REST policy the emulated client follows (the core's defaults, with
+ * the reference's preflight limit). */
+void sy_rest_config(struct rp_config *cfg);
 
 #endif /* SYNTH_INT_H */
