@@ -306,21 +306,12 @@ static size_t u64_digits(uint64_t v, char *out)
         "00010203040506070809101112131415161718192021222324252627282930313233"
         "34353637383940414243444546474849505152535455565758596061626364656667"
         "6869707172737475767778798081828384858687888990919293949596979899";
-    static const uint64_t p10[20] = {
-        UINT64_C(1), UINT64_C(10), UINT64_C(100), UINT64_C(1000),
-        UINT64_C(10000), UINT64_C(100000), UINT64_C(1000000),
-        UINT64_C(10000000), UINT64_C(100000000), UINT64_C(1000000000),
-        UINT64_C(10000000000), UINT64_C(100000000000),
-        UINT64_C(1000000000000), UINT64_C(10000000000000),
-        UINT64_C(100000000000000), UINT64_C(1000000000000000),
-        UINT64_C(10000000000000000), UINT64_C(100000000000000000),
-        UINT64_C(1000000000000000000), UINT64_C(10000000000000000000)};
-    size_t len = 1;
+    /* the digit count from the bit length: bits * log10(2) ~ bits * 1233
+     * / 4096, one short at most, which the table settles */
+    unsigned t = ((64u - (unsigned)__builtin_clzll(v | 1)) * 1233u) >> 12;
+    size_t len = t + 1 - (v < md_pow10_u64[t] && v != 0);
     size_t n;
 
-    while (len < 20 && v >= p10[len]) {
-        len++;
-    }
     n = len;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);

@@ -2832,6 +2832,25 @@ static void test_bar_codec_numbers_vs_snprintf(void **state)
             fail_msg("%s not in %s", want, buf);
         }
     }
+    /* every digit count: each power of ten and the number below it */
+    {
+        uint64_t p = 1;
+        int k;
+        for (k = 0; k <= 19; k++, p *= 10) {
+            uint64_t v2[2] = {p, p - 1};
+            int j;
+            for (j = 0; j < 2; j++) {
+                b.trades = v2[j];
+                assert_rc(bar_to_json(&b, buf, sizeof buf, &n), MD_OK);
+                buf[n] = '\0';
+                snprintf(want, sizeof want, "\"trades\":%llu}",
+                         (unsigned long long)v2[j]);
+                if (strstr(buf, want) == NULL) {
+                    fail_msg("%s not in %s", want, buf);
+                }
+            }
+        }
+    }
     assert_rc(bar_key(&b, key, sizeof key, &n), MD_OK);
     assert_string_equal(key, "CCCAGG:BTC-USD:1m:cccagg");
 }
