@@ -25,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_bars.h"
+#include "bench_proc.h"
 #include "core.h"
 #include "fsm_pub.h"
 #include "kafka.h"
@@ -33,7 +35,6 @@
 #include "pump.h"
 #include "record.h"
 
-#define SERIES 30
 #define BATCH 1000
 
 static char g_brokers[256];
@@ -45,45 +46,6 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
-static void mkbar(struct md_bar *m, uint64_t id, const char *topic)
-{
-    static const char *const base[SERIES / 3] = {
-        "BTC", "ETH", "LTC", "SOL", "XRP", "ADA", "DOT", "AVAX", "LINK",
-        "ATOM"};
-    unsigned s = (unsigned)(id % SERIES);
-
-    memset(m, 0, sizeof *m);
-    m->id = id;
-    m->topic = topic;
-    snprintf(m->bar.market, sizeof m->bar.market, "%s",
-             s % 3 == 0 ? "CCCAGG" : s % 3 == 1 ? "Coinbase" : "Kraken");
-    snprintf(m->bar.base, sizeof m->bar.base, "%s", base[s / 3]);
-    snprintf(m->bar.quote, sizeof m->bar.quote, "USD");
-    m->bar.interval_s = 60;
-    m->bar.source = s % 3 == 0 ? BAR_SRC_CCCAGG : BAR_SRC_TRADES;
-    m->bar.start_ms = 1753190400000 + (int64_t)(id / SERIES) * 60000;
-    m->bar.end_ms = m->bar.start_ms + 60000;
-    m->bar.close_reason = BAR_CLOSE_TIMER;
-    m->bar.has = BAR_HAS_OHLC | BAR_HAS_VOLUME | BAR_HAS_TRADES;
-    m->bar.open = 100.25 + (double)(id % 97);
-    m->bar.high = m->bar.open + 1.5;
-    m->bar.low = m->bar.open - 1.25;
-    m->bar.close = m->bar.open + 0.5;
-    m->bar.volume = (bar_i128)(id % 1000 + 1) * 1000000000;
-    m->bar.quote_volume = m->bar.volume * 100000000;
-    m->bar.trades = id % 500;
-    m->emit_ms = m->bar.end_ms + 2000;
 }
 
 static void opts(struct pub_kafka_opts *o)
@@ -275,10 +237,10 @@ int main(int argc, char **argv)
         return 1;
     }
     for (i = 0; i < n; i++) {
-        mkbar(&all[i], i + 1, "x");
+        bench_mkbar(&all[i], i + 1, "x");
     }
     printf("bench_outbox: %zu bars of %d series, JSON values, broker %s, "
-           "best of 3\n", n, SERIES, g_brokers);
+           "best of 3\n", n, BENCH_SERIES, g_brokers);
     for (round = 0; round < 3; round++) {
         char t_off[128], t_on[128], t_x[128], inst[64];
         double r, c0;
@@ -296,18 +258,18 @@ int main(int argc, char **argv)
         /* turns about: each order of the three in some round */
         for (k = 0; k < 3; k++) {
             int which = (k + round) % 3;
-            c0 = cpu_s();
+            c0 = bench_cpu_s(RUSAGE_SELF);
             if (which == 0) {
                 r = off_rate(t_off, all, n);
-                cpu_off += cpu_s() - c0;
+                cpu_off += bench_cpu_s(RUSAGE_SELF) - c0;
                 best_off = r > best_off ? r : best_off;
             } else if (which == 1) {
                 r = on_rate(dir, t_on, &c, all, n, NULL);
-                cpu_on += cpu_s() - c0;
+                cpu_on += bench_cpu_s(RUSAGE_SELF) - c0;
                 best_on = r > best_on ? r : best_on;
             } else {
                 r = on_rate(dir, t_x, &c, all, n, inst);
-                cpu_x += cpu_s() - c0;
+                cpu_x += bench_cpu_s(RUSAGE_SELF) - c0;
                 best_x = r > best_x ? r : best_x;
             }
         }

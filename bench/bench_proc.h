@@ -1,11 +1,13 @@
-/* bench_proc.h: what the benchmarks read of another process (shared by
- * bench_publish and bench_serve). Header-only, like the benchmarks. */
+/* bench_proc.h: the CPU the benchmarks read, of this process or another
+ * (bench_publish, bench_outbox, bench_serve). Header-only, like the
+ * benchmarks. */
 #ifndef BENCH_PROC_H
 #define BENCH_PROC_H
 
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 
 /* CPU clock ticks of process pid, user plus system (/proc/PID/stat), 0
  * when unknown. Divide by sysconf(_SC_CLK_TCK) for seconds. */
@@ -36,6 +38,17 @@ static inline uint64_t bench_proc_cpu_ticks(int pid)
         return 0;
     }
     return (uint64_t)ut + st;
+}
+
+/* CPU seconds of this process (RUSAGE_SELF) or its waited-for children
+ * (RUSAGE_CHILDREN), user plus system. */
+static inline double bench_cpu_s(int who)
+{
+    struct rusage ru;
+
+    getrusage(who, &ru);
+    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
+           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
 }
 
 #endif /* BENCH_PROC_H */

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "bar_codec.h"
+#include "bench_bars.h"
 #include "bench_proc.h"
 #include "core.h"
 #include "fsm_pub.h"
@@ -45,19 +46,9 @@
 
 #include <librdkafka/rdkafka.h>
 
-#define SERIES 30
 
 /* CPU seconds (user + system) of this process, or of its waited-for
  * children. */
-static double cpu_s(int who)
-{
-    struct rusage ru;
-
-    getrusage(who, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 +
-           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -82,36 +73,6 @@ static char *g_props[16][2];
 static unsigned g_n_props;
 static char g_kcat_props[1024];
 static int g_started;
-
-static void mkbar(struct md_bar *m, uint64_t id, const char *topic)
-{
-    static const char *const base[SERIES / 3] = {
-        "BTC", "ETH", "LTC", "SOL", "XRP", "ADA", "DOT", "AVAX", "LINK",
-        "ATOM"};
-    unsigned s = (unsigned)(id % SERIES);
-
-    memset(m, 0, sizeof *m);
-    m->id = id;
-    m->topic = topic;
-    snprintf(m->bar.market, sizeof m->bar.market, "%s",
-             s % 3 == 0 ? "CCCAGG" : s % 3 == 1 ? "Coinbase" : "Kraken");
-    snprintf(m->bar.base, sizeof m->bar.base, "%s", base[s / 3]);
-    snprintf(m->bar.quote, sizeof m->bar.quote, "USD");
-    m->bar.interval_s = 60;
-    m->bar.source = s % 3 == 0 ? BAR_SRC_CCCAGG : BAR_SRC_TRADES;
-    m->bar.start_ms = 1753190400000 + (int64_t)(id / SERIES) * 60000;
-    m->bar.end_ms = m->bar.start_ms + 60000;
-    m->bar.close_reason = BAR_CLOSE_TIMER;
-    m->bar.has = BAR_HAS_OHLC | BAR_HAS_VOLUME | BAR_HAS_TRADES;
-    m->bar.open = 100.25 + (double)(id % 97);
-    m->bar.high = m->bar.open + 1.5;
-    m->bar.low = m->bar.open - 1.25;
-    m->bar.close = m->bar.open + 0.5;
-    m->bar.volume = (bar_i128)(id % 1000 + 1) * 1000000000;
-    m->bar.quote_volume = m->bar.volume * 100000000;
-    m->bar.trades = id % 500;
-    m->emit_ms = m->bar.end_ms + 2000;
-}
 
 static struct pub_kafka *publisher(void)
 {
@@ -363,7 +324,7 @@ static void latency(const char *topic, size_t burst, int rounds, double *p50,
         struct pub_kafka_event ev;
         size_t done = 0;
         for (i = 0; i < burst; i++) {
-            mkbar(&bars[i], id++, topic);
+            bench_mkbar(&bars[i], id++, topic);
             ptr[i] = &bars[i];
         }
         t0 = now_s();
@@ -464,7 +425,7 @@ int main(int argc, char **argv)
         return 1;
     }
     for (i = 0; i < n; i++) {
-        mkbar(&all[i], i + 1, "x");
+        bench_mkbar(&all[i], i + 1, "x");
     }
     /* kcat's input: the same keys and JSON values, tab-separated */
     fd = mkstemp(file);
@@ -473,7 +434,7 @@ int main(int argc, char **argv)
         struct md_bar m;
         struct pub_record r;
         unsigned char buf[4096];
-        mkbar(&m, i + 1, "x");
+        bench_mkbar(&m, i + 1, "x");
         pub_record_make(&m.bar, m.emit_ms, PUB_FMT_JSON, buf, sizeof buf, &r);
         fprintf(f, "%s\t%.*s\n", r.key, (int)r.value_len,
                 (const char *)r.value);
@@ -481,7 +442,7 @@ int main(int argc, char **argv)
     fclose(f);
     plain = plain_records(all, n);
     printf("bench_publish: %zu bars of %d series, JSON values, broker %s, "
-           "best of %d%s%s\n", n, SERIES, g_brokers, ROUNDS,
+           "best of %d%s%s\n", n, BENCH_SERIES, g_brokers, ROUNDS,
            g_n_props > 0 ? "; properties" : "", g_kcat_props);
     for (round = 0; round < ROUNDS; round++) {
         double s = 0, kr = 0, pr;
@@ -505,16 +466,16 @@ int main(int argc, char **argv)
         }
         /* turns about: neither always meets the broker the other warmed */
         for (int turn = 0; turn < 2; turn++) {
-            double c0 = cpu_s(RUSAGE_SELF), k0 = cpu_s(RUSAGE_CHILDREN),
+            double c0 = bench_cpu_s(RUSAGE_SELF), k0 = bench_cpu_s(RUSAGE_CHILDREN),
                    b0 = pid_cpu_s(g_broker_pid);
             if ((turn == 0) == (round % 2 == 0)) {
                 s = shell_rate(topic, all, n);
-                cpu_shell += cpu_s(RUSAGE_SELF) - c0;
+                cpu_shell += bench_cpu_s(RUSAGE_SELF) - c0;
                 brk_shell += pid_cpu_s(g_broker_pid) - b0;
                 best_s = s > best_s ? s : best_s;
             } else {
                 kr = kcat_rate(ktopic, n, file);
-                cpu_kcat += cpu_s(RUSAGE_CHILDREN) - k0;
+                cpu_kcat += bench_cpu_s(RUSAGE_CHILDREN) - k0;
                 brk_kcat += pid_cpu_s(g_broker_pid) - b0;
                 best_k = kr > best_k ? kr : best_k;
             }
