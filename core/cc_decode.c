@@ -796,6 +796,34 @@ static const char *const code_texts[CC_C__COUNT] = {
     [CC_C_FORCE_DISCONNECT] = "FORCE_DISCONNECT",
 };
 
+int64_t cc_peek_int(const char *buf, size_t len, const char *key, size_t kl)
+{
+    const char *p = buf, *end = buf + len;
+    int64_t v = 0;
+    int digits = 0;
+
+    if (kl == 0 || len < kl) {
+        return -1;
+    }
+    for (;;) {
+        p = memchr(p, key[0], (size_t)(end - p) - (kl - 1));
+        if (p == NULL) {
+            return -1;
+        }
+        if (memcmp(p, key, kl) == 0) {
+            break;
+        }
+        if (++p > end - kl) {
+            return -1;
+        }
+    }
+    for (p += kl; p < end && *p >= '0' && *p <= '9' && digits < 18;
+         p++, digits++) {
+        v = v * 10 + (*p - '0');
+    }
+    return digits > 0 ? v : -1;
+}
+
 const char *cc_type_name(enum cc_type t)
 {
     if ((unsigned)t >= CC_T__COUNT) {

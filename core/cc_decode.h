@@ -359,6 +359,13 @@ struct cc_want {
 int cc_ws_decode_want(const char *buf, size_t len, struct cc_msg *msg,
                       struct cc_err *err, const struct cc_want *want);
 
+/* The whole number (at most 18 digits) right after the first key[0..kl)
+ * in buf[0..len), without decoding the message: -1 when the key is absent
+ * or no digit follows it. For figures over raw frames (a trade's lag, the
+ * server's clock), where a decode would cost more than the figure is
+ * worth; key holds its quotes and colon ("\"TS\":"). */
+int64_t cc_peek_int(const char *buf, size_t len, const char *key, size_t kl);
+
 /* Stable names for logs and tests. cc_type_name gives the symbol
  * ("CC_T_TRADE"); cc_code_name gives the MESSAGE text the code stands for
  * ("INVALID_SUB", "TOO_MANY_SOCKETS_MAX_X_PER_CLIENT"), or "CC_C_NONE" /

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cc_decode.h"
 #include "core.h"
 #include "log.h"
 #include "stats.h"
@@ -31,23 +32,6 @@ void live_stats_init(struct live_stats *s, int64_t wall_minus_mono,
     s->cause = -1;
 }
 
-/* The whole number after key in d[0..n), or -1. */
-static int64_t num_after(const char *d, size_t n, const char *key, size_t kl)
-{
-    const char *p = memmem(d, n, key, kl), *end = d + n;
-    int64_t v = 0;
-    int digits = 0;
-
-    if (p == NULL) {
-        return -1;
-    }
-    for (p += kl; p < end && *p >= '0' && *p <= '9' && digits < 18;
-         p++, digits++) {
-        v = v * 10 + (*p - '0');
-    }
-    return digits > 0 ? v : -1;
-}
-
 static void on_frame(struct live_stats *s, const struct core_in *in)
 {
     int64_t wall_ns = in->t_ns + s->wall_minus_mono, server_ms;
@@ -57,8 +41,8 @@ static void on_frame(struct live_stats *s, const struct core_in *in)
         return;
     }
     if (memmem(in->data, in->len, trade, sizeof trade - 1) != NULL) {
-        int64_t ts = num_after(in->data, in->len, "\"TS\":", 5);
-        int64_t tsns = num_after(in->data, in->len, "\"TSNS\":", 7);
+        int64_t ts = cc_peek_int(in->data, in->len, "\"TS\":", 5);
+        int64_t tsns = cc_peek_int(in->data, in->len, "\"TSNS\":", 7);
         if (ts > 0 && ts < INT64_C(4102444800)) {
             int64_t at = ts * INT64_C(1000000000) +
                          (tsns > 0 && tsns < 1000000000 ? tsns : 0);
@@ -75,9 +59,9 @@ static void on_frame(struct live_stats *s, const struct core_in *in)
         }
         return;
     }
-    server_ms = num_after(in->data, in->len, "\"SERVER_TIME_MS\":", 17);
+    server_ms = cc_peek_int(in->data, in->len, "\"SERVER_TIME_MS\":", 17);
     if (server_ms < 0) {
-        server_ms = num_after(in->data, in->len, "\"TIMEMS\":", 9);
+        server_ms = cc_peek_int(in->data, in->len, "\"TIMEMS\":", 9);
     }
     if (server_ms > 0 && server_ms < INT64_C(4102444800000)) {
         int64_t skew = server_ms - wall_ns / 1000000;

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cc_decode.h"
 #include "collect.h"
 #include "core.h"
 #include "md_err.h"
@@ -169,29 +170,12 @@ static int frame_type(const char *d, size_t n)
     }
 }
 
-/* The whole number after "key": in the frame, or -1. */
-static int64_t num_after(const char *d, size_t n, const char *key, size_t kl)
-{
-    const char *p = memmem(d, n, key, kl), *end = d + n;
-    int64_t v = 0;
-    int digits = 0;
-
-    if (p == NULL) {
-        return -1;
-    }
-    for (p += kl; p < end && *p >= '0' && *p <= '9' && digits < 18;
-         p++, digits++) {
-        v = v * 10 + (*p - '0');
-    }
-    return digits > 0 ? v : -1;
-}
-
 /* A trade's lag: the session's wall clock at receipt minus its time. */
 static void lag(struct rc_session *s, unsigned b, int64_t t, const char *d,
                 size_t n)
 {
-    int64_t ts = num_after(d, n, "\"TS\":", 5);
-    int64_t tsns = num_after(d, n, "\"TSNS\":", 7);
+    int64_t ts = cc_peek_int(d, n, "\"TS\":", 5);
+    int64_t tsns = cc_peek_int(d, n, "\"TSNS\":", 7);
     int64_t l;
 
     if (s->wall0_ns == 0 || ts < 0 || ts > INT64_C(4102444800)) {

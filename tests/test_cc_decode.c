@@ -1896,6 +1896,30 @@ static void test_cc_decode_pricemultifull(void **state)
     assert_int_equal(e.off, 14);
 }
 
+/* cc_peek_int: the number after a key in a raw frame, or -1. */
+static void test_cc_peek_int(void **state)
+{
+    static const char f[] =
+        "{\"TYPE\":\"0\",\"TS\":1753190460,\"TSNS\":123000000,"
+        "\"Q\":\"x\",\"BIG\":12345678901234567890,\"END\":7";
+    size_t n = sizeof f - 1;
+    (void)state;
+    assert_int_equal(cc_peek_int(f, n, "\"TS\":", 5), 1753190460);
+    assert_int_equal(cc_peek_int(f, n, "\"TSNS\":", 7), 123000000);
+    assert_int_equal(cc_peek_int(f, n, "\"Q\":", 4), -1); /* not a number */
+    assert_int_equal(cc_peek_int(f, n, "\"NONE\":", 7), -1);
+    /* at most 18 digits are read */
+    assert_int_equal(cc_peek_int(f, n, "\"BIG\":", 6),
+                     INT64_C(123456789012345678));
+    /* the last byte of the frame, and the frame ending right after the key */
+    assert_int_equal(cc_peek_int(f, n, "\"END\":", 6), 7);
+    assert_int_equal(cc_peek_int(f, n - 1, "\"END\":", 6), -1);
+    /* the key's first byte repeated before it; a key longer than the frame */
+    assert_int_equal(cc_peek_int("\"\"\"A\":5", 7, "\"A\":", 4), 5);
+    assert_int_equal(cc_peek_int("\"A\"", 3, "\"A\":", 4), -1);
+    assert_int_equal(cc_peek_int(f, n, "", 0), -1);
+}
+
 static void test_cc_decode_tables(void **state)
 {
     (void)state;
@@ -1938,6 +1962,7 @@ int main(void)
         cmocka_unit_test(test_cc_decode_price),
         cmocka_unit_test(test_cc_decode_pricemultifull),
         cmocka_unit_test(test_cc_decode_tables),
+        cmocka_unit_test(test_cc_peek_int),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
