@@ -17,6 +17,7 @@
 
 #include "cli.h"
 #include "cli_conf.h"
+#include "cli_net.h"
 #include "core.h"
 #include "live.h"
 #include "md_err.h"
@@ -52,19 +53,7 @@ static void usage(FILE *f)
         "  --intervals LIST    bar intervals (default 1m)\n"
         "  --ohlc              also subscribe the server's minute candles\n"
         "                      (24~CCCAGG~SYM~QUOTE~m), their own series\n"
-        "  --ws-url URL        the streamer (default\n"
-        "                      wss://streamer.cryptocompare.com/v2)\n"
-        "  --rest-url URL      min-api (default\n"
-        "                      https://min-api.cryptocompare.com)\n"
-        "  --api-key-file FILE the API key on FILE's first line; default:\n"
-        "                      $CRYPTOCOMPARE_API_KEY, else\n"
-        "                      $CCSTREAM_API_KEY. Sent in headers only,\n"
-        "                      never logged, redacted from the capture.\n"
-        "                      A key on the command line is refused.\n"
-        "  --ca-file FILE      trust these CAs (default: the system's)\n"
-        "  --insecure          no TLS verification (a loud warning)\n"
-        "  --max-message N     largest WebSocket message, bytes (default\n"
-        "                      16777216): a larger one closes with 1009\n"
+        CLI_NET_HELP
         "  --bars-out FILE     the bars the core made, as JSON lines\n"
         "  --trace FILE        every transition of the machines\n"
         "  --quiet             no status line, no summary\n"
@@ -74,7 +63,7 @@ static void usage(FILE *f)
 
 enum {
     O_OUT = 256, O_DURATION, O_SYMBOLS, O_EXCHANGE, O_QUOTE, O_INTERVALS,
-    O_WS_URL, O_REST_URL, O_KEY_FILE, O_KEY, O_CA, O_INSECURE, O_MAX_MSG,
+    O_NET, O_NET_LAST = O_NET + CLI_NET__COUNT - 1,
     O_BARS, O_TRACE, O_QUIET, O_CONFIG, O_OHLC
 };
 
@@ -85,13 +74,7 @@ static const struct option lo[] = {
     {"exchange", required_argument, NULL, O_EXCHANGE},
     {"quote", required_argument, NULL, O_QUOTE},
     {"intervals", required_argument, NULL, O_INTERVALS},
-    {"ws-url", required_argument, NULL, O_WS_URL},
-    {"rest-url", required_argument, NULL, O_REST_URL},
-    {"api-key-file", required_argument, NULL, O_KEY_FILE},
-    {"api-key", required_argument, NULL, O_KEY},
-    {"ca-file", required_argument, NULL, O_CA},
-    {"insecure", no_argument, NULL, O_INSECURE},
-    {"max-message", required_argument, NULL, O_MAX_MSG},
+    CLI_NET_OPTIONS(O_NET),
     {"bars-out", required_argument, NULL, O_BARS},
     {"trace", required_argument, NULL, O_TRACE},
     {"quiet", no_argument, NULL, O_QUIET},
@@ -113,6 +96,9 @@ struct cap_opts {
 static int set_opt(struct cap_opts *c, int id, const char *v, char *why,
                    size_t n)
 {
+    if (id >= O_NET && id <= O_NET_LAST) {
+        return cli_net_opt(c->o, &c->key_file, id - O_NET, v, why, n);
+    }
     switch (id) {
     case O_OUT:
         c->out = v;
@@ -139,37 +125,6 @@ static int set_opt(struct cap_opts *c, int id, const char *v, char *why,
     case O_INTERVALS:
         c->ro->intervals = v;
         break;
-    case O_WS_URL:
-        c->o->ws_url = v;
-        break;
-    case O_REST_URL:
-        c->o->rest_url = v;
-        break;
-    case O_KEY_FILE:
-        c->key_file = v;
-        break;
-    case O_KEY:
-        snprintf(why, n, "a key written out in full is visible to everyone "
-                 "who can read it (a command line: every user of this "
-                 "machine): put it in a file of its own (--api-key-file) "
-                 "or in $CRYPTOCOMPARE_API_KEY");
-        return MD_E_USAGE;
-    case O_CA:
-        c->o->ca_file = v;
-        break;
-    case O_INSECURE:
-        c->o->insecure = true;
-        break;
-    case O_MAX_MSG: {
-        char *e;
-        unsigned long long k = strtoull(v, &e, 10);
-        if (*v == '\0' || *e != '\0' || k < 1024 || k > (1ull << 30)) {
-            snprintf(why, n, "max-message takes 1024 to 1073741824 bytes");
-            return MD_E_USAGE;
-        }
-        c->o->max_message = (size_t)k;
-        break;
-    }
     case O_BARS:
         c->bars_name = v;
         break;

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "cli_conf.h"
 #include "cli_kafka.h"
+#include "cli_net.h"
 #include "core.h"
 #include "live.h"
 #include "live_cmd.h"
@@ -53,19 +54,7 @@ static void usage(FILE *f)
         "  --quote SYM         the quote currency (default USD)\n"
         "  --intervals LIST    bar intervals (default 1m)\n"
         "  --ohlc              also the server's minute candles\n"
-        "  --ws-url URL        the streamer (default\n"
-        "                      wss://streamer.cryptocompare.com/v2)\n"
-        "  --rest-url URL      min-api (default\n"
-        "                      https://min-api.cryptocompare.com)\n"
-        "  --api-key-file FILE the API key on FILE's first line; default:\n"
-        "                      $CRYPTOCOMPARE_API_KEY, else\n"
-        "                      $CCSTREAM_API_KEY. Sent in headers only,\n"
-        "                      never logged. A key on the command line is\n"
-        "                      refused.\n"
-        "  --ca-file FILE      trust these CAs (default: the system's)\n"
-        "  --insecure          no TLS verification (a loud warning)\n"
-        "  --max-message N     largest WebSocket message, bytes (default\n"
-        "                      16777216)\n"
+        CLI_NET_HELP
         "  --backfill-settle T REST bars are asked for once this old (default\n"
         "                      120s: CryptoCompare's minutes are final by\n"
         "                      then)\n"
@@ -137,8 +126,8 @@ static void usage(FILE *f)
 
 enum {
     O_BROKERS = 256, O_DURATION, O_SYMBOLS, O_EXCHANGE, O_QUOTE,
-    O_INTERVALS, O_OHLC, O_WS_URL, O_REST_URL, O_KEY_FILE, O_KEY, O_CA,
-    O_INSECURE, O_MAX_MSG, O_SHARD, O_TOPIC, O_FORMAT, O_NO_CREATE,
+    O_INTERVALS, O_OHLC, O_NET, O_NET_LAST = O_NET + CLI_NET__COUNT - 1,
+    O_SHARD, O_TOPIC, O_FORMAT, O_NO_CREATE,
     O_PARTITIONS, O_REPLICATION, O_KPROP, O_EOS, O_INSTANCE, O_STATE,
     O_CKPT, O_OUTBOX_MAX, O_DRAIN, O_STOP_FLUSH, O_RECORD, O_METRICS,
     O_LOG_FORMAT, O_STATUS_EVERY, O_SKEW, O_CONFIG, O_CHECK, O_QUIET,
@@ -153,13 +142,7 @@ static const struct option lo[] = {
     {"quote", required_argument, NULL, O_QUOTE},
     {"intervals", required_argument, NULL, O_INTERVALS},
     {"ohlc", no_argument, NULL, O_OHLC},
-    {"ws-url", required_argument, NULL, O_WS_URL},
-    {"rest-url", required_argument, NULL, O_REST_URL},
-    {"api-key-file", required_argument, NULL, O_KEY_FILE},
-    {"api-key", required_argument, NULL, O_KEY},
-    {"ca-file", required_argument, NULL, O_CA},
-    {"insecure", no_argument, NULL, O_INSECURE},
-    {"max-message", required_argument, NULL, O_MAX_MSG},
+    CLI_NET_OPTIONS(O_NET),
     {"shard", required_argument, NULL, O_SHARD},
     {"topic", required_argument, NULL, O_TOPIC},
     {"kafka-format", required_argument, NULL, O_FORMAT},
@@ -225,7 +208,11 @@ static int set_opt(void *ctx, int id, const char *v, char *why, size_t n)
     uint64_t u;
 
     if (id >= O_BROKERS && id < O__END) {
-        g_val[id - O_BROKERS] = v;
+        /* a flag given on the command line has no value: it is set */
+        g_val[id - O_BROKERS] = v != NULL ? v : "true";
+    }
+    if (id >= O_NET && id <= O_NET_LAST) {
+        return cli_net_opt(&c->lo, &c->key_file, id - O_NET, v, why, n);
     }
     switch (id) {
     case O_BROKERS:
@@ -251,35 +238,6 @@ static int set_opt(void *ctx, int id, const char *v, char *why, size_t n)
         break;
     case O_OHLC:
         c->ro.ohlc = true;
-        break;
-    case O_WS_URL:
-        c->lo.ws_url = v;
-        break;
-    case O_REST_URL:
-        c->lo.rest_url = v;
-        break;
-    case O_KEY_FILE:
-        c->key_file = v;
-        break;
-    case O_KEY:
-        snprintf(why, n, "a key written out in full is visible to everyone "
-                 "who can read it (a command line: every user of this "
-                 "machine): put it in a file of its own (--api-key-file) "
-                 "or in $CRYPTOCOMPARE_API_KEY");
-        return MD_E_USAGE;
-    case O_CA:
-        c->lo.ca_file = v;
-        break;
-    case O_INSECURE:
-        c->lo.insecure = true;
-        break;
-    case O_MAX_MSG:
-        if (md_parse_u64(v, strlen(v), UINT64_C(1) << 30, &u) != MD_OK ||
-            u < 1024) {
-            snprintf(why, n, "takes 1024 to 1073741824 bytes");
-            return MD_E_USAGE;
-        }
-        c->lo.max_message = (size_t)u;
         break;
     case O_SHARD: {
         char *e;
@@ -483,7 +441,7 @@ static void print_config(struct live_cmd *c, FILE *f)
             CCSTREAM_VERSION);
     for (op = lo; op->name != NULL; op++) {
         const char *v;
-        if (op->val < O_BROKERS || op->val >= O__END || op->val == O_KEY ||
+        if (op->val < O_BROKERS || op->val >= O__END || op->val == O_NET + CLI_NET_KEY ||
             op->val == O_CONFIG || op->val == O_CHECK ||
             op->val == O_KPROP) {
             continue;

@@ -253,6 +253,15 @@ def check_config_cases():
             "(hidden)" not in out:
         fail("--check-config with a password: exit %d: %s" %
              (r.returncode, out[-300:]))
+    # flags are part of the effective configuration, as a file says them
+    r = subprocess.run(base + ["--ohlc", "--stop-flush", "--max-message",
+                               "65536"],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=env, cwd=WORK, timeout=30)
+    out = r.stdout.decode()
+    for line in ("ohlc = true", "stop-flush = true", "max-message = 65536"):
+        if r.returncode != 0 or ("\n" + line + "\n") not in out:
+            fail("--check-config: %r not in: %s" % (line, out[-600:]))
     for bad in (["--ws-url", "ws://127.0.0.1:1/v2?api_key=" + KEY],
                 ["-X", "no.such.property=1"], ["--shard", "3/3"],
                 ["--intervals", "7x"]):
