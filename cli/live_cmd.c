@@ -372,7 +372,7 @@ static int exit_status(struct live_cmd *c, int rc)
     if (c->lv.refused) {
         return 3;
     }
-    if (c->lp.dropped > 0) {
+    if (c->lp.pc.dropped > 0) {
         return 5;
     }
     if (c->lp.pump != NULL && pump_pending(c->lp.pump) > 0) {
@@ -402,7 +402,7 @@ static void end_summary(struct live_cmd *c, int status)
            PRIu64 " left in %s%s; %" PRIu64 " checkpoints%s; exit %d",
            c->lv.frames, c->lv.bars, c->lv.revisions, c->lv.backfilled,
            reconnects, c->st.rest_sent, ps.sent, ps.acked, ps.dead,
-           c->lp.dropped, ps.pending, c->state,
+           c->lp.pc.dropped, ps.pending, c->state,
            ps.pending > 0 ? " (sent by the next run)" : "",
            c->lp.checkpoints,
            c->lv.stop_signal ? "; stopped by a signal" : "", status);

@@ -235,7 +235,7 @@ void live_metrics_render(void *ctx, struct mh_buf *b)
         ps.dead);
     one(b, "ccstream_outbox_dropped_total", "counter",
         "bars dropped at their closing because the outbox was full "
-        "(--outbox-max)", m->lp->dropped);
+        "(--outbox-max)", m->lp->pc.dropped);
     one(b, "ccstream_topic_failures_total", "counter",
         "topics the broker refused to create (asked again)",
         m->lp->topics_failed);

@@ -21,22 +21,9 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int grow(uint64_t **v, size_t *cap, size_t need)
+static void answer_core(void *ctx, uint64_t bar_id, int input)
 {
-    if (need > *cap) {
-        size_t c = need * 2 + 64;
-        uint64_t *nv = realloc(*v, c * sizeof *nv);
-        if (nv == NULL) {
-            return MD_E_NOMEM;
-        }
-        *v = nv;
-        *cap = c;
-    }
-    return MD_OK;
-}
-
-static void answer_core(struct live_pub *lp, uint64_t bar_id, int input)
-{
+    struct live_pub *lp = ctx;
     struct core_in in;
 
     memset(&in, 0, sizeof in);
@@ -44,28 +31,6 @@ static void answer_core(struct live_pub *lp, uint64_t bar_id, int input)
     in.input = (uint8_t)input;
     in.bar_id = bar_id;
     live_push(lp->lv, &in, NULL);
-}
-
-/* Bar id was dropped at its closing: true once (then forgotten). */
-static bool drop_take(struct live_pub *lp, uint64_t id)
-{
-    size_t lo = 0, hi = lp->n_drop;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (lp->drop[mid] < id) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    if (lo == lp->n_drop || lp->drop[lo] != id) {
-        return false;
-    }
-    memmove(lp->drop + lo, lp->drop + lo + 1,
-            (lp->n_drop - lo - 1) * sizeof *lp->drop);
-    lp->n_drop--;
-    return true;
 }
 
 static void admin_drain(struct live_pub *lp);
@@ -89,25 +54,16 @@ static void k_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
                       size_t n)
 {
     struct live_pub *lp = ctx;
-    size_t i;
+    uint64_t bad = 0;
+    int rc;
 
     (void)t;
-    if (grow(&lp->acc, &lp->cap_acc, lp->n_acc + n) != MD_OK) {
+    rc = pump_core_produce(&lp->pc, lp->pump, bars, n, answer_core, lp, &bad);
+    if (rc == MD_E_NOMEM) {
         live_fail(lp->lv, MD_E_NOMEM, "out of memory");
-        return;
-    }
-    for (i = 0; i < n; i++) {
-        if (drop_take(lp, bars[i]->id)) {
-            /* dropped at its closing (the outbox was full): refused */
-            answer_core(lp, bars[i]->id, PUB_I_PUBLISH_REJECTED);
-            continue;
-        }
-        if (pump_produced(lp->pump, bars[i]->id) != MD_OK) {
-            live_fail(lp->lv, MD_E_STATE, "bar %" PRIu64 " produced that "
-                      "the outbox never had", bars[i]->id);
-            return;
-        }
-        lp->acc[lp->n_acc++] = bars[i]->id;
+    } else if (rc != MD_OK) {
+        live_fail(lp->lv, MD_E_STATE, "bar %" PRIu64 " produced that the "
+                  "outbox never had", bad);
     }
 }
 
@@ -146,33 +102,22 @@ static void closed(void *ctx, mono_ns t, const struct md_bar *const *bars,
                    size_t n)
 {
     struct live_pub *lp = ctx;
-    size_t i;
+    char err[512];
+    bool say_full;
+    int rc;
 
     (void)t;
-    for (i = 0; i < n; i++) {
-        char err[512];
-        int rc;
-        if (pump_pending(lp->pump) >= lp->outbox_max) {
-            if (grow(&lp->drop, &lp->cap_drop, lp->n_drop + 1) != MD_OK) {
-                live_fail(lp->lv, MD_E_NOMEM, "out of memory");
-                return;
-            }
-            if (lp->dropped == lp->dropped_said) {
-                md_log(MD_LOG_WARN, "outbox_full", "ccstream live: outbox "
-                       "full (%" PRIu64 " bars not acknowledged, "
-                       "--outbox-max): dropping the bars that close until "
-                       "it has room", pump_pending(lp->pump));
-            }
-            lp->drop[lp->n_drop++] = bars[i]->id;
-            lp->dropped++;
-            continue;
-        }
-        lp->dropped_said = lp->dropped;
-        rc = pump_closed(lp->pump, bars[i], err, sizeof err);
-        if (rc != MD_OK) {
-            live_fail(lp->lv, rc, "the outbox: %s", err);
-            return;
-        }
+    rc = pump_core_closed(&lp->pc, lp->pump, lp->outbox_max, true, bars, n,
+                          &say_full, err, sizeof err);
+    if (say_full) {
+        md_log(MD_LOG_WARN, "outbox_full", "ccstream live: outbox full (%"
+               PRIu64 " bars not acknowledged, --outbox-max): dropping the "
+               "bars that close until it has room", pump_pending(lp->pump));
+    }
+    if (rc == MD_E_NOMEM) {
+        live_fail(lp->lv, MD_E_NOMEM, "out of memory");
+    } else if (rc != MD_OK) {
+        live_fail(lp->lv, rc, "the outbox: %s", err);
     }
 }
 
@@ -183,7 +128,6 @@ static int commit(struct live_pub *lp, bool force)
     char err[512];
     int rc = pump_commit(lp->pump, lp->core, (int64_t)lp->lv->inputs, force,
                          err, sizeof err);
-    size_t i;
 
     if (rc != MD_OK) {
         live_fail(lp->lv, rc, "the outbox: %s", err);
@@ -197,10 +141,7 @@ static int commit(struct live_pub *lp, bool force)
         lp->ckpt_wall_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     }
     /* committed: delivered, as far as the core is concerned */
-    for (i = 0; i < lp->n_acc; i++) {
-        answer_core(lp, lp->acc[i], PUB_I_PUBLISH_SUCCESS);
-    }
-    lp->n_acc = 0;
+    pump_core_committed(&lp->pc, answer_core, lp);
     return MD_OK;
 }
 
@@ -229,7 +170,7 @@ static void pass_end(void *ctx, mono_ns t)
     struct live_pub *lp = ctx;
     bool ckpt = t - lp->ckpt_t >= lp->ckpt_every;
 
-    if (lp->n_acc > 0 || ckpt) {
+    if (pump_core_waiting(&lp->pc) > 0 || ckpt) {
         if (commit(lp, ckpt) != MD_OK) {
             return;
         }
@@ -417,8 +358,5 @@ void live_pub_close(struct live_pub *lp)
         pub_kafka_free(lp->admin, 2000);
         lp->admin = NULL;
     }
-    free(lp->acc);
-    free(lp->drop);
-    lp->acc = NULL;
-    lp->drop = NULL;
+    pump_core_free(&lp->pc);
 }

@@ -23,6 +23,7 @@
 #include "live.h"
 #include "outbox.h"
 #include "pump.h"
+#include "pump_core.h"
 
 struct live_pub_opts {
     struct pub_kafka_opts ko;  /* brokers and properties; strings outlive
@@ -43,15 +44,12 @@ struct live_pub {
     uv_poll_t admin_poll, pump_poll;
     uv_timer_t tick;
     unsigned handles;          /* bits: admin_poll, pump_poll, tick made */
-    uint64_t *acc;             /* produced, answered at the next commit */
-    size_t n_acc, cap_acc;
-    uint64_t *drop;            /* dropped at their closing, ascending */
-    size_t n_drop, cap_drop;
+    struct pump_core pc;       /* produced bars, and those dropped */
     uint64_t outbox_max;
     mono_ns ckpt_every, ckpt_t;
     bool exactly_once;
     /* counters (the status line, metrics, the summary) */
-    uint64_t dropped, dropped_said, commits, checkpoints;
+    uint64_t commits, checkpoints;
     uint64_t topics_failed;
     struct pump_stats final;   /* the pump's, kept at live_pub_close */
     int64_t ckpt_wall_ms;      /* the last checkpoint's wall time */

@@ -20,6 +20,7 @@
 #include "md_err.h"
 #include "md_fnv.h"
 #include "pump.h"
+#include "pump_core.h"
 #include "replay_int.h"
 
 #define DRAIN_TIMEOUT_MS 60000
@@ -102,70 +103,48 @@ static const struct loop_kafka_ops broker_kafka_ops = {
     b_flush,        b_dead_letter, b_producer_reset,
 };
 
-/* Bar id was dropped at its closing: true once (it is forgotten). */
-static bool dropped_take(struct run *r, uint64_t id)
-{
-    size_t lo = 0, hi = r->n_dropped;
-
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (r->dropped[mid] < id) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    if (lo == r->n_dropped || r->dropped[lo] != id) {
-        return false;
-    }
-    memmove(r->dropped + lo, r->dropped + lo + 1,
-            (r->n_dropped - lo - 1) * sizeof *r->dropped);
-    r->n_dropped--;
-    return true;
-}
-
 /* With the outbox (--state): the core publishes into it. A bar it
  * produces is reported delivered once its row is committed (rpl_kafka_
  * drain); the pump sends it to the broker apart from virtual time. The
  * core's other publisher actions have nothing to act on: the outbox
  * never fails a bar (a refused row is the pump's dead letter). */
+/* The core's answer for a bar of the outbox, ACK_DELAY_NS of virtual time
+ * after t. */
+struct o_answer {
+    struct run *r;
+    int64_t t;
+};
+
+static void o_answer(void *ctx, uint64_t bar_id, int input)
+{
+    struct o_answer *a = ctx;
+    struct pend p;
+
+    memset(&p, 0, sizeof p);
+    p.t = a->t + ACK_DELAY_NS;
+    p.kind = PEND_DELIVERY;
+    p.bar_id = bar_id;
+    p.input = (uint8_t)input;
+    p.gen = a->r->producer_gen;
+    p.ok = 1;
+    world_reply(a->r, a->t, p);
+}
+
 static void o_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
                       size_t n)
 {
     struct run *r = ctx;
-    size_t i;
+    struct o_answer a = {r, t};
+    uint64_t bad = 0;
+    int rc = pump_core_produce(&r->pc, r->pump, bars, n, o_answer, &a, &bad);
 
-    (void)t;
-    if (r->n_accepted + n > r->cap_accepted) {
-        size_t cap = (r->n_accepted + n) * 2 + 64;
-        uint64_t *v = realloc(r->accepted, cap * sizeof *v);
-        if (v == NULL) {
-            world_fail(r, MD_E_NOMEM, "out of memory");
-            return;
-        }
-        r->accepted = v;
-        r->cap_accepted = cap;
-    }
-    for (i = 0; i < n; i++) {
-        if (dropped_take(r, bars[i]->id)) {
-            /* dropped at its closing (the outbox was full): refused */
-            struct pend p;
-            memset(&p, 0, sizeof p);
-            p.t = t + ACK_DELAY_NS;
-            p.kind = PEND_DELIVERY;
-            p.bar_id = bars[i]->id;
-            p.input = PUB_I_PUBLISH_REJECTED;
-            p.gen = r->producer_gen;
-            p.ok = 1;
-            world_reply(r, t, p);
-            continue;
-        }
-        if (pump_produced(r->pump, bars[i]->id) != MD_OK) {
-            world_fail(r, MD_E_STATE, "a bar produced that the outbox "
-                       "never had");
-            return;
-        }
-        r->accepted[r->n_accepted++] = bars[i]->id;
+    if (rc == MD_E_NOMEM) {
+        world_fail(r, MD_E_NOMEM, "out of memory");
+    } else if (rc != MD_OK) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "bar %" PRIu64 " produced that the outbox "
+                 "never had", bad);
+        world_fail(r, MD_E_STATE, msg);
     }
 }
 
@@ -217,41 +196,22 @@ int rpl_outbox_closed(struct run *r, const struct md_bar *const *bars,
 {
     uint64_t max = r->o->outbox_max > 0 ? r->o->outbox_max
                                         : OUTBOX_MAX_DEFAULT;
-    size_t i;
+    bool say_full;
+    /* full, and the policy is to drop: counted, said once per stretch,
+     * the core's produce of it refused (dead letter) */
+    int rc = pump_core_closed(&r->pc, r->pump, max, r->o->outbox_drop, bars,
+                              n, &say_full, r->err, r->errlen);
 
-    for (i = 0; i < n; i++) {
-        int rc;
-        if (r->o->outbox_drop && pump_pending(r->pump) >= max) {
-            /* full, and the policy is to drop: counted, said once per
-             * stretch, the core's produce of it refused (dead letter) */
-            if (r->n_dropped == r->cap_dropped) {
-                size_t cap = r->cap_dropped ? r->cap_dropped * 2 : 256;
-                uint64_t *v = realloc(r->dropped, cap * sizeof *v);
-                if (v == NULL) {
-                    r->rc = MD_E_NOMEM;
-                    return MD_E_NOMEM;
-                }
-                r->dropped = v;
-                r->cap_dropped = cap;
-            }
-            if (r->sum->outbox_dropped == r->dropped_said) {
-                fprintf(stderr, "outbox: full (%" PRIu64 " bars not "
-                        "acknowledged, --outbox-max): dropping the bars "
-                        "that close until it has room\n",
-                        pump_pending(r->pump));
-            }
-            r->dropped[r->n_dropped++] = bars[i]->id;
-            r->sum->outbox_dropped++;
-            continue;
-        }
-        r->dropped_said = r->sum->outbox_dropped;
-        rc = pump_closed(r->pump, bars[i], r->err, r->errlen);
-        if (rc != MD_OK) {
-            r->rc = rc;
-            return rc;
-        }
+    if (say_full) {
+        fprintf(stderr, "outbox: full (%" PRIu64 " bars not acknowledged, "
+                "--outbox-max): dropping the bars that close until it has "
+                "room\n", pump_pending(r->pump));
     }
-    return MD_OK;
+    r->sum->outbox_dropped = r->pc.dropped;
+    if (rc != MD_OK) {
+        r->rc = rc;
+    }
+    return rc;
 }
 
 /* Commit what the outbox holds with the core's checkpoint, covering the
@@ -276,25 +236,14 @@ static int outbox_drain(struct run *r, int64_t t)
 {
     uint64_t max = r->o->outbox_max > 0 ? r->o->outbox_max
                                         : OUTBOX_MAX_DEFAULT;
-    size_t i;
     int rc;
 
-    if (r->n_accepted > 0) {
+    if (pump_core_waiting(&r->pc) > 0) {
+        struct o_answer a = {r, t};
         if ((rc = rpl_outbox_commit(r, false)) != MD_OK) {
             return rc;
         }
-        for (i = 0; i < r->n_accepted; i++) {
-            struct pend p;
-            memset(&p, 0, sizeof p);
-            p.t = t + ACK_DELAY_NS;
-            p.kind = PEND_DELIVERY;
-            p.bar_id = r->accepted[i];
-            p.input = PUB_I_PUBLISH_SUCCESS;
-            p.gen = r->producer_gen;
-            p.ok = 1;
-            world_reply(r, t, p);
-        }
-        r->n_accepted = 0;
+        pump_core_committed(&r->pc, o_answer, &a);
     } else if (pump_commit_due(r->pump) &&
                (rc = rpl_outbox_commit(r, false)) != MD_OK) {
         return rc;
@@ -571,10 +520,7 @@ void rpl_kafka_close(struct run *r)
         pump_close(r->pump, 0);
         r->pump = NULL;
     }
-    free(r->accepted);
-    r->accepted = NULL;
-    free(r->dropped);
-    r->dropped = NULL;
+    pump_core_free(&r->pc);
     if (r->kafka != NULL) {
         struct pub_kafka_stats st;
         pub_kafka_stats(r->kafka, &st);

@@ -10,6 +10,7 @@
 
 #include "book.h"
 #include "loop.h"
+#include "pump_core.h"
 #include "replay.h"
 #include "store.h"
 
@@ -101,13 +102,8 @@ struct run {
     struct pub_kafka *kafka; /* --brokers: the real publisher shell */
     struct pump *pump;       /* --brokers with --state: the outbox (the
                                 core's bars go out through it) */
-    uint64_t *accepted;      /* bars the core produced into the outbox,
-                                reported once committed */
-    size_t n_accepted, cap_accepted;
-    uint64_t *dropped;       /* bars dropped past the outbox's limit, their
-                                produce to be answered refused; ascending */
-    size_t n_dropped, cap_dropped;
-    uint64_t dropped_said;   /* outbox_dropped when a drop was last said */
+    struct pump_core pc;     /* the bars the core produced into the
+                                outbox, and those dropped at closing */
     void *mock_rk;           /* --brokers embedded: the handle that owns
                                 the mock cluster (rd_kafka_t *) */
     void *mock;              /* and the cluster (rd_kafka_mock_cluster_t *) */
