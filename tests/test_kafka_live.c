@@ -20,16 +20,10 @@ static int g_failed; /* keep the files of a failed case */
 
 static int group_setup(void **state)
 {
-    const char *b = getenv("BUILD");
-    const char *dir = b && *b ? b : "build";
-    char cwd[256];
-
     (void)state;
-    if (getcwd(cwd, sizeof cwd) == NULL) {
+    if (tbuild_path(g_bin, sizeof g_bin, "ccstream") != 0) {
         return -1;
     }
-    snprintf(g_bin, sizeof g_bin, "%s%s%s/ccstream", dir[0] == '/' ? "" : cwd,
-             dir[0] == '/' ? "" : "/", dir);
     snprintf(g_dir, sizeof g_dir, "/tmp/test_live_e2e.XXXXXX");
     return mkdtemp(g_dir) == NULL ? -1 : 0;
 }

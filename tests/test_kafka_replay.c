@@ -17,6 +17,7 @@
 
 #include "md_err.h"
 #include "replay.h"
+#include "support/proc.h"
 
 #include "cmocka_inc.h"
 
@@ -77,18 +78,8 @@ static size_t lines(const char *s)
 
 static int group_setup(void **state)
 {
-    const char *b = getenv("BUILD");
-
     (void)state;
-    char cwd[256];
-    const char *dir = b && *b ? b : "build";
-
-    /* absolute: the tests cd elsewhere */
-    if (dir[0] == '/') {
-        snprintf(g_bin, sizeof g_bin, "%s/ccstream", dir);
-    } else if (getcwd(cwd, sizeof cwd) != NULL) {
-        snprintf(g_bin, sizeof g_bin, "%s/%s/ccstream", cwd, dir);
-    } else {
+    if (tbuild_path(g_bin, sizeof g_bin, "ccstream") != 0) {
         return -1;
     }
     if (getcwd(g_root, sizeof g_root) == NULL) {

@@ -16,6 +16,7 @@
 
 #include "cmocka_inc.h"
 #include "report.h"
+#include "support/proc.h"
 
 #undef free
 
@@ -30,18 +31,11 @@ static int sh(const char *cmd)
 
 static int group_setup(void **state)
 {
-    const char *b = getenv("BUILD");
-    const char *dir = b && *b ? b : "build";
-    char cwd[256];
-
     (void)state;
-    if (getcwd(cwd, sizeof cwd) == NULL) {
+    if (tbuild_path(g_bin, sizeof g_bin, "ccstream") != 0 ||
+        tbuild_path(g_fix, sizeof g_fix, "fixtures/replay") != 0) {
         return -1;
     }
-    snprintf(g_bin, sizeof g_bin, "%s%s%s/ccstream", dir[0] == '/' ? "" : cwd,
-             dir[0] == '/' ? "" : "/", dir);
-    snprintf(g_fix, sizeof g_fix, "%s%s%s/fixtures/replay",
-             dir[0] == '/' ? "" : cwd, dir[0] == '/' ? "" : "/", dir);
     snprintf(g_dir, sizeof g_dir, "/tmp/test_report.XXXXXX");
     return mkdtemp(g_dir) == NULL ? -1 : 0;
 }

@@ -10,6 +10,7 @@
 
 #include "md_err.h"
 #include "outbox_cases.h"
+#include "proc.h"
 #include "synth.h"
 
 #include "cmocka_inc.h"
@@ -42,19 +43,13 @@ const char *outbox_brokers(void)
 
 int outbox_setup(void **state)
 {
-    const char *b = getenv("BUILD");
-    const char *dir = b && *b ? b : "build";
-    char cwd[256], list[300 * 6], err[256];
+    char list[300 * 6], err[256];
     struct synth_opts so;
     size_t n = 0;
     unsigned i;
 
     (void)state;
-    if (dir[0] == '/') {
-        snprintf(g_bin, sizeof g_bin, "%s/ccstream", dir);
-    } else if (getcwd(cwd, sizeof cwd) != NULL) {
-        snprintf(g_bin, sizeof g_bin, "%s/%s/ccstream", cwd, dir);
-    } else {
+    if (tbuild_path(g_bin, sizeof g_bin, "ccstream") != 0) {
         return -1;
     }
     snprintf(g_dir, sizeof g_dir, "/tmp/test_outbox.XXXXXX");

@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -53,6 +54,23 @@ int64_t tnow_ms(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int tbuild_path(char *out, size_t cap, const char *rel)
+{
+    const char *b = getenv("BUILD");
+    const char *dir = b != NULL && *b != '\0' ? b : "build";
+    char cwd[256];
+    int n;
+
+    if (dir[0] == '/') {
+        n = snprintf(out, cap, "%s/%s", dir, rel);
+    } else if (getcwd(cwd, sizeof cwd) != NULL) {
+        n = snprintf(out, cap, "%s/%s/%s", cwd, dir, rel);
+    } else {
+        return -1;
+    }
+    return n >= 0 && (size_t)n < cap ? 0 : -1;
 }
 
 void tserve_start(struct tserve *s, const char *bin, const char *dir, ...)

@@ -6,6 +6,7 @@
 #ifndef TEST_PROC_H
 #define TEST_PROC_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -25,6 +26,11 @@ int tsh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *tslurp(const char *path, size_t *len);
 
 int64_t tnow_ms(void);
+
+/* $BUILD/rel (BUILD defaults to "build") as an absolute path into out:
+ * the tests cd elsewhere. 0, or -1 when it does not fit or the working
+ * directory is unknown. */
+int tbuild_path(char *out, size_t cap, const char *rel);
 
 /* Start BIN serve ARGS... --port 0 (NULL-terminated arguments after
  * "serve"), its stderr in DIR; wait up to 15 s for its banner. */
