@@ -46,9 +46,7 @@
 
 #include <librdkafka/rdkafka.h>
 
-
-/* CPU seconds (user + system) of this process, or of its waited-for
- * children. */
+/* Seconds on the monotonic clock. */
 static double now_s(void)
 {
     struct timespec ts;

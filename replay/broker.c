@@ -103,11 +103,6 @@ static const struct loop_kafka_ops broker_kafka_ops = {
     b_flush,        b_dead_letter, b_producer_reset,
 };
 
-/* With the outbox (--state): the core publishes into it. A bar it
- * produces is reported delivered once its row is committed (rpl_kafka_
- * drain); the pump sends it to the broker apart from virtual time. The
- * core's other publisher actions have nothing to act on: the outbox
- * never fails a bar (a refused row is the pump's dead letter). */
 /* The core's answer for a bar of the outbox, ACK_DELAY_NS of virtual time
  * after t. */
 struct o_answer {
@@ -130,6 +125,11 @@ static void o_answer(void *ctx, uint64_t bar_id, int input)
     world_reply(a->r, a->t, p);
 }
 
+/* With the outbox (--state): the core publishes into it. A bar it
+ * produces is reported delivered once its row is committed (rpl_kafka_
+ * drain); the pump sends it to the broker apart from virtual time. The
+ * core's other publisher actions have nothing to act on: the outbox
+ * never fails a bar (a refused row is the pump's dead letter). */
 static void o_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,
                       size_t n)
 {
