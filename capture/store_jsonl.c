@@ -4,8 +4,9 @@
  * bounded scanner (cc_json.h); output is written here with our own
  * escaping. Format: docs/capture-format.md, "JSON lines".
  *
- * Export and import in one file: each record's fields are listed once
- * (the key tables below) for both directions, so they cannot drift. */
+ * One file, long: export and import stay together because each record's
+ * fields are listed once (the key tables below) for both directions, so
+ * they cannot drift; split, each half would need its own copy. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -310,9 +310,8 @@ static size_t u64_digits(uint64_t v, char *out)
      * / 4096, one short at most, which the table settles */
     unsigned t = ((64u - (unsigned)__builtin_clzll(v | 1)) * 1233u) >> 12;
     size_t len = t + 1 - (v < md_pow10_u64[t] && v != 0);
-    size_t n;
+    size_t n = len;
 
-    n = len;
     while (v >= 100) {
         unsigned r = (unsigned)(v % 100);
         v /= 100;

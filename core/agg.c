@@ -3,7 +3,7 @@
  * not depend on their order; open and close are chosen by an explicit
  * ordering key, never by arrival alone.
  *
- * One file: trades, CCCAGG updates, TYPE 24 candles and REST bars all
+ * One file, long: trades, CCCAGG updates, TYPE 24 candles and REST bars all
  * land in the same slots of the same ring, under one watermark; their
  * handlers share the slot, revision and closing code below. */
 #include <string.h>

@@ -6,7 +6,7 @@
  * Pure: no I/O, no allocation, no clock; never reads outside the caller's
  * buffer.
  *
- * One file: every message kind is a table over the same field engine
+ * One file, long: every message kind is a table over the same field engine
  * (lookup, number and string decoding, has bits), which the tables are
  * the bulk of. */
 #include "cc_decode.h"

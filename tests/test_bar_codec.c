@@ -2926,7 +2926,7 @@ static void test_bar_codec_volume_text_and_doubles(void **state)
     char buf[BAR_JSON_MAX], want[96], ref[64];
     unsigned char mp[BAR_MSGPACK_MAX];
     size_t n;
-    int i;
+    int i, k;
 
     (void)state;
     for (i = 0; i < 20000; i++) {
@@ -2959,23 +2959,17 @@ static void test_bar_codec_volume_text_and_doubles(void **state)
         b.quote_volume = v;
         assert_rc(bar_to_json(&b, buf, sizeof buf, &n), MD_OK);
         assert_rc(bar_to_msgpack(&b, mp, sizeof mp, &n), MD_OK);
-        ref_scaled(v, BAR_VOL_DIGITS, ref);
-        snprintf(want, sizeof want, ",\"volume\":%s,", ref);
-        if (strstr(buf, want) == NULL) {
-            fail_msg("%s not in %s", want, buf);
-        }
-        if (mp_double(mp, n, "volume") != strtod(ref, NULL)) {
-            fail_msg("volume %s: msgpack %.17g", ref,
-                     mp_double(mp, n, "volume"));
-        }
-        ref_scaled(v, BAR_NOTIONAL_DIGITS, ref);
-        snprintf(want, sizeof want, ",\"quote_volume\":%s,", ref);
-        if (strstr(buf, want) == NULL) {
-            fail_msg("%s not in %s", want, buf);
-        }
-        if (mp_double(mp, n, "quote_volume") != strtod(ref, NULL)) {
-            fail_msg("quote_volume %s: msgpack %.17g", ref,
-                     mp_double(mp, n, "quote_volume"));
+        for (k = 0; k < 2; k++) {
+            const char *key = k == 0 ? "volume" : "quote_volume";
+            ref_scaled(v, k == 0 ? BAR_VOL_DIGITS : BAR_NOTIONAL_DIGITS, ref);
+            snprintf(want, sizeof want, ",\"%s\":%s,", key, ref);
+            if (strstr(buf, want) == NULL) {
+                fail_msg("%s not in %s", want, buf);
+            }
+            if (mp_double(mp, n, key) != strtod(ref, NULL)) {
+                fail_msg("%s %s: msgpack %.17g", key, ref,
+                         mp_double(mp, n, key));
+            }
         }
     }
 }
