@@ -114,7 +114,9 @@ static double off_rate(const char *topic, struct md_bar *bars, size_t n)
             pub_kafka_ops.produce(k, 0, ptr, m);
             sent += m;
         }
-        while (pub_kafka_next(k, sent < n && sent - done < 50000 ? 0 : 100,
+        /* never once the last report is in: that wait would be timed */
+        while (done < n &&
+               pub_kafka_next(k, sent < n && sent - done < 50000 ? 0 : 100,
                               &ev) == 1) {
             if (ev.kind == PKE_DELIVERY) {
                 if (ev.input != PUB_I_PUBLISH_SUCCESS) {

@@ -51,4 +51,28 @@ static inline double bench_cpu_s(int who)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec * 1e-6;
 }
 
+/* Idle CPU clock ticks of the whole machine, all cores (/proc/stat: idle
+ * plus iowait), and in *total every tick counted; 0 when unknown. */
+static inline uint64_t bench_idle_ticks(uint64_t *total)
+{
+    unsigned long long v[8] = {0};
+    FILE *f = fopen("/proc/stat", "r");
+    int n = 0, i;
+
+    *total = 0;
+    if (f == NULL) {
+        return 0;
+    }
+    n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0],
+               &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+    fclose(f);
+    if (n < 5) {
+        return 0;
+    }
+    for (i = 0; i < n; i++) {
+        *total += v[i];
+    }
+    return (uint64_t)v[3] + v[4];
+}
+
 #endif /* BENCH_PROC_H */
