@@ -1,13 +1,18 @@
 /* bench_proc.h: the CPU the benchmarks read, of this process or another
- * (bench_publish, bench_outbox, bench_serve). Header-only, like the
- * benchmarks. */
+ * (bench_publish, bench_outbox, bench_serve), the machine's idle share, and
+ * a child run with its standard error read (bench_replay, bench_series).
+ * Header-only, like the benchmarks. */
 #ifndef BENCH_PROC_H
 #define BENCH_PROC_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 /* CPU clock ticks of process pid, user plus system (/proc/PID/stat), 0
  * when unknown. Divide by sysconf(_SC_CLK_TCK) for seconds. */
@@ -73,6 +78,64 @@ static inline uint64_t bench_idle_ticks(uint64_t *total)
         *total += v[i];
     }
     return (uint64_t)v[3] + v[4];
+}
+
+/* Run argv[0] with argv, its standard error read into out (at most cap - 1
+ * bytes, NUL-terminated), and wait for it: the wall seconds it took, its
+ * resource use in *ru and its wait status in *status. A failure to start
+ * it exits (the benchmark cannot go on). At most 31 arguments. Needs
+ * _DEFAULT_SOURCE (wait4). */
+static inline double bench_run_child(const char *const argv[], char *out,
+                                     size_t cap, struct rusage *ru,
+                                     int *status)
+{
+    struct timespec a, b;
+    size_t got = 0;
+    ssize_t n;
+    pid_t pid;
+    int fd[2];
+
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    if (pipe(fd) != 0) {
+        perror("pipe");
+        exit(1);
+    }
+    pid = fork();
+    if (pid < 0) {
+        perror("fork");
+        exit(1);
+    }
+    if (pid == 0) {
+        close(fd[0]);
+        dup2(fd[1], 2);
+        char *v[32];
+        size_t i = 0;
+        /* execv's argv is not const-qualified; the strings are not
+         * written: the pointers are copied, not cast */
+        while (i < 31 && argv[i] != NULL) {
+            memcpy(&v[i], &argv[i], sizeof v[i]);
+            i++;
+        }
+        v[i] = NULL;
+        close(fd[1]);
+        execv(v[0], v);
+        fprintf(stderr, "cannot run %s\n", argv[0]);
+        _exit(127);
+    }
+    close(fd[1]);
+    while (got < cap - 1 &&
+           (n = read(fd[0], out + got, cap - 1 - got)) > 0) {
+        got += (size_t)n;
+    }
+    out[got] = '\0';
+    close(fd[0]);
+    if (wait4(pid, status, 0, ru) != pid) {
+        perror("wait4");
+        exit(1);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    return (double)(b.tv_sec - a.tv_sec) +
+           (double)(b.tv_nsec - a.tv_nsec) * 1e-9;
 }
 
 #endif /* BENCH_PROC_H */

@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "bench_proc.h"
 #include "md_err.h"
 #include "synth.h"
 
@@ -106,46 +107,14 @@ static double scan(const char *path, uint64_t *rows)
 static double replay_child(const char *bin, const char *path, long *rss_kib,
                            uint64_t *events, uint64_t *bars)
 {
-    int fd[2], status;
-    pid_t pid;
-    double t = now_s();
+    const char *argv[] = {bin, "replay", path, "--what-if", NULL};
     struct rusage ru;
     char out[4096];
-    size_t got = 0;
-    ssize_t n;
-    const char *p;
-
-    if (pipe(fd) != 0) {
-        perror("pipe");
-        exit(1);
-    }
-    pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        exit(1);
-    }
-    if (pid == 0) {
-        close(fd[0]);
-        dup2(fd[1], 2);
-        close(fd[1]);
-        execl(bin, bin, "replay", path, "--what-if", (char *)NULL);
-        fprintf(stderr, "bench_replay: cannot run %s\n", bin);
-        _exit(127);
-    }
-    close(fd[1]);
-    while (got < sizeof out - 1 &&
-           (n = read(fd[0], out + got, sizeof out - 1 - got)) > 0) {
-        got += (size_t)n;
-    }
-    out[got] = '\0';
-    close(fd[0]);
-    if (wait4(pid, &status, 0, &ru) != pid) {
-        perror("wait4");
-        exit(1);
-    }
-    t = now_s() - t;
+    int status;
+    double t = bench_run_child(argv, out, sizeof out, &ru, &status);
     /* "replay (what-if): N events, ..." then "  bars B (..." */
-    p = strstr(out, "\n  bars ");
+    const char *p = strstr(out, "\n  bars ");
+
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || p == NULL ||
         sscanf(out, "replay (what-if): %" SCNu64 " events", events) != 1 ||
         sscanf(p, "\n  bars %" SCNu64, bars) != 1) {

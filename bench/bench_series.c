@@ -23,20 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_proc.h"
 #include "md_err.h"
 #include "synth.h"
 
 #define BEST_OF 3
 #define INTERVALS "1m,5m,15m,1h"
 #define N_INTERVALS 4
-
-static double now_s(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 /* A capture of `pairs` symbols and `frames` frames, written by a child
  * (so this process stays small for the replays' peak RSS). */
@@ -91,46 +84,14 @@ static int make_capture(const char *path, unsigned pairs, uint64_t frames)
 static double replay_child(const char *bin, const char *path, long *rss_kib,
                            uint64_t *frames, uint64_t *bars, double *cpu)
 {
-    int fd[2], status;
-    pid_t pid;
-    double t = now_s();
+    const char *argv[] = {bin, "replay", path, "--what-if",
+                    "--intervals", INTERVALS, NULL};
     struct rusage ru;
     char out[4096];
-    size_t got = 0;
-    ssize_t n;
-    const char *p;
+    int status;
+    double t = bench_run_child(argv, out, sizeof out, &ru, &status);
+    const char *p = strstr(out, "\n  bars ");
 
-    if (pipe(fd) != 0) {
-        perror("pipe");
-        exit(1);
-    }
-    pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        exit(1);
-    }
-    if (pid == 0) {
-        close(fd[0]);
-        dup2(fd[1], 2);
-        close(fd[1]);
-        execl(bin, bin, "replay", path, "--what-if", "--intervals",
-              INTERVALS, (char *)NULL);
-        fprintf(stderr, "bench_series: cannot run %s\n", bin);
-        _exit(127);
-    }
-    close(fd[1]);
-    while (got < sizeof out - 1 &&
-           (n = read(fd[0], out + got, sizeof out - 1 - got)) > 0) {
-        got += (size_t)n;
-    }
-    out[got] = '\0';
-    close(fd[0]);
-    if (wait4(pid, &status, 0, &ru) != pid) {
-        perror("wait4");
-        exit(1);
-    }
-    t = now_s() - t;
-    p = strstr(out, "\n  bars ");
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || p == NULL ||
         sscanf(out, "replay (what-if): %*u events, %" SCNu64 " frames",
                frames) != 1 ||
