@@ -593,8 +593,9 @@ static void k_topic_create(void *ctx, mono_ns t, const char *const *topics,
     free(nt);
 }
 
-/* One record, copied, through the topic's cached handle (by name when
- * there is none): h is taken on success. */
+/* One record, copied, through the topic's cached handle (a handle of its
+ * own, dropped after, when the cache cannot keep one: out of memory): h
+ * is taken on success. */
 static rd_kafka_resp_err_t produce1(struct pub_kafka *k, const char *topic,
                                     const void *key, size_t key_len,
                                     const void *value, size_t value_len,
@@ -602,21 +603,25 @@ static rd_kafka_resp_err_t produce1(struct pub_kafka *k, const char *topic,
                                     uint64_t opaque)
 {
     rd_kafka_topic_t *rkt = topic_cache_get(&k->topics, k->rk, topic);
+    rd_kafka_topic_t *own = NULL;
+    rd_kafka_resp_err_t err;
 
-    if (rkt == NULL) {
-        return rd_kafka_producev(
-            k->rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, key_len),
-            RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
-            RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADERS(h),
-            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)opaque), RD_KAFKA_V_END);
+    if (rkt == NULL &&
+        (rkt = own = rd_kafka_topic_new(k->rk, topic, NULL)) == NULL) {
+        err = rd_kafka_last_error();
+        return err != RD_KAFKA_RESP_ERR_NO_ERROR ? err
+                                                 : RD_KAFKA_RESP_ERR__FAIL;
     }
-    return rd_kafka_producev(
+    err = rd_kafka_producev(
         k->rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key, key_len),
         RD_KAFKA_V_VALUE((void *)(uintptr_t)value, value_len),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_TIMESTAMP(ts_ms), RD_KAFKA_V_HEADERS(h),
         RD_KAFKA_V_OPAQUE((void *)(uintptr_t)opaque), RD_KAFKA_V_END);
+    if (own != NULL) {
+        rd_kafka_topic_destroy(own); /* the messages keep what they need */
+    }
+    return err;
 }
 
 static void k_produce(void *ctx, mono_ns t, const struct md_bar *const *bars,

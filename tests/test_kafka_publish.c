@@ -359,6 +359,26 @@ static void test_refused_at_once(void **state)
     assert_int_equal(n, 1);
     assert_int_equal(ev[0].input, PUB_I_PUBLISH_REJECTED);
     assert_int_equal(ev[0].bar_id, 7);
+    /* a topic no handle can name (librdkafka refuses names over 512
+     * bytes, so the topic cache keeps none and neither does a handle of
+     * its own): refused for good, that bar only, the next one delivered */
+    {
+        static char longt[600];
+        memset(longt, 't', sizeof longt - 1);
+        bars[1] = mkbar(8, longt, "BTC", 41, 0);
+        bars[2] = mkbar(9, g_topic[0], "BTC", 42, 0);
+        ptr[0] = &bars[1];
+        ptr[1] = &bars[2];
+        pub_kafka_ops.produce(k, 0, ptr, 2);
+        n = collect(k, PKE_DELIVERY, 2, ev, 8);
+        assert_int_equal(n, 2);
+        for (i = 0; i < 2; i++) {
+            assert_int_equal(ev[i].input, ev[i].bar_id == 8
+                                              ? PUB_I_PUBLISH_REJECTED
+                                              : PUB_I_PUBLISH_SUCCESS);
+        }
+        assert_true(ev[0].bar_id + ev[1].bar_id == 17);
+    }
     pub_kafka_free(k, 5000);
     /* a queue of one message: the rest are back-pressure, not failures */
     k = publisher(PUB_FMT_MSGPACK, "queue.buffering.max.messages", "1");
