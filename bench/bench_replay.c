@@ -9,7 +9,7 @@
  *           BY seq, every row stepped and its payload touched;
  *   replay  `build/ccstream replay CAPTURE --what-if` (no outputs but the
  *           summary), exec'd in a child, its peak RSS from wait4 (this
- *           process stays small: see make_capture). Unpinned: replay
+ *           process stays small: see bench_make_capture). Unpinned: replay
  *           reads the capture ahead on a second thread. */
 #define _DEFAULT_SOURCE /* wait4 */
 #include <inttypes.h>
@@ -23,6 +23,7 @@
 
 #include <sqlite3.h>
 
+#include "bench_fixture.h"
 #include "bench_proc.h"
 #include "md_err.h"
 #include "synth.h"
@@ -35,40 +36,6 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* The capture is written by a child process: a peak RSS counts the pages
- * a process had when it forked (Linux folds them into ru_maxrss at exec),
- * so this process stays small for the replays it forks later. */
-static int make_capture(const char *path, uint64_t frames)
-{
-    struct synth_opts o;
-    char err[256];
-    pid_t pid;
-    int status;
-
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        return -1;
-    }
-    if (pid == 0) {
-        synth_opts_default(&o);
-        o.minutes = SYNTH_MINUTES_MAX;
-        o.max_frames = frames;
-        o.seed = 20250722;
-        if (synth_write(&o, path, NULL, err, sizeof err) != MD_OK) {
-            fprintf(stderr, "bench_replay: synth: %s\n", err);
-            _exit(1);
-        }
-        _exit(0);
-    }
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
-        return -1;
-    }
-    return 0;
 }
 
 static double scan(const char *path, uint64_t *rows)
@@ -157,7 +124,7 @@ int main(int argc, char **argv)
             break;
         }
         snprintf(path, sizeof path, "%s/c%d.db", dir, k);
-        if (make_capture(path, sizes[k]) != 0) {
+        if (bench_make_capture("bench_replay", path, 0, sizes[k]) != 0) {
             return 1;
         }
         /* the new file's write-back would otherwise compete with the

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_fixture.h"
 #include "md_err.h"
 #include "synth.h"
 
@@ -31,39 +32,6 @@ static double now_s(void)
 
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* Written by a child, so that this process stays small (a child's peak
- * RSS counts the pages its parent had at the fork). */
-static int make_capture(const char *path, uint64_t frames)
-{
-    struct synth_opts o;
-    char err[256];
-    pid_t pid;
-    int status;
-
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        return -1;
-    }
-    if (pid == 0) {
-        synth_opts_default(&o);
-        o.minutes = SYNTH_MINUTES_MAX;
-        o.max_frames = frames;
-        o.seed = 20250722;
-        if (synth_write(&o, path, NULL, err, sizeof err) != MD_OK) {
-            fprintf(stderr, "bench_report: synth: %s\n", err);
-            _exit(1);
-        }
-        _exit(0);
-    }
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
-        return -1;
-    }
-    return 0;
 }
 
 int main(int argc, char **argv)
@@ -89,7 +57,7 @@ int main(int argc, char **argv)
     }
     snprintf(path, sizeof path, "%s/c.db", dir);
     snprintf(page, sizeof page, "%s/report.html", dir);
-    if (make_capture(path, frames) != 0) {
+    if (bench_make_capture("bench_report", path, 0, frames) != 0) {
         return 1;
     }
     sync();

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_fixture.h"
 #include "bench_proc.h"
 #include "md_err.h"
 #include "synth.h"
@@ -30,54 +31,6 @@
 #define BEST_OF 3
 #define INTERVALS "1m,5m,15m,1h"
 #define N_INTERVALS 4
-
-/* A capture of `pairs` symbols and `frames` frames, written by a child
- * (so this process stays small for the replays' peak RSS). */
-static int make_capture(const char *path, unsigned pairs, uint64_t frames)
-{
-    struct synth_opts o;
-    char err[256], *list;
-    size_t n = 0, cap = (size_t)pairs * 8 + 1;
-    unsigned i;
-    pid_t pid;
-    int status;
-
-    fflush(stdout);
-    pid = fork();
-    if (pid < 0) {
-        perror("fork");
-        return -1;
-    }
-    if (pid == 0) {
-        list = malloc(cap);
-        if (list == NULL) {
-            _exit(1);
-        }
-        for (i = 0; i < pairs; i++) {
-            n += (size_t)snprintf(list + n, cap - n, "%sQ%04u",
-                                  i > 0 ? "," : "", i);
-        }
-        synth_opts_default(&o);
-        if (synth_set_symbols(&o, list, err, sizeof err) != MD_OK) {
-            fprintf(stderr, "bench_series: %s\n", err);
-            _exit(1);
-        }
-        o.minutes = SYNTH_MINUTES_MAX;
-        o.max_frames = frames;
-        o.seed = 20250722;
-        if (synth_write(&o, path, NULL, err, sizeof err) != MD_OK) {
-            fprintf(stderr, "bench_series: synth: %s\n", err);
-            _exit(1);
-        }
-        free(list);
-        _exit(0);
-    }
-    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
-        WEXITSTATUS(status) != 0) {
-        return -1;
-    }
-    return 0;
-}
 
 /* The replay as its own process: wall time, peak RSS (KiB), the frame
  * and bar counts of its summary. */
@@ -140,7 +93,7 @@ int main(int argc, char **argv)
         int rep;
 
         snprintf(path, sizeof path, "%s/p%u.db", dir, pairs[k]);
-        if (make_capture(path, pairs[k], frames_wanted) != 0) {
+        if (bench_make_capture("bench_series", path, pairs[k], frames_wanted) != 0) {
             return 1;
         }
         sync();
