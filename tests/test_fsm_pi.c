@@ -23,68 +23,11 @@
 #include "cmocka_inc.h"
 #include "fsm.h"
 #include "fsm_pub.h"
+#include "support/seed_pi.h"
 
 #define DOC "docs/mealy.md"
 #define BEGIN "<!-- BEGIN departures -->"
 #define END "<!-- END departures -->"
-
-static const char *pi_state(unsigned s)
-{
-    switch (s) {
-    case PUB_S_IDLE:
-    case PUB_S_STOPPED:
-        return "Idle";
-    case PUB_S_FETCHING:
-        return "FetchingData";
-    case PUB_S_PUBLISHING:
-    case PUB_S_DRAINING:
-        return "Publishing";
-    case PUB_S_ERROR:
-        return "Error";
-    case PUB_S_CREATING_TOPIC:
-        return "CreatingTopic";
-    default:
-        return "?";
-    }
-}
-
-/* The seed has one failure input, PUBLISH_FAILURE; ccstream refines it
- * into three classes of final failure (fsm_pub.h): a timed-out bar, a
- * bar refused for good, a dead producer. QUEUE_FULL (a refusal at once,
- * back-pressure) has no seed counterpart. */
-static const char *pi_input(unsigned i)
-{
-    switch (i) {
-    case PUB_I_PUBLISH_REJECTED:
-    case PUB_I_PRODUCER_FATAL:
-        return "PUBLISH_FAILURE";
-    default:
-        return pub_def.input_names[i];
-    }
-}
-
-static const char *pi_out(unsigned o)
-{
-    switch (o) {
-    case PUB_O_START_FETCH:
-        return "START_FETCH";
-    case PUB_O_START_PUBLISH:
-    case PUB_O_START_PUBLISH_QUEUED:
-        return "START_PUBLISH";
-    case PUB_O_HANDLE_ERROR_PUBLISH:
-    case PUB_O_HANDLE_ERROR_FETCH:
-    case PUB_O_HANDLE_ERROR_TOPIC:
-    case PUB_O_HANDLE_ERROR_FATAL:
-        return "HANDLE_ERROR";
-    case PUB_O_RESET_ERROR:
-        return "RESET_ERROR";
-    case PUB_O_CREATE_NEW_TOPIC:
-    case PUB_O_CREATE_NEW_TOPIC_NEXT:
-        return "CREATE_NEW_TOPIC";
-    default:
-        return "-";
-    }
-}
 
 /* The seed's transition table (shared/seed, "Transition Table"): from,
  * input, next, action. Error ignores any other input (its last row). */

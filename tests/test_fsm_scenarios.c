@@ -21,51 +21,7 @@ static void libc_free(void *p)
 #include "core.h"
 #include "md_err.h"
 #include "mealy_fmt.h"
-
-/* pi: publisher states to the seed's states (docs/mealy.md). */
-static const char *pi_state(unsigned s)
-{
-    switch (s) {
-    case PUB_S_IDLE:
-    case PUB_S_STOPPED:
-        return "Idle";
-    case PUB_S_FETCHING:
-        return "FetchingData";
-    case PUB_S_PUBLISHING:
-    case PUB_S_DRAINING:
-        return "Publishing";
-    case PUB_S_ERROR:
-        return "Error";
-    case PUB_S_CREATING_TOPIC:
-        return "CreatingTopic";
-    default:
-        return "?";
-    }
-}
-
-/* pi on outputs: the seed's actions keep their names, their suffixed
- * variants (one per distinct effect) map back to them, the rest is "-". */
-static const char *pi_out(unsigned o)
-{
-    switch (o) {
-    case PUB_O_START_FETCH:
-        return "START_FETCH";
-    case PUB_O_START_PUBLISH:
-    case PUB_O_START_PUBLISH_QUEUED:
-        return "START_PUBLISH";
-    case PUB_O_HANDLE_ERROR_PUBLISH:
-    case PUB_O_HANDLE_ERROR_FETCH:
-    case PUB_O_HANDLE_ERROR_TOPIC:
-        return "HANDLE_ERROR";
-    case PUB_O_RESET_ERROR:
-        return "RESET_ERROR";
-    case PUB_O_CREATE_NEW_TOPIC:
-    case PUB_O_CREATE_NEW_TOPIC_NEXT:
-        return "CREATE_NEW_TOPIC";
-    default:
-        return "-";
-    }
-}
+#include "support/seed_pi.h"
 
 struct pubrun {
     struct md_prng rng;
