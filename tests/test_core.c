@@ -21,6 +21,7 @@ static void libc_free(void *p)
 }
 
 #include "cmocka_inc.h"
+#include "support/core_out.h"
 #include "core.h"
 #include "md_err.h"
 
@@ -224,26 +225,12 @@ static void fire(enum md_timer timer, mono_ns deadline)
 
 static mono_ns armed(enum md_timer timer)
 {
-    size_t i;
-    mono_ns d = -1;
-
-    for (i = 0; i < O.n; i++) {
-        if (O.a[i].kind == MD_A_ARM_TIMER && O.a[i].timer == timer) {
-            d = O.a[i].deadline_ns;
-        }
-    }
-    return d;
+    return out_armed(&O, timer);
 }
 
 static uint64_t sum(enum md_act_kind k)
 {
-    uint64_t n = 0;
-    size_t i;
-
-    for (i = 0; i < O.n; i++) {
-        n += O.a[i].kind == k ? (O.a[i].arg ? O.a[i].arg : 1) : 0;
-    }
-    return n;
+    return out_sum(&O, k);
 }
 
 /* A histominute body: limit+1 bars ending with the current, partial one;

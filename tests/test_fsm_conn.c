@@ -19,6 +19,7 @@ static void libc_free(void *p)
 }
 
 #include "cmocka_inc.h"
+#include "support/core_out.h"
 #include "core.h"
 #include "md_err.h"
 
@@ -52,20 +53,6 @@ static void put(struct run *r, enum conn_input input, mono_ns t)
     in.t_ns = t;
     md_out_reset(&r->out);
     assert_int_equal(conn_step(&r->m, &in, &r->out), MD_OK);
-}
-
-/* The deadline the last step armed timer for, or -1. */
-static mono_ns armed_in(const struct md_out *out, enum md_timer timer)
-{
-    size_t i;
-    mono_ns d = -1;
-
-    for (i = 0; i < out->n; i++) {
-        if (out->a[i].kind == MD_A_ARM_TIMER && out->a[i].timer == timer) {
-            d = out->a[i].deadline_ns;
-        }
-    }
-    return d;
 }
 
 static size_t count_kind(const struct md_out *out, enum md_act_kind k)
@@ -121,14 +108,14 @@ static void test_backoff_jitter_every_attempt(void **state)
         put(&r, CONN_I_START, 0);
         put(&r, CONN_I_T_HANDSHAKE, t0);
         assert_int_equal(r.m.state, CONN_S_BACKOFF);
-        first[k] = armed_in(&r.out, MD_T_CONN_BACKOFF) - t0;
+        first[k] = out_armed(&r.out, MD_T_CONN_BACKOFF) - t0;
         assert_true(first[k] >= 5 * SEC && first[k] <= 15 * SEC / 2);
 
         run_init(&r, k);
         put(&r, CONN_I_START, 0);
         put(&r, CONN_I_WS_OPEN, 1);
         put(&r, CONN_I_TOO_MANY_SOCKETS, t0);
-        lng[k] = armed_in(&r.out, MD_T_CONN_BACKOFF) - t0;
+        lng[k] = out_armed(&r.out, MD_T_CONN_BACKOFF) - t0;
         assert_true(lng[k] >= 300 * SEC && lng[k] <= 450 * SEC);
 
         md_prng_seed(&r.rng, k);
@@ -144,7 +131,7 @@ static void test_backoff_jitter_every_attempt(void **state)
         md_out_reset(&r.out);
         assert_int_equal(pub_step(&p, &pin, &r.out), MD_OK);
         assert_int_equal(p.state, PUB_S_ERROR);
-        retry[k] = armed_in(&r.out, MD_T_PUB_RETRY) - t0;
+        retry[k] = out_armed(&r.out, MD_T_PUB_RETRY) - t0;
         assert_true(retry[k] >= SEC && retry[k] <= 3 * SEC / 2);
     }
     printf("  distinct delays over %u seeds: first %u, long %u, pub %u\n",
@@ -349,7 +336,7 @@ static int cclosed(mono_ns t, int close_code, int http_status)
 
 static mono_ns carmed(enum md_timer timer)
 {
-    return armed_in(&O, timer);
+    return out_armed(&O, timer);
 }
 
 /* A handshake refused with 401 takes the unauthorized path (FAILED until
@@ -406,12 +393,12 @@ static void test_ping_pong_liveness(void **state)
     /* dead socket: the ping at 30 s goes unanswered, the drop at 40 s */
     run_init(&r, 1);
     to_streaming(&r, t0);
-    d = armed_in(&r.out, MD_T_CONN_STALE);
+    d = out_armed(&r.out, MD_T_CONN_STALE);
     assert_int_equal(d, t0 + 30 * SEC);
     put(&r, CONN_I_T_STALE, d);
     assert_int_equal(r.m.state, CONN_S_STREAMING);
     assert_int_equal(count_kind(&r.out, MD_A_WS_PING), 1);
-    d = armed_in(&r.out, MD_T_CONN_STALE);
+    d = out_armed(&r.out, MD_T_CONN_STALE);
     assert_int_equal(d, t0 + 40 * SEC);
     put(&r, CONN_I_T_STALE, d);
     assert_int_equal(r.m.state, CONN_S_BACKOFF);
@@ -421,24 +408,24 @@ static void test_ping_pong_liveness(void **state)
     assert_int_equal(r.m.st.ping_timeouts, 1);
     assert_int_equal(r.m.st.pings, 1);
     /* an ordinary drop: the first back-off, not the long one */
-    d = armed_in(&r.out, MD_T_CONN_BACKOFF);
+    d = out_armed(&r.out, MD_T_CONN_BACKOFF);
     assert_true(d >= t0 + 45 * SEC && d < t0 + 40 * SEC + 60 * SEC);
 
     /* the socket answers, the server is silent: pings and pongs until
      * the stale timeout, 75 s after the last word */
     run_init(&r, 2);
     to_streaming(&r, t0);
-    d = armed_in(&r.out, MD_T_CONN_STALE);
+    d = out_armed(&r.out, MD_T_CONN_STALE);
     while (r.m.state == CONN_S_STREAMING) {
         assert_true(d > 0 && d <= t0 + 75 * SEC);
         put(&r, CONN_I_T_STALE, d);
         if (count_kind(&r.out, MD_A_WS_PING) == 1) {
             pings++;
             t = d + SEC / 10;
-            d = armed_in(&r.out, MD_T_CONN_STALE);
+            d = out_armed(&r.out, MD_T_CONN_STALE);
             put(&r, CONN_I_PONG, t);
         } else {
-            d = armed_in(&r.out, MD_T_CONN_STALE);
+            d = out_armed(&r.out, MD_T_CONN_STALE);
         }
     }
     assert_int_equal(count_note(&r.out, MD_N_PING_TIMEOUT), 0);
@@ -449,12 +436,12 @@ static void test_ping_pong_liveness(void **state)
     /* busy: data every 5 s for ten minutes, never a ping, never a drop */
     run_init(&r, 3);
     to_streaming(&r, t0);
-    d = armed_in(&r.out, MD_T_CONN_STALE);
+    d = out_armed(&r.out, MD_T_CONN_STALE);
     for (t = t0 + 5 * SEC; t <= t0 + 600 * SEC; t += 5 * SEC) {
         while (d > 0 && d <= t) {
             put(&r, CONN_I_T_STALE, d);
             assert_int_equal(count_kind(&r.out, MD_A_WS_PING), 0);
-            d = armed_in(&r.out, MD_T_CONN_STALE);
+            d = out_armed(&r.out, MD_T_CONN_STALE);
         }
         put(&r, CONN_I_DATA, t);
     }
@@ -477,7 +464,7 @@ static void test_pong_deadline_from_the_ping(void **state)
     to_streaming(&r, 5 * SEC);
     put(&r, CONN_I_T_STALE, 6 * SEC);
     assert_int_equal(count_kind(&r.out, MD_A_WS_PING), 1);
-    assert_int_equal(armed_in(&r.out, MD_T_CONN_STALE), 16 * SEC);
+    assert_int_equal(out_armed(&r.out, MD_T_CONN_STALE), 16 * SEC);
     put(&r, CONN_I_T_STALE, 16 * SEC);
     assert_int_equal(r.m.state, CONN_S_BACKOFF);
     assert_int_equal(count_note(&r.out, MD_N_PING_TIMEOUT), 1);
@@ -501,7 +488,7 @@ static void test_activity_defers_the_probe(void **state)
         put(&r, said[k], t0 + 25 * SEC);
         put(&r, CONN_I_T_STALE, t0 + 30 * SEC);
         assert_int_equal(count_kind(&r.out, MD_A_WS_PING), 0);
-        assert_int_equal(armed_in(&r.out, MD_T_CONN_STALE), t0 + 55 * SEC);
+        assert_int_equal(out_armed(&r.out, MD_T_CONN_STALE), t0 + 55 * SEC);
     }
     assert_int_equal(r.m.st.subs_ok, 1);
     /* a subscription refused is noted and counted */
@@ -529,13 +516,13 @@ static void test_subscribing_progress_and_stale(void **state)
     put(&r, CONN_I_WS_OPEN, t0 - SEC);
     put(&r, CONN_I_WELCOME, t0);
     assert_int_equal(r.m.state, CONN_S_SUBSCRIBING);
-    assert_int_equal(armed_in(&r.out, MD_T_CONN_STALE), t0 + 75 * SEC);
+    assert_int_equal(out_armed(&r.out, MD_T_CONN_STALE), t0 + 75 * SEC);
     put(&r, CONN_I_SUB_OK, t0 + 50 * SEC);
     assert_int_equal(r.m.st.subs_ok, 1);
-    assert_int_equal(armed_in(&r.out, MD_T_CONN_SUBSCRIBE), t0 + 170 * SEC);
+    assert_int_equal(out_armed(&r.out, MD_T_CONN_SUBSCRIBE), t0 + 170 * SEC);
     put(&r, CONN_I_T_STALE, t0 + 75 * SEC);
     assert_int_equal(r.m.state, CONN_S_SUBSCRIBING);
-    assert_int_equal(armed_in(&r.out, MD_T_CONN_STALE), t0 + 125 * SEC);
+    assert_int_equal(out_armed(&r.out, MD_T_CONN_STALE), t0 + 125 * SEC);
     /* defaults: no completion for 30 s drops, the first back-off */
     run_init(&r, 10);
     put(&r, CONN_I_START, t0 - 2 * SEC);
@@ -544,7 +531,7 @@ static void test_subscribing_progress_and_stale(void **state)
     put(&r, CONN_I_T_SUBSCRIBE, t0 + 30 * SEC);
     assert_int_equal(r.m.state, CONN_S_BACKOFF);
     assert_int_equal(count_note(&r.out, MD_N_SUBSCRIBE_TIMEOUT), 1);
-    d = armed_in(&r.out, MD_T_CONN_BACKOFF);
+    d = out_armed(&r.out, MD_T_CONN_BACKOFF);
     assert_true(d >= t0 + 35 * SEC && d < t0 + 90 * SEC);
 }
 

@@ -18,6 +18,7 @@ static void libc_free(void *p)
 }
 
 #include "cmocka_inc.h"
+#include "support/core_out.h"
 #include "core.h"
 #include "md_err.h"
 #include "mealy_fmt.h"
@@ -724,14 +725,7 @@ static int fire(enum md_timer timer, mono_ns deadline)
 
 static mono_ns armed(enum md_timer timer)
 {
-    size_t i;
-
-    for (i = 0; i < O.n; i++) {
-        if (O.a[i].kind == MD_A_ARM_TIMER && O.a[i].timer == timer) {
-            return O.a[i].deadline_ns;
-        }
-    }
-    return -1;
+    return out_armed(&O, timer);
 }
 
 static void test_core_start_and_stream(void **state)
