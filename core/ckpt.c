@@ -214,7 +214,9 @@ static bool time_ok(int64_t t)
 /* ---- what a checkpoint may be restored into ------------------------- */
 
 /* The configuration a stream record's layout depends on: the intervals
- * and the size of the dedupe sets. */
+ * and the size of the dedupe sets. FNV-1a's constants over whole words,
+ * not md_fnv1a64 over bytes: the value is stored in every checkpoint, so
+ * it stays as it is. */
 static uint64_t fingerprint(const struct agg *a)
 {
     uint64_t h = UINT64_C(0xcbf29ce484222325);

@@ -20,6 +20,7 @@
 #include "cc_decode.h"
 #include "cli.h"
 #include "md_err.h"
+#include "md_fnv.h"
 #include "md_prng.h"
 #include "rest_policy.h"
 #include "store.h"
@@ -839,12 +840,7 @@ struct mem_sink {
 
 static void hash_bytes(uint64_t *h, const void *p, size_t n)
 {
-    const unsigned char *s = p;
-    size_t i;
-    for (i = 0; i < n; i++) {
-        *h ^= s[i];
-        *h *= UINT64_C(1099511628211);
-    }
+    *h = md_fnv1a64(*h, p, n);
 }
 
 static void hash_event(uint64_t *h, const struct store_event *ev)
@@ -895,7 +891,7 @@ static int mem_event(void *ctx, const struct store_event *ev)
 static void gen_mem(const struct synth_opts *o, struct synth_stats *st,
                     uint64_t *hash)
 {
-    struct mem_sink m = {0, &ck, UINT64_C(14695981039346656037)};
+    struct mem_sink m = {0, &ck, MD_FNV1A64_BASIS};
     struct synth_sink s = {&m, mem_conn_open, mem_conn_close, mem_event};
     char err[256];
 
@@ -912,7 +908,7 @@ static uint64_t read_back(const char *path, const struct synth_opts *o)
     struct store_reader *r = NULL;
     struct store_event ev;
     char err[256];
-    uint64_t h = UINT64_C(14695981039346656037);
+    uint64_t h = MD_FNV1A64_BASIS;
     int rc;
 
     ck_init(&ck, o);
