@@ -37,7 +37,8 @@ static inline int bench_make_capture(const char *who, const char *path,
     if (pid == 0) {
         synth_opts_default(&o);
         if (pairs > 0) {
-            size_t n = 0, cap = (size_t)pairs * 8 + 1;
+            /* "Q" and at least 4 digits of an unsigned, and a comma */
+            size_t n = 0, cap = (size_t)pairs * 12 + 1;
             unsigned i;
             list = malloc(cap); /* o points into it until the write */
             if (list == NULL) {

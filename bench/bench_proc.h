@@ -80,10 +80,12 @@ static inline uint64_t bench_idle_ticks(uint64_t *total)
     return (uint64_t)v[3] + v[4];
 }
 
-/* Run argv[0] with argv, its standard error read into out (at most cap - 1
- * bytes, NUL-terminated), and wait for it: the wall seconds it took, its
- * resource use in *ru and its wait status in *status. A failure to start
- * it exits (the benchmark cannot go on). At most 31 arguments. Needs
+/* Run argv[0] with argv (at most 31 arguments), its standard error read
+ * into out (the first cap - 1 bytes, NUL-terminated; the rest read and
+ * dropped, so a talkative child never blocks), and wait for it: the wall
+ * seconds it took, its resource use in *ru and its wait status in *status.
+ * A pipe or fork failure exits (the benchmark cannot go on); a program
+ * that cannot be run exits 127 with "cannot run" in out. Needs
  * _DEFAULT_SOURCE (wait4). */
 static inline double bench_run_child(const char *const argv[], char *out,
                                      size_t cap, struct rusage *ru,
@@ -95,6 +97,10 @@ static inline double bench_run_child(const char *const argv[], char *out,
     pid_t pid;
     int fd[2];
 
+    if (cap == 0) {
+        fprintf(stderr, "bench_run_child: no room for the output\n");
+        exit(1);
+    }
     clock_gettime(CLOCK_MONOTONIC, &a);
     if (pipe(fd) != 0) {
         perror("pipe");
@@ -106,26 +112,39 @@ static inline double bench_run_child(const char *const argv[], char *out,
         exit(1);
     }
     if (pid == 0) {
-        close(fd[0]);
-        dup2(fd[1], 2);
         char *v[32];
         size_t i = 0;
-        /* execv's argv is not const-qualified; the strings are not
-         * written: the pointers are copied, not cast */
+
+        /* execv's argv is not const-qualified (and -Wcast-qual forbids
+         * casting it away): the pointers are copied; the strings are not
+         * written */
         while (i < 31 && argv[i] != NULL) {
             memcpy(&v[i], &argv[i], sizeof v[i]);
             i++;
         }
         v[i] = NULL;
+        close(fd[0]);
+        dup2(fd[1], 2);
         close(fd[1]);
+        if (argv[i] != NULL) {
+            fprintf(stderr, "cannot run %s: over 31 arguments\n", argv[0]);
+            _exit(127);
+        }
         execv(v[0], v);
         fprintf(stderr, "cannot run %s\n", argv[0]);
         _exit(127);
     }
     close(fd[1]);
-    while (got < cap - 1 &&
-           (n = read(fd[0], out + got, cap - 1 - got)) > 0) {
-        got += (size_t)n;
+    for (;;) {
+        char drop[4096];
+        n = got < cap - 1 ? read(fd[0], out + got, cap - 1 - got)
+                          : read(fd[0], drop, sizeof drop);
+        if (n <= 0) {
+            break;
+        }
+        if (got < cap - 1) {
+            got += (size_t)n;
+        }
     }
     out[got] = '\0';
     close(fd[0]);

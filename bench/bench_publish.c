@@ -117,7 +117,8 @@ static void create_topic(struct pub_kafka *k, const char *topic)
 }
 
 /* msgs/s of the shell producing bars[0..n) into topic (made beforehand),
- * all delivered; the producer's start is timed, as kcat's process is. The
+ * all delivered; the producer's start and end are timed, as kcat's
+ * process is. The
  * bars are made before the clock starts, as kcat's input file is. */
 static double shell_rate(const char *topic, struct md_bar *bars, size_t n)
 {
@@ -157,8 +158,9 @@ static double shell_rate(const char *topic, struct md_bar *bars, size_t n)
             }
         }
     }
-    t0 = now_s() - t0;
+    /* the producer's end is timed too, as kcat's exit is */
     pub_kafka_free(k, 10000);
+    t0 = now_s() - t0;
     return (double)n / t0;
 }
 
@@ -295,6 +297,16 @@ static double kcat_rate(const char *topic, size_t n, const char *file)
 }
 
 #define ROUNDS 10
+
+/* The machine's idle share between two bench_idle_ticks reads, or -1
+ * when either failed or the counters went back (iowait may). */
+static double idle_share(uint64_t i0, uint64_t a0, uint64_t i1, uint64_t a1)
+{
+    if (a0 == 0 || a1 <= a0 || i1 < i0 || i1 - i0 > a1 - a0) {
+        return -1;
+    }
+    return (double)(i1 - i0) / (double)(a1 - a0);
+}
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -477,25 +489,21 @@ int main(int argc, char **argv)
                 brk_shell += pid_cpu_s(g_broker_pid) - b0;
                 best_s = s > best_s ? s : best_s;
                 idle1 = bench_idle_ticks(&all1);
-                idle_s = all1 > all0 ? (double)(idle1 - idle0) /
-                                           (double)(all1 - all0)
-                                     : 0;
+                idle_s = idle_share(idle0, all0, idle1, all1);
             } else {
                 kr = kcat_rate(ktopic, n, file);
                 cpu_kcat += bench_cpu_s(RUSAGE_CHILDREN) - k0;
                 brk_kcat += pid_cpu_s(g_broker_pid) - b0;
                 best_k = kr > best_k ? kr : best_k;
                 idle1 = bench_idle_ticks(&all1);
-                idle_k = all1 > all0 ? (double)(idle1 - idle0) /
-                                           (double)(all1 - all0)
-                                     : 0;
+                idle_k = idle_share(idle0, all0, idle1, all1);
             }
         }
         pr = plain_rate(ptopic, plain, n);
         best_p = pr > best_p ? pr : best_p;
         ratio[round] = s / kr;
         printf("  round %d: shell %6.0f k/s  kcat %6.0f k/s  plain %6.0f k/s"
-               "  (machine idle: shell %2.0f%%, kcat %2.0f%%)\n", round + 1,
+               "  (machine idle: shell %2.0f%%, kcat %2.0f%%; -100: unknown)\n", round + 1,
                s / 1e3, kr / 1e3, pr / 1e3, idle_s * 100, idle_k * 100);
     }
     qsort(ratio, ROUNDS, sizeof ratio[0], cmp_d);

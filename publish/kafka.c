@@ -593,9 +593,10 @@ static void k_topic_create(void *ctx, mono_ns t, const char *const *topics,
     free(nt);
 }
 
-/* One record, copied, through the topic's cached handle (a handle of its
- * own, dropped after, when the cache cannot keep one: out of memory): h
- * is taken on success. */
+/* One record, copied, through the topic's cached handle, or a handle of
+ * its own, dropped after, when the cache cannot keep one (out of memory;
+ * a name librdkafka refuses fails both, and the record is refused): h is
+ * taken on success. */
 static rd_kafka_resp_err_t produce1(struct pub_kafka *k, const char *topic,
                                     const void *key, size_t key_len,
                                     const void *value, size_t value_len,
@@ -606,8 +607,10 @@ static rd_kafka_resp_err_t produce1(struct pub_kafka *k, const char *topic,
     rd_kafka_topic_t *own = NULL;
     rd_kafka_resp_err_t err;
 
-    if (rkt == NULL &&
-        (rkt = own = rd_kafka_topic_new(k->rk, topic, NULL)) == NULL) {
+    if (rkt == NULL) {
+        rkt = own = rd_kafka_topic_new(k->rk, topic, NULL);
+    }
+    if (rkt == NULL) {
         err = rd_kafka_last_error();
         return err != RD_KAFKA_RESP_ERR_NO_ERROR ? err
                                                  : RD_KAFKA_RESP_ERR__FAIL;

@@ -28,7 +28,8 @@ struct topic_cache {
 };
 
 /* The handle of topic name on rk, made on first use: NULL when it cannot
- * be made or kept (out of memory; produce by name then). */
+ * be made or kept (out of memory, or a name librdkafka refuses; produce1
+ * then tries a handle of its own). */
 rd_kafka_topic_t *topic_cache_get(struct topic_cache *c, rd_kafka_t *rk,
                                   const char *name);
 
