@@ -298,6 +298,16 @@ static double kcat_rate(const char *topic, size_t n, const char *file)
 
 #define ROUNDS 10
 
+/* share as a percentage into buf[8], "?" when unknown (below 0) */
+static const char *pct(double share, char *buf)
+{
+    if (share < 0) {
+        return "?";
+    }
+    snprintf(buf, 8, "%.0f%%", share * 100);
+    return buf;
+}
+
 /* The machine's idle share between two bench_idle_ticks reads, or -1
  * when either failed or the counters went back (iowait may). */
 static double idle_share(uint64_t i0, uint64_t a0, uint64_t i1, uint64_t a1)
@@ -459,7 +469,8 @@ int main(int argc, char **argv)
            "%d rounds%s%s\n", n, BENCH_SERIES, g_brokers, ROUNDS,
            g_n_props > 0 ? "; properties" : "", g_kcat_props);
     for (round = 0; round < ROUNDS; round++) {
-        double s = 0, kr = 0, pr, idle_s = 0, idle_k = 0;
+        double s = 0, kr = 0, pr, idle_s = -1, idle_k = -1;
+        char is[8], ik[8];
         char ktopic[128], ptopic[128];
         snprintf(topic, sizeof topic, "bench-pub-%d-%d-shell", (int)getpid(),
                  round);
@@ -503,8 +514,8 @@ int main(int argc, char **argv)
         best_p = pr > best_p ? pr : best_p;
         ratio[round] = s / kr;
         printf("  round %d: shell %6.0f k/s  kcat %6.0f k/s  plain %6.0f k/s"
-               "  (machine idle: shell %2.0f%%, kcat %2.0f%%; -100: unknown)\n", round + 1,
-               s / 1e3, kr / 1e3, pr / 1e3, idle_s * 100, idle_k * 100);
+               "  (machine idle: shell %s, kcat %s)\n", round + 1, s / 1e3,
+               kr / 1e3, pr / 1e3, pct(idle_s, is), pct(idle_k, ik));
     }
     qsort(ratio, ROUNDS, sizeof ratio[0], cmp_d);
     printf("  throughput  shell %8.0f bars/s   kcat -P %8.0f msgs/s   "

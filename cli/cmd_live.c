@@ -441,7 +441,8 @@ static void print_config(struct live_cmd *c, FILE *f)
             CCSTREAM_VERSION);
     for (op = lo; op->name != NULL; op++) {
         const char *v;
-        if (op->val < O_BROKERS || op->val >= O__END || op->val == O_NET + CLI_NET_KEY ||
+        if (op->val < O_BROKERS || op->val >= O__END ||
+            op->val == O_NET + CLI_NET_KEY ||
             op->val == O_CONFIG || op->val == O_CHECK ||
             op->val == O_KPROP) {
             continue;

@@ -3,8 +3,8 @@
  * states, inputs and outputs by the seed's names. One table for every test
  * that reads a publisher transition as the seed's (test_fsm_pi,
  * test_fsm_scenarios). */
-#ifndef SEED_PI_H
-#define SEED_PI_H
+#ifndef TEST_SEED_PI_H
+#define TEST_SEED_PI_H
 
 /* pi on states: Idle, FetchingData, Publishing, Error, CreatingTopic ("?"
  * for a state that is none of the publisher's). */
@@ -19,4 +19,4 @@ const char *pi_input(unsigned i);
  * variants (one per distinct effect) map back to them, the rest is "-". */
 const char *pi_out(unsigned o);
 
-#endif /* SEED_PI_H */
+#endif /* TEST_SEED_PI_H */
